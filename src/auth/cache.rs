@@ -1,0 +1,327 @@
+//! The session cache: one JSON file per (issuer or token URL, client, audience,
+//! cluster), so one cluster's session is never sent to another.
+//!
+//! Files are 0600 in a 0700 directory and replaced atomically. A per-session
+//! lock file serialises refreshes across processes: with rotating refresh
+//! tokens, two processes refreshing with the same token would have the second
+//! one revoke the whole grant (reuse detection), so the second waits, re-reads
+//! and finds the fresh tokens.
+use super::idtoken::Identity;
+use crate::error::CacheError;
+use crate::fsutil;
+use crate::secret::Secret;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What identifies a session. Two profiles with the same key share it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionKey {
+    /// The issuer, or the token URL when there is no issuer.
+    pub authority: String,
+    pub client_id: String,
+    pub audience: Option<String>,
+    /// `host:port` of the cluster.
+    pub cluster: String,
+}
+
+impl SessionKey {
+    fn file_stem(&self) -> String {
+        let mut h = Sha256::new();
+        let json = serde_json::to_vec(&(
+            &self.authority,
+            &self.client_id,
+            &self.audience,
+            &self.cluster,
+        ))
+        .expect("serialising strings cannot fail");
+        h.update(&json);
+        format!("session-{}", &hex::encode(h.finalize())[..32])
+    }
+}
+
+/// One cached session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub version: u32,
+    pub key: SessionKey,
+    /// The profile that created it (for `logout --all` and `status`).
+    pub profile: String,
+    pub token_endpoint: Url,
+    #[serde(default)]
+    pub revocation_endpoint: Option<Url>,
+    #[serde(default)]
+    pub jwks_uri: Option<Url>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    pub access_token: Secret,
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    #[serde(default)]
+    pub id_token: Option<Secret>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    pub obtained_at: DateTime<Utc>,
+    #[serde(default)]
+    pub refreshed_at: Option<DateTime<Utc>>,
+}
+
+/// Access tokens this close to expiry count as expired, so a request made
+/// right after the check does not fail in flight.
+pub const EXPIRY_SKEW: chrono::Duration = chrono::Duration::seconds(30);
+
+impl Session {
+    pub fn access_token_valid(&self, now: DateTime<Utc>) -> bool {
+        match self.expires_at {
+            Some(t) => t - EXPIRY_SKEW > now,
+            // No `expires_in`: RFC 6749 lets the server omit it. Trust it for
+            // an hour after we got it, then refresh.
+            None => {
+                self.refreshed_at.unwrap_or(self.obtained_at) + chrono::Duration::hours(1) > now
+            }
+        }
+    }
+}
+
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// Holds the per-session lock until dropped.
+pub struct Lock {
+    _file: File,
+}
+
+impl Cache {
+    pub fn new(dir: PathBuf) -> Self {
+        Cache { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn io(&self, path: &Path) -> impl Fn(std::io::Error) -> CacheError + '_ {
+        let path = path.to_path_buf();
+        move |source| CacheError::Io {
+            path: path.clone(),
+            source,
+        }
+    }
+
+    pub fn path(&self, key: &SessionKey) -> PathBuf {
+        self.dir.join(format!("{}.json", key.file_stem()))
+    }
+
+    fn ensure_dir(&self) -> Result<(), CacheError> {
+        fsutil::create_private_dir(&self.dir).map_err(self.io(&self.dir))
+    }
+
+    /// Take the session's lock, waiting for another process if needed.
+    /// `on_wait` runs once if we have to wait.
+    pub fn lock(&self, key: &SessionKey, on_wait: impl FnOnce()) -> Result<Lock, CacheError> {
+        self.ensure_dir()?;
+        let path = self.dir.join(format!("{}.lock", key.file_stem()));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(&path).map_err(self.io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                on_wait();
+                file.lock().map_err(self.io(&path))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(self.io(&path)(e)),
+        }
+        Ok(Lock { _file: file })
+    }
+
+    /// Load a session. A corrupt file is discarded with a warning; a file
+    /// other users can read is refused (its tokens may already be stolen, and
+    /// silently using or fixing it would hide that).
+    pub fn load(&self, key: &SessionKey) -> Result<Option<Session>, CacheError> {
+        let path = self.path(key);
+        let Some(session) = self.load_path(&path)? else {
+            return Ok(None);
+        };
+        if session.key != *key {
+            tracing::warn!(
+                "session cache {} belongs to another key; ignoring it",
+                path.display()
+            );
+            return Ok(None);
+        }
+        Ok(Some(session))
+    }
+
+    pub fn load_path(&self, path: &Path) -> Result<Option<Session>, CacheError> {
+        let text = match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(path)(e)),
+        };
+        if let Some(mode) = fsutil::mode(path).map_err(self.io(path))?
+            && mode & 0o077 != 0
+        {
+            return Err(CacheError::Insecure {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+        match serde_json::from_slice::<Session>(&text) {
+            Ok(s) if s.version == FORMAT_VERSION => Ok(Some(s)),
+            Ok(s) => {
+                eprintln!(
+                    "warning: discarding session cache {} (format version {}, expected {FORMAT_VERSION})",
+                    path.display(),
+                    s.version
+                );
+                let _ = std::fs::remove_file(path);
+                Ok(None)
+            }
+            Err(e) => {
+                // The error names the position only, never content.
+                eprintln!(
+                    "warning: discarding corrupt session cache {} ({e}); you will need to log in again",
+                    path.display()
+                );
+                let _ = std::fs::remove_file(path);
+                Ok(None)
+            }
+        }
+    }
+
+    pub fn store(&self, session: &Session) -> Result<PathBuf, CacheError> {
+        self.ensure_dir()?;
+        let path = self.path(&session.key);
+        let json = serde_json::to_vec_pretty(session).expect("session serialises");
+        fsutil::write_private_atomic(&path, &json).map_err(self.io(&path))?;
+        Ok(path)
+    }
+
+    pub fn remove(&self, key: &SessionKey) -> Result<bool, CacheError> {
+        let path = self.path(key);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.io(&path)(e)),
+        }
+    }
+
+    /// Every session file in the cache (for `logout --all`).
+    pub fn all_paths(&self) -> Result<Vec<PathBuf>, CacheError> {
+        let rd = match std::fs::read_dir(&self.dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.io(&self.dir)(e)),
+        };
+        let mut out: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("session-") && n.ends_with(".json"))
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(cluster: &str) -> SessionKey {
+        SessionKey {
+            authority: "https://idp".into(),
+            client_id: "c".into(),
+            audience: None,
+            cluster: cluster.into(),
+        }
+    }
+
+    fn session(k: SessionKey) -> Session {
+        Session {
+            version: FORMAT_VERSION,
+            key: k,
+            profile: "default".into(),
+            token_endpoint: Url::parse("https://idp/token").unwrap(),
+            revocation_endpoint: None,
+            jwks_uri: None,
+            issuer: None,
+            access_token: Secret::new("at-secret"),
+            expires_at: None,
+            refresh_token: Some(Secret::new("rt-secret")),
+            id_token: None,
+            scope: None,
+            identity: None,
+            obtained_at: Utc::now(),
+            refreshed_at: None,
+        }
+    }
+
+    #[test]
+    fn keys_isolate_clusters_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("c"));
+        let a = key("a:443");
+        let b = key("b:443");
+        assert_ne!(cache.path(&a), cache.path(&b));
+        cache.store(&session(a.clone())).unwrap();
+        assert!(cache.load(&b).unwrap().is_none());
+        let back = cache.load(&a).unwrap().unwrap();
+        assert_eq!(back.access_token.expose(), "at-secret");
+        #[cfg(unix)]
+        assert_eq!(fsutil::mode(&cache.path(&a)).unwrap(), Some(0o600));
+    }
+
+    #[test]
+    fn corrupt_is_discarded_and_loose_permissions_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let k = key("a:1");
+        let p = cache.store(&session(k.clone())).unwrap();
+        std::fs::write(&p, b"{\"version\": 1, \"trunc").unwrap();
+        assert!(cache.load(&k).unwrap().is_none());
+        assert!(!p.exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let p = cache.store(&session(k.clone())).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let err = cache.load(&k).unwrap_err();
+            assert!(err.to_string().contains("readable by other users"), "{err}");
+        }
+    }
+
+    #[test]
+    fn validity_uses_skew() {
+        let now = Utc::now();
+        let mut s = session(key("x:1"));
+        let cases = [
+            (Some(now + chrono::Duration::seconds(10)), false),
+            (Some(now + chrono::Duration::seconds(300)), true),
+            (Some(now - chrono::Duration::seconds(1)), false),
+            (None, true),
+        ];
+        for (exp, want) in cases {
+            s.expires_at = exp;
+            assert_eq!(s.access_token_valid(now), want, "{exp:?}");
+        }
+    }
+}

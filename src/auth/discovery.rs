@@ -1,0 +1,177 @@
+//! Endpoint discovery: OpenID Connect Discovery 1.0, then RFC 8414.
+use crate::config::OAuth2;
+use crate::error::{AuthError, ConfigError, HttpError};
+use crate::http::HttpClient;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The endpoints a session needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Endpoints {
+    /// The issuer as the provider spells it (used to check ID tokens).
+    pub issuer: Option<String>,
+    pub device_authorization: Url,
+    pub token: Url,
+    pub revocation: Option<Url>,
+    pub jwks: Option<Url>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    issuer: String,
+    token_endpoint: Option<Url>,
+    device_authorization_endpoint: Option<Url>,
+    revocation_endpoint: Option<Url>,
+    jwks_uri: Option<Url>,
+}
+
+/// `{issuer}/.well-known/openid-configuration` (OIDC Discovery §4).
+fn oidc_url(issuer: &Url) -> Url {
+    let mut u = issuer.clone();
+    let path = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.path().trim_end_matches('/')
+    );
+    u.set_path(&path);
+    u.set_query(None);
+    u
+}
+
+/// RFC 8414 §3.1: the well-known segment goes between host and path.
+fn rfc8414_url(issuer: &Url) -> Url {
+    let mut u = issuer.clone();
+    let rest = issuer.path().trim_end_matches('/');
+    u.set_path(&format!("/.well-known/oauth-authorization-server{rest}"));
+    u.set_query(None);
+    u
+}
+
+/// Resolve endpoints from configuration, fetching metadata when `issuer` is
+/// set. Explicit `device_url`/`token_url` win over discovered ones.
+pub async fn resolve(
+    http: &HttpClient,
+    oauth: &OAuth2,
+    profile: &str,
+) -> Result<Endpoints, anyhow::Error> {
+    let explicit_device = oauth.device_url.as_ref().map(|v| v.value.clone());
+    let explicit_token = oauth.token_url.as_ref().map(|v| v.value.clone());
+    let Some(issuer) = oauth.issuer.as_ref().map(|v| &v.value) else {
+        return match (explicit_device, explicit_token) {
+            (Some(device), Some(token)) => Ok(Endpoints {
+                issuer: None,
+                device_authorization: device,
+                token,
+                revocation: None,
+                jwks: None,
+            }),
+            _ => Err(ConfigError::Missing {
+                what: "`issuer` (or both `device_url` and `token_url`)".into(),
+                profile: profile.to_string(),
+                hint: "add `issuer = \"https://...\"` under [profile.auth.oauth2]; see `config/` for examples".into(),
+            }
+            .into()),
+        };
+    };
+    let meta = fetch(http, issuer).await?;
+    let doc_url = meta.1;
+    let meta = meta.0;
+    // OIDC Discovery §4.3 / RFC 8414 §3.3: the document's issuer must be the
+    // one we asked for. We forgive only a trailing slash, and then use the
+    // provider's spelling, which is what its tokens carry in `iss`.
+    if meta.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
+        return Err(AuthError::Discovery {
+            url: doc_url,
+            message: format!(
+                "it is for issuer `{}`, not the configured `{}` (issuers must match exactly; 127.0.0.1 is not localhost)",
+                crate::http::sanitize(&meta.issuer),
+                issuer
+            ),
+        }
+        .into());
+    }
+    let device = explicit_device
+        .or(meta.device_authorization_endpoint)
+        .ok_or_else(|| AuthError::Discovery {
+            url: doc_url.clone(),
+            message: "it has no `device_authorization_endpoint`: the provider does not offer the device flow to this client, or it must be enabled (Keycloak: client setting \"OAuth 2.0 Device Authorization Grant\"); set `device_url` to override".into(),
+        })?;
+    let token = explicit_token
+        .or(meta.token_endpoint)
+        .ok_or_else(|| AuthError::Discovery {
+            url: doc_url.clone(),
+            message: "it has no `token_endpoint`; set `token_url` to override".into(),
+        })?;
+    Ok(Endpoints {
+        issuer: Some(meta.issuer),
+        device_authorization: device,
+        token,
+        revocation: meta.revocation_endpoint,
+        jwks: meta.jwks_uri,
+    })
+}
+
+async fn fetch(http: &HttpClient, issuer: &Url) -> Result<(Metadata, String), anyhow::Error> {
+    let first = oidc_url(issuer);
+    let resp = http.get(&first).await?;
+    let resp = if resp.status == 404 {
+        tracing::debug!("no OpenID configuration, trying RFC 8414 metadata");
+        let second = rfc8414_url(issuer);
+        let r = http.get(&second).await?;
+        if r.status == 404 {
+            return Err(AuthError::Discovery {
+                url: crate::http::display_url(&first),
+                message: format!(
+                    "neither it nor {} exists (HTTP 404); check `issuer`",
+                    crate::http::display_url(&second)
+                ),
+            }
+            .into());
+        }
+        r
+    } else {
+        resp
+    };
+    if resp.status != 200 {
+        return Err(resp.unexpected().into());
+    }
+    let meta: Metadata = resp.json().map_err(|e| match e {
+        HttpError::BadBody { url, status, cause } => HttpError::BadBody {
+            url,
+            status,
+            cause: format!("not a provider metadata document: {cause}"),
+        },
+        other => other,
+    })?;
+    Ok((meta, resp.url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_urls() {
+        let cases = [
+            (
+                "https://idp.example.com",
+                "https://idp.example.com/.well-known/openid-configuration",
+                "https://idp.example.com/.well-known/oauth-authorization-server",
+            ),
+            (
+                "https://kc.example.com/realms/influx/",
+                "https://kc.example.com/realms/influx/.well-known/openid-configuration",
+                "https://kc.example.com/.well-known/oauth-authorization-server/realms/influx",
+            ),
+            (
+                "http://127.0.0.1:3000/tenant",
+                "http://127.0.0.1:3000/tenant/.well-known/openid-configuration",
+                "http://127.0.0.1:3000/.well-known/oauth-authorization-server/tenant",
+            ),
+        ];
+        for (iss, oidc, oauth) in cases {
+            let u = Url::parse(iss).unwrap();
+            assert_eq!(oidc_url(&u).as_str(), oidc);
+            assert_eq!(rfc8414_url(&u).as_str(), oauth);
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The OAuth session: discovery, device flow, token cache, refresh.
+pub mod cache;
+pub mod device;
+pub mod discovery;
+pub mod idtoken;
+pub mod poller;
+
+use crate::config::Config;
+use crate::error::{AuthError, ConfigError};
+use crate::http::HttpClient;
+use cache::{Cache, Session, SessionKey};
+use chrono::{DateTime, Utc};
+use device::{DeviceAuthorization, RefreshOutcome, TokenSet};
+use discovery::Endpoints;
+use poller::PollEvent;
+use std::path::PathBuf;
+
+/// Receives what the person (or a wrapper) should see during a login.
+pub trait LoginUi {
+    /// The user code is known: show it (RFC 8628 §3.3).
+    fn device_code(&mut self, auth: &DeviceAuthorization, expires_at: DateTime<Utc>);
+    /// Something changed while polling (slow down, retry, back-off).
+    fn poll_event(&mut self, event: &PollEvent);
+    /// Another process holds the session lock.
+    fn waiting_for_other_process(&mut self);
+    /// The flow is over (success or not): stop any live display.
+    fn finish(&mut self);
+}
+
+/// How the returned session was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Obtained {
+    Cached,
+    Refreshed,
+    DeviceFlow,
+}
+
+#[derive(Debug)]
+pub struct Acquired {
+    pub session: Session,
+    pub how: Obtained,
+    pub path: PathBuf,
+}
+
+/// Session management for one profile.
+pub struct Auth<'a> {
+    cfg: &'a Config,
+    http: &'a HttpClient,
+    cache: Cache,
+    key: SessionKey,
+}
+
+/// The cache key of the active profile, from configuration alone.
+pub fn session_key(cfg: &Config) -> Result<SessionKey, ConfigError> {
+    let p = &cfg.profile;
+    let client_id = p
+        .oauth2
+        .client_id
+        .as_ref()
+        .ok_or_else(|| ConfigError::Missing {
+            what: "`client_id`".into(),
+            profile: p.name.value.clone(),
+            hint: "set client_id under [profile.auth.oauth2] (or INFLUX_BOOTSTRAP_CLIENT_ID)"
+                .into(),
+        })?;
+    let authority = p
+        .oauth2
+        .issuer
+        .as_ref()
+        .or(p.oauth2.token_url.as_ref())
+        .ok_or_else(|| ConfigError::Missing {
+            what: "`issuer` (or `token_url` and `device_url`)".into(),
+            profile: p.name.value.clone(),
+            hint: "add `issuer = \"https://...\"` under [profile.auth.oauth2]; see `config/` for examples".into(),
+        })?;
+    Ok(SessionKey {
+        authority: authority.value.as_str().trim_end_matches('/').to_string(),
+        client_id: client_id.value.clone(),
+        audience: p.audience().map(str::to_string),
+        cluster: p.cluster_address(),
+    })
+}
+
+impl<'a> Auth<'a> {
+    pub fn new(cfg: &'a Config, http: &'a HttpClient) -> Result<Self, ConfigError> {
+        Ok(Auth {
+            cfg,
+            http,
+            cache: Cache::new(cfg.files.cache_dir.value.clone()),
+            key: session_key(cfg)?,
+        })
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    pub fn key(&self) -> &SessionKey {
+        &self.key
+    }
+
+    fn client_id(&self) -> &str {
+        &self.key.client_id
+    }
+
+    /// A usable session: the cached one if still valid, else refreshed, else
+    /// (unless `allow_device_flow` is false) a new device flow. `force` skips
+    /// straight to the device flow.
+    pub async fn session(
+        &self,
+        force: bool,
+        allow_device_flow: bool,
+        ui: &mut dyn LoginUi,
+    ) -> Result<Acquired, anyhow::Error> {
+        // Hold the lock across read-refresh-write so a concurrent process
+        // cannot refresh with the same (rotating) refresh token.
+        let _lock = {
+            let cache = Cache::new(self.cache.dir().to_path_buf());
+            let key = self.key.clone();
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let handle = tokio::task::spawn_blocking(move || {
+                cache.lock(&key, move || {
+                    let _ = tx.send(());
+                })
+            });
+            tokio::pin!(handle);
+            loop {
+                tokio::select! {
+                    r = &mut handle => break r??,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                        if rx.try_recv().is_ok() {
+                            ui.waiting_for_other_process();
+                        }
+                    }
+                }
+            }
+        };
+        let now = Utc::now();
+        if !force {
+            if let Some(s) = self.cache.load(&self.key)? {
+                if s.access_token_valid(now) {
+                    tracing::info!("using the cached session");
+                    let path = self.cache.path(&self.key);
+                    return Ok(Acquired {
+                        session: s,
+                        how: Obtained::Cached,
+                        path,
+                    });
+                }
+                if let Some(rt) = s.refresh_token.clone() {
+                    tracing::info!("access token expired; refreshing");
+                    match device::refresh(self.http, &s.token_endpoint, self.client_id(), &rt)
+                        .await?
+                    {
+                        RefreshOutcome::Refreshed(tokens) => {
+                            let session = self.refreshed(s, tokens).await?;
+                            // Saved before anyone uses the new tokens: the old
+                            // refresh token is already spent at the provider.
+                            let path = self.cache.store(&session)?;
+                            return Ok(Acquired {
+                                session,
+                                how: Obtained::Refreshed,
+                                path,
+                            });
+                        }
+                        RefreshOutcome::Rejected(error) => {
+                            tracing::info!(%error, "refresh token rejected; dropping the session");
+                            self.cache.remove(&self.key)?;
+                            if !allow_device_flow {
+                                return Err(AuthError::RefreshRejected { error }.into());
+                            }
+                            eprintln!(
+                                "The saved session was refused by the identity provider ({error}); starting a new login."
+                            );
+                        }
+                    }
+                } else if !allow_device_flow {
+                    return Err(AuthError::RefreshRejected {
+                        error: "access token expired and no refresh token".into(),
+                    }
+                    .into());
+                }
+            } else if !allow_device_flow {
+                return Err(AuthError::NotLoggedIn {
+                    profile: self.cfg.profile.name.value.clone(),
+                }
+                .into());
+            }
+        }
+        let session = self.device_flow(ui).await?;
+        let path = self.cache.store(&session)?;
+        Ok(Acquired {
+            session,
+            how: Obtained::DeviceFlow,
+            path,
+        })
+    }
+
+    async fn device_flow(&self, ui: &mut dyn LoginUi) -> Result<Session, anyhow::Error> {
+        let p = &self.cfg.profile;
+        let endpoints = discovery::resolve(self.http, &p.oauth2, &p.name.value).await?;
+        let auth = device::request_device_code(
+            self.http,
+            &endpoints.device_authorization,
+            self.client_id(),
+            &p.oauth2.scopes.value,
+            &p.oauth2.parameters.value,
+        )
+        .await?;
+        let started = Utc::now();
+        let expires_at = started + chrono::Duration::from_std(auth.expires_in).unwrap_or_default();
+        ui.device_code(&auth, expires_at);
+        let poller = poller::Poller::new(auth.interval, auth.expires_in, std::time::Instant::now());
+        let token_url = endpoints.token.clone();
+        let result = {
+            let ui_cell = std::cell::RefCell::new(&mut *ui);
+            poller::run(
+                poller,
+                &poller::TokioClock,
+                || device::poll_once(self.http, &token_url, self.client_id(), &auth.device_code),
+                std::future::pending::<()>(),
+                |e, _| ui_cell.borrow_mut().poll_event(e),
+            )
+            .await
+        };
+        ui.finish();
+        let tokens = result?;
+        self.new_session(&endpoints, tokens).await
+    }
+
+    async fn identity(
+        &self,
+        issuer: Option<&str>,
+        jwks_uri: Option<&url::Url>,
+        tokens: &TokenSet,
+    ) -> Result<Option<idtoken::Identity>, anyhow::Error> {
+        if let (Some(id_token), Some(issuer), Some(jwks_uri)) = (&tokens.id_token, issuer, jwks_uri)
+        {
+            let jwks = idtoken::fetch_jwks(self.http, jwks_uri).await?;
+            let mut id = idtoken::verify(id_token, &jwks, issuer, self.client_id());
+            if let Err(AuthError::IdToken { .. }) = &id {
+                // Keys rotate: one refetch on failure would only help with a
+                // cached JWKS, and we just fetched it, so report as is.
+                id = id.map_err(|e| {
+                    tracing::debug!("ID token rejected: {e}");
+                    e
+                });
+            }
+            return Ok(Some(id?));
+        }
+        if tokens.id_token.is_some() {
+            tracing::info!(
+                "no issuer/JWKS configured: the ID token cannot be verified; identity shown from the access token, unverified"
+            );
+        }
+        Ok(idtoken::unverified_identity(&tokens.access_token))
+    }
+
+    async fn new_session(
+        &self,
+        endpoints: &Endpoints,
+        tokens: TokenSet,
+    ) -> Result<Session, anyhow::Error> {
+        let identity = self
+            .identity(
+                endpoints.issuer.as_deref(),
+                endpoints.jwks.as_ref(),
+                &tokens,
+            )
+            .await?;
+        let now = Utc::now();
+        Ok(Session {
+            version: cache::FORMAT_VERSION,
+            key: self.key.clone(),
+            profile: self.cfg.profile.name.value.clone(),
+            token_endpoint: endpoints.token.clone(),
+            revocation_endpoint: endpoints.revocation.clone(),
+            jwks_uri: endpoints.jwks.clone(),
+            issuer: endpoints.issuer.clone(),
+            expires_at: tokens
+                .expires_in
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .map(|d| now + d),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            id_token: tokens.id_token,
+            scope: tokens.scope,
+            identity,
+            obtained_at: now,
+            refreshed_at: None,
+        })
+    }
+
+    async fn refreshed(&self, old: Session, tokens: TokenSet) -> Result<Session, anyhow::Error> {
+        let now = Utc::now();
+        let identity = if tokens.id_token.is_some() {
+            self.identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens)
+                .await?
+                .or(old.identity.clone())
+        } else {
+            old.identity.clone()
+        };
+        Ok(Session {
+            expires_at: tokens
+                .expires_in
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .map(|d| now + d),
+            access_token: tokens.access_token,
+            // RFC 6749 §6: the server MAY issue a new refresh token; if it
+            // does not, the old one stays valid.
+            refresh_token: tokens.refresh_token.or(old.refresh_token.clone()),
+            id_token: tokens.id_token.or(old.id_token.clone()),
+            scope: tokens.scope.or(old.scope.clone()),
+            identity,
+            refreshed_at: Some(now),
+            ..old
+        })
+    }
+}

@@ -1,0 +1,160 @@
+//! Command-line definition (clap derive). Raw data only: no I/O, no defaults
+//! that depend on the environment — layering happens in `config`.
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    other failure
+  2    usage or configuration error
+  3    the request was denied at the identity provider
+  4    the device code expired before approval
+  5    the identity provider was unreachable or answered garbage
+  6    no usable session (not logged in, or the session was refused)
+  7    unsafe or unusable local state (e.g. a world-readable session cache)
+  130  interrupted (Ctrl-C, SIGTERM)
+
+Environment:
+  INFLUX_BOOTSTRAP_CONFIG, INFLUX_BOOTSTRAP_PROFILE, INFLUX_BOOTSTRAP_TIMEOUT,
+  INFLUX_BOOTSTRAP_CACHE_DIR, and INFLUX_BOOTSTRAP_<KEY> for profile keys
+  (see `influx-bootstrap config show`).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "influx-bootstrap",
+    version,
+    about = "Log in to an InfluxDB 3 cluster's identity provider with a device code, and bootstrap automation tokens",
+    after_long_help = EXIT_CODES,
+    after_help = "Exit codes: 0 ok, 2 usage/config, 3 denied, 4 expired, 5 IdP unreachable, 130 interrupted (see --help)"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Config file to read [env: INFLUX_BOOTSTRAP_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Profile to use [env: INFLUX_BOOTSTRAP_PROFILE] [default: default]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Timeout for each HTTP request, e.g. 30s, 2m [env: INFLUX_BOOTSTRAP_TIMEOUT] [default: 30s]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// More logging on stderr (-v info, -vv debug); tokens are never logged
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in with a device code (RFC 8628) for the active profile
+    Login(LoginArgs),
+    /// Show who is logged in, with which identity provider, and until when
+    Status(FormatArgs),
+    /// Forget the session (and revoke it at the identity provider when possible)
+    Logout(LogoutArgs),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct FormatArgs {
+    /// Output format: a table for people, JSON for scripts
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct LoginArgs {
+    /// Start a new device flow even if a valid or refreshable session exists
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// How the device code is shown to the person.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct DeviceArgs {
+    /// Show a QR code of the verification URL (auto: when stderr is a terminal)
+    #[arg(long, value_enum, default_value_t = When::Auto)]
+    pub qr: When,
+    /// Open the verification URL in a browser (auto: only with a display, not over SSH or in CI)
+    #[arg(long, value_enum, default_value_t = When::Auto)]
+    pub browser: When,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum When {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct LogoutArgs {
+    /// Forget every cached session, not only the active profile's
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The resolved profile, each value with its source
+    Show(FormatArgs),
+    /// Which files are read and written
+    Path(FormatArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_global_flags_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "influx-bootstrap",
+            "login",
+            "--profile",
+            "prod",
+            "-vv",
+            "--format",
+            "json",
+            "--qr",
+            "never",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.profile.as_deref(), Some("prod"));
+        assert_eq!(cli.global.verbose, 2);
+        match cli.command {
+            Command::Login(a) => {
+                assert_eq!(a.format.format, Format::Json);
+                assert_eq!(a.device.qr, When::Never);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! `login`: reuse, refresh, or run the device flow.
+use super::Context;
+use crate::auth::{Auth, Obtained};
+use crate::cli::{Format, LoginArgs};
+use crate::http::HttpClient;
+use crate::output::{self, prompt::DevicePrompt};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Authorized<'a> {
+    event: &'static str,
+    profile: &'a str,
+    subject: Option<&'a str>,
+    name: Option<&'a str>,
+    email: Option<&'a str>,
+    issuer: Option<&'a str>,
+    expires_at: Option<String>,
+    refreshable: bool,
+    session: Obtained,
+}
+
+pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
+    let cfg = ctx.config()?;
+    let http = HttpClient::new(&cfg.profile, cfg.timeout.value)?;
+    let auth = Auth::new(&cfg, &http)?;
+    let json = args.format.format == Format::Json;
+    let mut ui = DevicePrompt::new(&args.device, json, &ctx.env);
+    let acq = auth.session(args.force, true, &mut ui).await?;
+    drop(ui);
+    let s = &acq.session;
+    let id = s.identity.as_ref();
+    if json {
+        output::json_line(&Authorized {
+            event: "authorized",
+            profile: &cfg.profile.name.value,
+            subject: id.map(|i| i.subject.as_str()),
+            name: id.and_then(|i| i.name.as_deref()),
+            email: id.and_then(|i| i.email.as_deref()),
+            issuer: s.issuer.as_deref().or(Some(s.key.authority.as_str())),
+            expires_at: s.expires_at.map(output::rfc3339),
+            refreshable: s.refresh_token.is_some(),
+            session: acq.how,
+        })?;
+    }
+    let who = match id {
+        Some(i) => {
+            let mut w = i.name.clone().unwrap_or_else(|| i.subject.clone());
+            if let Some(e) = &i.email {
+                w.push_str(&format!(" <{e}>"));
+            }
+            w
+        }
+        None => "an unknown user (no ID token)".into(),
+    };
+    let how = match acq.how {
+        Obtained::Cached => "Already logged in",
+        Obtained::Refreshed => "Session refreshed",
+        Obtained::DeviceFlow => "Logged in",
+    };
+    let until = s
+        .expires_at
+        .map(|t| format!("; access token valid until {}", output::rfc3339(t)))
+        .unwrap_or_default();
+    let refresh = if s.refresh_token.is_some() {
+        ", refreshable"
+    } else {
+        ", not refreshable"
+    };
+    eprintln!(
+        "{how} as {who} at {}{until}{refresh}.",
+        s.issuer.as_deref().unwrap_or(&s.key.authority)
+    );
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! `status`: what the cache holds for the active profile. No network.
+use super::Context;
+use crate::auth::cache::Cache;
+use crate::auth::session_key;
+use crate::cli::{Format, FormatArgs};
+use crate::error::AuthError;
+use crate::output;
+use chrono::Utc;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct StatusView {
+    profile: String,
+    logged_in: bool,
+    issuer: Option<String>,
+    client_id: String,
+    cluster: String,
+    subject: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    identity_verified: Option<bool>,
+    access_token_valid: bool,
+    expires_at: Option<String>,
+    refreshable: bool,
+    obtained_at: Option<String>,
+    cache_file: String,
+}
+
+pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
+    let cfg = ctx.config()?;
+    let key = session_key(&cfg)?;
+    let cache = Cache::new(cfg.files.cache_dir.value.clone());
+    let path = cache.path(&key);
+    let Some(s) = cache.load(&key)? else {
+        return Err(AuthError::NotLoggedIn {
+            profile: cfg.profile.name.value.clone(),
+        }
+        .into());
+    };
+    let id = s.identity.clone().unwrap_or_default();
+    let valid = s.access_token_valid(Utc::now());
+    let v = StatusView {
+        profile: cfg.profile.name.value.clone(),
+        logged_in: true,
+        issuer: s.issuer.clone().or(Some(key.authority.clone())),
+        client_id: key.client_id.clone(),
+        cluster: key.cluster.clone(),
+        subject: s.identity.as_ref().map(|_| id.subject.clone()),
+        name: id.name.clone(),
+        email: id.email.clone(),
+        identity_verified: s.identity.as_ref().map(|i| i.verified),
+        access_token_valid: valid,
+        expires_at: s.expires_at.map(output::rfc3339),
+        refreshable: s.refresh_token.is_some(),
+        obtained_at: Some(output::rfc3339(s.refreshed_at.unwrap_or(s.obtained_at))),
+        cache_file: path.display().to_string(),
+    };
+    if args.format == Format::Json {
+        return output::json_line(&v);
+    }
+    let dash = || "-".to_string();
+    let access = match (&v.expires_at, valid) {
+        (Some(t), true) => format!("valid until {t}"),
+        (Some(t), false) => format!("expired at {t}"),
+        (None, true) => "valid (no expiry given)".into(),
+        (None, false) => "expired".into(),
+    };
+    let identity = match (&v.subject, v.identity_verified) {
+        (Some(sub), Some(true)) => format!("{sub} (verified ID token)"),
+        (Some(sub), _) => format!("{sub} (unverified, from the access token)"),
+        (None, _) => "unknown".into(),
+    };
+    let rows = vec![
+        vec!["Profile".into(), v.profile.clone()],
+        vec!["Issuer".into(), v.issuer.clone().unwrap_or_else(dash)],
+        vec!["Client ID".into(), v.client_id.clone()],
+        vec![
+            "Cluster".into(),
+            if v.cluster.is_empty() {
+                dash()
+            } else {
+                v.cluster.clone()
+            },
+        ],
+        vec!["Subject".into(), identity],
+        vec!["Name".into(), v.name.clone().unwrap_or_else(dash)],
+        vec!["Email".into(), v.email.clone().unwrap_or_else(dash)],
+        vec!["Access token".into(), access],
+        vec![
+            "Refreshable".into(),
+            if v.refreshable {
+                "yes".into()
+            } else {
+                "no (log in again when it expires)".into()
+            },
+        ],
+        vec![
+            "Logged in at".into(),
+            v.obtained_at.clone().unwrap_or_else(dash),
+        ],
+        vec!["Cache file".into(), v.cache_file.clone()],
+    ];
+    output::print_stdout(&output::table(&["FIELD", "VALUE"], &rows))
+}

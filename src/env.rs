@@ -1,0 +1,116 @@
+//! The one place that reads the process environment.
+//!
+//! Everything else receives an [`Env`] snapshot, so tests can run the whole
+//! configuration layering with a hand-made environment, and a reviewer can
+//! see every variable the tool honours in one list. (The HTTP stack reads the
+//! standard proxy variables itself; see `http.rs`.)
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Every `INFLUX_BOOTSTRAP_*` variable we read, for `config show` and the docs.
+pub const VARS: &[&str] = &[
+    "INFLUX_BOOTSTRAP_CONFIG",
+    "INFLUX_BOOTSTRAP_PROFILE",
+    "INFLUX_BOOTSTRAP_CACHE_DIR",
+    "INFLUX_BOOTSTRAP_TIMEOUT",
+    "INFLUX_BOOTSTRAP_PRODUCT",
+    "INFLUX_BOOTSTRAP_HOST",
+    "INFLUX_BOOTSTRAP_PORT",
+    "INFLUX_BOOTSTRAP_ACCOUNT_ID",
+    "INFLUX_BOOTSTRAP_CLUSTER_ID",
+    "INFLUX_BOOTSTRAP_MGMT_TOKEN",
+    "INFLUX_BOOTSTRAP_ISSUER",
+    "INFLUX_BOOTSTRAP_CLIENT_ID",
+    "INFLUX_BOOTSTRAP_SCOPES",
+    "INFLUX_BOOTSTRAP_DEVICE_URL",
+    "INFLUX_BOOTSTRAP_TOKEN_URL",
+    "INFLUX_BOOTSTRAP_TLS_CA",
+    "INFLUX_BOOTSTRAP_TLS_DISABLE",
+    "INFLUX_BOOTSTRAP_TLS_INSECURE",
+];
+
+/// A snapshot of the variables the tool cares about.
+#[derive(Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, OsString>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values may be secrets (INFLUX_BOOTSTRAP_MGMT_TOKEN): names only.
+        f.debug_set().entries(self.vars.keys()).finish()
+    }
+}
+
+/// Variables outside our prefix that change behaviour.
+const OTHER_VARS: &[&str] = &[
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "SSH_CONNECTION",
+    "SSH_TTY",
+    "CI",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "NO_COLOR",
+    "TERM",
+    "RUST_LOG",
+];
+
+impl Env {
+    /// Read the real process environment (once, at start-up).
+    pub fn from_process() -> Self {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let k = k.into_string().ok()?;
+                (k.starts_with("INFLUX_BOOTSTRAP_") || OTHER_VARS.contains(&k.as_str()))
+                    .then_some((k, v))
+            })
+            .collect();
+        Env { vars }
+    }
+
+    /// A hand-made environment, for tests.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), OsString::from(v)))
+                .collect(),
+        }
+    }
+
+    /// A non-empty UTF-8 value; empty variables count as unset, like most CLIs.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let v = self.vars.get(name)?.to_str()?.to_string();
+        (!v.is_empty()).then_some(v)
+    }
+
+    pub fn path(&self, name: &str) -> Option<PathBuf> {
+        let v = self.vars.get(name)?;
+        (!v.is_empty()).then(|| PathBuf::from(v))
+    }
+
+    pub fn is_set(&self, name: &str) -> bool {
+        self.vars.get(name).is_some_and(|v| !v.is_empty())
+    }
+
+    /// Over SSH a browser on "this" machine is not the user's browser.
+    pub fn over_ssh(&self) -> bool {
+        self.is_set("SSH_CONNECTION") || self.is_set("SSH_TTY")
+    }
+
+    pub fn in_ci(&self) -> bool {
+        self.get("CI").is_some_and(|v| v != "false" && v != "0")
+    }
+
+    pub fn has_display(&self) -> bool {
+        if cfg!(any(target_os = "macos", target_os = "windows")) {
+            return true;
+        }
+        self.is_set("DISPLAY") || self.is_set("WAYLAND_DISPLAY")
+    }
+}

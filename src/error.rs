@@ -1,0 +1,327 @@
+//! Domain errors, their exit codes and hints, and the top-level reporter.
+//!
+//! Each domain has a `thiserror` enum that keeps the URL and status it is
+//! about (never a token, never a raw body). Commands wrap them with `anyhow`
+//! context; [`report`] walks the chain to find the exit code and the hint.
+use std::path::PathBuf;
+
+/// Documented exit codes (README "Exit codes", `--help`).
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// Anything not covered below.
+    pub const FAILURE: i32 = 1;
+    /// Bad command line, bad or missing configuration.
+    pub const USAGE: i32 = 2;
+    /// The user denied the device request at the identity provider.
+    pub const DENIED: i32 = 3;
+    /// The device code expired before anyone approved it.
+    pub const EXPIRED: i32 = 4;
+    /// The identity provider could not be reached, or answered garbage.
+    pub const IDP: i32 = 5;
+    /// No usable session (`status` when logged out, refresh refused…).
+    pub const NO_SESSION: i32 = 6;
+    /// Local state is unsafe or unusable (world-readable cache, unwritable dir).
+    pub const LOCAL_STATE: i32 = 7;
+    /// Interrupted by Ctrl-C / SIGINT / SIGTERM.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// Errors that know their exit code and, optionally, what to do about them.
+pub trait Classify {
+    fn exit_code(&self) -> i32;
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}:{line}: unknown key `{key}`")]
+    UnknownKey {
+        path: PathBuf,
+        line: usize,
+        key: String,
+    },
+    #[error("profile `{name}` not found in {path}")]
+    NoSuchProfile {
+        name: String,
+        path: String,
+        available: Vec<String>,
+    },
+    #[error("invalid value for {what} (from {source_name}): {message}")]
+    Invalid {
+        what: String,
+        source_name: String,
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("{what} is not set for profile `{profile}`")]
+    Missing {
+        what: String,
+        profile: String,
+        hint: String,
+    },
+}
+
+impl Classify for ConfigError {
+    fn exit_code(&self) -> i32 {
+        exit::USAGE
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::UnknownKey { .. } => {
+                Some("the file uses influxctl's profile schema; see `config/` for examples".into())
+            }
+            ConfigError::NoSuchProfile { available, .. } if available.is_empty() => {
+                Some("the file has no [[profile]] entries; see `config/` for examples".into())
+            }
+            ConfigError::NoSuchProfile { available, .. } => Some(format!(
+                "available profiles: {}; choose one with --profile",
+                available.join(", ")
+            )),
+            ConfigError::Invalid { hint, .. } => hint.clone(),
+            ConfigError::Missing { hint, .. } => Some(hint.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// What went wrong talking HTTP to a server (identity provider or cluster).
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("cannot reach {url}: {cause}")]
+    Transport { url: String, cause: String },
+    #[error("{url} answered HTTP {status} ({content_type}, {len} bytes){detail}")]
+    Status {
+        url: String,
+        status: u16,
+        content_type: String,
+        len: usize,
+        /// A server-provided explanation (OAuth `error_description`), never a raw body.
+        detail: String,
+    },
+    #[error(
+        "{url} answered with a redirect (HTTP {status}) to {location}; token endpoints must not redirect"
+    )]
+    Redirect {
+        url: String,
+        status: u16,
+        location: String,
+    },
+    #[error("{url} answered HTTP {status} with a body that is not the expected JSON: {cause}")]
+    BadBody {
+        url: String,
+        status: u16,
+        cause: String,
+    },
+    #[error("refusing plain http:// for {url}: only loopback hosts may use http")]
+    InsecureUrl { url: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl Classify for HttpError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            HttpError::InsecureUrl { .. } | HttpError::Client(_) => exit::USAGE,
+            _ => exit::IDP,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            HttpError::InsecureUrl { .. } => Some(
+                "use https://, or set `disable = true` under [profile.tls] if you really mean plain HTTP"
+                    .into(),
+            ),
+            HttpError::Transport { cause, .. } if cause.contains("certificate") => Some(
+                "the server's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]"
+                    .into(),
+            ),
+            HttpError::Transport { .. } => {
+                Some("check the URL, your network and any HTTPS_PROXY/NO_PROXY settings".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Outcomes of the login that are not bugs: the person said no, time ran out…
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("the request was denied at the identity provider")]
+    Denied,
+    #[error("the device code expired before it was approved (it was valid for {valid_for})")]
+    Expired { valid_for: String },
+    #[error("the identity provider was unreachable until the device code expired: {last_error}")]
+    UnreachableUntilExpiry { last_error: String },
+    #[error("the identity provider refused the request: {error}{description}")]
+    OAuth { error: String, description: String },
+    #[error("the identity provider's configuration at {url} is unusable: {message}")]
+    Discovery { url: String, message: String },
+    #[error("the ID token from {issuer} failed verification: {message}")]
+    IdToken { issuer: String, message: String },
+    #[error("not logged in for profile `{profile}`")]
+    NotLoggedIn { profile: String },
+    #[error("the session was refused by the identity provider ({error})")]
+    RefreshRejected { error: String },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Classify for AuthError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            AuthError::Denied => exit::DENIED,
+            AuthError::Expired { .. } => exit::EXPIRED,
+            AuthError::UnreachableUntilExpiry { .. }
+            | AuthError::OAuth { .. }
+            | AuthError::Discovery { .. }
+            | AuthError::IdToken { .. } => exit::IDP,
+            AuthError::NotLoggedIn { .. } | AuthError::RefreshRejected { .. } => exit::NO_SESSION,
+            AuthError::Interrupted => exit::INTERRUPTED,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            AuthError::Denied => Some("run `influx-bootstrap login` again and approve the request".into()),
+            AuthError::Expired { .. } => {
+                Some("run `influx-bootstrap login` again and approve within the time shown".into())
+            }
+            AuthError::NotLoggedIn { .. } => Some("run `influx-bootstrap login`".into()),
+            AuthError::RefreshRejected { .. } => Some("run `influx-bootstrap login --force`".into()),
+            AuthError::Discovery { .. } => Some(
+                "check `issuer` under [profile.auth.oauth2], or set `device_url` and `token_url` explicitly"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Problems with the local session cache.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("refusing to use {path}: it is readable by other users (mode {mode:o})")]
+    Insecure { path: PathBuf, mode: u32 },
+    #[error("cannot use the session cache at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Classify for CacheError {
+    fn exit_code(&self) -> i32 {
+        exit::LOCAL_STATE
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            CacheError::Insecure { path, .. } => Some(format!(
+                "run `chmod 600 {}` (and `chmod 700` its directory) if you trust its contents, or delete it and log in again",
+                path.display()
+            )),
+            CacheError::Io { .. } => {
+                Some("set INFLUX_BOOTSTRAP_CACHE_DIR to a writable directory".into())
+            }
+        }
+    }
+}
+
+fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<ConfigError>() {
+            return Some(e);
+        }
+        if let Some(e) = cause.downcast_ref::<AuthError>() {
+            return Some(e);
+        }
+        if let Some(e) = cause.downcast_ref::<HttpError>() {
+            return Some(e);
+        }
+        if let Some(e) = cause.downcast_ref::<CacheError>() {
+            return Some(e);
+        }
+    }
+    None
+}
+
+/// The exit code for an error chain.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    classify(err).map_or(exit::FAILURE, |c| c.exit_code())
+}
+
+/// Print the error chain as one line plus an optional hint; return the exit code.
+pub fn report(err: &anyhow::Error) -> i32 {
+    let code = exit_code(err);
+    if code == exit::INTERRUPTED {
+        eprintln!("interrupted");
+        return code;
+    }
+    let mut line = String::from("error: ");
+    for (i, cause) in err.chain().enumerate() {
+        if i > 0 {
+            line.push_str(": ");
+        }
+        line.push_str(&cause.to_string());
+    }
+    eprintln!("{line}");
+    if let Some(hint) = classify(err).and_then(|c| c.hint()) {
+        eprintln!("hint: {hint}");
+    }
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_found_through_context() {
+        let cases: Vec<(anyhow::Error, i32)> = vec![
+            (
+                anyhow::Error::new(AuthError::Denied).context("login failed"),
+                exit::DENIED,
+            ),
+            (
+                anyhow::Error::new(AuthError::Expired {
+                    valid_for: "10m".into(),
+                }),
+                exit::EXPIRED,
+            ),
+            (
+                anyhow::Error::new(HttpError::Transport {
+                    url: "u".into(),
+                    cause: "c".into(),
+                })
+                .context("discovery"),
+                exit::IDP,
+            ),
+            (
+                anyhow::Error::new(CacheError::Insecure {
+                    path: "/x".into(),
+                    mode: 0o644,
+                }),
+                exit::LOCAL_STATE,
+            ),
+            (anyhow::anyhow!("plain"), exit::FAILURE),
+            (
+                anyhow::Error::new(AuthError::Interrupted),
+                exit::INTERRUPTED,
+            ),
+        ];
+        for (err, code) in cases {
+            assert_eq!(exit_code(&err), code, "{err:#}");
+        }
+    }
+}

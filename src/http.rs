@@ -1,0 +1,368 @@
+//! The HTTP client shared by the identity-provider and cluster code.
+//!
+//! One `reqwest::Client` per process: native root certificates plus the
+//! profile's CA, a timeout per request, a `User-Agent`, proxies from the usual
+//! `HTTPS_PROXY`/`NO_PROXY` variables (read by reqwest itself), and **no
+//! redirects**: a token endpoint that redirects would make us re-post a device
+//! code or refresh token somewhere we did not choose.
+use crate::config::Profile;
+use crate::error::HttpError;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use url::Url;
+
+pub const USER_AGENT: &str = concat!("influx-bootstrap/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    /// `[profile.tls] disable = true`: plain http allowed beyond loopback.
+    allow_plain_http: bool,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("allow_plain_http", &self.allow_plain_http)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response read in full, with what callers need to classify it.
+#[derive(Debug)]
+pub struct Response {
+    pub url: String,
+    pub status: u16,
+    pub content_type: String,
+    pub retry_after: Option<Duration>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn is_json(&self) -> bool {
+        let ct = self.content_type.to_ascii_lowercase();
+        ct.starts_with("application/json") || ct.contains("+json")
+    }
+
+    /// Parse the body as JSON, with an error that names the URL and status
+    /// but does not echo the body (it might be an HTML page or hold secrets).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
+        serde_json::from_slice(&self.body).map_err(|e| HttpError::BadBody {
+            url: self.url.clone(),
+            status: self.status,
+            cause: describe_json_error(&e),
+        })
+    }
+
+    /// An error for a status we did not expect, with the OAuth
+    /// `error`/`error_description` when the body has them.
+    pub fn unexpected(&self) -> HttpError {
+        let detail = serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|v| {
+                let e = v.get("error")?.as_str()?.to_string();
+                let d = v
+                    .get("error_description")
+                    .or_else(|| v.get("message"))
+                    .and_then(|d| d.as_str())
+                    .map(|d| format!(" ({})", sanitize(d)))
+                    .unwrap_or_default();
+                Some(format!(": {}{d}", sanitize(&e)))
+            })
+            .unwrap_or_default();
+        if (300..400).contains(&self.status) {
+            return HttpError::Redirect {
+                url: self.url.clone(),
+                status: self.status,
+                location: self.location.clone().unwrap_or_else(|| "(none)".into()),
+            };
+        }
+        HttpError::Status {
+            url: self.url.clone(),
+            status: self.status,
+            content_type: if self.content_type.is_empty() {
+                "no content type".into()
+            } else {
+                self.content_type.clone()
+            },
+            len: self.body.len(),
+            detail,
+        }
+    }
+}
+
+/// serde_json errors mention the position, never the content: safe to show.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    e.to_string()
+}
+
+/// Server-provided text goes into one-line error messages: keep it printable
+/// and short so a hostile server cannot paint the terminal.
+pub fn sanitize(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    if s.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
+/// Is this host a loopback address (where plain http is acceptable)?
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Parse `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+pub fn parse_retry_after(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs.min(3600)));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - now;
+    Some(
+        delta
+            .to_std()
+            .unwrap_or_default()
+            .min(Duration::from_secs(3600)),
+    )
+}
+
+impl HttpClient {
+    pub fn new(profile: &Profile, timeout: Duration) -> Result<Self, HttpError> {
+        let tls = &profile.tls;
+        let mut b = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .https_only(false);
+        if let Some(ca) = &tls.ca {
+            let pem = std::fs::read(&ca.value).map_err(|e| {
+                HttpError::Client(format!("cannot read CA file {}: {e}", ca.value.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                HttpError::Client(format!(
+                    "{} is not a PEM certificate bundle: {e}",
+                    ca.value.display()
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(HttpError::Client(format!(
+                    "{} holds no PEM certificates",
+                    ca.value.display()
+                )));
+            }
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+        }
+        if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+            let mut pem = std::fs::read(&key.value).map_err(|e| {
+                HttpError::Client(format!("cannot read TLS key {}: {e}", key.value.display()))
+            })?;
+            pem.push(b'\n');
+            pem.extend(std::fs::read(&cert.value).map_err(|e| {
+                HttpError::Client(format!(
+                    "cannot read TLS cert {}: {e}",
+                    cert.value.display()
+                ))
+            })?);
+            let id = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| HttpError::Client(format!("bad client certificate/key: {e}")))?;
+            b = b.identity(id);
+        }
+        if tls.insecure.value {
+            tracing::warn!(
+                "TLS certificate verification is DISABLED for this profile ([profile.tls] insecure = true); anyone on the network can impersonate the servers"
+            );
+            eprintln!(
+                "warning: TLS certificate verification is disabled ([profile.tls] insecure = true)"
+            );
+            b = b.danger_accept_invalid_certs(true);
+        }
+        if tls.disable.value {
+            eprintln!(
+                "warning: plain http:// is allowed for non-loopback hosts ([profile.tls] disable = true); tokens may cross the network unencrypted"
+            );
+        }
+        let inner = b.build().map_err(|e| HttpError::Client(e.to_string()))?;
+        Ok(HttpClient {
+            inner,
+            allow_plain_http: tls.disable.value,
+        })
+    }
+
+    /// Plain `http://` only for loopback hosts, unless explicitly allowed.
+    pub fn check_url(&self, url: &Url) -> Result<(), HttpError> {
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if self.allow_plain_http || is_loopback(url) => Ok(()),
+            _ => Err(HttpError::InsecureUrl {
+                url: url.to_string(),
+            }),
+        }
+    }
+
+    pub async fn get(&self, url: &Url) -> Result<Response, HttpError> {
+        self.check_url(url)?;
+        let req = self
+            .inner
+            .get(url.clone())
+            .header("Accept", "application/json");
+        self.send(url, req).await
+    }
+
+    /// POST `application/x-www-form-urlencoded` (RFC 6749 §4.1.3, RFC 8628 §3.1/§3.4).
+    pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Response, HttpError> {
+        self.check_url(url)?;
+        let req = self
+            .inner
+            .post(url.clone())
+            .header("Accept", "application/json")
+            .form(form);
+        self.send(url, req).await
+    }
+
+    async fn send(&self, url: &Url, req: reqwest::RequestBuilder) -> Result<Response, HttpError> {
+        let shown = display_url(url);
+        let resp = req.send().await.map_err(|e| HttpError::Transport {
+            url: shown.clone(),
+            cause: transport_cause(&e),
+        })?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let retry_after =
+            header("retry-after").and_then(|v| parse_retry_after(&v, chrono::Utc::now()));
+        let location = header("location");
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| HttpError::Transport {
+                url: shown.clone(),
+                cause: transport_cause(&e),
+            })?
+            .to_vec();
+        tracing::debug!(url = %shown, status, len = body.len(), "HTTP response");
+        Ok(Response {
+            url: shown,
+            status,
+            content_type,
+            retry_after,
+            location,
+            body,
+        })
+    }
+}
+
+/// URLs in messages without query or fragment (nothing secret goes in our
+/// URLs, but a user-supplied one might carry a key).
+pub fn display_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// The innermost cause of a reqwest error: "connection refused",
+/// "invalid peer certificate: UnknownIssuer", "operation timed out"…
+fn transport_cause(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(s) = src {
+        last = Some(s.to_string());
+        src = s.source();
+    }
+    if let Some(l) = last {
+        msg.push_str(": ");
+        msg.push_str(&sanitize(&l));
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_detection() {
+        let cases = [
+            ("http://127.0.0.1:8080/x", true),
+            ("http://127.8.9.1/", true),
+            ("http://[::1]:80/", true),
+            ("http://localhost:1/", true),
+            ("http://LOCALHOST/", true),
+            ("http://localhost.evil.com/", false),
+            ("http://10.0.0.1/", false),
+            ("http://idp.example.com/", false),
+        ];
+        for (u, want) in cases {
+            assert_eq!(is_loopback(&Url::parse(u).unwrap()), want, "{u}");
+        }
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let cases = [
+            ("7", Some(7)),
+            (" 0 ", Some(0)),
+            ("Thu, 01 Jan 2026 00:00:30 GMT", Some(30)),
+            ("Wed, 31 Dec 2025 23:00:00 GMT", Some(0)),
+            ("99999999", Some(3600)),
+            ("soon", None),
+            ("-5", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(parse_retry_after(v, now).map(|d| d.as_secs()), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn unexpected_status_names_url_and_status_but_not_the_body() {
+        let r = Response {
+            url: "https://idp.example.com/token".into(),
+            status: 502,
+            content_type: "text/html".into(),
+            retry_after: None,
+            location: None,
+            body: b"<html><body>Bad Gateway secret-ish stuff</body></html>".to_vec(),
+        };
+        let msg = r.unexpected().to_string();
+        assert!(msg.contains("https://idp.example.com/token"), "{msg}");
+        assert!(msg.contains("502"), "{msg}");
+        assert!(!msg.contains("secret-ish"), "{msg}");
+        let r = Response {
+            body: br#"{"error":"invalid_client","error_description":"no such\nclient"}"#.to_vec(),
+            content_type: "application/json".into(),
+            status: 401,
+            ..r
+        };
+        let msg = r.unexpected().to_string();
+        assert!(msg.contains("invalid_client (no such client)"), "{msg}");
+    }
+}

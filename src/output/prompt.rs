@@ -1,0 +1,270 @@
+//! The device-code prompt on stderr (and the JSON event stream on stdout).
+//!
+//! RFC 8628 §3.3: show the user code and the verification URI; §3.3.1: the
+//! complete URI is for non-textual transmission (a QR code); §5.4: warn the
+//! person to approve only a code they initiated, since a phisher can relay a
+//! device code of their own.
+use crate::auth::LoginUi;
+use crate::auth::device::DeviceAuthorization;
+use crate::auth::poller::PollEvent;
+use crate::cli::{DeviceArgs, When};
+use crate::env::Env;
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+pub struct DevicePrompt {
+    qr: bool,
+    browser: bool,
+    json: bool,
+    tty: bool,
+    color: bool,
+    spinner: Option<(ProgressBar, tokio::task::JoinHandle<()>)>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Event<'a> {
+    DeviceCode {
+        user_code: &'a str,
+        verification_uri: &'a str,
+        verification_uri_complete: Option<&'a str>,
+        expires_at: String,
+        interval: u64,
+    },
+    SlowDown {
+        interval: u64,
+    },
+    Retry {
+        status: u16,
+        wait: u64,
+    },
+    Unreachable {
+        wait: u64,
+        error: &'a str,
+    },
+}
+
+impl DevicePrompt {
+    pub fn new(args: &DeviceArgs, json: bool, env: &Env) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let qr = match args.qr {
+            When::Always => true,
+            When::Never => false,
+            When::Auto => tty,
+        };
+        let browser = match args.browser {
+            When::Always => true,
+            When::Never => false,
+            // A browser opened on a server we reached over SSH is not the
+            // person's browser; CI has nobody to look at one.
+            When::Auto => env.has_display() && !env.over_ssh() && !env.in_ci(),
+        };
+        DevicePrompt {
+            qr,
+            browser,
+            json,
+            tty,
+            color: tty && !env.is_set("NO_COLOR"),
+            spinner: None,
+        }
+    }
+
+    fn bold(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn emit(&self, e: &Event) {
+        if self.json
+            && let Err(err) = crate::output::json_line(e)
+        {
+            tracing::warn!("cannot write event to stdout: {err}");
+        }
+    }
+}
+
+/// The user code in a box, letters spaced, so `0`/`O` and `1`/`I` confusions
+/// are less likely and it stands out in a scrolling terminal.
+pub fn big_code(code: &str) -> String {
+    let spaced: String = code
+        .chars()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let inner = spaced.chars().count() + 6;
+    let bar: String = "═".repeat(inner);
+    format!("╔{bar}╗\n║   {spaced}   ║\n╚{bar}╝")
+}
+
+pub fn qr_code(data: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(data.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}\n")).collect()
+}
+
+impl LoginUi for DevicePrompt {
+    fn device_code(&mut self, a: &DeviceAuthorization, expires_at: DateTime<Utc>) {
+        self.emit(&Event::DeviceCode {
+            user_code: &a.user_code,
+            verification_uri: &a.verification_uri,
+            verification_uri_complete: a.verification_uri_complete.as_deref(),
+            expires_at: crate::output::rfc3339(expires_at),
+            interval: a.interval.as_secs(),
+        });
+        let mut s = String::new();
+        s.push_str("\nTo sign in, open this page in a browser on any device:\n\n");
+        s.push_str(&format!("    {}\n\n", self.bold(&a.verification_uri)));
+        s.push_str("and enter the code:\n\n");
+        s.push_str(&indent(&big_code(&a.user_code), "    "));
+        s.push('\n');
+        if self.qr {
+            let target = a
+                .verification_uri_complete
+                .as_deref()
+                .unwrap_or(&a.verification_uri);
+            if let Some(q) = qr_code(target) {
+                s.push_str(if a.verification_uri_complete.is_some() {
+                    "Or scan this QR code with a phone (the code is filled in for you):\n"
+                } else {
+                    "Or scan this QR code with a phone to open the page:\n"
+                });
+                s.push_str(&indent(&q, "  "));
+                s.push('\n');
+            }
+        }
+        s.push_str(&format!(
+            "The code expires at {} ({} from now).\n",
+            expires_at.format("%H:%M:%S UTC"),
+            crate::output::countdown(a.expires_in)
+        ));
+        s.push_str(&format!(
+            "Approve only if the page shows the code {} and you started this login yourself.\n",
+            self.bold(&a.user_code)
+        ));
+        eprint!("{s}");
+        if self.browser {
+            let target = a
+                .verification_uri_complete
+                .as_deref()
+                .unwrap_or(&a.verification_uri);
+            if let Err(e) = open::that_detached(target) {
+                eprintln!("note: could not open a browser ({e}); open the page yourself.");
+            }
+        }
+        if self.tty {
+            let pb = ProgressBar::new_spinner();
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            pb.enable_steady_tick(Duration::from_millis(120));
+            let pb2 = pb.clone();
+            let tick = tokio::spawn(async move {
+                loop {
+                    let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
+                    pb2.set_message(format!(
+                        "waiting for approval… (expires in {})",
+                        crate::output::countdown(left)
+                    ));
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+            self.spinner = Some((pb, tick));
+        } else {
+            eprintln!(
+                "Waiting for approval (until {})…",
+                expires_at.format("%H:%M:%S UTC")
+            );
+        }
+    }
+
+    fn poll_event(&mut self, e: &PollEvent) {
+        let note = match e {
+            PollEvent::SlowDown { interval } => {
+                self.emit(&Event::SlowDown {
+                    interval: interval.as_secs(),
+                });
+                format!(
+                    "the identity provider asked to slow down; polling every {}s",
+                    interval.as_secs()
+                )
+            }
+            PollEvent::RetryLater { wait, status } => {
+                self.emit(&Event::Retry {
+                    status: *status,
+                    wait: wait.as_secs(),
+                });
+                format!(
+                    "the identity provider is busy (HTTP {status}); retrying in {}s",
+                    wait.as_secs()
+                )
+            }
+            PollEvent::Unreachable { wait, error } => {
+                self.emit(&Event::Unreachable {
+                    wait: wait.as_secs(),
+                    error,
+                });
+                format!(
+                    "cannot reach the identity provider ({error}); retrying in {}s",
+                    wait.as_secs()
+                )
+            }
+        };
+        match &self.spinner {
+            Some((pb, _)) => pb.println(format!("note: {note}")),
+            None => eprintln!("note: {note}"),
+        }
+    }
+
+    fn waiting_for_other_process(&mut self) {
+        eprintln!("Waiting for another influx-bootstrap process using this session…");
+    }
+
+    fn finish(&mut self) {
+        if let Some((pb, tick)) = self.spinner.take() {
+            tick.abort();
+            pb.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for DevicePrompt {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_code_boxes_the_code() {
+        let b = big_code("WDJB-MJHT");
+        let lines: Vec<&str> = b.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[1].contains("W D J B - M J H T"));
+        assert_eq!(lines[0].chars().count(), lines[1].chars().count());
+    }
+
+    #[test]
+    fn qr_renders() {
+        let q = qr_code("https://idp.example.com/device?user_code=WDJB-MJHT").unwrap();
+        assert!(q.lines().count() > 10);
+    }
+}

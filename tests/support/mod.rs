@@ -1,0 +1,1098 @@
+//! Shared support code for the integration tests.
+//!
+//! Use it from a test file with `mod support;`. It provides:
+//!
+//! * [`ensure_npm_deps`]: installs the Node.js dependencies of the IdP fixture
+//!   (`npm ci` in `tests/idp`) once, safely across parallel test processes;
+//! * [`Idp`] / [`IdpBuilder`]: a running local OpenID provider
+//!   (`tests/idp/server.mjs`) plus its test-only control routes;
+//! * [`TestEnv`] / [`Running`] / [`Output`]: an isolated environment (temp
+//!   `HOME`, config and cache dirs, cleared environment) for running the
+//!   `influx-bootstrap` binary;
+//! * [`ProfileToml`] / [`profile_toml`]: a config file pointing at an [`Idp`];
+//! * [`free_port`]: a loopback port with nothing listening on it.
+//!
+//! Waits in here are on events (a line on a pipe, a pipe closing), each bounded
+//! by a generous timeout that panics with the relevant diagnostics; nothing
+//! sleeps for a fixed time.
+
+// Not every test binary uses every helper.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Default resource indicator / audience used by the fixture and the generated
+/// profiles.
+pub const DEFAULT_AUDIENCE: &str = "https://cluster.example.test";
+
+/// How long to wait for the IdP fixture to print its ready line.
+pub const IDP_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default bound for waiting on output from, or the exit of, the CLI.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The crate root (where `Cargo.toml` lives).
+pub fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/idp`, the directory of the Node.js IdP fixture.
+pub fn idp_dir() -> PathBuf {
+    manifest_dir().join("tests").join("idp")
+}
+
+/// Path of the `influx-bootstrap` binary built by cargo for this test run.
+pub fn bin_path() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_influx-bootstrap"))
+}
+
+// ---------------------------------------------------------------------------
+// npm dependencies
+// ---------------------------------------------------------------------------
+
+/// Makes sure `tests/idp/node_modules` is installed (runs `npm ci` in
+/// `tests/idp` when `oidc-provider` is missing or `package-lock.json` is newer
+/// than the installed tree).
+///
+/// Runs once per process (a failure is remembered and re-reported by every
+/// later call); across processes (test binaries run in parallel) it
+/// is serialized with an exclusive file lock in cargo's target tmp dir, and the
+/// check is repeated after the lock is acquired.
+///
+/// Panics with instructions if `node`/`npm` are missing or `npm ci` fails:
+/// the end-to-end tests must never be skipped silently.
+pub fn ensure_npm_deps() {
+    // Remember a failure so that every test of the process reports the real
+    // cause (a panicking `Once` would only say "poisoned" after the first).
+    static RESULT: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = RESULT.get_or_init(|| {
+        std::panic::catch_unwind(ensure_npm_deps_locked).map_err(|payload| {
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "ensure_npm_deps panicked".to_owned())
+        })
+    });
+    if let Err(msg) = result {
+        panic!("{msg}");
+    }
+}
+
+fn npm_deps_need_install(dir: &Path) -> bool {
+    let modules = dir.join("node_modules");
+    if !modules.join("oidc-provider").join("package.json").is_file() {
+        return true;
+    }
+    // npm writes this "hidden lockfile" at the end of every install; if the
+    // committed lockfile is newer, the installed tree may be stale.
+    let mtime = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (
+        mtime(&modules.join(".package-lock.json")),
+        mtime(&dir.join("package-lock.json")),
+    ) {
+        (Some(installed), Some(locked)) => installed < locked,
+        (None, _) => true,
+        (Some(_), None) => false,
+    }
+}
+
+fn ensure_npm_deps_locked() {
+    let dir = idp_dir();
+    check_tool("node");
+    if !npm_deps_need_install(&dir) {
+        return;
+    }
+
+    let lock_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("influx-bootstrap-idp-npm-ci.lock");
+    if let Some(parent) = lock_path.parent() {
+        fs::create_dir_all(parent)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
+    }
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap_or_else(|e| panic!("cannot open lock file {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
+
+    // Another test process may have installed while we waited for the lock.
+    if npm_deps_need_install(&dir) {
+        check_tool("npm");
+        let out = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("failed to run `npm ci` in {}: {e}", dir.display()));
+        if !out.status.success() {
+            panic!(
+                "`npm ci` in {} failed ({}); the IdP fixture needs its Node.js dependencies \
+                 (the npm registry must be reachable, or run `npm ci` there by hand).\n\
+                 --- stdout ---\n{}\n--- stderr ---\n{}",
+                dir.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+        }
+        if !dir
+            .join("node_modules/oidc-provider/package.json")
+            .is_file()
+        {
+            panic!(
+                "`npm ci` in {} succeeded but node_modules/oidc-provider is still missing",
+                dir.display()
+            );
+        }
+    }
+    drop(lock); // releases the lock
+}
+
+/// Panics with install instructions if `tool --version` cannot be run.
+fn check_tool(tool: &str) {
+    match Command::new(tool)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "`{tool} --version` failed ({}): {}\nThe end-to-end tests need Node.js >= 18 and npm \
+             (Debian/Ubuntu: `apt-get install nodejs npm`).",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!(
+            "`{tool}` not found or not runnable ({e}).\nThe end-to-end tests run a local OpenID \
+             provider on Node.js: install Node.js >= 18 and npm (Debian/Ubuntu: \
+             `apt-get install nodejs npm`) and make sure `{tool}` is on PATH."
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// IdP fixture
+// ---------------------------------------------------------------------------
+
+/// Builder for a running [`Idp`]. Every option maps to a `server.mjs` flag;
+/// unset options keep the fixture's defaults.
+#[derive(Debug, Default, Clone)]
+pub struct IdpBuilder {
+    port: Option<u16>,
+    interval: Option<u64>,
+    enforce_interval: Option<u64>,
+    code_ttl: Option<u64>,
+    access_token_ttl: Option<u64>,
+    id_token_ttl: Option<u64>,
+    refresh_token_ttl: Option<u64>,
+    audience: Option<String>,
+    log: bool,
+    extra_args: Vec<String>,
+}
+
+impl IdpBuilder {
+    /// Listen on this port instead of an ephemeral one (`--port`).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+    /// Device flow polling interval in seconds advertised to clients (`--interval`).
+    pub fn interval(mut self, secs: u64) -> Self {
+        self.interval = Some(secs);
+        self
+    }
+    /// Minimum seconds between token polls before `slow_down` (`--enforce-interval`).
+    pub fn enforce_interval(mut self, secs: u64) -> Self {
+        self.enforce_interval = Some(secs);
+        self
+    }
+    /// Device code lifetime in seconds (`--code-ttl`).
+    pub fn code_ttl(mut self, secs: u64) -> Self {
+        self.code_ttl = Some(secs);
+        self
+    }
+    /// Access token lifetime in seconds (`--access-token-ttl`).
+    pub fn access_token_ttl(mut self, secs: u64) -> Self {
+        self.access_token_ttl = Some(secs);
+        self
+    }
+    /// ID token lifetime in seconds (`--id-token-ttl`).
+    pub fn id_token_ttl(mut self, secs: u64) -> Self {
+        self.id_token_ttl = Some(secs);
+        self
+    }
+    /// Refresh token lifetime in seconds (`--refresh-token-ttl`).
+    pub fn refresh_token_ttl(mut self, secs: u64) -> Self {
+        self.refresh_token_ttl = Some(secs);
+        self
+    }
+    /// Resource indicator / audience of issued access tokens (`--audience`).
+    pub fn audience(mut self, uri: impl Into<String>) -> Self {
+        self.audience = Some(uri.into());
+        self
+    }
+    /// Ask the fixture to log requests to its stderr (`--log`).
+    pub fn log(mut self, on: bool) -> Self {
+        self.log = on;
+        self
+    }
+    /// Any other raw argument for `server.mjs`.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.extra_args.push(arg.into());
+        self
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "server.mjs".to_owned(),
+            "--port".to_owned(),
+            self.port.unwrap_or(0).to_string(),
+        ];
+        let mut num = |flag: &str, v: Option<u64>| {
+            if let Some(v) = v {
+                args.push(flag.to_owned());
+                args.push(v.to_string());
+            }
+        };
+        num("--interval", self.interval);
+        num("--enforce-interval", self.enforce_interval);
+        num("--code-ttl", self.code_ttl);
+        num("--access-token-ttl", self.access_token_ttl);
+        num("--id-token-ttl", self.id_token_ttl);
+        num("--refresh-token-ttl", self.refresh_token_ttl);
+        if let Some(aud) = &self.audience {
+            args.push("--audience".to_owned());
+            args.push(aud.clone());
+        }
+        if self.log {
+            args.push("--log".to_owned());
+        }
+        args.extend(self.extra_args.iter().cloned());
+        args
+    }
+
+    /// Installs npm deps if needed, starts `node tests/idp/server.mjs` and
+    /// waits (up to [`IDP_READY_TIMEOUT`]) for its ready line.
+    pub fn start(self) -> Idp {
+        ensure_npm_deps();
+        let log_dir = tempfile::Builder::new()
+            .prefix("idp-log-")
+            .tempdir()
+            .expect("create temp dir for IdP log");
+        let stderr_path = log_dir.path().join("idp.stderr.log");
+        let stderr_file = File::create(&stderr_path).expect("create IdP stderr log");
+
+        let args = self.args();
+        let mut child = Command::new("node")
+            .args(&args)
+            .current_dir(idp_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr_file))
+            .spawn()
+            .unwrap_or_else(|e| panic!("failed to spawn `node {}`: {e}", args.join(" ")));
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped stdout");
+
+        // Read the ready line, then keep draining stdout so the fixture can
+        // never block on a full pipe.
+        let (tx, rx) = mpsc::channel::<String>();
+        let reader = thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                match line {
+                    Ok(line) => {
+                        let _ = tx.send(line);
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+
+        let read_log = || fs::read_to_string(&stderr_path).unwrap_or_default();
+        let ready = match rx.recv_timeout(IDP_READY_TIMEOUT) {
+            Ok(line) => line,
+            Err(e) => {
+                let why = match e {
+                    RecvTimeoutError::Timeout => {
+                        let _ = child.kill();
+                        format!("no ready line within {IDP_READY_TIMEOUT:?}")
+                    }
+                    RecvTimeoutError::Disconnected => {
+                        "stdout closed before the ready line".to_owned()
+                    }
+                };
+                let status = child.wait().ok();
+                panic!(
+                    "IdP fixture `node {}` failed to start: {why} (exit: {status:?})\n--- stderr ---\n{}",
+                    args.join(" "),
+                    read_log()
+                );
+            }
+        };
+        let parsed: Value = serde_json::from_str(&ready).unwrap_or_else(|e| {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "IdP fixture ready line is not JSON ({e}): {ready:?}\n--- stderr ---\n{}",
+                read_log()
+            )
+        });
+        let issuer = parsed["issuer"]
+            .as_str()
+            .unwrap_or_else(|| panic!("ready line has no issuer: {ready}"))
+            .to_owned();
+        let port = parsed["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_else(|| panic!("ready line has no valid port: {ready}"));
+
+        let http = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .expect("build reqwest blocking client");
+
+        Idp {
+            child,
+            stdin,
+            _reader: reader,
+            issuer,
+            port,
+            audience: self.audience.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            http,
+            log_dir,
+            stderr_path,
+        }
+    }
+}
+
+/// A running IdP fixture. Dropping it closes its stdin and kills it.
+/// If the current thread is panicking (a failed test), the fixture's stderr is
+/// printed so it shows up in the test's captured output.
+pub struct Idp {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    _reader: JoinHandle<()>,
+    issuer: String,
+    port: u16,
+    audience: String,
+    http: reqwest::blocking::Client,
+    log_dir: TempDir,
+    stderr_path: PathBuf,
+}
+
+impl fmt::Debug for Idp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Idp")
+            .field("issuer", &self.issuer)
+            .field("pid", &self.child.id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Idp {
+    pub fn builder() -> IdpBuilder {
+        IdpBuilder::default()
+    }
+
+    /// Starts a fixture with default settings.
+    pub fn start() -> Idp {
+        IdpBuilder::default().start()
+    }
+
+    /// `http://127.0.0.1:PORT` as printed by the fixture.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The audience the fixture was started with ([`DEFAULT_AUDIENCE`] unless set).
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// `issuer` + `path` (path starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// A blocking HTTP client (no proxy, 15 s timeout) for talking to the fixture.
+    pub fn http(&self) -> &reqwest::blocking::Client {
+        &self.http
+    }
+
+    /// `GET /.well-known/openid-configuration`.
+    pub fn discovery(&self) -> Value {
+        self.get_json("/.well-known/openid-configuration")
+    }
+
+    /// Approve a pending device authorization as `user`; panics on failure.
+    pub fn approve(&self, user_code: &str, user: &str) {
+        if let Err(e) = self.try_approve(user_code, user) {
+            panic!("IdP approve({user_code:?}, {user:?}) failed: {e}");
+        }
+    }
+
+    /// Deny a pending device authorization as `user`; panics on failure.
+    pub fn deny(&self, user_code: &str, user: &str) {
+        if let Err(e) = self.try_deny(user_code, user) {
+            panic!("IdP deny({user_code:?}, {user:?}) failed: {e}");
+        }
+    }
+
+    /// Like [`Idp::approve`], returning the fixture's error body instead of panicking.
+    pub fn try_approve(&self, user_code: &str, user: &str) -> Result<(), String> {
+        self.decide("/__test/approve", user_code, user)
+    }
+
+    /// Like [`Idp::deny`], returning the fixture's error body instead of panicking.
+    pub fn try_deny(&self, user_code: &str, user: &str) -> Result<(), String> {
+        self.decide("/__test/deny", user_code, user)
+    }
+
+    fn decide(&self, path: &str, user_code: &str, user: &str) -> Result<(), String> {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .json(&serde_json::json!({ "user_code": user_code, "user": user }))
+            .send()
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        let status = resp.status();
+        let body = resp.text().unwrap_or_default();
+        if status == reqwest::StatusCode::OK {
+            Ok(())
+        } else {
+            Err(format!("HTTP {status}: {body}"))
+        }
+    }
+
+    /// `GET /__test/stats`: request counters and `pending_user_codes`.
+    pub fn stats(&self) -> Value {
+        self.get_json("/__test/stats")
+    }
+
+    /// One counter from [`Idp::stats`] (panics if missing).
+    pub fn stat(&self, name: &str) -> u64 {
+        let stats = self.stats();
+        stats[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no numeric counter {name:?} in IdP stats: {stats}"))
+    }
+
+    /// User codes of device authorizations still awaiting a decision.
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        let stats = self.stats();
+        stats["pending_user_codes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no pending_user_codes in IdP stats: {stats}"))
+            .iter()
+            .map(|v| v.as_str().expect("user code is a string").to_owned())
+            .collect()
+    }
+
+    /// `POST /__test/reset-stats`.
+    pub fn reset_stats(&self) {
+        let resp = self
+            .http
+            .post(self.url("/__test/reset-stats"))
+            .send()
+            .expect("POST /__test/reset-stats");
+        let status = resp.status();
+        assert!(
+            status.is_success(),
+            "POST /__test/reset-stats: HTTP {status}: {}",
+            resp.text().unwrap_or_default()
+        );
+    }
+
+    fn get_json(&self, path: &str) -> Value {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .send()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = resp.status();
+        let body = resp.text().unwrap_or_default();
+        assert!(status.is_success(), "GET {path}: HTTP {status}: {body}");
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("GET {path}: invalid JSON ({e}): {body}"))
+    }
+
+    /// The fixture's stderr so far (useful with `--log`).
+    pub fn stderr_log(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Directory holding the fixture's stderr log (removed on drop).
+    pub fn log_dir(&self) -> &Path {
+        self.log_dir.path()
+    }
+
+    /// Process id of the node process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!(
+                "--- IdP fixture stderr ({}) ---\n{}--- end of IdP fixture stderr ---",
+                self.issuer,
+                self.stderr_log()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Config profiles
+// ---------------------------------------------------------------------------
+
+/// Builder for a `[[profile]]` block of the CLI config file.
+#[derive(Debug, Clone)]
+pub struct ProfileToml {
+    name: String,
+    product: String,
+    host: String,
+    port: String,
+    client_id: String,
+    scopes: Vec<String>,
+    issuer: String,
+    resource: Option<String>,
+}
+
+impl ProfileToml {
+    /// A profile named `default` for client `influx-bootstrap` against `idp`,
+    /// with `resource` = the IdP's audience.
+    pub fn new(idp: &Idp) -> Self {
+        Self::for_issuer(idp.issuer(), Some(idp.audience()))
+    }
+
+    /// Same defaults for an arbitrary issuer (e.g. one with nothing listening).
+    pub fn for_issuer(issuer: &str, resource: Option<&str>) -> Self {
+        ProfileToml {
+            name: "default".to_owned(),
+            product: "clustered".to_owned(),
+            host: "127.0.0.1".to_owned(),
+            port: "8086".to_owned(),
+            client_id: "influx-bootstrap".to_owned(),
+            scopes: ["openid", "profile", "email", "offline_access"]
+                .map(str::to_owned)
+                .to_vec(),
+            issuer: issuer.to_owned(),
+            resource: resource.map(str::to_owned),
+        }
+    }
+
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+    pub fn product(mut self, product: impl Into<String>) -> Self {
+        self.product = product.into();
+        self
+    }
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+    pub fn port(mut self, port: impl ToString) -> Self {
+        self.port = port.to_string();
+        self
+    }
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = client_id.into();
+        self
+    }
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+    /// `Some(uri)` sets `parameters = { resource = uri }`; `None` omits `parameters`.
+    pub fn resource(mut self, resource: Option<&str>) -> Self {
+        self.resource = resource.map(str::to_owned);
+        self
+    }
+
+    /// Renders the `[[profile]]` block (concatenate several for multiple profiles).
+    pub fn build(&self) -> String {
+        let scopes = self
+            .scopes
+            .iter()
+            .map(|s| toml_str(s))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut out = format!(
+            "[[profile]]\nname = {}\nproduct = {}\nhost = {}\nport = {}\n\
+             [profile.auth.oauth2]\nclient_id = {}\nscopes = [{scopes}]\nissuer = {}\n",
+            toml_str(&self.name),
+            toml_str(&self.product),
+            toml_str(&self.host),
+            toml_str(&self.port),
+            toml_str(&self.client_id),
+            toml_str(&self.issuer),
+        );
+        if let Some(resource) = &self.resource {
+            out.push_str(&format!(
+                "parameters = {{ resource = {} }}\n",
+                toml_str(resource)
+            ));
+        }
+        out
+    }
+}
+
+impl fmt::Display for ProfileToml {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.build())
+    }
+}
+
+/// The default profile for `idp` (see [`ProfileToml::new`]).
+pub fn profile_toml(idp: &Idp) -> String {
+    ProfileToml::new(idp).build()
+}
+
+/// A TOML basic string literal.
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+// ---------------------------------------------------------------------------
+// CLI environment
+// ---------------------------------------------------------------------------
+
+/// An isolated environment for running the CLI: a temp dir used as `HOME`,
+/// holding `config/` (with `config/config.toml` as `INFLUX_BOOTSTRAP_CONFIG`),
+/// `cache/` (`INFLUX_BOOTSTRAP_CACHE_DIR`) and `xdg-config/`, `xdg-cache/`
+/// (`XDG_CONFIG_HOME`, `XDG_CACHE_HOME`).
+#[derive(Debug)]
+pub struct TestEnv {
+    dir: TempDir,
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("influx-bootstrap-test-")
+            .tempdir()
+            .expect("create temp dir for TestEnv");
+        for sub in ["config", "cache", "xdg-config", "xdg-cache"] {
+            fs::create_dir_all(dir.path().join(sub)).expect("create TestEnv subdir");
+        }
+        TestEnv { dir }
+    }
+
+    /// The temp dir (also `HOME` and the working directory of commands).
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `INFLUX_BOOTSTRAP_CONFIG` (not created until [`TestEnv::write_config`]).
+    pub fn config_path(&self) -> PathBuf {
+        self.home().join("config").join("config.toml")
+    }
+
+    /// `INFLUX_BOOTSTRAP_CACHE_DIR` (exists, initially empty).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home().join("cache")
+    }
+
+    pub fn xdg_config_home(&self) -> PathBuf {
+        self.home().join("xdg-config")
+    }
+
+    pub fn xdg_cache_home(&self) -> PathBuf {
+        self.home().join("xdg-cache")
+    }
+
+    /// Writes the config file.
+    pub fn write_config(&self, toml: &str) {
+        fs::write(self.config_path(), toml).expect("write config file");
+    }
+
+    /// Reads the config file back (e.g. after a command that edits it).
+    pub fn read_config(&self) -> String {
+        fs::read_to_string(self.config_path()).expect("read config file")
+    }
+
+    /// All regular files under the cache dir, relative to it, sorted.
+    pub fn cache_files(&self) -> Vec<PathBuf> {
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(base, &path, out);
+                } else {
+                    out.push(path.strip_prefix(base).unwrap_or(&path).to_path_buf());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let base = self.cache_dir();
+        walk(&base, &base, &mut out);
+        out.sort();
+        out
+    }
+
+    /// A `Command` for the CLI binary with a cleared environment plus only
+    /// `PATH`, `HOME`, `XDG_CONFIG_HOME`, `XDG_CACHE_HOME`,
+    /// `INFLUX_BOOTSTRAP_CONFIG`, `INFLUX_BOOTSTRAP_CACHE_DIR`, `NO_COLOR=1`
+    /// and `RUST_BACKTRACE=1`; working dir = the temp dir; stdin = null.
+    pub fn cmd<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(bin_path());
+        cmd.args(args)
+            .env_clear()
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.xdg_config_home())
+            .env("XDG_CACHE_HOME", self.xdg_cache_home())
+            .env("INFLUX_BOOTSTRAP_CONFIG", self.config_path())
+            .env("INFLUX_BOOTSTRAP_CACHE_DIR", self.cache_dir())
+            .env("NO_COLOR", "1")
+            .env("RUST_BACKTRACE", "1")
+            .current_dir(self.home())
+            .stdin(Stdio::null());
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        cmd
+    }
+
+    /// Spawns the CLI with stdout/stderr piped; see [`Running`].
+    pub fn spawn<I, S>(&self, args: I) -> Running
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Running::spawn(self.cmd(args))
+    }
+
+    /// Runs the CLI to completion (bounded by [`DEFAULT_TIMEOUT`]).
+    pub fn run<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.spawn(args).wait_output()
+    }
+}
+
+/// Result of a finished CLI run.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub status: ExitStatus,
+    /// Exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    /// Panics (showing stdout and stderr) unless the exit code is `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "unexpected exit status\n{self}");
+        self
+    }
+
+    /// Panics (showing stdout and stderr) unless the run succeeded.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        assert!(self.success(), "command failed\n{self}");
+        self
+    }
+
+    /// Parses the whole stdout as one JSON document.
+    #[track_caller]
+    pub fn stdout_json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e})\n{self}"))
+    }
+
+    /// Parses each non-empty stdout line as JSON.
+    #[track_caller]
+    pub fn stdout_json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l:?}\n{self}"))
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- end ---",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A spawned CLI process. Stdout is read line by line in a background thread
+/// (consume lines with [`Running::next_stdout_line`] /
+/// [`Running::next_stdout_json`]); stderr is collected in the background.
+/// Dropping it kills the process if it is still running.
+pub struct Running {
+    /// `None` once handed to the waiter thread in `wait_output`.
+    child: Option<Child>,
+    pid: u32,
+    lines: Receiver<String>,
+    stdout_all: Arc<Mutex<String>>,
+    stderr_all: Arc<Mutex<Vec<u8>>>,
+    /// Receives one `()` per reader thread when its pipe reaches EOF.
+    eof: Receiver<()>,
+}
+
+impl fmt::Debug for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Running")
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Running {
+    /// Spawns `cmd` with stdout and stderr piped (other settings kept).
+    pub fn spawn(mut cmd: Command) -> Running {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("failed to spawn {cmd:?}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+
+        let stdout_all = Arc::new(Mutex::new(String::new()));
+        let stderr_all = Arc::new(Mutex::new(Vec::new()));
+        let (line_tx, lines) = mpsc::channel();
+        let (eof_tx, eof) = mpsc::channel();
+
+        let out_buf = Arc::clone(&stdout_all);
+        let out_eof = eof_tx.clone();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let text = String::from_utf8_lossy(&buf).into_owned();
+                        out_buf.lock().unwrap().push_str(&text);
+                        let line = text.trim_end_matches(['\n', '\r']).to_owned();
+                        let _ = line_tx.send(line);
+                    }
+                }
+            }
+            let _ = out_eof.send(());
+        });
+
+        let err_buf = Arc::clone(&stderr_all);
+        thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            loop {
+                match stderr.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => err_buf.lock().unwrap().extend_from_slice(&chunk[..n]),
+                }
+            }
+            let _ = eof_tx.send(());
+        });
+
+        Running {
+            pid: child.id(),
+            child: Some(child),
+            lines,
+            stdout_all,
+            stderr_all,
+            eof,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sends a signal (e.g. `"INT"`, `"TERM"`) via `kill -s SIG PID`.
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args(["-s", sig, &self.pid.to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("failed to run `kill -s {sig}`: {e}"));
+        assert!(
+            status.success(),
+            "`kill -s {sig} {}` failed: {status}",
+            self.pid
+        );
+    }
+
+    /// Stderr received so far.
+    pub fn stderr_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.stderr_all.lock().unwrap()).into_owned()
+    }
+
+    /// All stdout received so far (including lines already consumed).
+    pub fn stdout_so_far(&self) -> String {
+        self.stdout_all.lock().unwrap().clone()
+    }
+
+    /// Waits for the next stdout line (without the newline). Panics, showing
+    /// stdout/stderr so far, on timeout or if stdout closes first.
+    #[track_caller]
+    pub fn next_stdout_line(&mut self, timeout: Duration) -> String {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(e) => {
+                let why = match e {
+                    RecvTimeoutError::Timeout => format!("no stdout line within {timeout:?}"),
+                    RecvTimeoutError::Disconnected => {
+                        let status = self
+                            .child
+                            .as_mut()
+                            .and_then(|c| c.try_wait().ok().flatten());
+                        format!("stdout closed (process exit: {status:?})")
+                    }
+                };
+                panic!(
+                    "{why}\n--- stdout so far ---\n{}\n--- stderr so far ---\n{}\n--- end ---",
+                    self.stdout_so_far(),
+                    self.stderr_so_far()
+                );
+            }
+        }
+    }
+
+    /// Waits for the next stdout line and parses it as JSON (panics with the
+    /// output so far on timeout, EOF or invalid JSON).
+    #[track_caller]
+    pub fn next_stdout_json(&mut self, timeout: Duration) -> Value {
+        let line = self.next_stdout_line(timeout);
+        serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!(
+                "stdout line is not JSON ({e}): {line:?}\n--- stderr so far ---\n{}\n--- end ---",
+                self.stderr_so_far()
+            )
+        })
+    }
+
+    /// Waits (up to [`DEFAULT_TIMEOUT`]) for the process to exit and returns
+    /// everything it wrote (stdout includes lines already consumed).
+    #[track_caller]
+    pub fn wait_output(self) -> Output {
+        self.wait_output_timeout(DEFAULT_TIMEOUT)
+    }
+
+    /// Like [`Running::wait_output`] with an explicit bound; on timeout the
+    /// process is killed and the call panics with its output so far.
+    #[track_caller]
+    pub fn wait_output_timeout(mut self, timeout: Duration) -> Output {
+        let mut child = self.child.take().expect("child already waited for");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = match rx.recv_timeout(timeout) {
+            Ok(status) => status.expect("wait for child"),
+            Err(_) => {
+                // Not reaped yet (the waiter thread is still blocked), so the
+                // pid still names our child.
+                let _ = Command::new("kill")
+                    .args(["-s", "KILL", &self.pid.to_string()])
+                    .status();
+                let status = rx.recv_timeout(Duration::from_secs(10));
+                panic!(
+                    "process {} did not exit within {timeout:?}; killed ({status:?})\n\
+                     --- stdout ---\n{}\n--- stderr ---\n{}\n--- end ---",
+                    self.pid,
+                    self.stdout_so_far(),
+                    self.stderr_so_far()
+                );
+            }
+        };
+        // The process has exited; its pipes close unless a grandchild (e.g. a
+        // browser launcher) inherited them, so bound this wait.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for _ in 0..2 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.eof.recv_timeout(left).is_err() {
+                break;
+            }
+        }
+        Output {
+            status,
+            code: status.code(),
+            stdout: self.stdout_so_far(),
+            stderr: self.stderr_so_far(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            if let Ok(None) = child.try_wait() {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Misc
+// ---------------------------------------------------------------------------
+
+/// A loopback port that nothing listens on (bound to 127.0.0.1:0, then released).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local_addr").port()
+}
