@@ -179,6 +179,14 @@ pub async fn poll_once(
 }
 
 pub fn classify_poll(resp: &Response) -> PollResponse {
+    // Overload first: a 429/503 keeps polling whatever its body says.
+    if matches!(resp.status, 429 | 503) {
+        return PollResponse::RetryLater {
+            retry_after: resp.retry_after,
+            status: resp.status,
+            description: format!("{} answered HTTP {}", resp.url, resp.status),
+        };
+    }
     if let Some(e) = oauth_error(resp) {
         let description = e
             .error_description
@@ -200,13 +208,6 @@ pub fn classify_poll(resp: &Response) -> PollResponse {
                 error: sanitize(other),
                 description,
             },
-        };
-    }
-    if matches!(resp.status, 429 | 503) {
-        return PollResponse::RetryLater {
-            retry_after: resp.retry_after,
-            status: resp.status,
-            description: format!("{} answered HTTP {}", resp.url, resp.status),
         };
     }
     if resp.status == 200 && looks_like_json(resp) {

@@ -237,16 +237,10 @@ impl<'a> Auth<'a> {
     ) -> Result<Option<idtoken::Identity>, anyhow::Error> {
         if let (Some(id_token), Some(issuer), Some(jwks_uri)) = (&tokens.id_token, issuer, jwks_uri)
         {
+            // Fetched fresh for each new token: logins are rare, and a
+            // rotated signing key is then never a problem.
             let jwks = idtoken::fetch_jwks(self.http, jwks_uri).await?;
-            let mut id = idtoken::verify(id_token, &jwks, issuer, self.client_id());
-            if let Err(AuthError::IdToken { .. }) = &id {
-                // Keys rotate: one refetch on failure would only help with a
-                // cached JWKS, and we just fetched it, so report as is.
-                id = id.map_err(|e| {
-                    tracing::debug!("ID token rejected: {e}");
-                    e
-                });
-            }
+            let id = idtoken::verify(id_token, &jwks, issuer, self.client_id());
             return Ok(Some(id?));
         }
         if tokens.id_token.is_some() {

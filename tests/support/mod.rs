@@ -19,6 +19,8 @@
 // Not every test binary uses every helper.
 #![allow(dead_code)]
 
+pub mod canned;
+
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};

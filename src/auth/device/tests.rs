@@ -69,6 +69,11 @@ fn token_endpoint_answers() {
         ),
         ("429", resp(429, "", ""), "RetryLater(429)"),
         (
+            "429 with an OAuth-looking body",
+            resp(429, JSON, r#"{"error":"too_many_requests"}"#),
+            "RetryLater(429)",
+        ),
+        (
             "temporarily_unavailable",
             resp(400, JSON, r#"{"error":"temporarily_unavailable"}"#),
             "RetryLater(400)",
