@@ -13,6 +13,8 @@ Exit codes:
   5    the identity provider was unreachable or answered garbage
   6    no usable session (not logged in, or the session was refused)
   7    unsafe or unusable local state (e.g. a world-readable session cache)
+  8    the cluster refused the credential (HTTP 401/403)
+  9    the cluster could not be reached or answered an error
   130  interrupted (Ctrl-C, SIGTERM)
 
 Environment:
@@ -59,9 +61,80 @@ pub enum Command {
     Status(FormatArgs),
     /// Forget the session (and revoke it at the identity provider when possible)
     Logout(LogoutArgs),
+    /// Create, list and revoke the cluster's management tokens
+    #[command(subcommand)]
+    Management(ManagementCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManagementCommand {
+    /// Create a management token (shown once)
+    Create(CreateArgs),
+    /// List the cluster's management tokens (never the token strings)
+    List(ListArgs),
+    /// Revoke management tokens by id
+    Revoke(RevokeArgs),
+}
+
+/// `--expires-at` / `--expires-in`, shared by `management create` and `mint`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ExpiryArgs {
+    /// Expiry as RFC 3339 with `Z` or an offset, e.g. 2027-03-01T00:00:00Z
+    #[arg(long, value_name = "RFC3339", conflicts_with = "expires_in")]
+    pub expires_at: Option<String>,
+    /// Expiry as a duration from now, e.g. 90d, 12h
+    #[arg(long, value_name = "DURATION")]
+    pub expires_in: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CreateArgs {
+    /// What the token is for (1 to 255 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub description: String,
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum SortKey {
+    #[default]
+    Created,
+    Id,
+    Description,
+    Prefix,
+    Expires,
+    Revoked,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ListArgs {
+    /// Sort order
+    #[arg(long, value_enum, default_value_t = SortKey::Created)]
+    pub sort: SortKey,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RevokeArgs {
+    /// Token ids (from `management list`)
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 #[derive(Debug, Args, Clone, Copy, Default)]

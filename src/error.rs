@@ -22,6 +22,10 @@ pub mod exit {
     pub const NO_SESSION: i32 = 6;
     /// Local state is unsafe or unusable (world-readable cache, unwritable dir).
     pub const LOCAL_STATE: i32 = 7;
+    /// The cluster refused the credential (HTTP 401/403).
+    pub const CLUSTER_AUTH: i32 = 8;
+    /// The cluster could not be reached, or answered an error or garbage.
+    pub const CLUSTER: i32 = 9;
     /// Interrupted by Ctrl-C / SIGINT / SIGTERM.
     pub const INTERRUPTED: i32 = 130;
 }
@@ -238,8 +242,75 @@ impl Classify for CacheError {
     }
 }
 
+/// Errors from the cluster's management API.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("the cluster at {url} rejected the {credential} (HTTP 401){message}")]
+    Unauthorized {
+        url: String,
+        credential: &'static str,
+        message: String,
+    },
+    #[error("{message} (HTTP 403 from {url})")]
+    Forbidden { url: String, message: String },
+    #[error("no management token with id `{id}` on this cluster (HTTP 404)")]
+    NotFound { id: String },
+    #[error("the cluster rejected the request: {message} (HTTP {status} from {url})")]
+    Rejected {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("the cluster at {url} answered HTTP {status}{message}")]
+    Server {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("cannot reach the cluster at {url}: {cause}")]
+    Unreachable { url: String, cause: String },
+    #[error("the cluster at {url} answered with something that is not the management API: {cause}")]
+    BadResponse { url: String, cause: String },
+}
+
+impl Classify for ClusterError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            ClusterError::Unauthorized { .. } | ClusterError::Forbidden { .. } => {
+                exit::CLUSTER_AUTH
+            }
+            ClusterError::NotFound { .. } | ClusterError::Rejected { .. } => exit::FAILURE,
+            _ => exit::CLUSTER,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            ClusterError::Unauthorized { credential, .. } if credential.starts_with("OAuth") => Some(
+                "the cached session was dropped; run `influx-bootstrap login --force` and try again".into(),
+            ),
+            ClusterError::Unauthorized { .. } => Some(
+                "the management token is invalid, expired or revoked; unset mgmt_token (or INFLUX_BOOTSTRAP_MGMT_TOKEN) to log in as a person instead".into(),
+            ),
+            ClusterError::Forbidden { .. } => Some(
+                "ask a cluster admin to add you to the cluster's admin users, or log in as another user with `login --force`".into(),
+            ),
+            ClusterError::NotFound { .. } => Some("`influx-bootstrap management list` shows the ids".into()),
+            ClusterError::Unreachable { cause, .. } if cause.contains("certificate") => Some(
+                "the cluster's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]".into(),
+            ),
+            ClusterError::Unreachable { .. } => {
+                Some("check `host`/`port` in the profile, your network and HTTPS_PROXY/NO_PROXY".into())
+            }
+            _ => None,
+        }
+    }
+}
+
 fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
     for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<ClusterError>() {
+            return Some(e);
+        }
         if let Some(e) = cause.downcast_ref::<ConfigError>() {
             return Some(e);
         }

@@ -190,11 +190,6 @@ impl HttpClient {
             );
             b = b.danger_accept_invalid_certs(true);
         }
-        if tls.disable.value {
-            eprintln!(
-                "warning: plain http:// is allowed for non-loopback hosts ([profile.tls] disable = true); tokens may cross the network unencrypted"
-            );
-        }
         let inner = b.build().map_err(|e| HttpError::Client(e.to_string()))?;
         Ok(HttpClient {
             inner,
@@ -206,7 +201,17 @@ impl HttpClient {
     pub fn check_url(&self, url: &Url) -> Result<(), HttpError> {
         match url.scheme() {
             "https" => Ok(()),
-            "http" if self.allow_plain_http || is_loopback(url) => Ok(()),
+            "http" if is_loopback(url) => Ok(()),
+            "http" if self.allow_plain_http => {
+                static WARNED: std::sync::Once = std::sync::Once::new();
+                WARNED.call_once(|| {
+                    eprintln!(
+                        "warning: sending requests over plain http:// to {} ([profile.tls] disable = true): tokens cross the network unencrypted",
+                        url.host_str().unwrap_or("?")
+                    )
+                });
+                Ok(())
+            }
             _ => Err(HttpError::InsecureUrl {
                 url: url.to_string(),
             }),
@@ -230,6 +235,30 @@ impl HttpClient {
             .post(url.clone())
             .header("Accept", "application/json")
             .form(form);
+        self.send(url, req).await
+    }
+
+    /// A JSON API call with a bearer credential (the cluster's management API).
+    pub async fn request_json(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        bearer: &crate::secret::Secret,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, HttpError> {
+        self.check_url(url)?;
+        let mut req = self
+            .inner
+            .request(method, url.clone())
+            .header("Accept", "application/json")
+            .bearer_auth(bearer.expose());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
         self.send(url, req).await
     }
 

@@ -2,6 +2,7 @@
 //! automation tokens that follow from it.
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod env;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod logging;
 pub mod output;
 pub mod secret;
+pub mod store;
 
 use error::AuthError;
 

@@ -2,9 +2,10 @@
 pub mod config;
 pub mod login;
 pub mod logout;
+pub mod management;
 pub mod status;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, ManagementCommand};
 use crate::env::Env;
 
 /// Shared by every command: the environment snapshot and global flags.
@@ -33,6 +34,9 @@ pub async fn dispatch(cli: Cli, env: Env) -> anyhow::Result<()> {
         Command::Login(a) => login::run(&ctx, a).await,
         Command::Status(a) => status::run(&ctx, a).await,
         Command::Logout(a) => logout::run(&ctx, a).await,
+        Command::Management(ManagementCommand::Create(a)) => management::create(&ctx, a).await,
+        Command::Management(ManagementCommand::List(a)) => management::list(&ctx, a).await,
+        Command::Management(ManagementCommand::Revoke(a)) => management::revoke(&ctx, a).await,
         Command::Config(ConfigCommand::Show(a)) => config::show(&ctx, a),
         Command::Config(ConfigCommand::Path(a)) => config::path(&ctx, a),
     }

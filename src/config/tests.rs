@@ -1,4 +1,3 @@
-#![allow(clippy::type_complexity)] // case tables read best inline
 use super::*;
 use std::io::Write;
 

@@ -1,6 +1,5 @@
 //! Classification of token and device-authorization answers, including the
 //! quirks real providers and proxies produce.
-#![allow(clippy::type_complexity)] // case tables read best inline
 use super::*;
 
 fn resp(status: u16, ct: &str, body: &str) -> Response {

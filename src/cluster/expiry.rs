@@ -1,0 +1,192 @@
+//! `--expires-at` / `--expires-in` and `--description`, checked before any
+//! network call so a typo never costs a device flow.
+use crate::error::ConfigError;
+use chrono::{DateTime, Timelike, Utc};
+
+pub const MAX_DESCRIPTION: usize = 255;
+
+fn bad(what: &str, message: String, hint: &str) -> ConfigError {
+    ConfigError::Invalid {
+        what: what.into(),
+        source_name: "command line".into(),
+        message,
+        hint: Some(hint.into()),
+    }
+}
+
+/// The expiry from either flag (clap makes them exclusive), in UTC.
+pub fn parse_expiry(
+    expires_at: Option<&str>,
+    expires_in: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, ConfigError> {
+    const AT_HINT: &str = "use RFC 3339 with a zone, e.g. --expires-at 2027-03-01T00:00:00Z or 2027-03-01T09:00:00+09:00, or --expires-in 90d";
+    if let Some(s) = expires_at {
+        let t = DateTime::parse_from_rfc3339(s.trim())
+            .map_err(|e| {
+                bad(
+                    "--expires-at",
+                    format!("`{s}` is not an RFC 3339 time ({e})"),
+                    AT_HINT,
+                )
+            })?
+            .with_timezone(&Utc);
+        // A leap second (23:59:60) is held by chrono as second 59 with an
+        // extra 1e9 ns and would be printed back as :60, which many servers
+        // reject; fold it into the second before.
+        let t = match t.nanosecond() {
+            n if n >= 1_000_000_000 => t.with_nanosecond(n - 1_000_000_000).unwrap_or(t),
+            _ => t,
+        };
+        if t <= now {
+            return Err(bad(
+                "--expires-at",
+                format!("`{s}` is in the past"),
+                AT_HINT,
+            ));
+        }
+        return Ok(Some(t));
+    }
+    if let Some(s) = expires_in {
+        let hint = "write a duration such as 90d, 12h or 1y 6months";
+        let d = humantime::parse_duration(s.trim())
+            .map_err(|e| bad("--expires-in", format!("`{s}`: {e}"), hint))?;
+        if d.is_zero() {
+            return Err(bad("--expires-in", format!("`{s}` is zero"), hint));
+        }
+        let t = chrono::Duration::from_std(d)
+            .ok()
+            .and_then(|d| now.checked_add_signed(d))
+            .filter(|t| t.timestamp() < 253_402_300_800) // year 10000
+            .ok_or_else(|| {
+                bad(
+                    "--expires-in",
+                    format!("`{s}` is too far in the future"),
+                    hint,
+                )
+            })?;
+        return Ok(Some(t));
+    }
+    Ok(None)
+}
+
+pub fn check_description(s: &str) -> Result<String, ConfigError> {
+    let hint = "e.g. --description \"telegraf on host-1, rotated by ansible\"";
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad(
+            "--description",
+            "the description is empty".into(),
+            hint,
+        ));
+    }
+    let n = t.chars().count();
+    if n > MAX_DESCRIPTION {
+        return Err(bad(
+            "--description",
+            format!("the description is {n} characters long; the limit is {MAX_DESCRIPTION}"),
+            hint,
+        ));
+    }
+    if t.chars().any(|c| c.is_control()) {
+        return Err(bad(
+            "--description",
+            "the description contains control characters (newlines, tabs, escapes)".into(),
+            hint,
+        ));
+    }
+    Ok(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn expiry_forms() {
+        let cases: Vec<(Option<&str>, Option<&str>, Result<Option<&str>, &str>)> = vec![
+            (None, None, Ok(None)),
+            (
+                Some("2027-01-01T00:00:00Z"),
+                None,
+                Ok(Some("2027-01-01T00:00:00+00:00")),
+            ),
+            (
+                Some("2027-01-01T09:00:00+09:00"),
+                None,
+                Ok(Some("2027-01-01T00:00:00+00:00")),
+            ),
+            (
+                Some("2027-01-01T00:00:00.5-01:30"),
+                None,
+                Ok(Some("2027-01-01T01:30:00.500+00:00")),
+            ),
+            (Some("2026-11-28T11:59:59Z"), None, Err("is in the past")),
+            (Some("2027-01-01"), None, Err("is not an RFC 3339 time")),
+            (
+                Some("2027-01-01T00:00:00"),
+                None,
+                Err("is not an RFC 3339 time"),
+            ),
+            (
+                Some("tomorrow"),
+                None,
+                Err("--expires-at 2027-03-01T00:00:00Z"),
+            ),
+            // A leap second is folded into 23:59:59 so it is never sent as :60.
+            (
+                Some("2027-06-30T23:59:60Z"),
+                None,
+                Ok(Some("2027-06-30T23:59:59+00:00")),
+            ),
+            (None, Some("90d"), Ok(Some("2027-02-26T12:00:00+00:00"))),
+            (None, Some("12h"), Ok(Some("2026-11-29T00:00:00+00:00"))),
+            (None, Some("0s"), Err("is zero")),
+            (None, Some("soon"), Err("90d")),
+            (None, Some("100000000y"), Err("too far")),
+        ];
+        for (at, inn, want) in cases {
+            let got = parse_expiry(at, inn, now());
+            match (got, want) {
+                (Ok(t), Ok(w)) => assert_eq!(
+                    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)),
+                    w.map(str::to_string),
+                    "{at:?} {inn:?}"
+                ),
+                (Err(e), Err(w)) => {
+                    let m = format!("{e} {:?}", crate::error::Classify::hint(&e));
+                    assert!(m.contains(w), "{at:?} {inn:?}: {m}")
+                }
+                (g, w) => panic!("{at:?} {inn:?}: got {g:?} want {w:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn descriptions() {
+        let long = "x".repeat(256);
+        let ok255 = "é".repeat(255);
+        let cases: Vec<(&str, Result<&str, &str>)> = vec![
+            ("  ci token  ", Ok("ci token")),
+            ("", Err("empty")),
+            ("   ", Err("empty")),
+            (&long, Err("256 characters")),
+            (&ok255, Ok(&ok255)),
+            ("a\nb", Err("control characters")),
+            ("日本語 ok", Ok("日本語 ok")),
+        ];
+        for (input, want) in cases {
+            match (check_description(input), want) {
+                (Ok(s), Ok(w)) => assert_eq!(s, w),
+                (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{e}"),
+                (g, w) => panic!("{input:?}: got {g:?} want {w:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! Client of the cluster's management-token API (docs/management-api.yaml).
+//!
+//! The conventions are those of the InfluxDB 3 Management HTTP API: a
+//! `/api/v0` prefix (dedicated: `/api/v0/accounts/{account}/clusters/{cluster}`),
+//! `Authorization: Bearer`, camelCase JSON, RFC 3339 times, errors as
+//! `{"code","message"}`.
+use crate::config::{Product, Profile};
+use crate::error::{ClusterError, ConfigError, HttpError};
+use crate::http::{HttpClient, Response, sanitize};
+use crate::secret::Secret;
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use url::Url;
+
+pub mod expiry;
+
+/// A management token as the cluster describes it (never the secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementToken {
+    pub id: String,
+    pub description: String,
+    pub token_prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The answer to a create: metadata plus the token, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: ManagementToken,
+    pub access_token: Secret,
+}
+
+/// What we authenticate to the cluster with.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub token: Secret,
+    pub kind: CredentialKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CredentialKind {
+    /// The OAuth access token of a person's session.
+    OAuth { subject: Option<String> },
+    /// A management token (profile `mgmt_token`, a store, …).
+    ManagementToken,
+}
+
+impl CredentialKind {
+    fn describe(&self) -> &'static str {
+        match self {
+            CredentialKind::OAuth { .. } => "OAuth session",
+            CredentialKind::ManagementToken => "management token",
+        }
+    }
+}
+
+/// Retries for 429/503/connection errors (and gateway errors), with backoff
+/// that honours `Retry-After`. POSTs are only retried with an Idempotency-Key.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base: Duration,
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 6,
+            base: Duration::from_millis(500),
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `n + 1` after `n` failures (n ≥ 1).
+    pub fn wait(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
+        let backoff = self.base * (1u32 << (failures - 1).min(10));
+        retry_after.unwrap_or(backoff).min(self.max_wait)
+    }
+}
+
+pub struct ClusterClient<'a> {
+    http: &'a HttpClient,
+    base: Url,
+    pub retry: RetryPolicy,
+}
+
+/// Should this answer be retried?
+enum Attempt {
+    Done(Response),
+    Retry {
+        why: String,
+        retry_after: Option<Duration>,
+        last: Result<Response, HttpError>,
+    },
+}
+
+impl<'a> ClusterClient<'a> {
+    pub fn new(profile: &Profile, http: &'a HttpClient) -> Result<Self, ConfigError> {
+        Ok(ClusterClient {
+            http,
+            base: base_url(profile)?,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, tail: &[&str]) -> Url {
+        let mut u = self.base.clone();
+        {
+            let mut segs = u.path_segments_mut().expect("http(s) URLs have paths");
+            segs.pop_if_empty();
+            segs.extend(["management", "tokens"]);
+            segs.extend(tail);
+        }
+        u
+    }
+
+    /// Send with retries. `idempotent` is false only for a POST without a key.
+    async fn call(
+        &self,
+        method: Method,
+        url: &Url,
+        cred: &Credential,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+        idempotent: bool,
+    ) -> Result<Response, ClusterError> {
+        let shown = crate::http::display_url(url);
+        let mut failures = 0;
+        loop {
+            let r = self
+                .http
+                .request_json(method.clone(), url, &cred.token, body, headers)
+                .await;
+            let attempt = match r {
+                Ok(resp) if matches!(resp.status, 429 | 502 | 503 | 504) => Attempt::Retry {
+                    why: format!("HTTP {}", resp.status),
+                    retry_after: resp.retry_after,
+                    last: Ok(resp),
+                },
+                Ok(resp) => Attempt::Done(resp),
+                Err(HttpError::Transport { url, cause }) => Attempt::Retry {
+                    why: cause.clone(),
+                    retry_after: None,
+                    last: Err(HttpError::Transport { url, cause }),
+                },
+                Err(e) => return Err(from_http(e, &shown)),
+            };
+            match attempt {
+                Attempt::Done(resp) => return Ok(resp),
+                Attempt::Retry {
+                    why,
+                    retry_after,
+                    last,
+                } => {
+                    failures += 1;
+                    if !idempotent || failures >= self.retry.attempts {
+                        return match last {
+                            Ok(resp) => Err(status_error(&resp, cred, None)),
+                            Err(e) => Err(from_http(e, &shown)),
+                        };
+                    }
+                    let wait = self.retry.wait(failures, retry_after);
+                    tracing::info!(
+                        "{method} {shown}: {why}; retrying in {:.1}s (attempt {} of {})",
+                        wait.as_secs_f32(),
+                        failures + 1,
+                        self.retry.attempts
+                    );
+                    eprintln!(
+                        "note: the cluster is not answering ({why}); retrying in {}s",
+                        wait.as_secs_f32().ceil()
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Create a management token. The key makes a retry after a lost
+    /// response return the same token instead of minting a second one.
+    pub async fn create(
+        &self,
+        cred: &Credential,
+        description: &str,
+        expires_at: Option<DateTime<Utc>>,
+        idempotency_key: &str,
+    ) -> Result<CreatedToken, ClusterError> {
+        let url = self.url(&[]);
+        let body = serde_json::json!({
+            "description": description,
+            "expiresAt": expires_at.map(crate::output::rfc3339),
+        });
+        let resp = self
+            .call(
+                Method::POST,
+                &url,
+                cred,
+                Some(&body),
+                &[("Idempotency-Key", idempotency_key)],
+                true,
+            )
+            .await?;
+        expect(&resp, 201, cred, None)
+    }
+
+    pub async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
+        let url = self.url(&[]);
+        let resp = self.call(Method::GET, &url, cred, None, &[], true).await?;
+        expect(&resp, 200, cred, None)
+    }
+
+    pub async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+        let url = self.url(&[id]);
+        let resp = self.call(Method::GET, &url, cred, None, &[], true).await?;
+        expect(&resp, 200, cred, Some(id))
+    }
+
+    /// Revoke; revoking twice is not an error (the first `revokedAt` stays).
+    pub async fn revoke(
+        &self,
+        cred: &Credential,
+        id: &str,
+    ) -> Result<ManagementToken, ClusterError> {
+        let url = self.url(&[id]);
+        let resp = self
+            .call(Method::DELETE, &url, cred, None, &[], true)
+            .await?;
+        expect(&resp, 200, cred, Some(id))
+    }
+}
+
+/// `https://host:port{prefix}`, `http` only with `[profile.tls] disable`.
+pub fn base_url(p: &Profile) -> Result<Url, ConfigError> {
+    let host = p.host.as_ref().ok_or_else(|| ConfigError::Missing {
+        what: "`host`".into(),
+        profile: p.name.value.clone(),
+        hint: "set host (and port) of the cluster in the profile, or INFLUX_BOOTSTRAP_HOST".into(),
+    })?;
+    let scheme = if p.tls.disable.value { "http" } else { "https" };
+    let h = host.value.trim();
+    let h = if h.contains(':') && !h.starts_with('[') {
+        format!("[{h}]")
+    } else {
+        h.to_string()
+    };
+    let mut url = Url::parse(&format!("{scheme}://{h}:{}/", p.port.value)).map_err(|e| {
+        ConfigError::Invalid {
+            what: "host".into(),
+            source_name: host.source.to_string(),
+            message: format!("`{}` is not a host name: {e}", host.value),
+            hint: Some("write only the host name, e.g. host = \"influxdb.example.com\"".into()),
+        }
+    })?;
+    {
+        let mut segs = url.path_segments_mut().expect("http(s) URLs have paths");
+        segs.pop_if_empty();
+        segs.extend(["api", "v0"]);
+        if p.product.value == Product::Dedicated {
+            let need = |v: &Option<crate::config::Value<String>>, what: &str| {
+                v.as_ref().map(|v| v.value.clone()).ok_or_else(|| ConfigError::Missing {
+                    what: format!("`{what}`"),
+                    profile: p.name.value.clone(),
+                    hint: format!("product = \"dedicated\" needs account_id and cluster_id in the profile (INFLUX_BOOTSTRAP_{})", what.to_uppercase()),
+                })
+            };
+            let account = need(&p.account_id, "account_id")?;
+            let cluster = need(&p.cluster_id, "cluster_id")?;
+            segs.extend(["accounts", &account, "clusters", &cluster]);
+        }
+    }
+    Ok(url)
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+fn from_http(e: HttpError, url: &str) -> ClusterError {
+    match e {
+        HttpError::Transport { cause, .. } => ClusterError::Unreachable {
+            url: url.to_string(),
+            cause,
+        },
+        HttpError::BadBody { cause, .. } => ClusterError::BadResponse {
+            url: url.to_string(),
+            cause,
+        },
+        other => ClusterError::BadResponse {
+            url: url.to_string(),
+            cause: other.to_string(),
+        },
+    }
+}
+
+fn expect<T: serde::de::DeserializeOwned>(
+    resp: &Response,
+    want: u16,
+    cred: &Credential,
+    id: Option<&str>,
+) -> Result<T, ClusterError> {
+    if resp.status == want || (want == 200 && resp.status == 200) {
+        return serde_json::from_slice(&resp.body).map_err(|e| ClusterError::BadResponse {
+            url: resp.url.clone(),
+            cause: format!(
+                "HTTP {} with a body that does not match the API ({e})",
+                resp.status
+            ),
+        });
+    }
+    Err(status_error(resp, cred, id))
+}
+
+fn status_error(resp: &Response, cred: &Credential, id: Option<&str>) -> ClusterError {
+    let message = serde_json::from_slice::<ApiError>(&resp.body)
+        .ok()
+        .and_then(|e| e.message)
+        .map(|m| sanitize(&m))
+        .filter(|m| !m.is_empty());
+    let url = resp.url.clone();
+    match resp.status {
+        401 => ClusterError::Unauthorized {
+            url,
+            credential: cred.kind.describe(),
+            message: message.map(|m| format!(": {m}")).unwrap_or_default(),
+        },
+        403 => {
+            let fallback = match &cred.kind {
+                CredentialKind::OAuth { subject: Some(s) } => {
+                    format!("user {s} is not an admin of this cluster")
+                }
+                _ => "the credential is not allowed to manage tokens on this cluster".into(),
+            };
+            ClusterError::Forbidden {
+                url,
+                message: message.unwrap_or(fallback),
+            }
+        }
+        404 if id.is_some() => ClusterError::NotFound {
+            id: id.unwrap_or_default().to_string(),
+        },
+        400 | 404 | 409 | 422 => ClusterError::Rejected {
+            url,
+            status: resp.status,
+            message: message.unwrap_or_else(|| "no reason given".into()),
+        },
+        status if !resp.is_json() && resp.status >= 300 => {
+            // A proxy's HTML page: name it, do not print it.
+            ClusterError::Server {
+                url,
+                status,
+                message: format!(
+                    " ({}, {} bytes)",
+                    if resp.content_type.is_empty() {
+                        "no content type"
+                    } else {
+                        &resp.content_type
+                    },
+                    resp.body.len()
+                ),
+            }
+        }
+        status => ClusterError::Server {
+            url,
+            status,
+            message: message.map(|m| format!(": {m}")).unwrap_or_default(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

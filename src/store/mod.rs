@@ -1,0 +1,1 @@
+//! Secret stores (see helper work in progress).
