@@ -15,6 +15,10 @@ Exit codes:
   7    unsafe or unusable local state (e.g. a world-readable session cache)
   8    the cluster refused the credential (HTTP 401/403)
   9    the cluster could not be reached or answered an error
+  10   mint/rotate: some stores failed (the token is kept in the others)
+  11   mint: no store took the token (it was revoked, or printed with
+       --on-store-failure print)
+  12   mint/rotate: the new token was stored but failed verification
   130  interrupted (Ctrl-C, SIGTERM)
 
 Environment:
@@ -61,12 +65,80 @@ pub enum Command {
     Status(FormatArgs),
     /// Forget the session (and revoke it at the identity provider when possible)
     Logout(LogoutArgs),
+    /// Log in, create a management token, store it, verify it: the whole bootstrap
+    Mint(MintArgs),
+    /// Replace the stored management token with a new one, using the old one
+    Rotate(RotateArgs),
     /// Create, list and revoke the cluster's management tokens
     #[command(subcommand)]
     Management(ManagementCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+impl Command {
+    /// Commands that handle Ctrl-C themselves (to revoke a token they made).
+    pub fn cleans_up_on_interrupt(&self) -> bool {
+        matches!(self, Command::Mint(_) | Command::Rotate(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OnStoreFailure {
+    /// Revoke the new token at once
+    #[default]
+    Revoke,
+    /// Show the token on the terminal (stderr, only if it is a terminal) so it can be saved
+    Print,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MintArgs {
+    /// What the token is for (1 to 255 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub description: String,
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+    /// Where to put the token (repeatable, written in order): file:PATH,
+    /// env-file:PATH[#KEY], keyring:SERVICE/ACCOUNT, exec:COMMAND,
+    /// influxctl:PROFILE, stdout
+    #[arg(long = "store", value_name = "SPEC", required = true)]
+    pub stores: Vec<String>,
+    /// Do nothing if the first store holds a token that still works here and
+    /// does not expire within --min-remaining
+    #[arg(long)]
+    pub if_missing: bool,
+    /// With --if-missing: how long the existing token must still be valid
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub min_remaining: String,
+    /// What to do when no store could take the token
+    #[arg(long, value_enum, default_value_t = OnStoreFailure::Revoke)]
+    pub on_store_failure: OnStoreFailure,
+    /// Overwrite existing files (file: stores)
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RotateArgs {
+    /// The stores holding the current token; the first one is read
+    #[arg(long = "store", value_name = "SPEC", required = true)]
+    pub stores: Vec<String>,
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+    /// Revoke the old token once the new one is stored and verified (default)
+    #[arg(long, conflicts_with = "keep_old")]
+    pub revoke_old: bool,
+    /// Keep the old token valid
+    #[arg(long)]
+    pub keep_old: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -573,6 +573,14 @@ fn parse_timeout(s: &str, source: &Source) -> Result<Duration, ConfigError> {
     Ok(d)
 }
 
+/// Parse config text strictly (as our own file), returning the profile
+/// names. For fuzzing and property tests: never panics, whatever the input.
+pub fn parse_text(text: &str) -> Result<Vec<String>, ConfigError> {
+    let mut notes = Vec::new();
+    let parsed = parse_file(Path::new("config.toml"), text, true, &mut notes)?;
+    Ok(parsed.profile.into_iter().map(|p| p.name).collect())
+}
+
 /// Parse a config file. Unknown keys are an error in our own file (naming the
 /// key and its line) and a debug note in influxctl's, which may grow keys we
 /// do not know about.

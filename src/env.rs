@@ -28,6 +28,10 @@ pub const VARS: &[&str] = &[
     "INFLUX_BOOTSTRAP_TLS_CA",
     "INFLUX_BOOTSTRAP_TLS_DISABLE",
     "INFLUX_BOOTSTRAP_TLS_INSECURE",
+    "INFLUX_BOOTSTRAP_TLS_CERT",
+    "INFLUX_BOOTSTRAP_TLS_KEY",
+    // Tests only: a directory-backed keyring instead of the OS keyring.
+    "INFLUX_BOOTSTRAP_TEST_KEYRING_DIR",
 ];
 
 /// A snapshot of the variables the tool cares about.
@@ -58,6 +62,7 @@ const OTHER_VARS: &[&str] = &[
     "NO_COLOR",
     "TERM",
     "RUST_LOG",
+    "DBUS_SESSION_BUS_ADDRESS",
 ];
 
 impl Env {
@@ -92,6 +97,11 @@ impl Env {
     pub fn path(&self, name: &str) -> Option<PathBuf> {
         let v = self.vars.get(name)?;
         (!v.is_empty()).then(|| PathBuf::from(v))
+    }
+
+    /// Names of the variables in the snapshot (never values).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.vars.keys().map(String::as_str)
     }
 
     pub fn is_set(&self, name: &str) -> bool {

@@ -26,6 +26,12 @@ pub mod exit {
     pub const CLUSTER_AUTH: i32 = 8;
     /// The cluster could not be reached, or answered an error or garbage.
     pub const CLUSTER: i32 = 9;
+    /// Some stores failed; the token is kept in the others.
+    pub const STORE_PARTIAL: i32 = 10;
+    /// No store took the token; it was revoked (or printed, by request).
+    pub const STORE_NONE: i32 = 11;
+    /// The new token was stored but did not verify.
+    pub const VERIFY: i32 = 12;
     /// Interrupted by Ctrl-C / SIGINT / SIGTERM.
     pub const INTERRUPTED: i32 = 130;
 }
@@ -306,8 +312,42 @@ impl Classify for ClusterError {
     }
 }
 
+/// Outcomes of `mint` and `rotate` that are reported after the fact.
+#[derive(Debug, thiserror::Error)]
+pub enum MintError {
+    #[error("{failed} of {total} stores failed; the token {id} is kept in the others")]
+    SomeStoresFailed {
+        failed: usize,
+        total: usize,
+        id: String,
+    },
+    #[error("no store took the token {id}; {what}")]
+    NoStore { id: String, what: String },
+    #[error("the new token {id} was stored but failed verification: {message}")]
+    Verify { id: String, message: String },
+    #[error("interrupted; {what}")]
+    Interrupted { what: String },
+}
+
+impl Classify for MintError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            MintError::SomeStoresFailed { .. } => exit::STORE_PARTIAL,
+            MintError::NoStore { .. } => exit::STORE_NONE,
+            MintError::Verify { .. } => exit::VERIFY,
+            MintError::Interrupted { .. } => exit::INTERRUPTED,
+        }
+    }
+}
+
 fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
     for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<crate::store::StoreError>() {
+            return Some(e);
+        }
+        if let Some(e) = cause.downcast_ref::<MintError>() {
+            return Some(e);
+        }
         if let Some(e) = cause.downcast_ref::<ClusterError>() {
             return Some(e);
         }
@@ -336,7 +376,10 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 pub fn report(err: &anyhow::Error) -> i32 {
     let code = exit_code(err);
     if code == exit::INTERRUPTED {
-        eprintln!("interrupted");
+        match err.chain().find_map(|c| c.downcast_ref::<MintError>()) {
+            Some(e) => eprintln!("{e}"),
+            None => eprintln!("interrupted"),
+        }
         return code;
     }
     let mut line = String::from("error: ");

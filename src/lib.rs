@@ -9,6 +9,7 @@ pub mod env;
 pub mod error;
 pub mod fsutil;
 pub mod http;
+pub mod interrupt;
 pub mod logging;
 pub mod output;
 pub mod secret;
@@ -22,34 +23,16 @@ pub fn run(cli: cli::Cli, env: env::Env) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        let intr = interrupt::Interrupt::install();
+        if cli.command.cleans_up_on_interrupt() {
+            return commands::dispatch(cli, env, intr).await;
+        }
+        let waiter = intr.clone();
         tokio::select! {
-            r = commands::dispatch(cli, env) => r,
+            r = commands::dispatch(cli, env, intr) => r,
             // Ctrl-C or SIGTERM: dropping the command future stops polling at
             // once; nothing half-written is left (all writes are atomic).
-            _ = interrupted() => Err(AuthError::Interrupted.into()),
+            _ = waiter.wait() => Err(AuthError::Interrupted.into()),
         }
     })
-}
-
-async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
 }

@@ -1,1 +1,170 @@
-fn main() {}
+//! `reference-cluster --config PATH [--listen ADDR] [--exit-on-stdin-eof]`
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use reference_cluster::Config;
+
+const USAGE: &str = "\
+usage: reference-cluster --config PATH [--listen ADDR] [--exit-on-stdin-eof]
+
+Serves the management-token API (docs/management-api.yaml) for tests.
+
+  --config PATH         TOML configuration (see config/reference-cluster.toml)
+  --listen ADDR         host:port to listen on, overriding `listen` (port 0 = any free port)
+  --exit-on-stdin-eof   exit when standard input reaches end of file
+  -h, --help            show this help
+
+Once listening, prints one line on stdout:
+  {\"listening\":\"http://127.0.0.1:PORT\",\"port\":PORT}
+Logs go to stderr (RUST_LOG=debug|info|warn|error|off, default info).";
+
+struct Args {
+    config: PathBuf,
+    listen: Option<SocketAddr>,
+    exit_on_stdin_eof: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut config = None;
+    let mut listen = None;
+    let mut exit_on_stdin_eof = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |what: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{what} needs a value"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--config" => config = Some(PathBuf::from(value("--config")?)),
+            "--listen" => {
+                let v = value("--listen")?;
+                listen = Some(
+                    v.parse()
+                        .map_err(|_| format!("--listen {v:?} is not a host:port address"))?,
+                );
+            }
+            "--exit-on-stdin-eof" if inline.is_none() => exit_on_stdin_eof = true,
+            _ => return Err(format!("unknown argument {arg:?}")),
+        }
+    }
+    Ok(Args {
+        config: config.ok_or("--config PATH is required")?,
+        listen,
+        exit_on_stdin_eof,
+    })
+}
+
+fn init_logging() {
+    let level = match std::env::var("RUST_LOG").ok().as_deref().map(str::trim) {
+        Some("trace") => tracing::level_filters::LevelFilter::TRACE,
+        Some("debug") => tracing::level_filters::LevelFilter::DEBUG,
+        Some("warn") => tracing::level_filters::LevelFilter::WARN,
+        Some("error") => tracing::level_filters::LevelFilter::ERROR,
+        Some("off") => tracing::level_filters::LevelFilter::OFF,
+        _ => tracing::level_filters::LevelFilter::INFO,
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .init();
+}
+
+async fn wait_for_exit(exit_on_stdin_eof: bool) {
+    let stdin_eof = async {
+        if !exit_on_stdin_eof {
+            return std::future::pending().await;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let mut sink = [0u8; 4096];
+            let mut stdin = std::io::stdin().lock();
+            while let Ok(n) = std::io::Read::read(&mut stdin, &mut sink) {
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ = tx.send(());
+        });
+        let _ = rx.await;
+        tracing::info!("stdin closed; exiting");
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+                tracing::info!("SIGTERM; exiting");
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT; exiting"),
+        _ = term => {}
+        _ = stdin_eof => {}
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("reference-cluster: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("reference-cluster: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("reference-cluster: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let server = match reference_cluster::start(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("reference-cluster: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", server.ready_line());
+        let _ = stdout.flush();
+        drop(stdout);
+        wait_for_exit(args.exit_on_stdin_eof).await;
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}

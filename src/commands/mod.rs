@@ -3,6 +3,8 @@ pub mod config;
 pub mod login;
 pub mod logout;
 pub mod management;
+pub mod mint;
+pub mod rotate;
 pub mod status;
 
 use crate::cli::{Cli, Command, ConfigCommand, ManagementCommand};
@@ -12,6 +14,7 @@ use crate::env::Env;
 pub struct Context {
     pub env: Env,
     pub global: crate::cli::GlobalArgs,
+    pub interrupt: crate::interrupt::Interrupt,
 }
 
 impl Context {
@@ -25,15 +28,43 @@ impl Context {
     }
 }
 
-pub async fn dispatch(cli: Cli, env: Env) -> anyhow::Result<()> {
+/// Options for the secret stores, from the environment snapshot.
+pub fn store_options(ctx: &Context, force: bool) -> crate::store::StoreOptions {
+    use crate::store::{KeyringBackend, StoreOptions};
+    let env = &ctx.env;
+    StoreOptions {
+        force,
+        influxctl_config: crate::config::influxctl_config_path(env),
+        keyring_backend: env
+            .path("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR")
+            .map_or(KeyringBackend::Os, KeyringBackend::TestDir),
+        dbus_session: env.is_set("DBUS_SESSION_BUS_ADDRESS"),
+        // `exec:` children never see our variables (they may hold a token).
+        exec_env_remove: env
+            .names()
+            .filter(|n| n.starts_with("INFLUX_BOOTSTRAP_"))
+            .map(str::to_string)
+            .collect(),
+        ..StoreOptions::default()
+    }
+}
+
+pub async fn dispatch(
+    cli: Cli,
+    env: Env,
+    interrupt: crate::interrupt::Interrupt,
+) -> anyhow::Result<()> {
     let ctx = Context {
         env,
         global: cli.global,
+        interrupt,
     };
     match cli.command {
         Command::Login(a) => login::run(&ctx, a).await,
         Command::Status(a) => status::run(&ctx, a).await,
         Command::Logout(a) => logout::run(&ctx, a).await,
+        Command::Mint(a) => mint::run(&ctx, a).await,
+        Command::Rotate(a) => rotate::run(&ctx, a).await,
         Command::Management(ManagementCommand::Create(a)) => management::create(&ctx, a).await,
         Command::Management(ManagementCommand::List(a)) => management::list(&ctx, a).await,
         Command::Management(ManagementCommand::Revoke(a)) => management::revoke(&ctx, a).await,

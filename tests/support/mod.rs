@@ -20,6 +20,8 @@
 #![allow(dead_code)]
 
 pub mod canned;
+pub mod cluster;
+pub mod tls;
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -585,6 +587,11 @@ pub struct ProfileToml {
     scopes: Vec<String>,
     issuer: String,
     resource: Option<String>,
+    tls_disable: bool,
+    tls_ca: Option<String>,
+    mgmt_token: Option<String>,
+    account_id: Option<String>,
+    cluster_id: Option<String>,
 }
 
 impl ProfileToml {
@@ -607,7 +614,41 @@ impl ProfileToml {
                 .to_vec(),
             issuer: issuer.to_owned(),
             resource: resource.map(str::to_owned),
+            tls_disable: false,
+            tls_ca: None,
+            mgmt_token: None,
+            account_id: None,
+            cluster_id: None,
         }
+    }
+
+    /// Point the profile at a reference cluster (host, port, http or CA).
+    pub fn cluster(mut self, c: &cluster::Cluster) -> Self {
+        self.host = "127.0.0.1".into();
+        self.port = c.port().to_string();
+        match c.ca_path() {
+            Some(ca) => self.tls_ca = Some(ca.display().to_string()),
+            None => self.tls_disable = true,
+        }
+        self
+    }
+    pub fn tls_disable(mut self, on: bool) -> Self {
+        self.tls_disable = on;
+        self
+    }
+    pub fn tls_ca(mut self, ca: Option<&Path>) -> Self {
+        self.tls_ca = ca.map(|p| p.display().to_string());
+        self
+    }
+    pub fn mgmt_token(mut self, token: Option<&str>) -> Self {
+        self.mgmt_token = token.map(str::to_owned);
+        self
+    }
+    pub fn dedicated(mut self, account: &str, cluster: &str) -> Self {
+        self.product = "dedicated".into();
+        self.account_id = Some(account.into());
+        self.cluster_id = Some(cluster.into());
+        self
     }
 
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -661,6 +702,31 @@ impl ProfileToml {
             toml_str(&self.port),
             toml_str(&self.client_id),
             toml_str(&self.issuer),
+        );
+        // Top-level profile keys must come before the first sub-table.
+        let mut top = String::new();
+        if let Some(t) = &self.mgmt_token {
+            top.push_str(&format!("mgmt_token = {}\n", toml_str(t)));
+        }
+        if let Some(a) = &self.account_id {
+            top.push_str(&format!("account_id = {}\n", toml_str(a)));
+        }
+        if let Some(c) = &self.cluster_id {
+            top.push_str(&format!("cluster_id = {}\n", toml_str(c)));
+        }
+        if self.tls_disable || self.tls_ca.is_some() {
+            top.push_str("[profile.tls]\n");
+            if self.tls_disable {
+                top.push_str("disable = true\n");
+            }
+            if let Some(ca) = &self.tls_ca {
+                top.push_str(&format!("ca = {}\n", toml_str(ca)));
+            }
+        }
+        out = out.replacen(
+            "[profile.auth.oauth2]\n",
+            &format!("{top}[profile.auth.oauth2]\n"),
+            1,
         );
         if let Some(resource) = &self.resource {
             out.push_str(&format!(

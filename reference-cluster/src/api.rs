@@ -1,0 +1,872 @@
+//! The HTTP API: routes, handlers, errors, idempotency and fault injection.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, on};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::{self, JwtError, JwtVerifier, Principal};
+use crate::config::{Config, Faults};
+use crate::store::{CreatedToken, Store, TokenRecord};
+use crate::token;
+
+/// Path prefix of the API on InfluxDB Clustered.
+pub const CLUSTERED_PREFIX: &str = "/api/v0";
+/// Path prefix of the API on InfluxDB Cloud Dedicated.
+pub const DEDICATED_PREFIX: &str = "/api/v0/accounts/{account_id}/clusters/{cluster_id}";
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(600);
+/// Maximum length of `description` in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 255;
+/// Maximum length of an `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// `Retry-After` sent when the identity provider's JWKS cannot be fetched.
+pub const JWKS_UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
+/// What an API route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    List,
+    Get,
+    Revoke,
+}
+
+/// One (method, path template) served by the API. Path templates use the
+/// `{name}` syntax of both OpenAPI and axum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub operation: Operation,
+}
+
+const fn route(method: &'static str, path: &'static str, operation: Operation) -> Route {
+    Route {
+        method,
+        path,
+        operation,
+    }
+}
+
+/// Every API route; the router is built from this list and the spec test
+/// compares it with `docs/management-api.yaml`.
+pub const ROUTES: &[Route] = &[
+    route("POST", "/api/v0/management/tokens", Operation::Create),
+    route("GET", "/api/v0/management/tokens", Operation::List),
+    route("GET", "/api/v0/management/tokens/{id}", Operation::Get),
+    route(
+        "DELETE",
+        "/api/v0/management/tokens/{id}",
+        Operation::Revoke,
+    ),
+    route(
+        "POST",
+        "/api/v0/accounts/{account_id}/clusters/{cluster_id}/management/tokens",
+        Operation::Create,
+    ),
+    route(
+        "GET",
+        "/api/v0/accounts/{account_id}/clusters/{cluster_id}/management/tokens",
+        Operation::List,
+    ),
+    route(
+        "GET",
+        "/api/v0/accounts/{account_id}/clusters/{cluster_id}/management/tokens/{id}",
+        Operation::Get,
+    ),
+    route(
+        "DELETE",
+        "/api/v0/accounts/{account_id}/clusters/{cluster_id}/management/tokens/{id}",
+        Operation::Revoke,
+    ),
+];
+
+/// Test-control routes, served only with `faults.test_control = true`; not
+/// part of the published API.
+pub const TEST_ROUTES: &[(&str, &str)] = &[("POST", "/__test/faults"), ("GET", "/__test/stats")];
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/// An error response: `{"code": <status>, "message": "..."}`.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub www_authenticate: Option<&'static str>,
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: u16,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            www_authenticate: None,
+            retry_after: None,
+        }
+    }
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+    fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError {
+            www_authenticate: Some(r#"Bearer error="invalid_token""#),
+            ..ApiError::new(StatusCode::UNAUTHORIZED, message)
+        }
+    }
+    fn internal(what: &str, err: impl std::fmt::Display) -> ApiError {
+        tracing::error!("{what}: {err}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what} failed"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&ErrorBody {
+            code: self.status.as_u16(),
+            message: &self.message,
+        })
+        .unwrap_or_default();
+        let mut resp = (self.status, json_headers(), body).into_response();
+        if let Some(v) = self.www_authenticate {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(v));
+        }
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}
+
+fn json_headers() -> [(header::HeaderName, HeaderValue); 1] {
+    [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )]
+}
+
+fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
+    (status, json_headers(), body.into()).into_response()
+}
+
+// ---------------------------------------------------------------------------
+// State
+
+#[derive(Debug, Clone)]
+struct Idempotent {
+    request_hash: [u8; 32],
+    /// `None` while the first request is still being processed.
+    response: Option<(Bytes, String)>,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct Stats {
+    requests: BTreeMap<String, u64>,
+}
+
+/// Shared server state.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub verifier: JwtVerifier,
+    faults: Mutex<Faults>,
+    stats: Mutex<Stats>,
+    /// Idempotency records, keyed by (principal, key). Kept in memory only: the
+    /// stored response holds the raw token, which thus never reaches the disk
+    /// and is forgotten after [`IDEMPOTENCY_TTL`] (or a restart).
+    idempotency: Mutex<HashMap<(Principal, String), Idempotent>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AppState {
+    /// Opens the database and prepares the verifier.
+    pub fn new(config: Config) -> Result<Arc<AppState>, rusqlite::Error> {
+        let store = Store::open(&config.database)?;
+        Ok(Arc::new(AppState {
+            verifier: JwtVerifier::new(config.identity.clone()),
+            faults: Mutex::new(config.faults),
+            config: Arc::new(config),
+            store,
+            stats: Mutex::default(),
+            idempotency: Mutex::default(),
+        }))
+    }
+
+    /// Current fault settings.
+    pub fn faults(&self) -> Faults {
+        *lock(&self.faults)
+    }
+
+    /// Replaces the fault settings.
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.faults) = faults;
+    }
+
+    /// Request counts per route (`"METHOD /path/template"`).
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        lock(&self.stats).requests.clone()
+    }
+
+    fn take_fault(&self, which: fn(&mut Faults) -> &mut u64) -> bool {
+        let mut f = lock(&self.faults);
+        let n = which(&mut f);
+        if *n > 0 {
+            *n -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Checks the account/cluster of a dedicated path, then authenticates.
+    async fn begin(
+        &self,
+        params: &HashMap<String, String>,
+        headers: &HeaderMap,
+        slot: &LogSlot,
+    ) -> Result<Principal, ApiError> {
+        if let Some(account) = params.get("account_id") {
+            let cluster = params.get("cluster_id").map(String::as_str).unwrap_or("");
+            let known = self
+                .config
+                .dedicated
+                .as_ref()
+                .is_some_and(|d| d.account_id == *account && d.cluster_id == cluster);
+            if !known {
+                return Err(ApiError::not_found(format!(
+                    "cluster {cluster:?} of account {account:?} not found"
+                )));
+            }
+        }
+        let principal = self.authenticate(headers).await?;
+        slot.set(principal.describe());
+        Ok(principal)
+    }
+
+    /// Authenticates a request from its `Authorization` header.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError {
+                www_authenticate: Some("Bearer"),
+                ..ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization header")
+            });
+        };
+        let credential = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, rest) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("Authorization header is not a Bearer credential")
+            })?;
+
+        if credential.starts_with(token::TOKEN_PREFIX) {
+            let hash = token::hash_token(credential);
+            let record = self
+                .store
+                .run(move |s| s.get_by_hash(&hash))
+                .await
+                .map_err(|e| ApiError::internal("token lookup", e))?
+                .ok_or_else(|| ApiError::unauthorized("unknown management token"))?;
+            if record.revoked_at.is_some() {
+                return Err(ApiError::unauthorized("management token has been revoked"));
+            }
+            if !record.is_usable(token::now_micros()) {
+                return Err(ApiError::unauthorized("management token has expired"));
+            }
+            return Ok(Principal::Token(record.id));
+        }
+
+        let claims = self
+            .verifier
+            .verify(credential)
+            .await
+            .map_err(|e| match e {
+                JwtError::Invalid(m) => ApiError::unauthorized(m),
+                JwtError::Unavailable(m) => {
+                    tracing::warn!("identity provider unavailable: {m}");
+                    ApiError {
+                        retry_after: Some(JWKS_UNAVAILABLE_RETRY_AFTER),
+                        ..ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "cannot verify the token: the identity provider's keys are unavailable",
+                        )
+                    }
+                }
+            })?;
+        let claim = &self.config.identity.user_id_claim;
+        let Some(user) = auth::user_id(&claims, claim) else {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("token has no {claim:?} claim to identify the user"),
+            ));
+        };
+        if !self.config.is_admin(&user) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("user {user:?} (claim {claim}) is not an admin of this cluster"),
+            ));
+        }
+        Ok(Principal::User(user))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Per-request plumbing
+
+/// Lets a handler tell the access log who the caller was.
+#[derive(Clone, Default)]
+pub struct LogSlot(Arc<Mutex<Option<String>>>);
+
+impl LogSlot {
+    fn set(&self, who: String) {
+        *lock(&self.0) = Some(who);
+    }
+    fn get(&self) -> String {
+        lock(&self.0).clone().unwrap_or_else(|| "-".to_string())
+    }
+}
+
+/// Inserted by the server into each request: closes the connection it came
+/// on, without a response (used by the `drop_after_create` fault).
+#[derive(Clone)]
+pub struct ConnectionAbort(pub Arc<tokio::sync::Notify>);
+
+type Params = Result<Path<HashMap<String, String>>, axum::extract::rejection::PathRejection>;
+
+fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
+    p.map(|Path(m)| m)
+        .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))
+}
+
+fn slot_of(req_ext: &axum::http::Extensions) -> LogSlot {
+    req_ext.get::<LogSlot>().cloned().unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// Handlers
+
+struct CreateRequest {
+    description: String,
+    expires_at: Option<i64>,
+}
+
+fn parse_create(body: &[u8]) -> Result<CreateRequest, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("request body is not valid JSON: {e}")))?;
+    let Value::Object(obj) = value else {
+        return Err(ApiError::bad_request("request body must be a JSON object"));
+    };
+    let description = match obj.get("description") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(ApiError::bad_request("description must be a string")),
+        None => return Err(ApiError::bad_request("description is required")),
+    };
+    if description.trim().is_empty() {
+        return Err(ApiError::bad_request("description must not be empty"));
+    }
+    let n = description.chars().count();
+    if n > MAX_DESCRIPTION_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "description is {n} characters long; at most {MAX_DESCRIPTION_CHARS} are allowed"
+        )));
+    }
+    let expires_at = match obj.get("expiresAt") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(token::parse_rfc3339_micros(s).ok_or_else(|| {
+            ApiError::bad_request(format!("expiresAt {s:?} is not an RFC 3339 date-time"))
+        })?),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "expiresAt must be an RFC 3339 date-time string or null",
+            ));
+        }
+    };
+    Ok(CreateRequest {
+        description,
+        expires_at,
+    })
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::bad_request(format!(
+            "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+        ))
+    };
+    let s = v.to_str().map_err(|_| bad())?;
+    if s.is_empty() || s.len() > MAX_IDEMPOTENCY_KEY_LEN || !s.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(bad());
+    }
+    Ok(Some(s.to_string()))
+}
+
+/// Removes an in-flight idempotency record unless disarmed (so that a failed
+/// or cancelled create does not block its key).
+struct InFlightGuard<'a> {
+    state: &'a AppState,
+    key: Option<(Principal, String)>,
+}
+
+impl InFlightGuard<'_> {
+    fn complete(mut self, body: Bytes, location: String) {
+        if let Some(k) = self.key.take() {
+            let mut map = lock(&self.state.idempotency);
+            if let Some(rec) = map.get_mut(&k) {
+                rec.response = Some((body, location));
+                rec.expires = Instant::now() + IDEMPOTENCY_TTL;
+            }
+        }
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key.take() {
+            lock(&self.state.idempotency).remove(&k);
+        }
+    }
+}
+
+fn token_path(params: &HashMap<String, String>, id: &str) -> String {
+    match (params.get("account_id"), params.get("cluster_id")) {
+        (Some(a), Some(c)) => {
+            format!("{CLUSTERED_PREFIX}/accounts/{a}/clusters/{c}/management/tokens/{id}")
+        }
+        _ => format!("{CLUSTERED_PREFIX}/management/tokens/{id}"),
+    }
+}
+
+fn created_response(body: Bytes, location: &str, replayed: bool) -> Response {
+    let mut resp = json_response(StatusCode::CREATED, body);
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+async fn create_token(
+    State(state): State<Arc<AppState>>,
+    p: Params,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    let slot = slot_of(&parts.extensions);
+    let params = params(p)?;
+    let principal = state.begin(&params, &parts.headers, &slot).await?;
+    let key = idempotency_key(&parts.headers)?;
+    let body = axum::body::to_bytes(body, 1024 * 1024)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("cannot read request body: {e}")))?;
+    let request = parse_create(&body)?;
+
+    // Idempotency: compare the meaning of the request (description and the
+    // instant of expiresAt), not its bytes.
+    let mut guard = InFlightGuard {
+        state: &state,
+        key: None,
+    };
+    if let Some(key) = key {
+        let mut canon = request.description.clone().into_bytes();
+        canon.push(0);
+        canon.extend_from_slice(
+            request
+                .expires_at
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "null".into())
+                .as_bytes(),
+        );
+        let request_hash = token::sha256(&canon);
+        let now = Instant::now();
+        let mut map = lock(&state.idempotency);
+        map.retain(|_, r| r.expires > now);
+        let k = (principal.clone(), key);
+        if let Some(rec) = map.get(&k) {
+            if rec.request_hash != request_hash {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "Idempotency-Key was already used with a different request body",
+                ));
+            }
+            return match &rec.response {
+                Some((body, location)) => Ok(created_response(body.clone(), location, true)),
+                None => Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "a request with this Idempotency-Key is still being processed",
+                )),
+            };
+        }
+        map.insert(
+            k.clone(),
+            Idempotent {
+                request_hash,
+                response: None,
+                expires: now + IDEMPOTENCY_TTL,
+            },
+        );
+        guard.key = Some(k);
+    }
+
+    let now = token::now_micros();
+    if let Some(e) = request.expires_at
+        && e <= now
+    {
+        return Err(ApiError::bad_request("expiresAt must be in the future"));
+    }
+    let access_token = token::generate_token();
+    let record = TokenRecord {
+        id: token::new_uuid_v4(),
+        description: request.description,
+        token_prefix: token::display_prefix(&access_token),
+        created_at: now,
+        created_by: principal.created_by(),
+        expires_at: request.expires_at,
+        revoked_at: None,
+    };
+    let hash = token::hash_token(&access_token);
+    let rec = record.clone();
+    state
+        .store
+        .run(move |s| s.insert(&rec, &hash))
+        .await
+        .map_err(|e| ApiError::internal("storing the token", e))?;
+    let body = Bytes::from(
+        serde_json::to_vec(&CreatedToken {
+            record: &record,
+            access_token: &access_token,
+        })
+        .map_err(|e| ApiError::internal("serialising the token", e))?,
+    );
+    let location = token_path(&params, &record.id);
+    guard.complete(body.clone(), location.clone());
+    tracing::info!(id = %record.id, created_by = %record.created_by, "management token created");
+
+    if state.take_fault(|f| &mut f.drop_after_create) {
+        if let Some(abort) = parts.extensions.get::<ConnectionAbort>() {
+            tracing::warn!(
+                "fault: dropping the connection of {} {} after commit",
+                parts.method,
+                parts.uri.path()
+            );
+            abort.0.notify_one();
+            std::future::pending::<()>().await;
+        }
+        // No connection to abort (in-process use): a body that fails at once.
+        return Ok(Response::builder()
+            .status(StatusCode::CREATED)
+            .body(Body::new(FailingBody))
+            .unwrap_or_default());
+    }
+    Ok(created_response(body, &location, false))
+}
+
+/// A response body that fails at once (in-process fallback of `drop_after_create`).
+struct FailingBody;
+
+impl http_body::Body for FailingBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::other(
+            "connection dropped (fault)",
+        ))))
+    }
+}
+
+async fn list_tokens(
+    State(state): State<Arc<AppState>>,
+    p: Params,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let slot = slot_of(req.extensions());
+    let params = params(p)?;
+    state.begin(&params, req.headers(), &slot).await?;
+    let body = state
+        .store
+        .run(|s| s.list_json())
+        .await
+        .map_err(|e| ApiError::internal("listing tokens", e))?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+fn token_id(params: &HashMap<String, String>) -> String {
+    params.get("id").cloned().unwrap_or_default()
+}
+
+async fn get_token(
+    State(state): State<Arc<AppState>>,
+    p: Params,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let slot = slot_of(req.extensions());
+    let params = params(p)?;
+    state.begin(&params, req.headers(), &slot).await?;
+    let id = token_id(&params);
+    let lookup = id.clone();
+    let record = state
+        .store
+        .run(move |s| s.get(&lookup))
+        .await
+        .map_err(|e| ApiError::internal("reading the token", e))?
+        .ok_or_else(|| ApiError::not_found(format!("management token {id:?} not found")))?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&record).unwrap_or_default(),
+    ))
+}
+
+async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    p: Params,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let slot = slot_of(req.extensions());
+    let params = params(p)?;
+    let principal = state.begin(&params, req.headers(), &slot).await?;
+    let id = token_id(&params);
+    let lookup = id.clone();
+    let now = token::now_micros();
+    let record = state
+        .store
+        .run(move |s| s.revoke(&lookup, now))
+        .await
+        .map_err(|e| ApiError::internal("revoking the token", e))?
+        .ok_or_else(|| ApiError::not_found(format!("management token {id:?} not found")))?;
+    tracing::info!(id = %record.id, by = %principal.describe(), "management token revoked");
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&record).unwrap_or_default(),
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// Test control
+
+/// Body of `POST /__test/faults`; omitted fields are left unchanged.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultsUpdate {
+    fail_next: Option<u64>,
+    fail_status: Option<u16>,
+    retry_after: Option<u64>,
+    drop_after_create: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct FaultsView {
+    fail_next: u64,
+    fail_status: u16,
+    retry_after: u64,
+    drop_after_create: u64,
+}
+
+impl From<Faults> for FaultsView {
+    fn from(f: Faults) -> Self {
+        FaultsView {
+            fail_next: f.fail_next,
+            fail_status: f.fail_status,
+            retry_after: f.retry_after,
+            drop_after_create: f.drop_after_create,
+        }
+    }
+}
+
+async fn test_set_faults(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let update: FaultsUpdate = match serde_json::from_slice(&body) {
+        Ok(u) => u,
+        Err(e) => return ApiError::bad_request(format!("bad faults body: {e}")).into_response(),
+    };
+    if let Some(s) = update.fail_status
+        && !matches!(s, 429 | 503)
+    {
+        return ApiError::bad_request("fail_status must be 429 or 503").into_response();
+    }
+    let mut f = lock(&state.faults);
+    if let Some(v) = update.fail_next {
+        f.fail_next = v;
+    }
+    if let Some(v) = update.fail_status {
+        f.fail_status = v;
+    }
+    if let Some(v) = update.retry_after {
+        f.retry_after = v;
+    }
+    if let Some(v) = update.drop_after_create {
+        f.drop_after_create = v;
+    }
+    let view = FaultsView::from(*f);
+    drop(f);
+    json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&view).unwrap_or_default(),
+    )
+}
+
+async fn test_stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let tokens = state
+        .store
+        .run(|s| s.count())
+        .await
+        .map_err(|e| ApiError::internal("counting tokens", e))?;
+    let idempotency_records = {
+        let now = Instant::now();
+        lock(&state.idempotency)
+            .values()
+            .filter(|r| r.expires > now)
+            .count()
+    };
+    let body = serde_json::json!({
+        "requests": state.request_counts(),
+        "tokens": tokens,
+        "idempotency_records": idempotency_records,
+        "jwks_fetches": state.verifier.jwks_fetches(),
+        "faults": FaultsView::from(state.faults()),
+    });
+    Ok(json_response(StatusCode::OK, body.to_string()))
+}
+
+// ---------------------------------------------------------------------------
+// Middleware and router
+
+/// Counts API requests per route and applies `fail_next`.
+async fn faults_and_stats(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    *lock(&state.stats)
+        .requests
+        .entry(format!("{} {route}", req.method()))
+        .or_default() += 1;
+    if state.take_fault(|f| &mut f.fail_next) {
+        let f = state.faults();
+        let status = StatusCode::from_u16(f.fail_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return ApiError {
+            retry_after: Some(f.retry_after),
+            ..ApiError::new(status, "injected fault: try again later")
+        }
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// One access-log line per request: method, path, status, principal. Never
+/// headers or bodies (which may hold credentials).
+async fn access_log(mut req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let slot = LogSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        "{method} {path} {} principal={} {}ms",
+        resp.status().as_u16(),
+        slot.get(),
+        started.elapsed().as_millis()
+    );
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed for this resource",
+    )
+}
+
+fn method_router(route: &Route) -> MethodRouter<Arc<AppState>> {
+    let filter = axum::routing::MethodFilter::try_from(
+        Method::from_bytes(route.method.as_bytes()).expect("valid method"),
+    )
+    .expect("supported method");
+    match route.operation {
+        Operation::Create => on(filter, create_token),
+        Operation::List => on(filter, list_tokens),
+        Operation::Get => on(filter, get_token),
+        Operation::Revoke => on(filter, revoke_token),
+    }
+}
+
+/// The application router for `state` (without the connection layer; see
+/// [`crate::server`] for a listening server).
+pub fn app(state: Arc<AppState>) -> Router {
+    let mut by_path: BTreeMap<&str, MethodRouter<Arc<AppState>>> = BTreeMap::new();
+    for r in ROUTES {
+        let mr = method_router(r);
+        let entry = by_path.remove(r.path);
+        by_path.insert(r.path, entry.map_or(mr.clone(), |e| e.merge(mr)));
+    }
+    let mut router = Router::new();
+    for (path, mr) in by_path {
+        router = router.route(path, mr.fallback(method_not_allowed));
+    }
+    router = router.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        faults_and_stats,
+    ));
+    if state.config.faults.test_control {
+        router = router
+            .route(
+                "/__test/faults",
+                axum::routing::post(test_set_faults).fallback(method_not_allowed),
+            )
+            .route(
+                "/__test/stats",
+                axum::routing::get(test_stats).fallback(method_not_allowed),
+            );
+    }
+    router
+        .fallback(not_found)
+        .layer(middleware::from_fn(access_log))
+        .with_state(state)
+}

@@ -1,0 +1,281 @@
+//! Shared test helpers: a tiny OIDC issuer (discovery + JWKS) with an ES256
+//! key from rcgen, JWT minting, TLS material, and a cluster starter.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reference_cluster::{Config, RunningServer};
+use serde_json::{Value, json};
+
+pub const AUDIENCE: &str = "https://cluster.example.test";
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// An ES256 signing key with its public JWK.
+pub struct SigningKey {
+    pub kid: String,
+    pub encoding: EncodingKey,
+    pub jwk: Value,
+}
+
+impl SigningKey {
+    pub fn generate(kid: &str) -> SigningKey {
+        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let raw = kp.public_key_raw(); // 0x04 || x || y
+        assert_eq!(raw.len(), 65);
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(&raw[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&raw[33..65]),
+        });
+        SigningKey {
+            kid: kid.to_string(),
+            encoding: EncodingKey::from_ec_der(&kp.serialize_der()),
+            jwk,
+        }
+    }
+
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("at+jwt".into());
+        jsonwebtoken::encode(&header, claims, &self.encoding).unwrap()
+    }
+}
+
+/// A minimal OIDC issuer on 127.0.0.1:0 publishing discovery and a JWKS.
+pub struct Issuer {
+    pub url: String,
+    pub key: SigningKey,
+    pub jwks_hits: Arc<AtomicU64>,
+    /// Extra JWKs published beside `key` (e.g. an RSA key, an encryption key).
+    pub extra: Arc<std::sync::Mutex<Vec<Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Issuer {
+    pub async fn start() -> Issuer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let key = SigningKey::generate("test-es256");
+        let jwks_hits = Arc::new(AtomicU64::new(0));
+        let extra = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let discovery = json!({
+            "issuer": url,
+            "jwks_uri": format!("{url}/jwks"),
+        });
+        let published = key.jwk.clone();
+        let hits = jwks_hits.clone();
+        let extra2 = extra.clone();
+        let app = Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(move || {
+                    let d = discovery.clone();
+                    async move { axum::Json(d) }
+                }),
+            )
+            .route(
+                "/jwks",
+                get(move || {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    let mut keys = vec![published.clone()];
+                    keys.extend(extra2.lock().unwrap().iter().cloned());
+                    async move { axum::Json(json!({ "keys": keys })) }
+                }),
+            );
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Issuer {
+            url,
+            key,
+            jwks_hits,
+            extra,
+            task,
+        }
+    }
+
+    pub fn claims(&self, sub: &str) -> Value {
+        let now = now();
+        json!({
+            "iss": self.url, "aud": AUDIENCE, "sub": sub,
+            "iat": now, "exp": now + 3600, "client_id": "influx-bootstrap",
+        })
+    }
+
+    pub fn token(&self, sub: &str) -> String {
+        self.key.sign(&self.claims(sub))
+    }
+
+    pub fn token_with(&self, sub: &str, patch: Value) -> String {
+        let mut claims = self.claims(sub);
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        self.key.sign(&claims)
+    }
+
+    pub fn jwks_hits(&self) -> u64 {
+        self.jwks_hits.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Issuer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A cluster config for `issuer` with admin `admin`, test control on, in memory.
+pub fn cluster_config(issuer: &Issuer) -> Config {
+    let mut c = Config::minimal(&issuer.url, AUDIENCE, &["admin"]);
+    c.faults.test_control = true;
+    c
+}
+
+pub async fn start(config: Config) -> RunningServer {
+    reference_cluster::start(config).await.unwrap()
+}
+
+/// Client wrapper with the cluster's base URL and the clustered prefix.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Api {
+    pub fn new(server: &RunningServer) -> Api {
+        Api {
+            base: format!("{}/api/v0", server.url()),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.expect("request failed");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn create(&self, cred: &str, body: Value) -> Reply {
+        self.send(
+            self.http
+                .post(self.url("/management/tokens"))
+                .bearer_auth(cred)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn create_idem(&self, cred: &str, key: &str, body: Value) -> Reply {
+        self.send(
+            self.http
+                .post(self.url("/management/tokens"))
+                .bearer_auth(cred)
+                .header("Idempotency-Key", key)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn list(&self, cred: &str) -> Reply {
+        self.send(
+            self.http
+                .get(self.url("/management/tokens"))
+                .bearer_auth(cred),
+        )
+        .await
+    }
+
+    pub async fn get(&self, cred: &str, id: &str) -> Reply {
+        self.send(
+            self.http
+                .get(self.url(&format!("/management/tokens/{id}")))
+                .bearer_auth(cred),
+        )
+        .await
+    }
+
+    pub async fn revoke(&self, cred: &str, id: &str) -> Reply {
+        self.send(
+            self.http
+                .delete(self.url(&format!("/management/tokens/{id}")))
+                .bearer_auth(cred),
+        )
+        .await
+    }
+}
+
+/// A CA and a leaf certificate for 127.0.0.1/localhost, written to `dir`.
+pub struct TlsFiles {
+    pub ca_pem: String,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
+pub fn tls_files(dir: &std::path::Path) -> TlsFiles {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "reference-cluster test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    TlsFiles {
+        ca_pem: ca.pem(),
+        cert,
+        key,
+    }
+}

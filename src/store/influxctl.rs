@@ -1,0 +1,267 @@
+//! `influxctl:PROFILE`: set `mgmt_token` in a `[[profile]]` of influxctl's
+//! `config.toml`, so `influxctl` works with the new token right away.
+//!
+//! The file is edited with `toml_edit`, so every other byte survives:
+//! comments, key order, blank lines, indentation, influxctl's string ports.
+//! An existing `mgmt_token` keeps its place and its decoration (including a
+//! trailing comment); a new one goes right after `port` (or after the
+//! profile's last plain key) with the indentation of its siblings.
+//!
+//! Before editing, the original is copied to `config.toml.bak.<UTC time>`
+//! (0600, never overwriting another backup). The new file is written
+//! atomically, mode 0600, keeping its owner and group when allowed; a
+//! symlinked config is edited through the link. The file and the profile
+//! must exist already: we set a token, we do not invent a cluster profile.
+use super::util::{self, Replace};
+use super::{StoreError, StoreOptions, StoreOutcome};
+use crate::fsutil;
+use crate::secret::Secret;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Key, Table, Value};
+
+const KEY: &str = "mgmt_token";
+
+pub(super) fn write(
+    profile: &str,
+    token: &str,
+    opts: &StoreOptions,
+) -> Result<StoreOutcome, StoreError> {
+    let path = util::resolve_link(config_path(opts)?)?;
+    let (original, mut doc) =
+        load(&path)?.ok_or_else(|| StoreError::NoInfluxctlFile { path: path.clone() })?;
+    let meta = std::fs::metadata(&path).map_err(util::io_err("inspect", &path))?;
+    let table = profile_mut(&mut doc, profile, &path)?;
+    let replaced = set_token(table, token);
+    let new = doc.to_string();
+    let backup = backup(&path, original.as_bytes())?;
+    util::write_atomic(
+        &path,
+        new.as_bytes(),
+        Replace {
+            noclobber: false,
+            keep_owner: Some(&meta),
+            unchanged: Some(original.as_bytes()),
+        },
+    )?;
+    let verb = if replaced { "replaced" } else { "added" };
+    let mut out = StoreOutcome::new(format!(
+        "{verb} {KEY} in profile `{profile}` of {} (0600)",
+        path.display()
+    ))
+    .note(format!("backup at {}", backup.display()));
+    if let Some(n) = util::tightened(Some(&meta)) {
+        out = out.note(n);
+    }
+    out.backup = Some(backup);
+    Ok(out)
+}
+
+pub(super) fn read(profile: &str, opts: &StoreOptions) -> Result<Option<Secret>, StoreError> {
+    let path = config_path(opts)?;
+    let Some((_, mut doc)) = load(path)? else {
+        return Ok(None);
+    };
+    let table = profile_mut(&mut doc, profile, path)?;
+    let token = table
+        .get(KEY)
+        .and_then(Item::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(Secret::new);
+    if token.is_some()
+        && let Ok(meta) = std::fs::metadata(path)
+    {
+        util::warn_if_loose(path, &meta);
+    }
+    Ok(token)
+}
+
+pub(super) fn check(profile: &str, opts: &StoreOptions) -> Result<(), StoreError> {
+    let path = util::resolve_link(config_path(opts)?)?;
+    let (_, mut doc) =
+        load(&path)?.ok_or_else(|| StoreError::NoInfluxctlFile { path: path.clone() })?;
+    profile_mut(&mut doc, profile, &path)?;
+    let dir = util::parent_of(&path);
+    if !util::dir_writable(dir) {
+        return Err(util::unusable(
+            dir,
+            "directory is not writable by this user (needed for the backup and the atomic rewrite)",
+        ));
+    }
+    Ok(())
+}
+
+fn config_path(opts: &StoreOptions) -> Result<&Path, StoreError> {
+    opts.influxctl_config
+        .as_deref()
+        .ok_or(StoreError::NoInfluxctlConfig)
+}
+
+/// The file's text and parsed document, or None if there is no file.
+fn load(path: &Path) -> Result<Option<(String, DocumentMut)>, StoreError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(util::io_err("read", path)(e)),
+    };
+    let text = String::from_utf8(bytes).map_err(|_| util::unusable(path, "not UTF-8 text"))?;
+    let doc = text.parse::<DocumentMut>().map_err(|e| {
+        let line = e.span().map_or(1, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        });
+        StoreError::InfluxctlParse {
+            path: path.to_path_buf(),
+            line,
+            message: e.message().trim().to_string(),
+        }
+    })?;
+    Ok(Some((text, doc)))
+}
+
+fn profiles_mut(doc: &mut DocumentMut) -> Option<&mut ArrayOfTables> {
+    doc.get_mut("profile")
+        .and_then(Item::as_array_of_tables_mut)
+}
+
+fn profile_mut<'a>(
+    doc: &'a mut DocumentMut,
+    name: &str,
+    path: &Path,
+) -> Result<&'a mut Table, StoreError> {
+    let available: Vec<String> = profiles_mut(doc)
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.get("name").and_then(Item::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !available.iter().any(|n| n == name) {
+        return Err(StoreError::NoProfile {
+            profile: name.to_string(),
+            path: path.to_path_buf(),
+            available,
+        });
+    }
+    let tables = profiles_mut(doc).expect("profiles were listed above");
+    Ok(tables
+        .iter_mut()
+        .find(|t| t.get("name").and_then(Item::as_str) == Some(name))
+        .expect("the profile was found above"))
+}
+
+/// Set `mgmt_token` in the profile table; true if it replaced a value.
+fn set_token(table: &mut Table, token: &str) -> bool {
+    if let Some(v) = table.get_mut(KEY).and_then(Item::as_value_mut) {
+        let decor = v.decor().clone();
+        let mut new = Value::from(token);
+        *new.decor_mut() = decor;
+        *v = new;
+        return true;
+    }
+    // Something other than a plain value under that name (a table?) is not
+    // influxctl's format; replace it all the same.
+    table.remove(KEY);
+
+    // Format like the siblings: the indentation of `port` (or the first plain
+    // key), i.e. the last line of its key's prefix, and its ` = ` spacing.
+    let plain: Vec<String> = table
+        .iter()
+        .filter(|(_, item)| item.is_value())
+        .map(|(k, _)| k.to_string())
+        .collect();
+    let model = plain
+        .iter()
+        .find(|k| *k == "port")
+        .or_else(|| plain.first())
+        .cloned();
+    let mut key = Key::new(KEY);
+    let mut value = Value::from(token);
+    if let Some(model) = &model
+        && let Some((k, item)) = table.get_key_value(model)
+    {
+        let prefix = k
+            .leaf_decor()
+            .prefix()
+            .and_then(|r| r.as_str())
+            .unwrap_or("");
+        let indent = prefix.rsplit('\n').next().unwrap_or("");
+        let suffix = k
+            .leaf_decor()
+            .suffix()
+            .and_then(|r| r.as_str())
+            .unwrap_or(" ");
+        key.leaf_decor_mut().set_prefix(indent.to_string());
+        key.leaf_decor_mut().set_suffix(suffix.to_string());
+        let vprefix = item
+            .as_value()
+            .and_then(|v| v.decor().prefix())
+            .and_then(|r| r.as_str())
+            .unwrap_or(" ");
+        value.decor_mut().set_prefix(vprefix.to_string());
+        value.decor_mut().set_suffix("");
+    }
+
+    // Insert after `port`, else after the last plain key: move the entries
+    // that follow behind the new one (keys keep their decoration; tables keep
+    // their document position).
+    let anchor = plain
+        .iter()
+        .position(|k| k == "port")
+        .or_else(|| plain.len().checked_sub(1))
+        .map(|i| plain[i].clone());
+    let all: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
+    let after = match &anchor {
+        Some(a) => all.iter().position(|k| k == a).map_or(all.len(), |i| i + 1),
+        None => 0,
+    };
+    let moved: Vec<(Key, Item)> = all[after..]
+        .iter()
+        .filter_map(|k| table.remove_entry(k))
+        .collect();
+    table.insert_formatted(&key, Item::Value(value));
+    for (k, item) in moved {
+        table.insert_formatted(&k, item);
+    }
+    false
+}
+
+/// Copy `original` to `<file>.bak.<UTC time>` next to `path`, 0600, never
+/// overwriting an existing backup.
+fn backup(path: &Path, original: &[u8]) -> Result<PathBuf, StoreError> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config.toml".into());
+    let dir = util::parent_of(path);
+    for n in 0..100 {
+        let candidate = if n == 0 {
+            dir.join(format!("{name}.bak.{stamp}"))
+        } else {
+            dir.join(format!("{name}.bak.{stamp}.{n}"))
+        };
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        match o.open(&candidate) {
+            Ok(mut f) => {
+                f.write_all(original)
+                    .and_then(|_| f.sync_all())
+                    .map_err(util::io_err("write the backup", &candidate))?;
+                fsutil::sync_dir(dir);
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(util::io_err("create the backup", &candidate)(e)),
+        }
+    }
+    Err(util::unusable(
+        dir,
+        "too many backups with the same timestamp",
+    ))
+}

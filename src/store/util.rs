@@ -1,0 +1,287 @@
+//! Helpers shared by the file-backed stores.
+use super::StoreError;
+use crate::fsutil;
+use crate::secret::Secret;
+use std::fs::Metadata;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The token as text, if it can be stored and read back intact.
+pub(super) fn validate_token(token: &Secret) -> Result<&str, StoreError> {
+    let t = token.expose();
+    if t.is_empty() {
+        return Err(StoreError::BadToken {
+            reason: "it is empty".into(),
+        });
+    }
+    if t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(StoreError::BadToken {
+            reason: "it contains whitespace or control characters".into(),
+        });
+    }
+    Ok(t)
+}
+
+/// `": text"`, or nothing for empty text (for error messages).
+pub(super) fn colon(s: &str) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!(": {s}")
+    }
+}
+
+/// The directory a file lives in (`.` for a bare file name).
+pub(super) fn parent_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+pub(super) fn io_err(
+    what: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> StoreError + use<> {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io { what, path, source }
+}
+
+pub(super) fn unusable(path: &Path, message: impl Into<String>) -> StoreError {
+    StoreError::Unusable {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Can we create and rename files in `dir`?
+pub(super) fn dir_writable(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly())
+    }
+}
+
+/// Pre-flight for writing a new file at `path`: its directory must exist and
+/// be writable, or be creatable (the nearest existing ancestor is a writable
+/// directory). Returns the directory that would be created, if any. Creates
+/// nothing.
+pub(super) fn check_parent(path: &Path) -> Result<Option<PathBuf>, StoreError> {
+    let parent = parent_of(path);
+    let mut missing = false;
+    let mut cur = parent;
+    loop {
+        match std::fs::metadata(cur) {
+            Ok(m) if m.is_dir() => {
+                if !dir_writable(cur) {
+                    return Err(unusable(
+                        cur,
+                        "directory is not writable by this user (permission denied)",
+                    ));
+                }
+                return Ok(missing.then(|| parent.to_path_buf()));
+            }
+            Ok(_) => {
+                return Err(unusable(
+                    parent,
+                    format!("cannot create it: {} is not a directory", cur.display()),
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && cur != Path::new(".") => {
+                missing = true;
+                // A relative path whose first component is missing goes on with `.`.
+                cur = cur
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+            }
+            Err(e) => return Err(io_err("inspect", cur)(e)),
+        }
+    }
+}
+
+/// Create the directory `path` will live in (0700 for what we create), after
+/// [`check_parent`]. Returns a note for the outcome when something was created.
+pub(super) fn ensure_parent(path: &Path) -> Result<Option<String>, StoreError> {
+    match check_parent(path)? {
+        None => Ok(None),
+        Some(dir) => {
+            fsutil::create_private_dir(&dir).map_err(io_err("create directory", &dir))?;
+            Ok(Some(format!("created directory {} (0700)", dir.display())))
+        }
+    }
+}
+
+/// Permission bits, if this platform has them.
+pub(super) fn mode_of(meta: &Metadata) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(meta.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// Warn (without failing) when a file holding a token can be read by others.
+pub(super) fn warn_if_loose(path: &Path, meta: &Metadata) {
+    if let Some(m) = mode_of(meta).filter(|m| m & 0o077 != 0) {
+        tracing::warn!(
+            "{} holds a token and is accessible by other users (mode {m:04o}); run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+/// A note for the outcome when replacing a file tightened its mode.
+pub(super) fn tightened(before: Option<&Metadata>) -> Option<String> {
+    let m = mode_of(before?)?;
+    (m & 0o7777 != 0o600).then(|| format!("mode changed from {m:04o} to 0600"))
+}
+
+/// How to replace a file.
+pub(super) struct Replace<'a> {
+    /// Fail with `Exists` if something appeared at the path (no-clobber rename).
+    pub noclobber: bool,
+    /// Give the new file the owner and group of the file it replaces (best
+    /// effort: works as root, or for a group we are in).
+    pub keep_owner: Option<&'a Metadata>,
+    /// Refuse if the file no longer holds these bytes (someone edited it while
+    /// we were working): a read-modify-write must not lose their change.
+    pub unchanged: Option<&'a [u8]>,
+}
+
+/// Write `contents` to `path` atomically, mode 0600: a temp file in the same
+/// directory, fsync, rename (no-clobber if asked), fsync of the directory.
+pub(super) fn write_atomic(
+    path: &Path,
+    contents: &[u8],
+    how: Replace<'_>,
+) -> Result<(), StoreError> {
+    let dir = parent_of(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".influx-bootstrap-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err("create a temporary file in", dir))?;
+    let wr = io_err("write", tmp.path());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile already creates 0600; say so explicitly regardless.
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err("set permissions of", tmp.path()))?;
+        if let Some(meta) = how.keep_owner {
+            use std::os::unix::fs::MetadataExt;
+            let (uid, gid) = (meta.uid(), meta.gid());
+            let mine = tmp.as_file().metadata().ok();
+            if mine.is_some_and(|m| m.uid() != uid || m.gid() != gid)
+                && std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid)).is_err()
+            {
+                // Not root: at least keep the group if we may.
+                let _ = std::os::unix::fs::fchown(tmp.as_file(), None, Some(gid));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = how.keep_owner;
+    tmp.write_all(contents).map_err(wr)?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(io_err("write", tmp.path()))?;
+    if let Some(orig) = how.unchanged {
+        let now = std::fs::read(path).map_err(io_err("read", path))?;
+        if now != orig {
+            return Err(unusable(
+                path,
+                "the file changed while we were editing it; nothing was written, try again",
+            ));
+        }
+    }
+    let persisted = if how.noclobber {
+        tmp.persist_noclobber(path)
+    } else {
+        tmp.persist(path)
+    };
+    if let Err(e) = persisted {
+        if how.noclobber && e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            return Err(StoreError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+        return Err(io_err("replace", path)(e.error));
+    }
+    fsutil::sync_dir(dir);
+    Ok(())
+}
+
+/// The file a path resolves to, so that editing a symlinked file edits its
+/// target and leaves the link in place. Paths that do not exist are returned
+/// as they are.
+pub(super) fn resolve_link(path: &Path) -> Result<PathBuf, StoreError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(io_err("follow the symlink", path))
+        }
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// Make a child's output fit for an error message: the token replaced by
+/// `[redacted]`, control characters dropped, lines joined with ` | `, at most
+/// about 2 KB (the start and the end, which is where errors usually are).
+pub(super) fn clean_output(bytes: &[u8], token: &str) -> String {
+    const MAX: usize = 2048;
+    let text = String::from_utf8_lossy(bytes);
+    let text = if token.is_empty() {
+        text.into_owned()
+    } else {
+        text.replace(token, "[redacted]")
+    };
+    let joined = text
+        .lines()
+        .map(|l| {
+            l.chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    if joined.len() <= MAX {
+        return joined;
+    }
+    let head_end = floor_char(&joined, MAX / 2);
+    let tail_start = ceil_char(&joined, joined.len() - MAX / 2);
+    format!("{} … {}", &joined[..head_end], &joined[tail_start..])
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
