@@ -96,7 +96,8 @@ pub async fn write_stores(
             detail,
         });
     }
-    (results, interrupted)
+    // A signal that arrived while the last store was running counts too.
+    (results, interrupted || ctx.interrupt.is_set())
 }
 
 /// Revoke a token we created but could not keep; bounded, best effort.

@@ -1,0 +1,549 @@
+//! `mint` and `rotate` end to end: every store kind, never losing or
+//! orphaning a token, `--if-missing`, rotation and its rollback.
+
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use support::cluster::Cluster;
+use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, TestEnv};
+
+struct Stack {
+    idp: Idp,
+    cluster: Cluster,
+    env: TestEnv,
+    admin_jwt: String,
+}
+
+/// IdP + cluster + a logged-in CLI environment (as admin).
+fn stack() -> Stack {
+    let idp = Idp::builder().interval(1).start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let mut run = env.spawn(["login", "--format", "json", "--browser", "never"]);
+    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
+    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
+    run.next_stdout_json(DEFAULT_TIMEOUT);
+    run.wait_output().assert_success();
+    let session = std::fs::read_dir(env.cache_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let v: Value = serde_json::from_slice(&std::fs::read(session).unwrap()).unwrap();
+    let admin_jwt = v["access_token"].as_str().unwrap().to_string();
+    Stack {
+        idp,
+        cluster,
+        env,
+        admin_jwt,
+    }
+}
+
+impl Stack {
+    fn mint(&self, args: &[&str]) -> Output {
+        let mut a = vec!["mint", "--browser", "never"];
+        a.extend_from_slice(args);
+        self.env.run(a)
+    }
+    fn tokens(&self) -> Vec<Value> {
+        self.cluster.list_with(&self.admin_jwt)
+    }
+    fn path(&self, rel: &str) -> PathBuf {
+        self.env.home().join(rel)
+    }
+    fn spec(&self, kind: &str, rel: &str) -> String {
+        format!("{kind}:{}", self.path(rel).display())
+    }
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn read_token(p: &Path) -> String {
+    let s = std::fs::read_to_string(p).unwrap();
+    assert!(s.ends_with('\n'), "trailing newline");
+    s.trim_end().to_string()
+}
+
+#[test]
+fn mint_to_a_file_then_verify() {
+    let s = stack();
+    let file = s.spec("file", "secrets/new/token");
+    let out = s.mint(&[
+        "--description",
+        "telegraf",
+        "--expires-in",
+        "90d",
+        "--store",
+        &file,
+        "--format",
+        "json",
+    ]);
+    out.assert_success();
+    let summary = out.stdout_json();
+    assert_eq!(summary["event"], "minted");
+    assert_eq!(summary["verified"], true);
+    assert_eq!(summary["stores"][0]["ok"], true);
+    let path = s.path("secrets/new/token");
+    let token = read_token(&path);
+    assert!(token.starts_with("M.V1."));
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert_eq!(mode(path.parent().unwrap().parent().unwrap()), 0o700);
+    }
+    // The token is nowhere but in the store.
+    assert!(!out.stdout.contains(&token) && !out.stderr.contains(&token));
+    let all = s.tokens();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["id"], summary["id"]);
+    assert_eq!(
+        s.cluster
+            .get_with(&token, summary["id"].as_str().unwrap())
+            .status(),
+        200
+    );
+    // Verification used the new token itself.
+    assert_eq!(
+        s.cluster.requests("GET /api/v0/management/tokens/{id}"),
+        2,
+        "one verify + the test's own check"
+    );
+
+    // No clobber: refused before a token is created.
+    let out = s.mint(&["--description", "again", "--store", &file]);
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    assert_eq!(s.tokens().len(), 1, "nothing minted");
+    assert_eq!(read_token(&path), token, "file untouched");
+    // --force replaces it.
+    s.mint(&["--description", "again", "--store", &file, "--force"])
+        .assert_success();
+    assert_ne!(read_token(&path), token);
+    assert_eq!(s.tokens().len(), 2);
+}
+
+#[test]
+fn every_store_kind() {
+    let s = stack();
+    let dir = s.env.home().to_path_buf();
+    // exec: a script that records its stdin, argv and environment.
+    let script = dir.join("record.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat > {d}/exec-stdin\nenv > {d}/exec-env\ntr '\\0' ' ' < /proc/$$/cmdline > {d}/exec-argv\necho stored-by-exec\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    // env-file with other content to keep.
+    let envfile = dir.join("app.env");
+    std::fs::write(
+        &envfile,
+        "# app settings\nFOO=bar\r\nINFLUX_MGMT_TOKEN=old\nexport BAZ='q x'\n",
+    )
+    .unwrap();
+    // influxctl's config with comments and two profiles.
+    let ctl = s.env.xdg_config_home().join("influxctl/config.toml");
+    std::fs::create_dir_all(ctl.parent().unwrap()).unwrap();
+    let ctl_before = "# managed by hand\n[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"h\"\n  port = \"443\"  # tls\n\n[[profile]]\n  name = \"prod\"\n  host = \"p\"\n  port = \"8443\"\n";
+    std::fs::write(&ctl, ctl_before).unwrap();
+
+    let keyring_dir = dir.join("keyring");
+    let stores = [
+        format!("env-file:{}", envfile.display()),
+        "keyring:influxdb/automation".to_string(),
+        format!("exec:sh {}", script.display()),
+        "influxctl:prod".to_string(),
+        "stdout".to_string(),
+    ];
+    let mut args = vec!["mint", "--browser", "never", "--description", "all stores"];
+    for st in &stores {
+        args.push("--store");
+        args.push(st);
+    }
+    let out = s
+        .env
+        .cmd(args)
+        .env("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR", &keyring_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    // stdout holds the bare token and nothing else.
+    let token = stdout.trim_end().to_string();
+    assert!(
+        token.starts_with("M.V1.") && !token.contains('\n'),
+        "{stdout:?}"
+    );
+    assert!(
+        stderr.contains("stored-by-exec"),
+        "exec stdout goes to our stderr: {stderr}"
+    );
+    assert!(!stderr.contains(&token));
+
+    // env-file: replaced in place, other lines byte for byte.
+    let e = std::fs::read_to_string(&envfile).unwrap();
+    assert_eq!(
+        e,
+        format!("# app settings\nFOO=bar\r\nINFLUX_MGMT_TOKEN={token}\nexport BAZ='q x'\n")
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&envfile), 0o600);
+
+    // exec: token on stdin only.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("exec-stdin"))
+            .unwrap()
+            .trim_end(),
+        token
+    );
+    let argv = std::fs::read_to_string(dir.join("exec-argv")).unwrap();
+    let envdump = std::fs::read_to_string(dir.join("exec-env")).unwrap();
+    assert!(!argv.contains(&token) && !envdump.contains(&token));
+    assert!(
+        !envdump.contains("INFLUX_BOOTSTRAP_"),
+        "our variables are not passed on"
+    );
+    assert!(envdump.contains("PATH="));
+
+    // influxctl: mgmt_token set in `prod` only, every other byte kept, backup made.
+    let after = std::fs::read_to_string(&ctl).unwrap();
+    let added: Vec<&str> = after
+        .lines()
+        .filter(|l| !ctl_before.lines().any(|b| b == *l))
+        .collect();
+    assert_eq!(added.len(), 1, "{after}");
+    assert!(added[0].contains("mgmt_token") && added[0].contains(&token));
+    let removed: Vec<&str> = ctl_before
+        .lines()
+        .filter(|l| !after.lines().any(|a| a == *l))
+        .collect();
+    assert!(removed.is_empty(), "{removed:?}");
+    let prod_pos = after.find("name = \"prod\"").unwrap();
+    assert!(
+        after.find("mgmt_token").unwrap() > prod_pos,
+        "in the prod profile"
+    );
+    let backups: Vec<_> = std::fs::read_dir(ctl.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("config.toml.bak")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(backups[0].path()).unwrap(),
+        ctl_before
+    );
+
+    // keyring (directory-backed test backend of the keyring crate): read back
+    // by --if-missing, which also proves the token works.
+    let out = s
+        .env
+        .cmd([
+            "mint",
+            "--description",
+            "all stores",
+            "--if-missing",
+            "--store",
+            "keyring:influxdb/automation",
+        ])
+        .env("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR", &keyring_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to do"));
+    assert_eq!(s.tokens().len(), 1);
+}
+
+#[test]
+fn no_store_succeeded_revokes_the_token() {
+    let s = stack();
+    for policy in [None, Some("print")] {
+        let mut args = vec![
+            "--description",
+            "doomed",
+            "--store",
+            "exec:echo vault is sealed >&2; exit 3",
+        ];
+        if let Some(p) = policy {
+            // Without a terminal, `print` cannot show it: revoke instead.
+            args.extend(["--on-store-failure", p]);
+        }
+        let out = s.mint(&args);
+        out.assert_code(11);
+        assert!(out.stderr.contains("vault is sealed"), "{}", out.stderr);
+        assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+    }
+    let all = s.tokens();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|t| t["revokedAt"].is_string()), "{all:?}");
+}
+
+#[test]
+fn partial_store_failure_keeps_the_token() {
+    let s = stack();
+    let file = s.spec("file", "token");
+    let out = s.mint(&[
+        "--description",
+        "half",
+        "--store",
+        &file,
+        "--store",
+        "exec:exit 1",
+        "--format",
+        "json",
+    ]);
+    out.assert_code(10);
+    let summary = out.stdout_json();
+    assert_eq!(summary["stores"][0]["ok"], true);
+    assert_eq!(summary["stores"][1]["ok"], false);
+    let all = s.tokens();
+    assert_eq!(all.len(), 1);
+    assert!(all[0]["revokedAt"].is_null(), "kept: a store holds it");
+    let token = read_token(&s.path("token"));
+    assert_eq!(
+        s.cluster
+            .get_with(&token, all[0]["id"].as_str().unwrap())
+            .status(),
+        200
+    );
+}
+
+#[test]
+fn interrupted_after_creation_revokes_the_token() {
+    let s = stack();
+    let dir = s.env.home().to_path_buf();
+    let gate = dir.join("gate");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&gate)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The store signals that it is running (the token exists by then), then
+    // blocks until the test opens the gate, then fails.
+    let cmd = format!(
+        "exec:cat >/dev/null; touch {d}/storing; read x < {g}; exit 1",
+        d = dir.display(),
+        g = gate.display()
+    );
+    let run = s.env.spawn([
+        "mint",
+        "--browser",
+        "never",
+        "--description",
+        "interrupted",
+        "--store",
+        &cmd,
+    ]);
+    let deadline = Instant::now() + DEFAULT_TIMEOUT;
+    while !dir.join("storing").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "store never started: {}",
+            run.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run.signal("INT");
+    std::fs::write(&gate, "go\n").unwrap();
+    let out = run.wait_output();
+    out.assert_code(130);
+    assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+    let all = s.tokens();
+    assert_eq!(all.len(), 1);
+    assert!(
+        all[0]["revokedAt"].is_string(),
+        "no orphaned token: {all:?}"
+    );
+}
+
+#[test]
+fn interrupted_while_waiting_for_approval_creates_nothing() {
+    let idp = Idp::builder().interval(1).start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let file = env.home().join("token");
+    let mut run = env.spawn([
+        "mint",
+        "--browser",
+        "never",
+        "--format",
+        "json",
+        "--description",
+        "x",
+        "--store",
+        &format!("file:{}", file.display()),
+    ]);
+    assert_eq!(
+        run.next_stdout_json(DEFAULT_TIMEOUT)["event"],
+        "device_code"
+    );
+    run.signal("TERM");
+    run.wait_output().assert_code(130);
+    assert_eq!(cluster.token_count(), 0);
+    assert!(!file.exists());
+}
+
+#[test]
+fn if_missing_is_idempotent() {
+    let s = stack();
+    let file = s.spec("file", "token");
+    let args = [
+        "--description",
+        "provisioned",
+        "--if-missing",
+        "--expires-in",
+        "30d",
+        "--store",
+        file.as_str(),
+    ];
+    s.mint(&args).assert_success();
+    let out = s.mint(&args);
+    out.assert_success();
+    assert!(out.stderr.contains("nothing to do"), "{}", out.stderr);
+    assert_eq!(s.tokens().len(), 1);
+
+    // A token that expires too soon is replaced (the file is overwritten).
+    let out = s.mint(&[
+        "--description",
+        "provisioned",
+        "--if-missing",
+        "--expires-in",
+        "30d",
+        "--min-remaining",
+        "31d",
+        "--store",
+        &file,
+    ]);
+    out.assert_success();
+    assert!(out.stderr.contains("expires within"), "{}", out.stderr);
+    assert_eq!(s.tokens().len(), 2);
+
+    // A revoked token in the store is replaced too.
+    let id = s
+        .tokens()
+        .iter()
+        .find(|t| read_token(&s.path("token")).starts_with(t["tokenPrefix"].as_str().unwrap()))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.env
+        .run(["management", "revoke", &id, "--force"])
+        .assert_success();
+    let out = s.mint(&args);
+    out.assert_success();
+    assert!(out.stderr.contains("no longer works"), "{}", out.stderr);
+    assert_eq!(s.tokens().len(), 3);
+}
+
+#[test]
+fn rotate_replaces_and_revokes_the_old_token() {
+    let s = stack();
+    let file = s.spec("file", "token");
+    let envfile = s.spec("env-file", "svc.env");
+    s.mint(&[
+        "--description",
+        "rotating",
+        "--expires-in",
+        "30d",
+        "--store",
+        &file,
+        "--store",
+        &envfile,
+    ])
+    .assert_success();
+    let old = read_token(&s.path("token"));
+    let old_id = s.tokens()[0]["id"].as_str().unwrap().to_string();
+
+    // No person involved: the CLI has no session for this run.
+    std::fs::remove_dir_all(s.env.cache_dir()).unwrap();
+    let out = s.env.run([
+        "rotate", "--store", &file, "--store", &envfile, "--format", "json",
+    ]);
+    out.assert_success();
+    let summary = out.stdout_json();
+    assert_eq!(summary["event"], "rotated");
+    let new = read_token(&s.path("token"));
+    assert_ne!(new, old);
+    assert!(
+        std::fs::read_to_string(s.path("svc.env"))
+            .unwrap()
+            .contains(&new)
+    );
+    let all = s.tokens();
+    let old_t = all.iter().find(|t| t["id"] == old_id.as_str()).unwrap();
+    let new_t = all.iter().find(|t| t["id"] == summary["id"]).unwrap();
+    assert!(old_t["revokedAt"].is_string());
+    assert_eq!(new_t["description"], "rotating");
+    assert_eq!(new_t["createdBy"], format!("token:{old_id}"));
+    assert!(
+        new_t["expiresAt"].is_string(),
+        "same lifetime as the old one"
+    );
+    assert_eq!(
+        s.cluster
+            .get_with(&new, new_t["id"].as_str().unwrap())
+            .status(),
+        200
+    );
+    assert_eq!(
+        s.idp.stat("device_authorization"),
+        1,
+        "no device flow for rotate"
+    );
+}
+
+#[test]
+fn rotate_with_a_failing_store_keeps_the_old_token() {
+    let s = stack();
+    let file = s.spec("file", "token");
+    s.mint(&["--description", "steady", "--store", &file])
+        .assert_success();
+    let old = read_token(&s.path("token"));
+    let old_id = s.tokens()[0]["id"].as_str().unwrap().to_string();
+
+    let out = s
+        .env
+        .run(["rotate", "--store", &file, "--store", "exec:exit 1"]);
+    out.assert_code(10);
+    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    assert_eq!(
+        read_token(&s.path("token")),
+        old,
+        "old token restored in the file"
+    );
+    assert_eq!(
+        s.cluster.get_with(&old, &old_id).status(),
+        200,
+        "old token still valid"
+    );
+    let all = s.tokens();
+    assert_eq!(all.len(), 2);
+    let new_t = all.iter().find(|t| t["id"] != old_id.as_str()).unwrap();
+    assert!(
+        new_t["revokedAt"].is_string(),
+        "the replacement was revoked"
+    );
+}
