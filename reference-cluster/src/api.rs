@@ -717,9 +717,10 @@ async fn test_set_faults(State(state): State<Arc<AppState>>, body: Bytes) -> Res
         Err(e) => return ApiError::bad_request(format!("bad faults body: {e}")).into_response(),
     };
     if let Some(s) = update.fail_status
-        && !matches!(s, 429 | 503)
+        && !matches!(s, 429 | 500 | 502 | 503 | 504)
     {
-        return ApiError::bad_request("fail_status must be 429 or 503").into_response();
+        return ApiError::bad_request("fail_status must be 429, 500, 502, 503 or 504")
+            .into_response();
     }
     let mut f = lock(&state.faults);
     if let Some(v) = update.fail_next {

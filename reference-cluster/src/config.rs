@@ -216,9 +216,9 @@ impl Config {
         {
             return bad("dedicated: account_id and cluster_id must not be empty".into());
         }
-        if !matches!(self.faults.fail_status, 429 | 503) {
+        if !matches!(self.faults.fail_status, 429 | 500 | 502 | 503 | 504) {
             return bad(format!(
-                "faults.fail_status must be 429 or 503, not {}",
+                "faults.fail_status must be 429, 500, 502, 503 or 504, not {}",
                 self.faults.fail_status
             ));
         }

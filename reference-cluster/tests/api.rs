@@ -624,7 +624,7 @@ async fn injected_failures_have_retry_after() {
     // Invalid fault settings are rejected.
     let r = reqwest::Client::new()
         .post(format!("{}/__test/faults", server.url()))
-        .json(&json!({"fail_status": 500}))
+        .json(&json!({"fail_status": 418}))
         .send()
         .await
         .unwrap();

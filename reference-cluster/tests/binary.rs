@@ -65,7 +65,7 @@ fn config_defaults_and_errors() {
             "password",
         ),
         (
-            format!("{MINIMAL}[faults]\nfail_status = 500\n"),
+            format!("{MINIMAL}[faults]\nfail_status = 418\n"),
             "fail_status",
         ),
         (

@@ -47,6 +47,10 @@ pub(super) fn write(path: &Path, key: &str, token: &str) -> Result<StoreOutcome,
         }
         Err(e) => return Err(util::io_err("read", &target)(e)),
     };
+    let new_dirs = original
+        .is_none()
+        .then(|| util::first_missing_dir(&target))
+        .flatten();
     let created_dir = match original {
         None => util::ensure_parent(&target)?,
         Some(_) => None,
@@ -61,12 +65,18 @@ pub(super) fn write(path: &Path, key: &str, token: &str) -> Result<StoreOutcome,
             unchanged: original.as_deref(),
         },
     )
-    .map_err(|e| match e {
-        StoreError::Exists { path } => util::unusable(
-            &path,
-            "the file appeared while we were writing it; nothing was written, try again",
-        ),
-        e => e,
+    .map_err(|e| {
+        // Leave nothing behind: not even the directories made for it.
+        if let Some(top) = &new_dirs {
+            util::remove_created_dirs(&target, top);
+        }
+        match e {
+            StoreError::Exists { path } => util::unusable(
+                &path,
+                "the file appeared while we were writing it; nothing was written, try again",
+            ),
+            e => e,
+        }
     })?;
     let shown = target.display();
     let mut out = StoreOutcome::new(match (&original, edit.replaced) {

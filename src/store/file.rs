@@ -22,11 +22,12 @@ pub(super) fn write(
             path: path.to_path_buf(),
         });
     }
+    let new_dirs = util::first_missing_dir(path);
     let created = util::ensure_parent(path)?;
     let mut contents = Vec::with_capacity(token.len() + 1);
     contents.extend_from_slice(token.as_bytes());
     contents.push(b'\n');
-    util::write_atomic(
+    let written = util::write_atomic(
         path,
         &contents,
         Replace {
@@ -34,7 +35,14 @@ pub(super) fn write(
             keep_owner: existing.as_ref(),
             unchanged: None,
         },
-    )?;
+    );
+    if let Err(e) = written {
+        // Leave nothing behind: not even the directories made for it.
+        if let Some(top) = &new_dirs {
+            util::remove_created_dirs(path, top);
+        }
+        return Err(e);
+    }
     let mut out = StoreOutcome::new(format!("wrote {} (0600)", path.display()));
     if let Some(n) = created {
         out = out.note(n);

@@ -120,6 +120,34 @@ pub(super) fn ensure_parent(path: &Path) -> Result<Option<String>, StoreError> {
     }
 }
 
+/// The highest ancestor directory of `path` that does not exist yet (what
+/// [`ensure_parent`] will create, with everything below it).
+pub(super) fn first_missing_dir(path: &Path) -> Option<std::path::PathBuf> {
+    let mut top = None;
+    let mut cur = path.parent()?;
+    while !cur.as_os_str().is_empty() && std::fs::symlink_metadata(cur).is_err() {
+        top = Some(cur.to_path_buf());
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => break,
+        }
+    }
+    top
+}
+
+/// After a failed write, remove the directories we created for it (from
+/// `path`'s parent up to `top`), so a failure leaves nothing behind. Only
+/// empty directories are removed.
+pub(super) fn remove_created_dirs(path: &Path, top: &Path) {
+    let mut cur = path.parent();
+    while let Some(dir) = cur {
+        if std::fs::remove_dir(dir).is_err() || dir == top {
+            break;
+        }
+        cur = dir.parent();
+    }
+}
+
 /// Permission bits, if this platform has them.
 pub(super) fn mode_of(meta: &Metadata) -> Option<u32> {
     #[cfg(unix)]

@@ -796,6 +796,28 @@ async function handleTestRoute(base, req, res, path) {
     for (const name of COUNTER_NAMES) counters[name] = 0;
     return sendJson(res, 200, { ok: true });
   }
+  if (path === '/__test/outage') {
+    // Simulate the provider going away and coming back (same process, same
+    // state): stop listening and drop idle keep-alive connections, so clients
+    // get "connection refused"; listen again after `ms`, then answer this
+    // request (its own connection stays open through the outage).
+    if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
+    let body = {};
+    try {
+      const raw = (await readBody(req)).toString('utf8');
+      body = raw.trim() ? JSON.parse(raw) : {};
+    } catch (err) {
+      return sendJson(res, 400, { ok: false, error: `request body must be JSON: ${err.message}` });
+    }
+    const ms = Number.isFinite(body.ms) ? body.ms : 2000;
+    const { port } = server.address();
+    server.close();
+    server.closeIdleConnections();
+    setTimeout(() => {
+      server.listen(port, '127.0.0.1', () => sendJson(res, 200, { ok: true, down_ms: ms }));
+    }, ms);
+    return undefined;
+  }
   if (path === '/__test/approve' || path === '/__test/deny') {
     if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
     let body;

@@ -1,0 +1,831 @@
+#!/usr/bin/env python3
+"""Benchmark driver behind scripts/bench.sh (run that, not this: it builds,
+installs the peers and checks the tools first). Standard library only.
+
+Starts the local stack itself (tests/idp on loopback, reference clusters on
+loopback with test control), runs
+
+  1. pipeline overhead: influx-bootstrap `login` + `management create`, `mint
+     --store file:`, and two peers (bench/peers/node on openid-client,
+     bench/peers/python on authlib), interleaved, same IdP, cluster, interval
+     and approver; overhead = wall - token polls x interval;
+  2. requests on the wire of each pipeline run (IdP and cluster /__test/stats);
+  3. cold start of the CLI (hyperfine) and the release binary sizes;
+  4. scale: N tokens on a cluster, `management list` (table and JSON) wall
+     time and peak RSS; the cluster under wrk load (creates, 50 connections);
+
+and writes bench/RESULTS.md plus the raw numbers in bench/out/results.json.
+
+Environment: BENCH_QUICK=1 (fewer runs, shorter load), BENCH_RUNS=N (pipeline
+runs per implementation), BENCH_SCALE=N (tokens), BENCH_LOAD_SECONDS=N.
+"""
+import atexit
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+OUT = os.path.join(BENCH, "out")
+BIN = os.path.join(ROOT, "target", "release", "influx-bootstrap")
+CLUSTER_BIN = os.path.join(ROOT, "target", "release", "reference-cluster")
+PEER_NODE_DIR = os.path.join(BENCH, "peers", "node")
+PEER_NODE = os.path.join(PEER_NODE_DIR, "pipeline.mjs")
+PEER_PY = os.path.join(BENCH, "peers", "python", "pipeline.py")
+VENV_PY = os.path.join(BENCH, ".venv", "bin", "python")
+WRK_LUA = os.path.join(BENCH, "wrk", "create.lua")
+
+QUICK = os.environ.get("BENCH_QUICK", "0") == "1"
+RUNS = int(os.environ.get("BENCH_RUNS", "3" if QUICK else "10"))
+HF_RUNS = 10 if QUICK else 50
+HF_WARMUP = 2 if QUICK else 5
+LIST_RUNS = 3 if QUICK else 5
+SCALE_N = int(os.environ.get("BENCH_SCALE", "1000" if QUICK else "10000"))
+LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "5" if QUICK else "30"))
+LOAD_CONNECTIONS = 50
+INTERVAL = 1
+CLIENT_ID = "influx-bootstrap"
+AUDIENCE = "https://cluster.example.test"
+SCOPES = "openid profile email offline_access"
+
+PROCS = []  # servers we started: stopped on exit, whatever happens
+WORK = tempfile.mkdtemp(prefix="influx-bootstrap-bench.")
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def cleanup():
+    for p in PROCS:
+        if p.poll() is None:
+            p.terminate()
+    for p in PROCS:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+atexit.register(cleanup)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, lambda s, f: sys.exit(128 + s))
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def busy_processes(limit=4):
+    """Other processes using CPU right now (a background fuzzer, a build...)."""
+    try:
+        out = subprocess.run(["ps", "-eo", "pcpu=,comm=", "--sort=-pcpu"], capture_output=True,
+                             text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    rows = []
+    me = {"ps", "python", "python3"}
+    for line in out.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and float(parts[0]) >= 5.0 and parts[1] not in me:
+            rows.append(f"{parts[1]} {parts[0]}%")
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def proc_status(pid):
+    """VmRSS and VmHWM of a process, in KiB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0])
+    return out
+
+
+def http_json(method, url, body=None, headers=None, timeout=30):
+    data = json.dumps(body).encode() if body is not None else None
+    h = {"accept": "application/json"}
+    if data is not None:
+        h["content-type"] = "application/json"
+    h.update(headers or {})
+    req = urllib.request.Request(url, data=data, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw)
+        except ValueError:
+            return e.code, raw.decode(errors="replace")
+
+
+def http_form(url, fields, timeout=30):
+    data = urllib.parse.urlencode(fields).encode()
+    req = urllib.request.Request(url, data=data, method="POST",
+                                 headers={"accept": "application/json",
+                                          "content-type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def start_server(name, cmd, cwd=ROOT, env=None):
+    """Start a server that prints one JSON ready line and exits on stdin EOF."""
+    errlog = open(os.path.join(WORK, f"{name}.log"), "wb")
+    p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=errlog, env=env)
+    PROCS.append(p)
+    line = p.stdout.readline()
+    if not line:
+        raise SystemExit(f"{name} did not start; see {errlog.name}:\n"
+                         + open(errlog.name, errors="replace").read()[-2000:])
+    return p, json.loads(line)
+
+
+def start_idp():
+    p, ready = start_server("idp", ["node", os.path.join(ROOT, "tests", "idp", "server.mjs"),
+                                    "--interval", str(INTERVAL)])
+    return p, ready["issuer"]
+
+
+def start_cluster(name, issuer):
+    cfg = os.path.join(WORK, f"{name}.toml")
+    with open(cfg, "w") as f:
+        f.write(f'''listen = "127.0.0.1:0"
+database = "{WORK}/{name}.sqlite"
+[identity]
+issuer = "{issuer}"
+jwks_endpoint = "{issuer}/jwks"
+audience = "{AUDIENCE}"
+[[admin.users]]
+id = "admin"
+firstName = "Ada"
+lastName = "Admin"
+email = "ada@example.test"
+[faults]
+test_control = true
+''')
+    p, ready = start_server(name, [CLUSTER_BIN, "--config", cfg, "--exit-on-stdin-eof"])
+    return p, ready["listening"], ready["port"]
+
+
+def write_profile(path, port, issuer):
+    with open(path, "w") as f:
+        f.write(f'''# Throwaway profile written by bench/run.py
+[[profile]]
+  name = "default"
+  product = "clustered"
+  host = "127.0.0.1"
+  port = "{port}"
+  [profile.tls]
+    disable = true   # plain http on loopback only
+  [profile.auth.oauth2]
+    client_id = "{CLIENT_ID}"
+    issuer = "{issuer}"
+    scopes = ["openid", "profile", "email", "offline_access"]
+    parameters = {{ resource = "{AUDIENCE}" }}
+''')
+
+
+def approve(issuer, user_code):
+    status, body = http_json("POST", f"{issuer}/__test/approve",
+                             {"user_code": user_code, "user": "admin"})
+    if status != 200:
+        raise RuntimeError(f"approve {user_code}: HTTP {status} {body}")
+
+
+def harness_login(issuer):
+    """An admin access token (JWT) for the scale and load benchmarks: a plain
+    device flow from here, approved at once."""
+    _, meta = http_json("GET", f"{issuer}/.well-known/openid-configuration")
+    _, da = http_form(meta["device_authorization_endpoint"],
+                      {"client_id": CLIENT_ID, "scope": "openid", "resource": AUDIENCE})
+    approve(issuer, da["user_code"])
+    while True:
+        time.sleep(da.get("interval", 5))
+        status, tok = http_form(meta["token_endpoint"], {
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": da["device_code"], "client_id": CLIENT_ID})
+        if status == 200:
+            return tok["access_token"]
+        if tok.get("error") not in ("authorization_pending", "slow_down"):
+            raise RuntimeError(f"harness login: {tok}")
+
+
+def create_token(base, credential, description="bench"):
+    status, body = http_json("POST", f"{base}/api/v0/management/tokens",
+                             {"description": description, "expiresAt": None},
+                             {"authorization": f"Bearer {credential}",
+                              "idempotency-key": str(uuid.uuid4())})
+    if status != 201:
+        raise RuntimeError(f"create: HTTP {status} {body}")
+    return body
+
+
+def hyperfine(commands, runs, warmup, env, cwd=ROOT, names=None):
+    """Median/mean/min/max ms per command, from hyperfine -N --export-json."""
+    out = os.path.join(WORK, f"hf-{uuid.uuid4().hex}.json")
+    cmd = ["hyperfine", "-N", "--warmup", str(warmup), "--runs", str(runs),
+           "--style", "none", "--export-json", out]
+    for i, c in enumerate(commands):
+        if names:
+            cmd += ["-n", names[i]]
+        cmd.append(c)
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    with open(out) as f:
+        res = json.load(f)["results"]
+    return [{"command": r["command"], "median_ms": r["median"] * 1000, "mean_ms": r["mean"] * 1000,
+             "stddev_ms": (r.get("stddev") or 0) * 1000, "min_ms": r["min"] * 1000,
+             "max_ms": r["max"] * 1000, "runs": len(r["times"])} for r in res]
+
+
+# ---------------------------------------------------------------------------
+# 1 + 2: pipeline overhead and requests on the wire
+
+IMPLS = [
+    ("ours: login + management create", "ours-2"),
+    ("ours: mint --store file:", "ours-mint"),
+    ("peer: Node.js openid-client", "node"),
+    ("peer: Python authlib", "python"),
+]
+
+
+def pipeline_steps(impl, ctx, run_dir):
+    """The commands of one pipeline run; the first one prints the user code."""
+    desc = f"bench {impl} {uuid.uuid4().hex[:8]}"
+    if impl == "ours-2":
+        return [[BIN, "login", "--force", "--format", "json", "--browser", "never"],
+                [BIN, "management", "create", "--description", desc, "--format", "json"]]
+    if impl == "ours-mint":
+        return [[BIN, "mint", "--description", desc, "--store",
+                 f"file:{run_dir}/secrets/token", "--format", "json", "--browser", "never"]]
+    peer_args = ["--issuer", ctx["issuer"], "--client-id", CLIENT_ID, "--resource", AUDIENCE,
+                 "--cluster", ctx["cluster"], "--description", desc, "--scope", SCOPES]
+    if impl == "node":
+        return [["node", PEER_NODE] + peer_args]
+    return [[VENV_PY, PEER_PY] + peer_args]
+
+
+def cluster_stats(base):
+    _, s = http_json("GET", f"{base}/__test/stats")
+    return s
+
+
+def diff_counts(after, before):
+    keys = set(after) | set(before)
+    return {k: after.get(k, 0) - before.get(k, 0) for k in keys if after.get(k, 0) != before.get(k, 0)}
+
+
+def run_pipeline(impl, ctx):
+    run_dir = tempfile.mkdtemp(dir=WORK, prefix=f"{impl}-")
+    os.makedirs(os.path.join(run_dir, "home"))
+    env = {"PATH": os.environ["PATH"], "HOME": os.path.join(run_dir, "home"), "LANG": "C.UTF-8",
+           "INFLUX_BOOTSTRAP_CONFIG": ctx["profile"],
+           "INFLUX_BOOTSTRAP_CACHE_DIR": os.path.join(run_dir, "cache")}  # fresh cache per run
+    steps = pipeline_steps(impl, ctx, run_dir)
+    http_json("POST", f"{ctx['issuer']}/__test/reset-stats")
+    cl_before = cluster_stats(ctx["cluster"])
+    stderr = open(os.path.join(run_dir, "stderr"), "wb")
+    outputs = []
+    t0 = time.perf_counter()
+    t_code = t_approved = None
+    for i, cmd in enumerate(steps):
+        cwd = PEER_NODE_DIR if impl == "node" else run_dir
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=cwd)
+        if i == 0:
+            first = p.stdout.readline()
+            t_code = time.perf_counter()
+            try:
+                ev = json.loads(first)
+                code = ev["user_code"]
+            except (ValueError, KeyError):
+                p.kill()
+                raise RuntimeError(f"{impl}: no device_code event, got {first!r}; stderr:\n"
+                                   + open(stderr.name, errors="replace").read()[-1500:])
+            approve(ctx["issuer"], code)  # as soon as the code appears
+            t_approved = time.perf_counter()
+            rest = p.stdout.read()
+            outputs.append(first + rest)
+        else:
+            outputs.append(p.stdout.read())
+        rc = p.wait()
+        if rc != 0:
+            raise RuntimeError(f"{impl}: {' '.join(cmd[:3])} exited {rc}; stderr:\n"
+                               + open(stderr.name, errors="replace").read()[-1500:])
+    t1 = time.perf_counter()
+    idp = http_json("GET", f"{ctx['issuer']}/__test/stats")[1]
+    cl_after = cluster_stats(ctx["cluster"])
+    cl_req = diff_counts(cl_after["requests"], cl_before["requests"])
+    cluster_jwks = cl_after["jwks_fetches"] - cl_before["jwks_fetches"]
+    last = json.loads(outputs[-1].decode().strip().splitlines()[-1])
+    wall = (t1 - t0) * 1000
+    polls = idp["token_device_code"]
+    r = {
+        "impl": impl,
+        "wall_ms": wall,
+        "polls": polls,
+        "slow_down": idp["slow_down"],
+        "overhead_ms": wall - polls * INTERVAL * 1000,
+        "to_code_ms": (t_code - t0) * 1000,
+        "approve_ms": (t_approved - t_code) * 1000,
+        "after_waits_ms": wall - (t_code - t0) * 1000 - polls * INTERVAL * 1000,
+        "requests": {
+            "discovery": idp["discovery"],
+            "device_authorization": idp["device_authorization"],
+            "token_polls": polls,
+            "slow_down": idp["slow_down"],
+            "token_refresh": idp["token_refresh"],
+            "jwks": idp["jwks"] - cluster_jwks,
+            "revocation": idp["revocation"],
+            "introspection": idp["introspection"],
+            "userinfo": idp["userinfo"],
+            "create": cl_req.pop("POST /api/v0/management/tokens", 0),
+            "verify": cl_req.pop("GET /api/v0/management/tokens/{id}", 0),
+            "cluster_other": sum(cl_req.values()),
+            "cluster_other_routes": cl_req,
+        },
+        "cluster_jwks_fetches": cluster_jwks,
+        "peer_report": last if impl in ("node", "python") else None,
+    }
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return r
+
+
+def bench_pipeline(issuer, cluster_url, cluster_port):
+    profile = os.path.join(WORK, "pipeline.toml")
+    write_profile(profile, cluster_port, issuer)
+    ctx = {"issuer": issuer, "cluster": cluster_url, "profile": profile}
+    log("pipeline: warm-up (one run of each; the cluster fetches the JWKS here)")
+    for _, impl in IMPLS:
+        run_pipeline(impl, ctx)
+    results = {impl: [] for _, impl in IMPLS}
+    for i in range(RUNS):
+        # Interleaved (and rotated) so background load hits every implementation alike.
+        order = IMPLS[i % len(IMPLS):] + IMPLS[:i % len(IMPLS)]
+        for _, impl in order:
+            results[impl].append(run_pipeline(impl, ctx))
+        log(f"pipeline: round {i + 1}/{RUNS} done: "
+            + ", ".join(f"{impl} {results[impl][-1]['overhead_ms']:.0f} ms" for _, impl in IMPLS))
+    return results
+
+
+# ---------------------------------------------------------------------------
+# 3: cold start
+
+def bench_cold_start(issuer):
+    profile = os.path.join(WORK, "cold.toml")
+    write_profile(profile, 8086, issuer)
+    env = {"PATH": os.environ["PATH"], "HOME": WORK, "LANG": "C.UTF-8",
+           "INFLUX_BOOTSTRAP_CONFIG": profile,
+           "INFLUX_BOOTSTRAP_CACHE_DIR": os.path.join(WORK, "cold-cache")}
+    log("cold start: hyperfine (influx-bootstrap)")
+    ours = hyperfine([f"{BIN} --version", f"{BIN} --help", f"{BIN} config show"], HF_RUNS, HF_WARMUP,
+                     env, names=["influx-bootstrap --version", "influx-bootstrap --help",
+                                 "influx-bootstrap config show"])
+    log("cold start: hyperfine (peer runtimes + libraries)")
+    peers = hyperfine(
+        ["node -e 0", "node --input-type=module -e \"import 'openid-client'\"",
+         f"{VENV_PY} -c pass", f"{VENV_PY} -c \"import requests, authlib.integrations.requests_client\""],
+        HF_RUNS, HF_WARMUP, env, cwd=PEER_NODE_DIR,
+        names=["node -e 0", "node: import openid-client", "python -c pass",
+               "python: import requests + authlib"])
+    sizes = {}
+    for b in (BIN, CLUSTER_BIN):
+        sizes[os.path.basename(b)] = os.path.getsize(b)
+    return {"ours": ours, "peers": peers, "sizes": sizes}
+
+
+# ---------------------------------------------------------------------------
+# 4: scale and load
+
+def bulk_create(base, credential, n, threads=4):
+    """n creates over `threads` persistent connections; mixed expiries."""
+    u = urllib.parse.urlsplit(base)
+    errors = []
+
+    def worker(start):
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        for i in range(start, n, threads):
+            expires = None if i % 3 == 0 else (
+                datetime.datetime(2031, 1, 1, tzinfo=datetime.timezone.utc)
+                + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            body = json.dumps({"description": f"scale token {i:05d} for service-{i % 97}",
+                               "expiresAt": expires})
+            conn.request("POST", "/api/v0/management/tokens", body=body, headers={
+                "Authorization": f"Bearer {credential}", "Content-Type": "application/json",
+                "Idempotency-Key": f"scale-{i}"})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 201:
+                errors.append(r.status)
+        conn.close()
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    secs = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError(f"bulk create: {len(errors)} failures, e.g. HTTP {errors[0]}")
+    return secs
+
+
+def raw_list(base, credential):
+    u = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    t0 = time.perf_counter()
+    conn.request("GET", "/api/v0/management/tokens", headers={"Authorization": f"Bearer {credential}"})
+    r = conn.getresponse()
+    body = r.read()
+    ms = (time.perf_counter() - t0) * 1000
+    conn.close()
+    assert r.status == 200, r.status
+    return ms, len(body), len(json.loads(body))
+
+
+def bench_scale(issuer, jwt):
+    p, url, port = start_cluster("scale", issuer)
+    mgmt = create_token(url, jwt, "bench scale credential")["accessToken"]
+    log(f"scale: creating {SCALE_N} tokens (4 keep-alive connections)")
+    secs = bulk_create(url, mgmt, SCALE_N - 1)
+    tokens = cluster_stats(url)["tokens"]
+    raw = [raw_list(url, mgmt) for _ in range(LIST_RUNS)]
+    profile = os.path.join(WORK, "scale.toml")
+    write_profile(profile, port, issuer)
+    env = {"PATH": os.environ["PATH"], "HOME": WORK, "LANG": "C.UTF-8",
+           "INFLUX_BOOTSTRAP_CONFIG": profile,
+           "INFLUX_BOOTSTRAP_CACHE_DIR": os.path.join(WORK, "scale-cache"),
+           "INFLUX_BOOTSTRAP_MGMT_TOKEN": mgmt}
+    log("scale: management list (hyperfine, output to /dev/null)")
+    cmds = [f"{BIN} management list", f"{BIN} management list --format json"]
+    wall = hyperfine(cmds, LIST_RUNS, 1, env, names=["management list (table)",
+                                                    "management list --format json"])
+    rss = []
+    for c in cmds:
+        vals = []
+        for _ in range(LIST_RUNS):
+            tf = os.path.join(WORK, "time.out")
+            subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf] + c.split(), env=env, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            vals.append(int(open(tf).read().strip().splitlines()[-1]))
+        rss.append(vals)
+    out_sizes = []
+    for c in cmds:
+        out_sizes.append(len(subprocess.run(c.split(), env=env, check=True, capture_output=True).stdout))
+    server_mem = proc_status(p.pid)
+    return {"tokens": tokens, "create_seconds": secs, "create_rate": (SCALE_N - 1) / secs,
+            "raw_list_ms": [r[0] for r in raw], "raw_list_bytes": raw[0][1], "raw_list_items": raw[0][2],
+            "wall": wall, "rss_kib": rss, "output_bytes": out_sizes, "server_mem_after_lists": server_mem}
+
+
+def wrk(url, credential, seconds):
+    env = dict(os.environ, BENCH_TOKEN=credential, BENCH_RUN_ID=uuid.uuid4().hex[:8])
+    out = subprocess.run(["wrk", "-t2", f"-c{LOAD_CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
+                          "-s", WRK_LUA, f"{url}/api/v0/management/tokens"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^BENCH_JSON (.*)$", out, re.M)
+    if not m:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    r = json.loads(m.group(1))
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    return r
+
+
+def bench_load(issuer, jwt):
+    p, url, _ = start_cluster("load", issuer)
+    mgmt = create_token(url, jwt, "bench load credential")["accessToken"]
+    idle = proc_status(p.pid)
+    phases = []
+    for label, cred in (("management token", mgmt), ("OAuth access token (RS256 JWT)", jwt)):
+        before = cluster_stats(url)
+        la0 = loadavg()
+        log(f"load: wrk {LOAD_CONNECTIONS} connections, {LOAD_SECONDS} s, credential: {label}")
+        r = wrk(url, cred, LOAD_SECONDS)
+        after = cluster_stats(url)
+        r.update({"credential": label, "mem_after": proc_status(p.pid),
+                  "tokens_after": after["tokens"], "idempotency_records": after["idempotency_records"],
+                  "jwks_fetches_during": after["jwks_fetches"] - before["jwks_fetches"],
+                  "loadavg_before": la0, "loadavg_after": loadavg()})
+        phases.append(r)
+    return {"idle_mem": idle, "phases": phases}
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+def sh(cmd, cwd=ROOT):
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, shell=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def node_pkg_version(path):
+    try:
+        with open(path) as f:
+            return json.load(f)["version"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+
+
+def machine_info():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    dirty = sh("git status --porcelain --untracked-files=no")
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_gib": mem_kib / 1024 / 1024,
+        "kernel": platform.release(),
+        "rustc": sh("rustc --version"),
+        "node": sh("node --version"),
+        "python": platform.python_version() + " (driver), "
+                  + sh(f"{VENV_PY} -c 'import platform; print(platform.python_version())'") + " (peer venv)",
+        "oidc_provider": node_pkg_version(os.path.join(ROOT, "tests/idp/node_modules/oidc-provider/package.json")),
+        "openid_client": node_pkg_version(os.path.join(PEER_NODE_DIR, "node_modules/openid-client/package.json")),
+        "authlib": sh(f"{VENV_PY} -c 'import authlib; print(authlib.__version__)'"),
+        "requests": sh(f"{VENV_PY} -c 'import requests; print(requests.__version__)'"),
+        "hyperfine": sh("hyperfine --version"),
+        "wrk": (sh("wrk -v 2>&1 | head -1") or "?").split(" [")[0],
+        "commit": sh("git rev-parse --short HEAD"),
+        "dirty": bool(dirty),
+        "dirty_files": dirty.splitlines(),
+    }
+
+
+def fmt(x, nd=0):
+    return f"{x:,.{nd}f}"
+
+
+def write_report(res, path):
+    m = res["machine"]
+    L = []
+    a = L.append
+    a("# Benchmarks")
+    a("")
+    a(f"Written by `scripts/bench.sh` ({'BENCH_QUICK=1: fewer runs, not for comparison' if QUICK else 'full run'}) "
+      f"on {res['date']}; the whole run took {res['duration_s'] / 60:.1f} min "
+      f"(build and installs excluded: {res['bench_duration_s'] / 60:.1f} min of measuring).")
+    a("Run it by hand: `scripts/bench.sh` (or `BENCH_QUICK=1 scripts/bench.sh`). Never in CI.")
+    a("")
+    a("| machine | |")
+    a("| --- | --- |")
+    a(f"| CPU | {m['nproc']} × {m['cpu']} (nproc {m['nproc']}) |")
+    a(f"| RAM | {m['ram_gib']:.1f} GiB |")
+    a(f"| kernel | {m['kernel']} |")
+    a(f"| load average (1/5/15 min) | start {res['load']['start']}, end {res['load']['end']} |")
+    busy = "; ".join(res["load"]["busy_start"]) or "none above 5 %"
+    busy_end = "; ".join(res["load"]["busy_end"]) or "none above 5 %"
+    a(f"| other busy processes | at start: {busy}; at end: {busy_end} |")
+    a(f"| git | {m['commit']}{' + uncommitted changes in the work tree (the binaries are built from it)' if m['dirty'] else ''} |")
+    a(f"| rustc | {m['rustc']} |")
+    a(f"| Node.js | {m['node']} |")
+    a(f"| Python | {m['python']} |")
+    a(f"| oidc-provider (IdP) | {m['oidc_provider']} |")
+    a(f"| openid-client (peer) | {m['openid_client']} |")
+    a(f"| authlib (peer) | {m['authlib']} (requests {m['requests']}) |")
+    a(f"| tools | {m['hyperfine']}, {m['wrk']} |")
+    a("")
+    a("The machine has 2 cores; the IdP, the cluster, the client under test and the approver share them,")
+    a("and other processes (see above) may have been running: absolute numbers are noisy, ratios measured")
+    a("in this same run (implementations interleaved) are what to compare.")
+    a("")
+
+    # 1
+    p = res["pipeline"]
+    a("## 1. Pipeline overhead (device-flow login + create a management token)")
+    a("")
+    a(f"IdP `tests/idp` with `--interval {INTERVAL}`, one reference cluster, a fresh session cache per run, an approver")
+    a("that posts `/__test/approve` as soon as the `device_code` JSON line appears on stdout. ")
+    a(f"**overhead = wall − token polls × {INTERVAL} s** (the waits the server mandates; the client waits one")
+    a("interval before the first poll and between polls); polls are the IdP's `token_device_code` count.")
+    a(f"Wall time counts from spawning the first process to the exit of the last, so process start")
+    a(f"(Node.js / Python runtime start and imports too) is included. {RUNS} runs each, interleaved, after one warm-up run each.")
+    a("")
+    a("| implementation | processes | wall median (ms) | token polls | overhead median (ms) | overhead min–max (ms) | spawn → user code (ms) | after the waits (ms) | overhead ÷ ours |")
+    a("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    ours_oh = median([r["overhead_ms"] for r in p["ours-2"]])
+    for label, impl in IMPLS:
+        rs = p[impl]
+        oh = [r["overhead_ms"] for r in rs]
+        polls = sorted(set(r["polls"] for r in rs))
+        a(f"| {label} | {2 if impl == 'ours-2' else 1} | {fmt(median([r['wall_ms'] for r in rs]))} | "
+          f"{'/'.join(map(str, polls))} | **{fmt(median(oh))}** | {fmt(min(oh))}–{fmt(max(oh))} | "
+          f"{fmt(median([r['to_code_ms'] for r in rs]))} | {fmt(median([r['after_waits_ms'] for r in rs]))} | "
+          f"{median(oh) / ours_oh:.2f} |")
+    a("")
+    node_oh = median([r["overhead_ms"] for r in p["node"]])
+    py_oh = median([r["overhead_ms"] for r in p["python"]])
+    fast_label, fast = ("Node.js openid-client", node_oh) if node_oh <= py_oh else ("Python authlib", py_oh)
+    mint_oh = median([r["overhead_ms"] for r in p["ours-mint"]])
+    a(f"- Faster peer: **{fast_label}**, {fmt(fast)} ms overhead.")
+    for label, v in (("`login` + `management create`", ours_oh), ("`mint --store file:` (also stores and verifies)", mint_oh)):
+        ratio = v / fast
+        a(f"- Ours, {label}: {fmt(v)} ms = **{ratio:.2f} × the faster peer** "
+          f"(target ≤ 0.20: {'met' if ratio <= 0.20 else 'NOT met'}).")
+    a("- `spawn → user code`: process start + discovery + device authorization, until the approver sees the code. "
+      "`after the waits`: the rest of the overhead (token response handling, ID-token check, cache write, "
+      "the second process for `login` + `create`, the create call, for `mint` the store and the verify call, exit).")
+    slow = sum(r["slow_down"] for rs in p.values() for r in rs)
+    a(f"- `slow_down` answers during the measured runs: {slow}. Approval (`/__test/approve`, which drives the "
+      f"IdP's pages) took {fmt(median([r['approve_ms'] for rs in p.values() for r in rs]))} ms median, inside the first interval.")
+    a("")
+    a("Peers' own marks (ms since their process start, median): ")
+    a("")
+    a("| peer | imports done | discovered | user code | authorized | created |")
+    a("| --- | --- | --- | --- | --- | --- |")
+    for label, impl in IMPLS[2:]:
+        marks = [r["peer_report"]["marks"] for r in p[impl]]
+        def mk(k):
+            vals = [mm[k] for mm in marks if k in mm]
+            return fmt(median(vals)) if vals else "—"
+        a(f"| {label} | {mk('imported')} | {mk('discovered')} | {mk('device_code')} | {mk('authorized')} | {mk('created')} |")
+    a("")
+    a("(Node's marks start at `performance.timeOrigin`, after the runtime itself started; the imports of an ES")
+    a("module happen before its first line runs, so Node has no separate 'imports done' mark. Python's marks start")
+    a("at the first line of the script, after the interpreter started.)")
+    a("")
+
+    # 2
+    a("## 2. Requests on the wire (one pipeline run)")
+    a("")
+    a("From the IdP's `/__test/stats` (reset before each run) and the cluster's `/__test/stats` (difference over the run).")
+    a("JWKS counts only the client's fetches (the cluster's own JWKS fetches, from its stats, are subtracted; it")
+    a("fetched once during the warm-up and cached the keys). Values are the same in every measured run unless a range is shown.")
+    a("")
+    cols = [("discovery", "discovery"), ("device_authorization", "device authorization"),
+            ("token_polls", "token polls"), ("slow_down", "slow_down"), ("jwks", "JWKS"),
+            ("token_refresh", "refresh"), ("revocation", "revocation"), ("userinfo", "userinfo"),
+            ("create", "create"), ("verify", "verify (GET id)"), ("cluster_other", "other cluster")]
+    a("| implementation | " + " | ".join(c[1] for c in cols) + " | total |")
+    a("| --- |" + " --- |" * (len(cols) + 1))
+
+    def cell(vals):
+        lo, hi = min(vals), max(vals)
+        return str(lo) if lo == hi else f"{lo}–{hi}"
+    for label, impl in IMPLS:
+        rs = p[impl]
+        cells = [cell([r["requests"][k] for r in rs]) for k, _ in cols]
+        totals = [sum(v for k, v in r["requests"].items() if k not in ("slow_down", "cluster_other_routes"))
+                  for r in rs]
+        a(f"| {label} | " + " | ".join(cells) + f" | {cell(totals)} |")
+    a("| *protocol minimum, login + create* | 1 | 1 | 1 | 0 | 0 (1 if the ID token is verified) | 0 | 0 | 0 | 1 | 0 | 0 | 4 (5) |")
+    a("| *protocol minimum, mint (+ verify)* | 1 | 1 | 1 | 0 | 0 (1 if the ID token is verified) | 0 | 0 | 0 | 1 | 1 | 0 | 5 (6) |")
+    a("")
+    other = {}
+    for impl in p:
+        for r in p[impl]:
+            for k, v in r["requests"]["cluster_other_routes"].items():
+                other.setdefault(impl, {}).setdefault(k, []).append(v)
+    if other:
+        a("Other cluster routes: " + "; ".join(
+            f"{impl}: " + ", ".join(f"`{k}` {cell(v)}" for k, v in routes.items()) for impl, routes in other.items()))
+        a("")
+    a("One poll is the minimum with an approval inside the first interval (RFC 8628 §3.5 asks the client to wait")
+    a("`interval` before polling). Only ours verifies the ID token's signature (hence its one JWKS fetch); openid-client")
+    a("6 does not check ID-token signatures from a TLS-protected token endpoint by default, and authlib's `fetch_token`")
+    a("does not look at the ID token at all.")
+    a("")
+
+    # 3
+    c = res["cold"]
+    a("## 3. Cold start")
+    a("")
+    a(f"`hyperfine -N --warmup {HF_WARMUP} --runs {HF_RUNS}`; `config show` reads a profile file (no network).")
+    a("")
+    a("| command | median (ms) | mean ± σ (ms) | min–max (ms) |")
+    a("| --- | --- | --- | --- |")
+    for r in c["ours"] + c["peers"]:
+        a(f"| `{r['command']}` | **{r['median_ms']:.1f}** | {r['mean_ms']:.1f} ± {r['stddev_ms']:.1f} | "
+          f"{r['min_ms']:.1f}–{r['max_ms']:.1f} |")
+    a("")
+    a("The last four rows are the floor of the peers: their runtime starting and loading their libraries, nothing else.")
+    a("")
+    a("| release binary (strip, thin LTO) | bytes | MiB |")
+    a("| --- | --- | --- |")
+    for k, v in c["sizes"].items():
+        a(f"| `target/release/{k}` | {v:,} | {v / 1048576:.2f} |")
+    a("")
+
+    # 4
+    s = res["scale"]
+    a(f"## 4. Scale: {s['tokens']:,} tokens on one reference cluster")
+    a("")
+    a(f"Created with 4 keep-alive connections (Python `http.client`, management-token credential, unique "
+      f"`Idempotency-Key` each): {s['create_seconds']:.1f} s, {fmt(s['create_rate'])} creates/s. The list is "
+      f"{s['raw_list_bytes']:,} bytes of JSON ({s['raw_list_items']:,} items); fetching it raw (new connection, "
+      f"read the whole body) takes {fmt(median(s['raw_list_ms']))} ms median.")
+    a("")
+    a(f"`influx-bootstrap management list` with `INFLUX_BOOTSTRAP_MGMT_TOKEN` (no IdP involved), stdout to /dev/null; "
+      f"wall: hyperfine `--runs {LIST_RUNS}`; peak RSS: `/usr/bin/time -f %M`, {LIST_RUNS} runs.")
+    a("")
+    a("| command | wall median (ms) | min–max (ms) | peak RSS median (MiB) | RSS max (MiB) | stdout bytes |")
+    a("| --- | --- | --- | --- | --- | --- |")
+    for w, rss, ob in zip(s["wall"], s["rss_kib"], s["output_bytes"]):
+        a(f"| `{w['command']}` | **{fmt(w['median_ms'])}** | {fmt(w['min_ms'])}–{fmt(w['max_ms'])} | "
+          f"**{median(rss) / 1024:.1f}** | {max(rss) / 1024:.1f} | {ob:,} |")
+    sm = s["server_mem_after_lists"]
+    a("")
+    a(f"Cluster after the creates and all the lists: VmRSS {sm['VmRSS'] / 1024:.1f} MiB, VmHWM (peak) {sm['VmHWM'] / 1024:.1f} MiB.")
+    a("")
+    ld = res["load"]["run"]
+    a(f"### Reference cluster under load: creates, {LOAD_CONNECTIONS} connections, {LOAD_SECONDS} s each")
+    a("")
+    a(f"`wrk -t2 -c{LOAD_CONNECTIONS} -d{LOAD_SECONDS}s -s bench/wrk/create.lua` (POST with a unique `Idempotency-Key`), on a "
+      f"fresh cluster (file database, WAL), first with a management token, then with the admin's OAuth access token. "
+      f"wrk runs on the same 2 cores as the server (closed loop: latency includes queueing).")
+    a("")
+    a("| credential | requests | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | errors (non-2xx, timeouts, sockets) | load avg before → after |")
+    a("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in ld["phases"]:
+        e = r["errors"]
+        sock = e["connect"] + e["read"] + e["write"]
+        lat = r["latency_us"]
+        a(f"| {r['credential']} | {r['requests']:,} | **{fmt(r['rps'])}** | {lat['p50'] / 1000:.2f} | "
+          f"{lat['p90'] / 1000:.2f} | **{lat['p99'] / 1000:.2f}** | {lat['max'] / 1000:.1f} | "
+          f"{e['status']}, {e['timeout']}, {sock} | {r['loadavg_before']} → {r['loadavg_after']} |")
+    a("")
+    a("| cluster memory | VmRSS (MiB) | VmHWM (MiB) | tokens | idempotency records held | JWKS fetches during the phase |")
+    a("| --- | --- | --- | --- | --- | --- |")
+    a(f"| idle, fresh | {ld['idle_mem']['VmRSS'] / 1024:.1f} | {ld['idle_mem']['VmHWM'] / 1024:.1f} | 1 | 1 | |")
+    for r in ld["phases"]:
+        a(f"| after the {r['credential']} phase | {r['mem_after']['VmRSS'] / 1024:.1f} | "
+          f"{r['mem_after']['VmHWM'] / 1024:.1f} | {r['tokens_after']:,} | {r['idempotency_records']:,} | "
+          f"{r['jwks_fetches_during']} |")
+    a("")
+    a("Raw numbers of this run: `bench/out/results.json` (not committed).")
+    a("")
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def main():
+    started = time.time()
+    bench_started = float(os.environ.get("BENCH_STARTED", started))
+    os.makedirs(OUT, exist_ok=True)
+    for f in (BIN, CLUSTER_BIN, VENV_PY, os.path.join(PEER_NODE_DIR, "node_modules", "openid-client")):
+        if not os.path.exists(f):
+            raise SystemExit(f"missing {f}: run scripts/bench.sh (it builds and installs everything)")
+    res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "quick": QUICK, "runs": RUNS,
+           "load": {"start": loadavg(), "busy_start": busy_processes()}}
+    res["machine"] = machine_info()
+    _, issuer = start_idp()
+    log(f"IdP {issuer}")
+    _, cluster_url, cluster_port = start_cluster("pipeline", issuer)
+    log(f"cluster {cluster_url}")
+    res["pipeline"] = bench_pipeline(issuer, cluster_url, cluster_port)
+    res["cold"] = bench_cold_start(issuer)
+    jwt = harness_login(issuer)
+    res["scale"] = bench_scale(issuer, jwt)
+    res["load"]["run"] = bench_load(issuer, jwt)
+    res["load"]["end"] = loadavg()
+    res["load"]["busy_end"] = busy_processes()
+    res["bench_duration_s"] = time.time() - started
+    res["duration_s"] = time.time() - bench_started
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    write_report(res, os.path.join(BENCH, "RESULTS.md"))
+    log(f"wrote bench/RESULTS.md ({res['bench_duration_s']:.0f} s of measuring)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Run every benchmark and write bench/RESULTS.md. By hand only (never in CI).
+#
+#   scripts/bench.sh                  # full run (~5 min of measuring after the build)
+#   BENCH_QUICK=1 scripts/bench.sh    # fewer runs, shorter load: a smoke test, not for comparison
+#
+# Also: BENCH_RUNS=N (pipeline runs per implementation, default 10),
+# BENCH_SCALE=N (tokens for the list benchmark, default 10000),
+# BENCH_LOAD_SECONDS=N (each wrk phase, default 30), BENCH_SKIP_BUILD=1.
+#
+# Self-contained and idempotent: checks the tools, builds the release binaries,
+# runs `npm ci` for tests/idp and bench/peers/node, creates the Python venv of
+# the authlib peer in bench/.venv (from bench/peers/python/requirements.txt),
+# then bench/run.py starts the local IdP and reference clusters on loopback,
+# runs the benchmarks and stops them again. Raw numbers: bench/out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export BENCH_STARTED
+BENCH_STARTED=$(date +%s)
+
+missing=()
+for tool in cargo node npm python3 hyperfine wrk curl /usr/bin/time git; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bench: missing tools: ${missing[*]}" >&2
+    echo "bench: on Debian: apt-get install -y hyperfine wrk time curl nodejs npm python3-venv" >&2
+    exit 1
+fi
+python3 -c 'import venv' 2>/dev/null || { echo "bench: python3 has no venv module (apt-get install -y python3-venv)" >&2; exit 1; }
+
+DRIVER_PID=""
+cleanup() {
+    # bench/run.py stops its servers itself (and they exit when its pipes
+    # close); this is for an interrupt that lands before or around it.
+    if [ -n "$DRIVER_PID" ] && kill -0 "$DRIVER_PID" 2>/dev/null; then
+        kill -TERM "$DRIVER_PID" 2>/dev/null || true
+        wait "$DRIVER_PID" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
+    echo "==> cargo build --release -p influx-bootstrap -p reference-cluster" >&2
+    cargo build --release --quiet -p influx-bootstrap -p reference-cluster
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+npm_ci() {
+    local dir=$1
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+        echo "==> npm ci in $dir" >&2
+        (cd "$dir" && npm ci --no-audit --no-fund --silent)
+        touch "$dir/node_modules"
+    fi
+}
+npm_ci tests/idp
+npm_ci bench/peers/node
+
+VENV=bench/.venv
+REQS=bench/peers/python/requirements.txt
+if [ ! -x "$VENV/bin/python" ] || [ "$REQS" -nt "$VENV/.installed" ]; then
+    echo "==> python venv $VENV (pip install -r $REQS)" >&2
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
+    touch "$VENV/.installed"
+fi
+
+echo "==> running the benchmarks (bench/run.py)" >&2
+python3 bench/run.py &
+DRIVER_PID=$!
+wait "$DRIVER_PID"
+DRIVER_PID=""
+echo "==> done in $(( $(date +%s) - BENCH_STARTED )) s: $ROOT/bench/RESULTS.md" >&2
