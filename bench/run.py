@@ -174,7 +174,7 @@ def start_server(name, cmd, cwd=ROOT, env=None):
 
 def start_idp():
     p, ready = start_server("idp", ["node", os.path.join(ROOT, "tests", "idp", "server.mjs"),
-                                    "--interval", str(INTERVAL)])
+                                    "--interval", str(INTERVAL), "--log"])
     return p, ready["issuer"]
 
 
@@ -296,6 +296,42 @@ def pipeline_steps(impl, ctx, run_dir):
     return [[VENV_PY, PEER_PY] + peer_args]
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+IDP_LINE = re.compile(r"^\[idp\] (\S+) (\S+) (\d+)\b.* (\d+)ms$")
+CLUSTER_LINE = re.compile(r" (GET|POST|DELETE|PUT|PATCH) (/\S*) (\d{3}) .* (\d+)ms$")
+
+
+class LogTail:
+    """New lines of a server's log since the last call."""
+
+    def __init__(self, path):
+        self.path, self.offset = path, 0
+
+    def lines(self):
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        cut = data.rfind(b"\n") + 1
+        self.offset += cut
+        return [ANSI.sub("", x) for x in data[:cut].decode(errors="replace").splitlines()]
+
+
+def server_ms(idp_lines, cluster_lines):
+    """Time the servers spent handling the client's requests (their own logs,
+    whole ms per request): the IdP without the approver's page requests and
+    the test routes, the cluster without its test routes."""
+    idp = cl = 0
+    for line in idp_lines:
+        m = IDP_LINE.match(line)
+        if m and not (m.group(2) == "/device" or m.group(2).startswith(("/interaction", "/__test/"))):
+            idp += int(m.group(4))
+    for line in cluster_lines:
+        m = CLUSTER_LINE.search(line)
+        if m and not m.group(2).startswith("/__test/"):
+            cl += int(m.group(4))
+    return idp, cl
+
+
 def cluster_stats(base):
     _, s = http_json("GET", f"{base}/__test/stats")
     return s
@@ -315,12 +351,16 @@ def run_pipeline(impl, ctx):
     steps = pipeline_steps(impl, ctx, run_dir)
     http_json("POST", f"{ctx['issuer']}/__test/reset-stats")
     cl_before = cluster_stats(ctx["cluster"])
+    ctx["idp_log"].lines()
+    ctx["cluster_log"].lines()
+    step_ms = []
     stderr = open(os.path.join(run_dir, "stderr"), "wb")
     outputs = []
     t0 = time.perf_counter()
     t_code = t_approved = None
     for i, cmd in enumerate(steps):
         cwd = PEER_NODE_DIR if impl == "node" else run_dir
+        ts = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=cwd)
         if i == 0:
             first = p.stdout.readline()
@@ -342,9 +382,11 @@ def run_pipeline(impl, ctx):
         if rc != 0:
             raise RuntimeError(f"{impl}: {' '.join(cmd[:3])} exited {rc}; stderr:\n"
                                + open(stderr.name, errors="replace").read()[-1500:])
+        step_ms.append((time.perf_counter() - ts) * 1000)
     t1 = time.perf_counter()
     idp = http_json("GET", f"{ctx['issuer']}/__test/stats")[1]
     cl_after = cluster_stats(ctx["cluster"])
+    idp_ms, cluster_ms = server_ms(ctx["idp_log"].lines(), ctx["cluster_log"].lines())
     cl_req = diff_counts(cl_after["requests"], cl_before["requests"])
     cluster_jwks = cl_after["jwks_fetches"] - cl_before["jwks_fetches"]
     last = json.loads(outputs[-1].decode().strip().splitlines()[-1])
@@ -359,6 +401,10 @@ def run_pipeline(impl, ctx):
         "to_code_ms": (t_code - t0) * 1000,
         "approve_ms": (t_approved - t_code) * 1000,
         "after_waits_ms": wall - (t_code - t0) * 1000 - polls * INTERVAL * 1000,
+        "step_ms": step_ms,
+        "idp_ms": idp_ms,
+        "cluster_ms": cluster_ms,
+        "client_ms": wall - polls * INTERVAL * 1000 - idp_ms - cluster_ms,
         "requests": {
             "discovery": idp["discovery"],
             "device_authorization": idp["device_authorization"],
@@ -384,7 +430,9 @@ def run_pipeline(impl, ctx):
 def bench_pipeline(issuer, cluster_url, cluster_port):
     profile = os.path.join(WORK, "pipeline.toml")
     write_profile(profile, cluster_port, issuer)
-    ctx = {"issuer": issuer, "cluster": cluster_url, "profile": profile}
+    ctx = {"issuer": issuer, "cluster": cluster_url, "profile": profile,
+           "idp_log": LogTail(os.path.join(WORK, "idp.log")),
+           "cluster_log": LogTail(os.path.join(WORK, "pipeline.log"))}
     log("pipeline: warm-up (one run of each; the cluster fetches the JWKS here)")
     for _, impl in IMPLS:
         run_pipeline(impl, ctx)
@@ -510,8 +558,9 @@ def bench_scale(issuer, jwt):
             "wall": wall, "rss_kib": rss, "output_bytes": out_sizes, "server_mem_after_lists": server_mem}
 
 
-def wrk(url, credential, seconds):
-    env = dict(os.environ, BENCH_TOKEN=credential, BENCH_RUN_ID=uuid.uuid4().hex[:8])
+def wrk(url, credential, seconds, idempotency_key=True):
+    env = dict(os.environ, BENCH_TOKEN=credential, BENCH_RUN_ID=uuid.uuid4().hex[:8],
+               BENCH_NO_KEY="0" if idempotency_key else "1")
     out = subprocess.run(["wrk", "-t2", f"-c{LOAD_CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
                           "-s", WRK_LUA, f"{url}/api/v0/management/tokens"],
                          env=env, capture_output=True, text=True, check=True).stdout
@@ -523,23 +572,40 @@ def wrk(url, credential, seconds):
     return r
 
 
+LOAD_PHASES = [
+    # (cluster, credential, Idempotency-Key per request, label)
+    ("A", "mgmt", True, "A, fresh: management token, unique Idempotency-Key"),
+    ("B", "jwt", True, "B, fresh: OAuth access token (RS256 JWT), unique Idempotency-Key"),
+    ("A", "mgmt", True, "A again (holds phase 1's tokens and idempotency records): same as phase 1"),
+    ("A", "mgmt", False, "A again: management token, no Idempotency-Key"),
+]
+
+
 def bench_load(issuer, jwt):
-    p, url, _ = start_cluster("load", issuer)
-    mgmt = create_token(url, jwt, "bench load credential")["accessToken"]
-    idle = proc_status(p.pid)
+    """Creates under wrk load. Phases 1 and 2 on fresh clusters compare the two
+    credentials; phases 3 and 4 rerun phase 1 on the cluster it left behind,
+    with and without Idempotency-Key, to show what the state it keeps costs."""
+    clusters = {}
+    for name in ("A", "B"):
+        p, url, _ = start_cluster(f"load{name}", issuer)
+        mgmt = create_token(url, jwt, "bench load credential")["accessToken"]
+        clusters[name] = {"proc": p, "url": url, "mgmt": mgmt, "idle_mem": proc_status(p.pid)}
     phases = []
-    for label, cred in (("management token", mgmt), ("OAuth access token (RS256 JWT)", jwt)):
-        before = cluster_stats(url)
+    for i, (name, cred, key, label) in enumerate(LOAD_PHASES, 1):
+        c = clusters[name]
+        before = cluster_stats(c["url"])
         la0 = loadavg()
-        log(f"load: wrk {LOAD_CONNECTIONS} connections, {LOAD_SECONDS} s, credential: {label}")
-        r = wrk(url, cred, LOAD_SECONDS)
-        after = cluster_stats(url)
-        r.update({"credential": label, "mem_after": proc_status(p.pid),
-                  "tokens_after": after["tokens"], "idempotency_records": after["idempotency_records"],
+        log(f"load: phase {i}/{len(LOAD_PHASES)}: wrk {LOAD_CONNECTIONS} connections, {LOAD_SECONDS} s: {label}")
+        r = wrk(c["url"], c["mgmt"] if cred == "mgmt" else jwt, LOAD_SECONDS, key)
+        after = cluster_stats(c["url"])
+        r.update({"phase": i, "cluster": name, "label": label, "mem_after": proc_status(c["proc"].pid),
+                  "tokens_before": before["tokens"], "tokens_after": after["tokens"],
+                  "idempotency_records_before": before["idempotency_records"],
+                  "idempotency_records": after["idempotency_records"],
                   "jwks_fetches_during": after["jwks_fetches"] - before["jwks_fetches"],
                   "loadavg_before": la0, "loadavg_after": loadavg()})
         phases.append(r)
-    return {"idle_mem": idle, "phases": phases}
+    return {"idle_mem": {k: v["idle_mem"] for k, v in clusters.items()}, "phases": phases}
 
 
 # ---------------------------------------------------------------------------
@@ -640,8 +706,8 @@ def write_report(res, path):
     a(f"Wall time counts from spawning the first process to the exit of the last, so process start")
     a(f"(Node.js / Python runtime start and imports too) is included. {RUNS} runs each, interleaved, after one warm-up run each.")
     a("")
-    a("| implementation | processes | wall median (ms) | token polls | overhead median (ms) | overhead min–max (ms) | spawn → user code (ms) | after the waits (ms) | overhead ÷ ours |")
-    a("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    a("| implementation | processes | wall median (ms) | token polls | overhead median (ms) | overhead min–max (ms) | spawn → user code (ms) | after the waits (ms) | servers' share (ms) | client's share (ms) | overhead ÷ ours |")
+    a("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     ours_oh = median([r["overhead_ms"] for r in p["ours-2"]])
     for label, impl in IMPLS:
         rs = p[impl]
@@ -650,6 +716,7 @@ def write_report(res, path):
         a(f"| {label} | {2 if impl == 'ours-2' else 1} | {fmt(median([r['wall_ms'] for r in rs]))} | "
           f"{'/'.join(map(str, polls))} | **{fmt(median(oh))}** | {fmt(min(oh))}–{fmt(max(oh))} | "
           f"{fmt(median([r['to_code_ms'] for r in rs]))} | {fmt(median([r['after_waits_ms'] for r in rs]))} | "
+          f"{fmt(median([r['idp_ms'] + r['cluster_ms'] for r in rs]))} | {fmt(median([r['client_ms'] for r in rs]))} | "
           f"{median(oh) / ours_oh:.2f} |")
     a("")
     node_oh = median([r["overhead_ms"] for r in p["node"]])
@@ -664,6 +731,14 @@ def write_report(res, path):
     a("- `spawn → user code`: process start + discovery + device authorization, until the approver sees the code. "
       "`after the waits`: the rest of the overhead (token response handling, ID-token check, cache write, "
       "the second process for `login` + `create`, the create call, for `mint` the store and the verify call, exit).")
+    a("- `servers' share`: the time the IdP and the cluster spent handling this client's requests, from their own "
+      "request logs (whole ms per request; the approver's page requests and the test routes left out); the "
+      "same work for every implementation. `client's share` = overhead − servers' share: process start, "
+      "the client's own work, and the loopback round trips.")
+    two = p["ours-2"]
+    a(f"- Ours, two processes: `login` ran {fmt(median([r['step_ms'][0] for r in two]))} ms (of which the "
+      f"{INTERVAL} s wait), `management create` {fmt(median([r['step_ms'][1] for r in two]))} ms "
+      "(process start, cached session, one POST).")
     slow = sum(r["slow_down"] for rs in p.values() for r in rs)
     a(f"- `slow_down` answers during the measured runs: {slow}. Approval (`/__test/approve`, which drives the "
       f"IdP's pages) took {fmt(median([r['approve_ms'] for rs in p.values() for r in rs]))} ms median, inside the first interval.")
@@ -679,9 +754,9 @@ def write_report(res, path):
             return fmt(median(vals)) if vals else "—"
         a(f"| {label} | {mk('imported')} | {mk('discovered')} | {mk('device_code')} | {mk('authorized')} | {mk('created')} |")
     a("")
-    a("(Node's marks start at `performance.timeOrigin`, after the runtime itself started; the imports of an ES")
-    a("module happen before its first line runs, so Node has no separate 'imports done' mark. Python's marks start")
-    a("at the first line of the script, after the interpreter started.)")
+    a("(Node's marks count from `performance.timeOrigin`, the start of the process; its 'imports done' is the")
+    a("script's first line, which runs after the ES-module imports. Python's marks count from the script's first")
+    a("line, after the interpreter started, so they leave out the interpreter's own start.)")
     a("")
 
     # 2
@@ -767,27 +842,29 @@ def write_report(res, path):
     a(f"Cluster after the creates and all the lists: VmRSS {sm['VmRSS'] / 1024:.1f} MiB, VmHWM (peak) {sm['VmHWM'] / 1024:.1f} MiB.")
     a("")
     ld = res["load"]["run"]
-    a(f"### Reference cluster under load: creates, {LOAD_CONNECTIONS} connections, {LOAD_SECONDS} s each")
+    a(f"### Reference cluster under load: creates, {LOAD_CONNECTIONS} connections, {LOAD_SECONDS} s per phase")
     a("")
-    a(f"`wrk -t2 -c{LOAD_CONNECTIONS} -d{LOAD_SECONDS}s -s bench/wrk/create.lua` (POST with a unique `Idempotency-Key`), on a "
-      f"fresh cluster (file database, WAL), first with a management token, then with the admin's OAuth access token. "
-      f"wrk runs on the same 2 cores as the server (closed loop: latency includes queueing).")
+    a(f"`wrk -t2 -c{LOAD_CONNECTIONS} -d{LOAD_SECONDS}s --timeout 10s -s bench/wrk/create.lua` (POST "
+      "`{\"description\":\"wrk load\",\"expiresAt\":null}`, a unique `Idempotency-Key` per request unless said otherwise). "
+      "Two clusters, each with a file database (WAL) and a fresh start: A and B. wrk runs on the same 2 cores as "
+      "the server (closed loop: latency includes queueing).")
     a("")
-    a("| credential | requests | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | errors (non-2xx, timeouts, sockets) | load avg before → after |")
+    a("| phase | requests | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | errors (non-2xx, timeouts, sockets) | load avg before → after |")
     a("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in ld["phases"]:
         e = r["errors"]
         sock = e["connect"] + e["read"] + e["write"]
         lat = r["latency_us"]
-        a(f"| {r['credential']} | {r['requests']:,} | **{fmt(r['rps'])}** | {lat['p50'] / 1000:.2f} | "
+        a(f"| {r['phase']}. {r['label']} | {r['requests']:,} | **{fmt(r['rps'])}** | {lat['p50'] / 1000:.2f} | "
           f"{lat['p90'] / 1000:.2f} | **{lat['p99'] / 1000:.2f}** | {lat['max'] / 1000:.1f} | "
           f"{e['status']}, {e['timeout']}, {sock} | {r['loadavg_before']} → {r['loadavg_after']} |")
     a("")
-    a("| cluster memory | VmRSS (MiB) | VmHWM (MiB) | tokens | idempotency records held | JWKS fetches during the phase |")
+    a("| cluster memory (from /proc/PID/status) | VmRSS (MiB) | VmHWM (MiB) | tokens | idempotency records held | JWKS fetches during the phase |")
     a("| --- | --- | --- | --- | --- | --- |")
-    a(f"| idle, fresh | {ld['idle_mem']['VmRSS'] / 1024:.1f} | {ld['idle_mem']['VmHWM'] / 1024:.1f} | 1 | 1 | |")
+    for name, mem in ld["idle_mem"].items():
+        a(f"| {name}, idle after start (+1 create) | {mem['VmRSS'] / 1024:.1f} | {mem['VmHWM'] / 1024:.1f} | 1 | 1 | |")
     for r in ld["phases"]:
-        a(f"| after the {r['credential']} phase | {r['mem_after']['VmRSS'] / 1024:.1f} | "
+        a(f"| {r['cluster']}, after phase {r['phase']} | {r['mem_after']['VmRSS'] / 1024:.1f} | "
           f"{r['mem_after']['VmHWM'] / 1024:.1f} | {r['tokens_after']:,} | {r['idempotency_records']:,} | "
           f"{r['jwks_fetches_during']} |")
     a("")

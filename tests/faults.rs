@@ -4,20 +4,12 @@
 
 mod support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::canned::{Canned, Reply};
 use support::cluster::Cluster;
-use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, TestEnv};
-
-fn login(env: &TestEnv, idp: &Idp, user: &str) {
-    let mut run = env.spawn(["login", "--format", "json", "--browser", "never"]);
-    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
-    idp.approve(ev["user_code"].as_str().unwrap(), user);
-    run.next_stdout_json(DEFAULT_TIMEOUT);
-    run.wait_output().assert_success();
-}
+use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, TestEnv, login, session_jwt};
 
 /// Wait until `cond` holds (an event we cannot subscribe to), with a deadline.
 fn wait_until(what: &str, run: Option<&Running>, mut cond: impl FnMut() -> bool) {
@@ -457,16 +449,6 @@ fn signals_at_each_stage() {
         assert!(all[0]["revokedAt"].is_string(), "{sig}: no orphan");
         assert!(!dir.join("t1").exists());
     }
-}
-
-fn session_jwt(env: &TestEnv) -> String {
-    let f = std::fs::read_dir(env.cache_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .unwrap();
-    let v: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-    v["access_token"].as_str().unwrap().to_string()
 }
 
 // --- bad input ---------------------------------------------------------------

@@ -18,28 +18,16 @@ fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
     (run, ev)
 }
 
-/// A full approved login as `user`; returns the `authorized` event.
 fn login_as(env: &TestEnv, idp: &Idp, user: &str) -> Value {
-    let (mut run, ev) = start_login(env, &[]);
-    idp.approve(ev["user_code"].as_str().unwrap(), user);
-    let done = run.next_stdout_json(DEFAULT_TIMEOUT);
-    let out = run.wait_output();
-    out.assert_success();
-    done
+    support::login(env, idp, user)
 }
 
 fn session_file(env: &TestEnv) -> std::path::PathBuf {
-    let files: Vec<_> = env
-        .cache_files()
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    assert_eq!(files.len(), 1, "expected one session file: {files:?}");
-    env.cache_dir().join(&files[0])
+    support::session_file(env)
 }
 
 fn cached(env: &TestEnv) -> Value {
-    serde_json::from_slice(&std::fs::read(session_file(env)).unwrap()).unwrap()
+    support::cached_session(env)
 }
 
 #[cfg(unix)]

@@ -12,11 +12,7 @@ use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, TestEnv};
 fn logged_in(idp: &Idp, cluster: &Cluster, user: &str) -> TestEnv {
     let env = TestEnv::new();
     env.write_config(&ProfileToml::new(idp).cluster(cluster).build());
-    let mut run = env.spawn(["login", "--format", "json", "--browser", "never"]);
-    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
-    idp.approve(ev["user_code"].as_str().unwrap(), user);
-    run.next_stdout_json(DEFAULT_TIMEOUT);
-    run.wait_output().assert_success();
+    support::login(&env, idp, user);
     env
 }
 

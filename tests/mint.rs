@@ -22,18 +22,8 @@ fn stack() -> Stack {
     let cluster = Cluster::start(&idp);
     let env = TestEnv::new();
     env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
-    let mut run = env.spawn(["login", "--format", "json", "--browser", "never"]);
-    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
-    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
-    run.next_stdout_json(DEFAULT_TIMEOUT);
-    run.wait_output().assert_success();
-    let session = std::fs::read_dir(env.cache_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .unwrap();
-    let v: Value = serde_json::from_slice(&std::fs::read(session).unwrap()).unwrap();
-    let admin_jwt = v["access_token"].as_str().unwrap().to_string();
+    support::login(&env, &idp, "admin");
+    let admin_jwt = support::session_jwt(&env);
     Stack {
         idp,
         cluster,

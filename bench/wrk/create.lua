@@ -1,9 +1,11 @@
 -- wrk script for bench/run.py: POST /api/v0/management/tokens with a bearer
 -- credential from $BENCH_TOKEN (a management token or an OAuth access token)
--- and a unique Idempotency-Key per request (as influx-bootstrap sends one).
+-- and a unique Idempotency-Key per request (as influx-bootstrap sends one),
+-- or none at all with BENCH_NO_KEY=1.
 -- done() prints one line `BENCH_JSON {...}` with counts and latency (µs).
 local token = os.getenv("BENCH_TOKEN") or error("BENCH_TOKEN is not set")
 local run = os.getenv("BENCH_RUN_ID") or tostring(os.time())
+local no_key = os.getenv("BENCH_NO_KEY") == "1"
 local next_id = 0
 
 function setup(thread)
@@ -24,8 +26,10 @@ function init(args)
 end
 
 function request()
-  counter = counter + 1
-  wrk.headers["Idempotency-Key"] = prefix .. counter
+  if not no_key then
+    counter = counter + 1
+    wrk.headers["Idempotency-Key"] = prefix .. counter
+  end
   return wrk.format()
 end
 

@@ -86,6 +86,19 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
+impl ErrorBody {
+    /// An OAuth error as ours, with the server's text made printable.
+    fn into_error(self) -> AuthError {
+        AuthError::OAuth {
+            error: sanitize(&self.error),
+            description: self
+                .error_description
+                .map(|d| format!(": {}", sanitize(&d)))
+                .unwrap_or_default(),
+        }
+    }
+}
+
 fn oauth_error(resp: &Response) -> Option<ErrorBody> {
     serde_json::from_slice::<ErrorBody>(&resp.body).ok()
 }
@@ -115,14 +128,7 @@ pub async fn request_device_code(
 pub fn parse_device_authorization(resp: &Response) -> Result<DeviceAuthorization, anyhow::Error> {
     // Errors may come with any status, GitHub even sends them with 200.
     if let Some(e) = oauth_error(resp) {
-        return Err(AuthError::OAuth {
-            error: sanitize(&e.error),
-            description: e
-                .error_description
-                .map(|d| format!(": {}", sanitize(&d)))
-                .unwrap_or_default(),
-        }
-        .into());
+        return Err(e.into_error().into());
     }
     if resp.status != 200 || !looks_like_json(resp) {
         return Err(resp.unexpected().into());
@@ -280,14 +286,7 @@ pub async fn refresh(
         ) {
             return Ok(RefreshOutcome::Rejected(sanitize(&e.error)));
         }
-        return Err(AuthError::OAuth {
-            error: sanitize(&e.error),
-            description: e
-                .error_description
-                .map(|d| format!(": {}", sanitize(&d)))
-                .unwrap_or_default(),
-        }
-        .into());
+        return Err(e.into_error().into());
     }
     if resp.status == 200 && looks_like_json(&resp) {
         return Ok(RefreshOutcome::Refreshed(parse_tokens(&resp)?));

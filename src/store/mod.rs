@@ -476,3 +476,15 @@ fn write_stdout(out: &mut dyn std::io::Write, token: &str) -> Result<StoreOutcom
 
 #[cfg(test)]
 mod tests;
+
+/// The `env-file:` rewrite as a pure function, for fuzzing: `data` with
+/// `KEY=token` set, or None when the token cannot be written as a value.
+pub fn env_file_edit(data: &[u8], key: &str, token: &str) -> Option<Vec<u8>> {
+    let value = envfile::format_value(token).ok()?;
+    Some(envfile::edit(data, key, &value).contents)
+}
+
+/// The value `env-file:` would read back for `key` from `data`.
+pub fn env_file_lookup(data: &[u8], key: &str) -> Option<Vec<u8>> {
+    envfile::lookup(data, key)
+}

@@ -1164,3 +1164,44 @@ pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local_addr").port()
 }
+
+// ---------------------------------------------------------------------------
+// Shared steps
+// ---------------------------------------------------------------------------
+
+/// `login --format json` in `env`, approved at `idp` as `user`; returns the
+/// `authorized` event.
+pub fn login(env: &TestEnv, idp: &Idp, user: &str) -> Value {
+    let mut run = env.spawn(["login", "--format", "json", "--browser", "never"]);
+    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
+    assert_eq!(ev["event"], "device_code", "{ev}");
+    idp.approve(ev["user_code"].as_str().expect("user_code"), user);
+    let done = run.next_stdout_json(DEFAULT_TIMEOUT);
+    run.wait_output().assert_success();
+    done
+}
+
+/// The cached session file of `env` (there must be exactly one).
+pub fn session_file(env: &TestEnv) -> PathBuf {
+    let files: Vec<PathBuf> = fs::read_dir(env.cache_dir())
+        .expect("cache dir")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(files.len(), 1, "expected one session file: {files:?}");
+    files[0].clone()
+}
+
+/// The cached session as JSON.
+pub fn cached_session(env: &TestEnv) -> Value {
+    serde_json::from_slice(&fs::read(session_file(env)).expect("read session"))
+        .expect("session JSON")
+}
+
+/// The OAuth access token (a JWT the cluster accepts) of `env`'s session.
+pub fn session_jwt(env: &TestEnv) -> String {
+    cached_session(env)["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
