@@ -124,6 +124,14 @@ fn bad_input_is_a_clear_error() {
             "c.toml:3:",
         ),
         ("[[profile]\n", vec![], "c.toml:1:"),
+        // Found by `cargo fuzz run config`: a quoted key with an escaped
+        // newline made a two-line error.
+        ("[ \"\\n\"]", vec![], "c.toml:1:"),
+        (
+            "[[profile]]\nname = \"default\"\n\"evil\\nkey\" = 1\n",
+            vec![],
+            "unknown key `profile[0].evil key`",
+        ),
         (
             "[[profile]]\nname = \"default\"\nproduct = \"serverless\"\n",
             vec![],
