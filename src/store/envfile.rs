@@ -187,7 +187,11 @@ pub(super) fn edit(data: &[u8], key: &str, value: &str) -> Edit {
             Some(first) if first.ends_with(b"\r\n") => b"\r\n",
             _ => b"\n",
         };
-        if !contents.is_empty() && !contents.ends_with(b"\n") {
+        if contents.ends_with(b"\r") && nl == b"\r\n" {
+            // A dangling CR at the end of a CRLF file: complete its ending
+            // rather than add a second CR (found by `cargo fuzz run env_file`).
+            contents.push(b'\n');
+        } else if !contents.is_empty() && !contents.ends_with(b"\n") {
             contents.extend_from_slice(nl);
         }
         contents.extend_from_slice(key.as_bytes());

@@ -441,6 +441,8 @@ fn env_edit_cases() {
         (b"A=1", b"A=1\nK=v\n", false, 0),
         (b"A=1\r\nB=2\r\n", b"A=1\r\nB=2\r\nK=v\r\n", false, 0),
         (b"A=1\r\nB=2", b"A=1\r\nB=2\r\nK=v\r\n", false, 0),
+        // A dangling CR at the end of a CRLF file (found by cargo fuzz).
+        (b"A=1\r\n\t\r", b"A=1\r\n\t\r\nK=v\r\n", false, 0),
         (b"# c\nK=old\nB=2", b"# c\nK=v\nB=2", true, 0),
         (b"K=old", b"K=v", true, 0),
         (b"export K=old\n", b"export K=v\n", true, 0),
