@@ -213,20 +213,29 @@ impl<'a> Auth<'a> {
         ui.device_code(&auth, expires_at);
         let poller = poller::Poller::new(auth.interval, auth.expires_in, std::time::Instant::now());
         let token_url = endpoints.token.clone();
-        let result = {
+        // The provider's keys are fetched while the person approves, so the
+        // ID token is checked without another round trip after approval.
+        let prefetch = async {
+            match &endpoints.jwks {
+                Some(uri) => idtoken::fetch_jwks(self.http, uri).await.ok(),
+                None => None,
+            }
+        };
+        let (result, jwks) = {
             let ui_cell = std::cell::RefCell::new(&mut *ui);
-            poller::run(
+            let poll = poller::run(
                 poller,
                 &poller::TokioClock,
                 || device::poll_once(self.http, &token_url, self.client_id(), &auth.device_code),
                 std::future::pending::<()>(),
                 |e, _| ui_cell.borrow_mut().poll_event(e),
-            )
-            .await
+            );
+            let (result, jwks) = tokio::join!(poll, prefetch);
+            (result, jwks)
         };
         ui.finish();
         let tokens = result?;
-        self.new_session(&endpoints, tokens).await
+        self.new_session(&endpoints, tokens, jwks).await
     }
 
     async fn identity(
@@ -234,11 +243,19 @@ impl<'a> Auth<'a> {
         issuer: Option<&str>,
         jwks_uri: Option<&url::Url>,
         tokens: &TokenSet,
+        prefetched: Option<jsonwebtoken::jwk::JwkSet>,
     ) -> Result<Option<idtoken::Identity>, anyhow::Error> {
         if let (Some(id_token), Some(issuer), Some(jwks_uri)) = (&tokens.id_token, issuer, jwks_uri)
         {
-            // Fetched fresh for each new token: logins are rare, and a
-            // rotated signing key is then never a problem.
+            // Keys fetched during this login (prefetched while waiting) or
+            // now; never cached across logins, so a rotated signing key is
+            // never a problem. A prefetched set that fails is fetched again
+            // once, in case the key rotated in between.
+            if let Some(jwks) = prefetched
+                && let Ok(id) = idtoken::verify(id_token, &jwks, issuer, self.client_id())
+            {
+                return Ok(Some(id));
+            }
             let jwks = idtoken::fetch_jwks(self.http, jwks_uri).await?;
             let id = idtoken::verify(id_token, &jwks, issuer, self.client_id());
             return Ok(Some(id?));
@@ -255,12 +272,14 @@ impl<'a> Auth<'a> {
         &self,
         endpoints: &Endpoints,
         tokens: TokenSet,
+        jwks: Option<jsonwebtoken::jwk::JwkSet>,
     ) -> Result<Session, anyhow::Error> {
         let identity = self
             .identity(
                 endpoints.issuer.as_deref(),
                 endpoints.jwks.as_ref(),
                 &tokens,
+                jwks,
             )
             .await?;
         let now = Utc::now();
@@ -289,7 +308,7 @@ impl<'a> Auth<'a> {
     async fn refreshed(&self, old: Session, tokens: TokenSet) -> Result<Session, anyhow::Error> {
         let now = Utc::now();
         let identity = if tokens.id_token.is_some() {
-            self.identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens)
+            self.identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens, None)
                 .await?
                 .or(old.identity.clone())
         } else {
