@@ -13,11 +13,35 @@ use url::Url;
 
 pub const USER_AGENT: &str = concat!("influx-bootstrap/", env!("CARGO_PKG_VERSION"));
 
-#[derive(Clone)]
+/// One client per scheme: `http://` (loopback, or `[profile.tls] disable`)
+/// never needs a trust store, and loading the system's costs about 2 ms per
+/// process (measured in bench/RESULTS.md), so the TLS client is built on the
+/// first `https://` request only.
 pub struct HttpClient {
-    inner: reqwest::Client,
+    plain: reqwest::Client,
+    tls: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    tls_parts: TlsParts,
+    timeout: Duration,
     /// `[profile.tls] disable = true`: plain http allowed beyond loopback.
     allow_plain_http: bool,
+}
+
+/// What the TLS client needs, read and checked up front so a bad CA file is
+/// reported before any request.
+#[derive(Clone)]
+struct TlsParts {
+    roots: Vec<reqwest::Certificate>,
+    identity: Option<reqwest::Identity>,
+    insecure: bool,
+}
+
+fn builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .https_only(false)
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -140,12 +164,11 @@ pub fn parse_retry_after(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<
 impl HttpClient {
     pub fn new(profile: &Profile, timeout: Duration) -> Result<Self, HttpError> {
         let tls = &profile.tls;
-        let mut b = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .https_only(false);
+        let mut parts = TlsParts {
+            roots: Vec::new(),
+            identity: None,
+            insecure: tls.insecure.value,
+        };
         if let Some(ca) = &tls.ca {
             let pem = std::fs::read(&ca.value).map_err(|e| {
                 HttpError::Client(format!("cannot read CA file {}: {e}", ca.value.display()))
@@ -162,9 +185,7 @@ impl HttpClient {
                     ca.value.display()
                 )));
             }
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
+            parts.roots = certs;
         }
         if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
             let mut pem = std::fs::read(&key.value).map_err(|e| {
@@ -179,7 +200,7 @@ impl HttpClient {
             })?);
             let id = reqwest::Identity::from_pem(&pem)
                 .map_err(|e| HttpError::Client(format!("bad client certificate/key: {e}")))?;
-            b = b.identity(id);
+            parts.identity = Some(id);
         }
         if tls.insecure.value {
             tracing::warn!(
@@ -188,13 +209,40 @@ impl HttpClient {
             eprintln!(
                 "warning: TLS certificate verification is disabled ([profile.tls] insecure = true)"
             );
-            b = b.danger_accept_invalid_certs(true);
         }
-        let inner = b.build().map_err(|e| HttpError::Client(e.to_string()))?;
+        let plain = builder(timeout)
+            .tls_built_in_root_certs(false)
+            .build()
+            .map_err(|e| HttpError::Client(e.to_string()))?;
         Ok(HttpClient {
-            inner,
+            plain,
+            tls: std::sync::OnceLock::new(),
+            tls_parts: parts,
+            timeout,
             allow_plain_http: tls.disable.value,
         })
+    }
+
+    /// The client for this URL's scheme (building the TLS one on first use).
+    fn client(&self, url: &Url) -> Result<&reqwest::Client, HttpError> {
+        if url.scheme() == "http" {
+            return Ok(&self.plain);
+        }
+        let built = self.tls.get_or_init(|| {
+            let p = &self.tls_parts;
+            let mut b = builder(self.timeout);
+            for c in &p.roots {
+                b = b.add_root_certificate(c.clone());
+            }
+            if let Some(id) = &p.identity {
+                b = b.identity(id.clone());
+            }
+            if p.insecure {
+                b = b.danger_accept_invalid_certs(true);
+            }
+            b.build().map_err(|e| e.to_string())
+        });
+        built.as_ref().map_err(|e| HttpError::Client(e.clone()))
     }
 
     /// Plain `http://` only for loopback hosts, unless explicitly allowed.
@@ -221,7 +269,7 @@ impl HttpClient {
     pub async fn get(&self, url: &Url) -> Result<Response, HttpError> {
         self.check_url(url)?;
         let req = self
-            .inner
+            .client(url)?
             .get(url.clone())
             .header("Accept", "application/json");
         self.send(url, req).await
@@ -231,7 +279,7 @@ impl HttpClient {
     pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Response, HttpError> {
         self.check_url(url)?;
         let req = self
-            .inner
+            .client(url)?
             .post(url.clone())
             .header("Accept", "application/json")
             .form(form);
@@ -249,7 +297,7 @@ impl HttpClient {
     ) -> Result<Response, HttpError> {
         self.check_url(url)?;
         let mut req = self
-            .inner
+            .client(url)?
             .request(method, url.clone())
             .header("Accept", "application/json")
             .bearer_auth(bearer.expose());
