@@ -71,7 +71,37 @@ def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def descendants(root):
+    """Pids of every process below `root` (clients under test, hyperfine,
+    wrk...), deepest first."""
+    children = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            ppid = int(data[data.rindex(")") + 2:].split()[1])
+            children.setdefault(ppid, []).append(int(pid))
+    out, stack = [], [root]
+    while stack:
+        for c in children.get(stack.pop(), []):
+            out.append(c)
+            stack.append(c)
+    return list(reversed(out))
+
+
 def cleanup():
+    # Whatever is still running below us (a client waiting for approval, wrk,
+    # hyperfine) goes first, then the servers.
+    servers = {p.pid for p in PROCS}
+    for pid in descendants(os.getpid()):
+        if pid not in servers:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
     for p in PROCS:
         if p.poll() is None:
             p.terminate()
@@ -100,22 +130,38 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
-def busy_processes(limit=4):
-    """Other processes using CPU right now (a background fuzzer, a build...)."""
-    try:
-        out = subprocess.run(["ps", "-eo", "pcpu=,comm=", "--sort=-pcpu"], capture_output=True,
-                             text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return []
-    rows = []
-    me = {"ps", "python", "python3"}
-    for line in out.splitlines():
-        parts = line.split(None, 1)
-        if len(parts) == 2 and float(parts[0]) >= 5.0 and parts[1] not in me:
-            rows.append(f"{parts[1]} {parts[0]}%")
-        if len(rows) >= limit:
-            break
-    return rows
+def cpu_snapshot():
+    procs = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue
+        comm = data[data.index("(") + 1:data.rindex(")")]
+        fields = data[data.rindex(")") + 2:].split()
+        procs[int(pid)] = (comm, int(fields[11]) + int(fields[12]))
+    with open("/proc/stat") as f:
+        cpu = [int(x) for x in f.readline().split()[1:]]
+    return procs, cpu
+
+
+def other_load(seconds=1.0, limit=4):
+    """CPU use of the machine over `seconds`, and the busiest processes that
+    are not this benchmark's (a background fuzzer, a build...)."""
+    a, ca = cpu_snapshot()
+    time.sleep(seconds)
+    b, cb = cpu_snapshot()
+    total = sum(cb) - sum(ca)
+    idle = (cb[3] + cb[4]) - (ca[3] + ca[4])
+    hz = os.sysconf("SC_CLK_TCK")
+    own = {os.getpid()} | {p.pid for p in PROCS}
+    rows = sorted(((b[pid][1] - a[pid][1]) / hz / seconds * 100, b[pid][0])
+                  for pid in b if pid in a and pid not in own)
+    top = [f"{comm} {pct:.0f}%" for pct, comm in reversed(rows) if pct >= 5][:limit]
+    return {"loadavg": loadavg(), "busy_pct": 100 * (total - idle) / max(total, 1), "top": top}
 
 
 def proc_status(pid):
@@ -278,6 +324,13 @@ IMPLS = [
     ("peer: Node.js openid-client", "node"),
     ("peer: Python authlib", "python"),
 ]
+# Where our overhead goes: `mint` again with parts of its fixed costs taken
+# away from the outside (no source change). Not part of the comparison.
+DIAGS = [
+    ("ours: mint, trust store of 1 certificate", "diag-certs"),
+]
+if shutil.which("eatmydata"):
+    DIAGS.append(("ours: mint, trust store of 1 certificate + fsync off (eatmydata)", "diag-certs-nofsync"))
 
 
 def pipeline_steps(impl, ctx, run_dir):
@@ -286,8 +339,9 @@ def pipeline_steps(impl, ctx, run_dir):
     if impl == "ours-2":
         return [[BIN, "login", "--force", "--format", "json", "--browser", "never"],
                 [BIN, "management", "create", "--description", desc, "--format", "json"]]
-    if impl == "ours-mint":
-        return [[BIN, "mint", "--description", desc, "--store",
+    if impl in ("ours-mint", "diag-certs", "diag-certs-nofsync"):
+        pre = ["eatmydata"] if impl == "diag-certs-nofsync" else []
+        return [pre + [BIN, "mint", "--description", desc, "--store",
                  f"file:{run_dir}/secrets/token", "--format", "json", "--browser", "never"]]
     peer_args = ["--issuer", ctx["issuer"], "--client-id", CLIENT_ID, "--resource", AUDIENCE,
                  "--cluster", ctx["cluster"], "--description", desc, "--scope", SCOPES]
@@ -348,6 +402,8 @@ def run_pipeline(impl, ctx):
     env = {"PATH": os.environ["PATH"], "HOME": os.path.join(run_dir, "home"), "LANG": "C.UTF-8",
            "INFLUX_BOOTSTRAP_CONFIG": ctx["profile"],
            "INFLUX_BOOTSTRAP_CACHE_DIR": os.path.join(run_dir, "cache")}  # fresh cache per run
+    if impl.startswith("diag-certs"):
+        env.update(ctx["one_cert"])
     steps = pipeline_steps(impl, ctx, run_dir)
     http_json("POST", f"{ctx['issuer']}/__test/reset-stats")
     cl_before = cluster_stats(ctx["cluster"])
@@ -432,18 +488,20 @@ def bench_pipeline(issuer, cluster_url, cluster_port):
     write_profile(profile, cluster_port, issuer)
     ctx = {"issuer": issuer, "cluster": cluster_url, "profile": profile,
            "idp_log": LogTail(os.path.join(WORK, "idp.log")),
-           "cluster_log": LogTail(os.path.join(WORK, "pipeline.log"))}
+           "cluster_log": LogTail(os.path.join(WORK, "pipeline.log")),
+           "one_cert": one_cert_trust_store()}
+    impls = IMPLS + (DIAGS if ctx["one_cert"] else [])
     log("pipeline: warm-up (one run of each; the cluster fetches the JWKS here)")
-    for _, impl in IMPLS:
+    for _, impl in impls:
         run_pipeline(impl, ctx)
-    results = {impl: [] for _, impl in IMPLS}
+    results = {impl: [] for _, impl in impls}
     for i in range(RUNS):
         # Interleaved (and rotated) so background load hits every implementation alike.
-        order = IMPLS[i % len(IMPLS):] + IMPLS[:i % len(IMPLS)]
+        order = impls[i % len(impls):] + impls[:i % len(impls)]
         for _, impl in order:
             results[impl].append(run_pipeline(impl, ctx))
         log(f"pipeline: round {i + 1}/{RUNS} done: "
-            + ", ".join(f"{impl} {results[impl][-1]['overhead_ms']:.0f} ms" for _, impl in IMPLS))
+            + ", ".join(f"{impl} {results[impl][-1]['overhead_ms']:.0f} ms" for _, impl in impls))
     return results
 
 
@@ -523,19 +581,46 @@ def raw_list(base, credential):
     return ms, len(body), len(json.loads(body))
 
 
+def one_cert_trust_store():
+    """SSL_CERT_FILE/SSL_CERT_DIR for a trust store of one certificate (the
+    first of the system bundle), to measure what loading the system's costs."""
+    bundle = "/etc/ssl/certs/ca-certificates.crt"
+    if not os.path.exists(bundle):
+        return None
+    pem = open(bundle).read()
+    end = pem.find("-----END CERTIFICATE-----")
+    if end < 0:
+        return None
+    path = os.path.join(WORK, "one-cert.pem")
+    with open(path, "w") as f:
+        f.write(pem[pem.find("-----BEGIN CERTIFICATE-----"):end] + "-----END CERTIFICATE-----\n")
+    empty = os.path.join(WORK, "empty-cert-dir")
+    os.makedirs(empty, exist_ok=True)
+    return {"SSL_CERT_FILE": path, "SSL_CERT_DIR": empty}
+
+
 def bench_scale(issuer, jwt):
     p, url, port = start_cluster("scale", issuer)
     mgmt = create_token(url, jwt, "bench scale credential")["accessToken"]
-    log(f"scale: creating {SCALE_N} tokens (4 keep-alive connections)")
-    secs = bulk_create(url, mgmt, SCALE_N - 1)
-    tokens = cluster_stats(url)["tokens"]
-    raw = [raw_list(url, mgmt) for _ in range(LIST_RUNS)]
     profile = os.path.join(WORK, "scale.toml")
     write_profile(profile, port, issuer)
     env = {"PATH": os.environ["PATH"], "HOME": WORK, "LANG": "C.UTF-8",
            "INFLUX_BOOTSTRAP_CONFIG": profile,
            "INFLUX_BOOTSTRAP_CACHE_DIR": os.path.join(WORK, "scale-cache"),
            "INFLUX_BOOTSTRAP_MGMT_TOKEN": mgmt}
+    # While the cluster holds one token: a whole small command over plain http
+    # on loopback, with the system trust store and with a one-certificate one.
+    log("scale: management list with 1 token (system trust store vs one certificate)")
+    small = hyperfine([f"{BIN} management list"], HF_RUNS, HF_WARMUP, env,
+                      names=["management list, 1 token (system trust store)"])
+    trimmed = one_cert_trust_store()
+    if trimmed:
+        small += hyperfine([f"{BIN} management list"], HF_RUNS, HF_WARMUP, dict(env, **trimmed),
+                           names=["management list, 1 token (SSL_CERT_FILE: 1 certificate, SSL_CERT_DIR: empty)"])
+    log(f"scale: creating {SCALE_N} tokens (4 keep-alive connections)")
+    secs = bulk_create(url, mgmt, SCALE_N - 1)
+    tokens = cluster_stats(url)["tokens"]
+    raw = [raw_list(url, mgmt) for _ in range(LIST_RUNS)]
     log("scale: management list (hyperfine, output to /dev/null)")
     cmds = [f"{BIN} management list", f"{BIN} management list --format json"]
     wall = hyperfine(cmds, LIST_RUNS, 1, env, names=["management list (table)",
@@ -553,7 +638,7 @@ def bench_scale(issuer, jwt):
     for c in cmds:
         out_sizes.append(len(subprocess.run(c.split(), env=env, check=True, capture_output=True).stdout))
     server_mem = proc_status(p.pid)
-    return {"tokens": tokens, "create_seconds": secs, "create_rate": (SCALE_N - 1) / secs,
+    return {"small_list": small, "tokens": tokens, "create_seconds": secs, "create_rate": (SCALE_N - 1) / secs,
             "raw_list_ms": [r[0] for r in raw], "raw_list_bytes": raw[0][1], "raw_list_items": raw[0][2],
             "wall": wall, "rss_kib": rss, "output_bytes": out_sizes, "server_mem_after_lists": server_mem}
 
@@ -661,15 +746,22 @@ def fmt(x, nd=0):
     return f"{x:,.{nd}f}"
 
 
+def params():
+    return {"runs": RUNS, "hf_runs": HF_RUNS, "hf_warmup": HF_WARMUP, "list_runs": LIST_RUNS,
+            "scale_n": SCALE_N, "load_seconds": LOAD_SECONDS, "load_connections": LOAD_CONNECTIONS,
+            "interval": INTERVAL}
+
+
 def write_report(res, path):
     m = res["machine"]
+    P = res.get("params") or params()
     L = []
     a = L.append
     a("# Benchmarks")
     a("")
-    a(f"Written by `scripts/bench.sh` ({'BENCH_QUICK=1: fewer runs, not for comparison' if QUICK else 'full run'}) "
-      f"on {res['date']}; the whole run took {res['duration_s'] / 60:.1f} min "
-      f"(build and installs excluded: {res['bench_duration_s'] / 60:.1f} min of measuring).")
+    a(f"Written by `scripts/bench.sh` ({'BENCH_QUICK=1: fewer runs, not for comparison' if res['quick'] else 'full run'}) "
+      f"on {res['date']}: the script took {res['duration_s'] / 60:.1f} min in all (checks, build, installs, "
+      f"measuring), of which {res['bench_duration_s'] / 60:.1f} min measuring.")
     a("Run it by hand: `scripts/bench.sh` (or `BENCH_QUICK=1 scripts/bench.sh`). Never in CI.")
     a("")
     a("| machine | |")
@@ -677,10 +769,10 @@ def write_report(res, path):
     a(f"| CPU | {m['nproc']} × {m['cpu']} (nproc {m['nproc']}) |")
     a(f"| RAM | {m['ram_gib']:.1f} GiB |")
     a(f"| kernel | {m['kernel']} |")
-    a(f"| load average (1/5/15 min) | start {res['load']['start']}, end {res['load']['end']} |")
-    busy = "; ".join(res["load"]["busy_start"]) or "none above 5 %"
-    busy_end = "; ".join(res["load"]["busy_end"]) or "none above 5 %"
-    a(f"| other busy processes | at start: {busy}; at end: {busy_end} |")
+    for k, label in (("start", "at the start"), ("before_load_test", "before the load test"), ("end", "at the end")):
+        o = res["load"][k]
+        a(f"| load {label} | load average {o['loadavg']}; CPU busy {o['busy_pct']:.0f} % over 1 s; other processes: "
+          f"{', '.join(o['top']) or 'none above 5 %'} |")
     a(f"| git | {m['commit']}{' + uncommitted changes in the work tree (the binaries are built from it)' if m['dirty'] else ''} |")
     a(f"| rustc | {m['rustc']} |")
     a(f"| Node.js | {m['node']} |")
@@ -699,12 +791,12 @@ def write_report(res, path):
     p = res["pipeline"]
     a("## 1. Pipeline overhead (device-flow login + create a management token)")
     a("")
-    a(f"IdP `tests/idp` with `--interval {INTERVAL}`, one reference cluster, a fresh session cache per run, an approver")
+    a(f"IdP `tests/idp` with `--interval {P['interval']}`, one reference cluster, a fresh session cache per run, an approver")
     a("that posts `/__test/approve` as soon as the `device_code` JSON line appears on stdout. ")
-    a(f"**overhead = wall − token polls × {INTERVAL} s** (the waits the server mandates; the client waits one")
+    a(f"**overhead = wall − token polls × {P['interval']} s** (the waits the server mandates; the client waits one")
     a("interval before the first poll and between polls); polls are the IdP's `token_device_code` count.")
     a(f"Wall time counts from spawning the first process to the exit of the last, so process start")
-    a(f"(Node.js / Python runtime start and imports too) is included. {RUNS} runs each, interleaved, after one warm-up run each.")
+    a(f"(Node.js / Python runtime start and imports too) is included. {P['runs']} runs each, interleaved, after one warm-up run each.")
     a("")
     a("| implementation | processes | wall median (ms) | token polls | overhead median (ms) | overhead min–max (ms) | spawn → user code (ms) | after the waits (ms) | servers' share (ms) | client's share (ms) | overhead ÷ ours |")
     a("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -737,7 +829,7 @@ def write_report(res, path):
       "the client's own work, and the loopback round trips.")
     two = p["ours-2"]
     a(f"- Ours, two processes: `login` ran {fmt(median([r['step_ms'][0] for r in two]))} ms (of which the "
-      f"{INTERVAL} s wait), `management create` {fmt(median([r['step_ms'][1] for r in two]))} ms "
+      f"{P['interval']} s wait), `management create` {fmt(median([r['step_ms'][1] for r in two]))} ms "
       "(process start, cached session, one POST).")
     slow = sum(r["slow_down"] for rs in p.values() for r in rs)
     a(f"- `slow_down` answers during the measured runs: {slow}. Approval (`/__test/approve`, which drives the "
@@ -754,6 +846,21 @@ def write_report(res, path):
             return fmt(median(vals)) if vals else "—"
         a(f"| {label} | {mk('imported')} | {mk('discovered')} | {mk('device_code')} | {mk('authorized')} | {mk('created')} |")
     a("")
+    diags = [(label, impl) for label, impl in DIAGS if impl in p]
+    if diags:
+        a("Where our overhead goes: `mint` again, interleaved with the runs above, with fixed costs removed from the "
+          "outside (no source change): the system trust store replaced by one certificate (`SSL_CERT_FILE`, empty "
+          "`SSL_CERT_DIR`; the profile is plain http on loopback, so no certificate is ever used), and fsync made a "
+          "no-op (`eatmydata`; `mint` fsyncs the session cache and the token file, each file and its directory).")
+        a("")
+        a("| variant | overhead median (ms) | min–max (ms) | spawn → user code (ms) | after the waits (ms) | saved vs `mint` (ms) |")
+        a("| --- | --- | --- | --- | --- | --- |")
+        for label, impl in [("ours: mint --store file:", "ours-mint")] + diags:
+            oh = [r["overhead_ms"] for r in p[impl]]
+            a(f"| {label} | {fmt(median(oh))} | {fmt(min(oh))}–{fmt(max(oh))} | "
+              f"{fmt(median([r['to_code_ms'] for r in p[impl]]))} | {fmt(median([r['after_waits_ms'] for r in p[impl]]))} | "
+              f"{'' if impl == 'ours-mint' else fmt(mint_oh - median(oh), 1)} |")
+        a("")
     a("(Node's marks count from `performance.timeOrigin`, the start of the process; its 'imports done' is the")
     a("script's first line, which runs after the ES-module imports. Python's marks count from the script's first")
     a("line, after the interpreter started, so they leave out the interpreter's own start.)")
@@ -804,7 +911,7 @@ def write_report(res, path):
     c = res["cold"]
     a("## 3. Cold start")
     a("")
-    a(f"`hyperfine -N --warmup {HF_WARMUP} --runs {HF_RUNS}`; `config show` reads a profile file (no network).")
+    a(f"`hyperfine -N --warmup {P['hf_warmup']} --runs {P['hf_runs']}`; `config show` reads a profile file (no network).")
     a("")
     a("| command | median (ms) | mean ± σ (ms) | min–max (ms) |")
     a("| --- | --- | --- | --- |")
@@ -813,6 +920,15 @@ def write_report(res, path):
           f"{r['min_ms']:.1f}–{r['max_ms']:.1f} |")
     a("")
     a("The last four rows are the floor of the peers: their runtime starting and loading their libraries, nothing else.")
+    a("")
+    a("A whole small command against the scale cluster while it holds one token (`management list`, management token, "
+      "plain http on loopback), with the system trust store and with a trust store of one certificate:")
+    a("")
+    a("| command | median (ms) | mean ± σ (ms) | min–max (ms) |")
+    a("| --- | --- | --- | --- |")
+    for r in res["scale"]["small_list"]:
+        a(f"| `{r['command']}` | **{r['median_ms']:.1f}** | {r['mean_ms']:.1f} ± {r['stddev_ms']:.1f} | "
+          f"{r['min_ms']:.1f}–{r['max_ms']:.1f} |")
     a("")
     a("| release binary (strip, thin LTO) | bytes | MiB |")
     a("| --- | --- | --- |")
@@ -830,7 +946,7 @@ def write_report(res, path):
       f"read the whole body) takes {fmt(median(s['raw_list_ms']))} ms median.")
     a("")
     a(f"`influx-bootstrap management list` with `INFLUX_BOOTSTRAP_MGMT_TOKEN` (no IdP involved), stdout to /dev/null; "
-      f"wall: hyperfine `--runs {LIST_RUNS}`; peak RSS: `/usr/bin/time -f %M`, {LIST_RUNS} runs.")
+      f"wall: hyperfine `--runs {P['list_runs']}`; peak RSS: `/usr/bin/time -f %M`, {P['list_runs']} runs.")
     a("")
     a("| command | wall median (ms) | min–max (ms) | peak RSS median (MiB) | RSS max (MiB) | stdout bytes |")
     a("| --- | --- | --- | --- | --- | --- |")
@@ -842,9 +958,9 @@ def write_report(res, path):
     a(f"Cluster after the creates and all the lists: VmRSS {sm['VmRSS'] / 1024:.1f} MiB, VmHWM (peak) {sm['VmHWM'] / 1024:.1f} MiB.")
     a("")
     ld = res["load"]["run"]
-    a(f"### Reference cluster under load: creates, {LOAD_CONNECTIONS} connections, {LOAD_SECONDS} s per phase")
+    a(f"### Reference cluster under load: creates, {P['load_connections']} connections, {P['load_seconds']} s per phase")
     a("")
-    a(f"`wrk -t2 -c{LOAD_CONNECTIONS} -d{LOAD_SECONDS}s --timeout 10s -s bench/wrk/create.lua` (POST "
+    a(f"`wrk -t2 -c{P['load_connections']} -d{P['load_seconds']}s --timeout 10s -s bench/wrk/create.lua` (POST "
       "`{\"description\":\"wrk load\",\"expiresAt\":null}`, a unique `Idempotency-Key` per request unless said otherwise). "
       "Two clusters, each with a file database (WAL) and a fresh start: A and B. wrk runs on the same 2 cores as "
       "the server (closed loop: latency includes queueing).")
@@ -875,6 +991,11 @@ def write_report(res, path):
 
 
 def main():
+    if sys.argv[1:] == ["--report-only"]:
+        # Rewrite RESULTS.md from the raw numbers of the last run.
+        with open(os.path.join(OUT, "results.json")) as f:
+            write_report(json.load(f), os.path.join(BENCH, "RESULTS.md"))
+        return
     started = time.time()
     bench_started = float(os.environ.get("BENCH_STARTED", started))
     os.makedirs(OUT, exist_ok=True)
@@ -882,8 +1003,8 @@ def main():
         if not os.path.exists(f):
             raise SystemExit(f"missing {f}: run scripts/bench.sh (it builds and installs everything)")
     res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "quick": QUICK, "runs": RUNS,
-           "load": {"start": loadavg(), "busy_start": busy_processes()}}
+           "quick": QUICK, "params": params(),
+           "load": {"start": other_load()}}
     res["machine"] = machine_info()
     _, issuer = start_idp()
     log(f"IdP {issuer}")
@@ -893,9 +1014,9 @@ def main():
     res["cold"] = bench_cold_start(issuer)
     jwt = harness_login(issuer)
     res["scale"] = bench_scale(issuer, jwt)
+    res["load"]["before_load_test"] = other_load()
     res["load"]["run"] = bench_load(issuer, jwt)
-    res["load"]["end"] = loadavg()
-    res["load"]["busy_end"] = busy_processes()
+    res["load"]["end"] = other_load()
     res["bench_duration_s"] = time.time() - started
     res["duration_s"] = time.time() - bench_started
     with open(os.path.join(OUT, "results.json"), "w") as f:

@@ -4,6 +4,7 @@
 #   scripts/bench.sh                  # full run (~5 min of measuring after the build)
 #   BENCH_QUICK=1 scripts/bench.sh    # fewer runs, shorter load: a smoke test, not for comparison
 #
+# Optional: eatmydata (Debian package) adds a diagnostic row with fsync off.
 # Also: BENCH_RUNS=N (pipeline runs per implementation, default 10),
 # BENCH_SCALE=N (tokens for the list benchmark, default 10000),
 # BENCH_LOAD_SECONDS=N (each wrk phase, default 30), BENCH_SKIP_BUILD=1.
@@ -28,6 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "bench: on Debian: apt-get install -y hyperfine wrk time curl nodejs npm python3-venv" >&2
     exit 1
 fi
+command -v eatmydata >/dev/null 2>&1 || echo "bench: note: eatmydata not installed; the fsync-off diagnostic row is skipped (apt-get install -y eatmydata)" >&2
 python3 -c 'import venv' 2>/dev/null || { echo "bench: python3 has no venv module (apt-get install -y python3-venv)" >&2; exit 1; }
 
 DRIVER_PID=""

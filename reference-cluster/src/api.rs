@@ -182,6 +182,49 @@ struct Idempotent {
     expires: Instant,
 }
 
+type IdemKey = (Principal, String);
+
+/// Idempotency records plus their expiry order, so expiring them costs
+/// amortised O(1) per request instead of a scan of every record under the
+/// lock (which halved create throughput once a few minutes of records had
+/// piled up: bench/RESULTS.md, "reference cluster under load").
+#[derive(Default)]
+struct IdempotencyRecords {
+    map: HashMap<IdemKey, Idempotent>,
+    /// (expiry, key) in the order they were set; entries whose record was
+    /// since removed or given a later expiry are skipped when popped.
+    order: std::collections::VecDeque<(Instant, IdemKey)>,
+}
+
+impl IdempotencyRecords {
+    fn expire(&mut self, now: Instant) {
+        while let Some((t, _)) = self.order.front() {
+            if *t > now {
+                break;
+            }
+            let Some((_, k)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&k).is_some_and(|r| r.expires <= now) {
+                self.map.remove(&k);
+            }
+        }
+    }
+
+    fn insert(&mut self, k: IdemKey, rec: Idempotent) {
+        self.order.push_back((rec.expires, k.clone()));
+        self.map.insert(k, rec);
+    }
+
+    fn complete(&mut self, k: &IdemKey, response: (Bytes, String), expires: Instant) {
+        if let Some(rec) = self.map.get_mut(k) {
+            rec.response = Some(response);
+            rec.expires = expires;
+            self.order.push_back((expires, k.clone()));
+        }
+    }
+}
+
 #[derive(Default)]
 struct Stats {
     requests: BTreeMap<String, u64>,
@@ -197,7 +240,7 @@ pub struct AppState {
     /// Idempotency records, keyed by (principal, key). Kept in memory only: the
     /// stored response holds the raw token, which thus never reaches the disk
     /// and is forgotten after [`IDEMPOTENCY_TTL`] (or a restart).
-    idempotency: Mutex<HashMap<(Principal, String), Idempotent>>,
+    idempotency: Mutex<IdempotencyRecords>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -444,11 +487,11 @@ struct InFlightGuard<'a> {
 impl InFlightGuard<'_> {
     fn complete(mut self, body: Bytes, location: String) {
         if let Some(k) = self.key.take() {
-            let mut map = lock(&self.state.idempotency);
-            if let Some(rec) = map.get_mut(&k) {
-                rec.response = Some((body, location));
-                rec.expires = Instant::now() + IDEMPOTENCY_TTL;
-            }
+            lock(&self.state.idempotency).complete(
+                &k,
+                (body, location),
+                Instant::now() + IDEMPOTENCY_TTL,
+            );
         }
     }
 }
@@ -456,7 +499,7 @@ impl InFlightGuard<'_> {
 impl Drop for InFlightGuard<'_> {
     fn drop(&mut self) {
         if let Some(k) = self.key.take() {
-            lock(&self.state.idempotency).remove(&k);
+            lock(&self.state.idempotency).map.remove(&k);
         }
     }
 }
@@ -515,10 +558,10 @@ async fn create_token(
         );
         let request_hash = token::sha256(&canon);
         let now = Instant::now();
-        let mut map = lock(&state.idempotency);
-        map.retain(|_, r| r.expires > now);
+        let mut records = lock(&state.idempotency);
+        records.expire(now);
         let k = (principal.clone(), key);
-        if let Some(rec) = map.get(&k) {
+        if let Some(rec) = records.map.get(&k) {
             if rec.request_hash != request_hash {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
@@ -533,7 +576,7 @@ async fn create_token(
                 )),
             };
         }
-        map.insert(
+        records.insert(
             k.clone(),
             Idempotent {
                 request_hash,
@@ -752,6 +795,7 @@ async fn test_stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiE
     let idempotency_records = {
         let now = Instant::now();
         lock(&state.idempotency)
+            .map
             .values()
             .filter(|r| r.expires > now)
             .count()
@@ -870,4 +914,50 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(access_log))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn rec(expires: Instant) -> Idempotent {
+        Idempotent {
+            request_hash: [0; 32],
+            response: None,
+            expires,
+        }
+    }
+
+    #[test]
+    fn idempotency_records_expire_in_order_and_completion_extends() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let key = |n: &str| (Principal::User("admin".into()), n.to_string());
+        let mut r = IdempotencyRecords::default();
+        r.insert(key("a"), rec(t0 + s));
+        r.insert(key("b"), rec(t0 + 2 * s));
+        r.insert(key("c"), rec(t0 + 3 * s));
+        // Completing `a` pushes its expiry out; the old queue entry is skipped.
+        r.complete(&key("a"), (Bytes::new(), String::new()), t0 + 10 * s);
+        // `b` removed by a failed create, then reused later. (Expiries are
+        // always now + TTL with a monotonic clock, so the queue stays sorted.)
+        r.map.remove(&key("b"));
+        r.insert(key("b"), rec(t0 + 11 * s));
+
+        let cases = [
+            (t0, vec!["a", "b", "c"]),
+            (t0 + 2 * s, vec!["a", "b", "c"]),
+            (t0 + 3 * s, vec!["a", "b"]),
+            (t0 + 10 * s, vec!["b"]),
+            (t0 + 11 * s, vec![]),
+        ];
+        for (now, want) in cases {
+            r.expire(now);
+            let mut have: Vec<&str> = r.map.keys().map(|(_, k)| k.as_str()).collect();
+            have.sort();
+            assert_eq!(have, want, "at +{:?}", now - t0);
+        }
+        assert!(r.order.is_empty(), "nothing left to expire");
+    }
 }

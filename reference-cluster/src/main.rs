@@ -76,8 +76,11 @@ fn init_logging() {
         Some("off") => tracing::level_filters::LevelFilter::OFF,
         _ => tracing::level_filters::LevelFilter::INFO,
     };
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // No colour codes in log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_max_level(level)
         .with_target(false)
         .init();
