@@ -34,7 +34,8 @@ echo "==> installing the local identity provider (npm ci)" >&2
 
 echo "==> building influx-bootstrap and the reference cluster" >&2
 cargo build --quiet -p influx-bootstrap -p reference-cluster
-BIN="$ROOT/target/debug/influx-bootstrap"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET_DIR/debug/influx-bootstrap"
 
 echo "==> starting the local identity provider" >&2
 mkfifo "$WORK/idp.out"
@@ -58,7 +59,7 @@ lastName = "Admin"
 email = "ada@example.test"
 TOML
 mkfifo "$WORK/cluster.out"
-"$ROOT/target/debug/reference-cluster" --config "$WORK/cluster.toml" >"$WORK/cluster.out" 2>"$WORK/cluster.log" </dev/null &
+"$TARGET_DIR/debug/reference-cluster" --config "$WORK/cluster.toml" >"$WORK/cluster.out" 2>"$WORK/cluster.log" </dev/null &
 CLUSTER_PID=$!
 read -r READY <"$WORK/cluster.out"
 PORT=$(printf '%s' "$READY" | sed -E 's/.*"port":([0-9]+).*/\1/')
