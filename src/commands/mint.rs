@@ -1,6 +1,6 @@
 //! `mint`: session → create → store → verify, never losing or orphaning a token.
-use super::Context;
 use super::management::{Session, credential};
+use super::{Context, store_options};
 use crate::cli::{Format, MintArgs, OnStoreFailure};
 use crate::cluster::{
     ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken, expiry,
@@ -46,10 +46,6 @@ pub fn parse_stores(specs: &[String]) -> anyhow::Result<Vec<StoreSpec>> {
         .map(|s| s.parse::<StoreSpec>())
         .collect::<Result<_, _>>()?;
     Ok(stores)
-}
-
-pub fn store_options(ctx: &Context, force: bool) -> StoreOptions {
-    super::store_options(ctx, force)
 }
 
 /// Write the token to every store, in order, each reporting separately.
@@ -120,6 +116,37 @@ pub async fn revoke_unstored(
     format!(
         "revoking it FAILED; run `influx-bootstrap management revoke {id} --force` when the cluster is reachable"
     )
+}
+
+/// Create a token under a fresh `Idempotency-Key`. If a signal arrives while
+/// the request is in flight, the token may or may not exist: replaying the
+/// same key (bounded) tells us, or creates it, and it is revoked. The outer
+/// `Err` is that interruption, already cleaned up, with what happened.
+pub async fn create_guarded(
+    ctx: &Context,
+    client: &ClusterClient<'_>,
+    cred: &Credential,
+    description: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<Result<CreatedToken, ClusterError>, String> {
+    let key = uuid::Uuid::new_v4().to_string();
+    tokio::select! {
+        biased;
+        r = client.create(cred, description, expires_at, &key) => Ok(r),
+        _ = ctx.interrupt.wait() => {
+            let replay = client.create(cred, description, expires_at, &key);
+            Err(match tokio::time::timeout(CLEANUP_BUDGET, replay).await {
+                Ok(Ok(c)) => {
+                    let own = Credential {
+                        token: c.access_token.clone(),
+                        kind: CredentialKind::ManagementToken,
+                    };
+                    revoke_unstored(client, &[cred, &own], &c.token.id).await
+                }
+                _ => "could not confirm whether a token was created".into(),
+            })
+        }
+    }
 }
 
 /// Check the new token by using it: it must authenticate and describe itself
@@ -361,24 +388,12 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
     };
 
     // 3. Create, with one Idempotency-Key for every retry.
-    let key = uuid::Uuid::new_v4().to_string();
-    let create = client.create(&session.cred, &description, expires_at, &key);
-    let created = tokio::select! {
-        biased;
-        r = create => r.map_err(|e| session.on_error(e))?,
-        _ = ctx.interrupt.wait() => {
-            // The request may or may not have created the token. Replaying
-            // the same key tells us (or creates it), then we revoke it.
-            let what = match tokio::time::timeout(
-                CLEANUP_BUDGET,
-                client.create(&session.cred, &description, expires_at, &key),
-            ).await {
-                Ok(Ok(c)) => revoke_unstored(&client, &[&session.cred, &Credential { token: c.access_token.clone(), kind: CredentialKind::ManagementToken }], &c.token.id).await,
-                _ => "could not confirm whether a token was created".into(),
-            };
-            return Err(MintError::Interrupted { what: format!("no token was stored: {what}") }.into());
-        }
-    };
+    let created = create_guarded(ctx, &client, &session.cred, &description, expires_at)
+        .await
+        .map_err(|what| MintError::Interrupted {
+            what: format!("no token was stored: {what}"),
+        })?
+        .map_err(|e| session.on_error(e))?;
     let own = Credential {
         token: created.access_token.clone(),
         kind: CredentialKind::ManagementToken,
@@ -430,9 +445,6 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
             what,
         }
         .into());
-    }
-    if stdout_taken {
-        // Already written by the `stdout` store; nothing else goes to stdout.
     }
 
     // 5. Verify with the new token itself.

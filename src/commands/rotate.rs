@@ -4,9 +4,10 @@
 //! revoked.
 use super::Context;
 use super::mint::{
-    CLEANUP_BUDGET, StoreResult, describe_held, parse_stores, print_summary, revoke_unstored,
-    store_options, summary, verify, write_stores,
+    StoreResult, create_guarded, describe_held, parse_stores, print_summary, revoke_unstored,
+    summary, verify, write_stores,
 };
+use super::store_options;
 use crate::cli::{Format, RotateArgs};
 use crate::cluster::{ClusterClient, Credential, CredentialKind, expiry};
 use crate::error::{ConfigError, MintError};
@@ -104,18 +105,11 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         token: old.clone(),
         kind: CredentialKind::ManagementToken,
     };
-    let key = uuid::Uuid::new_v4().to_string();
-    let created = tokio::select! {
-        biased;
-        r = client.create(&old_cred, &meta.description, expires_at, &key) => r?,
-        _ = ctx.interrupt.wait() => {
-            let what = match tokio::time::timeout(CLEANUP_BUDGET, client.create(&old_cred, &meta.description, expires_at, &key)).await {
-                Ok(Ok(c)) => revoke_unstored(&client, &[&old_cred], &c.token.id).await,
-                _ => "could not confirm whether a token was created".into(),
-            };
-            return Err(MintError::Interrupted { what: format!("the old token is unchanged; {what}") }.into());
-        }
-    };
+    let created = create_guarded(ctx, &client, &old_cred, &meta.description, expires_at)
+        .await
+        .map_err(|what| MintError::Interrupted {
+            what: format!("the old token is unchanged; {what}"),
+        })??;
     eprintln!(
         "Created replacement {} ({}) for {} ({}).",
         created.token.id, created.token.token_prefix, meta.id, meta.token_prefix
