@@ -99,9 +99,7 @@ pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         args.expiry.expires_in.as_deref(),
         chrono::Utc::now(),
     )?;
-    let cfg = ctx.config()?;
-    crate::cluster::base_url(&cfg.profile)?;
-    let http = HttpClient::new(&cfg.profile, cfg.timeout.value)?;
+    let (cfg, http) = super::cluster_context(ctx)?;
     let s = credential(ctx, &cfg, &http, &args.device, false).await?;
     let key = uuid::Uuid::new_v4().to_string();
     let created = s
@@ -152,9 +150,7 @@ pub fn sort_tokens(tokens: &mut [ManagementToken], key: SortKey) {
 }
 
 pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
-    let cfg = ctx.config()?;
-    crate::cluster::base_url(&cfg.profile)?;
-    let http = HttpClient::new(&cfg.profile, cfg.timeout.value)?;
+    let (cfg, http) = super::cluster_context(ctx)?;
     let s = credential(ctx, &cfg, &http, &args.device, false).await?;
     let mut tokens = s.client()?.list(&s.cred).await.map_err(|e| s.on_error(e))?;
     sort_tokens(&mut tokens, args.sort);
@@ -193,12 +189,10 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
 }
 
 pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
-    let cfg = ctx.config()?;
-    crate::cluster::base_url(&cfg.profile)?;
+    let (cfg, http) = super::cluster_context(ctx)?;
     if !args.force {
         confirm(&args.ids)?;
     }
-    let http = HttpClient::new(&cfg.profile, cfg.timeout.value)?;
     let s = credential(ctx, &cfg, &http, &args.device, false).await?;
     let client = s.client()?;
     let mut failed: Vec<(String, anyhow::Error)> = Vec::new();

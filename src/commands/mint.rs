@@ -6,7 +6,6 @@ use crate::cluster::{
     ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken, expiry,
 };
 use crate::error::{ClusterError, ConfigError, MintError};
-use crate::http::HttpClient;
 use crate::output;
 use crate::secret::Secret;
 use crate::store::{StoreOptions, StoreSpec};
@@ -340,9 +339,7 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
             message: format!("`{}`: {e}", args.min_remaining),
             hint: Some("write a duration such as 7d or 12h".into()),
         })?;
-    let cfg = ctx.config()?;
-    crate::cluster::base_url(&cfg.profile)?;
-    let http = HttpClient::new(&cfg.profile, cfg.timeout.value)?;
+    let (cfg, http) = super::cluster_context(ctx)?;
     let client = ClusterClient::new(&cfg.profile, &http)?;
 
     // --if-missing: is the first store's token still good here? If it is

@@ -28,6 +28,17 @@ impl Context {
     }
 }
 
+/// Configuration and an HTTP client for a command that talks to the cluster.
+/// The cluster address is checked here, before anyone is asked to log in.
+pub fn cluster_context(
+    ctx: &Context,
+) -> anyhow::Result<(crate::config::Config, crate::http::HttpClient)> {
+    let cfg = ctx.config()?;
+    crate::cluster::base_url(&cfg.profile)?;
+    let http = crate::http::HttpClient::new(&cfg.profile, cfg.timeout.value)?;
+    Ok((cfg, http))
+}
+
 /// Options for the secret stores, from the environment snapshot.
 pub fn store_options(ctx: &Context, force: bool) -> crate::store::StoreOptions {
     use crate::store::{KeyringBackend, StoreOptions};

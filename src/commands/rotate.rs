@@ -11,7 +11,6 @@ use super::store_options;
 use crate::cli::{Format, RotateArgs};
 use crate::cluster::{ClusterClient, Credential, CredentialKind, expiry};
 use crate::error::{ConfigError, MintError};
-use crate::http::HttpClient;
 use crate::output;
 use crate::secret::Secret;
 use crate::store::{StoreOptions, StoreSpec};
@@ -68,9 +67,7 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         args.expiry.expires_in.as_deref(),
         Utc::now(),
     )?;
-    let cfg = ctx.config()?;
-    crate::cluster::base_url(&cfg.profile)?;
-    let http = HttpClient::new(&cfg.profile, cfg.timeout.value)?;
+    let (cfg, http) = super::cluster_context(ctx)?;
     let client = ClusterClient::new(&cfg.profile, &http)?;
     // Rotation overwrites the stores: that is its purpose.
     let opts = store_options(ctx, true);
