@@ -9,7 +9,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use support::canned::{Canned, Reply};
 use support::cluster::Cluster;
-use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, TestEnv, login, session_jwt};
+use support::{
+    DEFAULT_TIMEOUT, Idp, ProfileToml, Running, Stack, StoreGate, TestEnv, login, session_jwt,
+};
 
 /// Wait until `cond` holds (an event we cannot subscribe to), with a deadline.
 fn wait_until(what: &str, run: Option<&Running>, mut cond: impl FnMut() -> bool) {
@@ -120,11 +122,11 @@ fn slow_down_storm_keeps_growing_the_interval() {
 
 #[test]
 fn server_error_on_create_touches_no_store() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
-    login(&env, &idp, "admin");
+    let Stack {
+        idp: _idp,
+        cluster,
+        env,
+    } = Stack::start();
     cluster.faults(json!({"fail_next": 1, "fail_status": 500}));
     let file = env.home().join("secrets/token");
     let out = env.run([
@@ -150,41 +152,26 @@ fn server_error_on_create_touches_no_store() {
 
 #[test]
 fn cluster_restart_between_create_and_verify() {
-    let idp = Idp::builder().interval(1).start();
-    let mut cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
-    login(&env, &idp, "admin");
-    let dir = env.home().to_path_buf();
-    let gate = dir.join("gate");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&gate)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let Stack {
+        idp: _idp,
+        mut cluster,
+        env,
+    } = Stack::start();
     // The store runs between create and verify: hold it there while the
     // cluster goes down.
-    let store = format!(
-        "exec:cat > {d}/got; touch {d}/storing; read x < {g}",
-        d = dir.display(),
-        g = gate.display()
-    );
+    let gate = StoreGate::new(env.home(), "restart", 0);
     let run = env.spawn([
         "mint",
         "--description",
         "restart",
         "--store",
-        &store,
+        &gate.spec,
         "--format",
         "json",
     ]);
-    wait_until("the store to run", Some(&run), || {
-        dir.join("storing").exists()
-    });
+    gate.wait_until_storing(&run);
     cluster.stop();
-    std::fs::write(&gate, "go\n").unwrap();
+    gate.open();
     wait_until("a retry of the verify", Some(&run), || {
         run.stderr_so_far().contains("retrying")
     });
@@ -198,11 +185,11 @@ fn cluster_restart_between_create_and_verify() {
 
 #[test]
 fn revoked_management_token_mid_run() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
-    login(&env, &idp, "admin");
+    let Stack {
+        idp: _idp,
+        cluster,
+        env,
+    } = Stack::start();
     let out = env.run([
         "management",
         "create",
@@ -309,11 +296,11 @@ exit $rc"#;
 
 #[test]
 fn disk_full_while_storing_revokes_and_leaves_no_partial_file() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
-    login(&env, &idp, "admin");
+    let Stack {
+        idp: _idp,
+        cluster,
+        env,
+    } = Stack::start();
     let mnt = env.home().join("small-disk");
     let ls = env.home().join("left-on-disk");
     for policy in ["revoke", "print"] {
@@ -354,11 +341,10 @@ fn disk_full_while_storing_revokes_and_leaves_no_partial_file() {
 
 #[test]
 fn two_mints_at_once_share_the_session_safely() {
-    let idp = Idp::builder().interval(1).access_token_ttl(2).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
-    login(&env, &idp, "admin");
+    let Stack { idp, cluster, env } = Stack::with(
+        Idp::builder().interval(1).access_token_ttl(2).start(),
+        "admin",
+    );
     let dir = env.home().to_path_buf();
     let runs: Vec<Running> = (0..2)
         .map(|i| {
@@ -422,24 +408,11 @@ fn signals_at_each_stage() {
 
         // While storing (after create): revoked, no partial file.
         login(&env, &idp, "admin");
-        let gate = dir.join(format!("gate-{sig}"));
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&gate)
-                .status()
-                .unwrap()
-                .success()
-        );
-        let marker = dir.join(format!("storing-{sig}"));
-        let store = format!(
-            "exec:cat >/dev/null; touch {}; read x < {}; exit 1",
-            marker.display(),
-            gate.display()
-        );
-        let run = env.spawn(["mint", "--description", "s", "--store", &store]);
-        wait_until("the store to run", Some(&run), || marker.exists());
+        let gate = StoreGate::new(&dir, sig, 1);
+        let run = env.spawn(["mint", "--description", "s", "--store", &gate.spec]);
+        gate.wait_until_storing(&run);
         run.signal(sig);
-        std::fs::write(&gate, "go\n").unwrap();
+        gate.open();
         let out = run.wait_output();
         out.assert_code(130);
         assert!(out.stderr.contains("revoked"), "{sig}: {}", out.stderr);

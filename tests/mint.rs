@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+
 use support::cluster::Cluster;
 use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, TestEnv};
 
@@ -18,11 +18,7 @@ struct Stack {
 
 /// IdP + cluster + a logged-in CLI environment (as admin).
 fn stack() -> Stack {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
-    support::login(&env, &idp, "admin");
+    let support::Stack { idp, cluster, env } = support::Stack::start();
     let admin_jwt = support::session_jwt(&env);
     Stack {
         idp,
@@ -320,22 +316,9 @@ fn partial_store_failure_keeps_the_token() {
 #[test]
 fn interrupted_after_creation_revokes_the_token() {
     let s = stack();
-    let dir = s.env.home().to_path_buf();
-    let gate = dir.join("gate");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&gate)
-            .status()
-            .unwrap()
-            .success()
-    );
     // The store signals that it is running (the token exists by then), then
     // blocks until the test opens the gate, then fails.
-    let cmd = format!(
-        "exec:cat >/dev/null; touch {d}/storing; read x < {g}; exit 1",
-        d = dir.display(),
-        g = gate.display()
-    );
+    let gate = support::StoreGate::new(s.env.home(), "interrupted", 1);
     let run = s.env.spawn([
         "mint",
         "--browser",
@@ -343,19 +326,11 @@ fn interrupted_after_creation_revokes_the_token() {
         "--description",
         "interrupted",
         "--store",
-        &cmd,
+        &gate.spec,
     ]);
-    let deadline = Instant::now() + DEFAULT_TIMEOUT;
-    while !dir.join("storing").exists() {
-        assert!(
-            Instant::now() < deadline,
-            "store never started: {}",
-            run.stderr_so_far()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    gate.wait_until_storing(&run);
     run.signal("INT");
-    std::fs::write(&gate, "go\n").unwrap();
+    gate.open();
     let out = run.wait_output();
     out.assert_code(130);
     assert!(out.stderr.contains("revoked"), "{}", out.stderr);

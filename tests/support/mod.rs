@@ -1205,3 +1205,76 @@ pub fn session_jwt(env: &TestEnv) -> String {
         .expect("access_token")
         .to_owned()
 }
+
+/// The whole local stack: an IdP (poll interval 1 s unless given), a
+/// reference cluster, and a CLI environment pointed at both, logged in.
+pub struct Stack {
+    pub idp: Idp,
+    pub cluster: cluster::Cluster,
+    pub env: TestEnv,
+}
+
+impl Stack {
+    /// Logged in as `admin`.
+    pub fn start() -> Stack {
+        Stack::with(Idp::builder().interval(1).start(), "admin")
+    }
+
+    pub fn with(idp: Idp, user: &str) -> Stack {
+        let cluster = cluster::Cluster::start(&idp);
+        let env = TestEnv::new();
+        env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+        login(&env, &idp, user);
+        Stack { idp, cluster, env }
+    }
+
+    /// Every token on the cluster, read with the session's JWT.
+    pub fn tokens(&self) -> Vec<Value> {
+        self.cluster.list_with(&session_jwt(&self.env))
+    }
+}
+
+/// An `exec:` store that holds `mint`/`rotate` at the store step (after the
+/// token was created): it takes the token, touches a marker, then blocks on a
+/// FIFO until the test opens the gate, and exits with `exit_code`.
+pub struct StoreGate {
+    pub spec: String,
+    marker: PathBuf,
+    fifo: PathBuf,
+}
+
+impl StoreGate {
+    pub fn new(dir: &Path, name: &str, exit_code: i32) -> StoreGate {
+        let fifo = dir.join(format!("{name}.gate"));
+        let marker = dir.join(format!("{name}.storing"));
+        let ok = Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("run mkfifo");
+        assert!(ok.success(), "mkfifo {}", fifo.display());
+        let spec = format!(
+            "exec:cat >/dev/null; touch {}; read x < {}; exit {exit_code}",
+            marker.display(),
+            fifo.display()
+        );
+        StoreGate { spec, marker, fifo }
+    }
+
+    /// Wait (with a deadline) until the store is running.
+    pub fn wait_until_storing(&self, run: &Running) {
+        let deadline = Instant::now() + DEFAULT_TIMEOUT;
+        while !self.marker.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the store never started; stderr so far:\n{}",
+                run.stderr_so_far()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Let the store finish.
+    pub fn open(&self) {
+        fs::write(&self.fifo, "go\n").expect("open the gate");
+    }
+}
