@@ -75,7 +75,8 @@ impl Response {
         serde_json::from_slice(&self.body).map_err(|e| HttpError::BadBody {
             url: self.url.clone(),
             status: self.status,
-            cause: describe_json_error(&e),
+            // serde_json errors name a position, never the content.
+            cause: e.to_string(),
         })
     }
 
@@ -114,11 +115,6 @@ impl Response {
             detail,
         }
     }
-}
-
-/// serde_json errors mention the position, never the content: safe to show.
-fn describe_json_error(e: &serde_json::Error) -> String {
-    e.to_string()
 }
 
 /// Server-provided text goes into one-line error messages: keep it printable

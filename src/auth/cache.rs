@@ -101,6 +101,27 @@ pub struct Lock {
     _file: File,
 }
 
+pub enum Locking {
+    Held(Lock),
+    Busy(PendingLock),
+}
+
+/// A lock another process holds; [`PendingLock::wait`] blocks until it is ours.
+pub struct PendingLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl PendingLock {
+    pub fn wait(self) -> Result<Lock, CacheError> {
+        self.file.lock().map_err(|source| CacheError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(Lock { _file: self.file })
+    }
+}
+
 impl Cache {
     pub fn new(dir: PathBuf) -> Self {
         Cache { dir }
@@ -126,9 +147,9 @@ impl Cache {
         fsutil::create_private_dir(&self.dir).map_err(self.io(&self.dir))
     }
 
-    /// Take the session's lock, waiting for another process if needed.
-    /// `on_wait` runs once if we have to wait.
-    pub fn lock(&self, key: &SessionKey, on_wait: impl FnOnce()) -> Result<Lock, CacheError> {
+    /// Try to take the session's lock without waiting. `Busy` means another
+    /// process holds it: tell the person, then [`PendingLock::wait`].
+    pub fn try_lock(&self, key: &SessionKey) -> Result<Locking, CacheError> {
         self.ensure_dir()?;
         let path = self.dir.join(format!("{}.lock", key.file_stem()));
         let mut opts = std::fs::OpenOptions::new();
@@ -140,14 +161,18 @@ impl Cache {
         }
         let file = opts.open(&path).map_err(self.io(&path))?;
         match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                on_wait();
-                file.lock().map_err(self.io(&path))?;
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(self.io(&path)(e)),
+            Ok(()) => Ok(Locking::Held(Lock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(Locking::Busy(PendingLock { file, path })),
+            Err(std::fs::TryLockError::Error(e)) => Err(self.io(&path)(e)),
         }
-        Ok(Lock { _file: file })
+    }
+
+    /// Take the session's lock, waiting as long as another process holds it.
+    pub fn lock(&self, key: &SessionKey) -> Result<Lock, CacheError> {
+        match self.try_lock(key)? {
+            Locking::Held(l) => Ok(l),
+            Locking::Busy(p) => p.wait(),
+        }
     }
 
     /// Load a session. A corrupt file is discarded with a warning; a file

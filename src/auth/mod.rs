@@ -115,25 +115,11 @@ impl<'a> Auth<'a> {
     ) -> Result<Acquired, anyhow::Error> {
         // Hold the lock across read-refresh-write so a concurrent process
         // cannot refresh with the same (rotating) refresh token.
-        let _lock = {
-            let cache = Cache::new(self.cache.dir().to_path_buf());
-            let key = self.key.clone();
-            let (tx, rx) = std::sync::mpsc::channel::<()>();
-            let handle = tokio::task::spawn_blocking(move || {
-                cache.lock(&key, move || {
-                    let _ = tx.send(());
-                })
-            });
-            tokio::pin!(handle);
-            loop {
-                tokio::select! {
-                    r = &mut handle => break r??,
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
-                        if rx.try_recv().is_ok() {
-                            ui.waiting_for_other_process();
-                        }
-                    }
-                }
+        let _lock = match self.cache.try_lock(&self.key)? {
+            cache::Locking::Held(lock) => lock,
+            cache::Locking::Busy(pending) => {
+                ui.waiting_for_other_process();
+                tokio::task::spawn_blocking(move || pending.wait()).await??
             }
         };
         let now = Utc::now();

@@ -26,7 +26,7 @@ pub async fn run(ctx: &Context, args: LogoutArgs) -> anyhow::Result<()> {
         };
         let Some(s) = session else { continue };
         found += 1;
-        let _lock = cache.lock(&s.key, || {})?;
+        let _lock = cache.lock(&s.key)?;
         let revoked = revoke(&http, &s).await;
         std::fs::remove_file(&path).or_else(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
