@@ -75,31 +75,25 @@ fn idp_outage_while_polling_is_survived() {
 
 #[test]
 fn slow_down_storm_keeps_growing_the_interval() {
-    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
-    let b2 = base.clone();
-    let c = Canned::start(move |r, n| {
-        let base = b2.get().cloned().unwrap_or_default();
-        match r.path.as_str() {
-            "/.well-known/openid-configuration" => Reply::json(
-                200,
-                json!({
-                    "issuer": base, "device_authorization_endpoint": format!("{base}/device"),
-                    "token_endpoint": format!("{base}/token"),
-                }),
-            ),
-            "/device" => Reply::json(
-                200,
-                json!({
-                    "device_code": "d", "user_code": "SLOW-DOWN", "verification_uri": "https://x/d",
-                    "expires_in": 120, "interval": 1,
-                }),
-            ),
-            "/token" if n < 2 => Reply::json(400, json!({"error": "slow_down"})),
-            "/token" => Reply::json(200, json!({"access_token": "a", "token_type": "Bearer"})),
-            _ => Reply::json(404, json!({})),
-        }
+    let c = Canned::start_with_base(move |base, r, n| match r.path.as_str() {
+        "/.well-known/openid-configuration" => Reply::json(
+            200,
+            json!({
+                "issuer": base, "device_authorization_endpoint": format!("{base}/device"),
+                "token_endpoint": format!("{base}/token"),
+            }),
+        ),
+        "/device" => Reply::json(
+            200,
+            json!({
+                "device_code": "d", "user_code": "SLOW-DOWN", "verification_uri": "https://x/d",
+                "expires_in": 120, "interval": 1,
+            }),
+        ),
+        "/token" if n < 2 => Reply::json(400, json!({"error": "slow_down"})),
+        "/token" => Reply::json(200, json!({"access_token": "a", "token_type": "Bearer"})),
+        _ => Reply::json(404, json!({})),
     });
-    base.set(c.base()).unwrap();
     let env = TestEnv::new();
     env.write_config(&ProfileToml::for_issuer(&c.base(), None).build());
     let out = env.run(["login", "--format", "json", "--browser", "never"]);

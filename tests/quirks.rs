@@ -13,26 +13,19 @@ fn provider(
     device: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     token: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
 ) -> Canned {
-    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
-    let b2 = base.clone();
-    let c = Canned::start(move |r, n| {
-        let base = b2.get().cloned().unwrap_or_default();
-        match r.path.as_str() {
-            "/.well-known/openid-configuration" => Reply::json(
-                200,
-                json!({
-                    "issuer": base,
-                    "device_authorization_endpoint": format!("{base}/device/code"),
-                    "token_endpoint": format!("{base}/token"),
-                }),
-            ),
-            "/device/code" => device(r),
-            "/token" => token(r, n),
-            _ => Reply::json(404, json!({"error": "not_found"})),
-        }
-    });
-    base.set(c.base()).unwrap();
-    c
+    Canned::start_with_base(move |base, r, n| match r.path.as_str() {
+        "/.well-known/openid-configuration" => Reply::json(
+            200,
+            json!({
+                "issuer": base,
+                "device_authorization_endpoint": format!("{base}/device/code"),
+                "token_endpoint": format!("{base}/token"),
+            }),
+        ),
+        "/device/code" => device(r),
+        "/token" => token(r, n),
+        _ => Reply::json(404, json!({"error": "not_found"})),
+    })
 }
 
 fn device_ok(extra: Value) -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
@@ -262,19 +255,13 @@ fn redirecting_token_endpoint_is_refused() {
 #[test]
 fn discovery_problems_have_config_hints() {
     // No device_authorization_endpoint advertised.
-    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
-    let b2 = base.clone();
-    let c = Canned::start(move |r, _| {
-        let base = b2.get().cloned().unwrap_or_default();
-        match r.path.as_str() {
-            "/.well-known/openid-configuration" => Reply::json(
-                200,
-                json!({"issuer": base, "token_endpoint": format!("{base}/token")}),
-            ),
-            _ => Reply::json(404, json!({})),
-        }
+    let c = Canned::start_with_base(move |base, r, _| match r.path.as_str() {
+        "/.well-known/openid-configuration" => Reply::json(
+            200,
+            json!({"issuer": base, "token_endpoint": format!("{base}/token")}),
+        ),
+        _ => Reply::json(404, json!({})),
     });
-    base.set(c.base()).unwrap();
     let out = login(&env_for(&c));
     out.assert_code(5);
     assert!(
@@ -296,21 +283,15 @@ fn discovery_problems_have_config_hints() {
     assert!(out.stderr.contains("issuers must match"), "{}", out.stderr);
 
     // RFC 8414 fallback when there is no OpenID configuration.
-    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
-    let b2 = base.clone();
-    let c = Canned::start(move |r, n| {
-        let base = b2.get().cloned().unwrap_or_default();
-        match r.path.as_str() {
-            "/.well-known/oauth-authorization-server" => Reply::json(
-                200,
-                json!({"issuer": base, "token_endpoint": format!("{base}/token"), "device_authorization_endpoint": format!("{base}/device/code")}),
-            ),
-            "/device/code" => device_ok(json!({}))(r),
-            "/token" if n == 0 => tokens(),
-            _ => Reply::json(404, json!({})),
-        }
+    let c = Canned::start_with_base(move |base, r, n| match r.path.as_str() {
+        "/.well-known/oauth-authorization-server" => Reply::json(
+            200,
+            json!({"issuer": base, "token_endpoint": format!("{base}/token"), "device_authorization_endpoint": format!("{base}/device/code")}),
+        ),
+        "/device/code" => device_ok(json!({}))(r),
+        "/token" if n == 0 => tokens(),
+        _ => Reply::json(404, json!({})),
     });
-    base.set(c.base()).unwrap();
     login(&env_for(&c)).assert_success();
 }
 

@@ -57,6 +57,10 @@ impl Reply {
 
 type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
 
+/// This server's own base URL, for answers that point back at it
+/// (discovery documents).
+pub type Base = str;
+
 pub struct Canned {
     port: u16,
     stop: Arc<AtomicBool>,
@@ -67,8 +71,17 @@ pub struct Canned {
 impl Canned {
     /// `handler(request, n)` where `n` counts earlier requests to the same path.
     pub fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Canned {
+        Canned::start_with_base(move |_, r, n| handler(r, n))
+    }
+
+    /// Like [`Canned::start`], the handler also getting the server's base URL.
+    pub fn start_with_base(
+        handler: impl Fn(&Base, &Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> Canned {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
+        let base = format!("http://127.0.0.1:{port}");
+        let handler = move |r: &Request, n: usize| handler(&base, r, n);
         let stop = Arc::new(AtomicBool::new(false));
         let log: Arc<Mutex<Vec<Request>>> = Arc::default();
         let handler: Arc<Handler> = Arc::new(handler);
