@@ -341,7 +341,7 @@ pub fn resolve(env: &Env, flags: &GlobalArgs) -> Result<Config, ConfigError> {
         None => None,
     };
 
-    let src = |_: ()| Source::File(read.clone().unwrap_or_default());
+    let src = || Source::File(read.clone().unwrap_or_default());
     let fp = file_profile.unwrap_or_default();
     let tls = fp.tls.unwrap_or_default();
     let oauth = fp.auth.and_then(|a| a.oauth2).unwrap_or_default();
@@ -349,10 +349,7 @@ pub fn resolve(env: &Env, flags: &GlobalArgs) -> Result<Config, ConfigError> {
     // Helper: layer an optional string from file then env.
     let layer = |file: Option<String>, var: &'static str| -> Option<Value<String>> {
         let from_env = env.get(var).map(|v| Value::new(v, Source::Env(var)));
-        from_env.or_else(|| {
-            file.filter(|s| !s.is_empty())
-                .map(|v| Value::new(v, src(())))
-        })
+        from_env.or_else(|| file.filter(|s| !s.is_empty()).map(|v| Value::new(v, src())))
     };
 
     let product = match layer(fp.product, "INFLUX_BOOTSTRAP_PRODUCT") {
@@ -437,7 +434,7 @@ pub fn resolve(env: &Env, flags: &GlobalArgs) -> Result<Config, ConfigError> {
             })
             .filter(|v| !v.is_empty())
         {
-            Some(v) => Value::new(v, src(())),
+            Some(v) => Value::new(v, src()),
             None => Value::new(
                 DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
                 Source::Default,
@@ -447,7 +444,7 @@ pub fn resolve(env: &Env, flags: &GlobalArgs) -> Result<Config, ConfigError> {
     let parameters = match oauth.parameters {
         Some(p) => Value::new(
             p.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
-            src(()),
+            src(),
         ),
         None => Value::new(BTreeMap::new(), Source::Default),
     };
@@ -465,7 +462,7 @@ pub fn resolve(env: &Env, flags: &GlobalArgs) -> Result<Config, ConfigError> {
             return Ok(Value::new(b, Source::Env(var)));
         }
         Ok(match file {
-            Some(b) => Value::new(b, src(())),
+            Some(b) => Value::new(b, src()),
             None => Value::new(false, Source::Default),
         })
     };
@@ -474,7 +471,7 @@ pub fn resolve(env: &Env, flags: &GlobalArgs) -> Result<Config, ConfigError> {
             .map(|p| Value::new(p, Source::Env(var)))
             .or_else(|| {
                 file.filter(|p| !p.as_os_str().is_empty())
-                    .map(|p| Value::new(p, src(())))
+                    .map(|p| Value::new(p, src()))
             })
     };
 
