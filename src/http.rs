@@ -5,8 +5,9 @@
 //! `HTTPS_PROXY`/`NO_PROXY` variables (read by reqwest itself), and **no
 //! redirects**: a token endpoint that redirects would make us re-post a device
 //! code or refresh token somewhere we did not choose.
-use crate::config::Profile;
 use crate::error::HttpError;
+use crate::settings::Profile;
+use crate::text::{display_url, sanitize};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 use url::Url;
@@ -115,20 +116,6 @@ impl Response {
             detail,
         }
     }
-}
-
-/// Server-provided text goes into one-line error messages: keep it printable
-/// and short so a hostile server cannot paint the terminal.
-pub fn sanitize(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect();
-    if s.chars().count() > 300 {
-        out.push('…');
-    }
-    out
 }
 
 /// Is this host a loopback address (where plain http is acceptable)?
@@ -341,15 +328,6 @@ impl HttpClient {
             body,
         })
     }
-}
-
-/// URLs in messages without query or fragment (nothing secret goes in our
-/// URLs, but a user-supplied one might carry a key).
-pub fn display_url(url: &Url) -> String {
-    let mut u = url.clone();
-    u.set_query(None);
-    u.set_fragment(None);
-    u.to_string()
 }
 
 /// The innermost cause of a reqwest error: "connection refused",

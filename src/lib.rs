@@ -4,7 +4,6 @@ pub mod auth;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
-pub mod config;
 pub mod env;
 pub mod error;
 pub mod fsutil;
@@ -13,7 +12,9 @@ pub mod interrupt;
 pub mod logging;
 pub mod output;
 pub mod secret;
+pub mod settings;
 pub mod store;
+pub mod text;
 
 use error::AuthError;
 

@@ -5,9 +5,9 @@
 use influx_bootstrap::auth::device::{PollResponse, classify_poll, parse_device_authorization};
 use influx_bootstrap::cli::GlobalArgs;
 use influx_bootstrap::cluster::expiry::{check_description, parse_expiry};
-use influx_bootstrap::config::resolve;
 use influx_bootstrap::env::Env;
 use influx_bootstrap::http::Response;
+use influx_bootstrap::settings::resolve;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

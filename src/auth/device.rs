@@ -9,8 +9,9 @@
 //! put an OAuth error inside an HTTP 200 body (GitHub) or answer with a
 //! proxy's HTML page.
 use crate::error::{AuthError, HttpError};
-use crate::http::{HttpClient, Response, sanitize};
+use crate::http::{HttpClient, Response};
 use crate::secret::Secret;
+use crate::text::sanitize;
 use oauth2::TokenResponse as _;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

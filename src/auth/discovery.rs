@@ -1,7 +1,7 @@
 //! Endpoint discovery: OpenID Connect Discovery 1.0, then RFC 8414.
-use crate::config::OAuth2;
 use crate::error::{AuthError, ConfigError, HttpError};
 use crate::http::HttpClient;
+use crate::settings::OAuth2;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -83,7 +83,7 @@ pub async fn resolve(
             url: doc_url,
             message: format!(
                 "it is for issuer `{}`, not the configured `{}` (issuers must match exactly; 127.0.0.1 is not localhost)",
-                crate::http::sanitize(&meta.issuer),
+                crate::text::sanitize(&meta.issuer),
                 issuer
             ),
         }
@@ -119,10 +119,10 @@ async fn fetch(http: &HttpClient, issuer: &Url) -> Result<(Metadata, String), an
         let r = http.get(&second).await?;
         if r.status == 404 {
             return Err(AuthError::Discovery {
-                url: crate::http::display_url(&first),
+                url: crate::text::display_url(&first),
                 message: format!(
                     "neither it nor {} exists (HTTP 404); check `issuer`",
-                    crate::http::display_url(&second)
+                    crate::text::display_url(&second)
                 ),
             }
             .into());

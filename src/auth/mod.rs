@@ -5,9 +5,9 @@ pub mod discovery;
 pub mod idtoken;
 pub mod poller;
 
-use crate::config::Config;
 use crate::error::{AuthError, ConfigError};
 use crate::http::HttpClient;
+use crate::settings::Config;
 use cache::{Cache, Session, SessionKey};
 use chrono::{DateTime, Utc};
 use device::{DeviceAuthorization, RefreshOutcome, TokenSet};

@@ -4,10 +4,11 @@
 //! `/api/v0` prefix (dedicated: `/api/v0/accounts/{account}/clusters/{cluster}`),
 //! `Authorization: Bearer`, camelCase JSON, RFC 3339 times, errors as
 //! `{"code","message"}`.
-use crate::config::{Product, Profile};
 use crate::error::{ClusterError, ConfigError, HttpError};
-use crate::http::{HttpClient, Response, sanitize};
+use crate::http::{HttpClient, Response};
 use crate::secret::Secret;
+use crate::settings::{Product, Profile};
+use crate::text::sanitize;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -139,7 +140,7 @@ impl<'a> ClusterClient<'a> {
         headers: &[(&str, &str)],
         idempotent: bool,
     ) -> Result<Response, ClusterError> {
-        let shown = crate::http::display_url(url);
+        let shown = crate::text::display_url(url);
         let mut failures = 0;
         loop {
             let r = self
@@ -203,7 +204,7 @@ impl<'a> ClusterClient<'a> {
         let url = self.url(&[]);
         let body = serde_json::json!({
             "description": description,
-            "expiresAt": expires_at.map(crate::output::rfc3339),
+            "expiresAt": expires_at.map(crate::text::rfc3339),
         });
         let resp = self
             .call(
@@ -271,7 +272,7 @@ pub fn base_url(p: &Profile) -> Result<Url, ConfigError> {
         segs.pop_if_empty();
         segs.extend(["api", "v0"]);
         if p.product.value == Product::Dedicated {
-            let need = |v: &Option<crate::config::Value<String>>, what: &str| {
+            let need = |v: &Option<crate::settings::Value<String>>, what: &str| {
                 v.as_ref().map(|v| v.value.clone()).ok_or_else(|| ConfigError::Missing {
                     what: format!("`{what}`"),
                     profile: p.name.value.clone(),

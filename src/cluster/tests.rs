@@ -5,7 +5,7 @@ use crate::env::Env;
 fn profile(pairs: &[(&str, &str)]) -> Profile {
     let mut v = vec![("HOME", "/nonexistent")];
     v.extend_from_slice(pairs);
-    crate::config::resolve(&Env::from_pairs(v), &GlobalArgs::default())
+    crate::settings::resolve(&Env::from_pairs(v), &GlobalArgs::default())
         .unwrap()
         .profile
 }

@@ -1,8 +1,8 @@
 //! `config show` and `config path`.
 use super::Context;
 use crate::cli::{Format, FormatArgs};
-use crate::config::{Config, FileKind, Source, Value};
 use crate::output;
+use crate::settings::{Config, FileKind, Source, Value};
 use serde::Serialize;
 
 #[derive(Serialize)]

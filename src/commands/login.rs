@@ -37,7 +37,7 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
             name: id.and_then(|i| i.name.as_deref()),
             email: id.and_then(|i| i.email.as_deref()),
             issuer: s.issuer.as_deref().or(Some(s.key.authority.as_str())),
-            expires_at: s.expires_at.map(output::rfc3339),
+            expires_at: s.expires_at.map(crate::text::rfc3339),
             refreshable: s.refresh_token.is_some(),
             session: acq.how,
         })?;
@@ -59,7 +59,7 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     };
     let until = s
         .expires_at
-        .map(|t| format!("; access token valid until {}", output::rfc3339(t)))
+        .map(|t| format!("; access token valid until {}", crate::text::rfc3339(t)))
         .unwrap_or_default();
     let refresh = if s.refresh_token.is_some() {
         ", refreshable"

@@ -5,10 +5,10 @@ use crate::cli::{CreateArgs, DeviceArgs, Format, ListArgs, RevokeArgs, SortKey};
 use crate::cluster::{
     ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken, expiry,
 };
-use crate::config::Config;
 use crate::error::{ClusterError, ConfigError};
 use crate::http::HttpClient;
 use crate::output::{self, prompt::DevicePrompt};
+use crate::settings::Config;
 use std::io::{BufRead, IsTerminal, Write};
 
 /// Everything a cluster call needs, with the credential chosen once.
@@ -76,7 +76,7 @@ impl Session<'_> {
 }
 
 fn time(t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map_or_else(|| "-".into(), output::rfc3339)
+    t.map_or_else(|| "-".into(), crate::text::rfc3339)
 }
 
 pub fn token_rows(t: &ManagementToken) -> Vec<Vec<String>> {
@@ -84,7 +84,7 @@ pub fn token_rows(t: &ManagementToken) -> Vec<Vec<String>> {
         vec!["ID".into(), t.id.clone()],
         vec!["DESCRIPTION".into(), t.description.clone()],
         vec!["PREFIX".into(), t.token_prefix.clone()],
-        vec!["CREATED AT".into(), output::rfc3339(t.created_at)],
+        vec!["CREATED AT".into(), crate::text::rfc3339(t.created_at)],
         vec!["CREATED BY".into(), t.created_by.clone()],
         vec!["EXPIRES AT".into(), time(&t.expires_at)],
         vec!["REVOKED AT".into(), time(&t.revoked_at)],
@@ -164,7 +164,7 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
                 t.id.clone(),
                 t.description.clone(),
                 t.token_prefix.clone(),
-                output::rfc3339(t.created_at),
+                crate::text::rfc3339(t.created_at),
                 t.created_by.clone(),
                 time(&t.expires_at),
                 time(&t.revoked_at),

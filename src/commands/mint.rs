@@ -182,8 +182,8 @@ pub async fn verify(
     if !same {
         return Err(fail(format!(
             "the cluster reports expiry {:?}, expected {:?}",
-            t.expires_at.map(output::rfc3339),
-            expires_at.map(output::rfc3339)
+            t.expires_at.map(crate::text::rfc3339),
+            expires_at.map(crate::text::rfc3339)
         )));
     }
     if t.revoked_at.is_some() {
@@ -223,8 +223,8 @@ pub fn summary(created: &CreatedToken, stores: Vec<StoreResult>, verified: bool)
         id: created.token.id.clone(),
         description: created.token.description.clone(),
         token_prefix: created.token.token_prefix.clone(),
-        created_at: output::rfc3339(created.token.created_at),
-        expires_at: created.token.expires_at.map(output::rfc3339),
+        created_at: crate::text::rfc3339(created.token.created_at),
+        expires_at: created.token.expires_at.map(crate::text::rfc3339),
         stores,
         verified,
         revoked_old: None,
@@ -353,12 +353,12 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
                     stores[0],
                     t.id,
                     t.token_prefix,
-                    t.expires_at.map_or("never".into(), output::rfc3339)
+                    t.expires_at.map_or("never".into(), crate::text::rfc3339)
                 );
                 if json {
                     output::json_line(&serde_json::json!({
                         "event": "unchanged", "id": t.id, "tokenPrefix": t.token_prefix,
-                        "expiresAt": t.expires_at.map(output::rfc3339),
+                        "expiresAt": t.expires_at.map(crate::text::rfc3339),
                     }))?;
                 }
                 return Ok(());

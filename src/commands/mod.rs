@@ -19,8 +19,8 @@ pub struct Context {
 
 impl Context {
     /// Resolve configuration; notes (e.g. "reading influxctl's file") go to stderr.
-    pub fn config(&self) -> anyhow::Result<crate::config::Config> {
-        let cfg = crate::config::resolve(&self.env, &self.global)?;
+    pub fn config(&self) -> anyhow::Result<crate::settings::Config> {
+        let cfg = crate::settings::resolve(&self.env, &self.global)?;
         for n in &cfg.notes {
             tracing::info!("{n}");
         }
@@ -32,7 +32,7 @@ impl Context {
 /// The cluster address is checked here, before anyone is asked to log in.
 pub fn cluster_context(
     ctx: &Context,
-) -> anyhow::Result<(crate::config::Config, crate::http::HttpClient)> {
+) -> anyhow::Result<(crate::settings::Config, crate::http::HttpClient)> {
     let cfg = ctx.config()?;
     crate::cluster::base_url(&cfg.profile)?;
     let http = crate::http::HttpClient::new(&cfg.profile, cfg.timeout.value)?;
@@ -45,7 +45,7 @@ pub fn store_options(ctx: &Context, force: bool) -> crate::store::StoreOptions {
     let env = &ctx.env;
     StoreOptions {
         force,
-        influxctl_config: crate::config::influxctl_config_path(env),
+        influxctl_config: crate::settings::influxctl_config_path(env),
         keyring_backend: env
             .path("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR")
             .map_or(KeyringBackend::Os, KeyringBackend::TestDir),

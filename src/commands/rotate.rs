@@ -11,7 +11,6 @@ use super::store_options;
 use crate::cli::{Format, RotateArgs};
 use crate::cluster::{ClusterClient, Credential, CredentialKind, expiry};
 use crate::error::{ConfigError, MintError};
-use crate::output;
 use crate::secret::Secret;
 use crate::store::{StoreOptions, StoreSpec};
 use chrono::Utc;
@@ -165,7 +164,7 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
                 s.revoked_old = Some(format!(
                     "{} revoked at {}",
                     t.id,
-                    t.revoked_at.map_or("-".into(), output::rfc3339)
+                    t.revoked_at.map_or("-".into(), crate::text::rfc3339)
                 ))
             }
             Err(e) => {

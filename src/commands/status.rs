@@ -50,9 +50,11 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         email: id.email.clone(),
         identity_verified: s.identity.as_ref().map(|i| i.verified),
         access_token_valid: valid,
-        expires_at: s.expires_at.map(output::rfc3339),
+        expires_at: s.expires_at.map(crate::text::rfc3339),
         refreshable: s.refresh_token.is_some(),
-        obtained_at: Some(output::rfc3339(s.refreshed_at.unwrap_or(s.obtained_at))),
+        obtained_at: Some(crate::text::rfc3339(
+            s.refreshed_at.unwrap_or(s.obtained_at),
+        )),
         cache_file: path.display().to_string(),
     };
     if args.format == Format::Json {

@@ -51,21 +51,6 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// RFC 3339 in UTC, second precision, as every timestamp we print.
-pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// "9:41", "1:02:03": a countdown as people read it.
-pub fn countdown(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,13 +65,5 @@ mod tests {
             ],
         );
         assert_eq!(t, "KEY     VALUE\na       1\nlonger  2\n");
-    }
-
-    #[test]
-    fn countdown_formats() {
-        let cases = [(0, "0:00"), (581, "9:41"), (3723, "1:02:03")];
-        for (s, want) in cases {
-            assert_eq!(countdown(std::time::Duration::from_secs(s)), want);
-        }
     }
 }

@@ -123,7 +123,7 @@ impl LoginUi for DevicePrompt {
             user_code: &a.user_code,
             verification_uri: &a.verification_uri,
             verification_uri_complete: a.verification_uri_complete.as_deref(),
-            expires_at: crate::output::rfc3339(expires_at),
+            expires_at: crate::text::rfc3339(expires_at),
             interval: a.interval.as_secs(),
         });
         let mut s = String::new();
@@ -150,7 +150,7 @@ impl LoginUi for DevicePrompt {
         s.push_str(&format!(
             "The code expires at {} ({} from now).\n",
             expires_at.format("%H:%M:%S UTC"),
-            crate::output::countdown(a.expires_in)
+            crate::text::countdown(a.expires_in)
         ));
         s.push_str(&format!(
             "Approve only if the page shows the code {} and you started this login yourself.\n",
@@ -179,7 +179,7 @@ impl LoginUi for DevicePrompt {
                     let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
                     pb2.set_message(format!(
                         "waiting for approval… (expires in {})",
-                        crate::output::countdown(left)
+                        crate::text::countdown(left)
                     ));
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }

@@ -83,7 +83,7 @@ pub struct StoreOptions {
     /// `influxctl:` replace the value they hold without it: that is what they
     /// are for.)
     pub force: bool,
-    /// influxctl's `config.toml` ([`crate::config::influxctl_config_path`]).
+    /// influxctl's `config.toml` ([`crate::settings::influxctl_config_path`]).
     pub influxctl_config: Option<PathBuf>,
     pub keyring_backend: KeyringBackend,
     /// Whether a D-Bus session bus is there (`DBUS_SESSION_BUS_ADDRESS` set
@@ -201,11 +201,14 @@ pub enum StoreError {
         backend: &'static str,
         message: String,
     },
-    #[error("`sh -c` command failed ({status}){}", util::colon(stderr))]
+    #[error("`sh -c` command failed ({status}){}", crate::text::colon(stderr))]
     ExecFailed { status: String, stderr: String },
-    #[error("`sh -c` command did not finish within {}; it was killed{}", humantime::format_duration(*after), util::colon(stderr))]
+    #[error("`sh -c` command did not finish within {}; it was killed{}", humantime::format_duration(*after), crate::text::colon(stderr))]
     ExecTimeout { after: Duration, stderr: String },
-    #[error("`sh -c` command is not valid shell syntax{}", util::colon(stderr))]
+    #[error(
+        "`sh -c` command is not valid shell syntax{}",
+        crate::text::colon(stderr)
+    )]
     ExecSyntax { stderr: String },
 }
 

@@ -22,15 +22,6 @@ pub(super) fn validate_token(token: &Secret) -> Result<&str, StoreError> {
     Ok(t)
 }
 
-/// `": text"`, or nothing for empty text (for error messages).
-pub(super) fn colon(s: &str) -> String {
-    if s.is_empty() {
-        String::new()
-    } else {
-        format!(": {s}")
-    }
-}
-
 /// The directory a file lives in (`.` for a bare file name).
 pub(super) fn parent_of(path: &Path) -> &Path {
     path.parent()

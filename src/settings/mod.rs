@@ -591,18 +591,18 @@ fn parse_file(
     let de = toml::de::Deserializer::parse(text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
         line: e.span().map_or(1, |s| line_of(s.start)),
-        message: crate::http::sanitize(e.message().trim()),
+        message: crate::text::sanitize(e.message().trim()),
     })?;
     let mut unknown: Vec<Vec<Seg>> = Vec::new();
     let parsed: FileConfig = serde_ignored::deserialize(de, |p| unknown.push(segments(&p)))
         .map_err(|e: toml::de::Error| ConfigError::Parse {
             path: path.to_path_buf(),
             line: e.span().map_or(1, |s| line_of(s.start)),
-            message: crate::http::sanitize(e.message().trim()),
+            message: crate::text::sanitize(e.message().trim()),
         })?;
     if let Some(first) = unknown.first() {
         // Quoted TOML keys may hold newlines or escapes: keep errors one line.
-        let key = crate::http::sanitize(&dotted(first));
+        let key = crate::text::sanitize(&dotted(first));
         if strict {
             return Err(ConfigError::UnknownKey {
                 path: path.to_path_buf(),
