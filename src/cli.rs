@@ -55,6 +55,9 @@ pub struct GlobalArgs {
     /// More logging on stderr (-v info, -vv debug); tokens are never logged
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Only warnings, errors, the device code and data: no progress lines
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

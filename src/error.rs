@@ -1,8 +1,10 @@
 //! Domain errors, their exit codes and hints, and the top-level reporter.
 //!
 //! Each domain has a `thiserror` enum that keeps the URL and status it is
-//! about (never a token, never a raw body). Commands wrap them with `anyhow`
-//! context; [`report`] walks the chain to find the exit code and the hint.
+//! about (never a token, never a raw body) and implements [`Classify`] for
+//! its exit code and hint. Commands wrap them with `anyhow` context;
+//! `output::report` walks the chain to find the exit code and the hint.
+//! This module imports nothing of ours, so every domain module may use it.
 use std::path::PathBuf;
 
 /// Documented exit codes (README "Exit codes", `--help`).
@@ -82,6 +84,32 @@ pub enum ConfigError {
         profile: String,
         hint: String,
     },
+}
+
+impl ConfigError {
+    /// The one constructor for "this value is wrong, and here is what to do".
+    pub fn invalid(
+        what: impl Into<String>,
+        source: impl std::fmt::Display,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        ConfigError::Invalid {
+            what: what.into(),
+            source_name: source.to_string(),
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// A bad command-line value (exit 2, with a hint).
+    pub fn usage(
+        what: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self::invalid(what, "command line", message, hint)
+    }
 }
 
 impl Classify for ConfigError {
@@ -336,106 +364,6 @@ impl Classify for MintError {
             MintError::NoStore { .. } => exit::STORE_NONE,
             MintError::Verify { .. } => exit::VERIFY,
             MintError::Interrupted { .. } => exit::INTERRUPTED,
-        }
-    }
-}
-
-fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<crate::store::StoreError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<MintError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<ClusterError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<ConfigError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<AuthError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<HttpError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<CacheError>() {
-            return Some(e);
-        }
-    }
-    None
-}
-
-/// The exit code for an error chain.
-pub fn exit_code(err: &anyhow::Error) -> i32 {
-    classify(err).map_or(exit::FAILURE, |c| c.exit_code())
-}
-
-/// Print the error chain as one line plus an optional hint; return the exit code.
-pub fn report(err: &anyhow::Error) -> i32 {
-    let code = exit_code(err);
-    if code == exit::INTERRUPTED {
-        match err.chain().find_map(|c| c.downcast_ref::<MintError>()) {
-            Some(e) => eprintln!("{e}"),
-            None => eprintln!("interrupted"),
-        }
-        return code;
-    }
-    let mut line = String::from("error: ");
-    for (i, cause) in err.chain().enumerate() {
-        if i > 0 {
-            line.push_str(": ");
-        }
-        line.push_str(&cause.to_string());
-    }
-    eprintln!("{line}");
-    if let Some(hint) = classify(err).and_then(|c| c.hint()) {
-        eprintln!("hint: {hint}");
-    }
-    code
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exit_codes_found_through_context() {
-        let cases: Vec<(anyhow::Error, i32)> = vec![
-            (
-                anyhow::Error::new(AuthError::Denied).context("login failed"),
-                exit::DENIED,
-            ),
-            (
-                anyhow::Error::new(AuthError::Expired {
-                    valid_for: "10m".into(),
-                }),
-                exit::EXPIRED,
-            ),
-            (
-                anyhow::Error::new(HttpError::Transport {
-                    url: "u".into(),
-                    cause: "c".into(),
-                })
-                .context("discovery"),
-                exit::IDP,
-            ),
-            (
-                anyhow::Error::new(CacheError::Insecure {
-                    path: "/x".into(),
-                    mode: 0o644,
-                }),
-                exit::LOCAL_STATE,
-            ),
-            (anyhow::anyhow!("plain"), exit::FAILURE),
-            (
-                anyhow::Error::new(AuthError::Interrupted),
-                exit::INTERRUPTED,
-            ),
-        ];
-        for (err, code) in cases {
-            assert_eq!(exit_code(&err), code, "{err:#}");
         }
     }
 }

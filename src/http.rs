@@ -6,6 +6,7 @@
 //! redirects**: a token endpoint that redirects would make us re-post a device
 //! code or refresh token somewhere we did not choose.
 use crate::error::HttpError;
+use crate::printer::Printer;
 use crate::settings::Profile;
 use crate::text::{display_url, sanitize};
 use serde::de::DeserializeOwned;
@@ -25,6 +26,8 @@ pub struct HttpClient {
     timeout: Duration,
     /// `[profile.tls] disable = true`: plain http allowed beyond loopback.
     allow_plain_http: bool,
+    /// Where the warnings about weakened TLS go.
+    printer: Printer,
 }
 
 /// What the TLS client needs, read and checked up front so a bad CA file is
@@ -145,7 +148,7 @@ pub fn parse_retry_after(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<
 }
 
 impl HttpClient {
-    pub fn new(profile: &Profile, timeout: Duration) -> Result<Self, HttpError> {
+    pub fn new(profile: &Profile, timeout: Duration, printer: &Printer) -> Result<Self, HttpError> {
         let tls = &profile.tls;
         let mut parts = TlsParts {
             roots: Vec::new(),
@@ -189,9 +192,8 @@ impl HttpClient {
             tracing::warn!(
                 "TLS certificate verification is DISABLED for this profile ([profile.tls] insecure = true); anyone on the network can impersonate the servers"
             );
-            eprintln!(
-                "warning: TLS certificate verification is disabled ([profile.tls] insecure = true)"
-            );
+            printer
+                .warn("TLS certificate verification is disabled ([profile.tls] insecure = true)");
         }
         let plain = builder(timeout)
             .tls_built_in_root_certs(false)
@@ -203,7 +205,13 @@ impl HttpClient {
             tls_parts: parts,
             timeout,
             allow_plain_http: tls.disable.value,
+            printer: printer.clone(),
         })
+    }
+
+    /// The printer of this run, for code that holds only the client.
+    pub fn printer(&self) -> &Printer {
+        &self.printer
     }
 
     /// The client for this URL's scheme (building the TLS one on first use).
@@ -236,10 +244,10 @@ impl HttpClient {
             "http" if self.allow_plain_http => {
                 static WARNED: std::sync::Once = std::sync::Once::new();
                 WARNED.call_once(|| {
-                    eprintln!(
-                        "warning: sending requests over plain http:// to {} ([profile.tls] disable = true): tokens cross the network unencrypted",
+                    self.printer.warn(format!(
+                        "sending requests over plain http:// to {} ([profile.tls] disable = true): tokens cross the network unencrypted",
                         url.host_str().unwrap_or("?")
-                    )
+                    ))
                 });
                 Ok(())
             }

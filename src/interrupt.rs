@@ -31,6 +31,13 @@ impl Interrupt {
         Interrupt { rx }
     }
 
+    /// One fired by hand (`Trigger::fire`): unit tests interrupt a pipeline
+    /// at an exact step with it.
+    pub fn manual() -> (Self, Trigger) {
+        let (tx, rx) = watch::channel(false);
+        (Interrupt { rx }, Trigger(std::sync::Arc::new(tx)))
+    }
+
     pub fn is_set(&self) -> bool {
         *self.rx.borrow()
     }
@@ -39,6 +46,16 @@ impl Interrupt {
     pub async fn wait(&self) {
         let mut rx = self.rx.clone();
         let _ = rx.wait_for(|v| *v).await;
+    }
+}
+
+/// Fires a [`Interrupt::manual`] interrupt.
+#[derive(Clone)]
+pub struct Trigger(std::sync::Arc<watch::Sender<bool>>);
+
+impl Trigger {
+    pub fn fire(&self) {
+        let _ = self.0.send(true);
     }
 }
 

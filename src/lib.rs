@@ -11,6 +11,8 @@ pub mod http;
 pub mod interrupt;
 pub mod logging;
 pub mod output;
+pub mod printer;
+pub mod provision;
 pub mod secret;
 pub mod settings;
 pub mod store;
@@ -19,18 +21,18 @@ pub mod text;
 use error::AuthError;
 
 /// Run a parsed command line to completion.
-pub fn run(cli: cli::Cli, env: env::Env) -> anyhow::Result<()> {
+pub fn run(cli: cli::Cli, env: env::Env, printer: printer::Printer) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let intr = interrupt::Interrupt::install();
         if cli.command.cleans_up_on_interrupt() {
-            return commands::dispatch(cli, env, intr).await;
+            return commands::dispatch(cli, env, intr, printer).await;
         }
         let waiter = intr.clone();
         tokio::select! {
-            r = commands::dispatch(cli, env, intr) => r,
+            r = commands::dispatch(cli, env, intr, printer) => r,
             // Ctrl-C or SIGTERM: dropping the command future stops polling at
             // once; nothing half-written is left (all writes are atomic).
             _ = waiter.wait() => Err(AuthError::Interrupted.into()),

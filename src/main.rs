@@ -1,13 +1,15 @@
 //! Entry point: parse arguments, initialise logging, run, report, exit.
 use clap::Parser;
+use influx_bootstrap::{cli::Cli, env::Env, logging, output, printer::Printer};
 
 fn main() {
-    let cli = influx_bootstrap::cli::Cli::parse();
-    let env = influx_bootstrap::env::Env::from_process();
-    influx_bootstrap::logging::init(cli.global.verbose, env.get("RUST_LOG").as_deref());
-    let code = match influx_bootstrap::run(cli, env) {
+    let cli = Cli::parse();
+    let env = Env::from_process();
+    logging::init(cli.global.verbose, env.get("RUST_LOG").as_deref());
+    let printer = Printer::new(&env, cli.global.quiet);
+    let code = match influx_bootstrap::run(cli, env, printer.clone()) {
         Ok(()) => 0,
-        Err(err) => influx_bootstrap::error::report(&err),
+        Err(err) => output::report(&err, &printer),
     };
     std::process::exit(code);
 }

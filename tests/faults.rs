@@ -206,14 +206,14 @@ fn revoked_management_token_mid_run() {
         ])
         .env(
             "INFLUX_BOOTSTRAP_MGMT_TOKEN",
-            t["accessToken"].as_str().unwrap(),
+            t["access_token"].as_str().unwrap(),
         )
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(8));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("rejected the management token"), "{stderr}");
-    assert!(!stderr.contains(t["accessToken"].as_str().unwrap()));
+    assert!(!stderr.contains(t["access_token"].as_str().unwrap()));
     assert!(!file.exists());
     assert_eq!(cluster.token_count(), 1);
 }

@@ -61,13 +61,13 @@ fn admin_creates_lists_and_revokes() {
 
     let (out, t) = create(&env, "ci pipeline", &["--expires-in", "30d", "-vv"]);
     out.assert_success();
-    let token = t["accessToken"].as_str().unwrap().to_string();
+    let token = t["access_token"].as_str().unwrap().to_string();
     assert!(token.starts_with("M.V1."), "{t}");
-    assert!(token.starts_with(t["tokenPrefix"].as_str().unwrap()));
+    assert!(token.starts_with(t["token_prefix"].as_str().unwrap()));
     assert_eq!(t["description"], "ci pipeline");
-    assert_eq!(t["createdBy"], "admin");
-    assert!(t["revokedAt"].is_null());
-    let exp = chrono::DateTime::parse_from_rfc3339(t["expiresAt"].as_str().unwrap()).unwrap();
+    assert_eq!(t["created_by"], "admin");
+    assert!(t["revoked_at"].is_null());
+    let exp = chrono::DateTime::parse_from_rfc3339(t["expires_at"].as_str().unwrap()).unwrap();
     let days = (exp.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours() as f64 / 24.0;
     assert!((29.9..=30.1).contains(&days), "{days}");
     assert!(
@@ -89,7 +89,7 @@ fn admin_creates_lists_and_revokes() {
     let all = list(&env);
     assert_eq!(all.len(), 2);
     let listed = all.iter().find(|x| x["id"] == t["id"]).unwrap();
-    assert!(listed.get("accessToken").is_none(), "{listed}");
+    assert!(listed.get("access_token").is_none(), "{listed}");
     let table = env.run(["-vv", "management", "list"]);
     table.assert_success();
     for col in [
@@ -128,7 +128,7 @@ fn admin_creates_lists_and_revokes() {
     assert!(out.stderr.contains("Revoked"), "{}", out.stderr);
     let after = list(&env);
     let revoked = after.iter().find(|x| x["id"] == t["id"]).unwrap();
-    assert!(revoked["revokedAt"].is_string(), "{revoked}");
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
     let r = cluster.get_with(&token, t["id"].as_str().unwrap());
     assert_eq!(r.status(), 401, "a revoked token no longer authenticates");
     // Revoking twice is fine.
@@ -201,7 +201,7 @@ fn management_tokens_authenticate_and_expire() {
             ])
             .env(
                 "INFLUX_BOOTSTRAP_MGMT_TOKEN",
-                a["accessToken"].as_str().unwrap(),
+                a["access_token"].as_str().unwrap(),
             )
             .output()
             .unwrap();
@@ -214,12 +214,12 @@ fn management_tokens_authenticate_and_expire() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
-        b["createdBy"],
+        b["created_by"],
         format!("token:{}", a["id"].as_str().unwrap())
     );
 
     // An expired token is refused: wait until its expiry has passed.
-    let exp = chrono::DateTime::parse_from_rfc3339(short["expiresAt"].as_str().unwrap()).unwrap();
+    let exp = chrono::DateTime::parse_from_rfc3339(short["expires_at"].as_str().unwrap()).unwrap();
     while chrono::Utc::now() <= exp {
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -227,7 +227,7 @@ fn management_tokens_authenticate_and_expire() {
         .cmd(["management", "list"])
         .env(
             "INFLUX_BOOTSTRAP_MGMT_TOKEN",
-            short["accessToken"].as_str().unwrap(),
+            short["access_token"].as_str().unwrap(),
         )
         .output()
         .unwrap();
@@ -364,7 +364,7 @@ fn revoke_needs_confirmation_and_continues_past_failures() {
     let out = env.run(["management", "revoke", id]);
     out.assert_code(2);
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
-    assert!(list(&env)[0]["revokedAt"].is_null());
+    assert!(list(&env)[0]["revoked_at"].is_null());
     // One unknown id among several: the others are still revoked.
     let out = env.run([
         "management",
@@ -379,7 +379,7 @@ fn revoke_needs_confirmation_and_continues_past_failures() {
         "{}",
         out.stderr
     );
-    assert!(list(&env)[0]["revokedAt"].is_string());
+    assert!(list(&env)[0]["revoked_at"].is_string());
 }
 
 #[test]

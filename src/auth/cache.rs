@@ -9,6 +9,7 @@
 use super::idtoken::Identity;
 use crate::error::CacheError;
 use crate::fsutil;
+use crate::printer::Printer;
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,8 @@ impl Session {
 
 pub struct Cache {
     dir: PathBuf,
+    /// Where the warnings about discarded files go.
+    printer: Printer,
 }
 
 /// Holds the per-session lock until dropped.
@@ -123,8 +126,8 @@ impl PendingLock {
 }
 
 impl Cache {
-    pub fn new(dir: PathBuf) -> Self {
-        Cache { dir }
+    pub fn new(dir: PathBuf, printer: Printer) -> Self {
+        Cache { dir, printer }
     }
 
     pub fn dir(&self) -> &Path {
@@ -210,20 +213,20 @@ impl Cache {
         match serde_json::from_slice::<Session>(&text) {
             Ok(s) if s.version == FORMAT_VERSION => Ok(Some(s)),
             Ok(s) => {
-                eprintln!(
-                    "warning: discarding session cache {} (format version {}, expected {FORMAT_VERSION})",
+                self.printer.warn(format!(
+                    "discarding session cache {} (format version {}, expected {FORMAT_VERSION})",
                     path.display(),
                     s.version
-                );
+                ));
                 let _ = std::fs::remove_file(path);
                 Ok(None)
             }
             Err(e) => {
                 // The error names the position only, never content.
-                eprintln!(
-                    "warning: discarding corrupt session cache {} ({e}); you will need to log in again",
+                self.printer.warn(format!(
+                    "discarding corrupt session cache {} ({e}); you will need to log in again",
                     path.display()
-                );
+                ));
                 let _ = std::fs::remove_file(path);
                 Ok(None)
             }
@@ -303,7 +306,7 @@ mod tests {
     #[test]
     fn keys_isolate_clusters_and_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("c"));
+        let cache = Cache::new(dir.path().join("c"), Printer::capture());
         let a = key("a:443");
         let b = key("b:443");
         assert_ne!(cache.path(&a), cache.path(&b));
@@ -318,7 +321,7 @@ mod tests {
     #[test]
     fn corrupt_is_discarded_and_loose_permissions_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().to_path_buf());
+        let cache = Cache::new(dir.path().to_path_buf(), Printer::capture());
         let k = key("a:1");
         let p = cache.store(&session(k.clone())).unwrap();
         std::fs::write(&p, b"{\"version\": 1, \"trunc").unwrap();

@@ -87,7 +87,7 @@ impl<'a> Auth<'a> {
         Ok(Auth {
             cfg,
             http,
-            cache: Cache::new(cfg.files.cache_dir.value.clone()),
+            cache: Cache::new(cfg.files.cache_dir.value.clone(), http.printer().clone()),
             key: session_key(cfg)?,
         })
     }
@@ -156,9 +156,9 @@ impl<'a> Auth<'a> {
                             if !allow_device_flow {
                                 return Err(AuthError::RefreshRejected { error }.into());
                             }
-                            eprintln!(
-                                "The saved session was refused by the identity provider ({error}); starting a new login."
-                            );
+                            self.http.printer().note(format!(
+                                "the saved session was refused by the identity provider ({error}); starting a new login"
+                            ));
                         }
                     }
                 } else if !allow_device_flow {

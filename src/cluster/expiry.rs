@@ -6,12 +6,7 @@ use chrono::{DateTime, Timelike, Utc};
 pub const MAX_DESCRIPTION: usize = 255;
 
 fn bad(what: &str, message: String, hint: &str) -> ConfigError {
-    ConfigError::Invalid {
-        what: what.into(),
-        source_name: "command line".into(),
-        message,
-        hint: Some(hint.into()),
-    }
+    ConfigError::usage(what, message, hint)
 }
 
 /// The expiry from either flag (clap makes them exclusive), in UTC.

@@ -17,9 +17,10 @@ use url::Url;
 
 pub mod expiry;
 
-/// A management token as the cluster describes it (never the secret).
+/// A management token as the cluster describes it (never the secret). The
+/// API speaks camelCase; everything we print is snake_case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all(serialize = "snake_case", deserialize = "camelCase"))]
 pub struct ManagementToken {
     pub id: String,
     pub description: String,
@@ -32,7 +33,7 @@ pub struct ManagementToken {
 
 /// The answer to a create: metadata plus the token, shown this once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all(serialize = "snake_case", deserialize = "camelCase"))]
 pub struct CreatedToken {
     #[serde(flatten)]
     pub token: ManagementToken,
@@ -182,10 +183,10 @@ impl<'a> ClusterClient<'a> {
                         failures + 1,
                         self.retry.attempts
                     );
-                    eprintln!(
-                        "note: the cluster is not answering ({why}); retrying in {}s",
+                    self.http.printer().note(format!(
+                        "the cluster is not answering ({why}); retrying in {}s",
                         wait.as_secs_f32().ceil()
-                    );
+                    ));
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -260,12 +261,12 @@ pub fn base_url(p: &Profile) -> Result<Url, ConfigError> {
         h.to_string()
     };
     let mut url = Url::parse(&format!("{scheme}://{h}:{}/", p.port.value)).map_err(|e| {
-        ConfigError::Invalid {
-            what: "host".into(),
-            source_name: host.source.to_string(),
-            message: format!("`{}` is not a host name: {e}", host.value),
-            hint: Some("write only the host name, e.g. host = \"influxdb.example.com\"".into()),
-        }
+        ConfigError::invalid(
+            "host",
+            &host.source,
+            format!("`{}` is not a host name: {e}", host.value),
+            "write only the host name, e.g. host = \"influxdb.example.com\"",
+        )
     })?;
     {
         let mut segs = url.path_segments_mut().expect("http(s) URLs have paths");

@@ -96,13 +96,16 @@ pub fn show(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
     let cfg = ctx.config()?;
     let values = rows(&cfg);
     if args.format == Format::Json {
-        return output::json_line(&ShowView {
-            profile: &cfg.profile.name.value,
-            file: cfg.files.read.as_ref().map(|p| p.display().to_string()),
-            file_kind: cfg.files.kind,
-            values,
-            notes: &cfg.notes,
-        });
+        return crate::commands::json(
+            ctx,
+            &ShowView {
+                profile: &cfg.profile.name.value,
+                file: cfg.files.read.as_ref().map(|p| p.display().to_string()),
+                file_kind: cfg.files.kind,
+                values,
+                notes: &cfg.notes,
+            },
+        );
     }
     let mut out = format!("Config file: {}\n\n", file_line(&cfg));
     let table_rows: Vec<Vec<String>> = values
@@ -117,9 +120,9 @@ pub fn show(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         .collect();
     out.push_str(&output::table(&["KEY", "VALUE", "SOURCE"], &table_rows));
     for n in &cfg.notes {
-        eprintln!("note: {n}");
+        ctx.printer.note(n);
     }
-    output::print_stdout(&out)
+    crate::commands::data(ctx, &out)
 }
 
 #[derive(Serialize)]
@@ -154,7 +157,7 @@ pub fn path(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         )],
     };
     if args.format == Format::Json {
-        return output::json_line(&v);
+        return crate::commands::json(ctx, &v);
     }
     let rows = vec![
         vec![
@@ -184,5 +187,5 @@ pub fn path(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
             "written (sessions)".into(),
         ],
     ];
-    output::print_stdout(&output::table(&["WHAT", "PATH", "NOTE"], &rows))
+    crate::commands::data(ctx, &output::table(&["WHAT", "PATH", "NOTE"], &rows))
 }

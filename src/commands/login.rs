@@ -2,8 +2,6 @@
 use super::Context;
 use crate::auth::{Auth, Obtained};
 use crate::cli::{Format, LoginArgs};
-use crate::http::HttpClient;
-use crate::output::{self, prompt::DevicePrompt};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -21,16 +19,16 @@ struct Authorized<'a> {
 
 pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     let cfg = ctx.config()?;
-    let http = HttpClient::new(&cfg.profile, cfg.timeout.value)?;
+    let http = ctx.http(&cfg)?;
     let auth = Auth::new(&cfg, &http)?;
     let json = args.format.format == Format::Json;
-    let mut ui = DevicePrompt::new(&args.device, json, &ctx.env);
+    let mut ui = ctx.prompt(&args.device, json);
     let acq = auth.session(args.force, true, &mut ui).await?;
     drop(ui);
     let s = &acq.session;
     let id = s.identity.as_ref();
     if json {
-        output::json_line(&Authorized {
+        ctx.printer.json(&Authorized {
             event: "authorized",
             profile: &cfg.profile.name.value,
             subject: id.map(|i| i.subject.as_str()),
@@ -66,9 +64,9 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     } else {
         ", not refreshable"
     };
-    eprintln!(
+    ctx.printer.status(format!(
         "{how} as {who} at {}{until}{refresh}.",
         s.issuer.as_deref().unwrap_or(&s.key.authority)
-    );
+    ));
     Ok(())
 }

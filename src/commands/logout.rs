@@ -7,8 +7,8 @@ use crate::http::HttpClient;
 
 pub async fn run(ctx: &Context, args: LogoutArgs) -> anyhow::Result<()> {
     let cfg = ctx.config()?;
-    let cache = Cache::new(cfg.files.cache_dir.value.clone());
-    let http = HttpClient::new(&cfg.profile, cfg.timeout.value)?;
+    let cache = Cache::new(cfg.files.cache_dir.value.clone(), ctx.printer.clone());
+    let http = ctx.http(&cfg)?;
     let paths = if args.all {
         cache.all_paths()?
     } else {
@@ -36,17 +36,20 @@ pub async fn run(ctx: &Context, args: LogoutArgs) -> anyhow::Result<()> {
             }
         })?;
         let whom = s.issuer.as_deref().unwrap_or(&s.key.authority);
-        eprintln!("Logged out of {whom} (profile {}): {revoked}.", s.profile);
+        ctx.printer.status(format!(
+            "Logged out of {whom} (profile {}): {revoked}.",
+            s.profile
+        ));
     }
     if found == 0 {
-        eprintln!(
+        ctx.printer.status(format!(
             "Not logged in{}; nothing to do.",
             if args.all {
                 " anywhere"
             } else {
                 " for this profile"
             }
-        );
+        ));
     }
     Ok(())
 }

@@ -1,82 +1,23 @@
 //! `management create|list|revoke`.
 use super::Context;
-use crate::auth::Auth;
 use crate::cli::{CreateArgs, DeviceArgs, Format, ListArgs, RevokeArgs, SortKey};
-use crate::cluster::{
-    ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken, expiry,
-};
-use crate::error::{ClusterError, ConfigError};
+use crate::cluster::{CreatedToken, ManagementToken, expiry};
+use crate::error::ConfigError;
 use crate::http::HttpClient;
-use crate::output::{self, prompt::DevicePrompt};
+use crate::output;
+use crate::provision::{self, Session};
 use crate::settings::Config;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
-/// Everything a cluster call needs, with the credential chosen once.
-pub struct Session<'a> {
-    pub cfg: &'a Config,
-    pub http: &'a HttpClient,
-    pub cred: Credential,
-    pub auth: Option<Auth<'a>>,
-}
-
-/// The profile's management token if set, else the OAuth session (logging in
-/// with a device flow when there is none): one command, no separate login.
-pub async fn credential<'a>(
+/// The credential for a `management` command (a device flow if needed).
+async fn session<'a>(
     ctx: &Context,
     cfg: &'a Config,
     http: &'a HttpClient,
     device: &DeviceArgs,
-    json_events: bool,
 ) -> anyhow::Result<Session<'a>> {
-    if let Some(t) = &cfg.profile.mgmt_token {
-        tracing::info!("authenticating with the management token from {}", t.source);
-        return Ok(Session {
-            cfg,
-            http,
-            cred: Credential {
-                token: t.value.clone(),
-                kind: CredentialKind::ManagementToken,
-            },
-            auth: None,
-        });
-    }
-    let auth = Auth::new(cfg, http)?;
-    let mut ui = DevicePrompt::new(device, json_events, &ctx.env);
-    let acq = auth.session(false, true, &mut ui).await?;
-    drop(ui);
-    Ok(Session {
-        cfg,
-        http,
-        cred: Credential {
-            token: acq.session.access_token.clone(),
-            kind: CredentialKind::OAuth {
-                subject: acq.session.identity.as_ref().map(|i| i.subject.clone()),
-            },
-        },
-        auth: Some(auth),
-    })
-}
-
-impl Session<'_> {
-    pub fn client(&self) -> Result<ClusterClient<'_>, ConfigError> {
-        ClusterClient::new(&self.cfg.profile, self.http)
-    }
-
-    /// A 401 for an OAuth session means the cached session is useless for
-    /// this cluster: drop it so the next command starts clean.
-    pub fn on_error(&self, e: ClusterError) -> anyhow::Error {
-        if let (ClusterError::Unauthorized { .. }, Some(auth)) = (&e, &self.auth) {
-            match auth.cache().remove(auth.key()) {
-                Ok(_) => tracing::info!("dropped the cached session after HTTP 401"),
-                Err(err) => eprintln!("warning: could not drop the cached session: {err}"),
-            }
-        }
-        e.into()
-    }
-}
-
-fn time(t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map_or_else(|| "-".into(), crate::text::rfc3339)
+    let mut ui = ctx.prompt(device, false);
+    provision::credential(cfg, http, &mut ui).await
 }
 
 pub fn token_rows(t: &ManagementToken) -> Vec<Vec<String>> {
@@ -86,8 +27,14 @@ pub fn token_rows(t: &ManagementToken) -> Vec<Vec<String>> {
         vec!["PREFIX".into(), t.token_prefix.clone()],
         vec!["CREATED AT".into(), crate::text::rfc3339(t.created_at)],
         vec!["CREATED BY".into(), t.created_by.clone()],
-        vec!["EXPIRES AT".into(), time(&t.expires_at)],
-        vec!["REVOKED AT".into(), time(&t.revoked_at)],
+        vec![
+            "EXPIRES AT".into(),
+            crate::text::rfc3339_or_dash(t.expires_at),
+        ],
+        vec![
+            "REVOKED AT".into(),
+            crate::text::rfc3339_or_dash(t.revoked_at),
+        ],
     ]
 }
 
@@ -100,26 +47,26 @@ pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         chrono::Utc::now(),
     )?;
     let (cfg, http) = super::cluster_context(ctx)?;
-    let s = credential(ctx, &cfg, &http, &args.device, false).await?;
+    let s = session(ctx, &cfg, &http, &args.device).await?;
     let key = uuid::Uuid::new_v4().to_string();
     let created = s
         .client()?
         .create(&s.cred, &description, expires_at, &key)
         .await
         .map_err(|e| s.on_error(e))?;
-    print_created(&created, args.format.format)
+    print_created(ctx, &created, args.format.format)
 }
 
-fn print_created(c: &CreatedToken, format: Format) -> anyhow::Result<()> {
-    eprintln!(
-        "warning: this is the only time the token is shown; store it now (or use `influx-bootstrap mint --store ...`)"
+fn print_created(ctx: &Context, c: &CreatedToken, format: Format) -> anyhow::Result<()> {
+    ctx.printer.warn(
+        "this is the only time the token is shown; store it now (or use `influx-bootstrap mint --store ...`)",
     );
     if format == Format::Json {
-        return output::json_line(c);
+        return Ok(ctx.printer.json(c)?);
     }
     let mut rows = token_rows(&c.token);
     rows.push(vec!["TOKEN".into(), c.access_token.expose().to_string()]);
-    output::print_stdout(&output::table(&["FIELD", "VALUE"], &rows))
+    crate::commands::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
 }
 
 pub fn sort_tokens(tokens: &mut [ManagementToken], key: SortKey) {
@@ -151,11 +98,11 @@ pub fn sort_tokens(tokens: &mut [ManagementToken], key: SortKey) {
 
 pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::cluster_context(ctx)?;
-    let s = credential(ctx, &cfg, &http, &args.device, false).await?;
+    let s = session(ctx, &cfg, &http, &args.device).await?;
     let mut tokens = s.client()?.list(&s.cred).await.map_err(|e| s.on_error(e))?;
     sort_tokens(&mut tokens, args.sort);
     if args.format.format == Format::Json {
-        return output::json_line(&tokens);
+        return Ok(ctx.printer.json(&tokens)?);
     }
     let rows: Vec<Vec<String>> = tokens
         .iter()
@@ -166,47 +113,51 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
                 t.token_prefix.clone(),
                 crate::text::rfc3339(t.created_at),
                 t.created_by.clone(),
-                time(&t.expires_at),
-                time(&t.revoked_at),
+                crate::text::rfc3339_or_dash(t.expires_at),
+                crate::text::rfc3339_or_dash(t.revoked_at),
             ]
         })
         .collect();
     if rows.is_empty() {
-        eprintln!("No management tokens on this cluster yet.");
+        ctx.printer
+            .status("No management tokens on this cluster yet.");
     }
-    output::print_stdout(&output::table(
-        &[
-            "ID",
-            "DESCRIPTION",
-            "PREFIX",
-            "CREATED AT",
-            "CREATED BY",
-            "EXPIRES AT",
-            "REVOKED AT",
-        ],
-        &rows,
-    ))
+    crate::commands::data(
+        ctx,
+        &output::table(
+            &[
+                "ID",
+                "DESCRIPTION",
+                "PREFIX",
+                "CREATED AT",
+                "CREATED BY",
+                "EXPIRES AT",
+                "REVOKED AT",
+            ],
+            &rows,
+        ),
+    )
 }
 
 pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::cluster_context(ctx)?;
     if !args.force {
-        confirm(&args.ids)?;
+        confirm(ctx, &args.ids)?;
     }
-    let s = credential(ctx, &cfg, &http, &args.device, false).await?;
+    let s = session(ctx, &cfg, &http, &args.device).await?;
     let client = s.client()?;
     let mut failed: Vec<(String, anyhow::Error)> = Vec::new();
     for id in &args.ids {
         match client.revoke(&s.cred, id).await {
-            Ok(t) => eprintln!(
+            Ok(t) => ctx.printer.status(format!(
                 "Revoked {} ({}) at {}.",
                 t.id,
                 t.description,
-                time(&t.revoked_at)
-            ),
+                crate::text::rfc3339_or_dash(t.revoked_at)
+            )),
             Err(e) => {
                 let e = s.on_error(e);
-                eprintln!("error: {id}: {e}");
+                ctx.printer.error(format!("error: {id}: {e}"));
                 failed.push((id.clone(), e));
             }
         }
@@ -230,24 +181,23 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
 }
 
 /// Ask on the terminal; refuse without one (scripts must say --force).
-fn confirm(ids: &[String]) -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(ConfigError::Invalid {
-            what: "confirmation".into(),
-            source_name: "revoke".into(),
-            message: "refusing to revoke without confirmation: no terminal to ask on".into(),
-            hint: Some("pass --force to revoke from a script".into()),
-        }
+fn confirm(ctx: &Context, ids: &[String]) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() || !ctx.printer.stderr_is_terminal() {
+        return Err(ConfigError::invalid(
+            "confirmation",
+            "revoke",
+            "refusing to revoke without confirmation: no terminal to ask on",
+            "pass --force to revoke from a script",
+        )
         .into());
     }
-    eprint!(
+    ctx.printer.block(&format!(
         "Revoke {} management token{} ({})? Anything using {} will stop working. [y/N] ",
         ids.len(),
         if ids.len() == 1 { "" } else { "s" },
         ids.join(", "),
         if ids.len() == 1 { "it" } else { "them" }
-    );
-    std::io::stderr().flush()?;
+    ));
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {

@@ -15,10 +15,11 @@ pub struct Context {
     pub env: Env,
     pub global: crate::cli::GlobalArgs,
     pub interrupt: crate::interrupt::Interrupt,
+    pub printer: crate::printer::Printer,
 }
 
 impl Context {
-    /// Resolve configuration; notes (e.g. "reading influxctl's file") go to stderr.
+    /// Resolve configuration; notes (e.g. "reading influxctl's file") go to the log.
     pub fn config(&self) -> anyhow::Result<crate::settings::Config> {
         let cfg = crate::settings::resolve(&self.env, &self.global)?;
         for n in &cfg.notes {
@@ -35,8 +36,50 @@ pub fn cluster_context(
 ) -> anyhow::Result<(crate::settings::Config, crate::http::HttpClient)> {
     let cfg = ctx.config()?;
     crate::cluster::base_url(&cfg.profile)?;
-    let http = crate::http::HttpClient::new(&cfg.profile, cfg.timeout.value)?;
+    let http = ctx.http(&cfg)?;
     Ok((cfg, http))
+}
+
+impl Context {
+    /// The HTTP client for this profile, speaking through our printer.
+    pub fn http(&self, cfg: &crate::settings::Config) -> anyhow::Result<crate::http::HttpClient> {
+        Ok(crate::http::HttpClient::new(
+            &cfg.profile,
+            cfg.timeout.value,
+            &self.printer,
+        )?)
+    }
+
+    /// The device-code prompt, for commands that may have to log in.
+    pub fn prompt(
+        &self,
+        device: &crate::cli::DeviceArgs,
+        json_events: bool,
+    ) -> crate::output::prompt::DevicePrompt {
+        crate::output::prompt::DevicePrompt::new(device, json_events, &self.env, &self.printer)
+    }
+
+    /// The pipeline steps over this cluster client.
+    pub fn pipeline<'a, A: crate::provision::TokenApi>(
+        &'a self,
+        api: &'a A,
+    ) -> crate::provision::Pipeline<'a, A> {
+        crate::provision::Pipeline {
+            api,
+            printer: &self.printer,
+            interrupt: &self.interrupt,
+        }
+    }
+}
+
+/// Print a data document (JSON) on stdout.
+pub fn json<T: serde::Serialize>(ctx: &Context, value: &T) -> anyhow::Result<()> {
+    Ok(ctx.printer.json(value)?)
+}
+
+/// Print data text (a table) on stdout.
+pub fn data(ctx: &Context, text: &str) -> anyhow::Result<()> {
+    Ok(ctx.printer.data(text)?)
 }
 
 /// Options for the secret stores, from the environment snapshot.
@@ -64,11 +107,13 @@ pub async fn dispatch(
     cli: Cli,
     env: Env,
     interrupt: crate::interrupt::Interrupt,
+    printer: crate::printer::Printer,
 ) -> anyhow::Result<()> {
     let ctx = Context {
         env,
         global: cli.global,
         interrupt,
+        printer,
     };
     match cli.command {
         Command::Login(a) => login::run(&ctx, a).await,

@@ -29,7 +29,7 @@ struct StatusView {
 pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
     let cfg = ctx.config()?;
     let key = session_key(&cfg)?;
-    let cache = Cache::new(cfg.files.cache_dir.value.clone());
+    let cache = Cache::new(cfg.files.cache_dir.value.clone(), ctx.printer.clone());
     let path = cache.path(&key);
     let Some(s) = cache.load(&key)? else {
         return Err(AuthError::NotLoggedIn {
@@ -58,7 +58,7 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         cache_file: path.display().to_string(),
     };
     if args.format == Format::Json {
-        return output::json_line(&v);
+        return crate::commands::json(ctx, &v);
     }
     let dash = || "-".to_string();
     let access = match (&v.expires_at, valid) {
@@ -102,5 +102,5 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         ],
         vec!["Cache file".into(), v.cache_file.clone()],
     ];
-    output::print_stdout(&output::table(&["FIELD", "VALUE"], &rows))
+    crate::commands::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
 }

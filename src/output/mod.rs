@@ -1,19 +1,11 @@
-//! What goes to stdout: tables for people, JSON for machines. Human chatter
-//! (prompts, progress, notes) goes to stderr via `eprintln!`/the prompt.
+//! What we show: tables for people, JSON for machines, the device prompt
+//! and the error report. Every byte goes through the one [`Printer`].
 pub mod prompt;
+pub mod report;
+pub mod summary;
 
-use serde::Serialize;
-use std::io::Write;
-
-/// One JSON document (or event) per line on stdout, flushed at once so a
-/// wrapper reading the stream sees it immediately.
-pub fn json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, value)?;
-    out.write_all(b"\n")?;
-    out.flush()?;
-    Ok(())
-}
+pub use crate::printer::Printer;
+pub use report::{exit_code, report};
 
 /// A table with a header row, columns padded to the widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -42,13 +34,6 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         line(row.iter().map(String::as_str).collect());
     }
     out
-}
-
-pub fn print_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]

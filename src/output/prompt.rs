@@ -9,10 +9,10 @@ use crate::auth::device::DeviceAuthorization;
 use crate::auth::poller::PollEvent;
 use crate::cli::{DeviceArgs, When};
 use crate::env::Env;
+use crate::printer::Printer;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use std::io::IsTerminal;
 use std::time::Duration;
 
 pub struct DevicePrompt {
@@ -20,7 +20,7 @@ pub struct DevicePrompt {
     browser: bool,
     json: bool,
     tty: bool,
-    color: bool,
+    printer: Printer,
     spinner: Option<(ProgressBar, tokio::task::JoinHandle<()>)>,
 }
 
@@ -48,8 +48,8 @@ enum Event<'a> {
 }
 
 impl DevicePrompt {
-    pub fn new(args: &DeviceArgs, json: bool, env: &Env) -> Self {
-        let tty = std::io::stderr().is_terminal();
+    pub fn new(args: &DeviceArgs, json: bool, env: &Env, printer: &Printer) -> Self {
+        let tty = printer.stderr_is_terminal();
         let qr = match args.qr {
             When::Always => true,
             When::Never => false,
@@ -67,22 +67,18 @@ impl DevicePrompt {
             browser,
             json,
             tty,
-            color: tty && !env.is_set("NO_COLOR"),
+            printer: printer.clone(),
             spinner: None,
         }
     }
 
     fn bold(&self, s: &str) -> String {
-        if self.color {
-            format!("\x1b[1m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        self.printer.bold(s)
     }
 
     fn emit(&self, e: &Event) {
         if self.json
-            && let Err(err) = crate::output::json_line(e)
+            && let Err(err) = self.printer.json(e)
         {
             tracing::warn!("cannot write event to stdout: {err}");
         }
@@ -126,11 +122,15 @@ impl LoginUi for DevicePrompt {
             expires_at: crate::text::rfc3339(expires_at),
             interval: a.interval.as_secs(),
         });
+        // The block is printed as is (styles included): the two values the
+        // provider chose are cleaned here so they cannot move the cursor.
+        let uri = crate::text::sanitize(&a.verification_uri);
+        let code = crate::text::sanitize(&a.user_code);
         let mut s = String::new();
         s.push_str("\nTo sign in, open this page in a browser on any device:\n\n");
-        s.push_str(&format!("    {}\n\n", self.bold(&a.verification_uri)));
+        s.push_str(&format!("    {}\n\n", self.bold(&uri)));
         s.push_str("and enter the code:\n\n");
-        s.push_str(&indent(&big_code(&a.user_code), "    "));
+        s.push_str(&indent(&big_code(&code), "    "));
         s.push('\n');
         if self.qr {
             let target = a
@@ -154,16 +154,18 @@ impl LoginUi for DevicePrompt {
         ));
         s.push_str(&format!(
             "Approve only if the page shows the code {} and you started this login yourself.\n",
-            self.bold(&a.user_code)
+            self.bold(&code)
         ));
-        eprint!("{s}");
+        self.printer.block(&s);
         if self.browser {
             let target = a
                 .verification_uri_complete
                 .as_deref()
                 .unwrap_or(&a.verification_uri);
             if let Err(e) = open::that_detached(target) {
-                eprintln!("note: could not open a browser ({e}); open the page yourself.");
+                self.printer.note(format!(
+                    "could not open a browser ({e}); open the page yourself"
+                ));
             }
         }
         if self.tty {
@@ -186,10 +188,10 @@ impl LoginUi for DevicePrompt {
             });
             self.spinner = Some((pb, tick));
         } else {
-            eprintln!(
+            self.printer.status(format!(
                 "Waiting for approval (until {})…",
                 expires_at.format("%H:%M:%S UTC")
-            );
+            ));
         }
     }
 
@@ -227,12 +229,13 @@ impl LoginUi for DevicePrompt {
         };
         match &self.spinner {
             Some((pb, _)) => pb.println(format!("note: {note}")),
-            None => eprintln!("note: {note}"),
+            None => self.printer.note(note),
         }
     }
 
     fn waiting_for_other_process(&mut self) {
-        eprintln!("Waiting for another influx-bootstrap process using this session…");
+        self.printer
+            .status("Waiting for another influx-bootstrap process using this session…");
     }
 
     fn finish(&mut self) {

@@ -3,7 +3,6 @@ use super::StoreError;
 use crate::fsutil;
 use crate::secret::Secret;
 use std::fs::Metadata;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The token as text, if it can be stored and read back intact.
@@ -170,81 +169,24 @@ pub(super) fn tightened(before: Option<&Metadata>) -> Option<String> {
     (m & 0o7777 != 0o600).then(|| format!("mode changed from {m:04o} to 0600"))
 }
 
-/// How to replace a file.
-pub(super) struct Replace<'a> {
-    /// Fail with `Exists` if something appeared at the path (no-clobber rename).
-    pub noclobber: bool,
-    /// Give the new file the owner and group of the file it replaces (best
-    /// effort: works as root, or for a group we are in).
-    pub keep_owner: Option<&'a Metadata>,
-    /// Refuse if the file no longer holds these bytes (someone edited it while
-    /// we were working): a read-modify-write must not lose their change.
-    pub unchanged: Option<&'a [u8]>,
-}
+pub(super) use crate::fsutil::Replace;
 
-/// Write `contents` to `path` atomically, mode 0600: a temp file in the same
-/// directory, fsync, rename (no-clobber if asked), fsync of the directory.
+/// [`fsutil::write_private`], with its failures as store errors.
 pub(super) fn write_atomic(
     path: &Path,
     contents: &[u8],
     how: Replace<'_>,
 ) -> Result<(), StoreError> {
-    let dir = parent_of(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".influx-bootstrap-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err("create a temporary file in", dir))?;
-    let wr = io_err("write", tmp.path());
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // tempfile already creates 0600; say so explicitly regardless.
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(io_err("set permissions of", tmp.path()))?;
-        if let Some(meta) = how.keep_owner {
-            use std::os::unix::fs::MetadataExt;
-            let (uid, gid) = (meta.uid(), meta.gid());
-            let mine = tmp.as_file().metadata().ok();
-            if mine.is_some_and(|m| m.uid() != uid || m.gid() != gid)
-                && std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid)).is_err()
-            {
-                // Not root: at least keep the group if we may.
-                let _ = std::os::unix::fs::fchown(tmp.as_file(), None, Some(gid));
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = how.keep_owner;
-    tmp.write_all(contents).map_err(wr)?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(io_err("write", tmp.path()))?;
-    if let Some(orig) = how.unchanged {
-        let now = std::fs::read(path).map_err(io_err("read", path))?;
-        if now != orig {
-            return Err(unusable(
-                path,
-                "the file changed while we were editing it; nothing was written, try again",
-            ));
-        }
-    }
-    let persisted = if how.noclobber {
-        tmp.persist_noclobber(path)
-    } else {
-        tmp.persist(path)
-    };
-    if let Err(e) = persisted {
-        if how.noclobber && e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(StoreError::Exists {
-                path: path.to_path_buf(),
-            });
-        }
-        return Err(io_err("replace", path)(e.error));
-    }
-    fsutil::sync_dir(dir);
-    Ok(())
+    fsutil::write_private(path, contents, how).map_err(|e| match e {
+        fsutil::WriteError::Io { what, path, source } => StoreError::Io { what, path, source },
+        fsutil::WriteError::Exists => StoreError::Exists {
+            path: path.to_path_buf(),
+        },
+        fsutil::WriteError::Changed => unusable(
+            path,
+            "the file changed while we were editing it; nothing was written, try again",
+        ),
+    })
 }
 
 /// The file a path resolves to, so that editing a symlinked file edits its

@@ -1,0 +1,274 @@
+//! The one printer every human line and every JSON document goes through.
+//!
+//! Modelled on uv's `Printer`: commands and domain code say *what* to tell
+//! (a status line, a note, a warning, a data document); this type alone
+//! knows about terminals, width, colour (`NO_COLOR`, `TERM=dumb`), `--quiet`,
+//! broken pipes and the sanitising of text that may come from a server.
+//!
+//! - stderr is for people. Writing to it never fails the command: a closed
+//!   or full stderr (`2>/dev/full`, an SSH session that went away) must not
+//!   abort a pipeline that holds a freshly created token.
+//! - stdout is for data. A reader that goes away (`| head`) is not an error:
+//!   the rest of the data is dropped quietly, as ripgrep does.
+//! - Every JSON document we print uses snake_case keys (as influxctl's
+//!   `--format json` and the OAuth RFCs do), one document per line.
+//!
+//! A leaf module (it imports only `env` and `text`), so domain modules can
+//! hold a `Printer` without import cycles.
+use crate::env::Env;
+use serde::Serialize;
+use std::io::{ErrorKind, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Where lines go: the real streams, or memory (unit tests).
+enum Sink {
+    Process,
+    Capture(Mutex<Captured>),
+}
+
+/// What a capturing printer saw.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Captured {
+    pub stderr: String,
+    pub stdout: String,
+}
+
+struct Inner {
+    quiet: bool,
+    color: bool,
+    stderr_tty: bool,
+    sink: Sink,
+    /// Set once stdout's reader has gone away: later data is dropped.
+    stdout_closed: AtomicBool,
+}
+
+/// Cheap to clone (an `Arc`); hold one wherever something may need saying.
+#[derive(Clone)]
+pub struct Printer(Arc<Inner>);
+
+impl std::fmt::Debug for Printer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Printer")
+            .field("quiet", &self.0.quiet)
+            .field("color", &self.0.color)
+            .finish()
+    }
+}
+
+impl Printer {
+    /// The process's streams, with terminal detection and `NO_COLOR`.
+    pub fn new(env: &Env, quiet: bool) -> Self {
+        let stderr_tty = std::io::stderr().is_terminal();
+        let color =
+            stderr_tty && !env.is_set("NO_COLOR") && env.get("TERM").is_none_or(|t| t != "dumb");
+        Printer(Arc::new(Inner {
+            quiet,
+            color,
+            stderr_tty,
+            sink: Sink::Process,
+            stdout_closed: AtomicBool::new(false),
+        }))
+    }
+
+    /// A printer that records everything in memory, for unit tests.
+    pub fn capture() -> Self {
+        Printer(Arc::new(Inner {
+            quiet: false,
+            color: false,
+            stderr_tty: false,
+            sink: Sink::Capture(Mutex::new(Captured::default())),
+            stdout_closed: AtomicBool::new(false),
+        }))
+    }
+
+    /// What a [`Printer::capture`] printer has recorded so far.
+    pub fn captured(&self) -> Captured {
+        match &self.0.sink {
+            Sink::Capture(c) => c.lock().map(|c| c.clone()).unwrap_or_default(),
+            Sink::Process => Captured::default(),
+        }
+    }
+
+    pub fn is_quiet(&self) -> bool {
+        self.0.quiet
+    }
+
+    /// Is stderr a terminal (a person is probably reading)?
+    pub fn stderr_is_terminal(&self) -> bool {
+        self.0.stderr_tty
+    }
+
+    /// Columns of the terminal on stderr (80 when unknown or not a terminal).
+    pub fn width(&self) -> usize {
+        if !self.0.stderr_tty {
+            return 80;
+        }
+        console::Term::stderr()
+            .size_checked()
+            .map_or(80, |(_, cols)| usize::from(cols).max(20))
+    }
+
+    /// Bold, when colour is on.
+    pub fn bold(&self, s: &str) -> String {
+        if self.0.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// Progress and results for people ("✓ file:/x: wrote …"). Silenced by
+    /// `--quiet`.
+    pub fn status(&self, line: impl std::fmt::Display) {
+        if !self.0.quiet {
+            self.stderr(&clean(&line.to_string()));
+        }
+    }
+
+    /// "note: …": useful, not essential. Silenced by `--quiet`.
+    pub fn note(&self, line: impl std::fmt::Display) {
+        if !self.0.quiet {
+            self.stderr(&format!("note: {}", clean(&line.to_string())));
+        }
+    }
+
+    /// "warning: …": shown even with `--quiet`.
+    pub fn warn(&self, line: impl std::fmt::Display) {
+        self.stderr(&format!("warning: {}", clean(&line.to_string())));
+    }
+
+    /// An error report line ("error: …", "hint: …"): always shown.
+    pub fn error(&self, line: impl std::fmt::Display) {
+        self.stderr(&clean(&line.to_string()));
+    }
+
+    /// Text we composed ourselves, styles included (the device prompt, a
+    /// summary table that cannot go to stdout). Always shown: a person must
+    /// see the code they are asked to enter, whatever `--quiet` says. Callers
+    /// sanitise the server-provided parts they embed.
+    pub fn block(&self, text: &str) {
+        self.stderr_raw(text);
+    }
+
+    /// Data on stdout. A closed stdout drops the rest quietly; other
+    /// failures (a full disk behind a redirect) are returned.
+    pub fn data(&self, text: &str) -> std::io::Result<()> {
+        if self.0.stdout_closed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let r = match &self.0.sink {
+            Sink::Capture(c) => {
+                if let Ok(mut c) = c.lock() {
+                    c.stdout.push_str(text);
+                }
+                Ok(())
+            }
+            Sink::Process => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            }
+        };
+        match r {
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => {
+                self.0.stdout_closed.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// One JSON document (or event) per line on stdout, flushed at once so a
+    /// wrapper reading the stream sees it immediately.
+    pub fn json<T: Serialize>(&self, value: &T) -> std::io::Result<()> {
+        let mut line = serde_json::to_string(value).map_err(std::io::Error::other)?;
+        line.push('\n');
+        self.data(&line)
+    }
+
+    fn stderr(&self, line: &str) {
+        let mut text = String::with_capacity(line.len() + 1);
+        text.push_str(line);
+        text.push('\n');
+        self.stderr_raw(&text);
+    }
+
+    fn stderr_raw(&self, text: &str) {
+        match &self.0.sink {
+            Sink::Capture(c) => {
+                if let Ok(mut c) = c.lock() {
+                    c.stderr.push_str(text);
+                }
+            }
+            Sink::Process => {
+                // Never `eprintln!`: it panics when stderr is gone.
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+            }
+        }
+    }
+}
+
+/// Keep line breaks and tabs, blank out every other control character (ESC
+/// included), so text a server chose cannot move the cursor or recolour the
+/// terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_cleaned_and_routed() {
+        let p = Printer::capture();
+        p.status("✓ stored\x1b[2J");
+        p.note("two\nlines");
+        p.warn("careful");
+        p.data("token\n").unwrap();
+        p.json(&serde_json::json!({"event": "minted"})).unwrap();
+        let c = p.captured();
+        assert_eq!(
+            c.stderr,
+            "✓ stored [2J\nnote: two\nlines\nwarning: careful\n"
+        );
+        assert_eq!(c.stdout, "token\n{\"event\":\"minted\"}\n");
+    }
+
+    #[test]
+    fn quiet_keeps_warnings_errors_and_blocks() {
+        let p = Printer(Arc::new(Inner {
+            quiet: true,
+            color: false,
+            stderr_tty: false,
+            sink: Sink::Capture(Mutex::new(Captured::default())),
+            stdout_closed: AtomicBool::new(false),
+        }));
+        let cases: [(&dyn Fn(&Printer), &str); 5] = [
+            (&|p| p.status("progress"), ""),
+            (&|p| p.note("n"), ""),
+            (&|p| p.warn("w"), "warning: w\n"),
+            (&|p| p.error("error: e"), "error: e\n"),
+            (&|p| p.block("CODE\n"), "CODE\n"),
+        ];
+        for (say, want) in cases {
+            let before = p.captured().stderr.len();
+            say(&p);
+            assert_eq!(&p.captured().stderr[before..], want);
+        }
+    }
+
+    #[test]
+    fn bold_only_with_colour() {
+        assert_eq!(Printer::capture().bold("x"), "x");
+    }
+}

@@ -1,0 +1,75 @@
+//! The credential a cluster call is made with: the profile's management
+//! token when set, else the person's OAuth session (logging in with a device
+//! flow when there is none): one command, no separate `login`.
+use crate::auth::{Auth, LoginUi};
+use crate::cluster::{ClusterClient, Credential, CredentialKind};
+use crate::error::{ClusterError, ConfigError};
+use crate::http::HttpClient;
+use crate::printer::Printer;
+use crate::settings::Config;
+
+/// Everything a cluster call needs, with the credential chosen once.
+pub struct Session<'a> {
+    pub cfg: &'a Config,
+    pub http: &'a HttpClient,
+    pub cred: Credential,
+    auth: Option<Auth<'a>>,
+    printer: Printer,
+}
+
+/// Choose the credential; `ui` shows the device code if a login is needed.
+pub async fn credential<'a>(
+    cfg: &'a Config,
+    http: &'a HttpClient,
+    ui: &mut dyn LoginUi,
+) -> anyhow::Result<Session<'a>> {
+    if let Some(t) = &cfg.profile.mgmt_token {
+        tracing::info!("authenticating with the management token from {}", t.source);
+        return Ok(Session {
+            cfg,
+            http,
+            cred: super::management_credential(&t.value),
+            auth: None,
+            printer: http.printer().clone(),
+        });
+    }
+    let auth = Auth::new(cfg, http)?;
+    let acq = auth.session(false, true, ui).await?;
+    Ok(Session {
+        cfg,
+        http,
+        cred: Credential {
+            token: acq.session.access_token.clone(),
+            kind: CredentialKind::OAuth {
+                subject: acq.session.identity.as_ref().map(|i| i.subject.clone()),
+            },
+        },
+        auth: Some(auth),
+        printer: http.printer().clone(),
+    })
+}
+
+impl Session<'_> {
+    pub fn client(&self) -> Result<ClusterClient<'_>, ConfigError> {
+        ClusterClient::new(&self.cfg.profile, self.http)
+    }
+
+    /// A 401 for an OAuth session means the cached session is useless for
+    /// this cluster: drop it so the next command starts clean.
+    pub fn on_error(&self, e: impl Into<anyhow::Error>) -> anyhow::Error {
+        let e = e.into();
+        let unauthorized = matches!(
+            e.downcast_ref::<ClusterError>(),
+            Some(ClusterError::Unauthorized { .. })
+        );
+        if let (true, Some(auth)) = (unauthorized, &self.auth) {
+            match auth.cache().remove(auth.key()) {
+                Ok(_) => tracing::info!("dropped the cached session after HTTP 401"),
+                Err(err) => self
+                    .printer
+                    .warn(format!("could not drop the cached session: {err}")),
+            }
+        }
+        e
+    }
+}

@@ -1,0 +1,149 @@
+//! `mint`: create → store everywhere → verify → summary, never losing or
+//! orphaning the token.
+use super::{OnNoStore, Pipeline, Plan, Store, TokenApi, own_credential, read_first};
+use crate::cluster::{CreatedToken, Credential, ManagementToken};
+use crate::error::MintError;
+use crate::output::summary::{self, StoreResult, Summary};
+use chrono::Utc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Run the pipeline with a credential already in hand (the stores were
+/// pre-flighted by the caller before the credential was obtained).
+pub async fn mint<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    plan: &Plan,
+    cred: &Credential,
+) -> anyhow::Result<()> {
+    let created = p
+        .create_guarded(cred, &plan.description, plan.expires_at)
+        .await
+        .map_err(|what| MintError::Interrupted {
+            what: format!("no token was stored: {what}"),
+        })?
+        .map_err(|e| super::create_failed(e, &plan.description))?;
+    let own = own_credential(&created);
+    let cleanup = [cred, &own];
+    if p.interrupt.is_set() {
+        let what = p.revoke_unstored(&cleanup, &created.token.id).await;
+        return Err(MintError::Interrupted {
+            what: format!("the new token was not stored: {what}"),
+        }
+        .into());
+    }
+    p.printer.status(format!(
+        "Created management token {} ({}).",
+        created.token.id, created.token.token_prefix
+    ));
+
+    let (results, interrupted) = p.write_stores(&plan.stores, &created.access_token).await;
+    if results.iter().all(|r| !r.ok) {
+        return no_store(p, plan, &created, &cleanup, results, interrupted).await;
+    }
+
+    let verified = tokio::select! {
+        biased;
+        _ = p.interrupt.wait() => None,
+        v = p.verify(&created, &plan.description, plan.expires_at) => Some(v),
+    };
+    let ok = matches!(verified, Some(Ok(())));
+    let failed = results.iter().filter(|r| !r.ok).count();
+    let s = Summary::new("minted", &created, results, ok);
+    summary::print(p.printer, &s, plan.json, plan.stdout_taken());
+    let id = &created.token.id;
+    let stored_in = format!("{} of {}", s.stores.len() - failed, s.stores.len());
+    match verified {
+        None => Err(MintError::Interrupted {
+            what: format!("the token {id} is stored but was not verified"),
+        }
+        .into()),
+        Some(Err(e)) => Err(e.into()),
+        Some(Ok(())) if interrupted => Err(MintError::Interrupted {
+            what: format!("the token {id} was stored in {stored_in} stores"),
+        }
+        .into()),
+        Some(Ok(())) if failed > 0 => Err(MintError::SomeStoresFailed {
+            failed,
+            total: s.stores.len(),
+            id: id.clone(),
+        }
+        .into()),
+        Some(Ok(())) => Ok(()),
+    }
+}
+
+/// No store took the token: show it once (by request, to a person) or
+/// revoke it, then report.
+async fn no_store<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    plan: &Plan,
+    created: &CreatedToken,
+    cleanup: &[&Credential],
+    results: Vec<StoreResult>,
+    interrupted: bool,
+) -> anyhow::Result<()> {
+    let id = &created.token.id;
+    let show = plan.on_no_store == OnNoStore::Print;
+    let what = if show && p.printer.stderr_is_terminal() && !interrupted {
+        p.printer.block(&format!(
+            "\nNo store took the token. Here it is — save it now, it is not shown again:\n\n    {}\n\n",
+            created.access_token.expose()
+        ));
+        "it was printed on the terminal (--on-store-failure print)".to_string()
+    } else {
+        if show {
+            p.printer
+                .note("--on-store-failure print needs a terminal on stderr; revoking instead");
+        }
+        p.revoke_unstored(cleanup, id).await
+    };
+    if interrupted {
+        return Err(MintError::Interrupted {
+            what: format!("no store took the new token: {what}"),
+        }
+        .into());
+    }
+    let s = Summary::new("minted", created, results, false);
+    summary::print(p.printer, &s, plan.json, true);
+    Err(MintError::NoStore {
+        id: id.clone(),
+        what,
+    }
+    .into())
+}
+
+/// What `--if-missing` found in the first store.
+pub enum Held {
+    /// Works here and lives long enough.
+    Fresh(ManagementToken),
+    /// Present but unusable or expiring: the reason.
+    Replace(String),
+    Missing,
+}
+
+/// Is the first store's token still good here for at least `min_remaining`?
+pub async fn held_token<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    stores: &[Arc<dyn Store>],
+    min_remaining: Duration,
+) -> anyhow::Result<Held> {
+    let Some(tok) = read_first(stores).await? else {
+        return Ok(Held::Missing);
+    };
+    let Some(t) = p.describe_held(&tok).await? else {
+        return Ok(Held::Replace(
+            "holds a token that no longer works on this cluster".into(),
+        ));
+    };
+    let left = t
+        .expires_at
+        .map(|e| (e - Utc::now()).to_std().unwrap_or_default());
+    if left.is_some_and(|l| l < min_remaining) {
+        return Ok(Held::Replace(format!(
+            "holds token {} but it expires within {}",
+            t.id,
+            humantime::format_duration(min_remaining)
+        )));
+    }
+    Ok(Held::Fresh(t))
+}

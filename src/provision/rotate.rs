@@ -1,0 +1,141 @@
+//! `rotate`: replace the stored token using the token itself (no person, no
+//! device flow). If any step fails, the old token stays valid and stored:
+//! stores already switched are switched back and the new token is revoked.
+use super::{Pipeline, Stores, TokenApi, management_credential, own_credential};
+use crate::cluster::{CreatedToken, ManagementToken};
+use crate::error::MintError;
+use crate::output::summary::{self, StoreResult, Summary};
+use crate::secret::Secret;
+use chrono::{DateTime, Utc};
+
+/// What to rotate: the token the first store holds, as the cluster describes
+/// it, and where the replacement goes.
+pub struct RotatePlan {
+    pub old: Secret,
+    pub meta: ManagementToken,
+    pub stores: Stores,
+    /// `--expires-at`/`--expires-in`; `None` keeps the old token's lifetime.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub keep_old: bool,
+    pub json: bool,
+}
+
+impl RotatePlan {
+    /// The replacement's expiry: as asked, else the same lifetime as the old
+    /// token, counted from now.
+    pub fn new_expiry(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let m = &self.meta;
+        self.expires_at
+            .or_else(|| m.expires_at.map(|e| now + (e - m.created_at)))
+    }
+}
+
+pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyhow::Result<()> {
+    let meta = &plan.meta;
+    let expires_at = plan.new_expiry(Utc::now());
+    let old_cred = management_credential(&plan.old);
+    let created = p
+        .create_guarded(&old_cred, &meta.description, expires_at)
+        .await
+        .map_err(|what| MintError::Interrupted {
+            what: format!("the old token is unchanged; {what}"),
+        })?
+        .map_err(|e| super::create_failed(e, &meta.description))?;
+    p.printer.status(format!(
+        "Created replacement {} ({}) for {} ({}).",
+        created.token.id, created.token.token_prefix, meta.id, meta.token_prefix
+    ));
+
+    let (results, interrupted) = p.write_stores(&plan.stores, &created.access_token).await;
+    let failed = results.iter().filter(|r| !r.ok).count();
+    let verified = if failed == 0 && !interrupted {
+        p.verify(&created, &meta.description, expires_at).await
+    } else {
+        Ok(())
+    };
+    if failed > 0 || interrupted || verified.is_err() {
+        let what = undo(p, plan, &created, &results).await;
+        let s = Summary::new("rotated", &created, results, false);
+        summary::print(p.printer, &s, plan.json, true);
+        let what = format!(
+            "rotation rolled back, the old token {} is still valid; new token: {what}",
+            meta.id
+        );
+        let err: anyhow::Error = if interrupted {
+            MintError::Interrupted { what }.into()
+        } else if let Err(e) = verified {
+            anyhow::Error::new(e).context(what)
+        } else {
+            anyhow::Error::new(MintError::SomeStoresFailed {
+                failed,
+                total: s.stores.len(),
+                id: created.token.id.clone(),
+            })
+            .context(what)
+        };
+        return Err(err);
+    }
+    finish(p, plan, &created, results).await
+}
+
+/// Switch the stores back to the old token; revoke the new one unless a
+/// store still holds it. Says what became of the new token.
+async fn undo<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    plan: &RotatePlan,
+    created: &CreatedToken,
+    results: &[StoreResult],
+) -> String {
+    let still_new = p.roll_back(&plan.stores, results, &plan.old).await;
+    if still_new.is_empty() {
+        let old_cred = management_credential(&plan.old);
+        let new_cred = own_credential(created);
+        p.revoke_unstored(&[&old_cred, &new_cred], &created.token.id)
+            .await
+    } else {
+        format!(
+            "the new token {} stays valid because {} still hold it",
+            created.token.id,
+            still_new.join(", ")
+        )
+    }
+}
+
+/// Everything holds the new token: revoke the old one (unless kept) and
+/// report.
+async fn finish<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    plan: &RotatePlan,
+    created: &CreatedToken,
+    results: Vec<StoreResult>,
+) -> anyhow::Result<()> {
+    let meta = &plan.meta;
+    let mut s = Summary::new("rotated", created, results, true);
+    let mut revoke_error = None;
+    if plan.keep_old {
+        s.revoked_old = Some(format!("{} kept (--keep-old)", meta.id));
+    } else {
+        match p.api.revoke(&own_credential(created), &meta.id).await {
+            Ok(t) => {
+                s.revoked_old = Some(format!(
+                    "{} revoked at {}",
+                    t.id,
+                    crate::text::rfc3339_or_dash(t.revoked_at)
+                ))
+            }
+            Err(e) => {
+                s.revoked_old = Some(format!("{} NOT revoked: {e}", meta.id));
+                revoke_error = Some(e);
+            }
+        }
+    }
+    let stdout_taken = plan.stores.iter().any(|s| s.is_stdout());
+    summary::print(p.printer, &s, plan.json, stdout_taken);
+    match revoke_error {
+        Some(e) => Err(anyhow::Error::new(e).context(format!(
+            "the new token is in place, but the old token {} is still valid; revoke it with `management revoke {} --force`",
+            meta.id, meta.id
+        ))),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,736 @@
+//! The pipeline against an in-memory cluster and in-memory stores: every
+//! failure point of `mint` and `rotate` (create lost, store k of n fails,
+//! verify fails, a signal at each step), checking the two promises — never
+//! orphan a token, never lose the old one.
+use super::*;
+use crate::interrupt::Trigger;
+use crate::output::exit_code;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+const SESSION: &str = "session-access-token";
+
+/// What the fake cluster should do wrong.
+#[derive(Default, Clone, Copy)]
+struct Faults {
+    /// Commit the create, then answer as if the connection dropped.
+    lose_create_response: bool,
+    /// Refuse the create with a 500 before committing.
+    fail_create: bool,
+    /// Fire the trigger and never answer the first create (in flight).
+    interrupt_in_create: bool,
+    /// Fire the trigger, then answer the create.
+    interrupt_after_create: bool,
+    /// Verification sees another description.
+    wrong_description: bool,
+    /// Revoking fails (cluster down at the end).
+    fail_revoke: bool,
+}
+
+#[derive(Default)]
+struct ClusterState {
+    /// secret → metadata
+    tokens: Vec<(String, ManagementToken)>,
+    keys: HashMap<String, usize>,
+    creates: usize,
+}
+
+struct FakeCluster {
+    state: Mutex<ClusterState>,
+    faults: Faults,
+    trigger: Trigger,
+}
+
+fn unauthorized() -> ClusterError {
+    ClusterError::Unauthorized {
+        url: "mem://cluster".into(),
+        credential: "management token",
+        message: String::new(),
+    }
+}
+
+impl FakeCluster {
+    fn new(faults: Faults, trigger: Trigger) -> Self {
+        FakeCluster {
+            state: Mutex::new(ClusterState::default()),
+            faults,
+            trigger,
+        }
+    }
+
+    /// Add a live token (the one a store already holds, for rotate).
+    fn seed(&self, secret: &str, description: &str, lifetime_days: i64) -> ManagementToken {
+        let mut st = self.state.lock().unwrap();
+        let created = Utc::now() - chrono::Duration::days(1);
+        let t = ManagementToken {
+            id: format!("id-{}", st.tokens.len()),
+            description: description.into(),
+            token_prefix: secret[..6].into(),
+            created_at: created,
+            created_by: "seed".into(),
+            expires_at: Some(created + chrono::Duration::days(lifetime_days)),
+            revoked_at: None,
+        };
+        st.tokens.push((secret.into(), t.clone()));
+        t
+    }
+
+    fn authorized(&self, cred: &Credential) -> Result<(), ClusterError> {
+        let st = self.state.lock().unwrap();
+        let s = cred.token.expose();
+        let live = st
+            .tokens
+            .iter()
+            .any(|(k, t)| k == s && t.revoked_at.is_none());
+        if s == SESSION || live {
+            Ok(())
+        } else {
+            Err(unauthorized())
+        }
+    }
+
+    fn live(&self) -> Vec<String> {
+        let st = self.state.lock().unwrap();
+        st.tokens
+            .iter()
+            .filter(|(_, t)| t.revoked_at.is_none())
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+
+    fn creates(&self) -> usize {
+        self.state.lock().unwrap().creates
+    }
+}
+
+impl TokenApi for FakeCluster {
+    async fn create(
+        &self,
+        cred: &Credential,
+        description: &str,
+        expires_at: Option<DateTime<Utc>>,
+        key: &str,
+    ) -> Result<CreatedToken, ClusterError> {
+        self.authorized(cred)?;
+        if self.faults.fail_create {
+            return Err(ClusterError::Server {
+                url: "mem://cluster".into(),
+                status: 500,
+                message: String::new(),
+            });
+        }
+        let (created, first) = {
+            let mut st = self.state.lock().unwrap();
+            st.creates += 1;
+            let first = st.creates == 1;
+            let i = match st.keys.get(key) {
+                Some(i) => *i,
+                None => {
+                    let n = st.tokens.len();
+                    let secret = format!("secret-{n}-{}", "x".repeat(20));
+                    let t = ManagementToken {
+                        id: format!("id-{n}"),
+                        description: description.into(),
+                        token_prefix: secret[..9].into(),
+                        created_at: Utc::now(),
+                        created_by: "fake".into(),
+                        expires_at,
+                        revoked_at: None,
+                    };
+                    st.tokens.push((secret, t));
+                    st.keys.insert(key.into(), n);
+                    n
+                }
+            };
+            let (secret, token) = st.tokens[i].clone();
+            let created = CreatedToken {
+                token,
+                access_token: Secret::new(secret),
+            };
+            (created, first)
+        };
+        if first && self.faults.interrupt_in_create {
+            self.trigger.fire();
+            std::future::pending::<()>().await;
+        }
+        if first && self.faults.interrupt_after_create {
+            self.trigger.fire();
+        }
+        if self.faults.lose_create_response {
+            return Err(ClusterError::Unreachable {
+                url: "mem://cluster".into(),
+                cause: "connection reset".into(),
+            });
+        }
+        Ok(created)
+    }
+
+    async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+        self.authorized(cred)?;
+        let st = self.state.lock().unwrap();
+        let mut t = st
+            .tokens
+            .iter()
+            .find(|(_, t)| t.id == id)
+            .map(|(_, t)| t.clone())
+            .ok_or(ClusterError::NotFound { id: id.into() })?;
+        if self.faults.wrong_description {
+            t.description.push_str(" (changed)");
+        }
+        Ok(t)
+    }
+
+    async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
+        self.authorized(cred)?;
+        let st = self.state.lock().unwrap();
+        Ok(st.tokens.iter().map(|(_, t)| t.clone()).collect())
+    }
+
+    async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+        if self.faults.fail_revoke {
+            return Err(ClusterError::Unreachable {
+                url: "mem://cluster".into(),
+                cause: "connection refused".into(),
+            });
+        }
+        self.authorized(cred)?;
+        let mut st = self.state.lock().unwrap();
+        let (_, t) = st
+            .tokens
+            .iter_mut()
+            .find(|(_, t)| t.id == id)
+            .ok_or(ClusterError::NotFound { id: id.into() })?;
+        t.revoked_at.get_or_insert_with(Utc::now);
+        Ok(t.clone())
+    }
+}
+
+/// A store in memory; fails its nth write (1-based) when told to, and may
+/// fire the trigger while writing.
+struct MemStore {
+    name: String,
+    value: Mutex<Option<Secret>>,
+    writes: Mutex<usize>,
+    fail_on_write: Option<usize>,
+    interrupt_on_write: Option<Trigger>,
+}
+
+impl MemStore {
+    fn new(name: &str) -> Self {
+        MemStore {
+            name: name.into(),
+            value: Mutex::new(None),
+            writes: Mutex::new(0),
+            fail_on_write: None,
+            interrupt_on_write: None,
+        }
+    }
+    fn failing(name: &str, nth: usize) -> Self {
+        MemStore {
+            fail_on_write: Some(nth),
+            ..MemStore::new(name)
+        }
+    }
+    fn holding(name: &str, token: &str) -> Self {
+        let s = MemStore::new(name);
+        *s.value.lock().unwrap() = Some(Secret::new(token));
+        s
+    }
+    fn get(&self) -> Option<String> {
+        self.value
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|s| s.expose().to_string())
+    }
+}
+
+impl std::fmt::Display for MemStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "mem:{}", self.name)
+    }
+}
+
+impl Store for MemStore {
+    fn check(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn write(&self, token: &Secret) -> Result<StoreOutcome, StoreError> {
+        let n = {
+            let mut w = self.writes.lock().unwrap();
+            *w += 1;
+            *w
+        };
+        if let Some(t) = &self.interrupt_on_write {
+            t.fire();
+        }
+        if self.fail_on_write == Some(n) {
+            return Err(StoreError::Unusable {
+                path: self.name.clone().into(),
+                message: "disk full".into(),
+            });
+        }
+        *self.value.lock().unwrap() = Some(token.clone());
+        Ok(StoreOutcome {
+            summary: "stored in memory".into(),
+            notes: Vec::new(),
+            backup: None,
+        })
+    }
+    fn read(&self) -> Result<Option<Secret>, StoreError> {
+        Ok(self.value.lock().unwrap().clone())
+    }
+}
+
+struct Rig {
+    cluster: FakeCluster,
+    printer: Printer,
+    interrupt: Interrupt,
+    trigger: Trigger,
+}
+
+impl Rig {
+    fn new(faults: Faults) -> Self {
+        let (interrupt, trigger) = Interrupt::manual();
+        Rig {
+            cluster: FakeCluster::new(faults, trigger.clone()),
+            printer: Printer::capture(),
+            interrupt,
+            trigger,
+        }
+    }
+    fn pipeline(&self) -> Pipeline<'_, FakeCluster> {
+        Pipeline {
+            api: &self.cluster,
+            printer: &self.printer,
+            interrupt: &self.interrupt,
+        }
+    }
+}
+
+fn plan(stores: &[Arc<MemStore>], on_no_store: OnNoStore) -> Plan {
+    Plan {
+        description: "telegraf".into(),
+        expires_at: Some(Utc::now() + chrono::Duration::days(30)),
+        stores: stores.iter().map(|s| s.clone() as Arc<dyn Store>).collect(),
+        on_no_store,
+        json: true,
+    }
+}
+
+fn session() -> Credential {
+    Credential {
+        token: Secret::new(SESSION),
+        kind: CredentialKind::OAuth { subject: None },
+    }
+}
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// The outcome of one mint: exit code, live tokens on the cluster, what
+/// each store holds.
+struct Outcome {
+    code: i32,
+    message: String,
+    live: Vec<String>,
+    held: Vec<Option<String>>,
+    stdout: String,
+    creates: usize,
+}
+
+fn mint_with(faults: Faults, stores: Vec<MemStore>, on_no_store: OnNoStore) -> Outcome {
+    let rig = Rig::new(faults);
+    let stores: Vec<Arc<MemStore>> = stores.into_iter().map(Arc::new).collect();
+    let plan = plan(&stores, on_no_store);
+    let r = run(mint(&rig.pipeline(), &plan, &session()));
+    let (code, message) = match &r {
+        Ok(()) => (0, String::new()),
+        Err(e) => (exit_code(e), format!("{e:#}")),
+    };
+    Outcome {
+        code,
+        message,
+        live: rig.cluster.live(),
+        held: stores.iter().map(|s| s.get()).collect(),
+        stdout: rig.printer.captured().stdout,
+        creates: rig.cluster.creates(),
+    }
+}
+
+#[test]
+fn mint_failure_points() {
+    use crate::error::exit;
+    let interrupting = |name: &str, trigger: &Trigger| MemStore {
+        interrupt_on_write: Some(trigger.clone()),
+        ..MemStore::new(name)
+    };
+    // (case, faults, stores, policy, exit code, live tokens, stores holding the token)
+    type Case = (
+        &'static str,
+        Faults,
+        Box<dyn Fn(&Trigger) -> Vec<MemStore>>,
+        OnNoStore,
+        i32,
+        usize,
+        Vec<bool>,
+    );
+    let two = || -> Box<dyn Fn(&Trigger) -> Vec<MemStore>> {
+        Box::new(|_| vec![MemStore::new("a"), MemStore::new("b")])
+    };
+    let cases: Vec<Case> = vec![
+        (
+            "all stores take it",
+            Faults::default(),
+            two(),
+            OnNoStore::Revoke,
+            exit::OK,
+            1,
+            vec![true, true],
+        ),
+        (
+            "store 2 of 3 fails: kept in the others",
+            Faults::default(),
+            Box::new(|_| {
+                vec![
+                    MemStore::new("a"),
+                    MemStore::failing("b", 1),
+                    MemStore::new("c"),
+                ]
+            }),
+            OnNoStore::Revoke,
+            exit::STORE_PARTIAL,
+            1,
+            vec![true, false, true],
+        ),
+        (
+            "no store takes it: revoked",
+            Faults::default(),
+            Box::new(|_| vec![MemStore::failing("a", 1), MemStore::failing("b", 1)]),
+            OnNoStore::Revoke,
+            exit::STORE_NONE,
+            0,
+            vec![false, false],
+        ),
+        (
+            "print asked but no terminal: revoked",
+            Faults::default(),
+            Box::new(|_| vec![MemStore::failing("a", 1)]),
+            OnNoStore::Print,
+            exit::STORE_NONE,
+            0,
+            vec![false],
+        ),
+        (
+            "verify fails: stored, kept, exit 12",
+            Faults {
+                wrong_description: true,
+                ..Faults::default()
+            },
+            two(),
+            OnNoStore::Revoke,
+            exit::VERIFY,
+            1,
+            vec![true, true],
+        ),
+        (
+            "create refused: nothing exists, nothing stored",
+            Faults {
+                fail_create: true,
+                ..Faults::default()
+            },
+            two(),
+            OnNoStore::Revoke,
+            exit::CLUSTER,
+            0,
+            vec![false, false],
+        ),
+        (
+            "signal while the create is in flight: replayed and revoked",
+            Faults {
+                interrupt_in_create: true,
+                ..Faults::default()
+            },
+            two(),
+            OnNoStore::Revoke,
+            exit::INTERRUPTED,
+            0,
+            vec![false, false],
+        ),
+        (
+            "signal right after the create: revoked before any store",
+            Faults {
+                interrupt_after_create: true,
+                ..Faults::default()
+            },
+            two(),
+            OnNoStore::Revoke,
+            exit::INTERRUPTED,
+            0,
+            vec![false, false],
+        ),
+        (
+            "signal while storing: the stored token is kept, the rest skipped",
+            Faults::default(),
+            Box::new(move |t| vec![interrupting("a", t), MemStore::new("b")]),
+            OnNoStore::Revoke,
+            exit::INTERRUPTED,
+            1,
+            vec![true, false],
+        ),
+    ];
+    for (name, faults, stores, policy, code, live, held) in cases {
+        // The stores need the trigger of the rig that runs them.
+        let rig = Rig::new(faults);
+        let stores: Vec<Arc<MemStore>> = stores(&rig.trigger).into_iter().map(Arc::new).collect();
+        let plan = plan(&stores, policy);
+        let r = run(mint(&rig.pipeline(), &plan, &session()));
+        let got = r.as_ref().map_or_else(exit_code, |_| 0);
+        assert_eq!(got, code, "{name}: {r:?}");
+        let live_tokens = rig.cluster.live();
+        assert_eq!(
+            live_tokens.len(),
+            live,
+            "{name}: live tokens {live_tokens:?}"
+        );
+        let holding: Vec<bool> = stores.iter().map(|s| s.get().is_some()).collect();
+        assert_eq!(holding, held, "{name}");
+        // Whatever happened, no token is live that no store holds.
+        for t in &live_tokens {
+            assert!(
+                stores
+                    .iter()
+                    .any(|s| s.get().as_deref() == Some(t.as_str())),
+                "{name}: orphaned token {t}"
+            );
+        }
+    }
+}
+
+#[test]
+fn mint_success_prints_one_snake_case_summary() {
+    let o = mint_with(
+        Faults::default(),
+        vec![MemStore::new("a")],
+        OnNoStore::Revoke,
+    );
+    assert_eq!(o.code, 0, "{}", o.message);
+    let doc: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+    assert_eq!(doc["event"], "minted");
+    assert_eq!(doc["verified"], true);
+    assert!(doc.get("token_prefix").is_some(), "{doc}");
+    assert!(
+        !o.stdout.contains(&o.live[0]),
+        "the summary must not hold the token"
+    );
+    assert_eq!(o.held, vec![Some(o.live[0].clone())]);
+}
+
+#[test]
+fn lost_create_response_says_how_to_find_the_token() {
+    let o = mint_with(
+        Faults {
+            lose_create_response: true,
+            ..Faults::default()
+        },
+        vec![MemStore::new("a")],
+        OnNoStore::Revoke,
+    );
+    assert_eq!(o.code, crate::error::exit::CLUSTER);
+    assert!(o.message.contains("management list"), "{}", o.message);
+    assert_eq!(o.held, vec![None]);
+    assert_eq!(o.creates, 1, "the pipeline itself does not re-post");
+}
+
+const OLD: &str = "old-secret-token-aaaaaaaa";
+
+/// The outcome of one rotate.
+fn rotate_with(
+    faults: Faults,
+    stores: Vec<MemStore>,
+    keep_old: bool,
+) -> (i32, String, Vec<String>, Vec<Option<String>>) {
+    let rig = Rig::new(faults);
+    let meta = rig.cluster.seed(OLD, "telegraf", 30);
+    let stores: Vec<Arc<MemStore>> = stores.into_iter().map(Arc::new).collect();
+    let plan = RotatePlan {
+        old: Secret::new(OLD),
+        meta,
+        stores: stores.iter().map(|s| s.clone() as Arc<dyn Store>).collect(),
+        expires_at: None,
+        keep_old,
+        json: true,
+    };
+    let r = run(rotate(&rig.pipeline(), &plan));
+    let (code, msg) = match &r {
+        Ok(()) => (0, String::new()),
+        Err(e) => (exit_code(e), format!("{e:#}")),
+    };
+    let held = stores.iter().map(|s| s.get()).collect();
+    (code, msg, rig.cluster.live(), held)
+}
+
+#[test]
+fn rotate_failure_points() {
+    use crate::error::exit;
+    let old = || Some(OLD.to_string());
+    // (case, faults, stores, keep_old, exit, old still live, stores hold the old token)
+    let cases: Vec<(&str, Faults, Vec<MemStore>, bool, i32, bool, Vec<bool>)> = vec![
+        (
+            "success: the new token everywhere, the old one revoked",
+            Faults::default(),
+            vec![MemStore::holding("a", OLD), MemStore::holding("b", OLD)],
+            false,
+            exit::OK,
+            false,
+            vec![false, false],
+        ),
+        (
+            "--keep-old keeps it valid",
+            Faults::default(),
+            vec![MemStore::holding("a", OLD)],
+            true,
+            exit::OK,
+            true,
+            vec![false],
+        ),
+        (
+            "store 2 fails: store 1 switched back, new revoked",
+            Faults::default(),
+            vec![MemStore::holding("a", OLD), MemStore::failing("b", 1)],
+            false,
+            exit::STORE_PARTIAL,
+            true,
+            vec![true, false],
+        ),
+        (
+            "verify fails: rolled back",
+            Faults {
+                wrong_description: true,
+                ..Faults::default()
+            },
+            vec![MemStore::holding("a", OLD)],
+            false,
+            exit::VERIFY,
+            true,
+            vec![true],
+        ),
+    ];
+    for (name, faults, stores, keep_old, code, old_live, old_held) in cases {
+        let (got, msg, live, held) = rotate_with(faults, stores, keep_old);
+        assert_eq!(got, code, "{name}: {msg}");
+        assert_eq!(
+            live.contains(&OLD.to_string()),
+            old_live,
+            "{name}: {live:?}"
+        );
+        let holds_old: Vec<bool> = held.iter().map(|h| *h == old()).collect();
+        assert_eq!(holds_old, old_held, "{name}");
+        if code == exit::OK {
+            // Exactly one new live token, held by every store.
+            let new: Vec<&String> = live.iter().filter(|t| *t != OLD).collect();
+            assert_eq!(new.len(), 1, "{name}: {live:?}");
+            assert!(held.iter().all(|h| h.as_ref() == Some(new[0])), "{name}");
+        } else {
+            assert_eq!(
+                live,
+                vec![OLD.to_string()],
+                "{name}: the new token must be revoked"
+            );
+            assert!(msg.contains("rolled back"), "{name}: {msg}");
+        }
+    }
+}
+
+#[test]
+fn rotate_rollback_that_fails_keeps_the_new_token_valid() {
+    // Store "a" takes the new token, then refuses the old one back; store
+    // "b" fails outright. The new token must stay valid: "a" holds it.
+    let (code, msg, live, held) = rotate_with(
+        Faults::default(),
+        vec![MemStore::failing("a", 2), MemStore::failing("b", 1)],
+        false,
+    );
+    assert_eq!(code, crate::error::exit::STORE_PARTIAL, "{msg}");
+    assert_eq!(live.len(), 2, "old and new both valid: {live:?}");
+    assert!(msg.contains("still hold it"), "{msg}");
+    let new = live.iter().find(|t| *t != OLD).unwrap();
+    assert_eq!(held[0].as_ref(), Some(new));
+}
+
+#[test]
+fn rotate_interrupted_while_storing_rolls_back() {
+    let rig = Rig::new(Faults::default());
+    let meta = rig.cluster.seed(OLD, "telegraf", 30);
+    let a = Arc::new(MemStore {
+        interrupt_on_write: Some(rig.trigger.clone()),
+        ..MemStore::holding("a", OLD)
+    });
+    let b = Arc::new(MemStore::holding("b", OLD));
+    let plan = RotatePlan {
+        old: Secret::new(OLD),
+        meta,
+        stores: vec![a.clone() as Arc<dyn Store>, b.clone()],
+        expires_at: None,
+        keep_old: false,
+        json: false,
+    };
+    let r = run(rotate(&rig.pipeline(), &plan));
+    let err = r.expect_err("interrupted");
+    assert_eq!(exit_code(&err), crate::error::exit::INTERRUPTED);
+    assert_eq!(a.get().as_deref(), Some(OLD));
+    assert_eq!(b.get().as_deref(), Some(OLD));
+    assert_eq!(rig.cluster.live(), vec![OLD.to_string()]);
+}
+
+#[test]
+fn rotate_old_revoke_failure_is_reported_with_the_command() {
+    let (code, msg, live, held) = rotate_with(
+        Faults {
+            fail_revoke: true,
+            ..Faults::default()
+        },
+        vec![MemStore::holding("a", OLD)],
+        false,
+    );
+    assert_eq!(code, crate::error::exit::CLUSTER, "{msg}");
+    assert!(msg.contains("management revoke id-0 --force"), "{msg}");
+    assert_eq!(live.len(), 2);
+    assert_ne!(held[0].as_deref(), Some(OLD));
+}
+
+#[test]
+fn new_expiry_keeps_the_lifetime() {
+    let now = Utc::now();
+    let created = now - chrono::Duration::days(10);
+    let meta = ManagementToken {
+        id: "i".into(),
+        description: "d".into(),
+        token_prefix: "p".into(),
+        created_at: created,
+        created_by: "c".into(),
+        expires_at: Some(created + chrono::Duration::days(30)),
+        revoked_at: None,
+    };
+    let asked = now + chrono::Duration::days(5);
+    let cases = [
+        (None, Some(now + chrono::Duration::days(30))),
+        (Some(asked), Some(asked)),
+    ];
+    for (flag, want) in cases {
+        let plan = RotatePlan {
+            old: Secret::new("x"),
+            meta: meta.clone(),
+            stores: Vec::new(),
+            expires_at: flag,
+            keep_old: false,
+            json: false,
+        };
+        assert_eq!(plan.new_expiry(now), want);
+    }
+}
