@@ -1,5 +1,7 @@
+use super::schema::parse_file;
 use super::*;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);

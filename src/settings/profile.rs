@@ -1,0 +1,131 @@
+//! The resolved profile: every field layered from the file entry, the
+//! environment and the defaults, one line per field.
+use super::layer::{Layers, Value};
+use super::schema::{FileOAuth2, FileProfile, FileTls};
+use crate::error::ConfigError;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use url::Url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Product {
+    Clustered,
+    Dedicated,
+}
+
+impl Product {
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "clustered" => Some(Product::Clustered),
+            "dedicated" => Some(Product::Dedicated),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::Clustered => "clustered",
+            Product::Dedicated => "dedicated",
+        }
+    }
+}
+
+/// A fully resolved profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: Value<String>,
+    pub product: Value<Product>,
+    pub host: Option<Value<String>>,
+    pub port: Value<u16>,
+    pub account_id: Option<Value<String>>,
+    pub cluster_id: Option<Value<String>>,
+    pub mgmt_token: Option<Value<Secret>>,
+    pub tls: Tls,
+    pub oauth2: OAuth2,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub insecure: Value<bool>,
+    pub disable: Value<bool>,
+    pub ca: Option<Value<PathBuf>>,
+    pub cert: Option<Value<PathBuf>>,
+    pub key: Option<Value<PathBuf>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuth2 {
+    pub client_id: Option<Value<String>>,
+    pub scopes: Value<Vec<String>>,
+    pub parameters: Value<BTreeMap<String, String>>,
+    pub token_url: Option<Value<Url>>,
+    pub device_url: Option<Value<Url>>,
+    pub issuer: Option<Value<Url>>,
+}
+
+impl Profile {
+    /// Layer the file's entry `fp` (empty when there is none) under the
+    /// environment. Fields are checked in order; the first bad one is the error.
+    pub(super) fn resolve(
+        l: &Layers,
+        name: Value<String>,
+        fp: FileProfile,
+    ) -> Result<Self, ConfigError> {
+        let oauth2 = fp.auth.and_then(|a| a.oauth2).unwrap_or_default();
+        Ok(Profile {
+            name,
+            product: l.product(fp.product)?,
+            host: l.string(fp.host, "INFLUX_BOOTSTRAP_HOST"),
+            port: l.port(fp.port)?,
+            account_id: l.string(fp.account_id, "INFLUX_BOOTSTRAP_ACCOUNT_ID"),
+            cluster_id: l.string(fp.cluster_id, "INFLUX_BOOTSTRAP_CLUSTER_ID"),
+            mgmt_token: l.secret(fp.mgmt_token, "INFLUX_BOOTSTRAP_MGMT_TOKEN"),
+            tls: Tls::resolve(l, fp.tls.unwrap_or_default())?,
+            oauth2: OAuth2::resolve(l, oauth2)?,
+        })
+    }
+
+    /// `host:port` of the cluster, part of the session cache key.
+    pub fn cluster_address(&self) -> String {
+        match &self.host {
+            Some(h) => format!("{}:{}", h.value, self.port.value),
+            None => String::new(),
+        }
+    }
+
+    /// The RFC 8707 `resource` or Auth0 `audience` parameter, part of the cache key.
+    pub fn audience(&self) -> Option<&str> {
+        let p = &self.oauth2.parameters.value;
+        p.get("resource")
+            .or_else(|| p.get("audience"))
+            .map(String::as_str)
+    }
+}
+
+impl Tls {
+    fn resolve(l: &Layers, f: FileTls) -> Result<Self, ConfigError> {
+        Ok(Tls {
+            insecure: l.bool(f.insecure, "INFLUX_BOOTSTRAP_TLS_INSECURE")?,
+            disable: l.bool(f.disable, "INFLUX_BOOTSTRAP_TLS_DISABLE")?,
+            ca: l.path(f.ca, "INFLUX_BOOTSTRAP_TLS_CA"),
+            cert: l.path(f.cert, "INFLUX_BOOTSTRAP_TLS_CERT"),
+            key: l.path(f.key, "INFLUX_BOOTSTRAP_TLS_KEY"),
+        })
+    }
+}
+
+impl OAuth2 {
+    fn resolve(l: &Layers, f: FileOAuth2) -> Result<Self, ConfigError> {
+        Ok(OAuth2 {
+            client_id: l.string(f.client_id, "INFLUX_BOOTSTRAP_CLIENT_ID"),
+            scopes: l.scopes(f.scopes),
+            parameters: l.parameters(f.parameters),
+            token_url: l.url(f.token_url, "INFLUX_BOOTSTRAP_TOKEN_URL", "token_url")?,
+            device_url: l.url(f.device_url, "INFLUX_BOOTSTRAP_DEVICE_URL", "device_url")?,
+            issuer: l.url(f.issuer, "INFLUX_BOOTSTRAP_ISSUER", "issuer")?,
+        })
+    }
+}
