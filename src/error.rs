@@ -88,26 +88,22 @@ pub enum ConfigError {
 
 impl ConfigError {
     /// The one constructor for "this value is wrong, and here is what to do".
-    pub fn invalid(
-        what: impl Into<String>,
+    pub fn invalid<'h>(
+        what: &str,
         source: impl std::fmt::Display,
         message: impl Into<String>,
-        hint: impl Into<String>,
+        hint: impl Into<Option<&'h str>>,
     ) -> Self {
         ConfigError::Invalid {
-            what: what.into(),
+            what: what.to_string(),
             source_name: source.to_string(),
             message: message.into(),
-            hint: Some(hint.into()),
+            hint: hint.into().map(str::to_string),
         }
     }
 
     /// A bad command-line value (exit 2, with a hint).
-    pub fn usage(
-        what: impl Into<String>,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) -> Self {
+    pub fn usage(what: &str, message: impl Into<String>, hint: &str) -> Self {
         Self::invalid(what, "command line", message, hint)
     }
 }

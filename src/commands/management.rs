@@ -203,12 +203,12 @@ fn confirm(ctx: &Context, ids: &[String]) -> anyhow::Result<()> {
     if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
-        Err(ConfigError::Invalid {
-            what: "confirmation".into(),
-            source_name: "revoke".into(),
-            message: "not confirmed; nothing was revoked".into(),
-            hint: None,
-        }
+        Err(ConfigError::invalid(
+            "confirmation",
+            "revoke",
+            "not confirmed; nothing was revoked",
+            None,
+        )
         .into())
     }
 }

@@ -45,23 +45,6 @@ impl<T> Value<T> {
     }
 }
 
-/// The usage error for a value that is present but wrong: "invalid value for
-/// `what` (from `source`): `message`", with an optional hint. `source` is a
-/// [`Source`] or a plain description such as `"command line"`.
-pub fn invalid<'h>(
-    what: &str,
-    source: impl fmt::Display,
-    message: impl Into<String>,
-    hint: impl Into<Option<&'h str>>,
-) -> ConfigError {
-    ConfigError::Invalid {
-        what: what.to_string(),
-        source_name: source.to_string(),
-        message: message.into(),
-        hint: hint.into().map(str::to_string),
-    }
-}
-
 /// The environment and the file a profile was read from: one method per kind
 /// of value, each taking the file's value and the variable that overrides it.
 pub(super) struct Layers<'a> {
@@ -113,7 +96,7 @@ impl<'a> Layers<'a> {
     ) -> Result<Value<bool>, ConfigError> {
         if let Some(v) = self.env.get(var) {
             let b = parse_bool(&v).ok_or_else(|| {
-                invalid(
+                ConfigError::invalid(
                     var,
                     Source::Env(var),
                     format!("`{v}` is not a boolean"),
@@ -156,7 +139,7 @@ impl<'a> Layers<'a> {
         };
         let p = Product::parse(&v.value).ok_or_else(|| {
             let message = format!("`{}` is not a product", v.value);
-            invalid(
+            ConfigError::invalid(
                 "product",
                 &v.source,
                 message,
@@ -174,7 +157,7 @@ impl<'a> Layers<'a> {
         let n = v.value.trim().parse::<u16>().ok().filter(|n| *n > 0);
         let n = n.ok_or_else(|| {
             let message = format!("`{}` is not a TCP port", v.value);
-            invalid(
+            ConfigError::invalid(
                 "port",
                 &v.source,
                 message,
@@ -236,11 +219,16 @@ fn parse_url(v: Value<String>, what: &str) -> Result<Value<Url>, ConfigError> {
     let u = Url::parse(v.value.trim()).map_err(|e| {
         let message = format!("`{}` is not a URL: {e}", v.value);
         let hint = "write an absolute URL such as https://idp.example.com/realms/influxdb";
-        invalid(what, &v.source, message, hint)
+        ConfigError::invalid(what, &v.source, message, hint)
     })?;
     if !matches!(u.scheme(), "http" | "https") {
         let message = format!("`{}` is not an http(s) URL", v.value);
-        return Err(invalid(what, &v.source, message, "use an https:// URL"));
+        return Err(ConfigError::invalid(
+            what,
+            &v.source,
+            message,
+            "use an https:// URL",
+        ));
     }
     Ok(Value::new(u, v.source))
 }
@@ -255,7 +243,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 fn parse_timeout(s: &str, source: &Source) -> Result<Duration, ConfigError> {
     let d = humantime::parse_duration(s.trim()).map_err(|e| {
-        invalid(
+        ConfigError::invalid(
             "timeout",
             source,
             format!("`{s}`: {e}"),
@@ -264,7 +252,7 @@ fn parse_timeout(s: &str, source: &Source) -> Result<Duration, ConfigError> {
     })?;
     if d.is_zero() || d > Duration::from_secs(3600) {
         let hint = "use a duration between 1s and 1h, e.g. 30s";
-        return Err(invalid(
+        return Err(ConfigError::invalid(
             "timeout",
             source,
             format!("`{s}` is out of range"),
@@ -282,12 +270,12 @@ mod tests {
     fn invalid_reads_as_one_usage_error() {
         let cases: Vec<(ConfigError, &str, Option<&str>)> = vec![
             (
-                invalid("port", Source::Env("P"), "`x` is not a TCP port", "use 443"),
+                ConfigError::invalid("port", Source::Env("P"), "`x` is not a TCP port", "use 443"),
                 "invalid value for port (from env P): `x` is not a TCP port",
                 Some("use 443"),
             ),
             (
-                invalid("--store", "command line", format!("`{}`", 1), None),
+                ConfigError::invalid("--store", "command line", format!("`{}`", 1), None),
                 "invalid value for --store (from command line): `1`",
                 None,
             ),

@@ -21,7 +21,7 @@ mod paths;
 mod profile;
 mod schema;
 
-pub use layer::{Source, Value, invalid};
+pub use layer::{Source, Value};
 pub use paths::{FileKind, Files, influxctl_config_path};
 pub use profile::{OAuth2, Product, Profile, Tls};
 pub use schema::parse_text;
