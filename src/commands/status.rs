@@ -26,6 +26,54 @@ struct StatusView {
     cache_file: String,
 }
 
+impl StatusView {
+    /// The table for people.
+    fn rows(&self) -> Vec<Vec<String>> {
+        let dash = || "-".to_string();
+        let access = match (&self.expires_at, self.access_token_valid) {
+            (Some(t), true) => format!("valid until {t}"),
+            (Some(t), false) => format!("expired at {t}"),
+            (None, true) => "valid (no expiry given)".into(),
+            (None, false) => "expired".into(),
+        };
+        let identity = match (&self.subject, self.identity_verified) {
+            (Some(sub), Some(true)) => format!("{sub} (verified ID token)"),
+            (Some(sub), _) => format!("{sub} (unverified, from the access token)"),
+            (None, _) => "unknown".into(),
+        };
+        vec![
+            vec!["Profile".into(), self.profile.clone()],
+            vec!["Issuer".into(), self.issuer.clone().unwrap_or_else(dash)],
+            vec!["Client ID".into(), self.client_id.clone()],
+            vec![
+                "Cluster".into(),
+                if self.cluster.is_empty() {
+                    dash()
+                } else {
+                    self.cluster.clone()
+                },
+            ],
+            vec!["Subject".into(), identity],
+            vec!["Name".into(), self.name.clone().unwrap_or_else(dash)],
+            vec!["Email".into(), self.email.clone().unwrap_or_else(dash)],
+            vec!["Access token".into(), access],
+            vec![
+                "Refreshable".into(),
+                if self.refreshable {
+                    "yes".into()
+                } else {
+                    "no (log in again when it expires)".into()
+                },
+            ],
+            vec![
+                "Logged in at".into(),
+                self.obtained_at.clone().unwrap_or_else(dash),
+            ],
+            vec!["Cache file".into(), self.cache_file.clone()],
+        ]
+    }
+}
+
 pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
     let cfg = ctx.config()?;
     let key = session_key(&cfg)?;
@@ -60,47 +108,6 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
     if args.format == Format::Json {
         return crate::commands::json(ctx, &v);
     }
-    let dash = || "-".to_string();
-    let access = match (&v.expires_at, valid) {
-        (Some(t), true) => format!("valid until {t}"),
-        (Some(t), false) => format!("expired at {t}"),
-        (None, true) => "valid (no expiry given)".into(),
-        (None, false) => "expired".into(),
-    };
-    let identity = match (&v.subject, v.identity_verified) {
-        (Some(sub), Some(true)) => format!("{sub} (verified ID token)"),
-        (Some(sub), _) => format!("{sub} (unverified, from the access token)"),
-        (None, _) => "unknown".into(),
-    };
-    let rows = vec![
-        vec!["Profile".into(), v.profile.clone()],
-        vec!["Issuer".into(), v.issuer.clone().unwrap_or_else(dash)],
-        vec!["Client ID".into(), v.client_id.clone()],
-        vec![
-            "Cluster".into(),
-            if v.cluster.is_empty() {
-                dash()
-            } else {
-                v.cluster.clone()
-            },
-        ],
-        vec!["Subject".into(), identity],
-        vec!["Name".into(), v.name.clone().unwrap_or_else(dash)],
-        vec!["Email".into(), v.email.clone().unwrap_or_else(dash)],
-        vec!["Access token".into(), access],
-        vec![
-            "Refreshable".into(),
-            if v.refreshable {
-                "yes".into()
-            } else {
-                "no (log in again when it expires)".into()
-            },
-        ],
-        vec![
-            "Logged in at".into(),
-            v.obtained_at.clone().unwrap_or_else(dash),
-        ],
-        vec!["Cache file".into(), v.cache_file.clone()],
-    ];
+    let rows = v.rows();
     crate::commands::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
 }

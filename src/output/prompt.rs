@@ -83,6 +83,75 @@ impl DevicePrompt {
             tracing::warn!("cannot write event to stdout: {err}");
         }
     }
+
+    /// The prompt: where to go, the code, a QR code, until when, and the
+    /// RFC 8628 §5.4 warning.
+    fn compose(&self, a: &DeviceAuthorization, expires_at: DateTime<Utc>) -> String {
+        // The block is printed as is (styles included): the two values the
+        // provider chose are cleaned here so they cannot move the cursor.
+        let uri = crate::text::sanitize(&a.verification_uri);
+        let code = crate::text::sanitize(&a.user_code);
+        let mut s = String::new();
+        s.push_str("\nTo sign in, open this page in a browser on any device:\n\n");
+        s.push_str(&format!("    {}\n\n", self.bold(&uri)));
+        s.push_str("and enter the code:\n\n");
+        s.push_str(&indent(&big_code(&code), "    "));
+        s.push('\n');
+        if self.qr {
+            let target = a
+                .verification_uri_complete
+                .as_deref()
+                .unwrap_or(&a.verification_uri);
+            if let Some(q) = qr_code(target) {
+                s.push_str(if a.verification_uri_complete.is_some() {
+                    "Or scan this QR code with a phone (the code is filled in for you):\n"
+                } else {
+                    "Or scan this QR code with a phone to open the page:\n"
+                });
+                s.push_str(&indent(&q, "  "));
+                s.push('\n');
+            }
+        }
+        s.push_str(&format!(
+            "The code expires at {} ({} from now).\n",
+            expires_at.format("%H:%M:%S UTC"),
+            crate::text::countdown(a.expires_in)
+        ));
+        s.push_str(&format!(
+            "Approve only if the page shows the code {} and you started this login yourself.\n",
+            self.bold(&code)
+        ));
+        s
+    }
+
+    /// A live countdown on a terminal, one line otherwise.
+    fn show_waiting(&mut self, expires_at: DateTime<Utc>) {
+        if self.tty {
+            let pb = ProgressBar::new_spinner();
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            pb.enable_steady_tick(Duration::from_millis(120));
+            let pb2 = pb.clone();
+            let tick = tokio::spawn(async move {
+                loop {
+                    let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
+                    pb2.set_message(format!(
+                        "waiting for approval… (expires in {})",
+                        crate::text::countdown(left)
+                    ));
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+            self.spinner = Some((pb, tick));
+        } else {
+            self.printer.status(format!(
+                "Waiting for approval (until {})…",
+                expires_at.format("%H:%M:%S UTC")
+            ));
+        }
+    }
 }
 
 /// The user code in a box, letters spaced, so `0`/`O` and `1`/`I` confusions
@@ -122,41 +191,7 @@ impl LoginUi for DevicePrompt {
             expires_at: crate::text::rfc3339(expires_at),
             interval: a.interval.as_secs(),
         });
-        // The block is printed as is (styles included): the two values the
-        // provider chose are cleaned here so they cannot move the cursor.
-        let uri = crate::text::sanitize(&a.verification_uri);
-        let code = crate::text::sanitize(&a.user_code);
-        let mut s = String::new();
-        s.push_str("\nTo sign in, open this page in a browser on any device:\n\n");
-        s.push_str(&format!("    {}\n\n", self.bold(&uri)));
-        s.push_str("and enter the code:\n\n");
-        s.push_str(&indent(&big_code(&code), "    "));
-        s.push('\n');
-        if self.qr {
-            let target = a
-                .verification_uri_complete
-                .as_deref()
-                .unwrap_or(&a.verification_uri);
-            if let Some(q) = qr_code(target) {
-                s.push_str(if a.verification_uri_complete.is_some() {
-                    "Or scan this QR code with a phone (the code is filled in for you):\n"
-                } else {
-                    "Or scan this QR code with a phone to open the page:\n"
-                });
-                s.push_str(&indent(&q, "  "));
-                s.push('\n');
-            }
-        }
-        s.push_str(&format!(
-            "The code expires at {} ({} from now).\n",
-            expires_at.format("%H:%M:%S UTC"),
-            crate::text::countdown(a.expires_in)
-        ));
-        s.push_str(&format!(
-            "Approve only if the page shows the code {} and you started this login yourself.\n",
-            self.bold(&code)
-        ));
-        self.printer.block(&s);
+        self.printer.block(&self.compose(a, expires_at));
         if self.browser {
             let target = a
                 .verification_uri_complete
@@ -168,31 +203,7 @@ impl LoginUi for DevicePrompt {
                 ));
             }
         }
-        if self.tty {
-            let pb = ProgressBar::new_spinner();
-            pb.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            pb.enable_steady_tick(Duration::from_millis(120));
-            let pb2 = pb.clone();
-            let tick = tokio::spawn(async move {
-                loop {
-                    let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
-                    pb2.set_message(format!(
-                        "waiting for approval… (expires in {})",
-                        crate::text::countdown(left)
-                    ));
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            });
-            self.spinner = Some((pb, tick));
-        } else {
-            self.printer.status(format!(
-                "Waiting for approval (until {})…",
-                expires_at.format("%H:%M:%S UTC")
-            ));
-        }
+        self.show_waiting(expires_at);
     }
 
     fn poll_event(&mut self, e: &PollEvent) {
