@@ -86,41 +86,68 @@ fn init_logging() {
         .init();
 }
 
-async fn wait_for_exit(exit_on_stdin_eof: bool) {
-    let stdin_eof = async {
-        if !exit_on_stdin_eof {
-            return std::future::pending().await;
-        }
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let mut sink = [0u8; 4096];
-            let mut stdin = std::io::stdin().lock();
-            while let Ok(n) = std::io::Read::read(&mut stdin, &mut sink) {
-                if n == 0 {
-                    break;
-                }
-            }
-            let _ = tx.send(());
-        });
-        let _ = rx.await;
-        tracing::info!("stdin closed; exiting");
-    };
+/// Install the SIGTERM/SIGINT handlers now — before the ready line is
+/// printed, so a signal sent as soon as a supervisor sees that line is never
+/// missed (it would otherwise kill the process with the default action) —
+/// and return the future that resolves when one of them, or stdin's EOF,
+/// arrives.
+fn exit_signal(exit_on_stdin_eof: bool) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-                tracing::info!("SIGTERM; exiting");
-            }
-            Err(_) => std::future::pending().await,
-        }
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT; exiting"),
-        _ = term => {}
-        _ = stdin_eof => {}
+    async move {
+        let stdin_eof = async {
+            if !exit_on_stdin_eof {
+                return std::future::pending().await;
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                let mut sink = [0u8; 4096];
+                let mut stdin = std::io::stdin().lock();
+                while let Ok(n) = std::io::Read::read(&mut stdin, &mut sink) {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                let _ = tx.send(());
+            });
+            let _ = rx.await;
+            tracing::info!("stdin closed; exiting");
+        };
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let int = async {
+                match int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = int => tracing::info!("SIGINT; exiting"),
+                _ = term => tracing::info!("SIGTERM; exiting"),
+                _ = stdin_eof => {}
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C; exiting"),
+            _ = stdin_eof => {}
+        }
     }
 }
 
@@ -162,11 +189,12 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let exit = exit_signal(args.exit_on_stdin_eof);
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}", server.ready_line());
         let _ = stdout.flush();
         drop(stdout);
-        wait_for_exit(args.exit_on_stdin_eof).await;
+        exit.await;
         server.shutdown().await;
         ExitCode::SUCCESS
     })

@@ -1,10 +1,13 @@
 //! ID token verification (OIDC Core §3.1.3.7) and identity extraction.
 //!
 //! `jsonwebtoken` checks the signature with the provider's JWKS, `exp`, `iss`
-//! and `aud`. Without a JWKS (no `issuer` configured) nothing can be verified,
-//! and the identity is read from the access token's claims and marked so.
+//! and that `aud` contains our client_id; [`check_authorized_party`] adds the
+//! `azp` rules (steps 4–5). Without a JWKS (no `issuer` configured) nothing can
+//! be verified, and the identity is read from the access token's claims and
+//! marked so. Why this is not the `openidconnect` crate: `docs/decisions.md`.
 use crate::error::AuthError;
 use crate::http::HttpClient;
+use crate::text::sanitize;
 use crate::secret::Secret;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
@@ -42,6 +45,74 @@ struct Claims {
     upn: Option<String>,
     #[serde(default)]
     iss: Option<String>,
+}
+
+/// The ID token's claims: the identity plus what the `azp` rules need.
+#[derive(Debug, Deserialize)]
+struct IdTokenClaims {
+    #[serde(flatten)]
+    identity: Claims,
+    #[serde(default)]
+    aud: Audience,
+    #[serde(default)]
+    azp: Option<String>,
+}
+
+/// `aud` is one string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Default for Audience {
+    fn default() -> Self {
+        Audience::Many(Vec::new())
+    }
+}
+
+impl Audience {
+    /// How many different audiences the token names.
+    fn count(&self) -> usize {
+        let names = match self {
+            Audience::One(one) => std::slice::from_ref(one),
+            Audience::Many(many) => many.as_slice(),
+        };
+        names
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    }
+}
+
+/// OpenID Connect Core 1.0 §3.1.3.7 steps 4–5, the `azp` (authorized party)
+/// rules, applied strictly (`docs/decisions.md`):
+/// - an `azp` claim, when present, must be our client_id, whatever `aud` says:
+///   otherwise the token was issued to another client;
+/// - a token with more than one audience must carry `azp` (the spec's SHOULD,
+///   taken as a rejection): without it nothing says the token was issued to us
+///   rather than to one of the other audiences.
+///
+/// That `aud` contains our client_id at all (step 3) is checked by
+/// `jsonwebtoken` before this. Messages name claims, never the token.
+fn check_authorized_party(
+    aud: &Audience,
+    azp: Option<&str>,
+    client_id: &str,
+) -> Result<(), String> {
+    match azp {
+        Some(azp) if azp == client_id => Ok(()),
+        Some(azp) => Err(format!(
+            "it was issued to another client: `azp` (authorized party) is `{}`, not this profile's client_id `{client_id}`",
+            sanitize(azp)
+        )),
+        None if aud.count() > 1 => Err(format!(
+            "it names {} audiences and no `azp` (authorized party) claim, so nothing shows it was issued to client_id `{client_id}`",
+            aud.count()
+        )),
+        None => Ok(()),
+    }
 }
 
 impl Claims {
@@ -103,8 +174,11 @@ pub fn verify(
     v.set_audience(&[client_id]);
     v.leeway = 60;
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let data = decode::<Claims>(id_token.expose(), &key, &v).map_err(|e| fail(e.to_string()))?;
-    Ok(data.claims.identity(true))
+    let claims = decode::<IdTokenClaims>(id_token.expose(), &key, &v)
+        .map_err(|e| fail(e.to_string()))?
+        .claims;
+    check_authorized_party(&claims.aud, claims.azp.as_deref(), client_id).map_err(fail)?;
+    Ok(claims.identity.identity(true))
 }
 
 /// Read claims from a JWT access token without verifying it (display only).
@@ -116,4 +190,151 @@ pub fn unverified_identity(access_token: &Secret) -> Option<Identity> {
     let claims: Claims = serde_json::from_slice(&bytes).ok()?;
     let id = claims.identity(false);
     (!id.subject.is_empty()).then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    const CLIENT: &str = "influx-bootstrap";
+    const ISSUER: &str = "https://idp.example.com";
+
+    /// A fresh ES256 key and the JWKS that publishes it.
+    fn signing_key() -> (EncodingKey, JwkSet) {
+        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let raw = kp.public_key_raw(); // 0x04 || x || y
+        assert_eq!(raw.len(), 65);
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwks = serde_json::from_value(json!({ "keys": [{
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": "k1",
+            "x": b64(&raw[1..33]), "y": b64(&raw[33..65]),
+        }]}))
+        .unwrap();
+        (EncodingKey::from_ec_der(&kp.serialize_der()), jwks)
+    }
+
+    /// A valid ID token from `ISSUER` with `claims` added (or replaced).
+    fn id_token(key: &EncodingKey, claims: &Value) -> Secret {
+        let mut all = json!({
+            "iss": ISSUER,
+            "sub": "alice",
+            "exp": chrono::Utc::now().timestamp() + 600,
+        });
+        let all_map = all.as_object_mut().unwrap();
+        for (k, v) in claims.as_object().unwrap() {
+            all_map.insert(k.clone(), v.clone());
+        }
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some("k1".into());
+        Secret::new(jsonwebtoken::encode(&header, &all, key).unwrap())
+    }
+
+    #[test]
+    fn authorized_party() {
+        let (key, jwks) = signing_key();
+        let cluster = "https://cluster.example.com";
+        // (case, `aud`/`azp` claims, None = accepted, Some = part of the error)
+        let cases: Vec<(&str, Value, Option<&str>)> = vec![
+            ("one audience, no azp", json!({ "aud": CLIENT }), None),
+            (
+                "one-element array, no azp",
+                json!({ "aud": [CLIENT] }),
+                None,
+            ),
+            (
+                "one audience, azp is this client",
+                json!({ "aud": CLIENT, "azp": CLIENT }),
+                None,
+            ),
+            (
+                "one audience, azp is another client",
+                json!({ "aud": CLIENT, "azp": "other-app" }),
+                Some(
+                    "`azp` (authorized party) is `other-app`, not this profile's client_id `influx-bootstrap`",
+                ),
+            ),
+            (
+                "several audiences, azp is this client",
+                json!({ "aud": [CLIENT, cluster], "azp": CLIENT }),
+                None,
+            ),
+            (
+                "several audiences, no azp",
+                json!({ "aud": [CLIENT, cluster] }),
+                Some("it names 2 audiences and no `azp` (authorized party) claim"),
+            ),
+            (
+                "several audiences, azp is another audience",
+                json!({ "aud": [CLIENT, "other-app"], "azp": "other-app" }),
+                Some("it was issued to another client"),
+            ),
+            (
+                "the same audience twice counts once",
+                json!({ "aud": [CLIENT, CLIENT] }),
+                None,
+            ),
+            (
+                "azp of the wrong case is another client",
+                json!({ "aud": CLIENT, "azp": "Influx-Bootstrap" }),
+                Some("`azp` (authorized party) is `Influx-Bootstrap`"),
+            ),
+            (
+                "the provider's azp is printed on one line",
+                json!({ "aud": CLIENT, "azp": "evil\napp" }),
+                Some("is `evil app`"),
+            ),
+            (
+                "azp that is not a string",
+                json!({ "aud": CLIENT, "azp": 7 }),
+                Some("JSON error: invalid type: integer `7`"),
+            ),
+            (
+                "azp naming us does not stand in for aud",
+                json!({ "aud": "other-app", "azp": CLIENT }),
+                Some("InvalidAudience"),
+            ),
+        ];
+        for (name, claims, want) in cases {
+            let token = id_token(&key, &claims);
+            let got = verify(&token, &jwks, ISSUER, CLIENT);
+            match (want, got) {
+                (None, Ok(id)) => {
+                    assert_eq!(id.subject, "alice", "{name}");
+                    assert!(id.verified, "{name}");
+                }
+                (None, Err(e)) => panic!("{name}: rejected: {e}"),
+                (Some(part), Ok(id)) => panic!("{name}: accepted as {id:?}, want `{part}`"),
+                (Some(part), Err(e)) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains(part), "{name}: `{msg}` lacks `{part}`");
+                    assert!(
+                        msg.contains(ISSUER),
+                        "{name}: `{msg}` does not name the issuer"
+                    );
+                    assert!(!msg.contains('\n'), "{name}: `{msg}` spans lines");
+                    for part in token.expose().split('.') {
+                        assert!(!msg.contains(part), "{name}: `{msg}` shows the token");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn audience_count() {
+        let cases: Vec<(&str, &str, usize)> = vec![
+            ("string", r#""a""#, 1),
+            ("empty string", r#""""#, 1),
+            ("empty array", "[]", 0),
+            ("one", r#"["a"]"#, 1),
+            ("two", r#"["a","b"]"#, 2),
+            ("duplicates", r#"["a","b","a"]"#, 2),
+        ];
+        for (name, json, want) in cases {
+            let aud: Audience = serde_json::from_str(json).unwrap();
+            assert_eq!(aud.count(), want, "{name}");
+        }
+    }
 }
