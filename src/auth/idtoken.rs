@@ -7,8 +7,8 @@
 //! marked so. Why this is not the `openidconnect` crate: `docs/decisions.md`.
 use crate::error::AuthError;
 use crate::http::HttpClient;
-use crate::text::sanitize;
 use crate::secret::Secret;
+use crate::text::sanitize;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
 use serde::{Deserialize, Serialize};
