@@ -1,4 +1,9 @@
 //! The HTTP API: routes, handlers, errors, idempotency and fault injection.
+//!
+//! Our management-token routes ([`ROUTES`], `docs/management-api.yaml`) are
+//! served here; InfluxData's documented Management API ([`DOCUMENTED_ROUTES`])
+//! is in [`crate::documented`] and the minimal data path ([`DATA_ROUTES`]) in
+//! [`crate::data`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -35,10 +40,26 @@ pub const JWKS_UNAVAILABLE_RETRY_AFTER: u64 = 5;
 /// What an API route does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
+    // Our management-token routes.
     Create,
     List,
     Get,
     Revoke,
+    // The documented Management API: databases.
+    DatabaseList,
+    DatabaseCreate,
+    DatabaseUpdate,
+    DatabaseDelete,
+    // The documented Management API: database tokens.
+    DatabaseTokenList,
+    DatabaseTokenCreate,
+    DatabaseTokenGet,
+    DatabaseTokenUpdate,
+    DatabaseTokenRevoke,
+    // The data path.
+    Query,
+    WriteV2,
+    WriteV1,
 }
 
 /// One (method, path template) served by the API. Path templates use the
@@ -91,9 +112,48 @@ pub const ROUTES: &[Route] = &[
     ),
 ];
 
+macro_rules! documented {
+    ($($method:literal $path:literal $op:ident,)*) => {
+        &[
+            $(route($method, concat!("/api/v0", $path), Operation::$op),)*
+            $(route($method, concat!("/api/v0/accounts/{account_id}/clusters/{cluster_id}", $path), Operation::$op),)*
+        ]
+    };
+}
+
+/// InfluxData's documented Management API for databases and database tokens
+/// (OpenAPI specs of InfluxDB Clustered and Cloud Dedicated), in the short
+/// form `/api/v0/...` and the long form [`DEDICATED_PREFIX`]`/...` (which
+/// Clustered accepts too).
+/// Kept apart from [`ROUTES`], which the spec test compares with
+/// `docs/management-api.yaml`.
+pub const DOCUMENTED_ROUTES: &[Route] = documented![
+    "GET" "/databases" DatabaseList,
+    "POST" "/databases" DatabaseCreate,
+    "PATCH" "/databases/{name}" DatabaseUpdate,
+    "DELETE" "/databases/{name}" DatabaseDelete,
+    "GET" "/tokens" DatabaseTokenList,
+    "POST" "/tokens" DatabaseTokenCreate,
+    "GET" "/tokens/{id}" DatabaseTokenGet,
+    "PATCH" "/tokens/{id}" DatabaseTokenUpdate,
+    "DELETE" "/tokens/{id}" DatabaseTokenRevoke,
+];
+
+/// The minimal data path that checks a database token's permissions (and
+/// stores nothing).
+pub const DATA_ROUTES: &[Route] = &[
+    route("GET", "/query", Operation::Query),
+    route("POST", "/api/v2/write", Operation::WriteV2),
+    route("POST", "/write", Operation::WriteV1),
+];
+
 /// Test-control routes, served only with `faults.test_control = true`; not
 /// part of the published API.
-pub const TEST_ROUTES: &[(&str, &str)] = &[("POST", "/__test/faults"), ("GET", "/__test/stats")];
+pub const TEST_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/__test/faults"),
+    ("GET", "/__test/stats"),
+    ("POST", "/__test/management-tokens"),
+];
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -122,19 +182,19 @@ impl ApiError {
             retry_after: None,
         }
     }
-    fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
-    fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
     }
-    fn unauthorized(message: impl Into<String>) -> ApiError {
+    pub(crate) fn unauthorized(message: impl Into<String>) -> ApiError {
         ApiError {
             www_authenticate: Some(r#"Bearer error="invalid_token""#),
             ..ApiError::new(StatusCode::UNAUTHORIZED, message)
         }
     }
-    fn internal(what: &str, err: impl std::fmt::Display) -> ApiError {
+    pub(crate) fn internal(what: &str, err: impl std::fmt::Display) -> ApiError {
         tracing::error!("{what}: {err}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what} failed"))
     }
@@ -167,7 +227,7 @@ fn json_headers() -> [(header::HeaderName, HeaderValue); 1] {
     )]
 }
 
-fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
     (status, json_headers(), body.into()).into_response()
 }
 
@@ -243,7 +303,7 @@ pub struct AppState {
     idempotency: Mutex<IdempotencyRecords>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -276,7 +336,62 @@ impl AppState {
         lock(&self.stats).requests.clone()
     }
 
-    fn take_fault(&self, which: fn(&mut Faults) -> &mut u64) -> bool {
+    /// Creates and stores a management token, whatever the
+    /// `management_tokens` switch says (tests use this to hand a "stock"
+    /// cluster a management token). Returns the record and the token.
+    pub async fn issue_management_token(
+        &self,
+        description: String,
+        expires_at: Option<i64>,
+        created_by: String,
+    ) -> Result<(TokenRecord, String), rusqlite::Error> {
+        let access_token = token::generate_token();
+        let record = TokenRecord {
+            id: token::new_uuid_v4(),
+            description,
+            token_prefix: token::display_prefix(&access_token),
+            created_at: token::now_micros(),
+            created_by,
+            expires_at,
+            revoked_at: None,
+        };
+        let hash = token::hash_token(&access_token);
+        let rec = record.clone();
+        self.store.run(move |s| s.insert(&rec, &hash)).await?;
+        Ok((record, access_token))
+    }
+
+    /// Applies the `drop_after_create` fault to a create that has been
+    /// committed: closes the request's connection without a response (never
+    /// returns), or without a connection to close (in-process use) returns a
+    /// `status` head whose body fails at once. `None` when the fault is not
+    /// armed.
+    pub(crate) async fn drop_after_create(
+        &self,
+        parts: &axum::http::request::Parts,
+        status: StatusCode,
+    ) -> Option<Response> {
+        if !self.take_fault(|f| &mut f.drop_after_create) {
+            return None;
+        }
+        if let Some(abort) = parts.extensions.get::<ConnectionAbort>() {
+            tracing::warn!(
+                "fault: dropping the connection of {} {} after commit",
+                parts.method,
+                parts.uri.path()
+            );
+            abort.0.notify_one();
+            std::future::pending::<()>().await;
+        }
+        Some(
+            Response::builder()
+                .status(status)
+                .body(Body::new(FailingBody))
+                .unwrap_or_default(),
+        )
+    }
+
+    pub(crate) fn take_fault(&self, which: fn(&mut Faults) -> &mut u64) -> bool {
         let mut f = lock(&self.faults);
         let n = which(&mut f);
         if *n > 0 {
@@ -332,6 +447,12 @@ impl AppState {
                 ApiError::unauthorized("Authorization header is not a Bearer credential")
             })?;
 
+        if credential.starts_with(token::DATABASE_TOKEN_PREFIX) {
+            // Never looked up: a database token is for the data path only.
+            return Err(ApiError::unauthorized(
+                "a database token cannot call the Management API",
+            ));
+        }
         if credential.starts_with(token::TOKEN_PREFIX) {
             let hash = token::hash_token(credential);
             let record = self
@@ -391,7 +512,7 @@ impl AppState {
 pub struct LogSlot(Arc<Mutex<Option<String>>>);
 
 impl LogSlot {
-    fn set(&self, who: String) {
+    pub(crate) fn set(&self, who: String) {
         *lock(&self.0) = Some(who);
     }
     fn get(&self) -> String {
@@ -404,14 +525,15 @@ impl LogSlot {
 #[derive(Clone)]
 pub struct ConnectionAbort(pub Arc<tokio::sync::Notify>);
 
-type Params = Result<Path<HashMap<String, String>>, axum::extract::rejection::PathRejection>;
+pub(crate) type Params =
+    Result<Path<HashMap<String, String>>, axum::extract::rejection::PathRejection>;
 
-fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
+pub(crate) fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
     p.map(|Path(m)| m)
         .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))
 }
 
-fn slot_of(req_ext: &axum::http::Extensions) -> LogSlot {
+pub(crate) fn slot_of(req_ext: &axum::http::Extensions) -> LogSlot {
     req_ext.get::<LogSlot>().cloned().unwrap_or_default()
 }
 
@@ -587,27 +709,17 @@ async fn create_token(
         guard.key = Some(k);
     }
 
-    let now = token::now_micros();
     if let Some(e) = request.expires_at
-        && e <= now
+        && e <= token::now_micros()
     {
         return Err(ApiError::bad_request("expiresAt must be in the future"));
     }
-    let access_token = token::generate_token();
-    let record = TokenRecord {
-        id: token::new_uuid_v4(),
-        description: request.description,
-        token_prefix: token::display_prefix(&access_token),
-        created_at: now,
-        created_by: principal.created_by(),
-        expires_at: request.expires_at,
-        revoked_at: None,
-    };
-    let hash = token::hash_token(&access_token);
-    let rec = record.clone();
-    state
-        .store
-        .run(move |s| s.insert(&rec, &hash))
+    let (record, access_token) = state
+        .issue_management_token(
+            request.description,
+            request.expires_at,
+            principal.created_by(),
+        )
         .await
         .map_err(|e| ApiError::internal("storing the token", e))?;
     let body = Bytes::from(
@@ -621,21 +733,8 @@ async fn create_token(
     guard.complete(body.clone(), location.clone());
     tracing::info!(id = %record.id, created_by = %record.created_by, "management token created");
 
-    if state.take_fault(|f| &mut f.drop_after_create) {
-        if let Some(abort) = parts.extensions.get::<ConnectionAbort>() {
-            tracing::warn!(
-                "fault: dropping the connection of {} {} after commit",
-                parts.method,
-                parts.uri.path()
-            );
-            abort.0.notify_one();
-            std::future::pending::<()>().await;
-        }
-        // No connection to abort (in-process use): a body that fails at once.
-        return Ok(Response::builder()
-            .status(StatusCode::CREATED)
-            .body(Body::new(FailingBody))
-            .unwrap_or_default());
+    if let Some(dropped) = state.drop_after_create(&parts, StatusCode::CREATED).await {
+        return Ok(dropped);
     }
     Ok(created_response(body, &location, false))
 }
@@ -786,10 +885,36 @@ async fn test_set_faults(State(state): State<Arc<AppState>>, body: Bytes) -> Res
     )
 }
 
+/// `POST /__test/management-tokens` `{"description", "expiresAt"?}`: issues a
+/// management token without any credential, even with `management_tokens =
+/// false` (how a test gives a "stock" cluster an admin's management token).
+/// Answers 201 with the management-token object plus `accessToken`.
+async fn test_issue_management_token(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request = parse_create(&body)?;
+    if let Some(e) = request.expires_at
+        && e <= token::now_micros()
+    {
+        return Err(ApiError::bad_request("expiresAt must be in the future"));
+    }
+    let (record, access_token) = state
+        .issue_management_token(request.description, request.expires_at, "test".into())
+        .await
+        .map_err(|e| ApiError::internal("storing the token", e))?;
+    let body = serde_json::to_vec(&CreatedToken {
+        record: &record,
+        access_token: &access_token,
+    })
+    .map_err(|e| ApiError::internal("serialising the token", e))?;
+    Ok(json_response(StatusCode::CREATED, body))
+}
+
 async fn test_stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let tokens = state
+    let (tokens, databases, database_tokens) = state
         .store
-        .run(|s| s.count())
+        .run(|s| Ok((s.count()?, s.count_databases()?, s.count_database_tokens()?)))
         .await
         .map_err(|e| ApiError::internal("counting tokens", e))?;
     let idempotency_records = {
@@ -803,6 +928,8 @@ async fn test_stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiE
     let body = serde_json::json!({
         "requests": state.request_counts(),
         "tokens": tokens,
+        "databases": databases,
+        "database_tokens": database_tokens,
         "idempotency_records": idempotency_records,
         "jwks_fetches": state.verifier.jwks_fetches(),
         "faults": FaultsView::from(state.faults()),
@@ -870,6 +997,7 @@ async fn method_not_allowed() -> ApiError {
 }
 
 fn method_router(route: &Route) -> MethodRouter<Arc<AppState>> {
+    use crate::{data, documented as doc};
     let filter = axum::routing::MethodFilter::try_from(
         Method::from_bytes(route.method.as_bytes()).expect("valid method"),
     )
@@ -879,14 +1007,45 @@ fn method_router(route: &Route) -> MethodRouter<Arc<AppState>> {
         Operation::List => on(filter, list_tokens),
         Operation::Get => on(filter, get_token),
         Operation::Revoke => on(filter, revoke_token),
+        Operation::DatabaseList => on(filter, doc::list_databases),
+        Operation::DatabaseCreate => on(filter, doc::create_database),
+        Operation::DatabaseUpdate => on(filter, doc::update_database),
+        Operation::DatabaseDelete => on(filter, doc::delete_database),
+        Operation::DatabaseTokenList => on(filter, doc::list_tokens),
+        Operation::DatabaseTokenCreate => on(filter, doc::create_token),
+        Operation::DatabaseTokenGet => on(filter, doc::get_token),
+        Operation::DatabaseTokenUpdate => on(filter, doc::update_token),
+        Operation::DatabaseTokenRevoke => on(filter, doc::revoke_token),
+        Operation::Query => on(filter, data::query),
+        Operation::WriteV2 => on(filter, data::write_v2),
+        Operation::WriteV1 => on(filter, data::write_v1),
     }
+}
+
+/// Every route `config` serves: [`ROUTES`] unless `management_tokens` is
+/// off, the path forms of [`DOCUMENTED_ROUTES`] chosen by
+/// `documented_paths`, and [`DATA_ROUTES`].
+pub fn served_routes(config: &Config) -> Vec<Route> {
+    let management = ROUTES.iter().filter(|_| config.management_tokens);
+    let documented = DOCUMENTED_ROUTES.iter().filter(|r| {
+        if r.path.starts_with("/api/v0/accounts/") {
+            config.documented_paths.serves_long()
+        } else {
+            config.documented_paths.serves_short()
+        }
+    });
+    management
+        .chain(documented)
+        .chain(DATA_ROUTES)
+        .copied()
+        .collect()
 }
 
 /// The application router for `state` (without the connection layer; see
 /// [`crate::server`] for a listening server).
 pub fn app(state: Arc<AppState>) -> Router {
     let mut by_path: BTreeMap<&str, MethodRouter<Arc<AppState>>> = BTreeMap::new();
-    for r in ROUTES {
+    for r in &served_routes(&state.config) {
         let mr = method_router(r);
         let entry = by_path.remove(r.path);
         by_path.insert(r.path, entry.map_or(mr.clone(), |e| e.merge(mr)));
@@ -908,6 +1067,10 @@ pub fn app(state: Arc<AppState>) -> Router {
             .route(
                 "/__test/stats",
                 axum::routing::get(test_stats).fallback(method_not_allowed),
+            )
+            .route(
+                "/__test/management-tokens",
+                axum::routing::post(test_issue_management_token).fallback(method_not_allowed),
             );
     }
     router

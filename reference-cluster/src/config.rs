@@ -17,7 +17,8 @@ pub struct Config {
     /// `host:port` to listen on; port 0 picks a free port.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// SQLite file holding the management tokens; `":memory:"` keeps them in memory.
+    /// SQLite file holding the management tokens, databases and database
+    /// tokens; `":memory:"` keeps them in memory.
     #[serde(default = "default_database")]
     pub database: String,
     pub identity: Identity,
@@ -28,6 +29,48 @@ pub struct Config {
     pub dedicated: Option<Dedicated>,
     #[serde(default)]
     pub faults: Faults,
+    /// Serve our management-token routes (`docs/management-api.yaml`). With
+    /// `false` they answer 404 like any unknown path, so the server plays a
+    /// stock cluster that serves only InfluxData's documented Management API.
+    /// Management tokens already stored still authenticate.
+    #[serde(default = "default_true")]
+    pub management_tokens: bool,
+    /// Which path forms of the documented Management API (databases, database
+    /// tokens) are served: `both` (default), `short` (`/api/v0/...` only) or
+    /// `long` (`/api/v0/accounts/{accountId}/clusters/{clusterId}/...` only).
+    #[serde(default)]
+    pub documented_paths: DocumentedPaths,
+}
+
+/// Path forms of the documented Management API that are served.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentedPaths {
+    #[default]
+    Both,
+    Short,
+    Long,
+}
+
+impl DocumentedPaths {
+    pub fn serves_short(self) -> bool {
+        matches!(self, DocumentedPaths::Both | DocumentedPaths::Short)
+    }
+    pub fn serves_long(self) -> bool {
+        matches!(self, DocumentedPaths::Both | DocumentedPaths::Long)
+    }
+}
+
+impl std::str::FromStr for DocumentedPaths {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "both" => Ok(DocumentedPaths::Both),
+            "short" => Ok(DocumentedPaths::Short),
+            "long" => Ok(DocumentedPaths::Long),
+            _ => Err(format!("{s:?} is not one of both, short, long")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -74,6 +117,10 @@ pub struct Tls {
     pub key: PathBuf,
 }
 
+/// Cloud Dedicated ids. With this set, the long path forms answer only for
+/// these ids (others get 404); without it, the documented routes' long form
+/// accepts any ids (as Clustered does with InfluxData's placeholder ids) and
+/// our management-token routes' long form is not served.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Dedicated {
@@ -94,8 +141,9 @@ pub struct Faults {
     /// `Retry-After` seconds sent with injected failures.
     #[serde(default = "default_retry_after")]
     pub retry_after: u64,
-    /// For the next N successful creates: commit the token, then close the
-    /// connection without sending any response.
+    /// For the next N successful token creates (management tokens or database
+    /// tokens): commit the token, then close the connection without sending
+    /// any response.
     #[serde(default)]
     pub drop_after_create: u64,
     /// Serve `POST /__test/faults` and `GET /__test/stats`.
@@ -125,6 +173,9 @@ fn default_database() -> String {
 }
 fn default_user_id_claim() -> String {
     "sub".to_string()
+}
+fn default_true() -> bool {
+    true
 }
 fn default_fail_status() -> u16 {
     503
@@ -186,6 +237,8 @@ impl Config {
             tls: None,
             dedicated: None,
             faults: Faults::default(),
+            management_tokens: true,
+            documented_paths: DocumentedPaths::Both,
         }
     }
 

@@ -1,5 +1,7 @@
 //! Reference implementation of the cluster side of the management-token API
-//! specified in `docs/management-api.yaml`.
+//! specified in `docs/management-api.yaml`, beside InfluxData's documented
+//! Management API for databases and database tokens (`docs/documented-api.md`)
+//! and a minimal data path that checks database tokens.
 //!
 //! In-process use (tests):
 //!
@@ -17,11 +19,19 @@
 
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod config;
+pub mod data;
+pub mod documented;
 pub mod server;
 pub mod store;
 pub mod token;
 
-pub use api::{AppState, ROUTES, Route, TEST_ROUTES, app};
+#[cfg(test)]
+mod test_support;
+
+pub use api::{
+    AppState, DATA_ROUTES, DOCUMENTED_ROUTES, ROUTES, Route, TEST_ROUTES, app, served_routes,
+};
 pub use config::Config;
 pub use server::{RunningServer, StartError, start};

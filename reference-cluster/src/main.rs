@@ -1,71 +1,12 @@
-//! `reference-cluster --config PATH [--listen ADDR] [--exit-on-stdin-eof]`
+//! `reference-cluster --config PATH [--listen ADDR] [--exit-on-stdin-eof]
+//! [--no-management-tokens] [--documented-paths both|short|long]` (see
+//! [`reference_cluster::cli`]).
 
 use std::io::Write as _;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use reference_cluster::Config;
-
-const USAGE: &str = "\
-usage: reference-cluster --config PATH [--listen ADDR] [--exit-on-stdin-eof]
-
-Serves the management-token API (docs/management-api.yaml) for tests.
-
-  --config PATH         TOML configuration (see config/reference-cluster.toml)
-  --listen ADDR         host:port to listen on, overriding `listen` (port 0 = any free port)
-  --exit-on-stdin-eof   exit when standard input reaches end of file
-  -h, --help            show this help
-
-Once listening, prints one line on stdout:
-  {\"listening\":\"http://127.0.0.1:PORT\",\"port\":PORT}
-Logs go to stderr (RUST_LOG=debug|info|warn|error|off, default info).";
-
-struct Args {
-    config: PathBuf,
-    listen: Option<SocketAddr>,
-    exit_on_stdin_eof: bool,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut config = None;
-    let mut listen = None;
-    let mut exit_on_stdin_eof = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |what: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{what} needs a value"))
-        };
-        match name.as_str() {
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            "--config" => config = Some(PathBuf::from(value("--config")?)),
-            "--listen" => {
-                let v = value("--listen")?;
-                listen = Some(
-                    v.parse()
-                        .map_err(|_| format!("--listen {v:?} is not a host:port address"))?,
-                );
-            }
-            "--exit-on-stdin-eof" if inline.is_none() => exit_on_stdin_eof = true,
-            _ => return Err(format!("unknown argument {arg:?}")),
-        }
-    }
-    Ok(Args {
-        config: config.ok_or("--config PATH is required")?,
-        listen,
-        exit_on_stdin_eof,
-    })
-}
+use reference_cluster::cli::{self, Command, USAGE};
 
 fn init_logging() {
     let level = match std::env::var("RUST_LOG").ok().as_deref().map(str::trim) {
@@ -152,8 +93,12 @@ fn exit_signal(exit_on_stdin_eof: bool) -> impl std::future::Future<Output = ()>
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
+    let args = match cli::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(a)) => a,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("reference-cluster: {e}\n\n{USAGE}");
             return ExitCode::from(2);
@@ -166,9 +111,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(listen) = args.listen {
-        config.listen = listen;
-    }
+    args.apply(&mut config);
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1,4 +1,5 @@
-//! Management-token material, ids and time formatting.
+//! Token material (management tokens `M.V1.…`, database tokens `apiv1_…`), ids
+//! and time formatting.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -44,6 +45,37 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
     out
+}
+
+/// Every database token starts with this (as on InfluxDB Clustered and Cloud Dedicated).
+pub const DATABASE_TOKEN_PREFIX: &str = "apiv1_";
+/// Length of a database token: prefix + 86 base64url characters (512 bits).
+pub const DATABASE_TOKEN_LEN: usize = DATABASE_TOKEN_PREFIX.len() + 86;
+
+/// A new database token: `apiv1_` + base64url (no padding) of 64 random bytes.
+pub fn generate_database_token() -> String {
+    format!(
+        "{DATABASE_TOKEN_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(random::<64>())
+    )
+}
+
+/// SHA-512 of the whole database token string; the only form in which
+/// database tokens are stored.
+pub fn hash_database_token(token: &str) -> [u8; 64] {
+    let digest = ring::digest::digest(&ring::digest::SHA512, token.as_bytes());
+    let mut out = [0u8; 64];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// Whether `s` is a UUID in its hyphenated form (any version, either case).
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// A random (version 4) UUID in its lowercase hyphenated form.
@@ -93,6 +125,40 @@ mod tests {
         assert!(t.starts_with(TOKEN_PREFIX));
         assert_eq!(display_prefix(&t).len(), 11);
         assert_ne!(t, generate_token());
+    }
+
+    #[test]
+    fn database_token_shape_and_hash() {
+        let t = generate_database_token();
+        assert_eq!(t.len(), DATABASE_TOKEN_LEN);
+        assert!(t.len() >= 64);
+        assert!(t.starts_with(DATABASE_TOKEN_PREFIX));
+        assert!(
+            t[DATABASE_TOKEN_PREFIX.len()..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_ne!(t, generate_database_token());
+        // SHA-512("abc"), FIPS 180-2 appendix C.1.
+        let h = hash_database_token("abc");
+        assert_eq!(&h[..4], &[0xdd, 0xaf, 0x35, 0xa1]);
+        assert_eq!(&h[60..], &[0xa5, 0x4c, 0xa4, 0x9f]);
+    }
+
+    #[test]
+    fn uuids_are_recognised() {
+        for (s, ok) in [
+            ("11111111-1111-1111-1111-111111111111", true),
+            ("0A1b2C3d-0000-4000-8000-00000000000F", true),
+            ("11111111-1111-1111-1111-11111111111", false),
+            ("11111111-1111-1111-1111-1111111111111", false),
+            ("111111111111-1111-1111-111111111111", false),
+            ("g1111111-1111-1111-1111-111111111111", false),
+            ("", false),
+        ] {
+            assert_eq!(is_uuid(s), ok, "{s:?}");
+        }
+        assert!(is_uuid(&new_uuid_v4()));
     }
 
     #[test]

@@ -1,0 +1,427 @@
+//! The minimal data path: proves a database token's permissions and stores
+//! nothing.
+//!
+//! * `GET /query?db=DB` needs `read` on `DB` (or `*`) and answers 200 with an
+//!   empty InfluxQL result, `{"results":[{"statement_id":0}]}`.
+//! * `POST /api/v2/write?bucket=DB` and `POST /write?db=DB` need `write` and
+//!   answer 204; the body is read and discarded.
+//!
+//! The credential is `Authorization: Bearer apiv1_…` or `Authorization:
+//! Token apiv1_…`. Checks, in order: a usable database token (401 when
+//! missing, unknown, revoked or expired; management tokens and JWTs are
+//! unknown here), the database parameter (400), the permission (403), the
+//! database's existence (404).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::api::{ApiError, AppState, json_response, slot_of};
+use crate::store::DatabaseTokenRecord;
+use crate::token;
+
+/// Body of a successful query: one statement, no series.
+pub const EMPTY_QUERY_RESULT: &str = r#"{"results":[{"statement_id":0}]}"#;
+/// Largest write body read (and discarded).
+const MAX_WRITE_BODY: usize = 16 * 1024 * 1024;
+
+/// The value of query parameter `name`, percent-decoded (`+` is a space).
+pub fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(k) == name).then(|| decode(v))
+    })
+}
+
+fn decode(s: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The database token of `Authorization: Bearer|Token apiv1_…`, if usable.
+async fn token_of(state: &AppState, req: &Parts) -> Result<DatabaseTokenRecord, ApiError> {
+    let Some(value) = req.headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError {
+            www_authenticate: Some("Token"),
+            ..ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization header")
+        });
+    };
+    let credential = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+                .then(|| rest.trim())
+        })
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized("Authorization header is not a Bearer or Token credential")
+        })?;
+    if !credential.starts_with(token::DATABASE_TOKEN_PREFIX) {
+        return Err(ApiError::unauthorized("unknown database token"));
+    }
+    let hash = token::hash_database_token(credential);
+    let record = state
+        .store
+        .run(move |s| s.get_database_token_by_hash(&hash))
+        .await
+        .map_err(|e| ApiError::internal("token lookup", e))?
+        .ok_or_else(|| ApiError::unauthorized("unknown database token"))?;
+    slot_of(&req.extensions).set(format!("database-token:{}", record.id));
+    if record.revoked_at.is_some() {
+        return Err(ApiError::unauthorized("database token has been revoked"));
+    }
+    if !record.is_usable(token::now_micros()) {
+        return Err(ApiError::unauthorized("database token has expired"));
+    }
+    Ok(record)
+}
+
+/// Authenticates, then checks that the token may do `action` on the database
+/// named by query parameter `param`, and that the database exists.
+async fn authorize(
+    state: &AppState,
+    req: &Parts,
+    action: &str,
+    param: &str,
+) -> Result<(), ApiError> {
+    let record = token_of(state, req).await?;
+    let database = query_param(&req.uri, param)
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| ApiError::bad_request(format!("query parameter {param} is required")))?;
+    if !record.allows(action, &database) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("token has no {action} permission on database {database:?}"),
+        ));
+    }
+    let lookup = database.clone();
+    let exists = state
+        .store
+        .run(move |s| s.get_database(&lookup))
+        .await
+        .map_err(|e| ApiError::internal("database lookup", e))?
+        .is_some();
+    if !exists {
+        return Err(ApiError::not_found(format!(
+            "database {database:?} not found"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn query(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (parts, _) = req.into_parts();
+    authorize(&state, &parts, "read", "db").await?;
+    Ok(json_response(StatusCode::OK, EMPTY_QUERY_RESULT))
+}
+
+async fn write(state: &AppState, req: Request, param: &str) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    authorize(state, &parts, "write", param).await?;
+    axum::body::to_bytes(body, MAX_WRITE_BODY)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("cannot read request body: {e}")))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn write_v2(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    write(&state, req, "bucket").await
+}
+
+pub(crate) async fn write_v1(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    write(&state, req, "db").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{DatabaseTokenRecord, Permission};
+    use crate::test_support::{TestApp, assert_error, config};
+    use serde_json::json;
+
+    #[test]
+    fn query_parameters_are_decoded() {
+        let cases = [
+            ("/query?db=metrics", "db", Some("metrics")),
+            ("/query?q=SELECT+1&db=a%2Fb", "db", Some("a/b")),
+            ("/query?db=", "db", Some("")),
+            ("/query?db", "db", Some("")),
+            ("/query?dbx=1&xdb=2", "db", None),
+            ("/query", "db", None),
+            (
+                "/api/v2/write?org=o&bucket=b%5F1&precision=s",
+                "bucket",
+                Some("b_1"),
+            ),
+            ("/write?db=%zz%4", "db", Some("%zz%4")),
+            ("/write?d%62=x", "db", Some("x")),
+        ];
+        for (uri, name, want) in cases {
+            let uri: Uri = uri.parse().unwrap();
+            assert_eq!(query_param(&uri, name).as_deref(), want, "{uri} {name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn database_tokens_are_checked_on_the_data_path() {
+        let app = TestApp::new(config());
+        let m = app.management_token().await;
+        for name in ["db1", "db2", "a/b"] {
+            let r = app
+                .call("POST", "/api/v0/databases", &m, Some(json!({"name": name})))
+                .await;
+            assert_eq!(r.status, StatusCode::OK);
+        }
+        let mut tokens = std::collections::HashMap::new();
+        for (label, perms) in [
+            ("read-db1", json!([{"action": "read", "resource": "db1"}])),
+            ("write-db1", json!([{"action": "write", "resource": "db1"}])),
+            ("read-all", json!([{"action": "read", "resource": "*"}])),
+            ("write-all", json!([{"action": "write", "resource": "*"}])),
+            (
+                "rw-ab",
+                json!([{"action": "read", "resource": "a/b"}, {"action": "write", "resource": "a/b"}]),
+            ),
+            ("none", json!([])),
+            ("revoked", json!([{"action": "read", "resource": "*"}])),
+        ] {
+            let r = app
+                .call(
+                    "POST",
+                    "/api/v0/tokens",
+                    &m,
+                    Some(json!({"description": label, "permissions": perms})),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            tokens.insert(
+                label,
+                (
+                    r.body["id"].as_str().unwrap().to_string(),
+                    r.body["accessToken"].as_str().unwrap().to_string(),
+                ),
+            );
+        }
+        let revoked_id = &tokens["revoked"].0;
+        assert_eq!(
+            app.call("DELETE", &format!("/api/v0/tokens/{revoked_id}"), &m, None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        // Expired: the API refuses a past expiresAt, so store one directly.
+        let expired = token::generate_database_token();
+        let record = DatabaseTokenRecord {
+            id: token::new_uuid_v4(),
+            description: "expired".into(),
+            permissions: vec![Permission {
+                action: "read".into(),
+                resource: "*".into(),
+            }],
+            created_at: 1,
+            created_by: "test".into(),
+            expires_at: Some(2),
+            revoked_at: None,
+        };
+        let hash = token::hash_database_token(&expired);
+        app.state
+            .store
+            .run(move |s| s.insert_database_token(&record, &hash))
+            .await
+            .unwrap();
+
+        let tok = |label: &str| format!("Bearer {}", tokens[label].1);
+        let scheme_token = format!("Token {}", tokens["read-db1"].1);
+        let cases: Vec<(&str, &str, Option<String>, u16)> = vec![
+            // read
+            (
+                "GET",
+                "/query?db=db1&q=SELECT+1",
+                Some(tok("read-db1")),
+                200,
+            ),
+            ("GET", "/query?db=db1", Some(scheme_token.clone()), 200),
+            ("GET", "/query?db=db2", Some(tok("read-db1")), 403),
+            ("GET", "/query?db=db1", Some(tok("write-db1")), 403),
+            ("GET", "/query?db=db2", Some(tok("read-all")), 200),
+            ("GET", "/query?db=a%2Fb", Some(tok("rw-ab")), 200),
+            ("GET", "/query?db=db1", Some(tok("none")), 403),
+            ("GET", "/query?db=missing", Some(tok("read-all")), 404),
+            ("GET", "/query?db=missing", Some(tok("read-db1")), 403),
+            ("GET", "/query", Some(tok("read-all")), 400),
+            ("GET", "/query?db=", Some(tok("read-all")), 400),
+            // write, v2 and v1
+            (
+                "POST",
+                "/api/v2/write?org=o&bucket=db1",
+                Some(tok("write-db1")),
+                204,
+            ),
+            (
+                "POST",
+                "/api/v2/write?bucket=db2",
+                Some(tok("write-all")),
+                204,
+            ),
+            (
+                "POST",
+                "/api/v2/write?bucket=db1",
+                Some(tok("read-db1")),
+                403,
+            ),
+            (
+                "POST",
+                "/api/v2/write?bucket=db2",
+                Some(tok("write-db1")),
+                403,
+            ),
+            ("POST", "/api/v2/write?db=db1", Some(tok("write-db1")), 400),
+            ("POST", "/write?db=db1", Some(tok("write-db1")), 204),
+            (
+                "POST",
+                "/write?db=a%2Fb",
+                Some(format!("Token {}", tokens["rw-ab"].1)),
+                204,
+            ),
+            ("POST", "/write?db=db1", Some(tok("read-all")), 403),
+            ("POST", "/write?db=missing", Some(tok("write-all")), 404),
+            // credentials
+            ("GET", "/query?db=db1", None, 401),
+            ("GET", "/query?db=db1", Some(tok("revoked")), 401),
+            (
+                "GET",
+                "/query?db=db1",
+                Some(format!("Bearer {expired}")),
+                401,
+            ),
+            (
+                "GET",
+                "/query?db=db1",
+                Some(format!("Bearer apiv1_{}", "x".repeat(86))),
+                401,
+            ),
+            ("GET", "/query?db=db1", Some(format!("Bearer {m}")), 401),
+            ("POST", "/write?db=db1", Some(format!("Token {m}")), 401),
+            (
+                "GET",
+                "/query?db=db1",
+                Some(format!("Basic {}", tokens["read-db1"].1)),
+                401,
+            ),
+            (
+                "POST",
+                "/write?db=db1",
+                Some("Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln".into()),
+                401,
+            ),
+        ];
+        for (method, uri, auth, status) in &cases {
+            let body = (*method == "POST").then_some("cpu,host=a usage=1 1");
+            let r = app.send(method, uri, auth.as_deref(), body).await;
+            let what = format!("{method} {uri} {auth:?}");
+            match status {
+                200 => {
+                    assert_eq!(r.status, StatusCode::OK, "{what}: {}", r.text);
+                    assert_eq!(r.text, EMPTY_QUERY_RESULT, "{what}");
+                }
+                204 => {
+                    assert_eq!(r.status, StatusCode::NO_CONTENT, "{what}: {}", r.text);
+                    assert!(r.text.is_empty(), "{what}");
+                }
+                s => assert_error(&r, *s, &what),
+            }
+        }
+        // Nothing was stored, and no JWKS was fetched for the JWT-looking one.
+        assert_eq!(app.state.verifier.jwks_fetches(), 0);
+        let r = app.call("GET", "/api/v0/databases", &m, None).await;
+        assert_eq!(r.body.as_array().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_database_or_a_patched_token_changes_the_answer() {
+        let app = TestApp::new(config());
+        let m = app.management_token().await;
+        app.call("POST", "/api/v0/databases", &m, Some(json!({"name": "db"})))
+            .await;
+        let r = app
+            .call(
+                "POST",
+                "/api/v0/tokens",
+                &m,
+                Some(json!({"description": "d", "permissions": [{"action": "write", "resource": "db"}]})),
+            )
+            .await;
+        let (id, secret) = (
+            r.body["id"].as_str().unwrap().to_string(),
+            r.body["accessToken"].as_str().unwrap().to_string(),
+        );
+        let auth = format!("Bearer {secret}");
+        let write = |app: &TestApp| {
+            let auth = auth.clone();
+            let app_router = app.router.clone();
+            async move {
+                let req = axum::http::Request::post("/write?db=db")
+                    .header("authorization", auth)
+                    .body(axum::body::Body::from("m f=1"))
+                    .unwrap();
+                tower::ServiceExt::oneshot(app_router, req)
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        assert_eq!(write(&app).await, StatusCode::NO_CONTENT);
+        app.call(
+            "PATCH",
+            &format!("/api/v0/tokens/{id}"),
+            &m,
+            Some(json!({"permissions": [{"action": "read", "resource": "db"}]})),
+        )
+        .await;
+        assert_eq!(write(&app).await, StatusCode::FORBIDDEN);
+        app.call(
+            "PATCH",
+            &format!("/api/v0/tokens/{id}"),
+            &m,
+            Some(json!({"permissions": [{"action": "write", "resource": "*"}]})),
+        )
+        .await;
+        assert_eq!(write(&app).await, StatusCode::NO_CONTENT);
+        app.call("DELETE", "/api/v0/databases/db", &m, None).await;
+        assert_eq!(write(&app).await, StatusCode::NOT_FOUND);
+        app.call("DELETE", &format!("/api/v0/tokens/{id}"), &m, None)
+            .await;
+        assert_eq!(write(&app).await, StatusCode::UNAUTHORIZED);
+    }
+}
