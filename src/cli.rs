@@ -6,7 +6,8 @@ use std::path::PathBuf;
 const EXIT_CODES: &str = "\
 Exit codes:
   0    success
-  1    other failure
+  1    other failure (e.g. no such token or database, a database that
+       already exists)
   2    usage or configuration error
   3    the request was denied at the identity provider
   4    the device code expired before approval
@@ -75,6 +76,12 @@ pub enum Command {
     /// Create, list and revoke the cluster's management tokens
     #[command(subcommand)]
     Management(ManagementCommand),
+    /// List, create and delete databases (InfluxData's documented Management API)
+    #[command(subcommand)]
+    Database(DatabaseCommand),
+    /// Create, list, show and revoke database tokens (documented Management API)
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -203,6 +210,112 @@ pub struct ListArgs {
 #[derive(Debug, Args, Clone)]
 pub struct RevokeArgs {
     /// Token ids (from `management list`)
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatabaseCommand {
+    /// List the cluster's databases
+    List(ReadArgs),
+    /// Create a database
+    Create(DatabaseCreateArgs),
+    /// Delete a database and all of its data
+    Delete(DatabaseDeleteArgs),
+}
+
+/// A command that only reads from the cluster.
+#[derive(Debug, Args, Clone)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DatabaseCreateArgs {
+    /// Database name (1 to 64 characters)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// How long data is kept, e.g. 30d, 52w, 1y; `infinite` or 0 keeps it
+    /// forever [cluster default: infinite]
+    #[arg(long, value_name = "DURATION")]
+    pub retention_period: Option<String>,
+    /// Most tables in the database [cluster default: 500]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tables: Option<u32>,
+    /// Most columns per table [cluster default: 200]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_columns: Option<u32>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DatabaseDeleteArgs {
+    /// Database name (from `database list`)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a database token (shown once)
+    Create(TokenCreateArgs),
+    /// List the cluster's database tokens, revoked ones included (never the token strings)
+    List(ReadArgs),
+    /// Show one database token (never the token string)
+    Get(TokenGetArgs),
+    /// Revoke database tokens by id
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TokenCreateArgs {
+    /// What the token is for (1 to 255 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub description: String,
+    /// Grant read on this database (repeatable; `*` = every database)
+    #[arg(long = "read-database", value_name = "DB")]
+    pub read_databases: Vec<String>,
+    /// Grant write on this database (repeatable; `*` = every database)
+    #[arg(long = "write-database", value_name = "DB")]
+    pub write_databases: Vec<String>,
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TokenGetArgs {
+    /// Token id (from `token list`)
+    #[arg(value_name = "ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TokenRevokeArgs {
+    /// Token ids (from `token list`)
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<String>,
     /// Do not ask for confirmation (required without a terminal)

@@ -272,7 +272,7 @@ impl Classify for CacheError {
     }
 }
 
-/// Errors from the cluster's management API.
+/// Errors from the cluster's Management API (ours and the documented one).
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error("the cluster at {url} rejected the {credential} (HTTP 401){message}")]
@@ -283,8 +283,13 @@ pub enum ClusterError {
     },
     #[error("{message} (HTTP 403 from {url})")]
     Forbidden { url: String, message: String },
-    #[error("no management token with id `{id}` on this cluster (HTTP 404)")]
-    NotFound { id: String },
+    /// An item route answered 404: `what` names the item ("database `x`"),
+    /// `list` the command that shows what there is ("database list").
+    #[error("no {what} on this cluster (HTTP 404)")]
+    NotFound { what: String, list: &'static str },
+    /// A create answered 409: `what` names the item ("database `x`").
+    #[error("{what} already exists on this cluster (HTTP 409)")]
+    AlreadyExists { what: String, list: &'static str },
     #[error("the cluster rejected the request: {message} (HTTP {status} from {url})")]
     Rejected {
         url: String,
@@ -309,7 +314,9 @@ impl Classify for ClusterError {
             ClusterError::Unauthorized { .. } | ClusterError::Forbidden { .. } => {
                 exit::CLUSTER_AUTH
             }
-            ClusterError::NotFound { .. } | ClusterError::Rejected { .. } => exit::FAILURE,
+            ClusterError::NotFound { .. }
+            | ClusterError::AlreadyExists { .. }
+            | ClusterError::Rejected { .. } => exit::FAILURE,
             _ => exit::CLUSTER,
         }
     }
@@ -324,7 +331,9 @@ impl Classify for ClusterError {
             ClusterError::Forbidden { .. } => Some(
                 "ask a cluster admin to add you to the cluster's admin users, or log in as another user with `login --force`".into(),
             ),
-            ClusterError::NotFound { .. } => Some("`influx-bootstrap management list` shows the ids".into()),
+            ClusterError::NotFound { list, .. } | ClusterError::AlreadyExists { list, .. } => {
+                Some(format!("`influx-bootstrap {list}` shows what there is"))
+            }
             ClusterError::Unreachable { cause, .. } if cause.contains("certificate") => Some(
                 "the cluster's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]".into(),
             ),

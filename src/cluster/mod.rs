@@ -7,7 +7,7 @@
 use crate::error::{ClusterError, ConfigError, HttpError};
 use crate::http::{HttpClient, Response};
 use crate::secret::Secret;
-use crate::settings::{Product, Profile};
+use crate::settings::{Product, Profile, Source, Value};
 use crate::text::sanitize;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use url::Url;
 
+pub mod documented;
 pub mod expiry;
 
 /// A management token as the cluster describes it (never the secret). The
@@ -229,7 +230,7 @@ impl<'a> ClusterClient<'a> {
     pub async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
         let url = self.url(&[id]);
         let resp = self.call(Method::GET, &url, cred, None, &[], true).await?;
-        expect(&resp, 200, cred, Some(id))
+        expect(&resp, 200, cred, Some(management_token(id)))
     }
 
     /// Revoke; revoking twice is not an error (the first `revokedAt` stays).
@@ -242,12 +243,85 @@ impl<'a> ClusterClient<'a> {
         let resp = self
             .call(Method::DELETE, &url, cred, None, &[], true)
             .await?;
-        expect(&resp, 200, cred, Some(id))
+        expect(&resp, 200, cred, Some(management_token(id)))
     }
 }
 
-/// `https://host:port{prefix}`, `http` only with `[profile.tls] disable`.
+/// `https://host:port{prefix}` (`http` only with `[profile.tls] disable`), or
+/// `{management_url}{prefix}` when the profile sets `management_url`.
 pub fn base_url(p: &Profile) -> Result<Url, ConfigError> {
+    let mut url = match &p.management_url {
+        Some(u) => checked_management_url(u)?,
+        None => cluster_origin(p)?,
+    };
+    {
+        let mut segs = url.path_segments_mut().expect("http(s) URLs have paths");
+        segs.pop_if_empty();
+        segs.extend(["api", "v0"]);
+        if p.product.value == Product::Dedicated {
+            let (account, cluster) = dedicated_ids(p)?;
+            segs.extend(["accounts", &account, "clusters", &cluster]);
+        }
+    }
+    Ok(url)
+}
+
+/// Where Cloud Dedicated serves the documented Management API.
+pub const DEDICATED_MANAGEMENT_URL: &str = "https://console.influxdata.com/";
+
+/// The origin of the documented Management API: the profile's
+/// `management_url`, else `https://console.influxdata.com` for Cloud
+/// Dedicated, else the cluster itself (`https://host:port`).
+pub fn management_origin(p: &Profile) -> Result<Value<Url>, ConfigError> {
+    if let Some(u) = &p.management_url {
+        return Ok(Value {
+            value: checked_management_url(u)?,
+            source: u.source.clone(),
+        });
+    }
+    let value = match p.product.value {
+        Product::Dedicated => Url::parse(DEDICATED_MANAGEMENT_URL).expect("a valid constant URL"),
+        Product::Clustered => cluster_origin(p)?,
+    };
+    Ok(Value {
+        value,
+        source: Source::Default,
+    })
+}
+
+/// `management_url` is a base: no query, no fragment.
+fn checked_management_url(u: &Value<Url>) -> Result<Url, ConfigError> {
+    if u.value.query().is_some() || u.value.fragment().is_some() {
+        return Err(ConfigError::invalid(
+            "management_url",
+            &u.source,
+            format!("`{}` has a query or a fragment", u.value),
+            "write only scheme, host, port (and a path prefix if any), e.g. management_url = \"https://console.influxdata.com\"",
+        ));
+    }
+    Ok(u.value.clone())
+}
+
+/// The account and cluster ids a Dedicated profile must have.
+fn dedicated_ids(p: &Profile) -> Result<(String, String), ConfigError> {
+    let need = |v: &Option<Value<String>>, what: &str| {
+        v.as_ref().map(|v| v.value.clone()).ok_or_else(|| ConfigError::Missing {
+            what: format!("`{what}`"),
+            profile: p.name.value.clone(),
+            hint: format!(
+                "product = \"dedicated\" needs account_id and cluster_id in the profile (INFLUX_BOOTSTRAP_{})",
+                what.to_uppercase()
+            ),
+        })
+    };
+    Ok((
+        need(&p.account_id, "account_id")?,
+        need(&p.cluster_id, "cluster_id")?,
+    ))
+}
+
+/// `https://host:port/` of the cluster, `http` only with `[profile.tls] disable`.
+fn cluster_origin(p: &Profile) -> Result<Url, ConfigError> {
     let host = p.host.as_ref().ok_or_else(|| ConfigError::Missing {
         what: "`host`".into(),
         profile: p.name.value.clone(),
@@ -260,38 +334,76 @@ pub fn base_url(p: &Profile) -> Result<Url, ConfigError> {
     } else {
         h.to_string()
     };
-    let mut url = Url::parse(&format!("{scheme}://{h}:{}/", p.port.value)).map_err(|e| {
+    Url::parse(&format!("{scheme}://{h}:{}/", p.port.value)).map_err(|e| {
         ConfigError::invalid(
             "host",
             &host.source,
             format!("`{}` is not a host name: {e}", host.value),
             "write only the host name, e.g. host = \"influxdb.example.com\"",
         )
-    })?;
-    {
-        let mut segs = url.path_segments_mut().expect("http(s) URLs have paths");
-        segs.pop_if_empty();
-        segs.extend(["api", "v0"]);
-        if p.product.value == Product::Dedicated {
-            let need = |v: &Option<crate::settings::Value<String>>, what: &str| {
-                v.as_ref().map(|v| v.value.clone()).ok_or_else(|| ConfigError::Missing {
-                    what: format!("`{what}`"),
-                    profile: p.name.value.clone(),
-                    hint: format!("product = \"dedicated\" needs account_id and cluster_id in the profile (INFLUX_BOOTSTRAP_{})", what.to_uppercase()),
-                })
-            };
-            let account = need(&p.account_id, "account_id")?;
-            let cluster = need(&p.cluster_id, "cluster_id")?;
-            segs.extend(["accounts", &account, "clusters", &cluster]);
-        }
-    }
-    Ok(url)
+    })
 }
 
+/// An error body, `{"code", "message"}`. `code` is the HTTP status as a
+/// number in InfluxData's specs; one of their own clients decodes it as a
+/// string, so both are accepted (and neither is required).
 #[derive(Deserialize)]
 struct ApiError {
     #[serde(default)]
+    code: Option<ErrorCode>,
+    #[serde(default)]
     message: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ErrorCode {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl ApiError {
+    /// The message, else the code: something a person can act on.
+    fn text(self) -> Option<String> {
+        let m = self
+            .message
+            .map(|m| sanitize(&m))
+            .filter(|m| !m.trim().is_empty());
+        m.or_else(|| {
+            let code = match self.code? {
+                ErrorCode::Number(n) => n.to_string(),
+                ErrorCode::Text(t) => sanitize(&t),
+            };
+            (!code.trim().is_empty()).then(|| format!("code {code}"))
+        })
+    }
+}
+
+/// What an item route's 404 means: "no {what} on this cluster"; `list` is
+/// the command that shows what there is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Missing<'s> {
+    pub what: &'s str,
+    pub name: &'s str,
+    pub list: &'static str,
+}
+
+impl Missing<'_> {
+    fn error(&self) -> ClusterError {
+        ClusterError::NotFound {
+            what: format!("{} `{}`", self.what, self.name),
+            list: self.list,
+        }
+    }
+}
+
+/// The management token `id`, for 404s.
+fn management_token(id: &str) -> Missing<'_> {
+    Missing {
+        what: "management token with id",
+        name: id,
+        list: "management list",
+    }
 }
 
 fn from_http(e: HttpError, url: &str) -> ClusterError {
@@ -315,7 +427,7 @@ fn expect<T: serde::de::DeserializeOwned>(
     resp: &Response,
     want: u16,
     cred: &Credential,
-    id: Option<&str>,
+    missing: Option<Missing<'_>>,
 ) -> Result<T, ClusterError> {
     if resp.status == want || (want == 200 && resp.status == 200) {
         return serde_json::from_slice(&resp.body).map_err(|e| ClusterError::BadResponse {
@@ -326,16 +438,17 @@ fn expect<T: serde::de::DeserializeOwned>(
             ),
         });
     }
-    Err(status_error(resp, cred, id))
+    Err(status_error(resp, cred, missing))
 }
 
-fn status_error(resp: &Response, cred: &Credential, id: Option<&str>) -> ClusterError {
+fn status_error(resp: &Response, cred: &Credential, missing: Option<Missing<'_>>) -> ClusterError {
     let message = serde_json::from_slice::<ApiError>(&resp.body)
         .ok()
-        .and_then(|e| e.message)
-        .map(|m| sanitize(&m))
-        .filter(|m| !m.is_empty());
+        .and_then(ApiError::text);
     let url = resp.url.clone();
+    if let (404, Some(m)) = (resp.status, missing) {
+        return m.error();
+    }
     match resp.status {
         401 => ClusterError::Unauthorized {
             url,
@@ -347,16 +460,13 @@ fn status_error(resp: &Response, cred: &Credential, id: Option<&str>) -> Cluster
                 CredentialKind::OAuth { subject: Some(s) } => {
                     format!("user {s} is not an admin of this cluster")
                 }
-                _ => "the credential is not allowed to manage tokens on this cluster".into(),
+                _ => "the credential is not allowed to manage this cluster".into(),
             };
             ClusterError::Forbidden {
                 url,
                 message: message.unwrap_or(fallback),
             }
         }
-        404 if id.is_some() => ClusterError::NotFound {
-            id: id.unwrap_or_default().to_string(),
-        },
         400 | 404 | 409 | 422 => ClusterError::Rejected {
             url,
             status: resp.status,

@@ -49,6 +49,23 @@ fn base_urls() {
             Err("`account_id` is not set"),
         ),
         (vec![], Err("`host` is not set")),
+        // management_url moves our routes too, for both products.
+        (
+            vec![
+                ("INFLUX_BOOTSTRAP_HOST", "c.example.com"),
+                ("INFLUX_BOOTSTRAP_MANAGEMENT_URL", "https://m.example.com/x"),
+            ],
+            Ok("https://m.example.com/x/api/v0"),
+        ),
+        (
+            vec![
+                ("INFLUX_BOOTSTRAP_MANAGEMENT_URL", "http://127.0.0.1:9/"),
+                ("INFLUX_BOOTSTRAP_PRODUCT", "dedicated"),
+                ("INFLUX_BOOTSTRAP_ACCOUNT_ID", "a"),
+                ("INFLUX_BOOTSTRAP_CLUSTER_ID", "c"),
+            ],
+            Ok("http://127.0.0.1:9/api/v0/accounts/a/clusters/c"),
+        ),
         (
             vec![("INFLUX_BOOTSTRAP_HOST", "https://c.example.com/")],
             Err("is not a host name"),
@@ -161,9 +178,53 @@ fn errors_people_understand() {
             None,
             "HTTP 500: db locked",
         ),
+        // `code` as a string (one of InfluxData's clients decodes it so),
+        // as a number, or alone.
+        (
+            resp(400, j, r#"{"code":"invalid","message":"bad name"}"#),
+            &mgmt,
+            None,
+            "the cluster rejected the request: bad name (HTTP 400",
+        ),
+        (
+            resp(409, j, r#"{"code":"409","message":"exists"}"#),
+            &mgmt,
+            None,
+            "exists (HTTP 409",
+        ),
+        (
+            resp(400, j, r#"{"code":400}"#),
+            &mgmt,
+            None,
+            "rejected the request: code 400 (HTTP 400",
+        ),
+        (
+            resp(422, j, r#"{"code":"unprocessable","message":""}"#),
+            &mgmt,
+            None,
+            "rejected the request: code unprocessable (HTTP 422",
+        ),
+        (
+            resp(500, j, r#"{"code":500.0,"message":"x\u001b[31m"}"#),
+            &mgmt,
+            None,
+            "HTTP 500: x",
+        ),
+        (
+            resp(403, j, r#"{"code":"403"}"#),
+            &mgmt,
+            None,
+            "code 403 (HTTP 403",
+        ),
+        (
+            resp(400, j, r#"{"message":"no code"}"#),
+            &mgmt,
+            None,
+            "no code (HTTP 400",
+        ),
     ];
     for (r, cred, id, want) in cases {
-        let msg = status_error(&r, cred, id).to_string();
+        let msg = status_error(&r, cred, id.map(management_token)).to_string();
         assert!(msg.contains(want), "got {msg:?}, want {want:?}");
         assert!(!msg.contains("secret-proxy"));
     }

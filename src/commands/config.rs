@@ -44,6 +44,12 @@ fn rows(cfg: &Config) -> Vec<Row> {
         row("port", &p.port, |x| x.to_string()),
         opt("account_id", &p.account_id, s),
         opt("cluster_id", &p.cluster_id, s),
+        // Unset, it shows where the documented Management API is looked for.
+        opt(
+            "management_url",
+            &crate::cluster::management_origin(p).ok(),
+            url,
+        ),
         opt("mgmt_token", &p.mgmt_token, |_| "(set, hidden)".into()),
         row("tls.insecure", &p.tls.insecure, b),
         row("tls.disable", &p.tls.disable, b),

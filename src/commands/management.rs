@@ -2,12 +2,10 @@
 use super::Context;
 use crate::cli::{CreateArgs, DeviceArgs, Format, ListArgs, RevokeArgs, SortKey};
 use crate::cluster::{CreatedToken, ManagementToken, expiry};
-use crate::error::ConfigError;
 use crate::http::HttpClient;
 use crate::output;
 use crate::provision::{self, Session};
 use crate::settings::Config;
-use std::io::{BufRead, IsTerminal};
 
 /// The credential for a `management` command (a device flow if needed).
 async fn session<'a>(
@@ -142,7 +140,15 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
 pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::cluster_context(ctx)?;
     if !args.force {
-        confirm(ctx, &args.ids)?;
+        let ids = &args.ids;
+        let question = format!(
+            "Revoke {} management token{} ({})? Anything using {} will stop working. [y/N] ",
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" },
+            ids.join(", "),
+            if ids.len() == 1 { "it" } else { "them" }
+        );
+        output::confirm::confirm(&ctx.printer, output::confirm::REVOKE, &question)?;
     }
     let s = session(ctx, &cfg, &http, &args.device).await?;
     let client = s.client()?;
@@ -177,38 +183,5 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
-    }
-}
-
-/// Ask on the terminal; refuse without one (scripts must say --force).
-fn confirm(ctx: &Context, ids: &[String]) -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() || !ctx.printer.stderr_is_terminal() {
-        return Err(ConfigError::invalid(
-            "confirmation",
-            "revoke",
-            "refusing to revoke without confirmation: no terminal to ask on",
-            "pass --force to revoke from a script",
-        )
-        .into());
-    }
-    ctx.printer.block(&format!(
-        "Revoke {} management token{} ({})? Anything using {} will stop working. [y/N] ",
-        ids.len(),
-        if ids.len() == 1 { "" } else { "s" },
-        ids.join(", "),
-        if ids.len() == 1 { "it" } else { "them" }
-    ));
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(ConfigError::invalid(
-            "confirmation",
-            "revoke",
-            "not confirmed; nothing was revoked",
-            None,
-        )
-        .into())
     }
 }

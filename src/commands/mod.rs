@@ -1,13 +1,15 @@
 //! One module per command, mirroring the CLI tree.
 pub mod config;
+pub mod database;
 pub mod login;
 pub mod logout;
 pub mod management;
 pub mod mint;
 pub mod rotate;
 pub mod status;
+pub mod token;
 
-use crate::cli::{Cli, Command, ConfigCommand, ManagementCommand};
+use crate::cli::{Cli, Command, ConfigCommand, DatabaseCommand, ManagementCommand, TokenCommand};
 use crate::env::Env;
 
 /// Shared by every command: the environment snapshot and global flags.
@@ -40,7 +42,32 @@ pub fn cluster_context(
     Ok((cfg, http))
 }
 
+/// Configuration and an HTTP client for a command of InfluxData's documented
+/// Management API (databases, database tokens). Where that API is served is
+/// checked here, before anyone is asked to log in.
+pub fn documented_context(
+    ctx: &Context,
+) -> anyhow::Result<(crate::settings::Config, crate::http::HttpClient)> {
+    let cfg = ctx.config()?;
+    crate::cluster::documented::Target::from_profile(&cfg.profile)?;
+    let http = ctx.http(&cfg)?;
+    Ok((cfg, http))
+}
+
 impl Context {
+    /// The credential for a cluster command: the profile's management token,
+    /// else the OAuth session (a device flow if needed, its prompt on stderr
+    /// only, so JSON on stdout stays one document).
+    pub async fn session<'a>(
+        &self,
+        cfg: &'a crate::settings::Config,
+        http: &'a crate::http::HttpClient,
+        device: &crate::cli::DeviceArgs,
+    ) -> anyhow::Result<crate::provision::Session<'a>> {
+        let mut ui = self.prompt(device, false);
+        crate::provision::credential(cfg, http, &mut ui).await
+    }
+
     /// The HTTP client for this profile, speaking through our printer.
     pub fn http(&self, cfg: &crate::settings::Config) -> anyhow::Result<crate::http::HttpClient> {
         Ok(crate::http::HttpClient::new(
@@ -124,6 +151,13 @@ pub async fn dispatch(
         Command::Management(ManagementCommand::Create(a)) => management::create(&ctx, a).await,
         Command::Management(ManagementCommand::List(a)) => management::list(&ctx, a).await,
         Command::Management(ManagementCommand::Revoke(a)) => management::revoke(&ctx, a).await,
+        Command::Database(DatabaseCommand::List(a)) => database::list(&ctx, a).await,
+        Command::Database(DatabaseCommand::Create(a)) => database::create(&ctx, a).await,
+        Command::Database(DatabaseCommand::Delete(a)) => database::delete(&ctx, a).await,
+        Command::Token(TokenCommand::Create(a)) => token::create(&ctx, a).await,
+        Command::Token(TokenCommand::List(a)) => token::list(&ctx, a).await,
+        Command::Token(TokenCommand::Get(a)) => token::get(&ctx, a).await,
+        Command::Token(TokenCommand::Revoke(a)) => token::revoke(&ctx, a).await,
         Command::Config(ConfigCommand::Show(a)) => config::show(&ctx, a),
         Command::Config(ConfigCommand::Path(a)) => config::path(&ctx, a),
     }

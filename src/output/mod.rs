@@ -1,5 +1,6 @@
 //! What we show: tables for people, JSON for machines, the device prompt
 //! and the error report. Every byte goes through the one [`Printer`].
+pub mod confirm;
 pub mod prompt;
 pub mod report;
 pub mod summary;

@@ -2,6 +2,7 @@
 //! token when set, else the person's OAuth session (logging in with a device
 //! flow when there is none): one command, no separate `login`.
 use crate::auth::{Auth, LoginUi};
+use crate::cluster::documented::DocumentedClient;
 use crate::cluster::{ClusterClient, Credential, CredentialKind};
 use crate::error::{ClusterError, ConfigError};
 use crate::http::HttpClient;
@@ -52,6 +53,11 @@ pub async fn credential<'a>(
 impl Session<'_> {
     pub fn client(&self) -> Result<ClusterClient<'_>, ConfigError> {
         ClusterClient::new(&self.cfg.profile, self.http)
+    }
+
+    /// The client of the documented Management API (databases, database tokens).
+    pub fn documented(&self) -> Result<DocumentedClient<'_>, ConfigError> {
+        DocumentedClient::new(self.cfg, self.http)
     }
 
     /// A 401 for an OAuth session means the cached session is useless for

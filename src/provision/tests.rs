@@ -173,7 +173,10 @@ impl TokenApi for FakeCluster {
             .iter()
             .find(|(_, t)| t.id == id)
             .map(|(_, t)| t.clone())
-            .ok_or(ClusterError::NotFound { id: id.into() })?;
+            .ok_or(ClusterError::NotFound {
+                what: format!("management token with id `{id}`"),
+                list: "management list",
+            })?;
         if self.faults.wrong_description {
             t.description.push_str(" (changed)");
         }
@@ -195,11 +198,14 @@ impl TokenApi for FakeCluster {
         }
         self.authorized(cred)?;
         let mut st = self.state.lock().unwrap();
-        let (_, t) = st
-            .tokens
-            .iter_mut()
-            .find(|(_, t)| t.id == id)
-            .ok_or(ClusterError::NotFound { id: id.into() })?;
+        let (_, t) =
+            st.tokens
+                .iter_mut()
+                .find(|(_, t)| t.id == id)
+                .ok_or(ClusterError::NotFound {
+                    what: format!("management token with id `{id}`"),
+                    list: "management list",
+                })?;
         t.revoked_at.get_or_insert_with(Utc::now);
         Ok(t.clone())
     }

@@ -42,6 +42,10 @@ pub struct Profile {
     pub port: Value<u16>,
     pub account_id: Option<Value<String>>,
     pub cluster_id: Option<Value<String>>,
+    /// Our extension: the origin of the Management API when it is not the
+    /// cluster's address (Cloud Dedicated: `https://console.influxdata.com`
+    /// by default for the documented API; see `cluster::management_origin`).
+    pub management_url: Option<Value<Url>>,
     pub mgmt_token: Option<Value<Secret>>,
     pub tls: Tls,
     pub oauth2: OAuth2,
@@ -82,6 +86,11 @@ impl Profile {
             port: l.port(fp.port)?,
             account_id: l.string(fp.account_id, "INFLUX_BOOTSTRAP_ACCOUNT_ID"),
             cluster_id: l.string(fp.cluster_id, "INFLUX_BOOTSTRAP_CLUSTER_ID"),
+            management_url: l.url(
+                fp.management_url,
+                "INFLUX_BOOTSTRAP_MANAGEMENT_URL",
+                "management_url",
+            )?,
             mgmt_token: l.secret(fp.mgmt_token, "INFLUX_BOOTSTRAP_MGMT_TOKEN"),
             tls: Tls::resolve(l, fp.tls.unwrap_or_default())?,
             oauth2: OAuth2::resolve(l, oauth2)?,

@@ -1,6 +1,6 @@
 //! The file as people and influxctl write it: influxctl's profile schema
-//! (`[[profile]]`, `port` as a string, `[profile.auth.oauth2]`…) plus one
-//! extension, `issuer`. Unknown keys are located with toml_edit's spans.
+//! (`[[profile]]`, `port` as a string, `[profile.auth.oauth2]`…) plus two
+//! extensions, `issuer` and `management_url`. Unknown keys are located with toml_edit's spans.
 use super::layer::{Source, Value};
 use super::paths::{FileKind, Files};
 use crate::error::ConfigError;
@@ -39,6 +39,8 @@ pub(super) struct FileProfile {
     pub(super) port: Option<FilePort>,
     pub(super) account_id: Option<String>,
     pub(super) cluster_id: Option<String>,
+    /// Our extension: where the Management API is served.
+    pub(super) management_url: Option<String>,
     pub(super) mgmt_token: Option<String>,
     pub(super) tls: Option<FileTls>,
     pub(super) auth: Option<FileAuth>,

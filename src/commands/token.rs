@@ -1,0 +1,176 @@
+//! `token create|list|get|revoke`: database tokens, through InfluxData's
+//! documented Management API (`cluster::documented`), so they work on a
+//! stock cluster. The `apiv1_` token is shown once, by `create`.
+use super::Context;
+use crate::cli::{Format, ReadArgs, TokenCreateArgs, TokenGetArgs, TokenRevokeArgs};
+use crate::cluster::documented::{self, CreatedDatabaseToken, DatabaseToken, Permission};
+use crate::cluster::expiry;
+use crate::output;
+use crate::output::confirm::{REVOKE, confirm};
+use crate::text::{rfc3339, rfc3339_or_dash, sanitize};
+
+fn permissions_text(ps: &[Permission]) -> String {
+    if ps.is_empty() {
+        return "-".into();
+    }
+    let all: Vec<String> = ps.iter().map(|p| sanitize(&p.to_string())).collect();
+    all.join(" ")
+}
+
+const COLUMNS: [&str; 6] = [
+    "ID",
+    "DESCRIPTION",
+    "PERMISSIONS",
+    "CREATED AT",
+    "EXPIRES AT",
+    "REVOKED AT",
+];
+
+fn row(t: &DatabaseToken) -> Vec<String> {
+    vec![
+        sanitize(&t.id),
+        sanitize(&t.description),
+        permissions_text(&t.permissions),
+        rfc3339(t.created_at),
+        rfc3339_or_dash(t.expires_at),
+        rfc3339_or_dash(t.revoked_at),
+    ]
+}
+
+/// One token as FIELD/VALUE rows.
+fn fields(t: &DatabaseToken) -> Vec<Vec<String>> {
+    COLUMNS
+        .iter()
+        .zip(row(t))
+        .map(|(k, v)| vec![k.to_string(), v])
+        .collect()
+}
+
+pub async fn create(ctx: &Context, args: TokenCreateArgs) -> anyhow::Result<()> {
+    // Everything the user typed is checked before any network call.
+    let description = expiry::check_description(&args.description)?;
+    let permissions = documented::permissions(&args.read_databases, &args.write_databases)?;
+    let expires_at = expiry::parse_expiry(
+        args.expiry.expires_at.as_deref(),
+        args.expiry.expires_in.as_deref(),
+        chrono::Utc::now(),
+    )?;
+    let (cfg, http) = super::documented_context(ctx)?;
+    let s = ctx.session(&cfg, &http, &args.device).await?;
+    let key = uuid::Uuid::new_v4().to_string();
+    let client = s.documented()?;
+    let created = match client
+        .create_token(&s.cred, &description, &permissions, expires_at, &key)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let unknown = documented::create_outcome_unknown(&e);
+            let e = s.on_error(e);
+            return Err(if unknown {
+                e.context(format!(
+                    "the cluster may have created a database token described {description:?} \
+                     without telling us (a create is never repeated automatically); if \
+                     `influx-bootstrap token list` shows one, revoke it with \
+                     `influx-bootstrap token revoke ID`"
+                ))
+            } else {
+                e
+            });
+        }
+    };
+    print_created(ctx, &created, args.format.format)
+}
+
+fn print_created(ctx: &Context, c: &CreatedDatabaseToken, format: Format) -> anyhow::Result<()> {
+    ctx.printer
+        .warn("this is the only time the database token is shown; store it now");
+    ctx.printer
+        .note("a new database token can take a few minutes to work on a cluster's data path");
+    if format == Format::Json {
+        return super::json(ctx, c);
+    }
+    let mut rows = fields(&c.token);
+    rows.push(vec!["TOKEN".into(), c.access_token.expose().to_string()]);
+    super::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
+}
+
+pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
+    let (cfg, http) = super::documented_context(ctx)?;
+    let s = ctx.session(&cfg, &http, &args.device).await?;
+    let mut tokens = s
+        .documented()?
+        .list_tokens(&s.cred)
+        .await
+        .map_err(|e| s.on_error(e))?;
+    tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    if args.format.format == Format::Json {
+        return super::json(ctx, &tokens);
+    }
+    if tokens.is_empty() {
+        ctx.printer
+            .status("No database tokens on this cluster yet.");
+    }
+    let rows: Vec<Vec<String>> = tokens.iter().map(row).collect();
+    super::data(ctx, &output::table(&COLUMNS, &rows))
+}
+
+pub async fn get(ctx: &Context, args: TokenGetArgs) -> anyhow::Result<()> {
+    let (cfg, http) = super::documented_context(ctx)?;
+    let s = ctx.session(&cfg, &http, &args.device).await?;
+    let t = s
+        .documented()?
+        .get_token(&s.cred, &args.id)
+        .await
+        .map_err(|e| s.on_error(e))?;
+    if args.format.format == Format::Json {
+        return super::json(ctx, &t);
+    }
+    super::data(ctx, &output::table(&["FIELD", "VALUE"], &fields(&t)))
+}
+
+pub async fn revoke(ctx: &Context, args: TokenRevokeArgs) -> anyhow::Result<()> {
+    let (cfg, http) = super::documented_context(ctx)?;
+    let ids = &args.ids;
+    if !args.force {
+        let question = format!(
+            "Revoke {} database token{} ({})? Anything writing or querying with {} will stop working. [y/N] ",
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" },
+            sanitize(&ids.join(", ")),
+            if ids.len() == 1 { "it" } else { "them" }
+        );
+        confirm(&ctx.printer, REVOKE, &question)?;
+    }
+    let s = ctx.session(&cfg, &http, &args.device).await?;
+    let client = s.documented()?;
+    let mut failed: Vec<(String, anyhow::Error)> = Vec::new();
+    for id in ids {
+        match client.revoke_token(&s.cred, id).await {
+            Ok(()) => ctx
+                .printer
+                .status(format!("Revoked database token {}.", sanitize(id))),
+            Err(e) => {
+                let e = s.on_error(e);
+                ctx.printer.error(format!("error: {}: {e}", sanitize(id)));
+                failed.push((id.clone(), e));
+            }
+        }
+    }
+    match failed.len() {
+        0 => Ok(()),
+        1 if ids.len() == 1 => Err(failed
+            .pop()
+            .map(|(_, e)| e)
+            .unwrap_or_else(|| anyhow::anyhow!("failed"))),
+        n => Err(anyhow::anyhow!(
+            "{n} of {} revocations failed: {}",
+            ids.len(),
+            failed
+                .iter()
+                .map(|(id, _)| sanitize(id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
