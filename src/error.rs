@@ -338,7 +338,7 @@ impl Classify for ClusterError {
                 "the cluster's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]".into(),
             ),
             ClusterError::Unreachable { .. } => {
-                Some("check `host`/`port` in the profile, your network and HTTPS_PROXY/NO_PROXY".into())
+                Some("check `host`/`port` (and `management_url`, if set) in the profile, your network and HTTPS_PROXY/NO_PROXY".into())
             }
             _ => None,
         }

@@ -157,10 +157,19 @@ pub fn path(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         read: f.read.as_ref().map(|p| p.display().to_string()),
         read_kind: f.kind,
         cache_dir: f.cache_dir.value.display().to_string(),
-        writes: vec![format!(
-            "{} (session cache, 0600 files)",
-            f.cache_dir.value.display()
-        )],
+        writes: vec![
+            format!(
+                "{} (session cache, 0600 files)",
+                f.cache_dir.value.display()
+            ),
+            format!(
+                "{} (which path form of the documented Management API each cluster answered; not secret)",
+                f.cache_dir
+                    .value
+                    .join(crate::cluster::documented::PATH_MEMORY_FILE)
+                    .display()
+            ),
+        ],
     };
     if args.format == Format::Json {
         return crate::commands::json(ctx, &v);
@@ -190,7 +199,7 @@ pub fn path(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         vec![
             "cache dir".into(),
             v.cache_dir.clone(),
-            "written (sessions)".into(),
+            "written (sessions, documented API path forms)".into(),
         ],
     ];
     crate::commands::data(ctx, &output::table(&["WHAT", "PATH", "NOTE"], &rows))

@@ -63,6 +63,12 @@ impl ClusterBuilder {
         self
     }
 
+    /// Any other setting (`documented_paths`, `management_tokens`, `listen`…).
+    pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(&mut self.config);
+        self
+    }
+
     pub fn start(mut self) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         self.config.database = dir.path().join("cluster.sqlite").display().to_string();
