@@ -2,7 +2,7 @@
 //! (tests/idp, `oidc-provider`): the device flow, the session cache, refresh,
 //! logout, and the ways a login can fail.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! or leaked. Deterministic: waits are on events (a line, a file, a log
 //! message), never fixed sleeps.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! End-to-end tests of the API against an in-process server on 127.0.0.1:0.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -776,7 +776,7 @@ async fn routing_errors_are_json() {
 async fn https_with_generated_ca() {
     let idp = Issuer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let files = support::tls_files(dir.path());
+    let files = test_support::tls::write_tls_files(dir.path());
     let mut config = cluster_config(&idp);
     config.tls = Some(reference_cluster::config::Tls {
         cert: files.cert.clone(),

@@ -1,7 +1,7 @@
 //! `management create|list|revoke` end to end: the real binary, the real
 //! OpenID provider (tests/idp) and the reference cluster.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

@@ -1,7 +1,5 @@
 //! The `reference-cluster` binary and the example configuration.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -208,7 +206,7 @@ fn binary_exits_on_sigterm() {
 #[test]
 fn binary_serves_https() {
     let dir = tempfile::tempdir().unwrap();
-    let files = support::tls_files(dir.path());
+    let files = test_support::tls::write_tls_files(dir.path());
     let text = format!(
         "database = \":memory:\"\n{MINIMAL}[tls]\ncert = {:?}\nkey = {:?}\n",
         files.cert.display().to_string(),

@@ -1,7 +1,7 @@
 //! `mint` and `rotate` end to end: every store kind, never losing or
 //! orphaning a token, `--if-missing`, rotation and its rollback.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

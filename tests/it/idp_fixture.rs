@@ -1,7 +1,7 @@
 //! Smoke tests of the IdP fixture (tests/idp) over plain HTTP, independent of
 //! the CLI: a device authorization grant end to end, approved and denied.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

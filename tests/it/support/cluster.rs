@@ -1,7 +1,7 @@
 //! The reference cluster (workspace member `reference-cluster`), run
 //! in-process on its own tokio runtime, on a free loopback port, stopped on drop.
 use super::Idp;
-use reference_cluster::config::{AdminUser, Dedicated, Faults, Tls};
+use reference_cluster::config::{Dedicated, Faults, Tls};
 use reference_cluster::{Config, RunningServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,8 @@ pub struct Cluster {
     rt: tokio::runtime::Runtime,
     server: Option<RunningServer>,
     config: Config,
-    dir: tempfile::TempDir,
+    /// Holds the database (and the TLS files); removed on drop.
+    _dir: tempfile::TempDir,
     ca: Option<PathBuf>,
     http: reqwest::blocking::Client,
 }
@@ -29,19 +30,6 @@ impl ClusterBuilder {
             ..Faults::default()
         };
         ClusterBuilder { config, tls: false }
-    }
-
-    pub fn admins(mut self, ids: &[&str]) -> Self {
-        self.config.admin.users = ids
-            .iter()
-            .map(|id| AdminUser {
-                id: id.to_string(),
-                first_name: None,
-                last_name: None,
-                email: None,
-            })
-            .collect();
-        self
     }
 
     pub fn audience(mut self, aud: &str) -> Self {
@@ -67,9 +55,12 @@ impl ClusterBuilder {
         let dir = tempfile::tempdir().unwrap();
         self.config.database = dir.path().join("cluster.sqlite").display().to_string();
         let ca = if self.tls {
-            let (ca, cert, key) = super::tls::generate(dir.path());
-            self.config.tls = Some(Tls { cert, key });
-            Some(ca)
+            let files = test_support::tls::write_tls_files(dir.path());
+            self.config.tls = Some(Tls {
+                cert: files.cert,
+                key: files.key,
+            });
+            Some(files.ca)
         } else {
             None
         };
@@ -92,7 +83,7 @@ impl ClusterBuilder {
             rt,
             server: Some(server),
             config: self.config,
-            dir,
+            _dir: dir,
             ca,
             http,
         }
@@ -119,10 +110,6 @@ impl Cluster {
 
     pub fn ca_path(&self) -> Option<&Path> {
         self.ca.as_deref()
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// `POST /__test/faults`, e.g. `json!({"fail_next": 2, "retry_after": 1})`.
