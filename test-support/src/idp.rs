@@ -18,7 +18,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 /// Default resource indicator / audience of the fixture's access tokens (and of
@@ -508,6 +508,25 @@ impl Idp {
         assert!(
             status.is_success(),
             "POST /__test/reset-stats: HTTP {status}: {}",
+            resp.text().unwrap_or_default()
+        );
+    }
+
+    /// `POST /__test/slow-down`: the next `polls` device-code polls are
+    /// answered `slow_down` whenever they come (a knob, so a test need not
+    /// race the clock to provoke one). The timing rule of
+    /// [`IdpBuilder::enforce_interval`] still applies to later polls.
+    pub fn force_slow_down(&self, polls: u32) {
+        let resp = self
+            .http()
+            .post(self.url("/__test/slow-down"))
+            .json(&json!({ "polls": polls }))
+            .send()
+            .expect("POST /__test/slow-down");
+        let status = resp.status();
+        assert!(
+            status.is_success(),
+            "POST /__test/slow-down: HTTP {status}: {}",
             resp.text().unwrap_or_default()
         );
     }

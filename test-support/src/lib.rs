@@ -5,6 +5,9 @@
 //!   Node.js): `npm ci` under a lock, [`Idp`] / [`IdpBuilder`] to run it, its
 //!   test-only control routes, and a device flow driven over plain HTTP;
 //! * [`tls`]: a throwaway CA and a server certificate for 127.0.0.1/localhost;
+//! * [`cluster_db`]: the reference cluster's SQLite file, edited behind the
+//!   server's back to put a token into a state that would otherwise take
+//!   waiting (expired, revoked at a known time);
 //! * [`process`]: waiting for a child process with a bound, and signals.
 //!
 //! Waits in here are on events (a line on a pipe, a process exit), each bounded
@@ -14,6 +17,7 @@
 //! The local stack for people and the benchmark (not for these tests) is
 //! `scripts/stack.sh`.
 
+pub mod cluster_db;
 pub mod idp;
 pub mod process;
 pub mod tls;

@@ -5,6 +5,7 @@ use reference_cluster::config::{Dedicated, Faults, Tls};
 use reference_cluster::{Config, RunningServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use test_support::cluster_db::ClusterDb;
 
 pub struct ClusterBuilder {
     config: Config,
@@ -110,6 +111,12 @@ impl Cluster {
 
     pub fn ca_path(&self) -> Option<&Path> {
         self.ca.as_deref()
+    }
+
+    /// The cluster's SQLite file, to put a token into a state that would
+    /// otherwise take waiting (see `test_support::cluster_db`).
+    pub fn db(&self) -> ClusterDb {
+        ClusterDb::new(&self.config.database)
     }
 
     /// `POST /__test/faults`, e.g. `json!({"fail_next": 2, "retry_after": 1})`.

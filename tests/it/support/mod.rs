@@ -1,7 +1,7 @@
 //! Support code for the integration tests of the `influx-bootstrap` binary
 //! (the modules of `tests/it`). Shared with the reference cluster's tests, from
 //! the `test-support` crate: the IdP fixture ([`Idp`]), the
-//! test CA. Here:
+//! test CA, the cluster database. Here:
 //!
 //! * [`TestEnv`] / [`Running`] / [`Output`]: an isolated environment (temp
 //!   `HOME`, config and cache dirs, cleared environment) for running the
@@ -27,7 +27,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -386,7 +386,8 @@ impl fmt::Display for Output {
 
 /// A spawned CLI process. Stdout is read line by line in a background thread
 /// (consume lines with [`Running::next_stdout_line`] /
-/// [`Running::next_stdout_json`]); stderr is collected in the background.
+/// [`Running::next_stdout_json`]); stderr is collected in the background (wait
+/// for something on it with [`Running::wait_for_stderr`]).
 /// Dropping it kills the process if it is still running.
 pub struct Running {
     /// `None` once handed to the waiter thread in `wait_output`.
@@ -394,9 +395,16 @@ pub struct Running {
     pid: u32,
     lines: Receiver<String>,
     stdout_all: Arc<Mutex<String>>,
-    stderr_all: Arc<Mutex<Vec<u8>>>,
+    /// Stderr so far, and a signal for every chunk added (and at EOF).
+    stderr_all: Arc<(Mutex<Stderr>, Condvar)>,
     /// Receives one `()` per reader thread when its pipe reaches EOF.
     eof: Receiver<()>,
+}
+
+#[derive(Default)]
+struct Stderr {
+    bytes: Vec<u8>,
+    closed: bool,
 }
 
 impl fmt::Debug for Running {
@@ -418,7 +426,7 @@ impl Running {
         let mut stderr = child.stderr.take().expect("piped stderr");
 
         let stdout_all = Arc::new(Mutex::new(String::new()));
-        let stderr_all = Arc::new(Mutex::new(Vec::new()));
+        let stderr_all = Arc::new((Mutex::new(Stderr::default()), Condvar::new()));
         let (line_tx, lines) = mpsc::channel();
         let (eof_tx, eof) = mpsc::channel();
 
@@ -444,13 +452,17 @@ impl Running {
 
         let err_buf = Arc::clone(&stderr_all);
         thread::spawn(move || {
+            let (buf, added) = &*err_buf;
             let mut chunk = [0u8; 8192];
             loop {
                 match stderr.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => err_buf.lock().unwrap().extend_from_slice(&chunk[..n]),
+                    Ok(n) => buf.lock().unwrap().bytes.extend_from_slice(&chunk[..n]),
                 }
+                added.notify_all();
             }
+            buf.lock().unwrap().closed = true;
+            added.notify_all();
             let _ = eof_tx.send(());
         });
 
@@ -464,19 +476,52 @@ impl Running {
         }
     }
 
-    /// Sends a signal (e.g. `"INT"`, `"TERM"`) via `kill -s SIG PID`.
+    /// Sends a signal (e.g. `"INT"`, `"TERM"`) via `kill -s SIG PID`, and
+    /// waits until the process has taken it (its handler ran), so that what
+    /// the test does next cannot overtake the signal.
     pub fn signal(&self, sig: &str) {
-        test_support::process::signal(self.pid, sig);
+        test_support::process::signal_delivered(self.pid, sig);
     }
 
     /// Stderr received so far.
     pub fn stderr_so_far(&self) -> String {
-        String::from_utf8_lossy(&self.stderr_all.lock().unwrap()).into_owned()
+        String::from_utf8_lossy(&self.stderr_all.0.lock().unwrap().bytes).into_owned()
     }
 
     /// All stdout received so far (including lines already consumed).
     pub fn stdout_so_far(&self) -> String {
         self.stdout_all.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr so far contains `needle` (woken by each chunk the
+    /// process writes). Panics, showing the output so far, if stderr closes
+    /// first or nothing matches within [`DEFAULT_TIMEOUT`].
+    #[track_caller]
+    pub fn wait_for_stderr(&self, needle: &str) {
+        let (buf, added) = &*self.stderr_all;
+        let deadline = Instant::now() + DEFAULT_TIMEOUT;
+        let mut state = buf.lock().unwrap();
+        loop {
+            if String::from_utf8_lossy(&state.bytes).contains(needle) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if state.closed || left.is_zero() {
+                let why = if state.closed {
+                    "stderr closed"
+                } else {
+                    "timed out"
+                };
+                let stderr = String::from_utf8_lossy(&state.bytes).into_owned();
+                drop(state);
+                panic!(
+                    "{why} before {needle:?} showed on stderr\n--- stdout so far ---\n{}\n\
+                     --- stderr so far ---\n{stderr}\n--- end ---",
+                    self.stdout_so_far()
+                );
+            }
+            state = added.wait_timeout(state, left).unwrap().0;
+        }
     }
 
     /// Waits for the next stdout line (without the newline). Panics, showing
@@ -611,6 +656,20 @@ pub fn cached_session(env: &TestEnv) -> Value {
         .expect("session JSON")
 }
 
+/// Makes the cached session's access token expired, by its recorded expiry
+/// (an hour ago): the next command refreshes it. No waiting for the clock.
+pub fn expire_cached_session(env: &TestEnv) {
+    let path = session_file(env);
+    let mut session = cached_session(env);
+    assert!(session["expires_at"].is_string(), "{session}");
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    session["expires_at"] = past
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        .into();
+    // Rewrites the existing (0600) file in place.
+    fs::write(&path, serde_json::to_vec_pretty(&session).unwrap()).expect("write session");
+}
+
 /// The OAuth access token (a JWT the cluster accepts) of `env`'s session.
 pub fn session_jwt(env: &TestEnv) -> String {
     cached_session(env)["access_token"]
@@ -643,42 +702,39 @@ impl Stack {
 }
 
 /// An `exec:` store that holds `mint`/`rotate` at the store step (after the
-/// token was created): it takes the token, touches a marker, then blocks on a
-/// FIFO until the test opens the gate, and exits with `exit_code`.
+/// token was created): it takes the token, says so on its stdout (which the
+/// CLI forwards to its stderr at once), then blocks on a FIFO until the test
+/// opens the gate, and exits with `exit_code`.
 pub struct StoreGate {
     pub spec: String,
-    marker: PathBuf,
+    /// What the store prints when it runs (not a substring of `spec`, which
+    /// the CLI may echo before the store starts).
+    storing: String,
     fifo: PathBuf,
 }
 
 impl StoreGate {
     pub fn new(dir: &Path, name: &str, exit_code: i32) -> StoreGate {
         let fifo = dir.join(format!("{name}.gate"));
-        let marker = dir.join(format!("{name}.storing"));
         let ok = Command::new("mkfifo")
             .arg(&fifo)
             .status()
             .expect("run mkfifo");
         assert!(ok.success(), "mkfifo {}", fifo.display());
         let spec = format!(
-            "exec:cat >/dev/null; touch {}; read x < {}; exit {exit_code}",
-            marker.display(),
+            "exec:cat >/dev/null; printf 'store-gate %s: storing\\n' {name}; read x < {}; exit {exit_code}",
             fifo.display()
         );
-        StoreGate { spec, marker, fifo }
+        StoreGate {
+            spec,
+            storing: format!("store-gate {name}: storing"),
+            fifo,
+        }
     }
 
-    /// Wait (with a deadline) until the store is running.
+    /// Wait until the store is running (its line shows on `run`'s stderr).
     pub fn wait_until_storing(&self, run: &Running) {
-        let deadline = Instant::now() + DEFAULT_TIMEOUT;
-        while !self.marker.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "the store never started; stderr so far:\n{}",
-                run.stderr_so_far()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        run.wait_for_stderr(&self.storing);
     }
 
     /// Let the store finish.
