@@ -10,6 +10,8 @@
 //! * [`cluster::Cluster`]: the reference cluster in-process;
 //! * [`Stack`]: IdP + cluster + a logged-in environment; [`StoreGate`]: an
 //!   `exec:` store that holds `mint` at the store step;
+//! * [`as_unprivileged`]: runs the binary as an unprivileged user, also when the
+//!   tests run as root;
 //! * [`free_port`]: a loopback port with nothing listening on it.
 //!
 //! Waits in here are on events (a line on a pipe, a pipe closing, a process
@@ -609,6 +611,64 @@ impl Drop for Running {
                 let _ = child.kill();
             }
             let _ = child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Privileges
+// ---------------------------------------------------------------------------
+
+/// The uid and gid of an unprivileged run when the tests run as root (nobody).
+#[cfg(unix)]
+pub const UNPRIVILEGED: u32 = 65534;
+
+/// Whether the tests run as root (as CI does).
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `cmd` (from [`TestEnv::cmd`]) run by a user without privileges, so that a
+/// permission check really meets its case: unchanged when the tests do not
+/// run as root; as root, wrapped in `setpriv --reuid=65534 --regid=65534
+/// --clear-groups` (util-linux), with `env`'s directory handed over to that
+/// user first. Never a silent skip: without `setpriv` the spawn fails.
+#[cfg(unix)]
+pub fn as_unprivileged(env: &TestEnv, cmd: Command) -> Command {
+    if !is_root() {
+        return cmd;
+    }
+    chown_tree(env.home(), UNPRIVILEGED, UNPRIVILEGED);
+    let mut wrapped = Command::new("setpriv");
+    wrapped
+        .arg(format!("--reuid={UNPRIVILEGED}"))
+        .arg(format!("--regid={UNPRIVILEGED}"))
+        .args(["--clear-groups", "--"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .stdin(Stdio::null());
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            wrapped.env(k, v);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
+}
+
+/// `chown -R uid:gid path` (without following symlinks).
+#[cfg(unix)]
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+        .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
+    if fs::symlink_metadata(path).unwrap().is_dir() {
+        for entry in fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), uid, gid);
         }
     }
 }
