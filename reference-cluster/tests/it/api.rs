@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use support::{AUDIENCE, Api, Issuer, cluster_config, now, start};
+use support::{AUDIENCE, Api, Issuer, cluster_config, cluster_config_on_disk, now, start};
+use test_support::cluster_db::ClusterDb;
 
 fn is_rfc3339_z(v: &Value) -> bool {
     v.as_str()
@@ -54,11 +55,9 @@ async fn set_faults(server: &reference_cluster::RunningServer, faults: Value) {
 #[tokio::test]
 async fn admin_creates_lists_gets_and_revokes() {
     let idp = Issuer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cluster.sqlite");
-    let mut config = cluster_config(&idp);
-    config.database = db.display().to_string();
-    let server = start(config).await;
+    let (config, _dir) = cluster_config_on_disk(&idp);
+    let server = start(config.clone()).await;
+    let db = ClusterDb::new(&config.database);
     let api = Api::new(&server);
     let admin = idp.token("admin");
 
@@ -151,7 +150,7 @@ async fn admin_creates_lists_gets_and_revokes() {
     // Move the revocation an hour back, so that a second revoke that
     // overwrote it could not go unnoticed (whatever the clock's resolution).
     let earlier = test_support::cluster_db::now_micros() - 3_600_000_000;
-    test_support::cluster_db::ClusterDb::new(&db).set_revoked_at(&id, earlier);
+    db.set_revoked_at(&id, earlier);
     let revoked_at = reference_cluster::token::format_micros(earlier);
     assert_ne!(r.body["revokedAt"], revoked_at.as_str());
 
@@ -426,11 +425,9 @@ async fn unreachable_idp_is_503_with_retry_after() {
 #[tokio::test]
 async fn management_tokens_authenticate_and_can_be_revoked() {
     let idp = Issuer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cluster.sqlite");
-    let mut config = cluster_config(&idp);
-    config.database = db.display().to_string();
-    let server = start(config).await;
+    let (config, _dir) = cluster_config_on_disk(&idp);
+    let server = start(config.clone()).await;
+    let db = ClusterDb::new(&config.database);
     let api = Api::new(&server);
     let admin = idp.token("admin");
 
@@ -470,7 +467,7 @@ async fn management_tokens_authenticate_and_can_be_revoked() {
     assert_eq!(r.status, 201, "{}", r.text);
     let short = r.body["accessToken"].as_str().unwrap().to_string();
     assert_eq!(api.list(&short).await.status, 200);
-    test_support::cluster_db::ClusterDb::new(&db).expire(r.body["id"].as_str().unwrap());
+    db.expire(r.body["id"].as_str().unwrap());
     let r = api.list(&short).await;
     assert_invalid_token(&r);
     assert!(r.body["message"].as_str().unwrap().contains("expired"));
@@ -559,9 +556,7 @@ async fn idempotent_create_replays_and_conflicts() {
 #[tokio::test]
 async fn restart_keeps_tokens_and_revocations() {
     let idp = Issuer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = cluster_config(&idp);
-    config.database = dir.path().join("cluster.sqlite").display().to_string();
+    let (config, dir) = cluster_config_on_disk(&idp);
 
     let server = start(config.clone()).await;
     let api = Api::new(&server);

@@ -151,6 +151,16 @@ pub fn cluster_config(issuer: &Issuer) -> Config {
     c
 }
 
+/// Like [`cluster_config`], with the database in a file of a fresh temp dir
+/// (removed when the returned guard is dropped): a restart keeps it, and a
+/// test can edit it behind the server's back (`test_support::cluster_db`).
+pub fn cluster_config_on_disk(issuer: &Issuer) -> (Config, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = cluster_config(issuer);
+    config.database = dir.path().join("cluster.sqlite").display().to_string();
+    (config, dir)
+}
+
 pub async fn start(config: Config) -> RunningServer {
     reference_cluster::start(config).await.unwrap()
 }
