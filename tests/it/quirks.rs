@@ -1,5 +1,5 @@
 //! Provider quirks a real provider will not produce, served by a hand-written
-//! fixture (tests/support/canned.rs), through the real binary.
+//! fixture (tests/it/support/canned.rs), through the real binary.
 
 use crate::support;
 
