@@ -2,8 +2,8 @@
 """Benchmark driver behind scripts/bench.sh (run that, not this: it builds,
 installs the peers and checks the tools first). Standard library only.
 
-Starts the local stack itself (tests/idp on loopback, reference clusters on
-loopback with test control), runs
+Starts the local stack through scripts/stack.sh (tests/idp on loopback,
+reference clusters on loopback with test control), runs
 
   1. pipeline overhead: influx-bootstrap `login` + `management create`, `mint
      --store file:`, and two peers (bench/peers/node on openid-client,
@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -64,8 +65,9 @@ CLIENT_ID = "influx-bootstrap"
 AUDIENCE = "https://cluster.example.test"
 SCOPES = "openid profile email offline_access"
 
-PROCS = []  # servers we started: stopped on exit, whatever happens
 WORK = tempfile.mkdtemp(prefix="influx-bootstrap-bench.")
+STACK_SH = os.path.join(ROOT, "scripts", "stack.sh")
+STACK = os.path.join(WORK, "stack")  # scripts/stack.sh's state: stopped on exit, whatever happens
 
 
 def log(msg):
@@ -93,24 +95,27 @@ def descendants(root):
     return list(reversed(out))
 
 
+def stack_pids():
+    """Pids of the servers scripts/stack.sh started (none once stopped)."""
+    try:
+        with open(os.path.join(STACK, "pids")) as f:
+            return {int(x) for x in f.read().split()}
+    except OSError:
+        return set()
+
+
 def cleanup():
     # Whatever is still running below us (a client waiting for approval, wrk,
     # hyperfine) goes first, then the servers.
-    servers = {p.pid for p in PROCS}
+    servers = stack_pids()
     for pid in descendants(os.getpid()):
         if pid not in servers:
             try:
                 os.kill(pid, signal.SIGTERM)
             except OSError:
                 pass
-    for p in PROCS:
-        if p.poll() is None:
-            p.terminate()
-    for p in PROCS:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    if servers:
+        subprocess.run([STACK_SH, "stop", STACK], check=False)
     shutil.rmtree(WORK, ignore_errors=True)
 
 
@@ -158,7 +163,7 @@ def other_load(seconds=1.0, limit=4):
     total = sum(cb) - sum(ca)
     idle = (cb[3] + cb[4]) - (ca[3] + ca[4])
     hz = os.sysconf("SC_CLK_TCK")
-    own = {os.getpid()} | {p.pid for p in PROCS}
+    own = {os.getpid()} | stack_pids()
     rows = sorted(((b[pid][1] - a[pid][1]) / hz / seconds * 100, b[pid][0])
                   for pid in b if pid in a and pid not in own)
     top = [f"{comm} {pct:.0f}%" for pct, comm in reversed(rows) if pct >= 5][:limit]
@@ -206,62 +211,32 @@ def http_form(url, fields, timeout=30):
         return e.code, json.loads(e.read())
 
 
-def start_server(name, cmd, cwd=ROOT, env=None):
-    """Start a server that prints one JSON ready line and exits on stdin EOF."""
-    errlog = open(os.path.join(WORK, f"{name}.log"), "wb")
-    p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=errlog, env=env)
-    PROCS.append(p)
-    line = p.stdout.readline()
-    if not line:
-        raise SystemExit(f"{name} did not start; see {errlog.name}:\n"
-                         + open(errlog.name, errors="replace").read()[-2000:])
-    return p, json.loads(line)
+def read_env(path):
+    """A .env file of scripts/stack.sh: KEY=VALUE lines, values shell-quoted."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            out[key] = "".join(shlex.split(value))
+    return out
 
 
-def start_idp():
-    p, ready = start_server("idp", ["node", os.path.join(ROOT, "tests", "idp", "server.mjs"),
-                                    "--interval", str(INTERVAL), "--log"])
-    return p, ready["issuer"]
+def start_stack():
+    """The IdP and the reference cluster `default` (scripts/stack.sh start):
+    the variables of its stack.env (STACK_ISSUER, STACK_CLUSTER_URL,
+    STACK_CLUSTER_PID, STACK_IDP_LOG, INFLUX_BOOTSTRAP_CONFIG: a profile for
+    the cluster...)."""
+    subprocess.run([STACK_SH, "start", STACK, "--release", "--interval", str(INTERVAL),
+                    "--idp-log", "--test-control", "--static-jwks", "--owner", str(os.getpid())],
+                   check=True)
+    return read_env(os.path.join(STACK, "stack.env"))
 
 
-def start_cluster(name, issuer):
-    cfg = os.path.join(WORK, f"{name}.toml")
-    with open(cfg, "w") as f:
-        f.write(f'''listen = "127.0.0.1:0"
-database = "{WORK}/{name}.sqlite"
-[identity]
-issuer = "{issuer}"
-jwks_endpoint = "{issuer}/jwks"
-audience = "{AUDIENCE}"
-[[admin.users]]
-id = "admin"
-firstName = "Ada"
-lastName = "Admin"
-email = "ada@example.test"
-[faults]
-test_control = true
-''')
-    p, ready = start_server(name, [CLUSTER_BIN, "--config", cfg, "--exit-on-stdin-eof"])
-    return p, ready["listening"], ready["port"]
-
-
-def write_profile(path, port, issuer):
-    with open(path, "w") as f:
-        f.write(f'''# Throwaway profile written by bench/run.py
-[[profile]]
-  name = "default"
-  product = "clustered"
-  host = "127.0.0.1"
-  port = "{port}"
-  [profile.tls]
-    disable = true   # plain http on loopback only
-  [profile.auth.oauth2]
-    client_id = "{CLIENT_ID}"
-    issuer = "{issuer}"
-    scopes = ["openid", "profile", "email", "offline_access"]
-    parameters = {{ resource = "{AUDIENCE}" }}
-''')
+def start_cluster(name):
+    """One more reference cluster against the stack's IdP (scripts/stack.sh
+    cluster): the variables of its cluster-NAME.env."""
+    subprocess.run([STACK_SH, "cluster", STACK, name], check=True)
+    return read_env(os.path.join(STACK, f"cluster-{name}.env"))
 
 
 def approve(issuer, user_code):
@@ -484,12 +459,11 @@ def run_pipeline(impl, ctx):
     return r
 
 
-def bench_pipeline(issuer, cluster_url, cluster_port):
-    profile = os.path.join(WORK, "pipeline.toml")
-    write_profile(profile, cluster_port, issuer)
-    ctx = {"issuer": issuer, "cluster": cluster_url, "profile": profile,
-           "idp_log": LogTail(os.path.join(WORK, "idp.log")),
-           "cluster_log": LogTail(os.path.join(WORK, "pipeline.log")),
+def bench_pipeline(stack):
+    ctx = {"issuer": stack["STACK_ISSUER"], "cluster": stack["STACK_CLUSTER_URL"],
+           "profile": stack["INFLUX_BOOTSTRAP_CONFIG"],
+           "idp_log": LogTail(stack["STACK_IDP_LOG"]),
+           "cluster_log": LogTail(stack["STACK_CLUSTER_LOG"]),
            "one_cert": one_cert_trust_store()}
     impls = IMPLS + (DIAGS if ctx["one_cert"] else [])
     log("pipeline: warm-up (one run of each; the cluster fetches the JWKS here)")
@@ -509,9 +483,8 @@ def bench_pipeline(issuer, cluster_url, cluster_port):
 # ---------------------------------------------------------------------------
 # 3: cold start
 
-def bench_cold_start(issuer):
-    profile = os.path.join(WORK, "cold.toml")
-    write_profile(profile, 8086, issuer)
+def bench_cold_start(stack):
+    profile = stack["INFLUX_BOOTSTRAP_CONFIG"]
     env = {"PATH": os.environ["PATH"], "HOME": WORK, "LANG": "C.UTF-8",
            "INFLUX_BOOTSTRAP_CONFIG": profile,
            "INFLUX_BOOTSTRAP_CACHE_DIR": os.path.join(WORK, "cold-cache")}
@@ -600,11 +573,11 @@ def one_cert_trust_store():
     return {"SSL_CERT_FILE": path, "SSL_CERT_DIR": empty}
 
 
-def bench_scale(issuer, jwt):
-    p, url, port = start_cluster("scale", issuer)
+def bench_scale(jwt):
+    cluster = start_cluster("scale")
+    url = cluster["STACK_CLUSTER_URL"]
     mgmt = create_token(url, jwt, "bench scale credential")["accessToken"]
-    profile = os.path.join(WORK, "scale.toml")
-    write_profile(profile, port, issuer)
+    profile = cluster["INFLUX_BOOTSTRAP_CONFIG"]
     env = {"PATH": os.environ["PATH"], "HOME": WORK, "LANG": "C.UTF-8",
            "INFLUX_BOOTSTRAP_CONFIG": profile,
            "INFLUX_BOOTSTRAP_CACHE_DIR": os.path.join(WORK, "scale-cache"),
@@ -638,7 +611,7 @@ def bench_scale(issuer, jwt):
     out_sizes = []
     for c in cmds:
         out_sizes.append(len(subprocess.run(c.split(), env=env, check=True, capture_output=True).stdout))
-    server_mem = proc_status(p.pid)
+    server_mem = proc_status(int(cluster["STACK_CLUSTER_PID"]))
     return {"small_list": small, "tokens": tokens, "create_seconds": secs, "create_rate": (SCALE_N - 1) / secs,
             "raw_list_ms": [r[0] for r in raw], "raw_list_bytes": raw[0][1], "raw_list_items": raw[0][2],
             "wall": wall, "rss_kib": rss, "output_bytes": out_sizes, "server_mem_after_lists": server_mem}
@@ -667,15 +640,16 @@ LOAD_PHASES = [
 ]
 
 
-def bench_load(issuer, jwt):
+def bench_load(jwt):
     """Creates under wrk load. Phases 1 and 2 on fresh clusters compare the two
     credentials; phases 3 and 4 rerun phase 1 on the cluster it left behind,
     with and without Idempotency-Key, to show what the state it keeps costs."""
     clusters = {}
     for name in ("A", "B"):
-        p, url, _ = start_cluster(f"load{name}", issuer)
+        cluster = start_cluster(f"load{name}")
+        url, pid = cluster["STACK_CLUSTER_URL"], int(cluster["STACK_CLUSTER_PID"])
         mgmt = create_token(url, jwt, "bench load credential")["accessToken"]
-        clusters[name] = {"proc": p, "url": url, "mgmt": mgmt, "idle_mem": proc_status(p.pid)}
+        clusters[name] = {"pid": pid, "url": url, "mgmt": mgmt, "idle_mem": proc_status(pid)}
     phases = []
     for i, (name, cred, key, label) in enumerate(LOAD_PHASES, 1):
         c = clusters[name]
@@ -684,7 +658,7 @@ def bench_load(issuer, jwt):
         log(f"load: phase {i}/{len(LOAD_PHASES)}: wrk {LOAD_CONNECTIONS} connections, {LOAD_SECONDS} s: {label}")
         r = wrk(c["url"], c["mgmt"] if cred == "mgmt" else jwt, LOAD_SECONDS, key)
         after = cluster_stats(c["url"])
-        r.update({"phase": i, "cluster": name, "label": label, "mem_after": proc_status(c["proc"].pid),
+        r.update({"phase": i, "cluster": name, "label": label, "mem_after": proc_status(c["pid"]),
                   "tokens_before": before["tokens"], "tokens_after": after["tokens"],
                   "idempotency_records_before": before["idempotency_records"],
                   "idempotency_records": after["idempotency_records"],
@@ -1007,16 +981,15 @@ def main():
            "quick": QUICK, "params": params(),
            "load": {"start": other_load()}}
     res["machine"] = machine_info()
-    _, issuer = start_idp()
-    log(f"IdP {issuer}")
-    _, cluster_url, cluster_port = start_cluster("pipeline", issuer)
-    log(f"cluster {cluster_url}")
-    res["pipeline"] = bench_pipeline(issuer, cluster_url, cluster_port)
-    res["cold"] = bench_cold_start(issuer)
+    stack = start_stack()
+    issuer = stack["STACK_ISSUER"]
+    log(f"IdP {issuer}, cluster {stack['STACK_CLUSTER_URL']}")
+    res["pipeline"] = bench_pipeline(stack)
+    res["cold"] = bench_cold_start(stack)
     jwt = harness_login(issuer)
-    res["scale"] = bench_scale(issuer, jwt)
+    res["scale"] = bench_scale(jwt)
     res["load"]["before_load_test"] = other_load()
-    res["load"]["run"] = bench_load(issuer, jwt)
+    res["load"]["run"] = bench_load(jwt)
     res["load"]["end"] = other_load()
     res["bench_duration_s"] = time.time() - started
     res["duration_s"] = time.time() - bench_started

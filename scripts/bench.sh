@@ -10,10 +10,11 @@
 # BENCH_LOAD_SECONDS=N (each wrk phase, default 30), BENCH_SKIP_BUILD=1.
 #
 # Self-contained and idempotent: checks the tools, builds the release binaries,
-# runs `npm ci` for tests/idp and bench/peers/node, creates the Python venv of
-# the authlib peer in bench/.venv (from bench/peers/python/requirements.txt),
-# then bench/run.py starts the local IdP and reference clusters on loopback,
-# runs the benchmarks and stops them again. Raw numbers: bench/out/.
+# runs `npm ci` for bench/peers/node, creates the Python venv of the authlib
+# peer in bench/.venv (from bench/peers/python/requirements.txt), then
+# bench/run.py starts the local IdP and reference clusters on loopback with
+# scripts/stack.sh (which installs tests/idp's npm packages when needed), runs
+# the benchmarks and stops them again. Raw numbers: bench/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,8 +35,8 @@ python3 -c 'import venv' 2>/dev/null || { echo "bench: python3 has no venv modul
 
 DRIVER_PID=""
 cleanup() {
-    # bench/run.py stops its servers itself (and they exit when its pipes
-    # close); this is for an interrupt that lands before or around it.
+    # bench/run.py stops its servers itself (scripts/stack.sh stop); this is
+    # for an interrupt that lands before or around it.
     if [ -n "$DRIVER_PID" ] && kill -0 "$DRIVER_PID" 2>/dev/null; then
         kill -TERM "$DRIVER_PID" 2>/dev/null || true
         wait "$DRIVER_PID" 2>/dev/null || true
@@ -58,7 +59,6 @@ npm_ci() {
         touch "$dir/node_modules"
     fi
 }
-npm_ci tests/idp
 npm_ci bench/peers/node
 
 VENV=bench/.venv

@@ -31,7 +31,9 @@ pub const VARS: &[&str] = &[
     "INFLUX_BOOTSTRAP_TLS_INSECURE",
     "INFLUX_BOOTSTRAP_TLS_CERT",
     "INFLUX_BOOTSTRAP_TLS_KEY",
-    // Tests only: a directory-backed keyring instead of the OS keyring.
+    // Tests only (the `test-keyring` feature): a directory-backed keyring
+    // instead of the OS keyring.
+    #[cfg(feature = "test-keyring")]
     "INFLUX_BOOTSTRAP_TEST_KEYRING_DIR",
 ];
 

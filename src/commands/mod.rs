@@ -113,12 +113,17 @@ pub fn data(ctx: &Context, text: &str) -> anyhow::Result<()> {
 pub fn store_options(ctx: &Context, force: bool) -> crate::store::StoreOptions {
     use crate::store::{KeyringBackend, StoreOptions};
     let env = &ctx.env;
+    // The test keyring exists only in builds with the `test-keyring` feature.
+    #[cfg(feature = "test-keyring")]
+    let keyring_backend = env
+        .path("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR")
+        .map_or(KeyringBackend::Os, KeyringBackend::TestDir);
+    #[cfg(not(feature = "test-keyring"))]
+    let keyring_backend = KeyringBackend::Os;
     StoreOptions {
         force,
         influxctl_config: crate::settings::influxctl_config_path(env),
-        keyring_backend: env
-            .path("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR")
-            .map_or(KeyringBackend::Os, KeyringBackend::TestDir),
+        keyring_backend,
         dbus_session: env.is_set("DBUS_SESSION_BUS_ADDRESS"),
         // `exec:` children never see our variables (they may hold a token).
         exec_env_remove: env

@@ -12,20 +12,26 @@
 //! connection get [`OP_TIMEOUT`], since the keyring may ask a person to
 //! unlock it.
 //!
-//! [`KeyringBackend::TestDir`] swaps in [`DirKeyring`], a `keyring_core`
-//! credential store that keeps one 0600 file per service/account, so tests
-//! (including end-to-end tests of the binary) exercise the same code path.
-use super::util;
+//! With the `test-keyring` cargo feature (never in release builds; see
+//! Cargo.toml), [`KeyringBackend::TestDir`] swaps in `DirKeyring`, a
+//! `keyring_core` credential store that keeps one 0600 file per
+//! service/account, so tests (including end-to-end tests of the binary)
+//! exercise the same code path.
 use super::{KeyringBackend, StoreError, StoreOptions, StoreOutcome};
-use crate::fsutil;
 use crate::secret::Secret;
-use keyring_core::api::{CredentialApi, CredentialStoreApi};
-use keyring_core::{Credential, CredentialPersistence, Entry, Error as KError};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use keyring_core::{Entry, Error as KError};
 use std::sync::mpsc;
 use std::time::Duration;
+#[cfg(any(test, feature = "test-keyring"))]
+use {
+    super::util,
+    crate::fsutil,
+    keyring_core::api::{CredentialApi, CredentialStoreApi},
+    keyring_core::{Credential, CredentialPersistence},
+    std::collections::HashMap,
+    std::path::{Path, PathBuf},
+    std::sync::Arc,
+};
 
 /// How long a read or write may take once the keyring answered.
 pub const OP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -36,11 +42,13 @@ const OS_BACKEND: &str = "the macOS Keychain";
 const OS_BACKEND: &str = "the Windows Credential Manager";
 #[cfg(not(any(target_os = "macos", target_os = "windows")))]
 const OS_BACKEND: &str = "the Secret Service keyring";
+#[cfg(any(test, feature = "test-keyring"))]
 const TEST_BACKEND: &str = "the test keyring";
 
 fn backend_name(b: &KeyringBackend) -> &'static str {
     match b {
         KeyringBackend::Os => OS_BACKEND,
+        #[cfg(any(test, feature = "test-keyring"))]
         KeyringBackend::TestDir(_) => TEST_BACKEND,
     }
 }
@@ -85,6 +93,7 @@ pub(super) fn read(
 pub(super) fn check(opts: &StoreOptions) -> Result<(), StoreError> {
     match &opts.keyring_backend {
         KeyringBackend::Os => connect_os(opts),
+        #[cfg(any(test, feature = "test-keyring"))]
         KeyringBackend::TestDir(dir) => util::check_parent(&dir.join("x")).map(|_| ()),
     }
 }
@@ -92,6 +101,7 @@ pub(super) fn check(opts: &StoreOptions) -> Result<(), StoreError> {
 fn op_timeout(opts: &StoreOptions) -> Duration {
     match opts.keyring_backend {
         KeyringBackend::Os => OP_TIMEOUT.max(opts.keyring_timeout),
+        #[cfg(any(test, feature = "test-keyring"))]
         KeyringBackend::TestDir(_) => opts.keyring_timeout.max(Duration::from_secs(5)),
     }
 }
@@ -105,6 +115,7 @@ fn entry(service: &str, account: &str, opts: &StoreOptions) -> Result<Entry, Sto
                 .map(|e| e.inner)
                 .map_err(|e| map_err(OS_BACKEND, e))
         }
+        #[cfg(any(test, feature = "test-keyring"))]
         KeyringBackend::TestDir(dir) => {
             let store: Arc<keyring_core::CredentialStore> = DirKeyring::new(dir.clone());
             Entry::new_in_store(&store, service, account).map_err(|e| map_err(TEST_BACKEND, e))
@@ -195,10 +206,11 @@ fn map_err(backend: &'static str, e: KError) -> StoreError {
 }
 
 // ---------------------------------------------------------------------------
-// The test backend.
+// The test backend (the `test-keyring` feature; unit tests).
 
 /// Where [`DirKeyring`] keeps the secret of `service`/`account` inside `dir`:
 /// `<service>_<account>`, each percent-encoded except `[A-Za-z0-9.-]`.
+#[cfg(any(test, feature = "test-keyring"))]
 pub fn test_keyring_file(dir: &Path, service: &str, account: &str) -> PathBuf {
     fn enc(s: &str) -> String {
         let mut out = String::new();
@@ -217,17 +229,20 @@ pub fn test_keyring_file(dir: &Path, service: &str, account: &str) -> PathBuf {
 /// A file-backed `keyring_core` credential store for tests: each credential
 /// is one 0600 file (see [`test_keyring_file`]) in a 0700 directory. Not
 /// secure storage; never used unless [`KeyringBackend::TestDir`] is chosen.
+#[cfg(any(test, feature = "test-keyring"))]
 #[derive(Debug)]
 pub struct DirKeyring {
     dir: PathBuf,
 }
 
+#[cfg(any(test, feature = "test-keyring"))]
 impl DirKeyring {
     pub fn new(dir: PathBuf) -> Arc<Self> {
         Arc::new(DirKeyring { dir })
     }
 }
 
+#[cfg(any(test, feature = "test-keyring"))]
 impl CredentialStoreApi for DirKeyring {
     fn vendor(&self) -> String {
         "influx-bootstrap test directory keyring".into()
@@ -267,6 +282,7 @@ impl CredentialStoreApi for DirKeyring {
     }
 }
 
+#[cfg(any(test, feature = "test-keyring"))]
 #[derive(Debug)]
 struct DirCred {
     dir: PathBuf,
@@ -275,10 +291,12 @@ struct DirCred {
     user: String,
 }
 
+#[cfg(any(test, feature = "test-keyring"))]
 fn platform(e: std::io::Error) -> KError {
     KError::PlatformFailure(Box::new(e))
 }
 
+#[cfg(any(test, feature = "test-keyring"))]
 impl CredentialApi for DirCred {
     fn set_secret(&self, secret: &[u8]) -> keyring_core::Result<()> {
         fsutil::create_private_dir(&self.dir).map_err(platform)?;

@@ -33,6 +33,7 @@ mod influxctl;
 mod keyring_store;
 mod util;
 
+#[cfg(any(test, feature = "test-keyring"))]
 pub use keyring_store::{DirKeyring, test_keyring_file};
 
 /// The variable name `env-file:PATH` sets when no `#KEY` is given.
@@ -73,6 +74,8 @@ pub enum KeyringBackend {
     /// A file-backed stand-in for tests: one 0600 file per service/account in
     /// this directory (see [`test_keyring_file`]). Plugged into the `keyring`
     /// ecosystem through `keyring_core`'s store API, like a real backend.
+    /// Only with the `test-keyring` feature, which release builds never enable.
+    #[cfg(any(test, feature = "test-keyring"))]
     TestDir(PathBuf),
 }
 

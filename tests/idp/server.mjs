@@ -162,6 +162,10 @@ const counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0]));
 // device_code -> time (ms) of the last poll, initialised with the issuance time.
 const lastPoll = new Map();
 
+// How many of the next device_code polls get slow_down whatever their timing
+// (POST /__test/slow-down), so a test need not race the clock to provoke one.
+let forcedSlowDowns = 0;
+
 // ---------------------------------------------------------------------------------------------
 // Adapter: a Map that never forgets expired entries.
 //
@@ -796,6 +800,22 @@ async function handleTestRoute(base, req, res, path) {
     for (const name of COUNTER_NAMES) counters[name] = 0;
     return sendJson(res, 200, { ok: true });
   }
+  if (path === '/__test/slow-down') {
+    if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
+    let body;
+    try {
+      const raw = (await readBody(req)).toString('utf8');
+      body = raw.trim() ? JSON.parse(raw) : {};
+    } catch (err) {
+      return sendJson(res, 400, { ok: false, error: `request body must be JSON: ${err.message}` });
+    }
+    const polls = body?.polls ?? 1;
+    if (!Number.isInteger(polls) || polls < 0) {
+      return sendJson(res, 400, { ok: false, error: 'polls must be a non-negative integer' });
+    }
+    forcedSlowDowns = polls;
+    return sendJson(res, 200, { ok: true, polls });
+  }
   if (path === '/__test/outage') {
     // Simulate the provider going away and coming back (same process, same
     // state): stop listening and drop idle keep-alive connections, so clients
@@ -915,6 +935,15 @@ server.listen(opts.port, '127.0.0.1', () => {
             if (previous !== undefined) {
               const now = Date.now();
               lastPoll.set(deviceCode, now);
+              if (forcedSlowDowns > 0) {
+                forcedSlowDowns -= 1;
+                counters.slow_down += 1;
+                logInfo.note = '(slow_down, forced)';
+                return sendJson(res, 400, {
+                  error: 'slow_down',
+                  error_description: 'polling too fast (forced by POST /__test/slow-down)',
+                }, { pragma: 'no-cache' });
+              }
               if (opts.enforceInterval > 0
                 && now < previous + opts.enforceInterval * 1000 - SLOW_DOWN_SLACK_MS) {
                 counters.slow_down += 1;

@@ -1,7 +1,7 @@
 //! `mint` and `rotate` end to end: every store kind, never losing or
 //! orphaning a token, `--if-missing`, rotation and its rollback.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -511,4 +511,144 @@ fn rotate_with_a_failing_store_keeps_the_old_token() {
         new_t["revokedAt"].is_string(),
         "the replacement was revoked"
     );
+}
+
+// --- stores refused up front --------------------------------------------------
+
+/// An environment whose profile points at a provider and a cluster that are
+/// not there: enough for everything `mint` checks before it asks either.
+fn offline_env() -> TestEnv {
+    let env = TestEnv::new();
+    let nowhere = format!("http://127.0.0.1:{}", support::free_port());
+    env.write_config(
+        &ProfileToml::for_issuer(&nowhere, Some(support::DEFAULT_AUDIENCE))
+            .port(support::free_port())
+            .tls_disable(true)
+            .build(),
+    );
+    env
+}
+
+/// A store in a directory its user may not write is refused before any
+/// token exists. Run as an unprivileged user, also when the tests run as root
+/// (where every directory would be writable).
+#[cfg(unix)]
+#[test]
+fn a_store_in_an_unwritable_directory_is_refused_up_front() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = offline_env();
+    let ro = env.home().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::write(ro.join(".env"), "A=1\n").unwrap();
+    for spec in [
+        format!("file:{}", ro.join("token").display()),
+        format!("file:{}", ro.join("new/token").display()),
+        format!("env-file:{}", ro.join(".env").display()),
+    ] {
+        let cmd = support::as_unprivileged(
+            &env,
+            env.cmd(["mint", "--description", "x", "--store", &spec]),
+        );
+        // After the hand-over to the unprivileged user: read and enter only.
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o500)).unwrap();
+        let out = support::Running::spawn(cmd).wait_output();
+        out.assert_code(10);
+        assert!(out.stderr.contains("not writable"), "{spec}: {out}");
+    }
+    assert_eq!(std::fs::read_to_string(ro.join(".env")).unwrap(), "A=1\n");
+    assert!(!ro.join("token").exists() && !ro.join("new").exists());
+    // So that the temp dir can be removed.
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+/// With a session bus that is there but dead, `keyring:` fails at once with
+/// the hint to use another store (exit 10, before any token exists), never
+/// hangs: a socket path nobody listens on (connection refused), and a bus
+/// that accepts connections and never answers (the keyring timeout, 5 s).
+/// The binary runs without the test keyring, so this is the OS keyring path.
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
+#[test]
+fn keyring_with_a_dead_session_bus_fails_fast_with_a_hint() {
+    let env = offline_env();
+    let refused = env.home().join("no-bus");
+    let silent = env.home().join("silent-bus");
+    // Never accepts: the kernel queues connections, nobody ever reads them.
+    let _silent_bus = std::os::unix::net::UnixListener::bind(&silent).unwrap();
+    for (bus, reason) in [(&refused, None), (&silent, Some("no answer within 5s"))] {
+        let mut cmd = env.cmd([
+            "mint",
+            "--description",
+            "x",
+            "--store",
+            "keyring:influxdb/admin",
+        ]);
+        cmd.env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", bus.display()),
+        );
+        let out = support::Running::spawn(cmd).wait_output();
+        out.assert_code(10);
+        assert!(out.stderr.contains("Secret Service"), "{out}");
+        assert!(
+            !out.stderr.contains("is not set"),
+            "a bus was given, so this is not the headless case: {out}"
+        );
+        if let Some(reason) = reason {
+            assert!(out.stderr.contains(reason), "{out}");
+        }
+        let hint = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("hint:"))
+            .unwrap_or_else(|| panic!("no hint: {out}"));
+        assert!(hint.contains("file:") && hint.contains("exec:"), "{hint}");
+    }
+}
+
+/// Replacing an env-file keeps its owner and group. As root (CI): a file of
+/// another user (nobody) stays that user's. Otherwise: a file in another of
+/// our groups keeps that group (a user may not give files away; the code
+/// keeps what it may). Never skipped: without root and without a second group
+/// the test cannot set itself up, and says so by failing.
+#[cfg(unix)]
+#[test]
+fn env_file_keeps_its_owner() {
+    use std::os::unix::fs::MetadataExt;
+    let s = stack();
+    let path = s.path("app.env");
+    std::fs::write(&path, "A=1\n").unwrap();
+    let (uid, gid) = if support::is_root() {
+        (support::UNPRIVILEGED, support::UNPRIVILEGED)
+    } else {
+        let me = std::fs::metadata(&path).unwrap();
+        let other = other_group(me.gid()).expect(
+            "this test needs root, or a user in a second group (see `id -G`): \
+             it checks that an env-file keeps an owner or group we are not",
+        );
+        (me.uid(), other)
+    };
+    std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+    let spec = format!("env-file:{}", path.display());
+    s.mint(&["--description", "owned", "--store", &spec])
+        .assert_success();
+    let m = std::fs::metadata(&path).unwrap();
+    assert_eq!((m.uid(), m.gid()), (uid, gid));
+    assert_eq!(mode(&path), 0o600);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("A=1\nINFLUX_MGMT_TOKEN=M.V1."), "{text:?}");
+    assert_eq!(s.tokens().len(), 1);
+}
+
+/// A supplementary group of this process other than `not`.
+#[cfg(unix)]
+fn other_group(not: u32) -> Option<u32> {
+    let mut groups = vec![0 as libc::gid_t; 256];
+    // SAFETY: the buffer holds `groups.len()` entries.
+    let n = unsafe { libc::getgroups(groups.len() as libc::c_int, groups.as_mut_ptr()) };
+    assert!(n >= 0, "getgroups failed");
+    groups.truncate(n as usize);
+    groups.into_iter().find(|&g| g != not)
 }

@@ -1,6 +1,7 @@
-//! Shared test helpers: a tiny OIDC issuer (discovery + JWKS) with an ES256
-//! key from rcgen, JWT minting, TLS material, and a cluster starter.
-#![allow(dead_code)]
+//! Helpers for the reference cluster's tests: a tiny OIDC issuer (discovery +
+//! JWKS) with an ES256 key from rcgen, JWT minting, a cluster starter and an
+//! API client. (The IdP fixture, the test CA and the database editor are in the
+//! workspace's `test-support` crate.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +15,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reference_cluster::{Config, RunningServer};
 use serde_json::{Value, json};
 
-pub const AUDIENCE: &str = "https://cluster.example.test";
+pub const AUDIENCE: &str = test_support::DEFAULT_AUDIENCE;
 
 pub fn now() -> i64 {
     SystemTime::now()
@@ -150,6 +151,16 @@ pub fn cluster_config(issuer: &Issuer) -> Config {
     c
 }
 
+/// Like [`cluster_config`], with the database in a file of a fresh temp dir
+/// (removed when the returned guard is dropped): a restart keeps it, and a
+/// test can edit it behind the server's back (`test_support::cluster_db`).
+pub fn cluster_config_on_disk(issuer: &Issuer) -> (Config, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = cluster_config(issuer);
+    config.database = dir.path().join("cluster.sqlite").display().to_string();
+    (config, dir)
+}
+
 pub async fn start(config: Config) -> RunningServer {
     reference_cluster::start(config).await.unwrap()
 }
@@ -246,36 +257,5 @@ impl Api {
                 .bearer_auth(cred),
         )
         .await
-    }
-}
-
-/// A CA and a leaf certificate for 127.0.0.1/localhost, written to `dir`.
-pub struct TlsFiles {
-    pub ca_pem: String,
-    pub cert: std::path::PathBuf,
-    pub key: std::path::PathBuf,
-}
-
-pub fn tls_files(dir: &std::path::Path) -> TlsFiles {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "reference-cluster test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
-    TlsFiles {
-        ca_pem: ca.pem(),
-        cert,
-        key,
     }
 }

@@ -5,7 +5,7 @@
 //! Cloud Dedicated behind `management_url`. Database tokens are then used on
 //! the cluster's data path to prove their permissions.
 
-mod support;
+use crate::support;
 
 use reference_cluster::config::DocumentedPaths;
 use serde_json::{Value, json};

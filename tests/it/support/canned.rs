@@ -10,7 +10,6 @@ use std::thread::JoinHandle;
 
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub method: String,
     pub path: String,
     pub body: String,
 }
@@ -138,7 +137,7 @@ fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
         return;
     }
     let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
+    let _method = parts.next();
     let path = parts.next().unwrap_or_default().to_string();
     let mut len = 0usize;
     loop {
@@ -155,7 +154,6 @@ fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
     let mut body = vec![0u8; len];
     let _ = reader.read_exact(&mut body);
     let req = Request {
-        method,
         path,
         body: String::from_utf8_lossy(&body).into_owned(),
     };

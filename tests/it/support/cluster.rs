@@ -1,10 +1,11 @@
 //! The reference cluster (workspace member `reference-cluster`), run
 //! in-process on its own tokio runtime, on a free loopback port, stopped on drop.
 use super::Idp;
-use reference_cluster::config::{AdminUser, Dedicated, Faults, Tls};
+use reference_cluster::config::{Dedicated, Faults, Tls};
 use reference_cluster::{Config, RunningServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use test_support::cluster_db::ClusterDb;
 
 pub struct ClusterBuilder {
     config: Config,
@@ -15,7 +16,8 @@ pub struct Cluster {
     rt: tokio::runtime::Runtime,
     server: Option<RunningServer>,
     config: Config,
-    dir: tempfile::TempDir,
+    /// Holds the database (and the TLS files); removed on drop.
+    _dir: tempfile::TempDir,
     ca: Option<PathBuf>,
     http: reqwest::blocking::Client,
 }
@@ -29,19 +31,6 @@ impl ClusterBuilder {
             ..Faults::default()
         };
         ClusterBuilder { config, tls: false }
-    }
-
-    pub fn admins(mut self, ids: &[&str]) -> Self {
-        self.config.admin.users = ids
-            .iter()
-            .map(|id| AdminUser {
-                id: id.to_string(),
-                first_name: None,
-                last_name: None,
-                email: None,
-            })
-            .collect();
-        self
     }
 
     pub fn audience(mut self, aud: &str) -> Self {
@@ -73,9 +62,12 @@ impl ClusterBuilder {
         let dir = tempfile::tempdir().unwrap();
         self.config.database = dir.path().join("cluster.sqlite").display().to_string();
         let ca = if self.tls {
-            let (ca, cert, key) = super::tls::generate(dir.path());
-            self.config.tls = Some(Tls { cert, key });
-            Some(ca)
+            let files = test_support::tls::write_tls_files(dir.path());
+            self.config.tls = Some(Tls {
+                cert: files.cert,
+                key: files.key,
+            });
+            Some(files.ca)
         } else {
             None
         };
@@ -98,7 +90,7 @@ impl ClusterBuilder {
             rt,
             server: Some(server),
             config: self.config,
-            dir,
+            _dir: dir,
             ca,
             http,
         }
@@ -127,8 +119,10 @@ impl Cluster {
         self.ca.as_deref()
     }
 
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
+    /// The cluster's SQLite file, to put a token into a state that would
+    /// otherwise take waiting (see `test_support::cluster_db`).
+    pub fn db(&self) -> ClusterDb {
+        ClusterDb::new(&self.config.database)
     }
 
     /// `POST /__test/faults`, e.g. `json!({"fail_next": 2, "retry_after": 1})`.

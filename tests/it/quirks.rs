@@ -1,7 +1,7 @@
 //! Provider quirks a real provider will not produce, served by a hand-written
-//! fixture (tests/support/canned.rs), through the real binary.
+//! fixture (tests/it/support/canned.rs), through the real binary.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::canned::{Canned, Reply, Request};

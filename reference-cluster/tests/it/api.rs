@@ -1,6 +1,6 @@
 //! End-to-end tests of the API against an in-process server on 127.0.0.1:0.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use support::{AUDIENCE, Api, Issuer, cluster_config, now, start};
+use support::{AUDIENCE, Api, Issuer, cluster_config, cluster_config_on_disk, now, start};
+use test_support::cluster_db::ClusterDb;
 
 fn is_rfc3339_z(v: &Value) -> bool {
     v.as_str()
@@ -54,7 +55,9 @@ async fn set_faults(server: &reference_cluster::RunningServer, faults: Value) {
 #[tokio::test]
 async fn admin_creates_lists_gets_and_revokes() {
     let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
+    let (config, _dir) = cluster_config_on_disk(&idp);
+    let server = start(config.clone()).await;
+    let db = ClusterDb::new(&config.database);
     let api = Api::new(&server);
     let admin = idp.token("admin");
 
@@ -144,13 +147,18 @@ async fn admin_creates_lists_gets_and_revokes() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(is_rfc3339_z(&r.body["revokedAt"]));
     assert!(r.body.get("accessToken").is_none());
-    let revoked_at = r.body["revokedAt"].clone();
+    // Move the revocation an hour back, so that a second revoke that
+    // overwrote it could not go unnoticed (whatever the clock's resolution).
+    let earlier = test_support::cluster_db::now_micros() - 3_600_000_000;
+    db.set_revoked_at(&id, earlier);
+    let revoked_at = reference_cluster::token::format_micros(earlier);
+    assert_ne!(r.body["revokedAt"], revoked_at.as_str());
 
-    tokio::time::sleep(Duration::from_millis(5)).await;
     let r = api.revoke(&admin, &id).await;
     assert_eq!(r.status, 200);
     assert_eq!(
-        r.body["revokedAt"], revoked_at,
+        r.body["revokedAt"],
+        revoked_at.as_str(),
         "second revoke keeps the first time"
     );
 
@@ -417,7 +425,9 @@ async fn unreachable_idp_is_503_with_retry_after() {
 #[tokio::test]
 async fn management_tokens_authenticate_and_can_be_revoked() {
     let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
+    let (config, _dir) = cluster_config_on_disk(&idp);
+    let server = start(config.clone()).await;
+    let db = ClusterDb::new(&config.database);
     let api = Api::new(&server);
     let admin = idp.token("admin");
 
@@ -448,15 +458,16 @@ async fn management_tokens_authenticate_and_can_be_revoked() {
     assert_eq!(api.revoke(&second_token, &second_id).await.status, 200);
     assert_invalid_token(&api.list(&second_token).await);
 
-    // An expired management token.
-    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    // An expired management token: it works until its expiry, which the
+    // database then moves into the past (no waiting for the clock).
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
     let r = api
-        .create(&admin, json!({"description": "short", "expiresAt": soon}))
+        .create(&admin, json!({"description": "short", "expiresAt": later}))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let short = r.body["accessToken"].as_str().unwrap().to_string();
     assert_eq!(api.list(&short).await.status, 200);
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    db.expire(r.body["id"].as_str().unwrap());
     let r = api.list(&short).await;
     assert_invalid_token(&r);
     assert!(r.body["message"].as_str().unwrap().contains("expired"));
@@ -545,9 +556,7 @@ async fn idempotent_create_replays_and_conflicts() {
 #[tokio::test]
 async fn restart_keeps_tokens_and_revocations() {
     let idp = Issuer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = cluster_config(&idp);
-    config.database = dir.path().join("cluster.sqlite").display().to_string();
+    let (config, dir) = cluster_config_on_disk(&idp);
 
     let server = start(config.clone()).await;
     let api = Api::new(&server);
@@ -776,7 +785,7 @@ async fn routing_errors_are_json() {
 async fn https_with_generated_ca() {
     let idp = Issuer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let files = support::tls_files(dir.path());
+    let files = test_support::tls::write_tls_files(dir.path());
     let mut config = cluster_config(&idp);
     config.tls = Some(reference_cluster::config::Tls {
         cert: files.cert.clone(),
@@ -851,11 +860,12 @@ async fn listing_ten_thousand_tokens() {
         )
     };
     assert!(list.windows(2).all(|w| key(&w[0]) < key(&w[1])), "ordered");
+    // For information only (bench/ measures this properly): no timing
+    // assertion, a loaded machine must not fail the test.
     println!(
         "listed 10,000 tokens ({} bytes) in {elapsed:?}",
         r.text.len()
     );
-    assert!(elapsed < Duration::from_secs(5));
     server.shutdown().await;
 }
 

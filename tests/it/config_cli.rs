@@ -1,7 +1,7 @@
 //! `config show`, `config path`, configuration errors and `--help`, through
 //! the real binary (no network).
 
-mod support;
+use crate::support;
 
 use support::TestEnv;
 

@@ -1,7 +1,7 @@
 //! The one printer, through the binary: `--quiet`, a stderr that cannot be
 //! written, a stdout whose reader has gone, snake_case JSON.
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 

@@ -1,12 +1,10 @@
 //! The `reference-cluster` binary and the example configuration.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reference_cluster::Config;
 use serde_json::Value;
@@ -131,18 +129,8 @@ fn spawn(config: &Path, extra: &[&str], cwd: &Path) -> Proc {
     }
 }
 
-fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn wait_exit(child: Child, limit: Duration) -> std::process::ExitStatus {
+    test_support::process::wait_or_panic(child, limit, "reference-cluster")
 }
 
 #[test]
@@ -166,7 +154,7 @@ fn binary_prints_ready_line_logs_safely_and_exits_on_stdin_eof() {
     assert_eq!(r.0, 404);
 
     drop(p.stdin.take()); // EOF
-    let status = wait_exit(&mut p.child, Duration::from_secs(10));
+    let status = wait_exit(p.child, Duration::from_secs(10));
     assert!(status.success(), "{status}");
     let log = p.stderr.recv_timeout(Duration::from_secs(5)).unwrap();
     println!("{log}");
@@ -192,23 +180,21 @@ fn binary_prints_ready_line_logs_safely_and_exits_on_stdin_eof() {
 #[test]
 fn binary_exits_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut p = spawn(&example_config(), &[], dir.path());
-    let pid = p.child.id().to_string();
-    let ok = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    let status = wait_exit(&mut p.child, Duration::from_secs(10));
+    let p = spawn(&example_config(), &[], dir.path());
+    let pid = p.child.id();
+    // The ready line comes just before the signal handlers are installed
+    // (src/main.rs): a SIGTERM sent at once could meet the default action.
+    test_support::process::wait_until_catching(pid, "TERM");
+    test_support::process::signal(pid, "TERM");
+    let status = wait_exit(p.child, Duration::from_secs(10));
     assert!(status.success(), "{status}");
-    drop(p.stdin.take());
+    drop(p.stdin);
 }
 
 #[test]
 fn binary_serves_https() {
     let dir = tempfile::tempdir().unwrap();
-    let files = support::tls_files(dir.path());
+    let files = test_support::tls::write_tls_files(dir.path());
     let text = format!(
         "database = \":memory:\"\n{MINIMAL}[tls]\ncert = {:?}\nkey = {:?}\n",
         files.cert.display().to_string(),
@@ -240,7 +226,7 @@ fn binary_serves_https() {
     });
     assert_eq!(status, 401);
     drop(p.stdin.take());
-    assert!(wait_exit(&mut p.child, Duration::from_secs(10)).success());
+    assert!(wait_exit(p.child, Duration::from_secs(10)).success());
 }
 
 #[test]

@@ -1,0 +1,74 @@
+//! End to end with the bundled IdP fixture (`tests/idp`, oidc-provider on
+//! Node.js): a real RS256 `at+jwt` access token from the device flow, JWKS
+//! found through OIDC discovery. Needs `node` and `npm` (like the root
+//! package's tests; `test_support::idp` runs `npm ci` in tests/idp when
+//! needed, under the same lock as they do).
+
+use std::path::Path;
+
+use reference_cluster::Config;
+use serde_json::{Value, json};
+use test_support::Idp;
+
+#[test]
+fn real_idp_rs256_tokens() {
+    // Polls may come at once: each device flow is approved before its one poll.
+    let idp = Idp::builder().interval(1).enforce_interval(0).start();
+    let admin = idp.access_token("admin");
+    let viewer = idp.access_token("viewer");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(check_cluster(idp.issuer(), &admin, &viewer));
+}
+
+async fn check_cluster(issuer: &str, admin: &str, viewer: &str) {
+    let http = reqwest::Client::new();
+    let header = jsonwebtoken::decode_header(admin).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+
+    // The example config, pointed at this IdP instance.
+    let mut config = Config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/reference-cluster.toml"),
+    )
+    .unwrap();
+    config.identity.issuer = issuer.to_owned();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.database = ":memory:".into();
+    let server = reference_cluster::start(config).await.unwrap();
+    let base = format!("{}/api/v0/management/tokens", server.url());
+
+    let r = http
+        .post(&base)
+        .bearer_auth(admin)
+        .json(&json!({"description": "from the real IdP"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["createdBy"], "admin");
+
+    let r = http.get(&base).bearer_auth(viewer).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        r#"user "viewer" (claim sub) is not an admin of this cluster"#
+    );
+
+    // Dedicated path with the ids of the example config.
+    let r = http
+        .get(format!(
+            "{}/api/v0/accounts/00000000-0000-0000-0000-000000000001/clusters/00000000-0000-0000-0000-000000000002/management/tokens",
+            server.url()
+        ))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(server.state().verifier.jwks_fetches(), 1);
+    server.shutdown().await;
+}

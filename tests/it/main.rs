@@ -1,0 +1,21 @@
+//! The integration tests of `influx-bootstrap`: the real binary
+//! (`CARGO_BIN_EXE_influx-bootstrap`, built with the `test-keyring` feature)
+//! against the real OpenID provider (`tests/idp`), the reference cluster and
+//! hand-written fixtures, plus property tests of the parsers.
+//!
+//! One test binary with one module per area (as ripgrep and uv do): the
+//! support code is compiled and linked once, and libtest runs every test of
+//! the package in one pool. Filter as usual, e.g. `cargo test --test it login::`.
+
+mod support;
+
+mod config_cli;
+mod documented;
+mod faults;
+mod idp_fixture;
+mod login;
+mod management;
+mod mint;
+mod output;
+mod properties;
+mod quirks;
