@@ -4,42 +4,60 @@
 //! write is atomic). `mint` and `rotate` hold a freshly created token that must
 //! not be orphaned, so they check and await this instead, and clean up before
 //! exiting with 130.
+//!
+//! Two paths, both set up before `install` returns (so no signal can arrive
+//! while the default action — death — is still in place): the signal
+//! handler itself sets an atomic flag, so [`Interrupt::is_set`] is true the
+//! moment the signal is delivered (a signal during the last store must not
+//! be missed because the task that forwards it has not run yet); and a task
+//! forwards it to a channel that [`Interrupt::wait`] can await.
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::watch;
+
+/// Set by the signal handler of this process.
+static DELIVERED: AtomicBool = AtomicBool::new(false);
 
 #[derive(Clone)]
 pub struct Interrupt {
     rx: watch::Receiver<bool>,
+    /// Listens to this process's signals (not a `never`/`manual` one).
+    process: bool,
 }
 
 impl Interrupt {
     /// Start listening for SIGINT and SIGTERM (Ctrl-C on Windows).
     pub fn install() -> Self {
+        flag_on_signal();
         let (tx, rx) = watch::channel(false);
+        let signals = Signals::register();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signals.recv().await;
             let _ = tx.send(true);
             // Keep the sender alive so receivers never see a closed channel.
             std::future::pending::<()>().await;
         });
-        Interrupt { rx }
+        Interrupt { rx, process: true }
     }
 
     /// Never fires (for tests and library use).
     pub fn never() -> Self {
         let (tx, rx) = watch::channel(false);
         std::mem::forget(tx);
-        Interrupt { rx }
+        Interrupt { rx, process: false }
     }
 
     /// One fired by hand (`Trigger::fire`): unit tests interrupt a pipeline
     /// at an exact step with it.
     pub fn manual() -> (Self, Trigger) {
         let (tx, rx) = watch::channel(false);
-        (Interrupt { rx }, Trigger(std::sync::Arc::new(tx)))
+        (
+            Interrupt { rx, process: false },
+            Trigger(std::sync::Arc::new(tx)),
+        )
     }
 
     pub fn is_set(&self) -> bool {
-        *self.rx.borrow()
+        *self.rx.borrow() || (self.process && DELIVERED.load(Ordering::SeqCst))
     }
 
     /// Resolves when a signal has arrived.
@@ -59,25 +77,103 @@ impl Trigger {
     }
 }
 
-async fn wait_for_signal() {
+/// The handler's own flag (Unix): storing to an atomic is all it does.
+fn flag_on_signal() {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return std::future::pending().await;
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the action only stores to a static atomic, which is
+        // async-signal-safe; it allocates, locks and panics on nothing.
+        let r = unsafe {
+            signal_hook_registry::register(sig, || DELIVERED.store(true, Ordering::SeqCst))
         };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+        if let Err(e) = r {
+            tracing::warn!("cannot watch signal {sig}: {e}");
         }
     }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+}
+
+/// The signal streams, registered at once (tokio registers on creation).
+struct Signals {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn register() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                int: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+            }
         }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        {
+            let int = async {
+                match self.int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let term = async {
+                match self.term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = int => {}
+                _ = term => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivered_signal_is_seen_before_any_task_runs() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let intr = Interrupt::install();
+            assert!(!intr.is_set());
+            // SAFETY: a handler for SIGTERM is installed above, so raising it
+            // only sets the flag; no task has had a chance to run since.
+            #[cfg(unix)]
+            unsafe {
+                libc::raise(libc::SIGTERM);
+            }
+            #[cfg(unix)]
+            assert!(intr.is_set(), "seen without yielding to the runtime");
+            // And the channel follows for those who await it.
+            #[cfg(unix)]
+            intr.wait().await;
+            // A hand-made interrupt never sees the process's signals.
+            assert!(!Interrupt::never().is_set());
+        });
     }
 }
