@@ -308,6 +308,19 @@ pub enum ClusterError {
     BadResponse { url: String, cause: String },
 }
 
+impl ClusterError {
+    /// After a create: is it unknown whether the token exists (no answer, a
+    /// 5xx, a garbled body)? Then the create may have committed.
+    pub fn create_outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            ClusterError::Unreachable { .. }
+                | ClusterError::Server { .. }
+                | ClusterError::BadResponse { .. }
+        )
+    }
+}
+
 impl Classify for ClusterError {
     fn exit_code(&self) -> i32 {
         match self {

@@ -205,17 +205,6 @@ pub fn permissions(read: &[String], write: &[String]) -> Result<Vec<Permission>,
     Ok(out)
 }
 
-/// A failed create whose outcome we cannot know (no answer, a 5xx): the
-/// token may exist.
-pub fn create_outcome_unknown(e: &ClusterError) -> bool {
-    matches!(
-        e,
-        ClusterError::Unreachable { .. }
-            | ClusterError::Server { .. }
-            | ClusterError::BadResponse { .. }
-    )
-}
-
 // ---------------------------------------------------------------------------
 // Where the API is
 

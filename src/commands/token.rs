@@ -65,7 +65,7 @@ pub async fn create(ctx: &Context, args: TokenCreateArgs) -> anyhow::Result<()> 
     {
         Ok(c) => c,
         Err(e) => {
-            let unknown = documented::create_outcome_unknown(&e);
+            let unknown = e.create_outcome_unknown();
             let e = s.on_error(e);
             return Err(if unknown {
                 e.context(format!(

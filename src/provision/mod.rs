@@ -209,17 +209,12 @@ pub async fn read_first(stores: &[Arc<dyn Store>]) -> anyhow::Result<Option<Secr
 /// A create that failed without a definite answer (no response, a 5xx after
 /// every retry) may still have committed: say how to find and revoke it.
 pub fn create_failed(e: ClusterError, description: &str) -> anyhow::Error {
-    let ambiguous = matches!(
-        e,
-        ClusterError::Unreachable { .. }
-            | ClusterError::Server { .. }
-            | ClusterError::BadResponse { .. }
-    );
+    let ambiguous = e.create_outcome_unknown();
     let e = anyhow::Error::new(e);
     if ambiguous {
         e.context(format!(
             "the cluster may have created a token described {description:?} without telling us; \
-         if `influx-bootstrap management list` shows one, revoke it"
+             if `influx-bootstrap management list` shows one, revoke it"
         ))
     } else {
         e
