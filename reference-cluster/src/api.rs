@@ -307,6 +307,39 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The credential of `Authorization: SCHEME credential` for one of
+/// `schemes` (case-insensitive); a missing header is answered with
+/// `WWW-Authenticate: challenge`.
+pub(crate) fn credential_of<'h>(
+    headers: &'h HeaderMap,
+    schemes: &[&str],
+    challenge: &'static str,
+) -> Result<&'h str, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError {
+            www_authenticate: Some(challenge),
+            ..ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization header")
+        });
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            schemes
+                .iter()
+                .any(|s| scheme.eq_ignore_ascii_case(s))
+                .then(|| rest.trim())
+        })
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized(format!(
+                "Authorization header is not a {} credential",
+                schemes.join(" or ")
+            ))
+        })
+}
+
 impl AppState {
     /// Opens the database and prepares the verifier.
     pub fn new(config: Config) -> Result<Arc<AppState>, rusqlite::Error> {
@@ -429,23 +462,7 @@ impl AppState {
 
     /// Authenticates a request from its `Authorization` header.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
-        let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError {
-                www_authenticate: Some("Bearer"),
-                ..ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization header")
-            });
-        };
-        let credential = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, rest) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("Authorization header is not a Bearer credential")
-            })?;
+        let credential = credential_of(headers, &["Bearer"], "Bearer")?;
 
         if credential.starts_with(token::DATABASE_TOKEN_PREFIX) {
             // Never looked up: a database token is for the data path only.

@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::{ApiError, AppState, json_response, slot_of};
+use crate::api::{ApiError, AppState, credential_of, json_response, slot_of};
 use crate::store::DatabaseTokenRecord;
 use crate::token;
 
@@ -60,24 +60,7 @@ fn decode(s: &str) -> String {
 
 /// The database token of `Authorization: Bearer|Token apiv1_…`, if usable.
 async fn token_of(state: &AppState, req: &Parts) -> Result<DatabaseTokenRecord, ApiError> {
-    let Some(value) = req.headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError {
-            www_authenticate: Some("Token"),
-            ..ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization header")
-        });
-    };
-    let credential = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            let (scheme, rest) = v.split_once(' ')?;
-            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
-                .then(|| rest.trim())
-        })
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            ApiError::unauthorized("Authorization header is not a Bearer or Token credential")
-        })?;
+    let credential = credential_of(&req.headers, &["Bearer", "Token"], "Token")?;
     if !credential.starts_with(token::DATABASE_TOKEN_PREFIX) {
         return Err(ApiError::unauthorized("unknown database token"));
     }
