@@ -82,9 +82,11 @@ pub enum KeyringBackend {
 /// Settings shared by all stores, filled by the command from flags and [`crate::env::Env`].
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Replace an existing `file:` store. (`env-file:`, `keyring:` and
-    /// `influxctl:` replace the value they hold without it: that is what they
-    /// are for.)
+    /// Replace a token the store already holds: an existing `file:`, a
+    /// non-empty `KEY` in an `env-file:`, an existing `keyring:` entry, a
+    /// non-empty `mgmt_token` in an `influxctl:` profile. Without it those
+    /// are refused ([`StoreError::Exists`], [`StoreError::HoldsToken`]): the
+    /// token there would stay live on the cluster and be stored nowhere.
     pub force: bool,
     /// influxctl's `config.toml` ([`crate::settings::influxctl_config_path`]).
     pub influxctl_config: Option<PathBuf>,
@@ -213,18 +215,49 @@ pub enum StoreError {
         crate::text::colon(stderr)
     )]
     ExecSyntax { stderr: String },
+    #[error("`{program}`: command not found (not a shell builtin and not on PATH)")]
+    ExecNotFound { program: String },
+    /// `env-file:`, `influxctl:` or `keyring:` already holds a token and
+    /// `--force` was not given: replacing it would leave that token live on
+    /// the cluster and stored nowhere.
+    #[error("{place} already holds a token")]
+    HoldsToken { place: String },
+    /// A problem [`StoreSpec::check`] found before anything was created:
+    /// the same error, with the usage exit code (2), since nothing happened
+    /// yet and the fix is to the command line or the machine.
+    #[error(transparent)]
+    Preflight(Box<StoreError>),
+}
+
+impl StoreError {
+    /// The error itself, without the [`StoreError::Preflight`] wrapper.
+    pub fn cause(&self) -> &StoreError {
+        match self {
+            StoreError::Preflight(e) => e.cause(),
+            e => e,
+        }
+    }
 }
 
 impl Classify for StoreError {
     fn exit_code(&self) -> i32 {
         match self {
-            StoreError::Spec { .. } => exit::USAGE,
+            StoreError::Spec { .. } | StoreError::Preflight(_) => exit::USAGE,
             _ => exit::STORE_PARTIAL,
         }
     }
 
     fn hint(&self) -> Option<String> {
         Some(match self {
+            StoreError::Preflight(e) => return e.hint(),
+            StoreError::ExecNotFound { program } => format!(
+                "install `{program}` or give its full path; `exec:` runs `sh -c COMMAND` with our PATH"
+            ),
+            StoreError::HoldsToken { .. } => {
+                "pass --force to replace it (the token it holds stays valid on the cluster until revoked: \
+                 see `influx-bootstrap management list`), or use `influx-bootstrap rotate` to replace and revoke it"
+                    .into()
+            }
             StoreError::Spec { .. } => {
                 "write --store KIND:WHERE, e.g. --store file:/etc/influxdb/mgmt-token".into()
             }
@@ -412,7 +445,7 @@ impl StoreSpec {
         let value = util::validate_token(token)?;
         match self {
             StoreSpec::File { path } => file::write(path, value, opts),
-            StoreSpec::EnvFile { path, key } => envfile::write(path, key, value),
+            StoreSpec::EnvFile { path, key } => envfile::write(path, key, value, opts),
             StoreSpec::Keyring { service, account } => {
                 keyring_store::write(service, account, token, opts)
             }
@@ -457,10 +490,15 @@ impl StoreSpec {
     /// - `influxctl:` config path unknown, file missing or unparsable,
     ///   profile missing, directory not writable.
     pub fn check(&self, opts: &StoreOptions) -> Result<(), StoreError> {
+        self.check_inner(opts)
+            .map_err(|e| StoreError::Preflight(Box::new(e)))
+    }
+
+    fn check_inner(&self, opts: &StoreOptions) -> Result<(), StoreError> {
         match self {
             StoreSpec::File { path } => file::check(path, opts),
-            StoreSpec::EnvFile { path, .. } => envfile::check(path),
-            StoreSpec::Keyring { .. } => keyring_store::check(opts),
+            StoreSpec::EnvFile { path, key } => envfile::check(path, key, opts),
+            StoreSpec::Keyring { service, account } => keyring_store::check(service, account, opts),
             StoreSpec::Exec { command } => exec::check(command, opts),
             StoreSpec::Influxctl { profile } => influxctl::check(profile, opts),
             StoreSpec::Stdout => Ok(()),
