@@ -238,9 +238,11 @@ fn core_dumps_are_off_and_the_process_is_not_dumpable() {
 #[test]
 fn a_full_or_closed_stderr_never_aborts_the_pipeline() {
     let s = Stack::start();
-    for how in ["full", "closed"] {
+    for how in ["full", "closed", "broken-pipe"] {
         let path = s.env.home().join(format!("token-{how}"));
+        // -vv: log lines too go to the failing stderr.
         let cmd = s.env.cmd([
+            "-vv",
             "mint",
             "--description",
             how,
@@ -256,6 +258,14 @@ fn a_full_or_closed_stderr_never_aborts_the_pipeline() {
                         .open("/dev/full")
                         .unwrap(),
                 );
+                cmd
+            }
+            "broken-pipe" => {
+                // A pipe whose reader is gone before the first write (EPIPE).
+                let (reader, writer) = std::io::pipe().unwrap();
+                drop(reader);
+                let mut cmd = cmd;
+                cmd.stderr(writer);
                 cmd
             }
             _ => {
@@ -300,7 +310,7 @@ fn a_full_or_closed_stderr_never_aborts_the_pipeline() {
         );
     }
     let all = s.tokens();
-    assert_eq!(all.len(), 2);
+    assert_eq!(all.len(), 3);
     assert!(all.iter().all(|t| t["revokedAt"].is_null()), "{all:?}");
 }
 
