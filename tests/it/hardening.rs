@@ -544,3 +544,56 @@ fn a_store_directory_where_no_file_can_be_created_is_refused_up_front() {
     out.assert_code(2);
     assert!(out.stderr.contains("/proc/self"), "{out}");
 }
+
+/// `'…'` for `sh`.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `--on-store-failure print` shows the token only to a person: stdin and
+/// stderr terminals and `CI` unset. A CI runner that gives its job a
+/// pseudo-terminal gets the token revoked instead. Run under `script`
+/// (util-linux), which gives the command a pseudo-terminal on 0, 1 and 2.
+#[test]
+fn print_on_store_failure_needs_a_person_not_a_ci_runner() {
+    let s = Stack::start();
+    for (ci, shown) in [(Some("true"), false), (None, true)] {
+        let cmd = s.env.cmd([
+            "mint",
+            "--description",
+            "print",
+            "--on-store-failure",
+            "print",
+            "--store",
+            "exec:cat >/dev/null; exit 1",
+        ]);
+        let line = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|a| sh_quote(&a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut pty = Command::new("script");
+        pty.args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .current_dir(s.env.home())
+            .stdin(Stdio::null());
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                pty.env(k, v);
+            }
+        }
+        if let Some(ci) = ci {
+            pty.env("CI", ci);
+        }
+        let out = Running::spawn(pty).wait_output();
+        out.assert_code(11);
+        assert_eq!(out.stdout.contains("save it now"), shown, "CI={ci:?}: {out}");
+        if !shown {
+            assert!(out.stdout.contains("revoked"), "{out}");
+        }
+    }
+    let all = s.tokens();
+    assert_eq!(all.len(), 2);
+    assert!(all[0]["revokedAt"].is_string(), "CI: revoked: {all:?}");
+    assert!(all[1]["revokedAt"].is_null(), "a person saw it: {all:?}");
+}
