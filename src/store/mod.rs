@@ -5,15 +5,17 @@
 //! | spec | what `write` does | `read` |
 //! | --- | --- | --- |
 //! | `file:PATH` | new 0600 file holding the token and a newline; refuses to replace an existing file without `force` | first line, trimmed |
-//! | `env-file:PATH[#KEY]` | sets one `KEY=value` line in a dotenv file (`INFLUX_MGMT_TOKEN` by default), every other byte kept | the value of the last `KEY=` line |
-//! | `keyring:SERVICE/ACCOUNT` | the OS keyring (Secret Service, macOS Keychain, Windows Credential Manager) | yes |
-//! | `exec:COMMAND` | runs `sh -c COMMAND` with the token on its stdin | no |
-//! | `influxctl:PROFILE` | sets `mgmt_token` in that `[[profile]]` of influxctl's `config.toml` (backup first) | yes |
+//! | `env-file:PATH[#KEY]` | sets one `KEY=value` line in a dotenv file (`INFLUX_MGMT_TOKEN` by default), every other byte kept; replacing a non-empty value needs `force` | the value of the last `KEY=` line |
+//! | `keyring:SERVICE/ACCOUNT` | the OS keyring (Secret Service, macOS Keychain, Windows Credential Manager); replacing an entry needs `force` | yes |
+//! | `exec:COMMAND` | runs `sh -c COMMAND` with the token on its stdin, in its own process group | no |
+//! | `influxctl:PROFILE` | sets `mgmt_token` in that `[[profile]]` of influxctl's `config.toml` (one backup first); replacing a non-empty one needs `force` | yes |
 //! | `stdout` | prints the bare token and a newline on stdout | no |
 //!
 //! Every file we write is written atomically (temp file in the same directory,
-//! fsync, rename, fsync of the directory) and ends up mode 0600; directories
-//! we create are 0700. No error message, `Debug` output or outcome ever holds
+//! fsync, rename, fsync of the directory) into a fresh inode that we own, mode
+//! 0600; directories we create are 0700. A symbolic link at a store path is
+//! refused, never followed, and so is a directory that others can change
+//! (`fsutil::check_target`): the tool runs as root on shared machines. No error message, `Debug` output or outcome ever holds
 //! the token: the only places that call [`Secret::expose`] are the writers.
 //!
 //! [`StoreSpec::check`] is the cheap pre-flight run *before* a token is
@@ -480,15 +482,20 @@ impl StoreSpec {
     /// Pre-flight, before a token exists: report what would make `write`
     /// fail, as far as can be seen without creating or changing anything.
     ///
-    /// - `file:` exists and no `force`; the path is a directory; the parent
-    ///   cannot be created or written.
-    /// - `env-file:` is not a readable regular file; its directory cannot be
-    ///   created or written.
+    /// - `file:` exists and no `force`; the path is a symlink or not a regular
+    ///   file; the directory belongs to another user or others can write it;
+    ///   the parent cannot be created, or a probe file cannot be created in it.
+    /// - `env-file:` the same, and its `KEY` holds a token and no `force`.
     /// - `keyring:` backend unavailable (no D-Bus session, no Secret Service,
-    ///   no answer within `keyring_timeout`).
-    /// - `exec:` command is not valid `sh` syntax (`sh -n`, nothing is run).
-    /// - `influxctl:` config path unknown, file missing or unparsable,
-    ///   profile missing, directory not writable.
+    ///   no answer within `keyring_timeout`); the entry exists and no `force`.
+    /// - `exec:` command is not valid `sh` syntax (`sh -n`, nothing is run),
+    ///   or its first word is a program `sh` cannot find.
+    /// - `influxctl:` config path unknown, a symlink, file missing or
+    ///   unparsable, profile missing, `mgmt_token` set and no `force`,
+    ///   directory not writable.
+    ///
+    /// Every error comes wrapped in [`StoreError::Preflight`] (exit 2: nothing
+    /// was created yet); [`StoreError::cause`] unwraps it.
     pub fn check(&self, opts: &StoreOptions) -> Result<(), StoreError> {
         self.check_inner(opts)
             .map_err(|e| StoreError::Preflight(Box::new(e)))

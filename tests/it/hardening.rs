@@ -587,7 +587,11 @@ fn print_on_store_failure_needs_a_person_not_a_ci_runner() {
         }
         let out = Running::spawn(pty).wait_output();
         out.assert_code(11);
-        assert_eq!(out.stdout.contains("save it now"), shown, "CI={ci:?}: {out}");
+        assert_eq!(
+            out.stdout.contains("save it now"),
+            shown,
+            "CI={ci:?}: {out}"
+        );
         if !shown {
             assert!(out.stdout.contains("revoked"), "{out}");
         }
