@@ -8,19 +8,22 @@ Exit codes:
   0    success
   1    other failure (e.g. no such token or database, a database that
        already exists)
-  2    usage or configuration error
+  2    usage or configuration error (also a store problem found up front,
+       before any device code: a symlink, a store holding a token, ...)
   3    the request was denied at the identity provider
   4    the device code expired before approval
   5    the identity provider was unreachable or answered garbage
   6    no usable session (not logged in, or the session was refused)
-  7    unsafe or unusable local state (e.g. a world-readable session cache)
+  7    unsafe or unusable local state (e.g. a world-readable session cache,
+       a cache directory or session file another user owns or can write)
   8    the cluster refused the credential (HTTP 401/403)
   9    the cluster could not be reached or answered an error
   10   mint/rotate: some stores failed (the token is kept in the others)
   11   mint: no store took the token (it was revoked, or printed with
        --on-store-failure print)
   12   mint/rotate: the new token was stored but failed verification
-  130  interrupted (Ctrl-C, SIGTERM)
+  128+n interrupted by signal n: 130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT,
+       143 SIGTERM (after cleanup)
 
 Environment:
   INFLUX_BOOTSTRAP_CONFIG, INFLUX_BOOTSTRAP_PROFILE, INFLUX_BOOTSTRAP_TIMEOUT,
@@ -33,7 +36,7 @@ Environment:
     version,
     about = "Log in to an InfluxDB 3 cluster's identity provider with a device code, and bootstrap automation tokens",
     after_long_help = EXIT_CODES,
-    after_help = "Exit codes: 0 ok, 2 usage/config, 3 denied, 4 expired, 5 IdP unreachable, 130 interrupted (see --help)"
+    after_help = "Exit codes: 0 ok, 2 usage/config, 3 denied, 4 expired, 5 IdP unreachable, 128+n interrupted by signal n (see --help)"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -90,7 +93,12 @@ pub enum Command {
 impl Command {
     /// Commands that handle Ctrl-C themselves (to revoke a token they made).
     pub fn cleans_up_on_interrupt(&self) -> bool {
-        matches!(self, Command::Mint(_) | Command::Rotate(_))
+        matches!(
+            self,
+            Command::Mint(_)
+                | Command::Rotate(_)
+                | Command::Management(ManagementCommand::Create(_))
+        )
     }
 }
 

@@ -81,6 +81,15 @@ impl Env {
         Env { vars }
     }
 
+    /// The names (never the values) of every variable in the process
+    /// environment, e.g. to keep `INFLUX*TOKEN*` variables away from the
+    /// `exec:` store's child.
+    pub fn process_names() -> Vec<String> {
+        std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .collect()
+    }
+
     /// A hand-made environment, for tests.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         Env {

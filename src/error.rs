@@ -248,6 +248,10 @@ impl Classify for AuthError {
 pub enum CacheError {
     #[error("refusing to use {path}: it is readable by other users (mode {mode:o})")]
     Insecure { path: PathBuf, mode: u32 },
+    /// The cache directory, a session file or a lock file is not safely ours
+    /// (another owner, writable by others, a symbolic link).
+    #[error("refusing to use the session cache at {path}: {why}")]
+    Unsafe { path: PathBuf, why: String },
     #[error("cannot use the session cache at {path}: {source}")]
     Io {
         path: PathBuf,
@@ -268,6 +272,11 @@ impl Classify for CacheError {
             CacheError::Io { .. } => {
                 Some("set INFLUX_BOOTSTRAP_CACHE_DIR to a writable directory".into())
             }
+            CacheError::Unsafe { .. } => Some(
+                "someone else may have planted it: remove it and log in again, or set \
+                 INFLUX_BOOTSTRAP_CACHE_DIR to a directory of your own (mode 0700)"
+                    .into(),
+            ),
         }
     }
 }

@@ -1,8 +1,15 @@
 //! Files that hold secrets: 0600 files in 0700 directories, written atomically
 //! (temp file in the same directory + fsync + rename, then fsync the directory)
 //! so a crash leaves either the old content or the new, never half a token.
+//!
+//! Written for a machine shared with people who may be hostile: a secret is
+//! never written through a symbolic link, never into a directory someone
+//! else can change (unless it is sticky and the file is ours), and always
+//! ends up in a fresh inode that we own. A run killed mid-write leaves a temp
+//! file that the next write to the same directory removes.
+use std::fs::Metadata;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Create `dir` (and parents) with mode 0700 for the directories we create.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -25,9 +32,6 @@ pub struct Replace<'a> {
     /// Fail with [`WriteError::Exists`] if something appeared at the path
     /// (no-clobber rename).
     pub noclobber: bool,
-    /// Give the new file the owner and group of the file it replaces (best
-    /// effort: works as root, or for a group we are in).
-    pub keep_owner: Option<&'a std::fs::Metadata>,
     /// Refuse if the file no longer holds these bytes (someone edited it
     /// while we were working): a read-modify-write must not lose their change.
     pub unchanged: Option<&'a [u8]>,
@@ -46,6 +50,8 @@ pub enum WriteError {
     Exists,
     /// `unchanged` and the file changed under us.
     Changed,
+    /// The path or its directory is not safe for a secret ([`check_target`]).
+    Refused(Refusal),
 }
 
 impl From<WriteError> for std::io::Error {
@@ -56,52 +62,255 @@ impl From<WriteError> for std::io::Error {
             WriteError::Changed => {
                 std::io::Error::other("the file changed while we were writing it")
             }
+            WriteError::Refused(r) => {
+                std::io::Error::new(std::io::ErrorKind::PermissionDenied, r.to_string())
+            }
         }
     }
 }
 
-/// The one atomic writer for files that hold secrets: a 0600 temp file in
-/// the same directory (random name, O_EXCL), fsync, rename (no-clobber if
-/// asked), fsync of the directory. A crash leaves the old content or the
-/// new, never half a token.
+/// A path we refuse to write a secret to, and why (both shown to people).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub path: PathBuf,
+    pub why: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refusing to use {}: {}", self.path.display(), self.why)
+    }
+}
+
+/// Our effective user id (0 where there is none).
+pub fn euid() -> u32 {
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    return unsafe { libc::geteuid() };
+    #[cfg(not(unix))]
+    0
+}
+
+/// Is a directory with this metadata one that someone other than us (and
+/// root) can change entries in? Returns why, if so. A sticky directory
+/// (`/tmp`) is fine as long as the entry we care about is ours (`entry_uid`
+/// None: there is none yet), since others cannot rename or delete it there.
+#[cfg(unix)]
+pub fn others_can_write(dir: &Metadata, entry_uid: Option<u32>) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = euid();
+    let (uid, mode) = (dir.uid(), dir.mode() & 0o7777);
+    if uid != me && uid != 0 {
+        return Some(format!(
+            "the directory belongs to another user (uid {uid}), who could replace the file"
+        ));
+    }
+    if mode & 0o022 == 0 {
+        return None;
+    }
+    let sticky = mode & 0o1000 != 0;
+    if sticky && entry_uid.is_none_or(|u| u == me) {
+        return None;
+    }
+    let who = if mode & 0o002 != 0 {
+        "other users"
+    } else {
+        "its group"
+    };
+    Some(if sticky {
+        format!(
+            "the directory is writable by {who} (mode {mode:04o}) and the file there belongs to another user (uid {})",
+            entry_uid.unwrap_or_default()
+        )
+    } else {
+        format!("the directory is writable by {who} (mode {mode:04o}), who could replace the file")
+    })
+}
+
+/// Is `path` a place a secret may be written to? Never through a symbolic
+/// link (an attacker's link would make us write, or chmod, the file it points
+/// to), never a non-regular file, never in a directory others can change
+/// ([`others_can_write`]). Returns what is there now (not following links).
+/// A directory that does not exist yet passes: what we create is 0700.
+pub fn check_target(path: &Path) -> Result<Option<Metadata>, Refusal> {
+    let refuse = |p: &Path, why: String| Refusal {
+        path: p.to_path_buf(),
+        why,
+    };
+    let existing = match std::fs::symlink_metadata(path) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(refuse(path, format!("cannot inspect it: {e}"))),
+    };
+    if let Some(m) = &existing {
+        if m.file_type().is_symlink() {
+            let to = std::fs::read_link(path)
+                .map(|t| format!(" (to {})", t.display()))
+                .unwrap_or_default();
+            return Err(refuse(
+                path,
+                format!(
+                    "it is a symbolic link{to}; a file holding a secret is never written through a link \
+                     (name the real file, or remove the link)"
+                ),
+            ));
+        }
+        if !m.is_file() {
+            return Err(refuse(path, "it is not a regular file".into()));
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let dir = parent(path);
+        if let Ok(d) = std::fs::metadata(dir)
+            && let Some(why) = others_can_write(&d, existing.as_ref().map(|m| m.uid()))
+        {
+            return Err(refuse(dir, why));
+        }
+    }
+    Ok(existing)
+}
+
+/// The directory a file lives in (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Read a file without following a symbolic link at its final component
+/// (`O_NOFOLLOW`): a link there is an error, never someone else's file.
+pub fn read_nofollow(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW);
+    }
+    let mut f = o.open(path)?;
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// The prefix of our temporary files; the pid after it lets a later run
+/// tell a dead writer's leftovers from a live writer's file.
+const TEMP_PREFIX: &str = ".influx-bootstrap-";
+const TEMP_SUFFIX: &str = ".tmp";
+/// A temp file is only ever open for the few milliseconds of a write and an
+/// fsync: one whose writer is gone and that is older than this is stale.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+/// Temp files of older versions carry no pid: stale after this long.
+const STALE_NO_PID_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Remove our own stale temporary files from `dir`: a run killed during the
+/// fsync (SIGKILL, power loss) leaves a `.influx-bootstrap-<pid>-*.tmp` file
+/// that holds a token. Only regular files owned by us, whose writer process
+/// is gone (or that carry no pid and are an hour old), and that are older
+/// than a minute, are removed. Returns how many were removed.
+pub fn clean_stale_temps(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(mid) = name
+            .strip_prefix(TEMP_PREFIX)
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.uid() != euid() {
+                continue;
+            }
+        }
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .unwrap_or_default();
+        let pid = mid.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok());
+        let stale = match pid {
+            Some(pid) => age >= STALE_AFTER && !process_alive(pid),
+            None => age >= STALE_NO_PID_AFTER,
+        };
+        if stale && std::fs::remove_file(e.path()).is_ok() {
+            tracing::info!("removed a stale temporary file {}", e.path().display());
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Does a process with this pid exist (on this host's pid namespace)?
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = i32::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 performs only the existence and permission check.
+        if unsafe { libc::kill(pid, 0) } == 0 {
+            return true;
+        }
+        // EPERM: it exists, it is just not ours.
+        std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// The one atomic writer for files that hold secrets: the path is checked
+/// ([`check_target`]: no symlink, no directory others can write), then a
+/// 0600 temp file in the same directory (random name, O_EXCL) is written,
+/// fsynced and renamed into place (no-clobber if asked), and the directory
+/// fsynced. A crash leaves the old content or the new, never half a token;
+/// the file that ends up at `path` is always a fresh inode owned by us, mode
+/// 0600 (never the old file's owner: a file someone else owns is one they
+/// can read). Our own stale temp files in the directory are removed first
+/// ([`clean_stale_temps`]).
 pub fn write_private(path: &Path, contents: &[u8], how: Replace<'_>) -> Result<(), WriteError> {
     let io = |what: &'static str, p: &Path| {
         let path = p.to_path_buf();
         move |source| WriteError::Io { what, path, source }
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = parent(path);
+    check_target(path).map_err(WriteError::Refused)?;
+    clean_stale_temps(dir);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".influx-bootstrap-")
-        .suffix(".tmp")
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io("create a temporary file in", dir))?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        use std::os::unix::fs::PermissionsExt;
         // tempfile already creates 0600; say so explicitly regardless.
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(io("set permissions of", tmp.path()))?;
-        if let Some(meta) = how.keep_owner {
-            let (uid, gid) = (meta.uid(), meta.gid());
-            let mine = tmp.as_file().metadata().ok();
-            if mine.is_some_and(|m| m.uid() != uid || m.gid() != gid)
-                && std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid)).is_err()
-            {
-                // Not root: at least keep the group if we may.
-                let _ = std::os::unix::fs::fchown(tmp.as_file(), None, Some(gid));
-            }
-        }
     }
-    #[cfg(not(unix))]
-    let _ = how.keep_owner;
     tmp.write_all(contents).map_err(io("write", tmp.path()))?;
     tmp.as_file().sync_all().map_err(io("write", tmp.path()))?;
     if let Some(orig) = how.unchanged {
-        let now = std::fs::read(path).map_err(io("read", path))?;
+        let now = read_nofollow(path).map_err(io("read", path))?;
         if now != orig {
             return Err(WriteError::Changed);
         }
@@ -173,5 +382,57 @@ mod tests {
         // No temp files left behind.
         let names: Vec<_> = std::fs::read_dir(&sub).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stale_temp_files_of_ours_are_removed_and_others_kept() {
+        use std::time::{Duration, SystemTime};
+        let dir = tempfile::tempdir().unwrap();
+        let old = SystemTime::now() - Duration::from_secs(7200);
+        // A pid that cannot be running: above the kernel's pid_max.
+        let dead = 99_999_999u32;
+        let me = std::process::id();
+        let cases: [(String, SystemTime, bool); 5] = [
+            (format!(".influx-bootstrap-{dead}-abc.tmp"), old, true),
+            (
+                format!(".influx-bootstrap-{dead}-new.tmp"),
+                SystemTime::now(),
+                false,
+            ),
+            (format!(".influx-bootstrap-{me}-live.tmp"), old, false),
+            (".influx-bootstrap-AbCdEf.tmp".into(), old, true),
+            ("unrelated.tmp".into(), old, false),
+        ];
+        for (name, mtime, _) in &cases {
+            let f = std::fs::File::create(dir.path().join(name)).unwrap();
+            f.set_modified(*mtime).unwrap();
+        }
+        assert_eq!(clean_stale_temps(dir.path()), 2);
+        for (name, _, removed) in &cases {
+            assert_eq!(!dir.path().join(name).exists(), *removed, "{name}");
+        }
+        // And a write into the directory cleans up on its way.
+        let f = std::fs::File::create(dir.path().join(".influx-bootstrap-1-x.tmp")).unwrap();
+        f.set_modified(old).unwrap();
+        write_private_atomic(&dir.path().join("s"), b"x").unwrap();
+        // pid 1 is alive (init): kept.
+        assert!(dir.path().join(".influx-bootstrap-1-x.tmp").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn targets_are_checked_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::write(&real, "x").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let e = write_private_atomic(&link, b"secret").unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read(&real).unwrap(), b"x");
+        assert!(read_nofollow(&link).is_err());
+        let e = write_private_atomic(dir.path(), b"secret").unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
     }
 }

@@ -1,9 +1,9 @@
-//! Ctrl-C / SIGTERM as a value commands can wait on or check.
+//! Ctrl-C, SIGTERM, SIGHUP and SIGQUIT as a value commands can wait on or check.
 //!
 //! Most commands are simply dropped when a signal arrives (everything they
 //! write is atomic). `mint` and `rotate` hold a freshly created token that must
 //! not be orphaned, so they check and await this instead, and clean up before
-//! exiting with 130.
+//! exiting with 128 + the signal's number (130 for Ctrl-C).
 //!
 //! Two paths, both set up before `install` returns (so no signal can arrive
 //! while the default action — death — is still in place): the signal
@@ -11,7 +11,7 @@
 //! moment the signal is delivered (a signal during the last store must not
 //! be missed because the task that forwards it has not run yet); and a task
 //! forwards it to a channel that [`Interrupt::wait`] can await.
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use tokio::sync::watch;
 
 /// Set by the signal handler of this process.
@@ -25,7 +25,7 @@ pub struct Interrupt {
 }
 
 impl Interrupt {
-    /// Start listening for SIGINT and SIGTERM (Ctrl-C on Windows).
+    /// Start listening for SIGINT, SIGTERM, SIGHUP and SIGQUIT (Ctrl-C on Windows).
     pub fn install() -> Self {
         flag_on_signal();
         let (tx, rx) = watch::channel(false);
@@ -77,14 +77,45 @@ impl Trigger {
     }
 }
 
-/// The handler's own flag (Unix): storing to an atomic is all it does.
+/// The signals treated as "stop now, after cleanup": Ctrl-C, SIGTERM
+/// (service managers, `kill`), SIGHUP (the SSH session or terminal went away,
+/// e.g. right after the person approved on their phone) and SIGQUIT (Ctrl-\\,
+/// whose default action would dump core with our tokens in it).
+#[cfg(unix)]
+const SIGNALS: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// The number of the first signal delivered, 0 for none.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The signal that interrupted this process, if one did.
+pub fn delivered() -> Option<i32> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        n => Some(n),
+    }
+}
+
+/// The process exit code for a command result code: an interruption by
+/// signal `n` exits `128 + n` (the shell's convention: 130 for SIGINT, 129
+/// SIGHUP, 131 SIGQUIT, 143 SIGTERM), after the cleanup has run.
+pub fn exit_code(code: i32) -> i32 {
+    match delivered() {
+        Some(n) if code == crate::error::exit::INTERRUPTED => 128 + n,
+        _ => code,
+    }
+}
+
+/// The handler's own flag (Unix): storing to atomics is all it does.
 fn flag_on_signal() {
     #[cfg(unix)]
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the action only stores to a static atomic, which is
+    for sig in SIGNALS {
+        // SAFETY: the action only stores to static atomics, which is
         // async-signal-safe; it allocates, locks and panics on nothing.
         let r = unsafe {
-            signal_hook_registry::register(sig, || DELIVERED.store(true, Ordering::SeqCst))
+            signal_hook_registry::register(sig, move || {
+                let _ = SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+                DELIVERED.store(true, Ordering::SeqCst);
+            })
         };
         if let Err(e) = r {
             tracing::warn!("cannot watch signal {sig}: {e}");
@@ -95,9 +126,7 @@ fn flag_on_signal() {
 /// The signal streams, registered at once (tokio registers on creation).
 struct Signals {
     #[cfg(unix)]
-    int: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
+    streams: Vec<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
@@ -106,8 +135,10 @@ impl Signals {
         {
             use tokio::signal::unix::{SignalKind, signal};
             Signals {
-                int: signal(SignalKind::interrupt()).ok(),
-                term: signal(SignalKind::terminate()).ok(),
+                streams: SIGNALS
+                    .iter()
+                    .filter_map(|s| signal(SignalKind::from_raw(*s)).ok())
+                    .collect(),
             }
         }
         #[cfg(not(unix))]
@@ -117,32 +148,27 @@ impl Signals {
     async fn recv(mut self) {
         #[cfg(unix)]
         {
-            let int = async {
-                match self.int.as_mut() {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let term = async {
-                match self.term.as_mut() {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = int => {}
-                _ = term => {}
+            if self.streams.is_empty() {
+                std::future::pending::<()>().await;
             }
+            // The first of the streams to fire.
+            std::future::poll_fn(|cx| {
+                for s in self.streams.iter_mut() {
+                    if s.poll_recv(cx).is_ready() {
+                        return std::task::Poll::Ready(());
+                    }
+                }
+                std::task::Poll::Pending
+            })
+            .await;
         }
         #[cfg(not(unix))]
         {
             let _ = &mut self;
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
+            } else {
+                let _ = SIGNAL.compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst);
             }
         }
     }
@@ -175,5 +201,11 @@ mod tests {
             // A hand-made interrupt never sees the process's signals.
             assert!(!Interrupt::never().is_set());
         });
+        #[cfg(unix)]
+        assert_eq!(
+            exit_code(crate::error::exit::INTERRUPTED),
+            128 + libc::SIGTERM
+        );
+        assert_eq!(exit_code(2), 2, "other codes pass through");
     }
 }

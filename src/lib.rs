@@ -7,6 +7,7 @@ pub mod commands;
 pub mod env;
 pub mod error;
 pub mod fsutil;
+pub mod harden;
 pub mod http;
 pub mod interrupt;
 pub mod logging;

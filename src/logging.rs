@@ -17,5 +17,9 @@ pub fn init(verbose: u8, rust_log: Option<&str>) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
+        // On a failed write the subscriber would report it with `eprintln!`,
+        // which panics when stderr is gone (`2>/dev/full`): a panic between
+        // "created" and "stored" would leave a live, unstored token.
+        .log_internal_errors(false)
         .try_init();
 }

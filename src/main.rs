@@ -1,8 +1,10 @@
-//! Entry point: parse arguments, initialise logging, run, report, exit.
+//! Entry point: harden the process, parse arguments, initialise logging, run,
+//! report, exit.
 use clap::Parser;
-use influx_bootstrap::{cli::Cli, env::Env, logging, output, printer::Printer};
+use influx_bootstrap::{cli::Cli, env::Env, harden, interrupt, logging, output, printer::Printer};
 
 fn main() {
+    harden::apply();
     let cli = Cli::parse();
     let env = Env::from_process();
     logging::init(cli.global.verbose, env.get("RUST_LOG").as_deref());
@@ -11,5 +13,5 @@ fn main() {
         Ok(()) => 0,
         Err(err) => output::report(&err, &printer),
     };
-    std::process::exit(code);
+    std::process::exit(interrupt::exit_code(code));
 }

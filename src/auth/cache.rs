@@ -147,7 +147,95 @@ impl Cache {
     }
 
     fn ensure_dir(&self) -> Result<(), CacheError> {
-        fsutil::create_private_dir(&self.dir).map_err(self.io(&self.dir))
+        fsutil::create_private_dir(&self.dir).map_err(self.io(&self.dir))?;
+        self.check_dir()
+    }
+
+    /// The cache directory must be ours and writable by nobody else:
+    /// otherwise another user could plant a session (and make `status` show
+    /// their identity as verified) or a symlink where we create a lock.
+    /// A directory that does not exist yet is fine (we create it 0700).
+    fn check_dir(&self) -> Result<(), CacheError> {
+        let meta = match std::fs::metadata(&self.dir) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(self.io(&self.dir)(e)),
+        };
+        if !meta.is_dir() {
+            return Err(self.unsafe_(&self.dir, "it is not a directory".into()));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let (uid, mode) = (meta.uid(), meta.mode() & 0o7777);
+            if uid != fsutil::euid() {
+                return Err(self.unsafe_(
+                    &self.dir,
+                    format!("the directory belongs to another user (uid {uid})"),
+                ));
+            }
+            if mode & 0o022 != 0 {
+                return Err(self.unsafe_(
+                    &self.dir,
+                    format!("the directory is writable by other users (mode {mode:04o})"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn unsafe_(&self, path: &Path, why: String) -> CacheError {
+        CacheError::Unsafe {
+            path: path.to_path_buf(),
+            why,
+        }
+    }
+
+    /// A file in the cache must be a regular file of ours (not a symlink —
+    /// files are opened with `O_NOFOLLOW` — and not another user's).
+    fn check_file(&self, path: &Path, meta: &std::fs::Metadata) -> Result<(), CacheError> {
+        if !meta.is_file() {
+            return Err(self.unsafe_(path, "it is not a regular file".into()));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.uid() != fsutil::euid() {
+                return Err(self.unsafe_(
+                    path,
+                    format!("it belongs to another user (uid {})", meta.uid()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Open a cache file without following a symbolic link at it.
+    fn open_nofollow(opts: &mut std::fs::OpenOptions, path: &Path) -> std::io::Result<File> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NOFOLLOW);
+        }
+        opts.open(path)
+    }
+
+    /// Turn O_NOFOLLOW's ELOOP into a plain refusal.
+    fn open_err(&self, path: &Path) -> impl Fn(std::io::Error) -> CacheError + '_ {
+        let path = path.to_path_buf();
+        move |e| {
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                CacheError::Unsafe {
+                    path: path.clone(),
+                    why: "it is a symbolic link".into(),
+                }
+            } else {
+                CacheError::Io {
+                    path: path.clone(),
+                    source: e,
+                }
+            }
+        }
     }
 
     /// Try to take the session's lock without waiting. `Busy` means another
@@ -162,7 +250,9 @@ impl Cache {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let file = opts.open(&path).map_err(self.io(&path))?;
+        let file = Self::open_nofollow(&mut opts, &path).map_err(self.open_err(&path))?;
+        let meta = file.metadata().map_err(self.io(&path))?;
+        self.check_file(&path, &meta)?;
         match file.try_lock() {
             Ok(()) => Ok(Locking::Held(Lock { _file: file })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(Locking::Busy(PendingLock { file, path })),
@@ -197,11 +287,17 @@ impl Cache {
     }
 
     pub fn load_path(&self, path: &Path) -> Result<Option<Session>, CacheError> {
-        let text = match std::fs::read(path) {
-            Ok(t) => t,
+        use std::io::Read;
+        self.check_dir()?;
+        let mut file = match Self::open_nofollow(std::fs::OpenOptions::new().read(true), path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io(path)(e)),
+            Err(e) => return Err(self.open_err(path)(e)),
         };
+        let meta = file.metadata().map_err(self.io(path))?;
+        self.check_file(path, &meta)?;
+        let mut text = Vec::new();
+        file.read_to_end(&mut text).map_err(self.io(path))?;
         if let Some(mode) = fsutil::mode(path).map_err(self.io(path))?
             && mode & 0o077 != 0
         {
@@ -334,6 +430,50 @@ mod tests {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
             let err = cache.load(&k).unwrap_err();
             assert!(err.to_string().contains("readable by other users"), "{err}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_cache_dirs_sessions_and_lock_links_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let unsafe_ = |e: CacheError| match e {
+            CacheError::Unsafe { why, .. } => why,
+            other => panic!("{other:?}"),
+        };
+        // A directory others can write to.
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("c");
+        std::fs::create_dir(&c).unwrap();
+        std::fs::set_permissions(&c, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let cache = Cache::new(c.clone(), Printer::capture());
+        let k = key("a:1");
+        let why = unsafe_(cache.store(&session(k.clone())).err().unwrap());
+        assert!(why.contains("writable by other users"), "{why}");
+        assert!(unsafe_(cache.lock(&k).err().unwrap()).contains("writable"));
+        assert!(unsafe_(cache.load(&k).unwrap_err()).contains("writable"));
+        use crate::error::Classify;
+        assert_eq!(
+            cache.load(&k).unwrap_err().exit_code(),
+            crate::error::exit::LOCAL_STATE
+        );
+
+        // A symlink where the lock goes: never followed, nothing created.
+        std::fs::set_permissions(&c, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let victim = dir.path().join("victim");
+        let lock = c.join(format!("{}.lock", k.file_stem()));
+        std::os::unix::fs::symlink(&victim, &lock).unwrap();
+        assert!(unsafe_(cache.lock(&k).err().unwrap()).contains("symbolic link"));
+        assert!(!victim.exists(), "the lock was created through the link");
+        std::fs::remove_file(&lock).unwrap();
+        cache.lock(&k).unwrap();
+        assert_eq!(fsutil::mode(&lock).unwrap(), Some(0o600));
+
+        // A session file that belongs to someone else (root can make one).
+        if fsutil::euid() == 0 {
+            let p = cache.store(&session(k.clone())).unwrap();
+            std::os::unix::fs::chown(&p, Some(65534), Some(65534)).unwrap();
+            assert!(unsafe_(cache.load(&k).unwrap_err()).contains("another user"));
         }
     }
 

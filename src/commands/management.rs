@@ -2,6 +2,7 @@
 use super::Context;
 use crate::cli::{CreateArgs, DeviceArgs, Format, ListArgs, RevokeArgs, SortKey};
 use crate::cluster::{CreatedToken, ManagementToken, expiry};
+use crate::error::{AuthError, MintError};
 use crate::http::HttpClient;
 use crate::output;
 use crate::provision::{self, Session};
@@ -45,13 +46,33 @@ pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         chrono::Utc::now(),
     )?;
     let (cfg, http) = super::cluster_context(ctx)?;
-    let s = session(ctx, &cfg, &http, &args.device).await?;
-    let key = uuid::Uuid::new_v4().to_string();
-    let created = s
-        .client()?
-        .create(&s.cred, &description, expires_at, &key)
+    // This command cleans up on a signal itself (`cleans_up_on_interrupt`):
+    // while logging in, nothing exists yet, so a signal just stops.
+    let s = tokio::select! {
+        biased;
+        _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
+        s = session(ctx, &cfg, &http, &args.device) => s?,
+    };
+    let client = s.client()?;
+    let p = ctx.pipeline(&client);
+    // A signal between the cluster's commit and its response would leave a
+    // token nobody ever sees: `create_guarded` replays the Idempotency-Key
+    // to find it and revokes it, as `mint` does.
+    let created = p
+        .create_guarded(&s.cred, &description, expires_at)
         .await
-        .map_err(|e| s.on_error(e))?;
+        .map_err(|what| MintError::Interrupted {
+            what: format!("no token was shown: {what}"),
+        })?
+        .map_err(|e| s.on_error(provision::create_failed(e, &description)))?;
+    if ctx.interrupt.is_set() {
+        let cleanup = [&s.cred, &provision::own_credential(&created)];
+        let what = p.revoke_unstored(&cleanup, &created.token.id).await;
+        return Err(MintError::Interrupted {
+            what: format!("the new token was not shown: {what}"),
+        }
+        .into());
+    }
     print_created(ctx, &created, args.format.format)
 }
 

@@ -12,6 +12,17 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     let json = args.format.format == Format::Json;
     // Rotation overwrites the stores: that is its purpose.
     let stores = provision::spec_stores(&args.stores, &store_options(ctx, true))?;
+    // On a rollback both the new and the old token would be printed, and a
+    // token on stdout cannot be switched back: rotate only into stores it
+    // can read back and restore.
+    if stores.iter().any(|s| s.is_stdout()) {
+        return Err(ConfigError::usage(
+            "--store",
+            "`stdout` cannot be a rotate store (a rollback would print a second token)",
+            "rotate into a file:, env-file:, keyring: or influxctl: store",
+        )
+        .into());
+    }
     if json && stores.iter().any(|s| s.is_stdout()) {
         return Err(ConfigError::usage(
             "--store",

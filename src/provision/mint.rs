@@ -84,7 +84,12 @@ async fn no_store<A: TokenApi>(
 ) -> anyhow::Result<()> {
     let id = &created.token.id;
     let show = plan.on_no_store == OnNoStore::Print;
-    let what = if show && p.printer.stderr_is_terminal() && !interrupted {
+    // A person must be there to copy it: stdin and stderr both terminals,
+    // and not a CI runner (which may give jobs a pseudo-terminal).
+    let person = p.printer.stderr_is_terminal()
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && !crate::env::Env::from_process().in_ci();
+    let what = if show && person && !interrupted {
         p.printer.block(&format!(
             "\nNo store took the token. Here it is — save it now, it is not shown again:\n\n    {}\n\n",
             created.access_token.expose()
@@ -93,7 +98,7 @@ async fn no_store<A: TokenApi>(
     } else {
         if show {
             p.printer
-                .note("--on-store-failure print needs a terminal on stderr; revoking instead");
+                .note("--on-store-failure print needs a person at a terminal (stdin and stderr terminals, CI unset); revoking instead");
         }
         p.revoke_unstored(cleanup, id).await
     };

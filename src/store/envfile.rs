@@ -18,35 +18,43 @@
 //!   newline first gets one, the only change to any other line.
 //! - The value is written bare when it only contains `[A-Za-z0-9._~+/=-]`,
 //!   otherwise in single quotes (a value containing `'` is refused).
-//! - Replacing the value of an existing `KEY` needs no `force`: setting it is
-//!   the point of this store. The file is rewritten atomically and ends up
-//!   0600 whatever its mode was (the outcome says when the mode changed); its
-//!   owner and group are kept when we are allowed to. A symlink is followed
-//!   and its target edited.
+//! - Replacing a non-empty value of an existing `KEY` needs `force` (as
+//!   `file:` does): the token it holds would otherwise stay live on the
+//!   cluster and be stored nowhere. `rotate` passes it (replacing is its
+//!   point, and it revokes the old token); the outcome says what was
+//!   replaced. The file is rewritten atomically into a fresh inode owned by
+//!   us, mode 0600 whatever its mode was (the outcome says when the mode
+//!   changed). A symbolic link at the path is refused, never followed, and so
+//!   is a directory others can change ([`crate::fsutil::check_target`]).
 //! - `read` returns the value of the **last** `KEY` line (the one that takes
 //!   effect), without its quotes; an empty value counts as no token.
 use super::util::{self, Replace};
-use super::{StoreError, StoreOutcome};
+use super::{StoreError, StoreOptions, StoreOutcome};
 use crate::secret::Secret;
 use std::path::Path;
 
-pub(super) fn write(path: &Path, key: &str, token: &str) -> Result<StoreOutcome, StoreError> {
+pub(super) fn write(
+    path: &Path,
+    key: &str,
+    token: &str,
+    opts: &StoreOptions,
+) -> Result<StoreOutcome, StoreError> {
     let value = format_value(token)?;
-    let target = util::resolve_link(path)?;
-    let (original, meta) = match std::fs::read(&target) {
-        Ok(d) => {
-            let meta = std::fs::metadata(&target).map_err(util::io_err("inspect", &target))?;
-            if !meta.is_file() {
-                return Err(util::unusable(&target, "is not a regular file"));
-            }
-            (Some(d), Some(meta))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
-        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
-            return Err(util::unusable(&target, "is a directory"));
-        }
-        Err(e) => return Err(util::io_err("read", &target)(e)),
+    let target = path.to_path_buf();
+    let meta = util::safe_target(&target)?;
+    let original = match &meta {
+        Some(_) => util::read_file(&target)?,
+        None => None,
     };
+    let held = original
+        .as_deref()
+        .and_then(|d| lookup(d, key))
+        .is_some_and(|v| !v.is_empty());
+    if held && !opts.force {
+        return Err(StoreError::HoldsToken {
+            place: format!("{key} in {}", target.display()),
+        });
+    }
     let new_dirs = original
         .is_none()
         .then(|| util::first_missing_dir(&target))
@@ -61,7 +69,6 @@ pub(super) fn write(path: &Path, key: &str, token: &str) -> Result<StoreOutcome,
         &edit.contents,
         Replace {
             noclobber: original.is_none(),
-            keep_owner: meta.as_ref(),
             unchanged: original.as_deref(),
         },
     )
@@ -87,6 +94,11 @@ pub(super) fn write(path: &Path, key: &str, token: &str) -> Result<StoreOutcome,
     if let Some(n) = created_dir {
         out = out.note(n);
     }
+    if held {
+        out = out.note(format!(
+            "the token {key} held before was replaced (--force)"
+        ));
+    }
     if let Some(n) = util::tightened(meta.as_ref()) {
         out = out.note(n);
     }
@@ -101,15 +113,13 @@ pub(super) fn write(path: &Path, key: &str, token: &str) -> Result<StoreOutcome,
 }
 
 pub(super) fn read(path: &Path, key: &str) -> Result<Option<Secret>, StoreError> {
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(util::io_err("read", path)(e)),
+    let Some(data) = util::read_file(path)? else {
+        return Ok(None);
     };
     let Some(raw) = lookup(&data, key) else {
         return Ok(None);
     };
-    if let Ok(meta) = std::fs::metadata(path) {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
         util::warn_if_loose(path, &meta);
     }
     let value = String::from_utf8(raw)
@@ -117,27 +127,17 @@ pub(super) fn read(path: &Path, key: &str) -> Result<Option<Secret>, StoreError>
     Ok((!value.is_empty()).then(|| Secret::new(value)))
 }
 
-pub(super) fn check(path: &Path) -> Result<(), StoreError> {
-    let target = util::resolve_link(path)?;
-    match std::fs::metadata(&target) {
-        Ok(m) if !m.is_file() => Err(util::unusable(&target, "is not a regular file")),
-        Ok(_) => {
-            std::fs::File::open(&target).map_err(util::io_err("read", &target))?;
-            let dir = util::parent_of(&target);
-            if util::dir_writable(dir) {
-                Ok(())
-            } else {
-                Err(util::unusable(
-                    dir,
-                    "directory is not writable by this user (the file is replaced atomically)",
-                ))
-            }
+pub(super) fn check(path: &Path, key: &str, opts: &StoreOptions) -> Result<(), StoreError> {
+    let existing = util::preflight_target(path)?;
+    if existing.is_some() {
+        let data = util::read_file(path)?.unwrap_or_default();
+        if !opts.force && lookup(&data, key).is_some_and(|v| !v.is_empty()) {
+            return Err(StoreError::HoldsToken {
+                place: format!("{key} in {}", path.display()),
+            });
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            util::check_parent(&target).map(|_| ())
-        }
-        Err(e) => Err(util::io_err("inspect", &target)(e)),
     }
+    Ok(())
 }
 
 /// Bare when safe, else single-quoted.

@@ -5,19 +5,28 @@
 //!
 //! Environment: the child inherits ours (so `PATH`, `HOME`, `VAULT_ADDR`,
 //! `KUBECONFIG`, cloud credentials… keep working) minus `INFLUX_MGMT_TOKEN`,
-//! every name in [`crate::env::VARS`], and every name in
+//! every name in [`crate::env::VARS`], every name in
 //! [`StoreOptions::exec_env_remove`] (the command fills it with the
 //! `INFLUX_BOOTSTRAP_*` names actually present, which may include a
-//! management token). We remove by name through `std::process::Command`, so
-//! this module never reads the environment itself.
+//! management token), and every variable whose name starts with `INFLUX` and
+//! contains `TOKEN` (`INFLUX_TOKEN`, `INFLUXDB3_AUTH_TOKEN`,
+//! `INFLUX_BOOTSTRAP_MGMT_TOKEN`…: other tools' tokens are no business of a
+//! secret-manager command). We remove by name through `std::process::Command`
+//! (the names come from [`crate::env::Env::process_names`]).
 //!
 //! Output: the child's stdout goes to our stderr (our stdout is for data),
 //! line by line, with the token masked should the command echo it. Its stderr
 //! is captured; on failure it is part of the error (token masked, control
 //! characters removed, at most about 2 KB). A non-zero exit, death by signal
 //! or running past [`StoreOptions::exec_timeout`] (SIGTERM, then SIGKILL a
-//! second later) is a failure. The child stays in our process group, so it
-//! can still prompt on the terminal and gets Ctrl-C with us.
+//! second later) is a failure.
+//!
+//! The command runs in its **own process group** (`process_group(0)`): on a
+//! timeout or a failure the whole group is killed (SIGTERM, then SIGKILL) and
+//! waited for, so a background grandchild (`sh -c 'slow-upload &'`) that holds
+//! the token cannot write it somewhere after we rolled back. The price: Ctrl-C
+//! on the terminal no longer reaches the command directly; we stop it
+//! ourselves.
 use super::util;
 use super::{StoreError, StoreOptions, StoreOutcome};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -48,8 +57,53 @@ pub(super) fn write(
     run(command, token, opts, &[], Box::new(std::io::stderr()))
 }
 
-/// `sh -n -c COMMAND`: parse without running anything.
+/// Variables named like a token of ours or of another InfluxDB tool:
+/// `INFLUX*` containing `TOKEN` (any case), never passed to the child.
+pub(super) fn is_token_var(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    n.starts_with("INFLUX") && n.contains("TOKEN")
+}
+
+/// The program a command starts with, when it is a plain word we can look
+/// up (not a keyword, assignment, expansion, subshell…).
+pub(super) fn first_program(command: &str) -> Option<&str> {
+    const KEYWORDS: &[&str] = &[
+        "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac",
+        "in", "function", "select", "time", "!", "{", "}",
+    ];
+    let word = command.split_whitespace().next()?;
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-+/,@%:".contains(c));
+    (plain && !KEYWORDS.contains(&word)).then_some(word)
+}
+
+/// `sh -n -c COMMAND`: parse without running anything; then, when the
+/// command starts with a plain program name, that `sh` finds it
+/// (`command -v`, which knows builtins, functions and `PATH` as `sh` does).
 pub(super) fn check(command: &str, opts: &StoreOptions) -> Result<(), StoreError> {
+    parse_check(command, opts)?;
+    let Some(program) = first_program(command) else {
+        return Ok(());
+    };
+    let found = shell("command -v -- \"$1\" >/dev/null", opts, &[], false)
+        .arg("sh")
+        .arg(program)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(spawn_err)?;
+    if found.success() {
+        Ok(())
+    } else {
+        Err(StoreError::ExecNotFound {
+            program: program.to_string(),
+        })
+    }
+}
+
+fn parse_check(command: &str, opts: &StoreOptions) -> Result<(), StoreError> {
     let mut child = shell(command, opts, &[], true)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -80,13 +134,24 @@ fn shell(command: &str, opts: &StoreOptions, inject: &[(&str, &str)], noexec: bo
     for (k, v) in inject {
         cmd.env(k, v);
     }
+    let token_vars: Vec<String> = crate::env::Env::process_names()
+        .into_iter()
+        .chain(inject.iter().map(|(k, _)| k.to_string()))
+        .filter(|n| is_token_var(n))
+        .collect();
     for name in ALWAYS_REMOVE
         .iter()
         .copied()
         .chain(crate::env::VARS.iter().copied())
         .chain(opts.exec_env_remove.iter().map(String::as_str))
+        .chain(token_vars.iter().map(String::as_str))
     {
         cmd.env_remove(name);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
     }
     cmd
 }
@@ -124,12 +189,21 @@ pub(super) fn run(
         // Dropping closes it: EOF for the child.
     }
     let status = wait(&mut child, opts.exec_timeout)?;
+    if !status.is_some_and(|s| s.success()) {
+        // Failed or killed: whatever it left running in the background has
+        // the token and must not store it after we roll back.
+        kill_group(&child);
+    }
     let _ = stdout_done.recv_timeout(DRAIN_WAIT);
     let stderr_bytes = collect(stderr);
     let stderr = util::clean_output(&stderr_bytes, token);
     match status {
         None => Err(StoreError::ExecTimeout {
             after: opts.exec_timeout,
+            stderr,
+        }),
+        Some(s) if s.code() == Some(127) => Err(StoreError::ExecFailed {
+            status: "exit status 127: command not found".into(),
             stderr,
         }),
         Some(s) if s.success() => {
@@ -180,24 +254,80 @@ fn wait(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>, Stor
         std::thread::sleep(Duration::from_millis(10));
     }
     #[cfg(unix)]
-    {
-        if let Ok(pid) = i32::try_from(child.id()) {
-            // SAFETY: plain syscall on the pid of our own, not yet reaped child.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: plain syscall; `pid` leads the process group it was put
+        // in at spawn (`process_group(0)`), and is not reaped yet.
+        unsafe {
+            libc::kill(-pid, libc::SIGTERM);
+        }
+        let grace = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < grace {
+            if child.try_wait().map_err(waited)?.is_some() {
+                kill_group(child);
+                return Ok(None);
             }
-            let grace = Instant::now() + Duration::from_secs(1);
-            while Instant::now() < grace {
-                if child.try_wait().map_err(waited)?.is_some() {
-                    return Ok(None);
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
     let _ = child.kill();
     let _ = child.wait();
+    kill_group(child);
     Ok(None)
+}
+
+/// SIGKILL what is left of the child's process group, then wait (bounded)
+/// until the group is gone. Grandchildren are not our children, so we cannot
+/// `waitpid` them: we poll `kill(-pgid, 0)` until it says no such process.
+fn kill_group(child: &Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: signals to the process group we created for the child.
+        if unsafe { libc::kill(-pid, libc::SIGKILL) } != 0 {
+            return;
+        }
+        let deadline = Instant::now() + DRAIN_WAIT;
+        // SAFETY: signal 0 only checks that the group still exists.
+        while unsafe { libc::kill(-pid, 0) } == 0 && Instant::now() < deadline {
+            if group_only_zombies(pid) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = child;
+}
+
+/// Linux: are all members of process group `pgid` zombies (dead, waiting for
+/// whoever adopted them to reap them)? Elsewhere: unknown, so false.
+#[cfg(unix)]
+fn group_only_zombies(pgid: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return false;
+        };
+        for e in rd.flatten() {
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid pgrp ...: comm may hold spaces and ')'.
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                continue;
+            };
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            if f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) && f.first() != Some(&"Z")
+            {
+                return false;
+            }
+        }
+        true
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pgid;
+        false
+    }
 }
 
 /// Copy the child's stdout to `out` line by line, masking the token. The

@@ -4,8 +4,11 @@
 //! racy: the new file is renamed into place with a no-clobber rename
 //! (`renameat2(RENAME_NOREPLACE)` or link+unlink), so a file that appears
 //! between the check and the rename is left alone. With `force` the file is
-//! replaced atomically (a symlink at PATH is replaced by the new file, not
-//! followed).
+//! replaced atomically by a fresh 0600 file that we own.
+//!
+//! A symbolic link at PATH is refused (never followed, never replaced), and
+//! so is a directory that other users can change (unless it is sticky and
+//! the file there is ours): see [`crate::fsutil::check_target`].
 use super::util::{self, Replace};
 use super::{StoreError, StoreOptions, StoreOutcome};
 use crate::secret::Secret;
@@ -16,7 +19,7 @@ pub(super) fn write(
     token: &str,
     opts: &StoreOptions,
 ) -> Result<StoreOutcome, StoreError> {
-    let existing = existing(path)?;
+    let existing = util::safe_target(path)?;
     if existing.is_some() && !opts.force {
         return Err(StoreError::Exists {
             path: path.to_path_buf(),
@@ -32,7 +35,6 @@ pub(super) fn write(
         &contents,
         Replace {
             noclobber: !opts.force,
-            keep_owner: existing.as_ref(),
             unchanged: None,
         },
     );
@@ -59,12 +61,10 @@ pub(super) fn write(
 }
 
 pub(super) fn read(path: &Path) -> Result<Option<Secret>, StoreError> {
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(util::io_err("read", path)(e)),
+    let Some(data) = util::read_file(path)? else {
+        return Ok(None);
     };
-    if let Ok(meta) = std::fs::metadata(path) {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
         util::warn_if_loose(path, &meta);
     }
     let text = String::from_utf8(data).map_err(|_| util::unusable(path, "not UTF-8 text"))?;
@@ -73,27 +73,14 @@ pub(super) fn read(path: &Path) -> Result<Option<Secret>, StoreError> {
 }
 
 pub(super) fn check(path: &Path, opts: &StoreOptions) -> Result<(), StoreError> {
-    match existing(path)? {
-        Some(_) if !opts.force => Err(StoreError::Exists {
+    let existing = util::preflight_target(path)?;
+    if existing.is_some() && !opts.force {
+        return Err(StoreError::Exists {
             path: path.to_path_buf(),
-        }),
-        Some(_) => {
-            if let Ok(meta) = std::fs::metadata(path) {
-                util::warn_if_loose(path, &meta);
-            }
-            util::check_parent(path).map(|_| ())
-        }
-        None => util::check_parent(path).map(|_| ()),
+        });
     }
-}
-
-/// Metadata of what is at `path` now (not following a final symlink), or
-/// None; a directory there is an error.
-fn existing(path: &Path) -> Result<Option<std::fs::Metadata>, StoreError> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => Err(util::unusable(path, "is a directory")),
-        Ok(m) => Ok(Some(m)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(util::io_err("inspect", path)(e)),
+    if let Some(meta) = &existing {
+        util::warn_if_loose(path, meta);
     }
+    Ok(())
 }

@@ -7,16 +7,19 @@
 //! trailing comment); a new one goes right after `port` (or after the
 //! profile's last plain key) with the indentation of its siblings.
 //!
-//! Before editing, the original is copied to `config.toml.bak.<UTC time>`
-//! (0600, never overwriting another backup). The new file is written
-//! atomically, mode 0600, keeping its owner and group when allowed; a
-//! symlinked config is edited through the link. The file and the profile
-//! must exist already: we set a token, we do not invent a cluster profile.
+//! Before editing, the original is copied to `config.toml.bak` (0600,
+//! written atomically, replacing the previous backup): **one backup at
+//! most**, since each holds a token that may still be live. Timestamped
+//! `config.toml.bak.<UTC time>` files that older versions left are removed.
+//! The new file is written atomically into a fresh inode owned by us, mode
+//! 0600. A symbolic link at the config path is refused (never followed), and
+//! so is a directory others can change. Replacing a non-empty `mgmt_token`
+//! needs `force` (`rotate` passes it). The file and the profile must exist
+//! already: we set a token, we do not invent a cluster profile.
 use super::util::{self, Replace};
 use super::{StoreError, StoreOptions, StoreOutcome};
 use crate::fsutil;
 use crate::secret::Secret;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Key, Table, Value};
 
@@ -27,11 +30,17 @@ pub(super) fn write(
     token: &str,
     opts: &StoreOptions,
 ) -> Result<StoreOutcome, StoreError> {
-    let path = util::resolve_link(config_path(opts)?)?;
+    let path = config_path(opts)?.to_path_buf();
+    let meta = util::safe_target(&path)?
+        .ok_or_else(|| StoreError::NoInfluxctlFile { path: path.clone() })?;
     let (original, mut doc) =
         load(&path)?.ok_or_else(|| StoreError::NoInfluxctlFile { path: path.clone() })?;
-    let meta = std::fs::metadata(&path).map_err(util::io_err("inspect", &path))?;
     let table = profile_mut(&mut doc, profile, &path)?;
+    if holds_token(table) && !opts.force {
+        return Err(StoreError::HoldsToken {
+            place: format!("profile `{profile}` of {}", path.display()),
+        });
+    }
     let replaced = set_token(table, token);
     let new = doc.to_string();
     let backup = backup(&path, original.as_bytes())?;
@@ -40,16 +49,19 @@ pub(super) fn write(
         new.as_bytes(),
         Replace {
             noclobber: false,
-            keep_owner: Some(&meta),
             unchanged: Some(original.as_bytes()),
         },
     )?;
     let verb = if replaced { "replaced" } else { "added" };
+    #[allow(unused_mut)]
     let mut out = StoreOutcome::new(format!(
         "{verb} {KEY} in profile `{profile}` of {} (0600)",
         path.display()
     ))
-    .note(format!("backup at {}", backup.display()));
+    .note(format!("backup at {} (0600)", backup.display()));
+    if replaced {
+        out = out.note("the token the profile held before was replaced (--force)");
+    }
     if let Some(n) = util::tightened(Some(&meta)) {
         out = out.note(n);
     }
@@ -70,7 +82,7 @@ pub(super) fn read(profile: &str, opts: &StoreOptions) -> Result<Option<Secret>,
         .filter(|t| !t.is_empty())
         .map(Secret::new);
     if token.is_some()
-        && let Ok(meta) = std::fs::metadata(path)
+        && let Ok(meta) = std::fs::symlink_metadata(path)
     {
         util::warn_if_loose(path, &meta);
     }
@@ -78,18 +90,37 @@ pub(super) fn read(profile: &str, opts: &StoreOptions) -> Result<Option<Secret>,
 }
 
 pub(super) fn check(profile: &str, opts: &StoreOptions) -> Result<(), StoreError> {
-    let path = util::resolve_link(config_path(opts)?)?;
-    let (_, mut doc) =
-        load(&path)?.ok_or_else(|| StoreError::NoInfluxctlFile { path: path.clone() })?;
-    profile_mut(&mut doc, profile, &path)?;
-    let dir = util::parent_of(&path);
+    let path = config_path(opts)?;
+    if util::safe_target(path)?.is_none() {
+        return Err(StoreError::NoInfluxctlFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let (_, mut doc) = load(path)?.ok_or_else(|| StoreError::NoInfluxctlFile {
+        path: path.to_path_buf(),
+    })?;
+    let table = profile_mut(&mut doc, profile, path)?;
+    if holds_token(table) && !opts.force {
+        return Err(StoreError::HoldsToken {
+            place: format!("profile `{profile}` of {}", path.display()),
+        });
+    }
+    let dir = util::parent_of(path);
     if !util::dir_writable(dir) {
         return Err(util::unusable(
             dir,
             "directory is not writable by this user (needed for the backup and the atomic rewrite)",
         ));
     }
-    Ok(())
+    util::probe_dir(dir)
+}
+
+/// Does the profile hold a non-empty `mgmt_token`?
+fn holds_token(table: &Table) -> bool {
+    table
+        .get(KEY)
+        .and_then(Item::as_str)
+        .is_some_and(|t| !t.trim().is_empty())
 }
 
 fn config_path(opts: &StoreOptions) -> Result<&Path, StoreError> {
@@ -100,10 +131,8 @@ fn config_path(opts: &StoreOptions) -> Result<&Path, StoreError> {
 
 /// The file's text and parsed document, or None if there is no file.
 fn load(path: &Path) -> Result<Option<(String, DocumentMut)>, StoreError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(util::io_err("read", path)(e)),
+    let Some(bytes) = util::read_file(path)? else {
+        return Ok(None);
     };
     let text = String::from_utf8(bytes).map_err(|_| util::unusable(path, "not UTF-8 text"))?;
     let doc = text.parse::<DocumentMut>().map_err(|e| {
@@ -226,42 +255,50 @@ fn set_token(table: &mut Table, token: &str) -> bool {
     false
 }
 
-/// Copy `original` to `<file>.bak.<UTC time>` next to `path`, 0600, never
-/// overwriting an existing backup.
+/// Copy `original` to `<file>.bak` next to `path` (0600, atomically,
+/// replacing the previous backup), and remove the timestamped
+/// `<file>.bak.<UTC time>[.n]` backups older versions made: one backup at
+/// most, since each holds a token.
 fn backup(path: &Path, original: &[u8]) -> Result<PathBuf, StoreError> {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "config.toml".into());
     let dir = util::parent_of(path);
-    for n in 0..100 {
-        let candidate = if n == 0 {
-            dir.join(format!("{name}.bak.{stamp}"))
-        } else {
-            dir.join(format!("{name}.bak.{stamp}.{n}"))
+    let target = dir.join(format!("{name}.bak"));
+    util::write_atomic(&target, original, Replace::default())?;
+    remove_old_backups(dir, &name);
+    Ok(target)
+}
+
+/// Remove `<name>.bak.<stamp>` files that we own (regular files only).
+fn remove_old_backups(dir: &Path, name: &str) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{name}.bak.");
+    for e in rd.flatten() {
+        let file = e.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
         };
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create_new(true);
+        // 20260101T000000Z, optionally .N
+        if !rest.starts_with(|c: char| c.is_ascii_digit()) || !rest.contains('T') {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
         #[cfg(unix)]
         {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        match o.open(&candidate) {
-            Ok(mut f) => {
-                f.write_all(original)
-                    .and_then(|_| f.sync_all())
-                    .map_err(util::io_err("write the backup", &candidate))?;
-                fsutil::sync_dir(dir);
-                return Ok(candidate);
+            use std::os::unix::fs::MetadataExt;
+            if meta.uid() != fsutil::euid() {
+                continue;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(util::io_err("create the backup", &candidate)(e)),
+        }
+        if meta.is_file() && std::fs::remove_file(e.path()).is_ok() {
+            tracing::info!("removed old backup {}", e.path().display());
         }
     }
-    Err(util::unusable(
-        dir,
-        "too many backups with the same timestamp",
-    ))
+    fsutil::sync_dir(dir);
 }

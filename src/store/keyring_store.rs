@@ -59,6 +59,12 @@ pub(super) fn write(
     token: &Secret,
     opts: &StoreOptions,
 ) -> Result<StoreOutcome, StoreError> {
+    // Replacing an entry that holds a token needs --force, as for `file:`:
+    // the token there would stay live and be stored nowhere.
+    let held = read(service, account, opts)?.is_some();
+    if held && !opts.force {
+        return Err(holds(service, account, opts));
+    }
     let entry = entry(service, account, opts)?;
     let backend = backend_name(&opts.keyring_backend);
     let token = token.clone();
@@ -68,9 +74,23 @@ pub(super) fn write(
             .set_password(token.expose())
             .map_err(|e| map_err(backend, e))
     })?;
-    Ok(StoreOutcome::new(format!(
+    let out = StoreOutcome::new(format!(
         "saved in {backend} as service `{service}`, account `{account}`"
-    )))
+    ));
+    Ok(if held {
+        out.note("the token the entry held before was replaced (--force)")
+    } else {
+        out
+    })
+}
+
+fn holds(service: &str, account: &str, opts: &StoreOptions) -> StoreError {
+    StoreError::HoldsToken {
+        place: format!(
+            "{} entry service `{service}`, account `{account}`",
+            backend_name(&opts.keyring_backend)
+        ),
+    }
 }
 
 pub(super) fn read(
@@ -90,12 +110,18 @@ pub(super) fn read(
     })
 }
 
-pub(super) fn check(opts: &StoreOptions) -> Result<(), StoreError> {
+pub(super) fn check(service: &str, account: &str, opts: &StoreOptions) -> Result<(), StoreError> {
     match &opts.keyring_backend {
-        KeyringBackend::Os => connect_os(opts),
+        KeyringBackend::Os => connect_os(opts)?,
         #[cfg(any(test, feature = "test-keyring"))]
-        KeyringBackend::TestDir(dir) => util::check_parent(&dir.join("x")).map(|_| ()),
+        KeyringBackend::TestDir(dir) => {
+            util::check_parent(&dir.join("x"))?;
+        }
     }
+    if !opts.force && read(service, account, opts)?.is_some() {
+        return Err(holds(service, account, opts));
+    }
+    Ok(())
 }
 
 fn op_timeout(opts: &StoreOptions) -> Duration {

@@ -5,15 +5,17 @@
 //! | spec | what `write` does | `read` |
 //! | --- | --- | --- |
 //! | `file:PATH` | new 0600 file holding the token and a newline; refuses to replace an existing file without `force` | first line, trimmed |
-//! | `env-file:PATH[#KEY]` | sets one `KEY=value` line in a dotenv file (`INFLUX_MGMT_TOKEN` by default), every other byte kept | the value of the last `KEY=` line |
-//! | `keyring:SERVICE/ACCOUNT` | the OS keyring (Secret Service, macOS Keychain, Windows Credential Manager) | yes |
-//! | `exec:COMMAND` | runs `sh -c COMMAND` with the token on its stdin | no |
-//! | `influxctl:PROFILE` | sets `mgmt_token` in that `[[profile]]` of influxctl's `config.toml` (backup first) | yes |
+//! | `env-file:PATH[#KEY]` | sets one `KEY=value` line in a dotenv file (`INFLUX_MGMT_TOKEN` by default), every other byte kept; replacing a non-empty value needs `force` | the value of the last `KEY=` line |
+//! | `keyring:SERVICE/ACCOUNT` | the OS keyring (Secret Service, macOS Keychain, Windows Credential Manager); replacing an entry needs `force` | yes |
+//! | `exec:COMMAND` | runs `sh -c COMMAND` with the token on its stdin, in its own process group | no |
+//! | `influxctl:PROFILE` | sets `mgmt_token` in that `[[profile]]` of influxctl's `config.toml` (one backup first); replacing a non-empty one needs `force` | yes |
 //! | `stdout` | prints the bare token and a newline on stdout | no |
 //!
 //! Every file we write is written atomically (temp file in the same directory,
-//! fsync, rename, fsync of the directory) and ends up mode 0600; directories
-//! we create are 0700. No error message, `Debug` output or outcome ever holds
+//! fsync, rename, fsync of the directory) into a fresh inode that we own, mode
+//! 0600; directories we create are 0700. A symbolic link at a store path is
+//! refused, never followed, and so is a directory that others can change
+//! (`fsutil::check_target`): the tool runs as root on shared machines. No error message, `Debug` output or outcome ever holds
 //! the token: the only places that call [`Secret::expose`] are the writers.
 //!
 //! [`StoreSpec::check`] is the cheap pre-flight run *before* a token is
@@ -82,9 +84,11 @@ pub enum KeyringBackend {
 /// Settings shared by all stores, filled by the command from flags and [`crate::env::Env`].
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Replace an existing `file:` store. (`env-file:`, `keyring:` and
-    /// `influxctl:` replace the value they hold without it: that is what they
-    /// are for.)
+    /// Replace a token the store already holds: an existing `file:`, a
+    /// non-empty `KEY` in an `env-file:`, an existing `keyring:` entry, a
+    /// non-empty `mgmt_token` in an `influxctl:` profile. Without it those
+    /// are refused ([`StoreError::Exists`], [`StoreError::HoldsToken`]): the
+    /// token there would stay live on the cluster and be stored nowhere.
     pub force: bool,
     /// influxctl's `config.toml` ([`crate::settings::influxctl_config_path`]).
     pub influxctl_config: Option<PathBuf>,
@@ -213,18 +217,49 @@ pub enum StoreError {
         crate::text::colon(stderr)
     )]
     ExecSyntax { stderr: String },
+    #[error("`{program}`: command not found (not a shell builtin and not on PATH)")]
+    ExecNotFound { program: String },
+    /// `env-file:`, `influxctl:` or `keyring:` already holds a token and
+    /// `--force` was not given: replacing it would leave that token live on
+    /// the cluster and stored nowhere.
+    #[error("{place} already holds a token")]
+    HoldsToken { place: String },
+    /// A problem [`StoreSpec::check`] found before anything was created:
+    /// the same error, with the usage exit code (2), since nothing happened
+    /// yet and the fix is to the command line or the machine.
+    #[error(transparent)]
+    Preflight(Box<StoreError>),
+}
+
+impl StoreError {
+    /// The error itself, without the [`StoreError::Preflight`] wrapper.
+    pub fn cause(&self) -> &StoreError {
+        match self {
+            StoreError::Preflight(e) => e.cause(),
+            e => e,
+        }
+    }
 }
 
 impl Classify for StoreError {
     fn exit_code(&self) -> i32 {
         match self {
-            StoreError::Spec { .. } => exit::USAGE,
+            StoreError::Spec { .. } | StoreError::Preflight(_) => exit::USAGE,
             _ => exit::STORE_PARTIAL,
         }
     }
 
     fn hint(&self) -> Option<String> {
         Some(match self {
+            StoreError::Preflight(e) => return e.hint(),
+            StoreError::ExecNotFound { program } => format!(
+                "install `{program}` or give its full path; `exec:` runs `sh -c COMMAND` with our PATH"
+            ),
+            StoreError::HoldsToken { .. } => {
+                "pass --force to replace it (the token it holds stays valid on the cluster until revoked: \
+                 see `influx-bootstrap management list`), or use `influx-bootstrap rotate` to replace and revoke it"
+                    .into()
+            }
             StoreError::Spec { .. } => {
                 "write --store KIND:WHERE, e.g. --store file:/etc/influxdb/mgmt-token".into()
             }
@@ -412,7 +447,7 @@ impl StoreSpec {
         let value = util::validate_token(token)?;
         match self {
             StoreSpec::File { path } => file::write(path, value, opts),
-            StoreSpec::EnvFile { path, key } => envfile::write(path, key, value),
+            StoreSpec::EnvFile { path, key } => envfile::write(path, key, value, opts),
             StoreSpec::Keyring { service, account } => {
                 keyring_store::write(service, account, token, opts)
             }
@@ -447,20 +482,30 @@ impl StoreSpec {
     /// Pre-flight, before a token exists: report what would make `write`
     /// fail, as far as can be seen without creating or changing anything.
     ///
-    /// - `file:` exists and no `force`; the path is a directory; the parent
-    ///   cannot be created or written.
-    /// - `env-file:` is not a readable regular file; its directory cannot be
-    ///   created or written.
+    /// - `file:` exists and no `force`; the path is a symlink or not a regular
+    ///   file; the directory belongs to another user or others can write it;
+    ///   the parent cannot be created, or a probe file cannot be created in it.
+    /// - `env-file:` the same, and its `KEY` holds a token and no `force`.
     /// - `keyring:` backend unavailable (no D-Bus session, no Secret Service,
-    ///   no answer within `keyring_timeout`).
-    /// - `exec:` command is not valid `sh` syntax (`sh -n`, nothing is run).
-    /// - `influxctl:` config path unknown, file missing or unparsable,
-    ///   profile missing, directory not writable.
+    ///   no answer within `keyring_timeout`); the entry exists and no `force`.
+    /// - `exec:` command is not valid `sh` syntax (`sh -n`, nothing is run),
+    ///   or its first word is a program `sh` cannot find.
+    /// - `influxctl:` config path unknown, a symlink, file missing or
+    ///   unparsable, profile missing, `mgmt_token` set and no `force`,
+    ///   directory not writable.
+    ///
+    /// Every error comes wrapped in [`StoreError::Preflight`] (exit 2: nothing
+    /// was created yet); [`StoreError::cause`] unwraps it.
     pub fn check(&self, opts: &StoreOptions) -> Result<(), StoreError> {
+        self.check_inner(opts)
+            .map_err(|e| StoreError::Preflight(Box::new(e)))
+    }
+
+    fn check_inner(&self, opts: &StoreOptions) -> Result<(), StoreError> {
         match self {
             StoreSpec::File { path } => file::check(path, opts),
-            StoreSpec::EnvFile { path, .. } => envfile::check(path),
-            StoreSpec::Keyring { .. } => keyring_store::check(opts),
+            StoreSpec::EnvFile { path, key } => envfile::check(path, key, opts),
+            StoreSpec::Keyring { service, account } => keyring_store::check(service, account, opts),
             StoreSpec::Exec { command } => exec::check(command, opts),
             StoreSpec::Influxctl { profile } => influxctl::check(profile, opts),
             StoreSpec::Stdout => Ok(()),

@@ -2,7 +2,6 @@ use super::*;
 use crate::error::Classify;
 use std::fs;
 use std::path::Path;
-use std::time::Instant;
 
 const TOKEN: &str = "apiv1_TESTtoken-Zq9.x~y+z/w=";
 
@@ -282,7 +281,8 @@ fn file_refuses_to_clobber_without_force() {
     fs::write(&path, "old\n").unwrap();
     let spec = StoreSpec::File { path: path.clone() };
     let e = spec.check(&opts()).unwrap_err();
-    assert!(matches!(e, StoreError::Exists { .. }), "{e:?}");
+    assert!(matches!(e.cause(), StoreError::Exists { .. }), "{e:?}");
+    assert_eq!(e.exit_code(), crate::error::exit::USAGE, "found up front");
     let e = spec.write(&tok(), &opts()).unwrap_err();
     assert!(matches!(e, StoreError::Exists { .. }), "{e:?}");
     shown(&e);
@@ -316,7 +316,6 @@ fn no_clobber_rename_loses_the_race_safely() {
     fs::write(&path, "theirs\n").unwrap();
     let how = util::Replace {
         noclobber: true,
-        keep_owner: None,
         unchanged: None,
     };
     let e = util::write_atomic(&path, b"ours\n", how).unwrap_err();
@@ -489,10 +488,22 @@ fn env_file_round_trip_keeps_other_lines_and_tightens_mode() {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     }
     let spec: StoreSpec = format!("env-file:{}", path.display()).parse().unwrap();
-    spec.check(&opts()).unwrap();
+    // It holds a token: replacing it needs --force, up front and at write.
+    let e = spec.check(&opts()).unwrap_err();
+    assert!(matches!(e.cause(), StoreError::HoldsToken { .. }), "{e:?}");
+    assert!(e.hint().unwrap().contains("--force"), "{e:?}");
+    let e = spec.write(&tok(), &opts()).unwrap_err();
+    assert!(matches!(e, StoreError::HoldsToken { .. }), "{e:?}");
+    assert_eq!(fs::read_to_string(&path).unwrap(), before);
+    let force = StoreOptions {
+        force: true,
+        ..opts()
+    };
+    spec.check(&force).unwrap();
     assert_eq!(spec.read(&opts()).unwrap(), Some(Secret::new("old")));
-    let out = spec.write(&tok(), &opts()).unwrap().to_string();
+    let out = spec.write(&tok(), &force).unwrap().to_string();
     assert!(out.contains("replaced INFLUX_MGMT_TOKEN"), "{out}");
+    assert!(out.contains("held before was replaced"), "{out}");
     assert_eq!(
         fs::read_to_string(&path).unwrap(),
         format!(
@@ -530,9 +541,17 @@ fn env_file_created_fresh_with_custom_key() {
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&dir.path().join("conf")), 0o700);
     }
-    // Writing again replaces, no --force needed.
+    // Writing again replaces a live token: only with --force.
     let other = Secret::new("second-token");
-    spec.write(&other, &opts()).unwrap();
+    assert!(matches!(
+        spec.write(&other, &opts()).unwrap_err(),
+        StoreError::HoldsToken { .. }
+    ));
+    let force = StoreOptions {
+        force: true,
+        ..opts()
+    };
+    spec.write(&other, &force).unwrap();
     assert_eq!(
         fs::read_to_string(&path).unwrap(),
         "APP_TOKEN=second-token\n"
@@ -541,27 +560,109 @@ fn env_file_created_fresh_with_custom_key() {
 
 #[cfg(unix)]
 #[test]
-fn env_file_through_a_symlink_edits_the_target() {
+fn a_symlink_at_a_store_path_is_refused_never_followed() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real.env");
     let link = dir.path().join("link.env");
     fs::write(&real, "A=1\n").unwrap();
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let spec = StoreSpec::EnvFile {
-        path: link.clone(),
-        key: "K".into(),
+    let force = StoreOptions {
+        force: true,
+        ..opts()
     };
-    spec.write(&tok(), &opts()).unwrap();
+    let specs = [
+        StoreSpec::EnvFile {
+            path: link.clone(),
+            key: "K".into(),
+        },
+        StoreSpec::File { path: link.clone() },
+    ];
+    for spec in specs {
+        for o in [&opts(), &force] {
+            let e = spec.check(o).unwrap_err();
+            let msg = shown(&e);
+            assert!(
+                msg.contains("symbolic link") && msg.contains("link.env"),
+                "{msg}"
+            );
+            assert_eq!(e.exit_code(), crate::error::exit::USAGE);
+            let e = spec.write(&tok(), o).unwrap_err();
+            assert!(shown(&e).contains("symbolic link"), "{spec}: {e}");
+            assert!(
+                spec.read(o)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("symbolic link")
+            );
+        }
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "A=1\n", "{spec}");
+    }
+    // influxctl: the config itself a symlink.
+    let cfg = dir.path().join("config.toml");
+    std::os::unix::fs::symlink(&real, &cfg).unwrap();
+    let o = StoreOptions {
+        influxctl_config: Some(cfg.clone()),
+        force: true,
+        ..opts()
+    };
+    let spec: StoreSpec = "influxctl:default".parse().unwrap();
     assert!(
-        fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink()
+        spec.check(&o)
+            .unwrap_err()
+            .to_string()
+            .contains("symbolic link")
     );
-    assert_eq!(
-        fs::read_to_string(&real).unwrap(),
-        format!("A=1\nK={TOKEN}\n")
+    assert!(
+        spec.write(&tok(), &o)
+            .unwrap_err()
+            .to_string()
+            .contains("symbolic link")
     );
+    assert_eq!(fs::read_to_string(&real).unwrap(), "A=1\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn directories_others_can_write_are_refused_unless_sticky_and_ours() {
+    use std::os::unix::fs::PermissionsExt;
+    let cases: [(u32, bool, bool); 5] = [
+        // (directory mode, a file of ours exists there, accepted)
+        (0o700, false, true),
+        (0o755, true, true),
+        (0o777, false, false),
+        (0o770, true, false),
+        (0o1777, true, true),
+    ];
+    for (dmode, exists, ok) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("d");
+        fs::create_dir(&d).unwrap();
+        let path = d.join("token");
+        if exists {
+            fs::write(&path, "old\n").unwrap();
+        }
+        fs::set_permissions(&d, fs::Permissions::from_mode(dmode)).unwrap();
+        let spec = StoreSpec::File { path: path.clone() };
+        let force = StoreOptions {
+            force: true,
+            ..opts()
+        };
+        let r = spec.write(&tok(), &force);
+        assert_eq!(r.is_ok(), ok, "{dmode:o} {exists}: {r:?}");
+        if let Err(e) = r {
+            let msg = shown(&e);
+            assert!(
+                msg.contains("writable by") && msg.contains(&d.display().to_string()),
+                "{msg}"
+            );
+        }
+    }
 }
 
 mod env_props {
@@ -663,7 +764,11 @@ mod env_props {
                     path: path.clone(),
                     key: KEY.into(),
                 };
-                spec.write(&tok(), &opts()).unwrap();
+                let force = StoreOptions {
+                    force: true,
+                    ..opts()
+                };
+                spec.write(&tok(), &force).unwrap();
                 prop_assert_eq!(spec.read(&opts()).unwrap(), Some(tok()));
                 let out = fs::read(&path).unwrap();
                 prop_assert_eq!(&out, &envfile::edit(&input, KEY, TOKEN).contents);
@@ -711,8 +816,19 @@ fn keyring_test_dir_round_trip() {
         assert_eq!(mode(&file), 0o600);
         assert_eq!(mode(&kdir), 0o700);
     }
-    // Replacing works without --force; other accounts are separate.
-    spec.write(&Secret::new("second"), &o).unwrap();
+    // Replacing needs --force (the entry holds a live token); other
+    // accounts are separate.
+    let e = spec.write(&Secret::new("second"), &o).unwrap_err();
+    assert!(matches!(e, StoreError::HoldsToken { .. }), "{e:?}");
+    assert!(matches!(
+        spec.check(&o).unwrap_err().cause(),
+        StoreError::HoldsToken { .. }
+    ));
+    let forced = StoreOptions {
+        force: true,
+        ..o.clone()
+    };
+    spec.write(&Secret::new("second"), &forced).unwrap();
     assert_eq!(spec.read(&o).unwrap(), Some(Secret::new("second")));
     let other: StoreSpec = "keyring:influxdb/other".parse().unwrap();
     assert_eq!(other.read(&o).unwrap(), None);
@@ -757,20 +873,28 @@ fn headless_keyring_fails_fast_with_a_hint() {
         ..opts()
     };
     let spec: StoreSpec = "keyring:influxdb/admin".parse().unwrap();
-    let started = Instant::now();
+    // The outcome, not the time: without a session bus nothing is tried
+    // (no D-Bus connection that could hang), the error says why.
     let errors = [
         spec.check(&o).unwrap_err(),
         spec.write(&tok(), &o).unwrap_err(),
         spec.read(&o).unwrap_err(),
     ];
-    assert!(started.elapsed() < Duration::from_secs(1));
-    for e in errors {
-        assert!(matches!(e, StoreError::KeyringUnavailable { .. }), "{e:?}");
+    for (i, e) in errors.into_iter().enumerate() {
+        assert!(
+            matches!(e.cause(), StoreError::KeyringUnavailable { .. }),
+            "{e:?}"
+        );
         let msg = shown(&e);
         assert!(msg.contains("DBUS_SESSION_BUS_ADDRESS"), "{msg}");
         let hint = e.hint().unwrap();
         assert!(hint.contains("file:") && hint.contains("exec:"), "{hint}");
-        assert_eq!(e.exit_code(), crate::error::exit::STORE_PARTIAL);
+        let want = if i == 0 {
+            crate::error::exit::USAGE
+        } else {
+            crate::error::exit::STORE_PARTIAL
+        };
+        assert_eq!(e.exit_code(), want);
     }
 }
 
@@ -918,7 +1042,6 @@ mod exec_tests {
             exec_timeout: Duration::from_millis(300),
             ..opts()
         };
-        let started = Instant::now();
         let (r, _) = run("echo starting >&2; sleep 30", &o, &[]);
         let e = r.unwrap_err();
         assert!(matches!(e, StoreError::ExecTimeout { .. }), "{e:?}");
@@ -926,11 +1049,113 @@ mod exec_tests {
             e.to_string().contains("300ms") && e.to_string().contains("starting"),
             "{e}"
         );
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_process_group() {
+        // `sh` starts a background grandchild that outlives it and would
+        // still hold the token; on timeout the group is killed and waited for.
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild.pid");
+        let o = StoreOptions {
+            exec_timeout: Duration::from_millis(500),
+            ..opts()
+        };
+        let cmd = format!(
+            "sh -c 'echo $$ > {p}.tmp; mv {p}.tmp {p}; exec sleep 300' & cat >/dev/null; wait",
+            p = pidfile.display()
         );
+        let (r, _) = run(&cmd, &o, &[]);
+        assert!(matches!(r.unwrap_err(), StoreError::ExecTimeout { .. }));
+        let pid: i32 = fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(!alive(pid), "grandchild {pid} survived the timeout");
+    }
+
+    #[test]
+    fn a_failed_command_leaves_no_background_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("bg.pid");
+        let cmd = format!(
+            "sleep 300 & echo $! > {p}.tmp; mv {p}.tmp {p}; exit 4",
+            p = pidfile.display()
+        );
+        let (r, _) = run(&cmd, &opts(), &[]);
+        assert!(matches!(r.unwrap_err(), StoreError::ExecFailed { .. }));
+        let pid: i32 = fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(!alive(pid), "background child {pid} survived");
+    }
+
+    /// Running and not a zombie (a killed orphan may wait for its reaper).
+    fn alive(pid: i32) -> bool {
+        match fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next())
+                .is_some_and(|state| state != "Z" && state != "X"),
+            Err(_) => false,
+        }
+    }
+
+    #[test]
+    fn influx_token_variables_are_scrubbed() {
+        let dir = tempfile::tempdir().unwrap();
+        let envfile = dir.path().join("env");
+        let cmd = format!("cat >/dev/null; env > {}", envfile.display());
+        let inject = [
+            ("INFLUX_TOKEN", "s1"),
+            ("INFLUXDB3_AUTH_TOKEN", "s2"),
+            ("INFLUX_BOOTSTRAP_MGMT_TOKEN", "s3"),
+            ("influx_db_token", "s4"),
+            ("INFLUX_HOST", "kept-host"),
+            ("MY_TOKEN", "kept-token"),
+        ];
+        run(&cmd, &opts(), &inject).0.unwrap();
+        let env = fs::read_to_string(&envfile).unwrap();
+        for gone in ["s1", "s2", "s3", "s4"] {
+            assert!(
+                !env.lines().any(|l| l.ends_with(&format!("={gone}"))),
+                "{gone}: {env}"
+            );
+        }
+        assert!(env.contains("INFLUX_HOST=kept-host"), "{env}");
+        assert!(env.contains("MY_TOKEN=kept-token"), "{env}");
+    }
+
+    #[test]
+    fn a_program_not_on_path_is_found_up_front() {
+        let cases: [(&str, bool); 6] = [
+            ("cat >/dev/null", true),
+            ("no-such-program-xyz --token -", false),
+            ("/no/such/program", false),
+            ("echo ok", true),
+            ("VAR=1 no-such-program-xyz", true), // not a plain word: left to run time
+            ("if true; then cat; fi", true),
+        ];
+        for (cmd, ok) in cases {
+            let spec: StoreSpec = format!("exec:{cmd}").parse().unwrap();
+            let r = spec.check(&opts());
+            assert_eq!(r.is_ok(), ok, "{cmd}: {r:?}");
+            if let Err(e) = r {
+                assert!(
+                    matches!(e.cause(), StoreError::ExecNotFound { .. }),
+                    "{e:?}"
+                );
+                assert!(e.to_string().contains("not found"), "{e}");
+                assert_eq!(e.exit_code(), crate::error::exit::USAGE);
+            }
+        }
+        // At run time, exit 127 is said in words.
+        let (r, _) = run("cat >/dev/null; no-such-program-xyz", &opts(), &[]);
+        let e = r.unwrap_err();
+        assert!(e.to_string().contains("command not found"), "{e}");
     }
 
     #[test]
@@ -951,7 +1176,7 @@ mod exec_tests {
         assert!(!marker.exists(), "check ran the command");
         let bad: StoreSpec = "exec:echo \"unterminated".parse().unwrap();
         let e = bad.check(&opts()).unwrap_err();
-        assert!(matches!(e, StoreError::ExecSyntax { .. }), "{e:?}");
+        assert!(matches!(e.cause(), StoreError::ExecSyntax { .. }), "{e:?}");
         assert!(e.hint().is_some());
     }
 }
@@ -1040,13 +1265,7 @@ fn influxctl_adds_after_port_keeping_everything_else() {
     // Backup: the original bytes, 0600.
     let backup = out.backup.clone().unwrap();
     assert_eq!(backup.parent().unwrap(), dir.path());
-    assert!(
-        backup
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("config.toml.bak.")
-    );
+    assert!(backup.file_name().unwrap().to_string_lossy() == "config.toml.bak");
     assert_eq!(fs::read_to_string(&backup).unwrap(), INFLUXCTL);
     assert!(out.to_string().contains("backup at"), "{out}");
     #[cfg(unix)]
@@ -1057,11 +1276,26 @@ fn influxctl_adds_after_port_keeping_everything_else() {
     // Only the file and its backup (no temp files).
     assert_eq!(listing(dir.path()).len(), 2);
 
-    // A second write replaces in place and makes another backup.
-    spec.write(&Secret::new("third"), &o).unwrap();
+    // A second write replaces the live token only with --force, and keeps
+    // one backup: it replaces the previous one, and removes the
+    // timestamped backups of older versions (each held a token).
+    let e = spec.write(&Secret::new("third"), &o).unwrap_err();
+    assert!(matches!(e, StoreError::HoldsToken { .. }), "{e:?}");
+    fs::write(dir.path().join("config.toml.bak.20250101T000000Z"), "old").unwrap();
+    fs::write(dir.path().join("config.toml.bak.20250101T000000Z.1"), "old").unwrap();
+    let force = StoreOptions {
+        force: true,
+        ..o.clone()
+    };
+    let out = spec.write(&Secret::new("third"), &force).unwrap();
+    assert!(
+        out.to_string().contains("held before was replaced"),
+        "{out}"
+    );
     let again = fs::read_to_string(&path).unwrap();
     same_but(&after, &again, at, false);
-    assert_eq!(listing(dir.path()).len(), 3);
+    assert_eq!(listing(dir.path()), vec!["config.toml", "config.toml.bak"]);
+    assert_eq!(fs::read_to_string(&backup).unwrap(), after);
 }
 
 #[test]
@@ -1069,6 +1303,11 @@ fn influxctl_replaces_in_place_keeping_the_comment() {
     let (_dir, path, o) = influxctl_setup();
     let spec: StoreSpec = "influxctl:default".parse().unwrap();
     assert_eq!(spec.read(&o).unwrap(), Some(Secret::new("old-token")));
+    assert!(matches!(
+        spec.check(&o).unwrap_err().cause(),
+        StoreError::HoldsToken { .. }
+    ));
+    let o = StoreOptions { force: true, ..o };
     let out = spec.write(&tok(), &o).unwrap();
     assert!(
         out.summary
@@ -1110,7 +1349,7 @@ fn influxctl_refuses_missing_profile_file_or_path() {
         spec.write(&tok(), &o).unwrap_err(),
         spec.read(&o).unwrap_err(),
     ] {
-        assert!(matches!(e, StoreError::NoProfile { .. }), "{e:?}");
+        assert!(matches!(e.cause(), StoreError::NoProfile { .. }), "{e:?}");
         assert!(
             e.hint().unwrap().contains("default, prod, noport"),
             "{:?}",
@@ -1131,8 +1370,8 @@ fn influxctl_refuses_missing_profile_file_or_path() {
     };
     let spec: StoreSpec = "influxctl:default".parse().unwrap();
     assert!(matches!(
-        spec.check(&missing),
-        Err(StoreError::NoInfluxctlFile { .. })
+        spec.check(&missing).unwrap_err().cause(),
+        StoreError::NoInfluxctlFile { .. }
     ));
     assert!(matches!(
         spec.write(&tok(), &missing),
@@ -1142,8 +1381,8 @@ fn influxctl_refuses_missing_profile_file_or_path() {
     assert!(!dir.path().join("nope.toml").exists());
 
     assert!(matches!(
-        spec.check(&opts()),
-        Err(StoreError::NoInfluxctlConfig)
+        spec.check(&opts()).unwrap_err().cause(),
+        StoreError::NoInfluxctlConfig
     ));
     assert!(matches!(
         spec.read(&opts()),
@@ -1160,8 +1399,8 @@ fn influxctl_reports_parse_errors_with_a_line() {
         .unwrap()
         .check(&o)
         .unwrap_err();
-    match e {
-        StoreError::InfluxctlParse { line, .. } => assert_eq!(line, 3),
+    match e.cause() {
+        StoreError::InfluxctlParse { line, .. } => assert_eq!(*line, 3),
         other => panic!("{other:?}"),
     }
 }

@@ -98,6 +98,27 @@ pub(super) fn check_parent(path: &Path) -> Result<Option<PathBuf>, StoreError> {
     }
 }
 
+/// The full pre-flight for writing `path`: [`safe_target`], then
+/// [`check_parent`], then a probe file in the directory (or in the nearest
+/// existing ancestor, where ours would be created). Creates nothing that
+/// stays. Returns what is at the path now.
+pub(super) fn preflight_target(path: &Path) -> Result<Option<Metadata>, StoreError> {
+    let existing = safe_target(path)?;
+    check_parent(path)?;
+    let mut dir = parent_of(path);
+    while std::fs::symlink_metadata(dir).is_err() {
+        match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => dir = p,
+            None => {
+                dir = Path::new(".");
+                break;
+            }
+        }
+    }
+    probe_dir(dir)?;
+    Ok(existing)
+}
+
 /// Create the directory `path` will live in (0700 for what we create), after
 /// [`check_parent`]. Returns a note for the outcome when something was created.
 pub(super) fn ensure_parent(path: &Path) -> Result<Option<String>, StoreError> {
@@ -186,18 +207,54 @@ pub(super) fn write_atomic(
             path,
             "the file changed while we were editing it; nothing was written, try again",
         ),
+        fsutil::WriteError::Refused(r) => refused(r),
     })
 }
 
-/// The file a path resolves to, so that editing a symlinked file edits its
-/// target and leaves the link in place. Paths that do not exist are returned
-/// as they are.
-pub(super) fn resolve_link(path: &Path) -> Result<PathBuf, StoreError> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            std::fs::canonicalize(path).map_err(io_err("follow the symlink", path))
+fn refused(r: fsutil::Refusal) -> StoreError {
+    StoreError::Unusable {
+        path: r.path,
+        message: format!("refusing to use it: {}", r.why),
+    }
+}
+
+/// The write-time safety rules of [`fsutil::check_target`] (no symlink at
+/// the path, not a directory others can change), as a store error. Returns
+/// what is at the path now, not following links.
+pub(super) fn safe_target(path: &Path) -> Result<Option<Metadata>, StoreError> {
+    fsutil::check_target(path).map_err(refused)
+}
+
+/// Read a store file without following a symlink at it; None if absent.
+pub(super) fn read_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Say it plainly (O_NOFOLLOW's ELOOP reads "too many levels of
+        // symbolic links").
+        safe_target(path)?;
+    }
+    match fsutil::read_nofollow(path) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
+            Err(unusable(path, "is a directory"))
         }
-        _ => Ok(path.to_path_buf()),
+        Err(e) => Err(io_err("read", path)(e)),
+    }
+}
+
+/// Pre-flight of a directory a file will be written to: create a probe file
+/// in it and remove it again, which finds what permission bits cannot tell
+/// (a read-only mount, an ACL, an immutable directory, a full inode table).
+pub(super) fn probe_dir(dir: &Path) -> Result<(), StoreError> {
+    let probe = tempfile::Builder::new()
+        .prefix(".influx-bootstrap-probe-")
+        .tempfile_in(dir);
+    match probe {
+        Ok(f) => f.close().map_err(io_err("remove the probe file in", dir)),
+        Err(e) => Err(unusable(
+            dir,
+            format!("cannot create a file in this directory: {e}"),
+        )),
     }
 }
 

@@ -8,7 +8,8 @@
 //! * [`cluster_db`]: the reference cluster's SQLite file, edited behind the
 //!   server's back to put a token into a state that would otherwise take
 //!   waiting (expired, revoked at a known time);
-//! * [`process`]: waiting for a child process with a bound, and signals.
+//! * [`process`]: waiting for a child process with a bound, and signals;
+//! * [`users`]: a second local user (the attacker of the hardening tests).
 //!
 //! Waits in here are on events (a line on a pipe, a process exit), each bounded
 //! by a generous timeout that panics with the relevant diagnostics; nothing
@@ -21,6 +22,8 @@ pub mod cluster_db;
 pub mod idp;
 pub mod process;
 pub mod tls;
+#[cfg(unix)]
+pub mod users;
 
 pub use idp::{DEFAULT_AUDIENCE, Idp, IdpBuilder};
 

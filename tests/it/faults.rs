@@ -364,7 +364,9 @@ fn two_mints_at_once_share_the_session_safely() {
 
 #[test]
 fn signals_at_each_stage() {
-    for sig in ["INT", "TERM"] {
+    // SIGHUP (an SSH session that went away after the approval) and SIGQUIT
+    // are handled like SIGINT and SIGTERM; the exit code is 128 + the number.
+    for (sig, code) in [("INT", 130), ("TERM", 143), ("HUP", 129), ("QUIT", 131)] {
         let idp = Idp::builder().interval(1).start();
         let cluster = Cluster::start(&idp);
         let env = TestEnv::new();
@@ -386,7 +388,7 @@ fn signals_at_each_stage() {
             "device_code"
         );
         run.signal(sig);
-        run.wait_output().assert_code(130);
+        run.wait_output().assert_code(code);
         assert_eq!(cluster.token_count(), 0, "{sig}");
 
         // While storing (after create): revoked, no partial file.
@@ -397,7 +399,7 @@ fn signals_at_each_stage() {
         run.signal(sig);
         gate.open();
         let out = run.wait_output();
-        out.assert_code(130);
+        out.assert_code(code);
         assert!(out.stderr.contains("revoked"), "{sig}: {}", out.stderr);
         let jwt = session_jwt(&env);
         let all = cluster.list_with(&jwt);

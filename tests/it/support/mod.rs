@@ -489,6 +489,11 @@ impl Running {
         test_support::process::signal_delivered(self.pid, sig);
     }
 
+    /// The process id (to look at `/proc/<pid>` while it runs).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// Stderr received so far.
     pub fn stderr_so_far(&self) -> String {
         String::from_utf8_lossy(&self.stderr_all.0.lock().unwrap().bytes).into_owned()
