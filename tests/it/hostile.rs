@@ -86,3 +86,194 @@ fn descriptions_cannot_hide_rows_of_management_and_token_lists() {
     shows_escaped(&env.run(["token", "list"]), &token_id);
     shows_escaped(&env.run(["token", "get", &token_id]), "DESCRIPTION");
 }
+
+// ---------------------------------------------------------------------------
+// Item 11: resource limits
+// ---------------------------------------------------------------------------
+
+/// A server whose answers may be huge without the fixture ever holding them:
+/// for each request, `answer(base, path)` gives a head, a number of padding
+/// bytes (`a`, written 64 KiB at a time) and a tail. No `Content-Length`
+/// (`Connection: close` ends the body), so only counting can stop a reader.
+/// Counts the bytes it wrote.
+struct Streamer {
+    base: String,
+    written: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    paths: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Streamer {
+    fn start(answer: impl Fn(&str, &str) -> (String, u64, String) + Send + 'static) -> Streamer {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (b, w, p) = (base.clone(), written.clone(), paths.clone());
+        // Detached: it ends with the test process (one thread per fixture).
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                p.lock().unwrap().push(path.clone());
+                let (head, pad, tail) = answer(&b, &path);
+                let chunk = vec![b'a'; 64 << 10];
+                let mut send = |bytes: &[u8]| -> bool {
+                    let ok = conn.write_all(bytes).is_ok();
+                    if ok {
+                        w.fetch_add(bytes.len() as u64, Ordering::SeqCst);
+                    }
+                    ok
+                };
+                let mut ok = send(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{head}"
+                    )
+                    .as_bytes(),
+                );
+                let mut left = pad;
+                while ok && left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    ok = send(&chunk[..n]);
+                    left -= n as u64;
+                }
+                if ok {
+                    send(tail.as_bytes());
+                }
+            }
+        });
+        Streamer {
+            base,
+            written,
+            paths,
+        }
+    }
+
+    fn written(&self) -> u64 {
+        self.written.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn served(&self, path: &str) -> usize {
+        self.paths
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| *p == path)
+            .count()
+    }
+}
+
+#[test]
+fn a_discovery_document_over_the_cap_fails_with_exit_5() {
+    const PAD: u64 = 64 << 20;
+    // Valid JSON with usable endpoints, padded to 64 MiB: without a cap it
+    // would be read whole and the flow would go on to the device endpoint.
+    let idp = Streamer::start(|base, path| match path {
+        "/.well-known/openid-configuration" => (
+            format!(
+                r#"{{"issuer":"{base}","device_authorization_endpoint":"{base}/device/code","token_endpoint":"{base}/token","padding":""#
+            ),
+            PAD,
+            r#""}"#.into(),
+        ),
+        _ => (r#"{"error":"not_found"}"#.into(), 0, String::new()),
+    });
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::for_issuer(&idp.base, None).build());
+    let out = env.run(["login", "--format", "json", "--browser", "never"]);
+    out.assert_code(5);
+    assert!(out.stderr.contains("larger than 1 MiB"), "{out}");
+    assert!(!out.stderr.contains("panicked"), "{out}");
+    assert_eq!(idp.served("/device/code"), 0, "{out}");
+    // It stopped reading long before the end (the socket buffers hold a few
+    // MiB at most).
+    assert!(idp.written() < PAD / 2, "wrote {} bytes", idp.written());
+}
+
+#[test]
+fn a_management_list_over_the_cap_fails_with_exit_9() {
+    const PAD: u64 = 80 << 20;
+    // One token whose description is 80 MiB: valid JSON, over 64 MiB.
+    let cluster = Streamer::start(|_, path| {
+        match path {
+        "/api/v0/management/tokens" => (
+            r#"[{"id":"t1","tokenPrefix":"M.x","createdAt":"2026-01-01T00:00:00Z","createdBy":"x","description":""#.into(),
+            PAD,
+            r#""}]"#.into(),
+        ),
+        _ => (r#"{"code":404,"message":"no"}"#.into(), 0, String::new()),
+    }
+    });
+    let port = cluster.base.rsplit(':').next().unwrap().to_string();
+    let env = TestEnv::new();
+    env.write_config(
+        &ProfileToml::for_issuer("http://127.0.0.1:9", None)
+            .port(port)
+            .tls_disable(true)
+            .mgmt_token(Some("mgmt-token-for-the-test"))
+            .build(),
+    );
+    let out = env.run(["management", "list"]);
+    out.assert_code(9);
+    assert!(out.stderr.contains("larger than 64 MiB"), "{out}");
+    assert_eq!(cluster.served("/api/v0/management/tokens"), 1, "{out}");
+}
+
+#[test]
+fn a_huge_expires_in_after_approval_does_not_panic() {
+    use support::canned::{Canned, Reply};
+    let c = Canned::start_with_base(|base, r, _| match r.path.as_str() {
+        "/.well-known/openid-configuration" => Reply::json(
+            200,
+            json!({
+                "issuer": base,
+                "device_authorization_endpoint": format!("{base}/device/code"),
+                "token_endpoint": format!("{base}/token"),
+            }),
+        ),
+        "/device/code" => Reply::json(
+            200,
+            json!({
+                "device_code": "dc", "user_code": "ABCD-EFGH",
+                "verification_uri": "https://idp.example.test/device",
+                "expires_in": u64::MAX, "interval": 1,
+            }),
+        ),
+        // Approved at once, with lifetimes no clock can hold.
+        "/token" => Reply {
+            status: 200,
+            content_type: "application/json".into(),
+            headers: vec![],
+            body:
+                r#"{"access_token":"at-1","token_type":"Bearer","expires_in":18446744073709551615}"#
+                    .into(),
+        },
+        _ => Reply::json(404, json!({"error": "not_found"})),
+    });
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::for_issuer(&c.base(), None).build());
+    let out = env.run(["login", "--format", "json", "--browser", "never"]);
+    out.assert_success();
+    assert!(!out.stderr.contains("panicked"), "{out}");
+    // The session's expiry is clamped to a year from now.
+    let expires: chrono::DateTime<chrono::Utc> = support::cached_session(&env)["expires_at"]
+        .as_str()
+        .expect("expires_at")
+        .parse()
+        .unwrap();
+    let year = chrono::Utc::now() + chrono::Duration::days(366);
+    assert!(expires <= year, "{expires}");
+    env.run(["status"]).assert_success();
+}
