@@ -2,8 +2,8 @@
 //!
 //! One `reqwest::Client` per process: native root certificates plus the
 //! profile's CA, a timeout per request, a `User-Agent`, proxies from the usual
-//! `HTTPS_PROXY`/`NO_PROXY` variables (read by reqwest itself), and **no
-//! redirects**: a token endpoint that redirects would make us re-post a device
+//! `HTTPS_PROXY`/`NO_PROXY` variables (read by reqwest itself) but never for
+//! loopback destinations, and **no redirects**: a token endpoint that redirects would make us re-post a device
 //! code or refresh token somewhere we did not choose.
 use crate::error::HttpError;
 use crate::printer::Printer;
@@ -33,6 +33,12 @@ pub const CLUSTER_BODY_LIMIT: usize = 64 << 20;
 pub struct HttpClient {
     plain: reqwest::Client,
     tls: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    /// The same two without any proxy, for loopback destinations: curl and
+    /// Go never send `127.0.0.0/8`, `::1` or `localhost` through
+    /// `HTTP(S)_PROXY`/`ALL_PROXY`, and neither do we (a proxy would see the
+    /// tokens of a plain-http loopback stack; issue 11, item 13).
+    plain_direct: reqwest::Client,
+    tls_direct: std::sync::OnceLock<Result<reqwest::Client, String>>,
     tls_parts: TlsParts,
     timeout: Duration,
     /// `[profile.tls] disable = true`: plain http allowed beyond loopback.
@@ -210,9 +216,16 @@ impl HttpClient {
             .tls_built_in_root_certs(false)
             .build()
             .map_err(|e| HttpError::Client(e.to_string()))?;
+        let plain_direct = builder(timeout)
+            .tls_built_in_root_certs(false)
+            .no_proxy()
+            .build()
+            .map_err(|e| HttpError::Client(e.to_string()))?;
         Ok(HttpClient {
             plain,
             tls: std::sync::OnceLock::new(),
+            plain_direct,
+            tls_direct: std::sync::OnceLock::new(),
             tls_parts: parts,
             timeout,
             allow_plain_http: tls.disable.value,
@@ -225,14 +238,24 @@ impl HttpClient {
         &self.printer
     }
 
-    /// The client for this URL's scheme (building the TLS one on first use).
+    /// The client for this URL's scheme and destination (building the TLS
+    /// ones on first use): loopback destinations never go through a proxy.
     fn client(&self, url: &Url) -> Result<&reqwest::Client, HttpError> {
+        let direct = is_loopback(url);
         if url.scheme() == "http" {
-            return Ok(&self.plain);
+            return Ok(if direct {
+                &self.plain_direct
+            } else {
+                &self.plain
+            });
         }
-        let built = self.tls.get_or_init(|| {
+        let cell = if direct { &self.tls_direct } else { &self.tls };
+        let built = cell.get_or_init(|| {
             let p = &self.tls_parts;
             let mut b = builder(self.timeout);
+            if direct {
+                b = b.no_proxy();
+            }
             for c in &p.roots {
                 b = b.add_root_certificate(c.clone());
             }

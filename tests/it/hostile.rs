@@ -277,3 +277,84 @@ fn a_huge_expires_in_after_approval_does_not_panic() {
     assert!(expires <= year, "{expires}");
     env.run(["status"]).assert_success();
 }
+
+// ---------------------------------------------------------------------------
+// Item 13: no proxy for loopback
+// ---------------------------------------------------------------------------
+
+/// A "proxy" on loopback that counts the connections it gets and answers
+/// each with a 502 (so a proxied request fails loudly too).
+struct CountingProxy {
+    url: String,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingProxy {
+    fn start() -> CountingProxy {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let n = connections.clone();
+        // Detached: it ends with the test process.
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        CountingProxy { url, connections }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn loopback_requests_never_go_through_a_proxy() {
+    let proxy = CountingProxy::start();
+    let idp = Idp::builder().interval(1).start();
+    // The IdP over plain http, the cluster over https (both clients).
+    let cluster = Cluster::builder(&idp).tls().start();
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let proxied = |args: &[&str]| {
+        let mut cmd = env.cmd(args);
+        for var in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ] {
+            cmd.env(var, &proxy.url);
+        }
+        support::Running::spawn(cmd)
+    };
+
+    let mut run = proxied(&["login", "--format", "json", "--browser", "never"]);
+    let ev = run.next_stdout_json(support::DEFAULT_TIMEOUT);
+    assert_eq!(ev["event"], "device_code", "{ev}");
+    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
+    run.wait_output().assert_success();
+
+    let file = env.home().join("mgmt-token");
+    let store = format!("file:{}", file.display());
+    proxied(&["mint", "--description", "proxy test", "--store", &store])
+        .wait_output()
+        .assert_success();
+    assert!(file.exists());
+    assert_eq!(proxy.connections(), 0, "the proxy saw loopback requests");
+
+    // Other destinations still go through it (`.invalid` never resolves, so
+    // only the proxy can be asked).
+    env.write_config(&ProfileToml::for_issuer("https://idp.invalid", None).build());
+    let out = proxied(&["login", "--format", "json", "--browser", "never"]).wait_output();
+    out.assert_code(5);
+    assert!(proxy.connections() >= 1, "{out}");
+}
