@@ -181,7 +181,9 @@ impl Printer {
     /// One JSON document (or event) per line on stdout, flushed at once so a
     /// wrapper reading the stream sees it immediately.
     pub fn json<T: Serialize>(&self, value: &T) -> std::io::Result<()> {
-        let mut line = serde_json::to_string(value).map_err(std::io::Error::other)?;
+        let json = serde_json::to_string(value).map_err(std::io::Error::other)?;
+        // Same document, but no bidi or invisible character reaches a terminal.
+        let mut line = crate::text::json_escape_hidden(&json);
         line.push('\n');
         self.data(&line)
     }

@@ -50,6 +50,28 @@ pub fn escape_keeping_lines(s: &str) -> String {
     out
 }
 
+/// Serialised JSON with every character [`hides_text`] flags written as a
+/// `\uXXXX` escape (a surrogate pair above U+FFFF): the same document for a
+/// JSON reader, but a bidi override in a description cannot reorder what a
+/// person sees when the document reaches a terminal. (JSON already escapes
+/// control characters; outside strings it holds only ASCII, so this touches
+/// string contents only.)
+pub fn json_escape_hidden(json: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if hides_text(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn push_escaped(out: &mut String, c: char) {
     use std::fmt::Write as _;
     match c {
@@ -196,6 +218,16 @@ mod tests {
             escape_keeping_lines("a\n\tb\r\x1b[2J\u{202e}"),
             "a\n\tb \\x1b[2J\\u{202e}"
         );
+    }
+
+    #[test]
+    fn json_keeps_its_meaning_without_hidden_characters() {
+        let v = serde_json::json!({"d": "a\u{202e}b\u{e0041}c\u{1b}日"});
+        let plain = serde_json::to_string(&v).unwrap();
+        let escaped = json_escape_hidden(&plain);
+        assert_eq!(escaped, r#"{"d":"a\u202eb\udb40\udc41c\u001b日"}"#);
+        let back: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, v);
     }
 
     #[test]

@@ -69,6 +69,18 @@ fn descriptions_cannot_hide_rows_of_management_and_token_lists() {
     );
 
     shows_escaped(&env.run(["management", "list"]), &planted_id);
+    // JSON is data: the same text comes back, but as escapes only.
+    let out = env.run(["management", "list", "--format", "json"]);
+    out.assert_success();
+    assert!(!out.stdout.contains(['\x1b', '\u{202e}']), "{out}");
+    let listed = out.stdout_json();
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == planted_id.as_str())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(row["description"], HOSTILE);
 
     // The same through the documented API's database tokens.
     let r: Value = http()
