@@ -370,3 +370,48 @@ fn loopback_requests_never_go_through_a_proxy() {
     out.assert_code(5);
     assert!(proxy.connections() >= 1, "{out}");
 }
+
+/// The provider's text (user code, verification URI, `error_description`)
+/// reaches the terminal escaped.
+#[test]
+fn provider_text_reaches_the_terminal_escaped() {
+    use support::canned::{Canned, Reply};
+    let c = Canned::start_with_base(|base, r, _| match r.path.as_str() {
+        "/.well-known/openid-configuration" => Reply::json(
+            200,
+            json!({
+                "issuer": base,
+                "device_authorization_endpoint": format!("{base}/device/code"),
+                "token_endpoint": format!("{base}/token"),
+            }),
+        ),
+        "/device/code" => Reply::json(
+            200,
+            json!({
+                "device_code": "dc", "user_code": "AB\u{202e}CD\x1b[2J",
+                "verification_uri": "https://idp.example.test/device\u{200b}",
+                "expires_in": 60, "interval": 1,
+            }),
+        ),
+        "/token" => Reply::json(
+            400,
+            json!({"error": "invalid_grant", "error_description": "no\x1b[1A\x1b[2K\u{202e}pe"}),
+        ),
+        _ => Reply::json(404, json!({"error": "not_found"})),
+    });
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::for_issuer(&c.base(), None).build());
+    let out = env.run(["login", "--browser", "never", "--qr", "never"]);
+    out.assert_code(5);
+    for shown in [
+        r"\u{202e}",
+        r"\x1b[2J",
+        r"device\u{200b}",
+        r"no\x1b[1A\x1b[2K\u{202e}pe",
+    ] {
+        assert!(out.stderr.contains(shown), "{shown} not shown\n{out}");
+    }
+    for raw in ['\x1b', '\u{202e}', '\u{200b}'] {
+        assert!(!out.stderr.contains(raw), "raw {raw:?} on stderr\n{out}");
+    }
+}
