@@ -159,6 +159,9 @@ pub enum HttpError {
         status: u16,
         cause: String,
     },
+    /// The body went past what we read from such a server (issue 11, item 11).
+    #[error("{url} answered a body larger than {} MiB; refusing to read more", limit >> 20)]
+    TooLarge { url: String, limit: usize },
     #[error("refusing plain http:// for {url}: only loopback hosts may use http")]
     InsecureUrl { url: String },
     #[error("cannot build the HTTP client: {0}")]

@@ -2,8 +2,8 @@
 //!
 //! One `reqwest::Client` per process: native root certificates plus the
 //! profile's CA, a timeout per request, a `User-Agent`, proxies from the usual
-//! `HTTPS_PROXY`/`NO_PROXY` variables (read by reqwest itself), and **no
-//! redirects**: a token endpoint that redirects would make us re-post a device
+//! `HTTPS_PROXY`/`NO_PROXY` variables (read by reqwest itself) but never for
+//! loopback destinations, and **no redirects**: a token endpoint that redirects would make us re-post a device
 //! code or refresh token somewhere we did not choose.
 use crate::error::HttpError;
 use crate::printer::Printer;
@@ -15,6 +15,17 @@ use url::Url;
 
 pub const USER_AGENT: &str = concat!("influx-bootstrap/", env!("CARGO_PKG_VERSION"));
 
+/// The largest body we read from the identity provider: discovery documents,
+/// JWKS, device authorization and token responses are a few KiB; 1 MiB leaves
+/// room for any real one and stops a hostile one from filling memory (a
+/// 1.5 GB discovery document took 3 GB before, issue 11 item 11).
+pub const IDP_BODY_LIMIT: usize = 1 << 20;
+
+/// The largest body we read from the cluster: `management list` and `token
+/// list` of 100,000 tokens with long descriptions (about 350 bytes each,
+/// more with non-ASCII descriptions) fit in 64 MiB.
+pub const CLUSTER_BODY_LIMIT: usize = 64 << 20;
+
 /// One client per scheme: `http://` (loopback, or `[profile.tls] disable`)
 /// never needs a trust store, and loading the system's costs about 2 ms per
 /// process (measured in bench/RESULTS.md), so the TLS client is built on the
@@ -22,6 +33,12 @@ pub const USER_AGENT: &str = concat!("influx-bootstrap/", env!("CARGO_PKG_VERSIO
 pub struct HttpClient {
     plain: reqwest::Client,
     tls: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    /// The same two without any proxy, for loopback destinations: curl and
+    /// Go never send `127.0.0.0/8`, `::1` or `localhost` through
+    /// `HTTP(S)_PROXY`/`ALL_PROXY`, and neither do we (a proxy would see the
+    /// tokens of a plain-http loopback stack; issue 11, item 13).
+    plain_direct: reqwest::Client,
+    tls_direct: std::sync::OnceLock<Result<reqwest::Client, String>>,
     tls_parts: TlsParts,
     timeout: Duration,
     /// `[profile.tls] disable = true`: plain http allowed beyond loopback.
@@ -199,9 +216,16 @@ impl HttpClient {
             .tls_built_in_root_certs(false)
             .build()
             .map_err(|e| HttpError::Client(e.to_string()))?;
+        let plain_direct = builder(timeout)
+            .tls_built_in_root_certs(false)
+            .no_proxy()
+            .build()
+            .map_err(|e| HttpError::Client(e.to_string()))?;
         Ok(HttpClient {
             plain,
             tls: std::sync::OnceLock::new(),
+            plain_direct,
+            tls_direct: std::sync::OnceLock::new(),
             tls_parts: parts,
             timeout,
             allow_plain_http: tls.disable.value,
@@ -214,14 +238,24 @@ impl HttpClient {
         &self.printer
     }
 
-    /// The client for this URL's scheme (building the TLS one on first use).
+    /// The client for this URL's scheme and destination (building the TLS
+    /// ones on first use): loopback destinations never go through a proxy.
     fn client(&self, url: &Url) -> Result<&reqwest::Client, HttpError> {
+        let direct = is_loopback(url);
         if url.scheme() == "http" {
-            return Ok(&self.plain);
+            return Ok(if direct {
+                &self.plain_direct
+            } else {
+                &self.plain
+            });
         }
-        let built = self.tls.get_or_init(|| {
+        let cell = if direct { &self.tls_direct } else { &self.tls };
+        let built = cell.get_or_init(|| {
             let p = &self.tls_parts;
             let mut b = builder(self.timeout);
+            if direct {
+                b = b.no_proxy();
+            }
             for c in &p.roots {
                 b = b.add_root_certificate(c.clone());
             }
@@ -257,16 +291,19 @@ impl HttpClient {
         }
     }
 
+    /// GET from the identity provider (discovery, JWKS): at most
+    /// [`IDP_BODY_LIMIT`] bytes.
     pub async fn get(&self, url: &Url) -> Result<Response, HttpError> {
         self.check_url(url)?;
         let req = self
             .client(url)?
             .get(url.clone())
             .header("Accept", "application/json");
-        self.send(url, req).await
+        self.send(url, req, IDP_BODY_LIMIT).await
     }
 
-    /// POST `application/x-www-form-urlencoded` (RFC 6749 §4.1.3, RFC 8628 §3.1/§3.4).
+    /// POST `application/x-www-form-urlencoded` (RFC 6749 §4.1.3, RFC 8628
+    /// §3.1/§3.4) to the identity provider: at most [`IDP_BODY_LIMIT`] bytes.
     pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Response, HttpError> {
         self.check_url(url)?;
         let req = self
@@ -274,10 +311,11 @@ impl HttpClient {
             .post(url.clone())
             .header("Accept", "application/json")
             .form(form);
-        self.send(url, req).await
+        self.send(url, req, IDP_BODY_LIMIT).await
     }
 
-    /// A JSON API call with a bearer credential (the cluster's management API).
+    /// A JSON API call with a bearer credential (the cluster's management
+    /// API): at most [`CLUSTER_BODY_LIMIT`] bytes.
     pub async fn request_json(
         &self,
         method: reqwest::Method,
@@ -298,12 +336,17 @@ impl HttpClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        self.send(url, req).await
+        self.send(url, req, CLUSTER_BODY_LIMIT).await
     }
 
-    async fn send(&self, url: &Url, req: reqwest::RequestBuilder) -> Result<Response, HttpError> {
+    async fn send(
+        &self,
+        url: &Url,
+        req: reqwest::RequestBuilder,
+        limit: usize,
+    ) -> Result<Response, HttpError> {
         let shown = display_url(url);
-        let resp = req.send().await.map_err(|e| HttpError::Transport {
+        let mut resp = req.send().await.map_err(|e| HttpError::Transport {
             url: shown.clone(),
             cause: transport_cause(&e),
         })?;
@@ -318,14 +361,25 @@ impl HttpClient {
         let retry_after =
             header("retry-after").and_then(|v| parse_retry_after(&v, chrono::Utc::now()));
         let location = header("location");
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| HttpError::Transport {
-                url: shown.clone(),
-                cause: transport_cause(&e),
-            })?
-            .to_vec();
+        let too_large = || HttpError::TooLarge {
+            url: shown.clone(),
+            limit,
+        };
+        // A declared length over the limit fails before reading anything;
+        // the count below is what holds (a server may lie or stream chunks).
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| HttpError::Transport {
+            url: shown.clone(),
+            cause: transport_cause(&e),
+        })? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         tracing::debug!(url = %shown, status, len = body.len(), "HTTP response");
         Ok(Response {
             url: shown,

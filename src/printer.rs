@@ -181,7 +181,9 @@ impl Printer {
     /// One JSON document (or event) per line on stdout, flushed at once so a
     /// wrapper reading the stream sees it immediately.
     pub fn json<T: Serialize>(&self, value: &T) -> std::io::Result<()> {
-        let mut line = serde_json::to_string(value).map_err(std::io::Error::other)?;
+        let json = serde_json::to_string(value).map_err(std::io::Error::other)?;
+        // Same document, but no bidi or invisible character reaches a terminal.
+        let mut line = crate::text::json_escape_hidden(&json);
         line.push('\n');
         self.data(&line)
     }
@@ -209,19 +211,12 @@ impl Printer {
     }
 }
 
-/// Keep line breaks and tabs, blank out every other control character (ESC
-/// included), so text a server chose cannot move the cursor or recolour the
-/// terminal.
+/// Keep line breaks and tabs, make every other control character (ESC
+/// included) and every bidi or invisible format character visible
+/// (`\x1b`, `\u{202e}`), so text a server chose cannot move the cursor,
+/// recolour the terminal or disguise a line (issue 11, item 10).
 fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
+    crate::text::escape_keeping_lines(s)
 }
 
 #[cfg(test)]
@@ -239,7 +234,7 @@ mod tests {
         let c = p.captured();
         assert_eq!(
             c.stderr,
-            "✓ stored [2J\nnote: two\nlines\nwarning: careful\n"
+            "✓ stored\\x1b[2J\nnote: two\nlines\nwarning: careful\n"
         );
         assert_eq!(c.stdout, "token\n{\"event\":\"minted\"}\n");
     }

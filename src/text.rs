@@ -7,16 +7,120 @@ use url::Url;
 
 /// Server-provided text goes into one-line messages: keep it printable and
 /// short so a hostile server cannot paint the terminal or flood the log.
+/// Everything [`escape`] makes visible is made visible here too.
 pub fn sanitize(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect();
-    if s.chars().count() > 300 {
-        out.push('…');
+    const MAX: usize = 300;
+    let mut out = String::new();
+    for (n, c) in s.chars().enumerate() {
+        if n == MAX {
+            out.push('…');
+            break;
+        }
+        push_escaped(&mut out, c);
     }
     out
+}
+
+/// Make every character that could move the cursor, recolour or clear the
+/// terminal, or hide or reorder text, visible as an escape (`\x1b`,
+/// `\u{202e}`), line breaks and tabs as a space, keeping everything else. A stolen management token can set a
+/// description to `\x1b[1A\x1b[2K` (cursor up, erase line) and hide a row of
+/// `management list`; a bidi override (U+202E, "Trojan Source",
+/// CVE-2021-42574) makes `evil` read as `live`. No length limit (table cells);
+/// idempotent, since its output holds no character it would escape.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
+/// [`escape`] for text of several lines we composed (a report, a note
+/// quoting a server): line breaks and tabs are kept, everything else that
+/// [`escape`] escapes is escaped.
+pub fn escape_keeping_lines(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c => push_escaped(&mut out, c),
+        }
+    }
+    out
+}
+
+/// Serialised JSON with every character [`hides_text`] flags written as a
+/// `\uXXXX` escape (a surrogate pair above U+FFFF): the same document for a
+/// JSON reader, but a bidi override in a description cannot reorder what a
+/// person sees when the document reaches a terminal. (JSON already escapes
+/// control characters; outside strings it holds only ASCII, so this touches
+/// string contents only.)
+pub fn json_escape_hidden(json: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if hides_text(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    match c {
+        // Line breaks and tabs only break the line: a space keeps it one
+        // line and hides nothing.
+        '\n' | '\r' | '\t' => out.push(' '),
+        // C0, DEL and C1 (ESC starts ANSI CSI/OSC sequences; 0x9b is an
+        // 8-bit CSI some terminals honour).
+        c if c.is_control() => {
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        }
+        c if hides_text(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+        c => out.push(c),
+    }
+}
+
+/// Unicode format characters (general category Cf) and line/paragraph
+/// separators: bidi embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069), marks (U+200E/F, U+061C), zero-width characters, tag
+/// characters and the like. None belongs in a description, a user code or
+/// a name shown on a terminal; each can hide or reorder what is displayed.
+/// The list is Cf as of Unicode 15.1, plus U+2028/U+2029.
+pub fn hides_text(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 /// URLs in messages without query or fragment (nothing secret goes in our
@@ -72,14 +176,58 @@ mod tests {
     #[test]
     fn sanitize_keeps_one_short_line() {
         let long = "x".repeat(400);
-        let cases: [(&str, String); 3] = [
+        let cases: [(&str, String); 4] = [
             ("plain", "plain".into()),
-            ("two\nlines\x1b[31m", "two lines [31m".into()),
+            ("two\nlines\x1b[31m", "two lines\\x1b[31m".into()),
             (&long, format!("{}…", "x".repeat(300))),
+            ("ab\u{202e}c", "ab\\u{202e}c".into()),
         ];
         for (input, want) in cases {
             assert_eq!(sanitize(input), want);
         }
+    }
+
+    #[test]
+    fn escape_makes_hiding_characters_visible() {
+        let cases = [
+            ("plain ünïcödé 日本", "plain ünïcödé 日本"),
+            ("\x1b[1A\x1b[2Khidden", "\\x1b[1A\\x1b[2Khidden"),
+            ("\x1b]0;title\x07", "\\x1b]0;title\\x07"),
+            ("a\rb\tc\nd", "a b c d"),
+            ("\u{9b}2J\u{7f}", "\\x9b2J\\x7f"),
+            ("\u{202e}evil\u{202c}", "\\u{202e}evil\\u{202c}"),
+            (
+                "\u{2066}\u{2069}\u{200e}\u{200f}\u{61c}",
+                "\\u{2066}\\u{2069}\\u{200e}\\u{200f}\\u{61c}",
+            ),
+            ("zero\u{200b}width\u{feff}", "zero\\u{200b}width\\u{feff}"),
+            ("tag\u{e0041}", "tag\\u{e0041}"),
+            ("line\u{2028}sep", "line\\u{2028}sep"),
+            // Already escaped text stays as it is.
+            ("\\x1b[2K", "\\x1b[2K"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(escape(input), want, "{input:?}");
+            assert_eq!(
+                escape(&escape(input)),
+                escape(input),
+                "idempotent: {input:?}"
+            );
+        }
+        assert_eq!(
+            escape_keeping_lines("a\n\tb\r\x1b[2J\u{202e}"),
+            "a\n\tb \\x1b[2J\\u{202e}"
+        );
+    }
+
+    #[test]
+    fn json_keeps_its_meaning_without_hidden_characters() {
+        let v = serde_json::json!({"d": "a\u{202e}b\u{e0041}c\u{1b}日"});
+        let plain = serde_json::to_string(&v).unwrap();
+        let escaped = json_escape_hidden(&plain);
+        assert_eq!(escaped, r#"{"d":"a\u202eb\udb40\udc41c\u001b日"}"#);
+        let back: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, v);
     }
 
     #[test]

@@ -30,6 +30,14 @@ pub const CLUSTERED_PREFIX: &str = "/api/v0";
 pub const DEDICATED_PREFIX: &str = "/api/v0/accounts/{account_id}/clusters/{cluster_id}";
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(600);
+/// How often a timer drops expired idempotency records (they hold raw
+/// tokens: they must not outlive their TTL by waiting for the next create).
+pub const IDEMPOTENCY_SWEEP: Duration = Duration::from_secs(30);
+/// At most this many idempotency records are kept; past it the oldest is
+/// dropped (its key then no longer replays: a retry of that create would
+/// make a second token). 10,000 is 16 keyed creates a second for the whole
+/// TTL, far beyond any real use, and bounds the raw tokens held in memory.
+pub const MAX_IDEMPOTENCY_RECORDS: usize = 10_000;
 /// Maximum length of `description` in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 255;
 /// Maximum length of an `Idempotency-Key`.
@@ -272,8 +280,24 @@ impl IdempotencyRecords {
     }
 
     fn insert(&mut self, k: IdemKey, rec: Idempotent) {
+        while self.map.len() >= MAX_IDEMPOTENCY_RECORDS {
+            self.evict_oldest();
+        }
         self.order.push_back((rec.expires, k.clone()));
         self.map.insert(k, rec);
+    }
+
+    /// Drops the record that expires first (skipping queue entries whose
+    /// record was since removed or extended).
+    fn evict_oldest(&mut self) {
+        while let Some((t, k)) = self.order.pop_front() {
+            if self.map.get(&k).is_some_and(|r| r.expires == t) {
+                self.map.remove(&k);
+                return;
+            }
+        }
+        // The queue always holds an entry for each record; be safe anyway.
+        self.map.clear();
     }
 
     fn complete(&mut self, k: &IdemKey, response: (Bytes, String), expires: Instant) {
@@ -340,18 +364,43 @@ pub(crate) fn credential_of<'h>(
         })
 }
 
+/// The clock of idempotency records: tokio's, so tests can move it
+/// (`tokio::time::pause`); the real monotonic clock otherwise.
+fn idem_now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Drops expired idempotency records every [`IDEMPOTENCY_SWEEP`] until the
+/// state is gone.
+async fn sweep_idempotency(state: std::sync::Weak<AppState>) {
+    let mut tick = tokio::time::interval(IDEMPOTENCY_SWEEP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        lock(&state.idempotency).expire(idem_now());
+    }
+}
+
 impl AppState {
-    /// Opens the database and prepares the verifier.
+    /// Opens the database and prepares the verifier; inside a tokio runtime
+    /// also starts the timer that expires idempotency records.
     pub fn new(config: Config) -> Result<Arc<AppState>, rusqlite::Error> {
         let store = Store::open(&config.database)?;
-        Ok(Arc::new(AppState {
+        let state = Arc::new(AppState {
             verifier: JwtVerifier::new(config.identity.clone()),
             faults: Mutex::new(config.faults),
             config: Arc::new(config),
             store,
             stats: Mutex::default(),
             idempotency: Mutex::default(),
-        }))
+        });
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(sweep_idempotency(Arc::downgrade(&state)));
+        }
+        Ok(state)
     }
 
     /// Current fault settings.
@@ -442,6 +491,10 @@ impl AppState {
         headers: &HeaderMap,
         slot: &LogSlot,
     ) -> Result<Principal, ApiError> {
+        // Authenticate first: a 404 before the 401 would tell anyone which
+        // account and cluster ids exist.
+        let principal = self.authenticate(headers).await?;
+        slot.set(principal.describe());
         if let Some(account) = params.get("account_id") {
             let cluster = params.get("cluster_id").map(String::as_str).unwrap_or("");
             let known = self
@@ -455,8 +508,6 @@ impl AppState {
                 )));
             }
         }
-        let principal = self.authenticate(headers).await?;
-        slot.set(principal.describe());
         Ok(principal)
     }
 
@@ -629,7 +680,7 @@ impl InFlightGuard<'_> {
             lock(&self.state.idempotency).complete(
                 &k,
                 (body, location),
-                Instant::now() + IDEMPOTENCY_TTL,
+                idem_now() + IDEMPOTENCY_TTL,
             );
         }
     }
@@ -696,7 +747,7 @@ async fn create_token(
                 .as_bytes(),
         );
         let request_hash = token::sha256(&canon);
-        let now = Instant::now();
+        let now = idem_now();
         let mut records = lock(&state.idempotency);
         records.expire(now);
         let k = (principal.clone(), key);
@@ -935,7 +986,7 @@ async fn test_stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiE
         .await
         .map_err(|e| ApiError::internal("counting tokens", e))?;
     let idempotency_records = {
-        let now = Instant::now();
+        let now = idem_now();
         lock(&state.idempotency)
             .map
             .values()
@@ -1139,5 +1190,46 @@ mod tests {
             assert_eq!(have, want, "at +{:?}", now - t0);
         }
         assert!(r.order.is_empty(), "nothing left to expire");
+    }
+
+    #[test]
+    fn idempotency_records_are_capped_oldest_first() {
+        let t0 = Instant::now();
+        let key = |n: usize| (Principal::User("admin".into()), n.to_string());
+        let mut r = IdempotencyRecords::default();
+        for n in 0..MAX_IDEMPOTENCY_RECORDS + 3 {
+            r.insert(key(n), rec(t0 + Duration::from_millis(n as u64)));
+        }
+        assert_eq!(r.map.len(), MAX_IDEMPOTENCY_RECORDS);
+        for n in 0..3 {
+            assert!(!r.map.contains_key(&key(n)), "{n} kept");
+        }
+        assert!(r.map.contains_key(&key(3)));
+        assert!(r.map.contains_key(&key(MAX_IDEMPOTENCY_RECORDS + 2)));
+    }
+
+    /// The records (raw tokens inside) go on a timer, with no create coming
+    /// along to expire them.
+    #[tokio::test(start_paused = true)]
+    async fn idempotency_records_expire_on_a_timer() {
+        let app = crate::test_support::TestApp::new(crate::test_support::config());
+        let m = app.management_token().await;
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/v0/management/tokens")
+            .header("authorization", format!("Bearer {m}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "k-1")
+            .body(axum::body::Body::from(r#"{"description":"x"}"#))
+            .unwrap();
+        let resp = tower::ServiceExt::oneshot(app.router.clone(), req)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        assert_eq!(lock(&app.state.idempotency).map.len(), 1);
+        // Paused clock: this moves time, it does not wait. The sweeper's tick
+        // at TTL + one period runs before the clock reaches our wake-up.
+        tokio::time::sleep(IDEMPOTENCY_TTL + 2 * IDEMPOTENCY_SWEEP).await;
+        assert_eq!(lock(&app.state.idempotency).map.len(), 0);
     }
 }

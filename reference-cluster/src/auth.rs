@@ -13,6 +13,11 @@ use crate::config::Identity;
 pub const LEEWAY_SECS: u64 = 60;
 /// An unknown `kid` triggers a JWKS refetch at most this often.
 pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// After a failed JWKS fetch, requests are refused (503) without asking the
+/// identity provider again for this long, doubling per further failure up to
+/// [`JWKS_MAX_BACKOFF`]; a success resets it.
+pub const JWKS_FIRST_BACKOFF: Duration = Duration::from_secs(1);
+pub const JWKS_MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,6 +59,60 @@ struct Cache {
     jwks_uri: Option<String>,
     keys: Option<Vec<Jwk>>,
     last_fetch: Option<Instant>,
+    gate: FetchGate,
+}
+
+/// Single flight and back-off for JWKS fetches. The fetch runs under the
+/// cache lock, so requests that queued behind it take its outcome instead of
+/// each asking the identity provider in turn (which stalled requests for
+/// 9–36 s while the provider was down); after a failure, nobody asks again
+/// until the back-off has passed.
+#[derive(Debug, Default)]
+struct FetchGate {
+    /// When the last fetch ended, and its error if it failed.
+    last: Option<(Instant, Option<String>)>,
+    failures: u32,
+}
+
+impl FetchGate {
+    /// Whether a request that started waiting at `started` may fetch at
+    /// `now`: `Err` carries the outcome to report instead. `Ok(Some(()))`
+    /// means a fetch that ended after `started` succeeded: use its keys.
+    fn admit(&self, started: Instant, now: Instant) -> Result<Option<()>, String> {
+        let Some((ended, error)) = &self.last else {
+            return Ok(None);
+        };
+        if *ended >= started {
+            // Someone fetched while we waited: share that outcome.
+            return match error {
+                None => Ok(Some(())),
+                Some(e) => Err(e.clone()),
+            };
+        }
+        match error {
+            Some(e) if now < *ended + self.backoff() => Err(format!(
+                "{e} (not retried for {}s)",
+                (*ended + self.backoff() - now).as_secs_f32().ceil()
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    fn backoff(&self) -> Duration {
+        let n = self.failures.saturating_sub(1).min(16);
+        JWKS_FIRST_BACKOFF
+            .saturating_mul(1 << n)
+            .min(JWKS_MAX_BACKOFF)
+    }
+
+    fn record(&mut self, now: Instant, error: Option<String>) {
+        self.failures = if error.is_some() {
+            self.failures.saturating_add(1)
+        } else {
+            0
+        };
+        self.last = Some((now, error));
+    }
 }
 
 /// Verifies RS256/ES256 JWT access tokens: signature (JWKS fetched lazily and
@@ -78,6 +137,7 @@ impl JwtVerifier {
                 jwks_uri: identity.jwks_endpoint.clone(),
                 keys: None,
                 last_fetch: None,
+                gate: FetchGate::default(),
             }),
             identity,
             http,
@@ -112,6 +172,23 @@ impl JwtVerifier {
         resp.json::<Value>()
             .await
             .map_err(|e| format!("GET {url}: {}", error_chain(&e)))
+    }
+
+    /// [`Self::refresh`] behind the [`FetchGate`]; `started` is when the
+    /// request began waiting for the cache.
+    async fn refresh_gated(&self, cache: &mut Cache, started: Instant) -> Result<(), JwtError> {
+        match cache.gate.admit(started, Instant::now()) {
+            Ok(Some(())) => return Ok(()),
+            Err(e) => return Err(JwtError::Unavailable(e)),
+            Ok(None) => {}
+        }
+        let r = self.refresh(cache).await;
+        let error = match &r {
+            Err(JwtError::Unavailable(e) | JwtError::Invalid(e)) => Some(e.clone()),
+            Ok(()) => None,
+        };
+        cache.gate.record(Instant::now(), error);
+        r
     }
 
     async fn refresh(&self, cache: &mut Cache) -> Result<(), JwtError> {
@@ -172,18 +249,37 @@ impl JwtVerifier {
                 header.alg
             )));
         }
+        // RFC 9068 §2.1/§4: access tokens are typed `at+jwt`; an ID token
+        // (`JWT` or untyped) must not pass for one, even with our audience.
+        let typ = header.typ.as_deref().unwrap_or("");
+        let typ = typ
+            .get(..12)
+            .filter(|p| p.eq_ignore_ascii_case("application/"))
+            .map_or(typ, |_| &typ[12..]);
+        if !self
+            .identity
+            .access_token_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(typ))
+        {
+            return Err(JwtError::Invalid(format!(
+                "token type (JOSE typ) {typ:?} is not an access token type ({})",
+                self.identity.access_token_types.join(", ")
+            )));
+        }
         let kid = header.kid.as_deref();
         let candidates = {
+            let started = Instant::now();
             let mut cache = self.cache.lock().await;
             if cache.keys.is_none() {
-                self.refresh(&mut cache).await?;
+                self.refresh_gated(&mut cache, started).await?;
             }
             let mut found =
                 Self::candidates(cache.keys.as_deref().unwrap_or_default(), header.alg, kid);
             let interval = Duration::from_millis(self.refetch_interval_ms.load(Ordering::Relaxed));
             let may_refetch = cache.last_fetch.is_none_or(|t| t.elapsed() >= interval);
             if found.is_empty() && may_refetch {
-                self.refresh(&mut cache).await?;
+                self.refresh_gated(&mut cache, started).await?;
                 found =
                     Self::candidates(cache.keys.as_deref().unwrap_or_default(), header.alg, kid);
             }
@@ -269,5 +365,38 @@ pub fn user_id(claims: &Map<String, Value>, claim: &str) -> Option<String> {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_gate_shares_outcomes_and_backs_off() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut g = FetchGate::default();
+        // Nothing fetched yet: go ahead.
+        assert_eq!(g.admit(t0, t0), Ok(None));
+        g.record(t0 + s(1), Some("down".into()));
+        // Queued before that fetch ended: its error, no second fetch.
+        assert_eq!(g.admit(t0, t0 + s(1)), Err("down".into()));
+        // Arrived later, within the back-off (1 s after one failure): refused.
+        let later = t0 + Duration::from_millis(1500);
+        assert!(g.admit(later, later).unwrap_err().contains("not retried"));
+        // After it: fetch again.
+        assert_eq!(g.admit(t0 + s(2), t0 + s(2)), Ok(None));
+        // The back-off doubles per failure, capped.
+        let cases = [(1, 1), (2, 2), (3, 4), (5, 16), (6, 30), (40, 30)];
+        for (failures, secs) in cases {
+            g.failures = failures;
+            assert_eq!(g.backoff(), s(secs), "{failures}");
+        }
+        // A success resets it and is shared with those who waited.
+        g.record(t0 + s(100), None);
+        assert_eq!(g.failures, 0);
+        assert_eq!(g.admit(t0 + s(99), t0 + s(100)), Ok(Some(())));
+        assert_eq!(g.admit(t0 + s(101), t0 + s(101)), Ok(None));
     }
 }

@@ -87,6 +87,15 @@ pub struct Identity {
     /// Claim holding the user id that is matched against `[[admin.users]] id`.
     #[serde(default = "default_user_id_claim")]
     pub user_id_claim: String,
+    /// JOSE header `typ` values accepted for access tokens (case-insensitive;
+    /// an `application/` prefix is ignored, RFC 9068 §4). The default,
+    /// `["at+jwt"]`, accepts only RFC 9068 access tokens, so an ID token
+    /// (`typ` `JWT` or none) is refused even when its `aud` (the client id)
+    /// equals `audience`. A provider that does not type its access tokens
+    /// (Keycloak, Entra ID: `JWT`) needs `["at+jwt", "JWT"]` here, and then an
+    /// `audience` that is not any client's id. `""` stands for "no `typ`".
+    #[serde(default = "default_access_token_types")]
+    pub access_token_types: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
@@ -174,6 +183,9 @@ fn default_database() -> String {
 fn default_user_id_claim() -> String {
     "sub".to_string()
 }
+fn default_access_token_types() -> Vec<String> {
+    vec!["at+jwt".to_string()]
+}
 fn default_true() -> bool {
     true
 }
@@ -222,6 +234,7 @@ impl Config {
                 jwks_endpoint: None,
                 audience: audience.to_string(),
                 user_id_claim: default_user_id_claim(),
+                access_token_types: default_access_token_types(),
             },
             admin: Admin {
                 users: admins
@@ -252,6 +265,12 @@ impl Config {
         }
         if self.identity.user_id_claim.trim().is_empty() {
             return bad("identity.user_id_claim must not be empty".into());
+        }
+        if self.identity.access_token_types.is_empty() {
+            return bad(
+                "identity.access_token_types must name at least one typ (default [\"at+jwt\"])"
+                    .into(),
+            );
         }
         for url in std::iter::once(&self.identity.issuer).chain(self.identity.jwks_endpoint.iter())
         {

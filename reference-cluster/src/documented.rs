@@ -56,14 +56,18 @@ impl Caller {
     }
 }
 
-/// Checks the ids of a long-form path against `[dedicated]` (when set), then
-/// authenticates exactly as our management routes do.
+/// Authenticates exactly as our management routes do, then checks the ids
+/// of a long-form path against `[dedicated]` (when set): in that order, so
+/// that an unauthenticated caller cannot tell valid ids (404) from invalid
+/// ones (401).
 async fn begin(
     state: &AppState,
     params: &HashMap<String, String>,
     headers: &HeaderMap,
     slot: &LogSlot,
 ) -> Result<Caller, ApiError> {
+    let principal = state.authenticate(headers).await?;
+    slot.set(principal.describe());
     let ids = match (params.get("account_id"), params.get("cluster_id")) {
         (Some(a), Some(c)) => Some((a.clone(), c.clone())),
         _ => None,
@@ -75,8 +79,6 @@ async fn begin(
             "cluster {cluster:?} of account {account:?} not found"
         )));
     }
-    let principal = state.authenticate(headers).await?;
-    slot.set(principal.describe());
     Ok(Caller { principal, ids })
 }
 
@@ -1155,13 +1157,14 @@ mod tests {
         }
         // Anything else that looks like a JWT goes to the identity provider
         // (unreachable here: 503), unlike the database token above.
-        let jwt = "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2ln";
+        // (Header `{"alg":"ES256","typ":"at+jwt"}`: an access token's type.)
+        let jwt = "Bearer eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhZG1pbiJ9.c2ln";
         let r = app.send("GET", "/api/v0/tokens", Some(jwt), None).await;
         assert_error(&r, 503, "JWT with the IdP down");
     }
 
     #[tokio::test]
-    async fn dedicated_ids_are_checked_before_the_credential() {
+    async fn the_credential_is_checked_before_the_dedicated_ids() {
         let mut c = config();
         c.dedicated = Some(Dedicated {
             account_id: "acc".into(),
@@ -1198,7 +1201,8 @@ mod tests {
                 Some(m.as_str()),
                 404,
             ),
-            ("/api/v0/accounts/other/clusters/clu/databases", None, 404),
+            // Without a credential, known and unknown ids look the same.
+            ("/api/v0/accounts/other/clusters/clu/databases", None, 401),
             ("/api/v0/accounts/acc/clusters/clu/databases", None, 401),
             ("/api/v0/databases", Some(m.as_str()), 200),
         ] {

@@ -288,6 +288,30 @@ fn to_sql_error(e: serde_json::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
 
+/// Creates the database file with mode 0600, or narrows an existing one to
+/// it: it holds token hashes, descriptions and who created what, and SQLite
+/// would create it with the umask's 0644. SQLite gives its `-wal` and `-shm`
+/// files the database file's mode.
+fn private_file(path: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        let mode = f.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!("{path} was readable by others (mode {mode:o}); narrowing it to 0600");
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`; `":memory:"` is a
     /// private in-memory database.
@@ -295,6 +319,12 @@ impl Store {
         let conn = if path == ":memory:" {
             Connection::open_in_memory()?
         } else {
+            private_file(path).map_err(|e| {
+                rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(format!("cannot create {path} with mode 0600: {e}")),
+                )
+            })?;
             let conn = Connection::open(path)?;
             // WAL + NORMAL: a committed transaction survives a crash or kill of
             // the process (what a restart test needs); only an OS crash or power
@@ -625,5 +655,30 @@ impl Store {
             .lock()
             .query_row("SELECT COUNT(*) FROM database_tokens", [], |r| r.get(0))?;
         Ok(n.max(0) as u64)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod private_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn database_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.sqlite");
+        let wide = dir.path().join("wide.sqlite");
+        std::fs::write(&wide, b"").unwrap();
+        std::fs::set_permissions(&wide, std::fs::Permissions::from_mode(0o644)).unwrap();
+        for path in [&fresh, &wide] {
+            let store = Store::open(path.to_str().unwrap()).unwrap();
+            // A write makes SQLite create the -wal and -shm files.
+            store.count().unwrap();
+            for suffix in ["", "-wal", "-shm"] {
+                let f = format!("{}{suffix}", path.display());
+                let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{f}");
+            }
+        }
     }
 }

@@ -80,6 +80,17 @@ pub struct Session {
 /// right after the check does not fail in flight.
 pub const EXPIRY_SKEW: chrono::Duration = chrono::Duration::seconds(30);
 
+/// `now + expires_in`, with the provider's `expires_in` capped at a year: a
+/// huge one (`18446744073709551615`) overflowed the date arithmetic and
+/// panicked after approval (issue 11, item 11).
+pub fn expires_at(now: DateTime<Utc>, expires_in: std::time::Duration) -> DateTime<Utc> {
+    const YEAR: std::time::Duration = std::time::Duration::from_secs(365 * 86_400);
+    chrono::Duration::from_std(expires_in.min(YEAR))
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now)
+}
+
 impl Session {
     pub fn access_token_valid(&self, now: DateTime<Utc>) -> bool {
         match self.expires_at {
@@ -490,6 +501,25 @@ mod tests {
         for (exp, want) in cases {
             s.expires_at = exp;
             assert_eq!(s.access_token_valid(now), want, "{exp:?}");
+        }
+    }
+
+    #[test]
+    fn expires_at_saturates_on_huge_lifetimes() {
+        let now = Utc::now();
+        let year = chrono::Duration::days(365);
+        let cases = [
+            (0, now),
+            (60, now + chrono::Duration::seconds(60)),
+            (u64::MAX, now + year),
+            (9_000_000_000_000_000, now + year),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(
+                expires_at(now, std::time::Duration::from_secs(secs)),
+                want,
+                "{secs}"
+            );
         }
     }
 }

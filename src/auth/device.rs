@@ -153,7 +153,8 @@ pub fn parse_device_authorization(resp: &Response) -> Result<DeviceAuthorization
             .map(|u| u.secret().clone()),
         // A zero or absurd lifetime would end the flow at once; cap at a day.
         expires_in: parsed.expires_in().min(Duration::from_secs(86_400)),
-        interval: parsed.interval(),
+        // Likewise the interval: a huge one overflowed `Instant` arithmetic.
+        interval: parsed.interval().min(Duration::from_secs(86_400)),
     })
 }
 

@@ -277,10 +277,7 @@ impl<'a> Auth<'a> {
             revocation_endpoint: endpoints.revocation.clone(),
             jwks_uri: endpoints.jwks.clone(),
             issuer: endpoints.issuer.clone(),
-            expires_at: tokens
-                .expires_in
-                .and_then(|d| chrono::Duration::from_std(d).ok())
-                .map(|d| now + d),
+            expires_at: tokens.expires_in.map(|d| cache::expires_at(now, d)),
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             id_token: tokens.id_token,
@@ -301,10 +298,7 @@ impl<'a> Auth<'a> {
             old.identity.clone()
         };
         Ok(Session {
-            expires_at: tokens
-                .expires_in
-                .and_then(|d| chrono::Duration::from_std(d).ok())
-                .map(|d| now + d),
+            expires_at: tokens.expires_in.map(|d| cache::expires_at(now, d)),
             access_token: tokens.access_token,
             // RFC 6749 §6: the server MAY issue a new refresh token; if it
             // does not, the old one stays valid.

@@ -8,8 +8,16 @@ pub mod summary;
 pub use crate::printer::Printer;
 pub use report::{exit_code, report};
 
-/// A table with a header row, columns padded to the widest cell.
+/// A table with a header row, columns padded to the widest cell. Every cell
+/// is escaped ([`crate::text::escape`]): cells hold what servers chose
+/// (descriptions, names, ids), and a control or bidi character in one could
+/// hide or disguise a row (issue 11, item 10).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| crate::text::escape(c)).collect())
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -51,5 +59,14 @@ mod tests {
             ],
         );
         assert_eq!(t, "KEY     VALUE\na       1\nlonger  2\n");
+    }
+
+    #[test]
+    fn table_cells_cannot_hide_rows() {
+        let t = table(
+            &["ID", "DESCRIPTION"],
+            &[vec!["1".into(), "\x1b[1A\x1b[2K\u{202e}evil".into()]],
+        );
+        assert_eq!(t, "ID  DESCRIPTION\n1   \\x1b[1A\\x1b[2K\\u{202e}evil\n");
     }
 }

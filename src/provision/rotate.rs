@@ -26,7 +26,13 @@ impl RotatePlan {
     pub fn new_expiry(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let m = &self.meta;
         self.expires_at
-            .or_else(|| m.expires_at.map(|e| now + (e - m.created_at)))
+            // Saturating: the cluster's dates may be far apart (issue 11, item 11).
+            .or_else(|| {
+                m.expires_at.map(|e| {
+                    now.checked_add_signed(e - m.created_at)
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                })
+            })
     }
 }
 

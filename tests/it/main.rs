@@ -13,6 +13,7 @@ mod config_cli;
 mod documented;
 mod faults;
 mod hardening;
+mod hostile;
 mod idp_fixture;
 mod login;
 mod management;

@@ -728,8 +728,9 @@ async fn dedicated_paths() {
         let r = wrong.list(&admin).await;
         assert_error(&r, 404);
         println!("{}", r.body["message"]);
-        // Checked before the credential.
-        assert_error(&wrong.list("garbage").await, 404);
+        // The credential is checked first: without a valid one, wrong ids
+        // look like right ones (issue 11, item 18).
+        assert_error(&wrong.list("garbage").await, 401);
     }
     server.shutdown().await;
 

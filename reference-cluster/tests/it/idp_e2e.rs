@@ -72,3 +72,41 @@ async fn check_cluster(issuer: &str, admin: &str, viewer: &str) {
     assert_eq!(server.state().verifier.jwks_fetches(), 1);
     server.shutdown().await;
 }
+
+/// An ID token from the real provider is not an access token, even for a
+/// cluster whose audience is the client id (its `aud`): oidc-provider types
+/// access tokens `at+jwt` (RFC 9068) and ID tokens `JWT` (issue 11, item 18).
+#[test]
+fn real_id_tokens_are_not_access_tokens() {
+    use base64::Engine as _;
+    let idp = Idp::builder().interval(1).enforce_interval(0).start();
+    let tokens = idp.device_flow_tokens("admin");
+    let id_token = tokens["id_token"].as_str().expect("id_token").to_owned();
+    let payload = id_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let client_id = claims["aud"].as_str().expect("one audience").to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut config = Config::minimal(idp.issuer(), &client_id, &["admin"]);
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let server = reference_cluster::start(config).await.unwrap();
+        let r = reqwest::Client::new()
+            .get(format!("{}/api/v0/management/tokens", server.url()))
+            .bearer_auth(&id_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let body: Value = r.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("typ"), "{body}");
+        server.shutdown().await;
+    });
+}

@@ -6,5 +6,6 @@ mod support;
 
 mod api;
 mod binary;
+mod hostile;
 mod idp_e2e;
 mod spec;

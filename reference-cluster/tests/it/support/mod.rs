@@ -49,9 +49,14 @@ impl SigningKey {
     }
 
     pub fn sign(&self, claims: &Value) -> String {
+        self.sign_typed(claims, Some("at+jwt"))
+    }
+
+    /// Signs with the JOSE header `typ` given (`None`: no `typ`).
+    pub fn sign_typed(&self, claims: &Value, typ: Option<&str>) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        header.typ = Some("at+jwt".into());
+        header.typ = typ.map(str::to_string);
         jsonwebtoken::encode(&header, claims, &self.encoding).unwrap()
     }
 }
