@@ -8,7 +8,8 @@ Exit codes:
   0    success
   1    other failure (e.g. no such token or database, a database that
        already exists)
-  2    usage or configuration error
+  2    usage or configuration error (also the identity provider refusing
+       the client, its grant or its scopes: invalid_client, invalid_scope...)
   3    the request was denied at the identity provider
   4    the device code expired before approval
   5    the identity provider was unreachable or answered garbage

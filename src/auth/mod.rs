@@ -246,10 +246,17 @@ impl<'a> Auth<'a> {
             let id = idtoken::verify(id_token, &jwks, issuer, self.client_id());
             return Ok(Some(id?));
         }
-        if tokens.id_token.is_some() {
+        if let Some(id_token) = &tokens.id_token {
+            // Explicit endpoints and no issuer: no keys to check it with. The
+            // ID token still names the person better than the access token
+            // (which may be opaque, as on django-oauth-toolkit), so it is read
+            // and marked unverified (OIDC Core 3.1.3.7 cannot be applied).
             tracing::info!(
-                "no issuer/JWKS configured: the ID token cannot be verified; identity shown from the access token, unverified"
+                "no issuer/JWKS configured: the ID token cannot be verified; identity shown unverified"
             );
+            if let Some(id) = idtoken::unverified_identity(id_token) {
+                return Ok(Some(id));
+            }
         }
         Ok(idtoken::unverified_identity(&tokens.access_token))
     }
@@ -293,6 +300,8 @@ impl<'a> Auth<'a> {
 
     async fn refreshed(&self, old: Session, tokens: TokenSet) -> Result<Session, anyhow::Error> {
         let now = Utc::now();
+        // The newest ID token names the person (a provider may issue one only
+        // on refresh, as django-oauth-toolkit does for the device grant).
         let identity = if tokens.id_token.is_some() {
             self.identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens, None)
                 .await?

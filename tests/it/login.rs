@@ -67,8 +67,12 @@ fn approve_then_reuse_the_cached_session() {
     assert_eq!(done["session"], "device_flow");
     assert_eq!(done["refreshable"], true);
     // What the person saw on stderr: the code, big; the URI; the §5.4 warning.
-    let spaced: String = code.chars().map(|c| format!("{c} ")).collect();
-    assert!(out.stderr.contains(spaced.trim_end()), "{}", out.stderr);
+    // The code exactly as issued, inside the box (nothing inserted).
+    assert!(
+        out.stderr.contains(&format!("║   {code}   ║")),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stderr
             .contains(ev["verification_uri"].as_str().unwrap())
