@@ -142,8 +142,17 @@ fn dot_login_refresh_logout() {
     assert_eq!(s["obtained_at"], logged_in_at, "{s}");
     assert!(s["refreshed_at"].is_string(), "{s}");
 
-    // Logout finds the revocation endpoint in the RFC 8414 document (the
-    // OpenID one has none), revokes, and leaves no file behind.
+    // The revocation endpoint came from the RFC 8414 document (the OpenID
+    // one has none). A session saved without one (by an older version) is
+    // revoked too: logout then asks discovery itself.
+    let mut saved = support::cached_session(&env);
+    assert_eq!(saved["revocation_endpoint"], idp.url("/o/revoke_token/"));
+    saved["revocation_endpoint"] = Value::Null;
+    std::fs::write(
+        support::session_file(&env),
+        serde_json::to_vec(&saved).unwrap(),
+    )
+    .unwrap();
     let rt = refresh_token(&env);
     let out = env.run(["logout"]);
     out.assert_success();
@@ -345,4 +354,60 @@ fn authlib_configuration_errors_exit_2_naming_the_setting() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn logout_all_uses_each_sessions_own_profile() {
+    // Profile `default` on Authlib by issuer, profile `dot` on DOT with
+    // explicit endpoints. The `dot` session is saved without its revocation
+    // endpoint (as an older version saved it): `logout --all`, run with the
+    // `default` profile active, must read `revocation_url` from `dot`'s own
+    // profile (issue 11 item 17: each session with its own profile's
+    // settings, TLS included).
+    let authlib = PyIdp::start(Provider::Authlib);
+    let dot = PyIdp::start(Provider::Dot);
+    let env = TestEnv::new();
+    let a = issuer_profile(&authlib, "");
+    let b = dot_explicit_profile(&dot).replace("name = \"default\"", "name = \"dot\"");
+    env.write_config(&format!("{a}\n{b}"));
+    login_typing_the_shown_code(&env, &authlib, "admin");
+    let mut run = env.spawn([
+        "--profile",
+        "dot",
+        "login",
+        "--format",
+        "json",
+        "--browser",
+        "never",
+    ]);
+    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
+    dot.approve(ev["user_code"].as_str().unwrap(), "viewer");
+    run.next_stdout_json(DEFAULT_TIMEOUT);
+    run.wait_output().assert_success();
+
+    let dot_file = env
+        .cache_files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| env.cache_dir().join(p))
+        .find(|p| {
+            let s: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap_or_default();
+            s["profile"] == "dot"
+        })
+        .expect("the dot session");
+    let mut saved: Value = serde_json::from_slice(&std::fs::read(&dot_file).unwrap()).unwrap();
+    saved["revocation_endpoint"] = Value::Null;
+    std::fs::write(&dot_file, serde_json::to_vec(&saved).unwrap()).unwrap();
+
+    let out = env.run(["logout", "--all"]);
+    out.assert_success();
+    assert_eq!(
+        out.stderr.matches("tokens revoked").count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    assert!(dot.stat("revocation") >= 1);
+    assert!(authlib.stat("revocation") >= 1);
+    assert_cache_empty(&env);
 }

@@ -1,7 +1,7 @@
 """django-oauth-toolkit (DOT) as a device-flow OpenID provider, for tests.
 
 One file, no project layout: Django is configured in code, the database is a
-SQLite file in a temp dir (migrated at start), and the server is wsgiref on a
+SQLite file in a temp dir (tables made from the models at start), and the server is wsgiref on a
 loopback port. Once it listens it prints one JSON line on stdout:
 {"issuer": "http://127.0.0.1:PORT/o", "port": PORT}.
 
@@ -74,6 +74,10 @@ settings.configure(
         }
     },
     LOGGING_CONFIG=None,
+    # Tables straight from the models (`migrate --run-syncdb`), not by
+    # replaying every migration: a fresh database per server, ready in a
+    # fraction of the time.
+    MIGRATION_MODULES={"contenttypes": None, "auth": None, "oauth2_provider": None},
     OAUTH2_PROVIDER={
         "OIDC_ENABLED": True,
         "OIDC_RSA_PRIVATE_KEY": KEY,
@@ -209,7 +213,7 @@ urlpatterns = [
 
 
 def setup_db():
-    call_command("migrate", verbosity=0, interactive=False)
+    call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
     for name, email in USERS.items():
         User.objects.create_user(name, email=email, password="unused-" + name)
     Application = get_application_model()
