@@ -44,7 +44,7 @@ impl StatusView {
         };
         let identity = match (&self.subject, self.identity_verified) {
             (Some(sub), Some(true)) => format!("{sub} (verified ID token)"),
-            (Some(sub), _) => format!("{sub} (unverified: no provider keys to check it with)"),
+            (Some(sub), _) => format!("{sub} (unverified)"),
             (None, _) => "unknown".into(),
         };
         vec![
