@@ -9,6 +9,8 @@
 //! `expired_token`, answers 404 `device_not_found`, compares user codes
 //! literally and issues an ID token only on refresh; Authlib answers
 //! `slow_down`. A missing python3 fails these tests; it never skips them.
+//! The last test serves split metadata documents from the canned fixture, for
+//! the issuer check a real server will not get wrong.
 
 use crate::support;
 
@@ -410,4 +412,61 @@ fn logout_all_uses_each_sessions_own_profile() {
     assert!(dot.stat("revocation") >= 1);
     assert!(authlib.stat("revocation") >= 1);
     assert_cache_empty(&env);
+}
+
+/// A provider whose OpenID document lacks the device authorization endpoint
+/// and whose RFC 8414 document has it, naming `rfc8414_issuer` as its issuer
+/// (`None`: the real one).
+fn split_metadata(rfc8414_issuer: Option<&'static str>) -> support::canned::Canned {
+    use serde_json::json;
+    use support::canned::{Canned, Reply};
+    Canned::start_with_base(move |base, r, _| match r.path.as_str() {
+        "/.well-known/openid-configuration" => Reply::json(
+            200,
+            json!({ "issuer": base, "token_endpoint": format!("{base}/token") }),
+        ),
+        "/.well-known/oauth-authorization-server" => Reply::json(
+            200,
+            json!({
+                "issuer": rfc8414_issuer.map(str::to_owned).unwrap_or_else(|| base.to_owned()),
+                "token_endpoint": format!("{base}/token"),
+                "device_authorization_endpoint": format!("{base}/device"),
+            }),
+        ),
+        "/device" => Reply::json(
+            200,
+            json!({
+                "device_code": "dc", "user_code": "ABCD-EFGH", "interval": 1,
+                "verification_uri": "https://idp.example.test/device", "expires_in": 60,
+            }),
+        ),
+        "/token" => Reply::json(
+            200,
+            json!({ "access_token": "opaque", "token_type": "Bearer", "expires_in": 3600 }),
+        ),
+        _ => Reply::json(404, json!({ "error": "not_found" })),
+    })
+}
+
+#[test]
+fn an_endpoint_missing_from_one_metadata_document_is_taken_from_the_other() {
+    let c = split_metadata(None);
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::for_issuer(&c.base(), None).build());
+    env.run(["login", "--format", "json", "--browser", "never"])
+        .assert_success();
+    assert_eq!(c.count("/device"), 1);
+
+    // A second document for another issuer is not trusted (RFC 8414 §3.3).
+    let c = split_metadata(Some("https://elsewhere.example.test"));
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::for_issuer(&c.base(), None).build());
+    let out = env.run(["login", "--format", "json", "--browser", "never"]);
+    out.assert_code(5);
+    assert!(
+        out.stderr.contains("device_authorization_endpoint"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(c.count("/device"), 0);
 }
