@@ -302,10 +302,23 @@ impl<'a> Auth<'a> {
         let now = Utc::now();
         // The newest ID token names the person (a provider may issue one only
         // on refresh, as django-oauth-toolkit does for the device grant).
+        // A refreshed ID token that fails verification is not trusted, but
+        // it must not lose the session either: the old refresh token is
+        // already spent (RFC 6749 §6 rotation), so the new tokens are kept
+        // and the earlier identity stays.
         let identity = if tokens.id_token.is_some() {
-            self.identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens, None)
-                .await?
-                .or(old.identity.clone())
+            match self
+                .identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens, None)
+                .await
+            {
+                Ok(id) => id.or(old.identity.clone()),
+                Err(e) => {
+                    self.http.printer().warn(format!(
+                        "the ID token of the refreshed session was not accepted ({e:#}); showing the earlier identity"
+                    ));
+                    old.identity.clone()
+                }
+            }
         } else {
             old.identity.clone()
         };
