@@ -9,7 +9,9 @@ Exit codes:
   1    other failure (e.g. no such token or database, a database that
        already exists)
   2    usage or configuration error (also a store problem found up front,
-       before any device code: a symlink, a store holding a token, ...)
+       before any device code: a symlink, a store holding a token, ...; and
+       the identity provider refusing the client, its grant or its scopes:
+       invalid_client, invalid_scope...)
   3    the request was denied at the identity provider
   4    the device code expired before approval
   5    the identity provider was unreachable or answered garbage

@@ -221,6 +221,9 @@ impl Classify for AuthError {
         match self {
             AuthError::Denied => exit::DENIED,
             AuthError::Expired { .. } => exit::EXPIRED,
+            // RFC 6749 §5.2 errors that only a setting can fix are usage
+            // errors, not an unreachable provider (issue 13).
+            AuthError::OAuth { error, .. } if oauth_config_hint(error).is_some() => exit::USAGE,
             AuthError::UnreachableUntilExpiry { .. }
             | AuthError::OAuth { .. }
             | AuthError::Discovery { .. }
@@ -241,9 +244,35 @@ impl Classify for AuthError {
                 "check `issuer` under [profile.auth.oauth2], or set `device_url` and `token_url` explicitly"
                     .into(),
             ),
+            AuthError::OAuth { error, .. } => oauth_config_hint(error).map(str::to_string),
             _ => None,
         }
     }
+}
+
+/// The setting to check for an OAuth error answer (RFC 6749 §5.2, RFC 8628
+/// §3.2) from the device authorization or token endpoint that means the
+/// client is configured wrongly, here or at the provider; `None` for the rest.
+pub fn oauth_config_hint(error: &str) -> Option<&'static str> {
+    Some(match error {
+        "invalid_client" => {
+            "check `client_id` under [profile.auth.oauth2] (INFLUX_BOOTSTRAP_CLIENT_ID): the identity provider does not know this client, or does not take it as a public client (no secret)"
+        }
+        "unauthorized_client" | "unsupported_grant_type" => {
+            "enable the device authorization grant (RFC 8628) for this client at the identity provider, as a public client; and check `client_id` under [profile.auth.oauth2]"
+        }
+        "invalid_scope" => {
+            "check `scopes` under [profile.auth.oauth2] (INFLUX_BOOTSTRAP_SCOPES): the identity provider refused at least one of them for this client"
+        }
+        "invalid_request" => {
+            "check `client_id`, `scopes` and `parameters` under [profile.auth.oauth2], and that `device_url`/`token_url` are this provider's endpoints"
+        }
+        // django-oauth-toolkit's answer (HTTP 404) for a device code it never issued.
+        "device_not_found" => {
+            "the token endpoint does not know the device code: `device_url` and `token_url` under [profile.auth.oauth2] must belong to the same provider"
+        }
+        _ => return None,
+    })
 }
 
 /// Problems with the local session cache.

@@ -348,6 +348,18 @@ impl Cache {
         Ok(path)
     }
 
+    /// Deletes the session's `.lock` file (for `logout`, which forgets the
+    /// session for good). A process already waiting on it gets the lock on
+    /// the unlinked file and then finds no session, which is what logout means.
+    pub fn remove_lock_file(&self, key: &SessionKey) -> Result<(), CacheError> {
+        let path = self.dir.join(format!("{}.lock", key.file_stem()));
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.io(&path)(e)),
+        }
+    }
+
     pub fn remove(&self, key: &SessionKey) -> Result<bool, CacheError> {
         let path = self.path(key);
         match std::fs::remove_file(&path) {

@@ -47,7 +47,11 @@ fn rfc8414_url(issuer: &Url) -> Url {
 }
 
 /// Resolve endpoints from configuration, fetching metadata when `issuer` is
-/// set. Explicit `device_url`/`token_url` win over discovered ones.
+/// set. Explicit `device_url`/`token_url`/`revocation_url` win over
+/// discovered ones. When the first document found lacks the device
+/// authorization or revocation endpoint, the other well-known document is
+/// consulted too: providers split them (django-oauth-toolkit lists
+/// `revocation_endpoint` only in its RFC 8414 document).
 pub async fn resolve(
     http: &HttpClient,
     oauth: &OAuth2,
@@ -55,13 +59,14 @@ pub async fn resolve(
 ) -> Result<Endpoints, anyhow::Error> {
     let explicit_device = oauth.device_url.as_ref().map(|v| v.value.clone());
     let explicit_token = oauth.token_url.as_ref().map(|v| v.value.clone());
+    let explicit_revocation = oauth.revocation_url.as_ref().map(|v| v.value.clone());
     let Some(issuer) = oauth.issuer.as_ref().map(|v| &v.value) else {
         return match (explicit_device, explicit_token) {
             (Some(device), Some(token)) => Ok(Endpoints {
                 issuer: None,
                 device_authorization: device,
                 token,
-                revocation: None,
+                revocation: explicit_revocation,
                 jwks: None,
             }),
             _ => Err(ConfigError::Missing {
@@ -72,9 +77,7 @@ pub async fn resolve(
             .into()),
         };
     };
-    let meta = fetch(http, issuer).await?;
-    let doc_url = meta.1;
-    let meta = meta.0;
+    let (mut meta, doc_url, other) = fetch(http, issuer).await?;
     // OIDC Discovery §4.3 / RFC 8414 §3.3: the document's issuer must be the
     // one we asked for. We forgive only a trailing slash, and then use the
     // provider's spelling, which is what its tokens carry in `iss`.
@@ -88,6 +91,18 @@ pub async fn resolve(
             ),
         }
         .into());
+    }
+    let need_device = explicit_device.is_none() && meta.device_authorization_endpoint.is_none();
+    let need_revocation = explicit_revocation.is_none() && meta.revocation_endpoint.is_none();
+    if (need_device || need_revocation)
+        && let Some(other) = other
+        && let Some(extra) = supplement(http, &other, &meta.issuer).await
+    {
+        meta.device_authorization_endpoint = meta
+            .device_authorization_endpoint
+            .or(extra.device_authorization_endpoint);
+        meta.revocation_endpoint = meta.revocation_endpoint.or(extra.revocation_endpoint);
+        meta.jwks_uri = meta.jwks_uri.or(extra.jwks_uri);
     }
     let device = explicit_device
         .or(meta.device_authorization_endpoint)
@@ -105,15 +120,45 @@ pub async fn resolve(
         issuer: Some(meta.issuer),
         device_authorization: device,
         token,
-        revocation: meta.revocation_endpoint,
+        revocation: explicit_revocation.or(meta.revocation_endpoint),
         jwks: meta.jwks_uri,
     })
 }
 
-async fn fetch(http: &HttpClient, issuer: &Url) -> Result<(Metadata, String), anyhow::Error> {
+/// The second well-known document, for endpoints the first one lacks. Best
+/// effort: any failure (absent, unreadable, another issuer) only means
+/// nothing is added; RFC 8414 §3.3's issuer check applies here too.
+async fn supplement(http: &HttpClient, url: &Url, issuer: &str) -> Option<Metadata> {
+    let resp = match http.get(url).await {
+        Ok(r) if r.status == 200 => r,
+        Ok(r) => {
+            tracing::debug!(status = r.status, url = %url, "no second metadata document");
+            return None;
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, url = %url, "second metadata document unreachable");
+            return None;
+        }
+    };
+    let meta: Metadata = resp.json().ok()?;
+    if meta.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        tracing::debug!(url = %url, "second metadata document is for another issuer; ignored");
+        return None;
+    }
+    Some(meta)
+}
+
+/// The first metadata document found (OpenID, else RFC 8414), its display
+/// URL, and the URL of the other document when the OpenID one was found.
+async fn fetch(
+    http: &HttpClient,
+    issuer: &Url,
+) -> Result<(Metadata, String, Option<Url>), anyhow::Error> {
     let first = oidc_url(issuer);
     let resp = http.get(&first).await?;
+    let mut other = Some(rfc8414_url(issuer));
     let resp = if resp.status == 404 {
+        other = None;
         tracing::debug!("no OpenID configuration, trying RFC 8414 metadata");
         let second = rfc8414_url(issuer);
         let r = http.get(&second).await?;
@@ -142,7 +187,7 @@ async fn fetch(http: &HttpClient, issuer: &Url) -> Result<(Metadata, String), an
         },
         other => other,
     })?;
-    Ok((meta, resp.url))
+    Ok((meta, resp.url, other))
 }
 
 #[cfg(test)]

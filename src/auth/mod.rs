@@ -246,10 +246,17 @@ impl<'a> Auth<'a> {
             let id = idtoken::verify(id_token, &jwks, issuer, self.client_id());
             return Ok(Some(id?));
         }
-        if tokens.id_token.is_some() {
+        if let Some(id_token) = &tokens.id_token {
+            // Explicit endpoints and no issuer: no keys to check it with. The
+            // ID token still names the person better than the access token
+            // (which may be opaque, as on django-oauth-toolkit), so it is read
+            // and marked unverified (OIDC Core 3.1.3.7 cannot be applied).
             tracing::info!(
-                "no issuer/JWKS configured: the ID token cannot be verified; identity shown from the access token, unverified"
+                "no issuer/JWKS configured: the ID token cannot be verified; identity shown unverified"
             );
+            if let Some(id) = idtoken::unverified_identity(id_token) {
+                return Ok(Some(id));
+            }
         }
         Ok(idtoken::unverified_identity(&tokens.access_token))
     }
@@ -290,10 +297,25 @@ impl<'a> Auth<'a> {
 
     async fn refreshed(&self, old: Session, tokens: TokenSet) -> Result<Session, anyhow::Error> {
         let now = Utc::now();
+        // The newest ID token names the person (a provider may issue one only
+        // on refresh, as django-oauth-toolkit does for the device grant).
+        // A refreshed ID token that fails verification is not trusted, but
+        // it must not lose the session either: the old refresh token is
+        // already spent (RFC 6749 §6 rotation), so the new tokens are kept
+        // and the earlier identity stays.
         let identity = if tokens.id_token.is_some() {
-            self.identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens, None)
-                .await?
-                .or(old.identity.clone())
+            match self
+                .identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens, None)
+                .await
+            {
+                Ok(id) => id.or(old.identity.clone()),
+                Err(e) => {
+                    self.http.printer().warn(format!(
+                        "the ID token of the refreshed session was not accepted ({e:#}); showing the earlier identity"
+                    ));
+                    old.identity.clone()
+                }
+            }
         } else {
             old.identity.clone()
         };

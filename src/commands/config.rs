@@ -67,6 +67,7 @@ fn rows(cfg: &Config) -> Vec<Row> {
         }),
         opt("auth.oauth2.device_url", &p.oauth2.device_url, url),
         opt("auth.oauth2.token_url", &p.oauth2.token_url, url),
+        opt("auth.oauth2.revocation_url", &p.oauth2.revocation_url, url),
         row("timeout", &cfg.timeout, |d| {
             humantime::format_duration(*d).to_string()
         }),

@@ -11,7 +11,13 @@ struct Authorized<'a> {
     subject: Option<&'a str>,
     name: Option<&'a str>,
     email: Option<&'a str>,
+    /// The issuer, or absent when the profile names endpoints only (never
+    /// the token URL: it is not an issuer and checks nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
     issuer: Option<&'a str>,
+    /// Whether the identity comes from a signature-checked ID token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity_verified: Option<bool>,
     expires_at: Option<String>,
     refreshable: bool,
     session: Obtained,
@@ -34,7 +40,8 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
             subject: id.map(|i| i.subject.as_str()),
             name: id.and_then(|i| i.name.as_deref()),
             email: id.and_then(|i| i.email.as_deref()),
-            issuer: s.issuer.as_deref().or(Some(s.key.authority.as_str())),
+            issuer: s.issuer.as_deref(),
+            identity_verified: id.map(|i| i.verified),
             expires_at: s.expires_at.map(crate::text::rfc3339),
             refreshable: s.refresh_token.is_some(),
             session: acq.how,
@@ -49,6 +56,10 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
             w
         }
         None => "an unknown user (no ID token)".into(),
+    };
+    let who = match id {
+        Some(i) if !i.verified => format!("{who} (unverified)"),
+        _ => who,
     };
     let how = match acq.how {
         Obtained::Cached => "Already logged in",

@@ -1,14 +1,14 @@
 //! `logout [--all]`: revoke at the IdP (RFC 7009) when possible, then forget.
 use super::Context;
 use crate::auth::cache::{Cache, Session};
-use crate::auth::{device, session_key};
+use crate::auth::{device, discovery, session_key};
 use crate::cli::LogoutArgs;
 use crate::http::HttpClient;
+use crate::settings::Config;
 
 pub async fn run(ctx: &Context, args: LogoutArgs) -> anyhow::Result<()> {
     let cfg = ctx.config()?;
     let cache = Cache::new(cfg.files.cache_dir.value.clone(), ctx.printer.clone());
-    let http = ctx.http(&cfg)?;
     let paths = if args.all {
         cache.all_paths()?
     } else {
@@ -26,8 +26,16 @@ pub async fn run(ctx: &Context, args: LogoutArgs) -> anyhow::Result<()> {
         };
         let Some(s) = session else { continue };
         found += 1;
-        let _lock = cache.lock(&s.key)?;
-        let revoked = revoke(&http, &s).await;
+        // The session's own profile (its TLS settings, its explicit
+        // endpoints), when it still exists; else the active one.
+        let own = profile_config(ctx, &cfg, &s);
+        let own: &Config = &own;
+        let http = ctx.http(own)?;
+        let lock = cache.lock(&s.key)?;
+        let revoked = match revocation_url(&http, own, &s).await {
+            Some(url) => revoke(&http, &url, &s).await,
+            None => "the identity provider has no revocation endpoint (set `revocation_url` if it has one), so the tokens stay valid until they expire".into(),
+        };
         std::fs::remove_file(&path).or_else(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Ok(())
@@ -35,6 +43,8 @@ pub async fn run(ctx: &Context, args: LogoutArgs) -> anyhow::Result<()> {
                 Err(e)
             }
         })?;
+        cache.remove_lock_file(&s.key)?;
+        drop(lock);
         let whom = s.issuer.as_deref().unwrap_or(&s.key.authority);
         ctx.printer.status(format!(
             "Logged out of {whom} (profile {}): {revoked}.",
@@ -54,14 +64,56 @@ pub async fn run(ctx: &Context, args: LogoutArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The configuration of the profile that created `s`, if it still resolves
+/// to the same session; else `active` (issue 11 item 17: `logout --all` must
+/// not talk to one profile's provider with another profile's TLS settings).
+fn profile_config<'a>(
+    ctx: &Context,
+    active: &'a Config,
+    s: &Session,
+) -> std::borrow::Cow<'a, Config> {
+    if active.profile.name.value == s.profile {
+        return std::borrow::Cow::Borrowed(active);
+    }
+    let flags = crate::cli::GlobalArgs {
+        profile: Some(s.profile.clone()),
+        ..ctx.global.clone()
+    };
+    match crate::settings::resolve(&ctx.env, &flags) {
+        Ok(c) if session_key(&c).is_ok_and(|k| k == s.key) => std::borrow::Cow::Owned(c),
+        _ => std::borrow::Cow::Borrowed(active),
+    }
+}
+
+/// Where to revoke: the profile's explicit `revocation_url`, else the one
+/// saved at login, else discovery now (sessions saved before discovery
+/// consulted both metadata documents have none saved).
+async fn revocation_url(http: &HttpClient, cfg: &Config, s: &Session) -> Option<url::Url> {
+    let oauth = &cfg.profile.oauth2;
+    let same = session_key(cfg).is_ok_and(|k| k == s.key);
+    if same && let Some(u) = &oauth.revocation_url {
+        return Some(u.value.clone());
+    }
+    if let Some(u) = &s.revocation_endpoint {
+        return Some(u.clone());
+    }
+    if !same {
+        return None;
+    }
+    match discovery::resolve(http, oauth, &cfg.profile.name.value).await {
+        Ok(e) => e.revocation,
+        Err(e) => {
+            tracing::info!(error = %e, "discovery for the revocation endpoint failed");
+            None
+        }
+    }
+}
+
 fn read_anyway(path: &std::path::Path) -> Option<Session> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
-async fn revoke(http: &HttpClient, s: &Session) -> String {
-    let Some(url) = &s.revocation_endpoint else {
-        return "the identity provider has no revocation endpoint, so the tokens stay valid until they expire".into();
-    };
+async fn revoke(http: &HttpClient, url: &url::Url, s: &Session) -> String {
     let client_id = &s.key.client_id;
     // Revoking the refresh token ends the grant on most providers (RFC 7009
     // §2.1); the access token is revoked too, for those that do not cascade.

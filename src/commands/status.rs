@@ -12,6 +12,8 @@ use serde::Serialize;
 struct StatusView {
     profile: String,
     logged_in: bool,
+    /// The issuer, or absent when the profile names endpoints only.
+    #[serde(skip_serializing_if = "Option::is_none")]
     issuer: Option<String>,
     client_id: String,
     cluster: String,
@@ -22,7 +24,11 @@ struct StatusView {
     access_token_valid: bool,
     expires_at: Option<String>,
     refreshable: bool,
+    /// When the device flow ran (the login itself).
     obtained_at: Option<String>,
+    /// When the tokens were last refreshed (absent: never).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refreshed_at: Option<String>,
     cache_file: String,
 }
 
@@ -38,12 +44,17 @@ impl StatusView {
         };
         let identity = match (&self.subject, self.identity_verified) {
             (Some(sub), Some(true)) => format!("{sub} (verified ID token)"),
-            (Some(sub), _) => format!("{sub} (unverified, from the access token)"),
+            (Some(sub), _) => format!("{sub} (unverified)"),
             (None, _) => "unknown".into(),
         };
         vec![
             vec!["Profile".into(), self.profile.clone()],
-            vec!["Issuer".into(), self.issuer.clone().unwrap_or_else(dash)],
+            vec![
+                "Issuer".into(),
+                self.issuer
+                    .clone()
+                    .unwrap_or_else(|| "- (endpoints configured explicitly)".into()),
+            ],
             vec!["Client ID".into(), self.client_id.clone()],
             vec![
                 "Cluster".into(),
@@ -69,6 +80,10 @@ impl StatusView {
                 "Logged in at".into(),
                 self.obtained_at.clone().unwrap_or_else(dash),
             ],
+            vec![
+                "Last refreshed".into(),
+                self.refreshed_at.clone().unwrap_or_else(|| "never".into()),
+            ],
             vec!["Cache file".into(), self.cache_file.clone()],
         ]
     }
@@ -90,7 +105,7 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
     let v = StatusView {
         profile: cfg.profile.name.value.clone(),
         logged_in: true,
-        issuer: s.issuer.clone().or(Some(key.authority.clone())),
+        issuer: s.issuer.clone(),
         client_id: key.client_id.clone(),
         cluster: key.cluster.clone(),
         subject: s.identity.as_ref().map(|_| id.subject.clone()),
@@ -100,9 +115,8 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         access_token_valid: valid,
         expires_at: s.expires_at.map(crate::text::rfc3339),
         refreshable: s.refresh_token.is_some(),
-        obtained_at: Some(crate::text::rfc3339(
-            s.refreshed_at.unwrap_or(s.obtained_at),
-        )),
+        obtained_at: Some(crate::text::rfc3339(s.obtained_at)),
+        refreshed_at: s.refreshed_at.map(crate::text::rfc3339),
         cache_file: path.display().to_string(),
     };
     if args.format == Format::Json {

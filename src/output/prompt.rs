@@ -157,14 +157,13 @@ impl DevicePrompt {
 /// The user code in a box, letters spaced, so `0`/`O` and `1`/`I` confusions
 /// are less likely and it stands out in a scrolling terminal.
 pub fn big_code(code: &str) -> String {
-    let spaced: String = code
-        .chars()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let inner = spaced.chars().count() + 6;
+    // The code exactly as issued, nothing inserted: some providers
+    // (django-oauth-toolkit) compare user codes literally, so a space the
+    // person copies from here is a refused code (RFC 8628 §6.1 leaves
+    // normalisation to the server; we cannot count on it).
+    let inner = code.chars().count() + 6;
     let bar: String = "═".repeat(inner);
-    format!("╔{bar}╗\n║   {spaced}   ║\n╚{bar}╝")
+    format!("╔{bar}╗\n║   {code}   ║\n╚{bar}╝")
 }
 
 pub fn qr_code(data: &str) -> Option<String> {
@@ -268,12 +267,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn big_code_boxes_the_code() {
-        let b = big_code("WDJB-MJHT");
-        let lines: Vec<&str> = b.lines().collect();
-        assert_eq!(lines.len(), 3);
-        assert!(lines[1].contains("W D J B - M J H T"));
-        assert_eq!(lines[0].chars().count(), lines[1].chars().count());
+    fn big_code_boxes_the_code_exactly_as_issued() {
+        for code in ["WDJB-MJHT", "9P7CT252", "ab1-l0O", "X"] {
+            let b = big_code(code);
+            let lines: Vec<&str> = b.lines().collect();
+            assert_eq!(lines.len(), 3, "{b}");
+            assert_eq!(lines[0].chars().count(), lines[1].chars().count(), "{b}");
+            assert_eq!(lines[2].chars().count(), lines[1].chars().count(), "{b}");
+            // Between the frame, only the code and its padding.
+            let inside = lines[1].trim_matches('║');
+            assert_eq!(inside.trim(), code, "{b}");
+            assert_eq!(inside, format!("   {code}   "), "{b}");
+        }
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct OAuth2 {
     pub parameters: Value<BTreeMap<String, String>>,
     pub token_url: Option<Value<Url>>,
     pub device_url: Option<Value<Url>>,
+    /// RFC 7009 revocation endpoint; wins over discovery (for `logout`).
+    pub revocation_url: Option<Value<Url>>,
     pub issuer: Option<Value<Url>>,
 }
 
@@ -134,6 +136,11 @@ impl OAuth2 {
             parameters: l.parameters(f.parameters),
             token_url: l.url(f.token_url, "INFLUX_BOOTSTRAP_TOKEN_URL", "token_url")?,
             device_url: l.url(f.device_url, "INFLUX_BOOTSTRAP_DEVICE_URL", "device_url")?,
+            revocation_url: l.url(
+                f.revocation_url,
+                "INFLUX_BOOTSTRAP_REVOCATION_URL",
+                "revocation_url",
+            )?,
             issuer: l.url(f.issuer, "INFLUX_BOOTSTRAP_ISSUER", "issuer")?,
         })
     }

@@ -67,6 +67,7 @@ pub(super) struct FileOAuth2 {
     pub(super) parameters: Option<BTreeMap<String, String>>,
     pub(super) token_url: Option<String>,
     pub(super) device_url: Option<String>,
+    pub(super) revocation_url: Option<String>,
     pub(super) issuer: Option<String>,
 }
 

@@ -84,6 +84,21 @@ fn layering_records_sources() {
                 );
             },
         ),
+        (vec![], None, |c| {
+            assert!(c.profile.oauth2.revocation_url.is_none())
+        }),
+        (
+            vec![(
+                "INFLUX_BOOTSTRAP_REVOCATION_URL",
+                "https://idp.example.com/o/revoke_token/",
+            )],
+            None,
+            |c| {
+                let r = c.profile.oauth2.revocation_url.as_ref().unwrap();
+                assert_eq!(r.value.as_str(), "https://idp.example.com/o/revoke_token/");
+                assert_eq!(r.source, Source::Env("INFLUX_BOOTSTRAP_REVOCATION_URL"));
+            },
+        ),
         (vec![("INFLUX_BOOTSTRAP_MGMT_TOKEN", "s3cret")], None, |c| {
             let t = c.profile.mgmt_token.as_ref().unwrap();
             assert_eq!(t.value.expose(), "s3cret");
@@ -114,6 +129,11 @@ fn bad_input_is_a_clear_error() {
             "[[profile]]\nname = \"default\"\n\n[profile.auth.oauth2]\nclient_id = \"x\"\nscope = [\"a\"]\n",
             vec![],
             "c.toml:6: unknown key `profile[0].auth.oauth2.scope`",
+        ),
+        (
+            "[[profile]]\nname = \"default\"\n\n[profile.auth.oauth2]\nrevocation_url = \"not a url\"\n",
+            vec![],
+            "revocation_url",
         ),
         (
             "[[profile]]\nname = \"default\"\nport = \"http\"\n",

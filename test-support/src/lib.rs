@@ -4,6 +4,9 @@
 //! * [`idp`]: the local OpenID provider of `tests/idp` (oidc-provider on
 //!   Node.js): `npm ci` under a lock, [`Idp`] / [`IdpBuilder`] to run it, its
 //!   test-only control routes, and a device flow driven over plain HTTP;
+//! * [`pyidp`]: the Python device-flow servers of `tests/providers`
+//!   (django-oauth-toolkit, Authlib): their venv under a lock, [`pyidp::PyIdp`]
+//!   to run one, their test-only routes;
 //! * [`tls`]: a throwaway CA and a server certificate for 127.0.0.1/localhost;
 //! * [`cluster_db`]: the reference cluster's SQLite file, edited behind the
 //!   server's back to put a token into a state that would otherwise take
@@ -21,6 +24,7 @@
 pub mod cluster_db;
 pub mod idp;
 pub mod process;
+pub mod pyidp;
 pub mod tls;
 #[cfg(unix)]
 pub mod users;

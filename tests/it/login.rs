@@ -67,8 +67,12 @@ fn approve_then_reuse_the_cached_session() {
     assert_eq!(done["session"], "device_flow");
     assert_eq!(done["refreshable"], true);
     // What the person saw on stderr: the code, big; the URI; the §5.4 warning.
-    let spaced: String = code.chars().map(|c| format!("{c} ")).collect();
-    assert!(out.stderr.contains(spaced.trim_end()), "{}", out.stderr);
+    // The code exactly as issued, inside the box (nothing inserted).
+    assert!(
+        out.stderr.contains(&format!("║   {code}   ║")),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stderr
             .contains(ev["verification_uri"].as_str().unwrap())
@@ -438,4 +442,28 @@ fn no_token_bytes_on_stderr_at_debug_level() {
             }
         }
     }
+}
+
+#[test]
+fn a_refreshed_id_token_that_fails_verification_keeps_the_new_tokens() {
+    // The provider's keys cannot be fetched at refresh (the saved JWKS URL
+    // answers 404): the ID token is not trusted, but the rotated tokens are
+    // saved (the old refresh token is spent) and the earlier identity stays.
+    let idp = Idp::builder().interval(1).start();
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).build());
+    login_as(&env, &idp, "admin");
+    support::expire_cached_session(&env);
+    let mut s = cached(&env);
+    let before = s["refresh_token"].clone();
+    s["jwks_uri"] = idp.url("/no-such-jwks").into();
+    std::fs::write(session_file(&env), serde_json::to_vec(&s).unwrap()).unwrap();
+
+    let out = env.run(["login", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(out.stdout_json()["session"], "refreshed", "{out}");
+    assert_eq!(out.stdout_json()["subject"], "admin");
+    assert!(out.stderr.contains("was not accepted"), "{}", out.stderr);
+    assert_ne!(cached(&env)["refresh_token"], before, "rotated and saved");
+    assert_eq!(idp.stat("token_refresh"), 1);
 }

@@ -20,4 +20,5 @@ mod management;
 mod mint;
 mod output;
 mod properties;
+mod providers;
 mod quirks;

@@ -146,15 +146,11 @@ fn one_command_logs_in_when_needed() {
     let out = run.wait_output();
     out.assert_success();
     assert_eq!(out.stdout_json(), json!([]), "stdout holds only the list");
+    // The code in the box exactly as issued (issue 13: nothing inserted).
     assert!(
-        out.stderr.contains(
-            &code
-                .chars()
-                .map(|c| format!("{c} "))
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        )
+        out.stderr.contains(&format!("║   {code}   ║")),
+        "{}",
+        out.stderr
     );
 }
 

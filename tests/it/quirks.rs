@@ -197,13 +197,14 @@ fn unknown_oauth_error_stops_with_the_description() {
     let c = provider(device_ok(json!({})), |_, _| {
         Reply::json(
             400,
-            json!({"error": "invalid_client", "error_description": "client is disabled"}),
+            json!({"error": "client_quarantined", "error_description": "client is disabled"}),
         )
     });
     let env = env_for(&c);
     let out = login(&env);
+    // Not one of the RFC 6749 §5.2 configuration errors (those exit 2).
     out.assert_code(5);
-    assert!(out.stderr.contains("invalid_client"), "{}", out.stderr);
+    assert!(out.stderr.contains("client_quarantined"), "{}", out.stderr);
     assert!(out.stderr.contains("client is disabled"), "{}", out.stderr);
 }
 
@@ -219,7 +220,13 @@ fn device_endpoint_error_inside_200() {
         |_, _| tokens(),
     );
     let out = login(&env_for(&c));
-    out.assert_code(5);
+    // A configuration problem (issue 13): exit 2, naming the setting.
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("device authorization grant"),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stderr.contains("device flow not enabled"),
         "{}",

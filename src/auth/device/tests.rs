@@ -261,3 +261,38 @@ fn device_authorization_quirks() {
         }
     }
 }
+
+#[test]
+fn configuration_errors_exit_2_with_a_hint_naming_the_setting() {
+    use crate::error::{Classify, exit};
+    // (status, error, setting the hint must name); the last is DOT's 404.
+    let cases = [
+        (401, "invalid_client", "client_id"),
+        (400, "unauthorized_client", "device authorization grant"),
+        (400, "unsupported_grant_type", "device authorization grant"),
+        (400, "invalid_scope", "scopes"),
+        (400, "invalid_request", "client_id"),
+        (404, "device_not_found", "device_url"),
+    ];
+    for (status, error, setting) in cases {
+        let body = format!(r#"{{"error":"{error}"}}"#);
+        // From the device authorization endpoint.
+        let err = parse_device_authorization(&resp(status, JSON, &body)).unwrap_err();
+        let err = err.downcast_ref::<AuthError>().expect("an AuthError");
+        assert_eq!(err.exit_code(), exit::USAGE, "{error}: {err}");
+        let hint = err.hint().unwrap_or_default();
+        assert!(hint.contains(setting), "{error}: {hint}");
+        // From the token endpoint while polling.
+        match classify_poll(&resp(status, JSON, &body)) {
+            PollResponse::OAuthError { error: e, .. } => assert_eq!(e, error),
+            other => panic!("{error}: {other:?}"),
+        }
+    }
+    // A provider's own trouble stays "the identity provider" (exit 5).
+    let err = AuthError::OAuth {
+        error: "server_error".into(),
+        description: String::new(),
+    };
+    assert_eq!(err.exit_code(), exit::IDP);
+    assert_eq!(err.hint(), None);
+}

@@ -1,0 +1,409 @@
+//! The Python device-flow servers of `tests/providers`: django-oauth-toolkit
+//! (`dot/server.py`, OpenID Connect on) and Authlib (`authlib/server.py`,
+//! plain OAuth 2.0 with RFC 8414 metadata). [`ensure_venv`] creates their
+//! virtualenv from the pinned `requirements.txt` (once, under a lock shared by
+//! parallel test processes); [`PyIdp`] runs one on a free loopback port and
+//! wraps its test-only routes.
+//!
+//! Like [`crate::idp`], a missing tool is a loud failure, never a skip: the
+//! tests that need these servers must not pass without them.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// Generous: the DOT server migrates its SQLite database before it listens.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which server of `tests/providers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// django-oauth-toolkit 3.4.1 (Django), issuer `http://127.0.0.1:PORT/o`.
+    Dot,
+    /// Authlib 1.9 (Flask), issuer `http://127.0.0.1:PORT`.
+    Authlib,
+}
+
+impl Provider {
+    fn script(self) -> &'static str {
+        match self {
+            Provider::Dot => "dot/server.py",
+            Provider::Authlib => "authlib/server.py",
+        }
+    }
+}
+
+/// `tests/providers`.
+pub fn providers_dir() -> PathBuf {
+    crate::workspace_root().join("tests").join("providers")
+}
+
+/// The venv's interpreter.
+pub fn venv_python() -> PathBuf {
+    providers_dir().join(".venv").join("bin").join("python")
+}
+
+fn venv_up_to_date(dir: &Path) -> bool {
+    match (
+        fs::read(dir.join(".venv").join("installed-requirements.txt")),
+        fs::read(dir.join("requirements.txt")),
+    ) {
+        (Ok(installed), Ok(wanted)) => installed == wanted,
+        _ => false,
+    }
+}
+
+/// Makes sure `tests/providers/.venv` holds exactly the pinned packages
+/// (runs `python3 tests/providers/make_venv.py` when it does not). Once per
+/// process, serialized between processes by an exclusive lock on a file in
+/// the temp dir, with the check repeated under the lock. Panics with
+/// instructions when python3 (or its venv module) is missing or pip fails.
+pub fn ensure_venv() {
+    static RESULT: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = RESULT.get_or_init(|| {
+        std::panic::catch_unwind(ensure_venv_locked).map_err(|payload| {
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "ensure_venv panicked".to_owned())
+        })
+    });
+    if let Err(msg) = result {
+        panic!("{msg}");
+    }
+}
+
+fn ensure_venv_locked() {
+    let dir = providers_dir();
+    if venv_up_to_date(&dir) {
+        return;
+    }
+    let lock_path = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        dir.hash(&mut h);
+        std::env::temp_dir().join(format!("influx-bootstrap-venv-{:016x}.lock", h.finish()))
+    };
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap_or_else(|e| panic!("cannot open lock file {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
+    if !venv_up_to_date(&dir) {
+        check_python();
+        let out = Command::new("python3")
+            .arg(dir.join("make_venv.py"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("failed to run python3 make_venv.py: {e}"));
+        if !out.status.success() || !venv_up_to_date(&dir) {
+            panic!(
+                "creating the providers' virtualenv ({}) failed ({}); the django-oauth-toolkit and \
+                 Authlib test servers need it (PyPI must be reachable, or run \
+                 `python3 tests/providers/make_venv.py` by hand).\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                dir.join(".venv").display(),
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+        }
+    }
+    drop(lock);
+}
+
+/// Panics with install instructions unless `python3 -c 'import venv, ensurepip'` runs.
+fn check_python() {
+    let hint = "The end-to-end tests run django-oauth-toolkit and Authlib on Python: install \
+                Python >= 3.10 with its venv module (Debian/Ubuntu: `apt-get install python3 \
+                python3-venv`) and make sure `python3` is on PATH.";
+    match Command::new("python3")
+        .args(["-c", "import venv, ensurepip"])
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "python3 has no working venv/ensurepip module ({}): {}\n{hint}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!("`python3` not found or not runnable ({e}).\n{hint}"),
+    }
+}
+
+/// Builder for a running [`PyIdp`]; every option maps to a `server.py` flag.
+#[derive(Debug, Clone)]
+pub struct PyIdpBuilder {
+    provider: Provider,
+    args: Vec<String>,
+}
+
+impl PyIdpBuilder {
+    fn flag(mut self, flag: &str, v: impl ToString) -> Self {
+        self.args.push(flag.to_owned());
+        self.args.push(v.to_string());
+        self
+    }
+    /// Polling interval advertised to clients (`--interval`; default 1 s).
+    pub fn interval(self, secs: u64) -> Self {
+        self.flag("--interval", secs)
+    }
+    /// `expires_in` of device codes (`--code-ttl`; default 600 s).
+    pub fn code_ttl(self, secs: u64) -> Self {
+        self.flag("--code-ttl", secs)
+    }
+    /// Authlib only: polls closer than this are answered `slow_down`.
+    pub fn enforce_interval(self, secs: u64) -> Self {
+        self.flag("--enforce-interval", secs)
+    }
+    /// Any other raw argument for `server.py`.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Creates the venv if needed, starts the server and waits (up to
+    /// [`READY_TIMEOUT`]) for its ready line.
+    pub fn start(self) -> PyIdp {
+        ensure_venv();
+        let log_dir = tempfile::Builder::new()
+            .prefix("pyidp-log-")
+            .tempdir()
+            .expect("create temp dir for the server log");
+        let stderr_path = log_dir.path().join("stderr.log");
+        let stderr_file = File::create(&stderr_path).expect("create server stderr log");
+        let mut args = vec![
+            self.provider.script().to_owned(),
+            "--port".into(),
+            "0".into(),
+        ];
+        args.extend(self.args);
+        let mut child = Command::new(venv_python())
+            .args(&args)
+            .current_dir(providers_dir())
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr_file))
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "failed to spawn {:?} {}: {e}",
+                    venv_python(),
+                    args.join(" ")
+                )
+            });
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel::<String>();
+        let reader = thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let read_log = || fs::read_to_string(&stderr_path).unwrap_or_default();
+        let ready = match rx.recv_timeout(READY_TIMEOUT) {
+            Ok(line) => line,
+            Err(e) => {
+                if e == RecvTimeoutError::Timeout {
+                    let _ = child.kill();
+                }
+                let status = child.wait().ok();
+                panic!(
+                    "{:?} server `{}` did not print its ready line ({e:?}, exit: {status:?})\n--- stderr ---\n{}",
+                    self.provider,
+                    args.join(" "),
+                    read_log()
+                );
+            }
+        };
+        let parsed: Value = serde_json::from_str(&ready)
+            .unwrap_or_else(|e| panic!("ready line is not JSON ({e}): {ready:?}"));
+        PyIdp {
+            provider: self.provider,
+            issuer: parsed["issuer"].as_str().expect("issuer").to_owned(),
+            port: parsed["port"].as_u64().expect("port") as u16,
+            child,
+            stdin,
+            _reader: reader,
+            http: OnceLock::new(),
+            _log_dir: log_dir,
+            stderr_path,
+        }
+    }
+}
+
+/// A running Python provider. Dropping it closes its stdin and kills it; in a
+/// panicking thread its stderr is printed first.
+pub struct PyIdp {
+    provider: Provider,
+    issuer: String,
+    port: u16,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    _reader: JoinHandle<()>,
+    http: OnceLock<reqwest::blocking::Client>,
+    _log_dir: TempDir,
+    stderr_path: PathBuf,
+}
+
+impl fmt::Debug for PyIdp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PyIdp")
+            .field("provider", &self.provider)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PyIdp {
+    pub fn builder(provider: Provider) -> PyIdpBuilder {
+        PyIdpBuilder {
+            provider,
+            args: Vec::new(),
+        }
+    }
+
+    pub fn start(provider: Provider) -> PyIdp {
+        Self::builder(provider).start()
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn http(&self) -> &reqwest::blocking::Client {
+        self.http.get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("build reqwest blocking client")
+        })
+    }
+
+    /// Approves a pending device authorization as `user`; panics on failure.
+    pub fn approve(&self, user_code: &str, user: &str) {
+        if let Err(e) = self.try_approve(user_code, user) {
+            panic!(
+                "{:?} approve({user_code:?}, {user:?}) failed: {e}",
+                self.provider
+            );
+        }
+    }
+
+    /// Like [`PyIdp::approve`], returning the server's answer on failure.
+    pub fn try_approve(&self, user_code: &str, user: &str) -> Result<(), String> {
+        self.post_test(
+            "/__test/approve",
+            json!({ "user_code": user_code, "user": user }),
+        )
+    }
+
+    /// Denies a pending device authorization as `user`; panics on failure.
+    pub fn deny(&self, user_code: &str, user: &str) {
+        self.post_test(
+            "/__test/deny",
+            json!({ "user_code": user_code, "user": user }),
+        )
+        .unwrap_or_else(|e| panic!("deny({user_code:?}) failed: {e}"));
+    }
+
+    /// Authlib: the next `polls` device-code polls are answered `slow_down`.
+    pub fn force_slow_down(&self, polls: u32) {
+        self.post_test("/__test/slow-down", json!({ "polls": polls }))
+            .unwrap_or_else(|e| panic!("slow-down failed: {e}"));
+    }
+
+    fn post_test(&self, path: &str, body: Value) -> Result<(), String> {
+        let resp = self
+            .http()
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        let status = resp.status();
+        let text = resp.text().unwrap_or_default();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP {status}: {text}"))
+        }
+    }
+
+    /// `GET /__test/stats`.
+    pub fn stats(&self) -> Value {
+        self.http()
+            .get(self.url("/__test/stats"))
+            .send()
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("GET /__test/stats: {e}"))
+    }
+
+    /// One counter from [`PyIdp::stats`].
+    pub fn stat(&self, name: &str) -> u64 {
+        let stats = self.stats();
+        stats[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no counter {name:?} in {stats}"))
+    }
+
+    /// `POST` a form to `url` (an endpoint of this server), returning
+    /// (status, JSON body or null).
+    pub fn post_form(&self, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let resp = self
+            .http()
+            .post(url)
+            .form(form)
+            .send()
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        let status = resp.status().as_u16();
+        let body = resp.text().unwrap_or_default();
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// The server's stderr so far.
+    pub fn stderr_log(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for PyIdp {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!(
+                "--- {:?} server stderr ({}) ---\n{}--- end ---",
+                self.provider,
+                self.issuer,
+                self.stderr_log()
+            );
+        }
+    }
+}
