@@ -1,12 +1,17 @@
-//! `rotate`: replace the stored token using the token itself. The pipeline
-//! (and its rollback) lives in [`crate::provision::rotate`]; this file reads
-//! the old token and turns flags into a plan.
+//! `rotate`: replace the stored token. A management token rotates itself; a
+//! database token is found through the record `mint` left in the state
+//! directory (or `--id`) and rotated with the management credential. The
+//! pipeline (and its rollback) lives in [`crate::provision::rotate`]; this
+//! file reads the old token and turns flags into a plan.
 use super::{Context, store_options};
 use crate::cli::{Format, RotateArgs};
+use crate::cluster::documented::DocumentedClient;
 use crate::cluster::{ClusterClient, expiry};
-use crate::error::ConfigError;
-use crate::provision::{self, RotatePlan};
-use chrono::Utc;
+use crate::error::{AuthError, ConfigError};
+use crate::provision::{self, DatabaseTokens, RotatePlan, Stores};
+use crate::secret::Secret;
+use crate::state::{Record, Records, TokenKind};
+use chrono::{DateTime, Utc};
 
 pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     let json = args.format.format == Format::Json;
@@ -25,10 +30,6 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         args.expiry.expires_in.as_deref(),
         Utc::now(),
     )?;
-    let (cfg, http) = super::cluster_context(ctx)?;
-    let client = ClusterClient::new(&cfg.profile, &http)?;
-    let p = ctx.pipeline(&client);
-
     let first = stores[0].to_string();
     let old = provision::read_first(&stores).await?.ok_or_else(|| {
         ConfigError::usage(
@@ -37,22 +38,135 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
             "create one first with `influx-bootstrap mint --store ...`",
         )
     })?;
+    let record = load_record(ctx, &first);
+    let database = record.as_ref().filter(|r| r.kind == TokenKind::Database);
+    if args.id.is_some() || database.is_some() {
+        return database_token(ctx, &args, stores, old, database.cloned(), expires_at).await;
+    }
+
+    let (cfg, http) = super::cluster_context(ctx)?;
+    let client = ClusterClient::new(&cfg.profile, &http)?;
+    let p = ctx.pipeline(&client);
     let Some(meta) = p.describe_held(&old).await? else {
         return Err(ConfigError::usage(
             "--store",
             format!("the token in {first} no longer works on this cluster (revoked, expired, or another cluster)"),
-            "mint a new one with `influx-bootstrap mint --force --store ...`",
+            "mint a new one with `influx-bootstrap mint --force --store ...`; for a database token minted without a record, pass --id ID",
         )
         .into());
     };
     provision::preflight(&stores).await?;
     let plan = RotatePlan {
+        cred: provision::management_credential(&old),
         old,
         meta,
         stores,
         expires_at,
         keep_old: args.keep_old,
         json,
+        record: provision::recorder(
+            &ctx.env,
+            &ctx.printer,
+            provision::management_ref(&cfg, client.base().as_str()),
+        ),
     };
     provision::rotate(&p, &plan).await
+}
+
+/// The record `mint` left for `store`, if any (an unreadable one is a
+/// warning: `--id` still works).
+fn load_record(ctx: &Context, store: &str) -> Option<Record> {
+    let dir = crate::state::state_dir(&ctx.env)?;
+    match Records::in_dir(&dir).load(store) {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.printer
+                .warn(format!("could not read the record of {store}: {e}"));
+            None
+        }
+    }
+}
+
+/// A database token: the record (or `--id`) names it, the management
+/// credential (profile `mgmt_token` / `INFLUX_BOOTSTRAP_MGMT_TOKEN`, else the
+/// session) reads it back and makes its successor with the same description
+/// and permissions.
+async fn database_token(
+    ctx: &Context,
+    args: &RotateArgs,
+    stores: Stores,
+    old: Secret,
+    record: Option<Record>,
+    expires_at: Option<DateTime<Utc>>,
+) -> anyhow::Result<()> {
+    let json = args.format.format == Format::Json;
+    let first = stores[0].to_string();
+    let (cfg, http) = super::documented_context(ctx)?;
+    let client = DocumentedClient::new(&cfg, &http)?;
+    let cluster = provision::documented_ref(&cfg, client.target());
+    let id = match (&args.id, &record) {
+        (Some(id), _) => id.clone(),
+        (None, Some(r)) if !r.describes(&old) => {
+            return Err(ConfigError::usage(
+                "--store",
+                format!(
+                    "{first} no longer holds the token recorded for it ({}); it was changed by something else",
+                    r.token_id
+                ),
+                "pass the id of the token it holds with --id ID (see `influx-bootstrap token list`)",
+            )
+            .into());
+        }
+        (None, Some(r)) if r.cluster != cluster => {
+            return Err(ConfigError::usage(
+                "--store",
+                format!(
+                    "the token in {first} belongs to {} , not to this profile's cluster",
+                    r.cluster.api_base
+                ),
+                "use the profile of that cluster (--profile NAME)",
+            )
+            .into());
+        }
+        (None, Some(r)) => r.token_id.clone(),
+        (None, None) => unreachable!("called with --id or a record"),
+    };
+    let mut ui = ctx.prompt(&args.device, json);
+    let session = tokio::select! {
+        biased;
+        _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
+        s = provision::credential(&cfg, &http, &mut ui) => s?,
+    };
+    drop(ui);
+    let meta = client
+        .get_token(&session.cred, &id)
+        .await
+        .map_err(|e| session.on_error(e))?;
+    if meta.revoked_at.is_some() {
+        return Err(ConfigError::usage(
+            "--store",
+            format!("the database token {id} held by {first} was revoked"),
+            "mint a new one with `influx-bootstrap mint --force --write-database DB ... --store ...`",
+        )
+        .into());
+    }
+    let api = DatabaseTokens {
+        client: &client,
+        permissions: meta.permissions.clone(),
+    };
+    let p = ctx.pipeline(&api);
+    provision::preflight(&stores).await?;
+    let plan = RotatePlan {
+        old,
+        meta: provision::database_token_meta(meta),
+        stores,
+        expires_at,
+        keep_old: args.keep_old,
+        json,
+        cred: session.cred.clone(),
+        record: provision::recorder(&ctx.env, &ctx.printer, cluster),
+    };
+    provision::rotate(&p, &plan)
+        .await
+        .map_err(|e| session.on_error(e))
 }

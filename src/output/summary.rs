@@ -37,6 +37,10 @@ pub struct Summary {
     pub token_prefix: String,
     pub created_at: String,
     pub expires_at: Option<String>,
+    /// A database token's permissions (`read:DB`, `write:*`); absent for a
+    /// management token.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
     pub stores: Vec<StoreResult>,
     pub verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +61,12 @@ impl Summary {
             token_prefix: created.token.token_prefix.clone(),
             created_at: crate::text::rfc3339(created.token.created_at),
             expires_at: created.token.expires_at.map(crate::text::rfc3339),
+            permissions: created
+                .token
+                .permissions
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
             stores,
             verified,
             revoked_old: None,
@@ -68,13 +78,23 @@ impl Summary {
         let mut rows = vec![
             vec!["ID".into(), self.id.clone()],
             vec!["DESCRIPTION".into(), self.description.clone()],
-            vec!["PREFIX".into(), self.token_prefix.clone()],
+            vec![
+                "PREFIX".into(),
+                if self.token_prefix.is_empty() {
+                    "-".into()
+                } else {
+                    self.token_prefix.clone()
+                },
+            ],
             vec![
                 "EXPIRES AT".into(),
                 self.expires_at.clone().unwrap_or_else(|| "never".into()),
             ],
             vec!["VERIFIED".into(), yes_no(self.verified)],
         ];
+        if !self.permissions.is_empty() {
+            rows.push(vec!["PERMISSIONS".into(), self.permissions.join(" ")]);
+        }
         if let Some(old) = &self.revoked_old {
             rows.push(vec!["OLD TOKEN".into(), old.clone()]);
         }

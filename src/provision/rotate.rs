@@ -1,8 +1,11 @@
-//! `rotate`: replace the stored token using the token itself (no person, no
-//! device flow). If any step fails, the old token stays valid and stored:
-//! stores already switched are switched back and the new token is revoked.
-use super::{Pipeline, Stores, TokenApi, management_credential, own_credential};
-use crate::cluster::{CreatedToken, ManagementToken};
+//! `rotate`: replace the stored token. A management token rotates itself (no
+//! person, no device flow); a database token is rotated with the management
+//! credential (`mgmt_token` or the session). If any step fails, the old token
+//! stays valid and stored: stores already switched are switched back and the
+//! new token is revoked.
+use super::{Pipeline, Recorder, Stores, TokenApi};
+use crate::cluster::{CreatedToken, Credential, ManagementToken};
+use crate::state::TokenKind;
 use crate::error::MintError;
 use crate::output::summary::{self, StoreResult, Summary};
 use crate::secret::Secret;
@@ -18,6 +21,11 @@ pub struct RotatePlan {
     pub expires_at: Option<DateTime<Utc>>,
     pub keep_old: bool,
     pub json: bool,
+    /// The credential that creates and revokes: the old token itself for a
+    /// management token, the management credential for a database token.
+    pub cred: Credential,
+    /// Where to record what each store now holds.
+    pub record: Option<Recorder>,
 }
 
 impl RotatePlan {
@@ -33,23 +41,23 @@ impl RotatePlan {
 pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyhow::Result<()> {
     let meta = &plan.meta;
     let expires_at = plan.new_expiry(Utc::now());
-    let old_cred = management_credential(&plan.old);
     let created = p
-        .create_guarded(&old_cred, &meta.description, expires_at)
+        .create_guarded(&plan.cred, &meta.description, expires_at)
         .await
         .map_err(|what| MintError::Interrupted {
             what: format!("the old token is unchanged; {what}"),
         })?
-        .map_err(|e| super::create_failed(e, &meta.description))?;
+        .map_err(|e| super::create_failed(e, &meta.description, p.api.kind()))?;
     p.printer.status(format!(
-        "Created replacement {} ({}) for {} ({}).",
-        created.token.id, created.token.token_prefix, meta.id, meta.token_prefix
+        "{} Replaces {}.",
+        super::mint::created_line(p.api.kind(), &created),
+        meta.id
     ));
 
     let (results, interrupted) = p.write_stores(&plan.stores, &created.access_token).await;
     let failed = results.iter().filter(|r| !r.ok).count();
     let verified = if failed == 0 && !interrupted {
-        p.verify(&created, &meta.description, expires_at).await
+        p.verify(&plan.cred, &created, &meta.description, expires_at).await
     } else {
         Ok(())
     };
@@ -88,10 +96,9 @@ async fn undo<A: TokenApi>(
 ) -> String {
     let still_new = p.roll_back(&plan.stores, results, &plan.old).await;
     if still_new.is_empty() {
-        let old_cred = management_credential(&plan.old);
-        let new_cred = own_credential(created);
-        p.revoke_unstored(&[&old_cred, &new_cred], &created.token.id)
-            .await
+        let managers = p.managers(&plan.cred, created);
+        let creds: Vec<&Credential> = managers.iter().collect();
+        p.revoke_unstored(&creds, &created.token.id).await
     } else {
         format!(
             "the new token {} stays valid because {} still hold it",
@@ -110,12 +117,22 @@ async fn finish<A: TokenApi>(
     results: Vec<StoreResult>,
 ) -> anyhow::Result<()> {
     let meta = &plan.meta;
+    if let Some(rec) = &plan.record {
+        let stored: Vec<String> = results.iter().map(|r| r.store.clone()).collect();
+        rec.save(p.printer, p.api.kind(), created, &stored);
+    }
     let mut s = Summary::new("rotated", created, results, true);
     let mut revoke_error = None;
     if plan.keep_old {
         s.revoked_old = Some(format!("{} kept (--keep-old)", meta.id));
     } else {
-        match p.api.revoke(&own_credential(created), &meta.id).await {
+        // A management token: the new one revokes the old (the old one may
+        // be the only other credential). A database token: the manager.
+        let revoker = match p.api.kind() {
+            TokenKind::Management => super::own_credential(created),
+            TokenKind::Database => plan.cred.clone(),
+        };
+        match p.api.revoke(&revoker, &meta.id).await {
             Ok(t) => {
                 s.revoked_old = Some(format!(
                     "{} revoked at {}",
@@ -133,8 +150,9 @@ async fn finish<A: TokenApi>(
     summary::print(p.printer, &s, plan.json, stdout_taken);
     match revoke_error {
         Some(e) => Err(anyhow::Error::new(e).context(format!(
-            "the new token is in place, but the old token {} is still valid; revoke it with `management revoke {} --force`",
-            meta.id, meta.id
+            "the new token is in place, but the old token {} is still valid; revoke it with `{}`",
+            meta.id,
+            p.api.kind().revoke_command(&meta.id)
         ))),
         None => Ok(()),
     }
