@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn state_dir_order() {
         let cases: [(&[(&str, &str)], Option<&str>); 4] = [
-            (&[("INFLUX_BOOTSTRAP_STATE_DIR", "/s"), ("HOME", "/h")], Some("/s")),
+            (
+                &[("INFLUX_BOOTSTRAP_STATE_DIR", "/s"), ("HOME", "/h")],
+                Some("/s"),
+            ),
             (
                 &[("XDG_STATE_HOME", "/x"), ("HOME", "/h")],
                 Some("/x/influx-bootstrap"),

@@ -50,7 +50,11 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::cluster_context(ctx)?;
     let client = ClusterClient::new(&cfg.profile, &http)?;
     let p = ctx.pipeline(&client);
-    plan.record = provision::recorder(&ctx.env, &ctx.printer, provision::management_ref(&cfg, client.base().as_str()));
+    plan.record = provision::recorder(
+        &ctx.env,
+        &ctx.printer,
+        provision::management_ref(&cfg, client.base().as_str()),
+    );
 
     // --if-missing: is the first store's token still good here? If it is
     // not, replacing it is the point, so existing files may be overwritten.

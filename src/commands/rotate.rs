@@ -44,6 +44,16 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         return database_token(ctx, &args, stores, old, database.cloned(), expires_at).await;
     }
 
+    // The documented API's tokens start `apiv1_`; only the record (or --id)
+    // links one to its id.
+    if old.expose().starts_with("apiv1_") {
+        return Err(ConfigError::usage(
+            "--store",
+            format!("{first} holds a database token, and no record says which one (it was not minted here, or the state directory was cleared)"),
+            "pass its id: `influx-bootstrap rotate --id ID --store ...` (see `influx-bootstrap token list`)",
+        )
+        .into());
+    }
     let (cfg, http) = super::cluster_context(ctx)?;
     let client = ClusterClient::new(&cfg.profile, &http)?;
     let p = ctx.pipeline(&client);

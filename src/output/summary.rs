@@ -65,7 +65,7 @@ impl Summary {
                 .token
                 .permissions
                 .iter()
-                .map(|p| p.to_string())
+                .map(|p| crate::text::sanitize(&p.to_string()))
                 .collect(),
             stores,
             verified,

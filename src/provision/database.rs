@@ -121,7 +121,9 @@ pub async fn held_database_token<A: TokenApi>(
         Err(e) => return Err(e),
     };
     if t.revoked_at.is_some() {
-        return Ok(Held::Replace(format!("holds token {token_id}, which was revoked")));
+        return Ok(Held::Replace(format!(
+            "holds token {token_id}, which was revoked"
+        )));
     }
     if super::sorted(&t.permissions) != super::sorted(p.api.permissions()) {
         return Ok(Held::Replace(format!(

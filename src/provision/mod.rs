@@ -231,7 +231,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn save(&self, printer: &Printer, kind: TokenKind, created: &CreatedToken, stores: &[String]) {
+    pub fn save(
+        &self,
+        printer: &Printer,
+        kind: TokenKind,
+        created: &CreatedToken,
+        stores: &[String],
+    ) {
         let t = &created.token;
         for store in stores {
             let r = Record {

@@ -5,10 +5,10 @@
 //! new token is revoked.
 use super::{Pipeline, Recorder, Stores, TokenApi};
 use crate::cluster::{CreatedToken, Credential, ManagementToken};
-use crate::state::TokenKind;
 use crate::error::MintError;
 use crate::output::summary::{self, StoreResult, Summary};
 use crate::secret::Secret;
+use crate::state::TokenKind;
 use chrono::{DateTime, Utc};
 
 /// What to rotate: the token the first store holds, as the cluster describes
@@ -57,7 +57,8 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
     let (results, interrupted) = p.write_stores(&plan.stores, &created.access_token).await;
     let failed = results.iter().filter(|r| !r.ok).count();
     let verified = if failed == 0 && !interrupted {
-        p.verify(&plan.cred, &created, &meta.description, expires_at).await
+        p.verify(&plan.cred, &created, &meta.description, expires_at)
+            .await
     } else {
         Ok(())
     };

@@ -758,7 +758,7 @@ fn new_expiry_keeps_the_lifetime() {
         created_by: "c".into(),
         expires_at: Some(created + chrono::Duration::days(30)),
         revoked_at: None,
-            permissions: Vec::new(),
+        permissions: Vec::new(),
     };
     let asked = now + chrono::Duration::days(5);
     let cases = [
@@ -877,12 +877,20 @@ fn database_token_failure_points() {
         let plan = plan(std::slice::from_ref(&store), OnNoStore::Revoke);
         let r = run(mint(&rig.pipeline(), &plan, &session()));
         let got = r.as_ref().map_or_else(exit_code, |_| 0);
-        let msg = r.as_ref().err().map(|e| format!("{e:#}")).unwrap_or_default();
+        let msg = r
+            .as_ref()
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
         assert_eq!(got, code, "{name}: {msg}");
         assert!(msg.contains(message), "{name}: {msg}");
         assert_eq!(rig.cluster.creates(), creates, "{name}");
         let st = rig.cluster.state.lock().unwrap();
-        let n_revoked = st.tokens.iter().filter(|(_, t)| t.revoked_at.is_some()).count();
+        let n_revoked = st
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.revoked_at.is_some())
+            .count();
         assert_eq!(n_revoked, revoked, "{name}");
         let live_tokens: Vec<&String> = st
             .tokens
@@ -898,7 +906,10 @@ fn database_token_failure_points() {
                 assert_eq!(store.get().as_deref(), Some(t.as_str()), "{name}: orphan");
             }
         } else {
-            assert!(msg.contains("id-0") || rig.printer.captured().stderr.contains("id-0"), "{name}: {msg}");
+            assert!(
+                msg.contains("id-0") || rig.printer.captured().stderr.contains("id-0"),
+                "{name}: {msg}"
+            );
         }
         for (_, t) in st.tokens.iter() {
             assert_eq!(t.permissions, db_permissions(), "{name}");
@@ -943,7 +954,9 @@ fn database_token_verify_checks_permissions() {
         rig.cluster.database = Some(db_permissions());
         let created = run(rig.cluster.create(&session(), "telegraf", None, "k")).unwrap();
         rig.cluster.database = Some(asked.clone());
-        let r = run(rig.pipeline().verify(&session(), &created, "telegraf", None));
+        let r = run(rig
+            .pipeline()
+            .verify(&session(), &created, "telegraf", None));
         assert_eq!(r.is_ok(), ok, "{asked:?}: {r:?}");
     }
 }
