@@ -34,6 +34,8 @@ pub struct Summary {
     pub event: &'static str,
     pub id: String,
     pub description: String,
+    /// Empty (and absent from JSON) for a database token.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub token_prefix: String,
     pub created_at: String,
     pub expires_at: Option<String>,
@@ -78,20 +80,17 @@ impl Summary {
         let mut rows = vec![
             vec!["ID".into(), self.id.clone()],
             vec!["DESCRIPTION".into(), self.description.clone()],
-            vec![
-                "PREFIX".into(),
-                if self.token_prefix.is_empty() {
-                    "-".into()
-                } else {
-                    self.token_prefix.clone()
-                },
-            ],
+            vec!["PREFIX".into(), self.token_prefix.clone()],
             vec![
                 "EXPIRES AT".into(),
                 self.expires_at.clone().unwrap_or_else(|| "never".into()),
             ],
             vec!["VERIFIED".into(), yes_no(self.verified)],
         ];
+        // The documented API reveals no prefix of a database token.
+        if self.token_prefix.is_empty() {
+            rows.retain(|r| r[0] != "PREFIX");
+        }
         if !self.permissions.is_empty() {
             rows.push(vec!["PERMISSIONS".into(), self.permissions.join(" ")]);
         }
