@@ -167,6 +167,80 @@ impl Records {
     }
 }
 
+/// A rotation in progress (issue 11 item 8): written before the create,
+/// updated as it goes, removed once the stores agree again. If the process
+/// dies in between (`kill -9`, power loss), the next `rotate` or `mint` with
+/// the same stores finds it and converges first ([`crate::provision::recover`]):
+/// back to the old token while any store still holds it, else forward to the
+/// new one — ending with exactly one live token, stored everywhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Journal {
+    pub version: u32,
+    /// The rotation's store specs, in order.
+    pub stores: Vec<String>,
+    pub kind: TokenKind,
+    pub cluster: ClusterRef,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<Permission>,
+    pub old_id: String,
+    pub old_sha256: String,
+    /// Known once the create answered.
+    #[serde(default)]
+    pub new_id: Option<String>,
+    #[serde(default)]
+    pub new_sha256: Option<String>,
+    /// Stores written with the new token (for stores that cannot be read
+    /// back, e.g. `exec:`).
+    #[serde(default)]
+    pub switched: Vec<String>,
+    pub started_at: DateTime<Utc>,
+}
+
+impl Records {
+    /// One journal per set of stores (order does not matter).
+    fn journal_path(&self, stores: &[String]) -> PathBuf {
+        let mut sorted: Vec<&str> = stores.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        let name = hex::encode(Sha256::digest(sorted.join("\n").as_bytes()));
+        self.dir
+            .with_file_name("journal")
+            .join(format!("rotate-{}.json", &name[..32]))
+    }
+
+    pub fn load_journal(&self, stores: &[String]) -> std::io::Result<Option<Journal>> {
+        let path = self.journal_path(stores);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        })
+    }
+
+    pub fn save_journal(&self, j: &Journal) -> std::io::Result<()> {
+        let path = self.journal_path(&j.stores);
+        if let Some(dir) = path.parent() {
+            crate::fsutil::create_private_dir(dir)?;
+        }
+        let bytes = serde_json::to_vec_pretty(j).expect("a journal always serialises");
+        crate::fsutil::write_private(&path, &bytes, Default::default())
+            .map_err(std::io::Error::from)
+    }
+
+    pub fn remove_journal(&self, stores: &[String]) -> std::io::Result<()> {
+        match std::fs::remove_file(self.journal_path(stores)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +288,44 @@ mod tests {
         }
         let text = std::fs::read_to_string(records.path("file:/a")).unwrap();
         assert!(!text.contains("apiv1_x"), "{text}");
+    }
+
+    #[test]
+    fn journal_is_per_store_set_and_removable() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = Records::in_dir(dir.path());
+        let r = record("file:/a");
+        let j = Journal {
+            version: RECORD_VERSION,
+            stores: vec!["file:/a".into(), "file:/b".into()],
+            kind: r.kind,
+            cluster: r.cluster,
+            description: r.description,
+            permissions: r.permissions,
+            old_id: "old".into(),
+            old_sha256: r.token_sha256,
+            new_id: None,
+            new_sha256: None,
+            switched: Vec::new(),
+            started_at: Utc::now(),
+        };
+        records.save_journal(&j).unwrap();
+        let cases: [(&[&str], bool); 3] = [
+            (&["file:/a", "file:/b"], true),
+            (&["file:/b", "file:/a"], true),
+            (&["file:/a"], false),
+        ];
+        for (stores, found) in cases {
+            let stores: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
+            assert_eq!(
+                records.load_journal(&stores).unwrap().is_some(),
+                found,
+                "{stores:?}"
+            );
+        }
+        records.remove_journal(&j.stores).unwrap();
+        records.remove_journal(&j.stores).unwrap();
+        assert!(records.load_journal(&j.stores).unwrap().is_none());
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
         s = provision::credential(&cfg, &http, &mut ui) => s?,
     };
     drop(ui);
+    finish_rotation(ctx, &p, &args, &session.cred)
+        .await
+        .map_err(|e| session.on_error(e))?;
 
     // 3. Create, store, verify, summarise.
     provision::mint(&p, &plan, &session.cred)
@@ -136,6 +139,9 @@ async fn database_token(
     };
     drop(ui);
     let cred = &session.cred;
+    finish_rotation(ctx, &p, args, cred)
+        .await
+        .map_err(|e| session.on_error(e))?;
 
     if let Some(id) = held {
         let held = provision::held_database_token(&p, cred, &id, min_remaining)
@@ -157,6 +163,37 @@ async fn database_token(
     provision::mint(&p, &plan, cred)
         .await
         .map_err(|e| session.on_error(e))
+}
+
+/// An earlier `rotate` of these stores that died half-way is finished or
+/// rolled back before anything new is made (issue 11 item 8). A rotation of
+/// the other kind of token is left to `rotate`.
+async fn finish_rotation<A: provision::TokenApi>(
+    ctx: &Context,
+    p: &provision::Pipeline<'_, A>,
+    args: &MintArgs,
+    cred: &crate::cluster::Credential,
+) -> anyhow::Result<()> {
+    // Recovery writes stores back: that is its purpose.
+    let stores = provision::spec_stores(&args.stores, &store_options(ctx, true))?;
+    let Some((records, j)) = provision::journal_for(&ctx.env, &ctx.printer, &stores) else {
+        return Ok(());
+    };
+    if j.kind != p.api.kind() {
+        return Err(ConfigError::usage(
+            "--store",
+            format!(
+                "a rotation of a {} in these stores was interrupted (old {}, new {})",
+                j.kind.noun(),
+                j.old_id,
+                j.new_id.as_deref().unwrap_or("unknown")
+            ),
+            "finish it first with `influx-bootstrap rotate` and the same --store options",
+        )
+        .into());
+    }
+    provision::recover(p, &records, &j, &stores, Some(cred)).await?;
+    Ok(())
 }
 
 /// `--create-database`: every named database (not `*`), once each; one that

@@ -8,9 +8,9 @@ use crate::cli::{Format, RotateArgs};
 use crate::cluster::documented::DocumentedClient;
 use crate::cluster::{ClusterClient, expiry};
 use crate::error::{AuthError, ConfigError};
-use crate::provision::{self, DatabaseTokens, RotatePlan, Stores};
+use crate::provision::{self, DatabaseTokens, Recovered, RotatePlan, Stores};
 use crate::secret::Secret;
-use crate::state::{Record, Records, TokenKind};
+use crate::state::{Journal, Record, Records, TokenKind};
 use chrono::{DateTime, Utc};
 
 pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
@@ -31,19 +31,30 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         Utc::now(),
     )?;
     let first = stores[0].to_string();
-    let old = provision::read_first(&stores).await?.ok_or_else(|| {
-        ConfigError::usage(
-            "--store",
-            format!("{first} holds no token to rotate"),
-            "create one first with `influx-bootstrap mint --store ...`",
-        )
-    })?;
+    // An earlier rotation of these stores that died half-way is finished or
+    // rolled back first: a management token's with the tokens in the stores,
+    // a database token's once the management credential is in hand.
+    let journal = provision::journal_for(&ctx.env, &ctx.printer, &stores);
     let record = load_record(ctx, &first);
     let database = record.as_ref().filter(|r| r.kind == TokenKind::Database);
-    if args.id.is_some() || database.is_some() {
-        return database_token(ctx, &args, stores, old, database.cloned(), expires_at).await;
+    let db_journal = journal
+        .as_ref()
+        .filter(|(_, j)| j.kind == TokenKind::Database)
+        .cloned();
+    if args.id.is_some() || database.is_some() || db_journal.is_some() {
+        let record = database.cloned();
+        return database_token(ctx, &args, stores, record, expires_at, db_journal).await;
     }
 
+    let (cfg, http) = super::cluster_context(ctx)?;
+    let client = ClusterClient::new(&cfg.profile, &http)?;
+    let p = ctx.pipeline(&client);
+    if let Some((records, j)) = &journal
+        && let Recovered::Finished(_) = provision::recover(&p, records, j, &stores, None).await?
+    {
+        return Ok(());
+    }
+    let old = read_old(&stores).await?;
     // The documented API's tokens start `apiv1_`; only the record (or --id)
     // links one to its id.
     if old.expose().starts_with("apiv1_") {
@@ -54,9 +65,6 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let (cfg, http) = super::cluster_context(ctx)?;
-    let client = ClusterClient::new(&cfg.profile, &http)?;
-    let p = ctx.pipeline(&client);
     let Some(meta) = p.describe_held(&old).await? else {
         return Err(ConfigError::usage(
             "--store",
@@ -83,6 +91,17 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     provision::rotate(&p, &plan).await
 }
 
+async fn read_old(stores: &Stores) -> anyhow::Result<Secret> {
+    let first = stores[0].to_string();
+    Ok(provision::read_first(stores).await?.ok_or_else(|| {
+        ConfigError::usage(
+            "--store",
+            format!("{first} holds no token to rotate"),
+            "create one first with `influx-bootstrap mint --store ...`",
+        )
+    })?)
+}
+
 /// The record `mint` left for `store`, if any (an unreadable one is a
 /// warning: `--id` still works).
 fn load_record(ctx: &Context, store: &str) -> Option<Record> {
@@ -105,15 +124,36 @@ async fn database_token(
     ctx: &Context,
     args: &RotateArgs,
     stores: Stores,
-    old: Secret,
     record: Option<Record>,
     expires_at: Option<DateTime<Utc>>,
+    journal: Option<(Records, Journal)>,
 ) -> anyhow::Result<()> {
     let json = args.format.format == Format::Json;
     let first = stores[0].to_string();
     let (cfg, http) = super::documented_context(ctx)?;
     let client = DocumentedClient::new(&cfg, &http)?;
     let cluster = provision::documented_ref(&cfg, client.target());
+    let mut ui = ctx.prompt(&args.device, json);
+    let session = tokio::select! {
+        biased;
+        _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
+        s = provision::credential(&cfg, &http, &mut ui) => s?,
+    };
+    drop(ui);
+    if let Some((records, j)) = &journal {
+        let api = DatabaseTokens {
+            client: &client,
+            permissions: j.permissions.clone(),
+        };
+        let p = ctx.pipeline(&api);
+        let done = provision::recover(&p, records, j, &stores, Some(&session.cred))
+            .await
+            .map_err(|e| session.on_error(e))?;
+        if let Recovered::Finished(_) = done {
+            return Ok(());
+        }
+    }
+    let old = read_old(&stores).await?;
     let id = match (&args.id, &record) {
         (Some(id), _) => id.clone(),
         (None, Some(r)) if !r.describes(&old) => {
@@ -139,15 +179,15 @@ async fn database_token(
             .into());
         }
         (None, Some(r)) => r.token_id.clone(),
-        (None, None) => unreachable!("called with --id or a record"),
+        (None, None) => {
+            return Err(ConfigError::usage(
+                "--store",
+                format!("{first} holds a database token, and no record says which one"),
+                "pass its id: `influx-bootstrap rotate --id ID --store ...` (see `influx-bootstrap token list`)",
+            )
+            .into());
+        }
     };
-    let mut ui = ctx.prompt(&args.device, json);
-    let session = tokio::select! {
-        biased;
-        _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
-        s = provision::credential(&cfg, &http, &mut ui) => s?,
-    };
-    drop(ui);
     let meta = client
         .get_token(&session.cred, &id)
         .await

@@ -18,11 +18,13 @@
 mod credential;
 mod database;
 mod mint;
+mod recover;
 mod rotate;
 
 pub use credential::{Session, credential};
 pub use database::{DatabaseTokens, database_token_meta, held_database_token};
 pub use mint::{Held, held_token, mint};
+pub use recover::{Recovered, journal_for, recover};
 pub use rotate::{RotatePlan, rotate};
 
 use crate::cluster::documented::Permission;
@@ -544,6 +546,17 @@ impl<A: TokenApi> Pipeline<'_, A> {
         stores: &[Arc<dyn Store>],
         token: &Secret,
     ) -> (Vec<StoreResult>, bool) {
+        self.write_stores_noting(stores, token, |_| {}).await
+    }
+
+    /// [`Self::write_stores`], calling `written` after each store that took
+    /// the token (rotate journals it).
+    pub async fn write_stores_noting(
+        &self,
+        stores: &[Arc<dyn Store>],
+        token: &Secret,
+        mut written: impl FnMut(&str),
+    ) -> (Vec<StoreResult>, bool) {
         let mut results = Vec::new();
         for s in stores {
             if self.interrupt.is_set() {
@@ -555,6 +568,9 @@ impl<A: TokenApi> Pipeline<'_, A> {
                 Ok(outcome) => StoreResult::ok(s.to_string(), outcome.to_string()),
                 Err(detail) => StoreResult::failed(s.to_string(), detail),
             };
+            if r.ok {
+                written(&r.store);
+            }
             let mark = if r.ok { '✓' } else { '✗' };
             self.printer
                 .status(format!("{mark} {}: {}", r.store, r.detail));

@@ -8,7 +8,7 @@ use crate::cluster::{CreatedToken, Credential, ManagementToken};
 use crate::error::MintError;
 use crate::output::summary::{self, StoreResult, Summary};
 use crate::secret::Secret;
-use crate::state::TokenKind;
+use crate::state::{Journal, TokenKind};
 use chrono::{DateTime, Utc};
 
 /// What to rotate: the token the first store holds, as the cluster describes
@@ -38,23 +38,94 @@ impl RotatePlan {
     }
 }
 
+/// The journal of this rotation (issue 11 item 8), when there is a state
+/// directory; every write is best effort (a warning), since the rotation
+/// itself is still safe without it, only not crash-consistent.
+struct Journaling<'a> {
+    records: Option<&'a crate::state::Records>,
+    journal: Journal,
+}
+
+impl Journaling<'_> {
+    fn save(&self, p: &Pipeline<'_, impl TokenApi>) {
+        if let Some(r) = self.records
+            && let Err(e) = r.save_journal(&self.journal)
+        {
+            p.printer
+                .warn(format!("could not write the rotation journal: {e}"));
+        }
+    }
+    fn remove(&self, p: &Pipeline<'_, impl TokenApi>) {
+        if let Some(r) = self.records
+            && let Err(e) = r.remove_journal(&self.journal.stores)
+        {
+            p.printer
+                .warn(format!("could not remove the rotation journal: {e}"));
+        }
+    }
+}
+
 pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyhow::Result<()> {
     let meta = &plan.meta;
     let expires_at = plan.new_expiry(Utc::now());
+    let mut journal = Journaling {
+        records: plan.record.as_ref().map(|r| &r.records),
+        journal: Journal {
+            version: crate::state::RECORD_VERSION,
+            stores: plan.stores.iter().map(|s| s.to_string()).collect(),
+            kind: p.api.kind(),
+            cluster: plan
+                .record
+                .as_ref()
+                .map(|r| r.cluster.clone())
+                .unwrap_or_else(|| crate::state::ClusterRef {
+                    product: String::new(),
+                    api_base: String::new(),
+                    account_id: None,
+                    cluster_id: None,
+                }),
+            description: meta.description.clone(),
+            permissions: meta.permissions.clone(),
+            old_id: meta.id.clone(),
+            old_sha256: crate::state::fingerprint(&plan.old),
+            new_id: None,
+            new_sha256: None,
+            switched: Vec::new(),
+            started_at: Utc::now(),
+        },
+    };
+    // Intent first: a crash from here on is finished or rolled back by the
+    // next run with these stores.
+    journal.save(p);
     let created = p
         .create_guarded(&plan.cred, &meta.description, expires_at)
         .await
         .map_err(|what| MintError::Interrupted {
             what: format!("the old token is unchanged; {what}"),
         })?
-        .map_err(|e| super::create_failed(e, &meta.description, p.api.kind()))?;
+        .map_err(|e| {
+            // A definite refusal leaves nothing to recover; an unknown
+            // outcome keeps the journal, so the next run looks for the token.
+            if !e.create_outcome_unknown() {
+                journal.remove(p);
+            }
+            super::create_failed(e, &meta.description, p.api.kind())
+        })?;
+    journal.journal.new_id = Some(created.token.id.clone());
+    journal.journal.new_sha256 = Some(crate::state::fingerprint(&created.access_token));
+    journal.save(p);
     p.printer.status(format!(
         "{} Replaces {}.",
         super::mint::created_line(p.api.kind(), &created),
         meta.id
     ));
 
-    let (results, interrupted) = p.write_stores(&plan.stores, &created.access_token).await;
+    let (results, interrupted) = p
+        .write_stores_noting(&plan.stores, &created.access_token, |store| {
+            journal.journal.switched.push(store.to_string());
+            journal.save(p);
+        })
+        .await;
     let failed = results.iter().filter(|r| !r.ok).count();
     let verified = if failed == 0 && !interrupted {
         p.verify(&plan.cred, &created, &meta.description, expires_at)
@@ -63,7 +134,10 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         Ok(())
     };
     if failed > 0 || interrupted || verified.is_err() {
-        let what = undo(p, plan, &created, &results).await;
+        let (what, consistent) = undo(p, plan, &created, &results).await;
+        if consistent {
+            journal.remove(p);
+        }
         let s = Summary::new("rotated", &created, results, false);
         summary::print(p.printer, &s, plan.json, true);
         let what = format!(
@@ -84,28 +158,36 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         };
         return Err(err);
     }
-    finish(p, plan, &created, results).await
+    let r = finish(p, plan, &created, results).await;
+    // The stores agree on the new token; an old one that could not be
+    // revoked is named in the error (and `rotate` again revokes it first).
+    if r.is_ok() {
+        journal.remove(p);
+    }
+    r
 }
 
 /// Switch the stores back to the old token; revoke the new one unless a
-/// store still holds it. Says what became of the new token.
+/// store still holds it. Says what became of the new token, and whether the
+/// stores agree again (all on the old token).
 async fn undo<A: TokenApi>(
     p: &Pipeline<'_, A>,
     plan: &RotatePlan,
     created: &CreatedToken,
     results: &[StoreResult],
-) -> String {
+) -> (String, bool) {
     let still_new = p.roll_back(&plan.stores, results, &plan.old).await;
     if still_new.is_empty() {
         let managers = p.managers(&plan.cred, created);
         let creds: Vec<&Credential> = managers.iter().collect();
-        p.revoke_unstored(&creds, &created.token.id).await
+        (p.revoke_unstored(&creds, &created.token.id).await, true)
     } else {
-        format!(
+        let what = format!(
             "the new token {} stays valid because {} still hold it",
             created.token.id,
             still_new.join(", ")
-        )
+        );
+        (what, false)
     }
 }
 

@@ -989,3 +989,114 @@ fn database_token_rotate_uses_the_management_credential() {
         assert!(rig.cluster.live().contains(&now));
     }
 }
+
+/// After a crash mid-rotation, `recover` converges to exactly one live
+/// token held by every store: back while any store holds the old token,
+/// forward when none does, and a create that never answered has its token
+/// found by listing and revoked. For both kinds of token.
+#[test]
+fn recover_interrupted_rotation() {
+    use crate::state::{ClusterRef, Journal, Records, fingerprint};
+    const NEW: &str = "new-secret-token-bbbbbbbb";
+    // (case, new token known to the journal, store a, store b, want live, want in stores, finished)
+    let cases: [(&str, bool, &str, &str, &str, bool); 4] = [
+        (
+            "create never answered: its token revoked",
+            false,
+            OLD,
+            OLD,
+            OLD,
+            false,
+        ),
+        ("split stores: rolled back", true, NEW, OLD, OLD, false),
+        (
+            "split the other way: rolled back",
+            true,
+            OLD,
+            NEW,
+            OLD,
+            false,
+        ),
+        (
+            "every store switched: finished forward",
+            true,
+            NEW,
+            NEW,
+            NEW,
+            true,
+        ),
+    ];
+    for database in [false, true] {
+        for (name, known, a, b, want, finished) in cases {
+            let mut rig = Rig::new(Faults::default());
+            if database {
+                rig.cluster.database = Some(db_permissions());
+            }
+            let old_meta = rig.cluster.seed(OLD, "telegraf", 30);
+            let new_meta = rig.cluster.seed(NEW, "telegraf", 30);
+            {
+                // The new token was made by the rotation, just now.
+                let mut st = rig.cluster.state.lock().unwrap();
+                for (secret, t) in st.tokens.iter_mut() {
+                    if database {
+                        t.permissions = db_permissions();
+                    }
+                    if secret == NEW {
+                        t.created_at = Utc::now();
+                    }
+                }
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let records = Records::in_dir(dir.path());
+            let sa = Arc::new(MemStore::holding("a", a));
+            let sb = Arc::new(MemStore::holding("b", b));
+            let stores: Stores = vec![sa.clone() as Arc<dyn Store>, sb.clone()];
+            let journal = Journal {
+                version: 1,
+                stores: vec!["mem:a".into(), "mem:b".into()],
+                kind: rig.cluster.kind(),
+                cluster: ClusterRef {
+                    product: "clustered".into(),
+                    api_base: "mem://cluster".into(),
+                    account_id: None,
+                    cluster_id: None,
+                },
+                description: "telegraf".into(),
+                permissions: if database {
+                    db_permissions()
+                } else {
+                    Vec::new()
+                },
+                old_id: old_meta.id.clone(),
+                old_sha256: fingerprint(&Secret::new(OLD)),
+                new_id: known.then(|| new_meta.id.clone()),
+                new_sha256: known.then(|| fingerprint(&Secret::new(NEW))),
+                switched: Vec::new(),
+                started_at: Utc::now() - chrono::Duration::minutes(1),
+            };
+            records.save_journal(&journal).unwrap();
+            let cred = database.then(session);
+            let r = run(recover(
+                &rig.pipeline(),
+                &records,
+                &journal,
+                &stores,
+                cred.as_ref(),
+            ))
+            .unwrap_or_else(|e| panic!("{name} (database {database}): {e:#}"));
+            let tag = format!("{name} (database {database})");
+            assert_eq!(matches!(r, Recovered::Finished(_)), finished, "{tag}");
+            assert_eq!(rig.cluster.live(), vec![want.to_string()], "{tag}");
+            assert_eq!(sa.get().as_deref(), Some(want), "{tag}");
+            assert_eq!(sb.get().as_deref(), Some(want), "{tag}");
+            assert!(
+                records.load_journal(&journal.stores).unwrap().is_none(),
+                "{tag}"
+            );
+            if finished {
+                let rec = records.load("mem:a").unwrap().unwrap();
+                assert_eq!(rec.token_id, new_meta.id, "{tag}");
+            }
+        }
+    }
+}

@@ -445,3 +445,90 @@ fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
     assert_eq!(query(&cluster, &newer, "anything"), 200);
     assert_eq!(records(&env).len(), 1);
 }
+
+/// `kill -9` in the middle of a rotation (one store switched, one not yet):
+/// the next `rotate` with the same stores rolls the first back, revokes the
+/// half-made token, then rotates; in the end exactly one live token, in
+/// every store (issue 11 item 8).
+#[test]
+fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
+    let idp = Idp::builder().interval(1).start();
+    let cluster = stock(&idp, DocumentedPaths::Both);
+    let mgmt = management_token(&cluster);
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let cmd = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &mgmt);
+        c
+    };
+    let run = |args: &[&str]| support::Running::spawn(cmd(args)).wait_output();
+    run(&[
+        "mint",
+        "--description",
+        "telegraf",
+        "--write-database",
+        "db",
+        "--create-database",
+        "--store",
+        "file:a.token",
+        "--store",
+        "file:b.token",
+    ])
+    .assert_success();
+    let old = read_file(&env, "a.token");
+
+    let gate = support::StoreGate::new(env.home(), "crash", 0);
+    let rotate = [
+        "rotate",
+        "--store",
+        "file:a.token",
+        "--store",
+        gate.spec.as_str(),
+        "--store",
+        "file:b.token",
+    ];
+    let first = support::Running::spawn(cmd(&rotate));
+    gate.wait_until_storing(&first);
+    first.signal("KILL");
+    gate.open(); // the orphaned store process finishes
+    let out = first.wait_output();
+    assert_eq!(out.code, None, "killed\n{out}");
+    let half = read_file(&env, "a.token");
+    assert_ne!(half, old, "store a was switched before the kill");
+    assert_eq!(read_file(&env, "b.token"), old);
+    let journal = env.home().join(".local/state/influx-bootstrap/journal");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 1);
+    let live = |env: &TestEnv| -> Vec<Value> {
+        token_list(env)
+            .into_iter()
+            .filter(|t| t["revoked_at"].is_null())
+            .collect()
+    };
+    let env_with_mgmt = TestEnv::new();
+    env_with_mgmt.write_config(
+        &ProfileToml::new(&idp)
+            .cluster(&cluster)
+            .mgmt_token(Some(&mgmt))
+            .build(),
+    );
+    assert_eq!(live(&env_with_mgmt).len(), 2, "old and half-made");
+
+    let second = support::Running::spawn(cmd(&rotate));
+    gate.wait_until_storing(&second);
+    gate.open();
+    let out = second.wait_output();
+    out.assert_success();
+    assert!(out.stderr.contains("was interrupted"), "{out}");
+    assert!(out.stderr.contains("rolled back"), "{out}");
+    let now = read_file(&env, "a.token");
+    assert!(now != old && now != half, "{out}");
+    assert_eq!(read_file(&env, "b.token"), now);
+    let live = live(&env_with_mgmt);
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(write(&cluster, &now, "db"), 204);
+    for t in [&old, &half] {
+        assert_eq!(write(&cluster, t, "db"), 401);
+    }
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
+}
