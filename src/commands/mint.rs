@@ -257,10 +257,19 @@ fn unchanged(ctx: &Context, store: &str, t: &ManagementToken, json: bool) -> any
         expires.as_deref().unwrap_or("never")
     ));
     if json {
-        ctx.printer.json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "event": "unchanged", "id": t.id, "token_prefix": t.token_prefix,
             "expires_at": expires,
-        }))?;
+        });
+        // A database token: its permissions, and no prefix (the documented
+        // API shows none).
+        if !t.permissions.is_empty() {
+            doc["permissions"] = t.permissions.iter().map(|p| p.to_string()).collect();
+            if let Some(o) = doc.as_object_mut() {
+                o.remove("token_prefix");
+            }
+        }
+        ctx.printer.json(&doc)?;
     }
     Ok(())
 }

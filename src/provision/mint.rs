@@ -20,8 +20,7 @@ pub async fn mint<A: TokenApi>(
         .await
         .map_err(|what| MintError::Interrupted {
             what: format!("no token was stored: {what}"),
-        })?
-        .map_err(|e| super::create_failed(e, &plan.description, p.api.kind()))?;
+        })??;
     let managers = p.managers(cred, &created);
     let cleanup: Vec<&Credential> = managers.iter().collect();
     if p.interrupt.is_set() {

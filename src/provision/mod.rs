@@ -376,14 +376,17 @@ impl<A: TokenApi> Pipeline<'_, A> {
         cred: &Credential,
         description: &str,
         expires_at: Option<DateTime<Utc>>,
-    ) -> Result<Result<CreatedToken, ClusterError>, String> {
+    ) -> Result<anyhow::Result<CreatedToken>, String> {
         if !self.api.idempotent_create() {
             return self.create_reconciled(cred, description, expires_at).await;
         }
         let key = uuid::Uuid::new_v4().to_string();
+        let kind = self.api.kind();
         tokio::select! {
             biased;
-            r = self.api.create(cred, description, expires_at, &key) => Ok(r),
+            r = self.api.create(cred, description, expires_at, &key) => {
+                Ok(r.map_err(|e| create_failed(e, description, kind)))
+            }
             _ = self.interrupt.wait() => {
                 let replay = self.api.create(cred, description, expires_at, &key);
                 Err(match tokio::time::timeout(CLEANUP_BUDGET, replay).await {
@@ -418,10 +421,15 @@ impl<A: TokenApi> Pipeline<'_, A> {
         cred: &Credential,
         description: &str,
         expires_at: Option<DateTime<Utc>>,
-    ) -> Result<Result<CreatedToken, ClusterError>, String> {
+    ) -> Result<anyhow::Result<CreatedToken>, String> {
+        let kind = self.api.kind();
         let before: std::collections::HashSet<String> = match self.api.list(cred).await {
             Ok(all) => all.into_iter().map(|t| t.id).collect(),
-            Err(e) => return Ok(Err(e)),
+            Err(e) => {
+                return Ok(Err(anyhow::Error::new(e).context(
+                    "could not list the tokens before creating one (nothing was created)",
+                )));
+            }
         };
         let started = Utc::now();
         for attempt in 0..2 {
@@ -444,7 +452,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
             };
             let e = match r {
                 Err(e) if e.create_outcome_unknown() => e,
-                r => return Ok(r),
+                r => return Ok(r.map_err(|e| create_failed(e, description, kind))),
             };
             self.printer.note(format!(
                 "the create's outcome is unknown ({e}); looking for a token it may have made"
@@ -460,11 +468,11 @@ impl<A: TokenApi> Pipeline<'_, A> {
                 }
                 Err(what) => {
                     self.printer.warn(what);
-                    return Ok(Err(e));
+                    return Ok(Err(create_failed(e, description, kind)));
                 }
             }
             if attempt == 1 || self.interrupt.is_set() {
-                return Ok(Err(e));
+                return Ok(Err(create_failed(e, description, kind)));
             }
             self.printer.status("Creating it again (once).");
         }

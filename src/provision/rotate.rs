@@ -5,7 +5,7 @@
 //! new token is revoked.
 use super::{Pipeline, Recorder, Stores, TokenApi};
 use crate::cluster::{CreatedToken, Credential, ManagementToken};
-use crate::error::MintError;
+use crate::error::{ClusterError, MintError};
 use crate::output::summary::{self, StoreResult, Summary};
 use crate::secret::Secret;
 use crate::state::{Journal, TokenKind};
@@ -103,13 +103,15 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         .map_err(|what| MintError::Interrupted {
             what: format!("the old token is unchanged; {what}"),
         })?
-        .map_err(|e| {
+        .inspect_err(|e| {
             // A definite refusal leaves nothing to recover; an unknown
             // outcome keeps the journal, so the next run looks for the token.
-            if !e.create_outcome_unknown() {
+            let unknown = e
+                .downcast_ref::<ClusterError>()
+                .is_some_and(ClusterError::create_outcome_unknown);
+            if !unknown {
                 journal.remove(p);
             }
-            super::create_failed(e, &meta.description, p.api.kind())
         })?;
     journal.journal.new_id = Some(created.token.id.clone());
     journal.journal.new_sha256 = Some(crate::state::fingerprint(&created.access_token));
