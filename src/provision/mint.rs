@@ -15,6 +15,14 @@ pub async fn mint<A: TokenApi>(
     plan: &Plan,
     cred: &Credential,
 ) -> anyhow::Result<()> {
+    // A signal during the steps before (login, --create-database): stop
+    // before anything is created.
+    if p.interrupt.is_set() {
+        return Err(MintError::Interrupted {
+            what: "no token was created".into(),
+        }
+        .into());
+    }
     let created = p
         .create_guarded(cred, &plan.description, plan.expires_at)
         .await

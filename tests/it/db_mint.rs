@@ -532,3 +532,33 @@ fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
     }
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
 }
+
+/// Ctrl-C while the new database token is being stored: it is revoked with
+/// the management credential (the token cannot revoke itself), nothing is
+/// left behind, exit 130.
+#[test]
+fn interrupted_while_storing_a_database_token_revokes_it() {
+    let idp = Idp::builder().interval(1).start();
+    let cluster = stock(&idp, DocumentedPaths::Both);
+    let env = logged_in(&idp, &cluster);
+    let gate = support::StoreGate::new(env.home(), "int", 1);
+    let run = env.spawn([
+        "mint",
+        "--description",
+        "interrupted",
+        "--write-database",
+        "db",
+        "--store",
+        gate.spec.as_str(),
+    ]);
+    gate.wait_until_storing(&run);
+    run.signal("INT");
+    gate.open();
+    let out = run.wait_output();
+    out.assert_code(130);
+    assert!(out.stderr.contains("revoked"), "{out}");
+    let all = token_list(&env);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(all[0]["revoked_at"].is_string(), "no orphan: {all:?}");
+    assert!(records(&env).is_empty(), "nothing stored, nothing recorded");
+}
