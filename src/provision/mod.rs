@@ -7,7 +7,12 @@
 //!   store is pre-flighted ([`preflight`]) before the cluster is asked.
 //! - **Never orphan**: a token we created but could not keep is revoked
 //!   ([`revoke_unstored`]), also when a signal arrives while the create is in
-//!   flight ([`create_guarded`] replays its `Idempotency-Key` to find out).
+//!   flight ([`create_guarded`] replays its `Idempotency-Key` to find out;
+//!   without server idempotency it lists before and after instead, see
+//!   [`Pipeline::create_reconciled`]).
+//! - **Crash-consistent rotation**: `rotate` journals its intent and
+//!   progress; the next run with the same stores rolls back or finishes
+//!   ([`recover`]).
 //! - **Never lose**: with `--on-store-failure print` and a person at the
 //!   terminal, an unstorable token is shown once instead of revoked.
 //! - **Output never aborts the pipeline**: the printer cannot fail on stderr,
@@ -15,6 +20,10 @@
 //!
 //! The cluster and the stores are traits ([`TokenApi`], [`Store`]) so unit
 //! tests drive every failure point against in-memory fakes (`tests.rs`).
+//! Management tokens (our API, [`ClusterClient`]) and database tokens (the
+//! documented API, [`DatabaseTokens`]) are two implementations of
+//! [`TokenApi`]; what differs is declared by it (kind, idempotency,
+//! permissions), not by copies of the pipeline.
 mod credential;
 mod database;
 mod mint;

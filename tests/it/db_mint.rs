@@ -3,7 +3,8 @@
 //! cluster (our management-token routes off), so only InfluxData's documented
 //! Management API is there. The minted token is then used on the cluster's
 //! data path to prove its permissions; the non-secret state record is read
-//! from disk; a dropped create is reconciled.
+//! from disk; a dropped create is reconciled. Also the crash-consistent
+//! rotation (a `kill -9` half-way) for both kinds of token.
 
 use crate::support;
 
@@ -561,4 +562,56 @@ fn interrupted_while_storing_a_database_token_revokes_it() {
     assert_eq!(all.len(), 1, "{all:?}");
     assert!(all[0]["revoked_at"].is_string(), "no orphan: {all:?}");
     assert!(records(&env).is_empty(), "nothing stored, nothing recorded");
+}
+
+/// The same for a management token, killed while its last store was being
+/// written: no store holds the old token any more, so the next `rotate`
+/// finishes forward (the last store gets the new token, the old one is
+/// revoked) and stops there.
+#[test]
+fn a_management_rotation_killed_at_its_last_store_is_finished_by_the_next_one() {
+    let stack = support::Stack::start();
+    let env = &stack.env;
+    env.run(["mint", "--description", "ops", "--store", "file:a.token"])
+        .assert_success();
+    let old = read_file(env, "a.token");
+    let gate = support::StoreGate::new(env.home(), "last", 0);
+    let rotate = [
+        "rotate",
+        "--store",
+        "file:a.token",
+        "--store",
+        gate.spec.as_str(),
+    ];
+    let first = env.spawn(rotate);
+    gate.wait_until_storing(&first);
+    first.signal("KILL");
+    gate.open();
+    assert_eq!(first.wait_output().code, None);
+    let new = read_file(env, "a.token");
+    assert_ne!(new, old);
+
+    let second = env.spawn(rotate);
+    gate.wait_until_storing(&second);
+    gate.open();
+    let out = second.wait_output();
+    out.assert_success();
+    assert!(out.stderr.contains("finished: the new token"), "{out}");
+    assert!(
+        !out.stderr.contains("Created"),
+        "no further rotation\n{out}"
+    );
+    assert_eq!(read_file(env, "a.token"), new);
+    let live: Vec<Value> = stack
+        .tokens()
+        .into_iter()
+        .filter(|t| t["revokedAt"].is_null())
+        .collect();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert!(new.starts_with(live[0]["tokenPrefix"].as_str().unwrap()));
+    let recs = records(env);
+    let a = recs.iter().find(|r| r["store"] == "file:a.token").unwrap();
+    assert_eq!(a["token_id"], live[0]["id"]);
+    let journal = env.home().join(".local/state/influx-bootstrap/journal");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
 }
