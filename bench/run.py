@@ -297,6 +297,7 @@ def hyperfine(commands, runs, warmup, env, cwd=ROOT, names=None):
 IMPLS = [
     ("ours: login + management create", "ours-2"),
     ("ours: mint --store file:", "ours-mint"),
+    ("ours: mint --write-database (database token, documented API)", "ours-dbmint"),
     ("peer: Node.js openid-client", "node"),
     ("peer: Python authlib", "python"),
 ]
@@ -318,6 +319,13 @@ def pipeline_steps(impl, ctx, run_dir):
     if impl in ("ours-mint", "diag-certs", "diag-certs-nofsync"):
         pre = ["eatmydata"] if impl == "diag-certs-nofsync" else []
         return [pre + [BIN, "mint", "--description", desc, "--store",
+                 f"file:{run_dir}/secrets/token", "--format", "json", "--browser", "never"]]
+    if impl == "ours-dbmint":
+        # The same pipeline for a database token: the documented API has no
+        # idempotency, so it lists the tokens before the create (to reconcile
+        # a lost answer); it verifies with the session (a database token
+        # cannot read itself). The database need not exist for the grant.
+        return [[BIN, "mint", "--description", desc, "--write-database", "bench", "--store",
                  f"file:{run_dir}/secrets/token", "--format", "json", "--browser", "never"]]
     peer_args = ["--issuer", ctx["issuer"], "--client-id", CLIENT_ID, "--resource", AUDIENCE,
                  "--cluster", ctx["cluster"], "--description", desc, "--scope", SCOPES]
@@ -447,8 +455,10 @@ def run_pipeline(impl, ctx):
             "revocation": idp["revocation"],
             "introspection": idp["introspection"],
             "userinfo": idp["userinfo"],
-            "create": cl_req.pop("POST /api/v0/management/tokens", 0),
-            "verify": cl_req.pop("GET /api/v0/management/tokens/{id}", 0),
+            "create": cl_req.pop("POST /api/v0/management/tokens", 0)
+            + cl_req.pop("POST /api/v0/tokens", 0),
+            "verify": cl_req.pop("GET /api/v0/management/tokens/{id}", 0)
+            + cl_req.pop("GET /api/v0/tokens/{id}", 0),
             "cluster_other": sum(cl_req.values()),
             "cluster_other_routes": cl_req,
         },
@@ -780,6 +790,8 @@ def write_report(res, path):
         rs = p[impl]
         oh = [r["overhead_ms"] for r in rs]
         polls = sorted(set(r["polls"] for r in rs))
+        if impl not in p:
+            continue  # a report of a run from before this implementation existed
         a(f"| {label} | {2 if impl == 'ours-2' else 1} | {fmt(median([r['wall_ms'] for r in rs]))} | "
           f"{'/'.join(map(str, polls))} | **{fmt(median(oh))}** | {fmt(min(oh))}–{fmt(max(oh))} | "
           f"{fmt(median([r['to_code_ms'] for r in rs]))} | {fmt(median([r['after_waits_ms'] for r in rs]))} | "
@@ -814,7 +826,7 @@ def write_report(res, path):
     a("")
     a("| peer | imports done | discovered | user code | authorized | created |")
     a("| --- | --- | --- | --- | --- | --- |")
-    for label, impl in IMPLS[2:]:
+    for label, impl in [(lb, i) for lb, i in IMPLS if i in ("node", "python")]:
         marks = [r["peer_report"]["marks"] for r in p[impl]]
         def mk(k):
             vals = [mm[k] for mm in marks if k in mm]
@@ -859,6 +871,8 @@ def write_report(res, path):
         lo, hi = min(vals), max(vals)
         return str(lo) if lo == hi else f"{lo}–{hi}"
     for label, impl in IMPLS:
+        if impl not in p:
+            continue
         rs = p[impl]
         cells = [cell([r["requests"][k] for r in rs]) for k, _ in cols]
         totals = [sum(v for k, v in r["requests"].items() if k not in ("slow_down", "cluster_other_routes"))
@@ -866,6 +880,9 @@ def write_report(res, path):
         a(f"| {label} | " + " | ".join(cells) + f" | {cell(totals)} |")
     a("| *protocol minimum, login + create* | 1 | 1 | 1 | 0 | 0 (1 if the ID token is verified) | 0 | 0 | 0 | 1 | 0 | 0 | 4 (5) |")
     a("| *protocol minimum, mint (+ verify)* | 1 | 1 | 1 | 0 | 0 (1 if the ID token is verified) | 0 | 0 | 0 | 1 | 1 | 0 | 5 (6) |")
+    a("| *minimum, database-token mint that never orphans without server idempotency (+ verify)* | 1 | 1 | 1 | 0 | 0 (1 if the ID token is verified) | 0 | 0 | 0 | 1 | 1 | 1 (the list before the create) | 6 (7) |")
+    a("")
+    a(DB_MINT_NOTE)
     a("")
     other = {}
     for impl in p:
@@ -965,7 +982,91 @@ def write_report(res, path):
         f.write("\n".join(L))
 
 
+DB_MINT_NOTE = (
+    "The database-token `mint` is the same pipeline as the management-token one; on the wire it adds one "
+    "`GET /api/v0/tokens` (under *other cluster*) before the create: the documented API has no "
+    "idempotency, so that list is what lets a create whose answer is lost be reconciled (the token it "
+    "made is found by the listing difference and revoked, then the create is sent once more) instead of "
+    "orphaned. Its verify reads the token back with the session, since a database token cannot call the "
+    "Management API.")
+DB_MINT_BEGIN = "<!-- db-mint: begin (scripts/bench.sh --db-mint-only) -->"
+DB_MINT_END = "<!-- db-mint: end -->"
+
+
+def db_mint_only():
+    """`mint` of a management token and of a database token, interleaved,
+    nothing else (no hyperfine or wrk needed): the section between the
+    db-mint markers of RESULTS.md is replaced; the rest is left as the last
+    full run wrote it."""
+    started = time.time()
+    load_start = other_load()
+    stack = start_stack()
+    ctx = {"issuer": stack["STACK_ISSUER"], "cluster": stack["STACK_CLUSTER_URL"],
+           "profile": stack["INFLUX_BOOTSTRAP_CONFIG"],
+           "idp_log": LogTail(stack["STACK_IDP_LOG"]),
+           "cluster_log": LogTail(stack["STACK_CLUSTER_LOG"]),
+           "one_cert": None}
+    impls = [("ours: mint (management token)", "ours-mint"),
+             ("ours: mint --write-database (database token)", "ours-dbmint")]
+    for _, impl in impls:
+        run_pipeline(impl, ctx)
+    results = {impl: [] for _, impl in impls}
+    for i in range(RUNS):
+        order = impls[i % 2:] + impls[:i % 2]
+        for _, impl in order:
+            results[impl].append(run_pipeline(impl, ctx))
+        log(f"db-mint: round {i + 1}/{RUNS}")
+    load_end = other_load()
+    m = {"commit": sh("git rev-parse --short HEAD"),
+         "dirty": bool(sh("git status --porcelain --untracked-files=no"))}
+    L = [DB_MINT_BEGIN, "## 1b. `mint` of a database token beside the management-token pipeline", ""]
+    a = L.append
+    a(f"`scripts/bench.sh --db-mint-only` on {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} "
+      f"(git {m['commit']}{' + uncommitted changes' if m['dirty'] else ''}), {RUNS} runs each, interleaved, after one "
+      f"warm-up each; {time.time() - started:.0f} s. Load average at the start {load_start['loadavg']} "
+      f"(CPU busy {load_start['busy_pct']:.0f} %), at the end {load_end['loadavg']}: on a shared 2-core machine, "
+      "compare the two rows with each other, not with the tables above.")
+    a("")
+    a("Same setup as section 1 (device-flow login included, fresh session cache per run, one reference cluster "
+      "serving both our management-token API and the documented API).")
+    a("")
+    a("| implementation | wall median (ms) | overhead median (ms) | overhead min–max (ms) | after the waits (ms) | servers' share (ms) | cluster requests | of which |")
+    a("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for label, impl in impls:
+        rs = results[impl]
+        oh = [r["overhead_ms"] for r in rs]
+        req = rs[-1]["requests"]
+        n = req["create"] + req["verify"] + req["cluster_other"]
+        of = [f"create {req['create']}", f"verify {req['verify']}"] + [
+            f"`{k}` {v}" for k, v in req["cluster_other_routes"].items()]
+        a(f"| {label} | {fmt(median([r['wall_ms'] for r in rs]))} | **{fmt(median(oh))}** | {fmt(min(oh))}–{fmt(max(oh))} | "
+          f"{fmt(median([r['after_waits_ms'] for r in rs]))} | {fmt(median([r['idp_ms'] + r['cluster_ms'] for r in rs]))} | "
+          f"{n} | {', '.join(of)} |")
+    a("")
+    idp = results["ours-dbmint"][-1]["requests"]
+    a(f"IdP requests are the same for both (discovery {idp['discovery']}, device authorization "
+      f"{idp['device_authorization']}, token polls {idp['token_polls']}, JWKS {idp['jwks']}).")
+    a("")
+    a(DB_MINT_NOTE)
+    a(DB_MINT_END)
+    path = os.path.join(BENCH, "RESULTS.md")
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    section = "\n".join(L)
+    if DB_MINT_BEGIN in text and DB_MINT_END in text:
+        head, rest = text.split(DB_MINT_BEGIN, 1)
+        text = head + section + rest.split(DB_MINT_END, 1)[1]
+    else:
+        marker = "## 2. Requests on the wire"
+        text = text.replace(marker, section + "\n\n" + marker, 1) if marker in text else text + "\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    log("wrote the db-mint section of bench/RESULTS.md")
+
+
 def main():
+    if sys.argv[1:] == ["--db-mint-only"]:
+        db_mint_only()
+        return
     if sys.argv[1:] == ["--report-only"]:
         # Rewrite RESULTS.md from the raw numbers of the last run.
         with open(os.path.join(OUT, "results.json")) as f:

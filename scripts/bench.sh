@@ -3,6 +3,8 @@
 #
 #   scripts/bench.sh                  # full run (~5 min of measuring after the build)
 #   BENCH_QUICK=1 scripts/bench.sh    # fewer runs, shorter load: a smoke test, not for comparison
+#   scripts/bench.sh --db-mint-only   # only `mint` of a database token beside the management-token
+#                                     # one (section 1b of RESULTS.md); needs no hyperfine, wrk or peers
 #
 # Optional: eatmydata (Debian package) adds a diagnostic row with fsync off.
 # Also: BENCH_RUNS=N (pipeline runs per implementation, default 10),
@@ -21,8 +23,12 @@ ROOT=$PWD
 export BENCH_STARTED
 BENCH_STARTED=$(date +%s)
 
+DB_MINT_ONLY=0
+[ "${1:-}" = "--db-mint-only" ] && DB_MINT_ONLY=1
+TOOLS=(cargo node npm python3 hyperfine wrk curl /usr/bin/time git)
+[ "$DB_MINT_ONLY" = 1 ] && TOOLS=(cargo node npm python3 curl git)
 missing=()
-for tool in cargo node npm python3 hyperfine wrk curl /usr/bin/time git; do
+for tool in "${TOOLS[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -30,8 +36,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "bench: on Debian: apt-get install -y hyperfine wrk time curl nodejs npm python3-venv" >&2
     exit 1
 fi
-command -v eatmydata >/dev/null 2>&1 || echo "bench: note: eatmydata not installed; the fsync-off diagnostic row is skipped (apt-get install -y eatmydata)" >&2
-python3 -c 'import venv' 2>/dev/null || { echo "bench: python3 has no venv module (apt-get install -y python3-venv)" >&2; exit 1; }
+[ "$DB_MINT_ONLY" = 1 ] || command -v eatmydata >/dev/null 2>&1 || echo "bench: note: eatmydata not installed; the fsync-off diagnostic row is skipped (apt-get install -y eatmydata)" >&2
+[ "$DB_MINT_ONLY" = 1 ] || python3 -c 'import venv' 2>/dev/null || { echo "bench: python3 has no venv module (apt-get install -y python3-venv)" >&2; exit 1; }
 
 DRIVER_PID=""
 cleanup() {
@@ -59,6 +65,15 @@ npm_ci() {
         touch "$dir/node_modules"
     fi
 }
+if [ "$DB_MINT_ONLY" = 1 ]; then
+    echo "==> mint of a database token beside a management token (bench/run.py --db-mint-only)" >&2
+    python3 bench/run.py --db-mint-only &
+    DRIVER_PID=$!
+    wait "$DRIVER_PID"
+    DRIVER_PID=""
+    echo "==> done in $(( $(date +%s) - BENCH_STARTED )) s: $ROOT/bench/RESULTS.md (section 1b)" >&2
+    exit 0
+fi
 npm_ci bench/peers/node
 
 VENV=bench/.venv

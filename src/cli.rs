@@ -74,9 +74,9 @@ pub enum Command {
     Status(FormatArgs),
     /// Forget the session (and revoke it at the identity provider when possible)
     Logout(LogoutArgs),
-    /// Log in, create a management token, store it, verify it: the whole bootstrap
+    /// Log in, create a management token (or, with --read-database/--write-database, a database token), store it, verify it: the whole bootstrap
     Mint(MintArgs),
-    /// Replace the stored management token with a new one, using the old one
+    /// Replace the stored management or database token with a new one, then revoke the old
     Rotate(RotateArgs),
     /// Create, list and revoke the cluster's management tokens
     #[command(subcommand)]
@@ -132,6 +132,18 @@ pub struct MintArgs {
     /// With --if-missing: how long the existing token must still be valid
     #[arg(long, value_name = "DURATION", default_value = "7d")]
     pub min_remaining: String,
+    /// Mint a database token that can read this database (repeatable; `*` =
+    /// every database). Any --read-database/--write-database makes `mint`
+    /// create a database token through the documented Management API
+    #[arg(long = "read-database", value_name = "DB")]
+    pub read_databases: Vec<String>,
+    /// Mint a database token that can write this database (repeatable; `*`)
+    #[arg(long = "write-database", value_name = "DB")]
+    pub write_databases: Vec<String>,
+    /// Create the databases named by --read-database/--write-database when
+    /// missing (an existing one is fine)
+    #[arg(long)]
+    pub create_database: bool,
     /// What to do when no store could take the token
     #[arg(long, value_enum, default_value_t = OnStoreFailure::Revoke)]
     pub on_store_failure: OnStoreFailure,
@@ -157,6 +169,12 @@ pub struct RotateArgs {
     /// Keep the old token valid
     #[arg(long)]
     pub keep_old: bool,
+    /// The old database token's id, when `mint` left no record of it (see
+    /// README "Rotating database tokens"); needs the management credential
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     #[command(flatten)]
     pub format: FormatArgs,
 }

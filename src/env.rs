@@ -56,6 +56,7 @@ const OTHER_VARS: &[&str] = &[
     "HOME",
     "XDG_CONFIG_HOME",
     "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
     "APPDATA",
     "LOCALAPPDATA",
     "SSH_CONNECTION",

@@ -16,6 +16,7 @@ pub mod printer;
 pub mod provision;
 pub mod secret;
 pub mod settings;
+pub mod state;
 pub mod store;
 pub mod text;
 

@@ -30,6 +30,10 @@ pub struct ManagementToken {
     pub created_by: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// A database token's permissions (through `provision`'s database-token
+    /// adapter); management tokens have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<documented::Permission>,
 }
 
 /// The answer to a create: metadata plus the token, shown this once.

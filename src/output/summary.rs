@@ -34,9 +34,15 @@ pub struct Summary {
     pub event: &'static str,
     pub id: String,
     pub description: String,
+    /// Empty (and absent from JSON) for a database token.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub token_prefix: String,
     pub created_at: String,
     pub expires_at: Option<String>,
+    /// A database token's permissions (`read:DB`, `write:*`); absent for a
+    /// management token.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
     pub stores: Vec<StoreResult>,
     pub verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +63,12 @@ impl Summary {
             token_prefix: created.token.token_prefix.clone(),
             created_at: crate::text::rfc3339(created.token.created_at),
             expires_at: created.token.expires_at.map(crate::text::rfc3339),
+            permissions: created
+                .token
+                .permissions
+                .iter()
+                .map(|p| crate::text::sanitize(&p.to_string()))
+                .collect(),
             stores,
             verified,
             revoked_old: None,
@@ -75,6 +87,13 @@ impl Summary {
             ],
             vec!["VERIFIED".into(), yes_no(self.verified)],
         ];
+        // The documented API reveals no prefix of a database token.
+        if self.token_prefix.is_empty() {
+            rows.retain(|r| r[0] != "PREFIX");
+        }
+        if !self.permissions.is_empty() {
+            rows.push(vec!["PERMISSIONS".into(), self.permissions.join(" ")]);
+        }
         if let Some(old) = &self.revoked_old {
             rows.push(vec!["OLD TOKEN".into(), old.clone()]);
         }

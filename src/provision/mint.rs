@@ -1,6 +1,6 @@
 //! `mint`: create → store everywhere → verify → summary, never losing or
 //! orphaning the token.
-use super::{OnNoStore, Pipeline, Plan, Store, TokenApi, own_credential, read_first};
+use super::{OnNoStore, Pipeline, Plan, Store, TokenApi, read_first};
 use crate::cluster::{CreatedToken, Credential, ManagementToken};
 use crate::error::MintError;
 use crate::output::summary::{self, StoreResult, Summary};
@@ -15,15 +15,22 @@ pub async fn mint<A: TokenApi>(
     plan: &Plan,
     cred: &Credential,
 ) -> anyhow::Result<()> {
+    // A signal during the steps before (login, --create-database): stop
+    // before anything is created.
+    if p.interrupt.is_set() {
+        return Err(MintError::Interrupted {
+            what: "no token was created".into(),
+        }
+        .into());
+    }
     let created = p
         .create_guarded(cred, &plan.description, plan.expires_at)
         .await
         .map_err(|what| MintError::Interrupted {
             what: format!("no token was stored: {what}"),
-        })?
-        .map_err(|e| super::create_failed(e, &plan.description))?;
-    let own = own_credential(&created);
-    let cleanup = [cred, &own];
+        })??;
+    let managers = p.managers(cred, &created);
+    let cleanup: Vec<&Credential> = managers.iter().collect();
     if p.interrupt.is_set() {
         let what = p.revoke_unstored(&cleanup, &created.token.id).await;
         return Err(MintError::Interrupted {
@@ -31,12 +38,17 @@ pub async fn mint<A: TokenApi>(
         }
         .into());
     }
-    p.printer.status(format!(
-        "Created management token {} ({}).",
-        created.token.id, created.token.token_prefix
-    ));
+    p.printer.status(created_line(p.api.kind(), &created));
 
     let (results, interrupted) = p.write_stores(&plan.stores, &created.access_token).await;
+    if let Some(rec) = &plan.record {
+        let stored: Vec<String> = results
+            .iter()
+            .filter(|r| r.ok)
+            .map(|r| r.store.clone())
+            .collect();
+        rec.save(p.printer, p.api.kind(), &created, &stored);
+    }
     if results.iter().all(|r| !r.ok) {
         return no_store(p, plan, &created, &cleanup, results, interrupted).await;
     }
@@ -44,7 +56,7 @@ pub async fn mint<A: TokenApi>(
     let verified = tokio::select! {
         biased;
         _ = p.interrupt.wait() => None,
-        v = p.verify(&created, &plan.description, plan.expires_at) => Some(v),
+        v = p.verify(cred, &created, &plan.description, plan.expires_at) => Some(v),
     };
     let ok = matches!(verified, Some(Ok(())));
     let failed = results.iter().filter(|r| !r.ok).count();
@@ -70,6 +82,19 @@ pub async fn mint<A: TokenApi>(
         .into()),
         Some(Ok(())) => Ok(()),
     }
+}
+
+/// "Created management token ID (prefix)." / "Created database token ID
+/// (read:db write:db)."
+pub(super) fn created_line(kind: crate::state::TokenKind, created: &CreatedToken) -> String {
+    let t = &created.token;
+    let what = if t.permissions.is_empty() {
+        t.token_prefix.clone()
+    } else {
+        let ps: Vec<String> = t.permissions.iter().map(|p| p.to_string()).collect();
+        crate::text::sanitize(&ps.join(" "))
+    };
+    format!("Created {} {} ({what}).", kind.noun(), t.id)
 }
 
 /// No store took the token: show it once (by request, to a person) or

@@ -7,7 +7,12 @@
 //!   store is pre-flighted ([`preflight`]) before the cluster is asked.
 //! - **Never orphan**: a token we created but could not keep is revoked
 //!   ([`revoke_unstored`]), also when a signal arrives while the create is in
-//!   flight ([`create_guarded`] replays its `Idempotency-Key` to find out).
+//!   flight ([`create_guarded`] replays its `Idempotency-Key` to find out;
+//!   without server idempotency it lists before and after instead, see
+//!   [`Pipeline::create_reconciled`]).
+//! - **Crash-consistent rotation**: `rotate` journals its intent and
+//!   progress; the next run with the same stores rolls back or finishes
+//!   ([`recover`]).
 //! - **Never lose**: with `--on-store-failure print` and a person at the
 //!   terminal, an unstorable token is shown once instead of revoked.
 //! - **Output never aborts the pipeline**: the printer cannot fail on stderr,
@@ -15,20 +20,30 @@
 //!
 //! The cluster and the stores are traits ([`TokenApi`], [`Store`]) so unit
 //! tests drive every failure point against in-memory fakes (`tests.rs`).
+//! Management tokens (our API, [`ClusterClient`]) and database tokens (the
+//! documented API, [`DatabaseTokens`]) are two implementations of
+//! [`TokenApi`]; what differs is declared by it (kind, idempotency,
+//! permissions), not by copies of the pipeline.
 mod credential;
+mod database;
 mod mint;
+mod recover;
 mod rotate;
 
 pub use credential::{Session, credential};
+pub use database::{DatabaseTokens, database_token_meta, held_database_token};
 pub use mint::{Held, held_token, mint};
+pub use recover::{Recovered, journal_for, recover};
 pub use rotate::{RotatePlan, rotate};
 
+use crate::cluster::documented::Permission;
 use crate::cluster::{ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken};
 use crate::error::{ClusterError, MintError};
 use crate::interrupt::Interrupt;
 use crate::output::summary::StoreResult;
 use crate::printer::Printer;
 use crate::secret::Secret;
+use crate::state::{ClusterRef, Record, Records, TokenKind};
 use crate::store::{StoreError, StoreOptions, StoreOutcome, StoreSpec};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -51,6 +66,26 @@ pub trait TokenApi {
     async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError>;
     async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError>;
     async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError>;
+
+    /// What kind of token this API makes. A management token can call the
+    /// API itself (verify and clean up with its own credential); a database
+    /// token works only on the data path, so the pipeline's credential does.
+    fn kind(&self) -> TokenKind {
+        TokenKind::Management
+    }
+
+    /// Does the server honour our `Idempotency-Key` on create? Ours does; the
+    /// documented API does not, so a create whose outcome is unknown is
+    /// reconciled by listing instead of replayed ([`Pipeline::create_guarded`]).
+    fn idempotent_create(&self) -> bool {
+        true
+    }
+
+    /// The permissions every token made here carries (none for management
+    /// tokens); verification requires exactly these.
+    fn permissions(&self) -> &[Permission] {
+        &[]
+    }
 }
 
 impl TokenApi for ClusterClient<'_> {
@@ -146,6 +181,98 @@ pub struct Plan {
     pub stores: Stores,
     pub on_no_store: OnNoStore,
     pub json: bool,
+    /// Where to record what each store now holds (`crate::state`).
+    pub record: Option<Recorder>,
+}
+
+/// Where `mint`/`rotate` record what they put in each store; none (with a
+/// note) when there is no state directory.
+pub fn recorder(env: &crate::env::Env, printer: &Printer, cluster: ClusterRef) -> Option<Recorder> {
+    match crate::state::state_dir(env) {
+        Some(dir) => Some(Recorder {
+            records: Records::in_dir(&dir),
+            cluster,
+        }),
+        None => {
+            printer.note(
+                "no state directory (set HOME or INFLUX_BOOTSTRAP_STATE_DIR): rotate will need --id",
+            );
+            None
+        }
+    }
+}
+
+fn product_name(cfg: &crate::settings::Config) -> String {
+    match cfg.profile.product.value {
+        crate::settings::Product::Clustered => "clustered",
+        crate::settings::Product::Dedicated => "dedicated",
+    }
+    .into()
+}
+
+/// Our management-token API: its base URL (and the profile's ids).
+pub fn management_ref(cfg: &crate::settings::Config, base: &str) -> ClusterRef {
+    let id = |v: &Option<crate::settings::Value<String>>| v.as_ref().map(|v| v.value.clone());
+    ClusterRef {
+        product: product_name(cfg),
+        api_base: base.to_string(),
+        account_id: id(&cfg.profile.account_id),
+        cluster_id: id(&cfg.profile.cluster_id),
+    }
+}
+
+/// The documented API: the management origin and the long form's ids.
+pub fn documented_ref(
+    cfg: &crate::settings::Config,
+    t: &crate::cluster::documented::Target,
+) -> ClusterRef {
+    ClusterRef {
+        product: product_name(cfg),
+        api_base: t.origin.to_string(),
+        account_id: Some(t.account_id.clone()),
+        cluster_id: Some(t.cluster_id.clone()),
+    }
+}
+
+/// Writes a [`Record`] for every store that took a token; a failure to
+/// write is a warning (the token is stored; only `rotate`'s look-up needs it).
+pub struct Recorder {
+    pub records: Records,
+    pub cluster: ClusterRef,
+}
+
+impl Recorder {
+    pub fn save(
+        &self,
+        printer: &Printer,
+        kind: TokenKind,
+        created: &CreatedToken,
+        stores: &[String],
+    ) {
+        let t = &created.token;
+        for store in stores {
+            let r = Record {
+                version: crate::state::RECORD_VERSION,
+                store: store.clone(),
+                kind,
+                token_id: t.id.clone(),
+                token_sha256: crate::state::fingerprint(&created.access_token),
+                cluster: self.cluster.clone(),
+                description: t.description.clone(),
+                permissions: t.permissions.clone(),
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+                recorded_at: Utc::now(),
+            };
+            if let Err(e) = self.records.save(&r) {
+                printer.warn(format!(
+                    "could not record which token {store} holds in {}: {e} (rotate will need --id {})",
+                    self.records.dir().display(),
+                    t.id
+                ));
+            }
+        }
+    }
 }
 
 impl Plan {
@@ -208,13 +335,17 @@ pub async fn read_first(stores: &[Arc<dyn Store>]) -> anyhow::Result<Option<Secr
 
 /// A create that failed without a definite answer (no response, a 5xx after
 /// every retry) may still have committed: say how to find and revoke it.
-pub fn create_failed(e: ClusterError, description: &str) -> anyhow::Error {
+pub fn create_failed(e: ClusterError, description: &str, kind: TokenKind) -> anyhow::Error {
     let ambiguous = e.create_outcome_unknown();
     let e = anyhow::Error::new(e);
+    let list = match kind {
+        TokenKind::Management => "management list",
+        TokenKind::Database => "token list",
+    };
     if ambiguous {
         e.context(format!(
             "the cluster may have created a token described {description:?} without telling us; \
-             if `influx-bootstrap management list` shows one, revoke it"
+             if `influx-bootstrap {list}` shows one, revoke it"
         ))
     } else {
         e
@@ -222,30 +353,185 @@ pub fn create_failed(e: ClusterError, description: &str) -> anyhow::Error {
 }
 
 impl<A: TokenApi> Pipeline<'_, A> {
-    /// Create under a fresh `Idempotency-Key`. If a signal arrives while the
-    /// request is in flight, the token may or may not exist: replaying the
-    /// same key (bounded) tells us, or creates it, and it is revoked. The
-    /// outer `Err` is that interruption, already cleaned up, with what
-    /// happened.
+    /// The credentials that may clean up after `created`: the pipeline's, and
+    /// for a management token the token itself (the session may have just
+    /// expired; a management token can always revoke itself).
+    pub fn managers(&self, cred: &Credential, created: &CreatedToken) -> Vec<Credential> {
+        match self.api.kind() {
+            TokenKind::Management => vec![cred.clone(), own_credential(created)],
+            TokenKind::Database => vec![cred.clone()],
+        }
+    }
+
+    /// The credential that reads a new token back: its own for a management
+    /// token (proving it authenticates), the pipeline's for a database token
+    /// (which cannot call the Management API).
+    pub fn checker(&self, cred: &Credential, created: &CreatedToken) -> Credential {
+        match self.api.kind() {
+            TokenKind::Management => own_credential(created),
+            TokenKind::Database => cred.clone(),
+        }
+    }
+
+    /// Create a token, never leaving one behind whose secret we did not get.
+    ///
+    /// With server idempotency (our API), under a fresh `Idempotency-Key`: if
+    /// a signal arrives while the request is in flight, replaying the same
+    /// key (bounded) tells us, or creates it, and it is revoked. Without it
+    /// (the documented API) see [`Self::create_reconciled`]. The outer `Err`
+    /// is that interruption, already cleaned up, with what happened.
     pub async fn create_guarded(
         &self,
         cred: &Credential,
         description: &str,
         expires_at: Option<DateTime<Utc>>,
-    ) -> Result<Result<CreatedToken, ClusterError>, String> {
+    ) -> Result<anyhow::Result<CreatedToken>, String> {
+        if !self.api.idempotent_create() {
+            return self.create_reconciled(cred, description, expires_at).await;
+        }
         let key = uuid::Uuid::new_v4().to_string();
+        let kind = self.api.kind();
         tokio::select! {
             biased;
-            r = self.api.create(cred, description, expires_at, &key) => Ok(r),
+            r = self.api.create(cred, description, expires_at, &key) => {
+                Ok(r.map_err(|e| create_failed(e, description, kind)))
+            }
             _ = self.interrupt.wait() => {
                 let replay = self.api.create(cred, description, expires_at, &key);
                 Err(match tokio::time::timeout(CLEANUP_BUDGET, replay).await {
                     Ok(Ok(c)) => {
-                        self.revoke_unstored(&[cred, &own_credential(&c)], &c.token.id).await
+                        let creds = self.managers(cred, &c);
+                        self.revoke_unstored(&creds.iter().collect::<Vec<_>>(), &c.token.id).await
                     }
                     _ => "could not confirm whether a token was created".into(),
                 })
             }
+        }
+    }
+
+    /// Create without server idempotency, never repeating a create blindly.
+    ///
+    /// 1. List the tokens first (the ids that exist before we ask).
+    /// 2. Create (the `Idempotency-Key` is sent; nothing depends on it).
+    /// 3. If the outcome is unknown (connection dropped after sending, a
+    ///    timeout, a 5xx; [`ClusterError::create_outcome_unknown`]), list
+    ///    again: a token that is new since step 1, live, with our description
+    ///    and exactly our permissions, created after we started (five minutes
+    ///    of clock skew allowed) is the one whose secret we never received. It
+    ///    is revoked, and only then is the create sent once more. If it cannot
+    ///    be revoked, nothing is created again (two live tokens would be worse
+    ///    than an error that names the one to revoke).
+    ///
+    /// A signal while the create is in flight lets the request finish
+    /// (bounded by [`CLEANUP_BUDGET`]) and revokes what it made, or, with no
+    /// answer, reconciles by listing as in step 3.
+    pub async fn create_reconciled(
+        &self,
+        cred: &Credential,
+        description: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<anyhow::Result<CreatedToken>, String> {
+        let kind = self.api.kind();
+        let before: std::collections::HashSet<String> = match self.api.list(cred).await {
+            Ok(all) => all.into_iter().map(|t| t.id).collect(),
+            Err(e) => {
+                return Ok(Err(anyhow::Error::new(e).context(
+                    "could not list the tokens before creating one (nothing was created)",
+                )));
+            }
+        };
+        let started = Utc::now();
+        for attempt in 0..2 {
+            let key = uuid::Uuid::new_v4().to_string();
+            let create = self.api.create(cred, description, expires_at, &key);
+            tokio::pin!(create);
+            let r = tokio::select! {
+                biased;
+                r = &mut create => r,
+                _ = self.interrupt.wait() => {
+                    return Err(match tokio::time::timeout(CLEANUP_BUDGET, &mut create).await {
+                        Ok(Ok(c)) => self.revoke_unstored(&[cred], &c.token.id).await,
+                        _ => match self.revoke_lost(cred, &before, description, started).await {
+                            Ok(ids) if ids.is_empty() => "no token was created".into(),
+                            Ok(ids) => format!("the token it made was revoked (id {})", ids.join(", ")),
+                            Err(e) => e,
+                        },
+                    });
+                }
+            };
+            let e = match r {
+                Err(e) if e.create_outcome_unknown() => e,
+                r => return Ok(r.map_err(|e| create_failed(e, description, kind))),
+            };
+            self.printer.note(format!(
+                "the create's outcome is unknown ({e}); looking for a token it may have made"
+            ));
+            match self.revoke_lost(cred, &before, description, started).await {
+                Ok(ids) => {
+                    for id in &ids {
+                        self.printer.status(format!(
+                            "Revoked {} {id}: the cluster created it but its answer was lost.",
+                            self.api.kind().noun()
+                        ));
+                    }
+                }
+                Err(what) => {
+                    self.printer.warn(what);
+                    return Ok(Err(create_failed(e, description, kind)));
+                }
+            }
+            if attempt == 1 || self.interrupt.is_set() {
+                return Ok(Err(create_failed(e, description, kind)));
+            }
+            self.printer.status("Creating it again (once).");
+        }
+        unreachable!("the second attempt always returns")
+    }
+
+    /// Revoke every token that appeared since `before` and matches what we
+    /// asked for: the ids revoked, or what went wrong (naming the ids).
+    async fn revoke_lost(
+        &self,
+        cred: &Credential,
+        before: &std::collections::HashSet<String>,
+        description: &str,
+        started: DateTime<Utc>,
+    ) -> Result<Vec<String>, String> {
+        let skew = chrono::Duration::minutes(5);
+        let list = tokio::time::timeout(CLEANUP_BUDGET, self.api.list(cred)).await;
+        let all = match list {
+            Ok(Ok(all)) => all,
+            Ok(Err(e)) => return Err(format!("could not list tokens to find a lost one: {e}")),
+            Err(_) => return Err("listing tokens to find a lost one timed out".into()),
+        };
+        let want = sorted(self.api.permissions());
+        let lost: Vec<String> = all
+            .into_iter()
+            .filter(|t| {
+                !before.contains(&t.id)
+                    && t.revoked_at.is_none()
+                    && t.description == description
+                    && sorted(&t.permissions) == want
+                    && t.created_at >= started - skew
+            })
+            .map(|t| t.id)
+            .collect();
+        let mut failed = Vec::new();
+        for id in &lost {
+            match tokio::time::timeout(CLEANUP_BUDGET, self.api.revoke(cred, id)).await {
+                Ok(Ok(_)) | Ok(Err(ClusterError::NotFound { .. })) => {}
+                Ok(Err(e)) => failed.push(format!("{id} ({e})")),
+                Err(_) => failed.push(format!("{id} (timed out)")),
+            }
+        }
+        if failed.is_empty() {
+            Ok(lost)
+        } else {
+            Err(format!(
+                "a token the cluster made without answering could not be revoked: {}; not creating another. Revoke it with `{}`",
+                failed.join(", "),
+                self.api.kind().revoke_command(&lost[0])
+            ))
         }
     }
 
@@ -265,7 +551,8 @@ impl<A: TokenApi> Pipeline<'_, A> {
             }
         }
         format!(
-            "revoking it FAILED; run `influx-bootstrap management revoke {id} --force` when the cluster is reachable"
+            "revoking it FAILED; run `{}` when the cluster is reachable",
+            self.api.kind().revoke_command(id)
         )
     }
 
@@ -275,6 +562,17 @@ impl<A: TokenApi> Pipeline<'_, A> {
         &self,
         stores: &[Arc<dyn Store>],
         token: &Secret,
+    ) -> (Vec<StoreResult>, bool) {
+        self.write_stores_noting(stores, token, |_| {}).await
+    }
+
+    /// [`Self::write_stores`], calling `written` after each store that took
+    /// the token (rotate journals it).
+    pub async fn write_stores_noting(
+        &self,
+        stores: &[Arc<dyn Store>],
+        token: &Secret,
+        mut written: impl FnMut(&str),
     ) -> (Vec<StoreResult>, bool) {
         let mut results = Vec::new();
         for s in stores {
@@ -287,6 +585,9 @@ impl<A: TokenApi> Pipeline<'_, A> {
                 Ok(outcome) => StoreResult::ok(s.to_string(), outcome.to_string()),
                 Err(detail) => StoreResult::failed(s.to_string(), detail),
             };
+            if r.ok {
+                written(&r.store);
+            }
             let mark = if r.ok { '✓' } else { '✗' };
             self.printer
                 .status(format!("{mark} {}: {}", r.store, r.detail));
@@ -319,10 +620,12 @@ impl<A: TokenApi> Pipeline<'_, A> {
         still_new
     }
 
-    /// Check the new token by using it: it must authenticate and describe
-    /// itself as we asked.
+    /// Check the new token: read it back (with its own credential for a
+    /// management token, proving it authenticates; with `cred` for a database
+    /// token) and compare description, expiry, permissions and revocation.
     pub async fn verify(
         &self,
+        cred: &Credential,
         created: &CreatedToken,
         description: &str,
         expires_at: Option<DateTime<Utc>>,
@@ -333,7 +636,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
         };
         let t = self
             .api
-            .get(&own_credential(created), &created.token.id)
+            .get(&self.checker(cred, created), &created.token.id)
             .await
             .map_err(|e| fail(e.to_string()))?;
         if t.description != description {
@@ -352,6 +655,17 @@ impl<A: TokenApi> Pipeline<'_, A> {
                 "the cluster reports expiry {:?}, expected {:?}",
                 t.expires_at.map(crate::text::rfc3339),
                 expires_at.map(crate::text::rfc3339)
+            )));
+        }
+        if sorted(&t.permissions) != sorted(self.api.permissions()) {
+            let show = |ps: &[Permission]| {
+                let v: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+                v.join(" ")
+            };
+            return Err(fail(format!(
+                "the cluster reports permissions [{}], expected [{}]",
+                crate::text::sanitize(&show(&t.permissions)),
+                show(self.api.permissions())
             )));
         }
         if t.revoked_at.is_some() {
@@ -382,6 +696,18 @@ impl<A: TokenApi> Pipeline<'_, A> {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Permissions in a canonical order, for comparing as sets (the cluster
+/// may answer in another order than we asked).
+fn sorted(ps: &[Permission]) -> Vec<(&str, &str)> {
+    let mut v: Vec<(&str, &str)> = ps
+        .iter()
+        .map(|p| (p.action.as_str(), p.resource.as_str()))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
-//! `rotate`: replace the stored token using the token itself (no person, no
-//! device flow). If any step fails, the old token stays valid and stored:
-//! stores already switched are switched back and the new token is revoked.
-use super::{Pipeline, Stores, TokenApi, management_credential, own_credential};
-use crate::cluster::{CreatedToken, ManagementToken};
-use crate::error::MintError;
+//! `rotate`: replace the stored token. A management token rotates itself (no
+//! person, no device flow); a database token is rotated with the management
+//! credential (`mgmt_token` or the session). If any step fails, the old token
+//! stays valid and stored: stores already switched are switched back and the
+//! new token is revoked.
+use super::{Pipeline, Recorder, Stores, TokenApi};
+use crate::cluster::{CreatedToken, Credential, ManagementToken};
+use crate::error::{ClusterError, MintError};
 use crate::output::summary::{self, StoreResult, Summary};
 use crate::secret::Secret;
+use crate::state::{Journal, TokenKind};
 use chrono::{DateTime, Utc};
 
 /// What to rotate: the token the first store holds, as the cluster describes
@@ -18,6 +21,11 @@ pub struct RotatePlan {
     pub expires_at: Option<DateTime<Utc>>,
     pub keep_old: bool,
     pub json: bool,
+    /// The credential that creates and revokes: the old token itself for a
+    /// management token, the management credential for a database token.
+    pub cred: Credential,
+    /// Where to record what each store now holds.
+    pub record: Option<Recorder>,
 }
 
 impl RotatePlan {
@@ -36,31 +44,108 @@ impl RotatePlan {
     }
 }
 
+/// The journal of this rotation (issue 11 item 8), when there is a state
+/// directory; every write is best effort (a warning), since the rotation
+/// itself is still safe without it, only not crash-consistent.
+struct Journaling<'a> {
+    records: Option<&'a crate::state::Records>,
+    journal: Journal,
+}
+
+impl Journaling<'_> {
+    fn save(&self, p: &Pipeline<'_, impl TokenApi>) {
+        if let Some(r) = self.records
+            && let Err(e) = r.save_journal(&self.journal)
+        {
+            p.printer
+                .warn(format!("could not write the rotation journal: {e}"));
+        }
+    }
+    fn remove(&self, p: &Pipeline<'_, impl TokenApi>) {
+        if let Some(r) = self.records
+            && let Err(e) = r.remove_journal(&self.journal.stores)
+        {
+            p.printer
+                .warn(format!("could not remove the rotation journal: {e}"));
+        }
+    }
+}
+
 pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyhow::Result<()> {
     let meta = &plan.meta;
     let expires_at = plan.new_expiry(Utc::now());
-    let old_cred = management_credential(&plan.old);
+    let mut journal = Journaling {
+        records: plan.record.as_ref().map(|r| &r.records),
+        journal: Journal {
+            version: crate::state::RECORD_VERSION,
+            stores: plan.stores.iter().map(|s| s.to_string()).collect(),
+            kind: p.api.kind(),
+            cluster: plan
+                .record
+                .as_ref()
+                .map(|r| r.cluster.clone())
+                .unwrap_or_else(|| crate::state::ClusterRef {
+                    product: String::new(),
+                    api_base: String::new(),
+                    account_id: None,
+                    cluster_id: None,
+                }),
+            description: meta.description.clone(),
+            permissions: meta.permissions.clone(),
+            old_id: meta.id.clone(),
+            old_sha256: crate::state::fingerprint(&plan.old),
+            new_id: None,
+            new_sha256: None,
+            switched: Vec::new(),
+            started_at: Utc::now(),
+        },
+    };
+    // Intent first: a crash from here on is finished or rolled back by the
+    // next run with these stores.
+    journal.save(p);
     let created = p
-        .create_guarded(&old_cred, &meta.description, expires_at)
+        .create_guarded(&plan.cred, &meta.description, expires_at)
         .await
         .map_err(|what| MintError::Interrupted {
             what: format!("the old token is unchanged; {what}"),
         })?
-        .map_err(|e| super::create_failed(e, &meta.description))?;
+        .inspect_err(|e| {
+            // A definite refusal leaves nothing to recover; an unknown
+            // outcome keeps the journal, so the next run looks for the token.
+            let unknown = e
+                .downcast_ref::<ClusterError>()
+                .is_some_and(ClusterError::create_outcome_unknown);
+            if !unknown {
+                journal.remove(p);
+            }
+        })?;
+    journal.journal.new_id = Some(created.token.id.clone());
+    journal.journal.new_sha256 = Some(crate::state::fingerprint(&created.access_token));
+    journal.save(p);
     p.printer.status(format!(
-        "Created replacement {} ({}) for {} ({}).",
-        created.token.id, created.token.token_prefix, meta.id, meta.token_prefix
+        "{} Replaces {}.",
+        super::mint::created_line(p.api.kind(), &created),
+        meta.id
     ));
 
-    let (results, interrupted) = p.write_stores(&plan.stores, &created.access_token).await;
+    let (results, interrupted) = p
+        .write_stores_noting(&plan.stores, &created.access_token, |store| {
+            journal.journal.switched.push(store.to_string());
+            journal.save(p);
+        })
+        .await;
     let failed = results.iter().filter(|r| !r.ok).count();
     let verified = if failed == 0 && !interrupted {
-        p.verify(&created, &meta.description, expires_at).await
+        p.verify(&plan.cred, &created, &meta.description, expires_at)
+            .await
     } else {
         Ok(())
     };
     if failed > 0 || interrupted || verified.is_err() {
-        let what = undo(p, plan, &created, &results).await;
+        let (what, consistent) = undo(p, plan, &created, &results).await;
+        if consistent {
+            journal.remove(p);
+        }
         let s = Summary::new("rotated", &created, results, false);
         summary::print(p.printer, &s, plan.json, true);
         let what = format!(
@@ -81,29 +166,36 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         };
         return Err(err);
     }
-    finish(p, plan, &created, results).await
+    let r = finish(p, plan, &created, results).await;
+    // The stores agree on the new token; an old one that could not be
+    // revoked is named in the error (and `rotate` again revokes it first).
+    if r.is_ok() {
+        journal.remove(p);
+    }
+    r
 }
 
 /// Switch the stores back to the old token; revoke the new one unless a
-/// store still holds it. Says what became of the new token.
+/// store still holds it. Says what became of the new token, and whether the
+/// stores agree again (all on the old token).
 async fn undo<A: TokenApi>(
     p: &Pipeline<'_, A>,
     plan: &RotatePlan,
     created: &CreatedToken,
     results: &[StoreResult],
-) -> String {
+) -> (String, bool) {
     let still_new = p.roll_back(&plan.stores, results, &plan.old).await;
     if still_new.is_empty() {
-        let old_cred = management_credential(&plan.old);
-        let new_cred = own_credential(created);
-        p.revoke_unstored(&[&old_cred, &new_cred], &created.token.id)
-            .await
+        let managers = p.managers(&plan.cred, created);
+        let creds: Vec<&Credential> = managers.iter().collect();
+        (p.revoke_unstored(&creds, &created.token.id).await, true)
     } else {
-        format!(
+        let what = format!(
             "the new token {} stays valid because {} still hold it",
             created.token.id,
             still_new.join(", ")
-        )
+        );
+        (what, false)
     }
 }
 
@@ -116,12 +208,22 @@ async fn finish<A: TokenApi>(
     results: Vec<StoreResult>,
 ) -> anyhow::Result<()> {
     let meta = &plan.meta;
+    if let Some(rec) = &plan.record {
+        let stored: Vec<String> = results.iter().map(|r| r.store.clone()).collect();
+        rec.save(p.printer, p.api.kind(), created, &stored);
+    }
     let mut s = Summary::new("rotated", created, results, true);
     let mut revoke_error = None;
     if plan.keep_old {
         s.revoked_old = Some(format!("{} kept (--keep-old)", meta.id));
     } else {
-        match p.api.revoke(&own_credential(created), &meta.id).await {
+        // A management token: the new one revokes the old (the old one may
+        // be the only other credential). A database token: the manager.
+        let revoker = match p.api.kind() {
+            TokenKind::Management => super::own_credential(created),
+            TokenKind::Database => plan.cred.clone(),
+        };
+        match p.api.revoke(&revoker, &meta.id).await {
             Ok(t) => {
                 s.revoked_old = Some(format!(
                     "{} revoked at {}",
@@ -139,8 +241,9 @@ async fn finish<A: TokenApi>(
     summary::print(p.printer, &s, plan.json, stdout_taken);
     match revoke_error {
         Some(e) => Err(anyhow::Error::new(e).context(format!(
-            "the new token is in place, but the old token {} is still valid; revoke it with `management revoke {} --force`",
-            meta.id, meta.id
+            "the new token is in place, but the old token {} is still valid; revoke it with `{}`",
+            meta.id,
+            p.api.kind().revoke_command(&meta.id)
         ))),
         None => Ok(()),
     }

@@ -25,6 +25,10 @@ struct Faults {
     wrong_description: bool,
     /// Revoking fails (cluster down at the end).
     fail_revoke: bool,
+    /// Commit the first create only, then answer as if the connection dropped.
+    lose_first_create_response: bool,
+    /// Fire the trigger during the first create, then answer it.
+    interrupt_during_create: bool,
 }
 
 #[derive(Default)]
@@ -39,6 +43,9 @@ struct FakeCluster {
     state: Mutex<ClusterState>,
     faults: Faults,
     trigger: Trigger,
+    /// Play the documented API: database tokens (they cannot call the API
+    /// themselves), no idempotency on create, these permissions.
+    database: Option<Vec<Permission>>,
 }
 
 fn unauthorized() -> ClusterError {
@@ -55,6 +62,7 @@ impl FakeCluster {
             state: Mutex::new(ClusterState::default()),
             faults,
             trigger,
+            database: None,
         }
     }
 
@@ -70,6 +78,7 @@ impl FakeCluster {
             created_by: "seed".into(),
             expires_at: Some(created + chrono::Duration::days(lifetime_days)),
             revoked_at: None,
+            permissions: Vec::new(),
         };
         st.tokens.push((secret.into(), t.clone()));
         t
@@ -82,7 +91,7 @@ impl FakeCluster {
             .tokens
             .iter()
             .any(|(k, t)| k == s && t.revoked_at.is_none());
-        if s == SESSION || live {
+        if s == SESSION || (live && self.database.is_none()) {
             Ok(())
         } else {
             Err(unauthorized())
@@ -123,7 +132,9 @@ impl TokenApi for FakeCluster {
             let mut st = self.state.lock().unwrap();
             st.creates += 1;
             let first = st.creates == 1;
-            let i = match st.keys.get(key) {
+            // The documented API ignores the key: every create is new.
+            let known = self.database.is_none().then(|| st.keys.get(key)).flatten();
+            let i = match known {
                 Some(i) => *i,
                 None => {
                     let n = st.tokens.len();
@@ -136,6 +147,7 @@ impl TokenApi for FakeCluster {
                         created_by: "fake".into(),
                         expires_at,
                         revoked_at: None,
+                        permissions: self.database.clone().unwrap_or_default(),
                     };
                     st.tokens.push((secret, t));
                     st.keys.insert(key.into(), n);
@@ -156,7 +168,11 @@ impl TokenApi for FakeCluster {
         if first && self.faults.interrupt_after_create {
             self.trigger.fire();
         }
-        if self.faults.lose_create_response {
+        if first && self.faults.interrupt_during_create {
+            self.trigger.fire();
+            tokio::task::yield_now().await;
+        }
+        if self.faults.lose_create_response || (first && self.faults.lose_first_create_response) {
             return Err(ClusterError::Unreachable {
                 url: "mem://cluster".into(),
                 cause: "connection reset".into(),
@@ -187,6 +203,21 @@ impl TokenApi for FakeCluster {
         self.authorized(cred)?;
         let st = self.state.lock().unwrap();
         Ok(st.tokens.iter().map(|(_, t)| t.clone()).collect())
+    }
+
+    fn kind(&self) -> TokenKind {
+        match self.database {
+            Some(_) => TokenKind::Database,
+            None => TokenKind::Management,
+        }
+    }
+
+    fn idempotent_create(&self) -> bool {
+        self.database.is_none()
+    }
+
+    fn permissions(&self) -> &[Permission] {
+        self.database.as_deref().unwrap_or_default()
     }
 
     async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
@@ -321,6 +352,7 @@ fn plan(stores: &[Arc<MemStore>], on_no_store: OnNoStore) -> Plan {
         stores: stores.iter().map(|s| s.clone() as Arc<dyn Store>).collect(),
         on_no_store,
         json: true,
+        record: None,
     }
 }
 
@@ -566,6 +598,8 @@ fn rotate_with(
     let stores: Vec<Arc<MemStore>> = stores.into_iter().map(Arc::new).collect();
     let plan = RotatePlan {
         old: Secret::new(OLD),
+        cred: management_credential(&Secret::new(OLD)),
+        record: None,
         meta,
         stores: stores.iter().map(|s| s.clone() as Arc<dyn Store>).collect(),
         expires_at: None,
@@ -680,6 +714,8 @@ fn rotate_interrupted_while_storing_rolls_back() {
     let b = Arc::new(MemStore::holding("b", OLD));
     let plan = RotatePlan {
         old: Secret::new(OLD),
+        cred: management_credential(&Secret::new(OLD)),
+        record: None,
         meta,
         stores: vec![a.clone() as Arc<dyn Store>, b.clone()],
         expires_at: None,
@@ -722,6 +758,7 @@ fn new_expiry_keeps_the_lifetime() {
         created_by: "c".into(),
         expires_at: Some(created + chrono::Duration::days(30)),
         revoked_at: None,
+        permissions: Vec::new(),
     };
     let asked = now + chrono::Duration::days(5);
     let cases = [
@@ -731,6 +768,8 @@ fn new_expiry_keeps_the_lifetime() {
     for (flag, want) in cases {
         let plan = RotatePlan {
             old: Secret::new("x"),
+            cred: management_credential(&Secret::new("x")),
+            record: None,
             meta: meta.clone(),
             stores: Vec::new(),
             expires_at: flag,
@@ -738,5 +777,326 @@ fn new_expiry_keeps_the_lifetime() {
             json: false,
         };
         assert_eq!(plan.new_expiry(now), want);
+    }
+}
+
+fn db_permissions() -> Vec<Permission> {
+    vec![
+        Permission::new("write", "telegraf"),
+        Permission::new("read", "telegraf"),
+    ]
+}
+
+/// Database tokens through the same pipeline: no server idempotency, so a
+/// create whose answer is lost is reconciled by listing, the lost token
+/// revoked, and the create sent once more; never two live tokens.
+#[test]
+fn database_token_failure_points() {
+    use crate::error::exit;
+    // (case, faults, exit, creates, live tokens (all stored), revoked, message)
+    let cases: Vec<(&str, Faults, i32, usize, usize, usize, &str)> = vec![
+        ("success", Faults::default(), exit::OK, 1, 1, 0, ""),
+        (
+            "first answer lost: revoked, created again once",
+            Faults {
+                lose_first_create_response: true,
+                ..Faults::default()
+            },
+            exit::OK,
+            2,
+            1,
+            1,
+            "",
+        ),
+        (
+            "every answer lost: both revoked, no third try",
+            Faults {
+                lose_create_response: true,
+                ..Faults::default()
+            },
+            exit::CLUSTER,
+            2,
+            0,
+            2,
+            "token list",
+        ),
+        (
+            "answer lost and the lost one cannot be revoked: not created again",
+            Faults {
+                lose_first_create_response: true,
+                fail_revoke: true,
+                ..Faults::default()
+            },
+            exit::CLUSTER,
+            1,
+            1,
+            0,
+            "token list",
+        ),
+        (
+            "HTTP 500 before commit: nothing found to revoke, sent once more, then the error",
+            Faults {
+                fail_create: true,
+                ..Faults::default()
+            },
+            exit::CLUSTER,
+            0,
+            0,
+            0,
+            "",
+        ),
+        (
+            "signal during the create: its answer awaited, the token revoked",
+            Faults {
+                interrupt_during_create: true,
+                ..Faults::default()
+            },
+            exit::INTERRUPTED,
+            1,
+            0,
+            1,
+            "revoked",
+        ),
+        (
+            "verify sees another description: stored, kept, exit 12",
+            Faults {
+                wrong_description: true,
+                ..Faults::default()
+            },
+            exit::VERIFY,
+            1,
+            1,
+            0,
+            "",
+        ),
+    ];
+    for (name, faults, code, creates, live, revoked, message) in cases {
+        let mut rig = Rig::new(faults);
+        rig.cluster.database = Some(db_permissions());
+        let store = Arc::new(MemStore::new("a"));
+        let plan = plan(std::slice::from_ref(&store), OnNoStore::Revoke);
+        let r = run(mint(&rig.pipeline(), &plan, &session()));
+        let got = r.as_ref().map_or_else(exit_code, |_| 0);
+        let msg = r
+            .as_ref()
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert_eq!(got, code, "{name}: {msg}");
+        assert!(msg.contains(message), "{name}: {msg}");
+        assert_eq!(rig.cluster.creates(), creates, "{name}");
+        let st = rig.cluster.state.lock().unwrap();
+        let n_revoked = st
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.revoked_at.is_some())
+            .count();
+        assert_eq!(n_revoked, revoked, "{name}");
+        let live_tokens: Vec<&String> = st
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.revoked_at.is_none())
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(live_tokens.len(), live, "{name}");
+        // Every live token is stored, except when revoking a lost one failed
+        // (then the error names it).
+        if !faults.fail_revoke {
+            for t in live_tokens {
+                assert_eq!(store.get().as_deref(), Some(t.as_str()), "{name}: orphan");
+            }
+        } else {
+            assert!(
+                msg.contains("id-0") || rig.printer.captured().stderr.contains("id-0"),
+                "{name}: {msg}"
+            );
+        }
+        for (_, t) in st.tokens.iter() {
+            assert_eq!(t.permissions, db_permissions(), "{name}");
+        }
+    }
+}
+
+/// A signal while a database-token create hangs: after the cleanup budget
+/// the pipeline lists, finds the token the create made, and revokes it.
+#[test]
+fn database_token_create_hanging_at_a_signal_is_found_by_listing() {
+    let mut rig = Rig::new(Faults {
+        interrupt_in_create: true,
+        ..Faults::default()
+    });
+    rig.cluster.database = Some(db_permissions());
+    let store = Arc::new(MemStore::new("a"));
+    let plan = plan(std::slice::from_ref(&store), OnNoStore::Revoke);
+    let r = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(mint(&rig.pipeline(), &plan, &session()));
+    let msg = format!("{:#}", r.unwrap_err());
+    assert!(msg.contains("revoked (id id-0)"), "{msg}");
+    assert!(rig.cluster.live().is_empty());
+    assert_eq!(store.get(), None);
+}
+
+/// Verification of a database token compares permissions as a set and
+/// refuses any other set.
+#[test]
+fn database_token_verify_checks_permissions() {
+    let cases = [
+        (db_permissions(), true),
+        (db_permissions().into_iter().rev().collect::<Vec<_>>(), true),
+        (vec![Permission::new("write", "telegraf")], false),
+    ];
+    for (asked, ok) in cases {
+        let mut rig = Rig::new(Faults::default());
+        rig.cluster.database = Some(db_permissions());
+        let created = run(rig.cluster.create(&session(), "telegraf", None, "k")).unwrap();
+        rig.cluster.database = Some(asked.clone());
+        let r = run(rig
+            .pipeline()
+            .verify(&session(), &created, "telegraf", None));
+        assert_eq!(r.is_ok(), ok, "{asked:?}: {r:?}");
+    }
+}
+
+/// Rotating a database token: the management credential (not the old token,
+/// which cannot call the API) creates the successor and revokes the old one.
+#[test]
+fn database_token_rotate_uses_the_management_credential() {
+    let cases = [(false, 1), (true, 2)];
+    for (keep_old, live) in cases {
+        let mut rig = Rig::new(Faults::default());
+        rig.cluster.database = Some(db_permissions());
+        let meta = rig.cluster.seed(OLD, "telegraf", 30);
+        let store = Arc::new(MemStore::holding("a", OLD));
+        let plan = RotatePlan {
+            old: Secret::new(OLD),
+            cred: session(),
+            record: None,
+            meta,
+            stores: vec![store.clone() as Arc<dyn Store>],
+            expires_at: None,
+            keep_old,
+            json: true,
+        };
+        let r = run(rotate(&rig.pipeline(), &plan));
+        assert!(r.is_ok(), "{r:?}");
+        let now = store.get().unwrap();
+        assert_ne!(now, OLD);
+        assert_eq!(rig.cluster.live().len(), live, "keep_old {keep_old}");
+        assert!(rig.cluster.live().contains(&now));
+    }
+}
+
+/// After a crash mid-rotation, `recover` converges to exactly one live
+/// token held by every store: back while any store holds the old token,
+/// forward when none does, and a create that never answered has its token
+/// found by listing and revoked. For both kinds of token.
+#[test]
+fn recover_interrupted_rotation() {
+    use crate::state::{ClusterRef, Journal, Records, fingerprint};
+    const NEW: &str = "new-secret-token-bbbbbbbb";
+    // (case, new token known to the journal, store a, store b, want live, want in stores, finished)
+    let cases: [(&str, bool, &str, &str, &str, bool); 4] = [
+        (
+            "create never answered: its token revoked",
+            false,
+            OLD,
+            OLD,
+            OLD,
+            false,
+        ),
+        ("split stores: rolled back", true, NEW, OLD, OLD, false),
+        (
+            "split the other way: rolled back",
+            true,
+            OLD,
+            NEW,
+            OLD,
+            false,
+        ),
+        (
+            "every store switched: finished forward",
+            true,
+            NEW,
+            NEW,
+            NEW,
+            true,
+        ),
+    ];
+    for database in [false, true] {
+        for (name, known, a, b, want, finished) in cases {
+            let mut rig = Rig::new(Faults::default());
+            if database {
+                rig.cluster.database = Some(db_permissions());
+            }
+            let old_meta = rig.cluster.seed(OLD, "telegraf", 30);
+            let new_meta = rig.cluster.seed(NEW, "telegraf", 30);
+            {
+                // The new token was made by the rotation, just now.
+                let mut st = rig.cluster.state.lock().unwrap();
+                for (secret, t) in st.tokens.iter_mut() {
+                    if database {
+                        t.permissions = db_permissions();
+                    }
+                    if secret == NEW {
+                        t.created_at = Utc::now();
+                    }
+                }
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let records = Records::in_dir(dir.path());
+            let sa = Arc::new(MemStore::holding("a", a));
+            let sb = Arc::new(MemStore::holding("b", b));
+            let stores: Stores = vec![sa.clone() as Arc<dyn Store>, sb.clone()];
+            let journal = Journal {
+                version: 1,
+                stores: vec!["mem:a".into(), "mem:b".into()],
+                kind: rig.cluster.kind(),
+                cluster: ClusterRef {
+                    product: "clustered".into(),
+                    api_base: "mem://cluster".into(),
+                    account_id: None,
+                    cluster_id: None,
+                },
+                description: "telegraf".into(),
+                permissions: if database {
+                    db_permissions()
+                } else {
+                    Vec::new()
+                },
+                old_id: old_meta.id.clone(),
+                old_sha256: fingerprint(&Secret::new(OLD)),
+                new_id: known.then(|| new_meta.id.clone()),
+                new_sha256: known.then(|| fingerprint(&Secret::new(NEW))),
+                switched: Vec::new(),
+                started_at: Utc::now() - chrono::Duration::minutes(1),
+            };
+            records.save_journal(&journal).unwrap();
+            let cred = database.then(session);
+            let r = run(recover(
+                &rig.pipeline(),
+                &records,
+                &journal,
+                &stores,
+                cred.as_ref(),
+            ))
+            .unwrap_or_else(|e| panic!("{name} (database {database}): {e:#}"));
+            let tag = format!("{name} (database {database})");
+            assert_eq!(matches!(r, Recovered::Finished(_)), finished, "{tag}");
+            assert_eq!(rig.cluster.live(), vec![want.to_string()], "{tag}");
+            assert_eq!(sa.get().as_deref(), Some(want), "{tag}");
+            assert_eq!(sb.get().as_deref(), Some(want), "{tag}");
+            assert!(
+                records.load_journal(&journal.stores).unwrap().is_none(),
+                "{tag}"
+            );
+            if finished {
+                let rec = records.load("mem:a").unwrap().unwrap();
+                assert_eq!(rec.token_id, new_meta.id, "{tag}");
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@
 mod support;
 
 mod config_cli;
+mod db_mint;
 mod documented;
 mod faults;
 mod hardening;

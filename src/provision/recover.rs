@@ -1,0 +1,278 @@
+//! Finishing or rolling back a rotation that died half-way (issue 11 item 8).
+//!
+//! `rotate` journals its intent in the state directory before the create and
+//! its progress after it ([`crate::state::Journal`]). When the next `rotate`
+//! or `mint` with the same stores finds a journal, the run was cut short
+//! (`kill -9`, power loss, a crash): [`recover`] reads what every store holds
+//! and converges to exactly one live token, stored everywhere:
+//!
+//! - the create never answered (no new id): any token it may have made is
+//!   found by listing (new since the rotation started, same description and
+//!   permissions, not the old one) and revoked; the stores hold the old token;
+//! - some store still holds the old token: **back** — the stores that took the
+//!   new one get the old one again, then the new one is revoked;
+//! - no store holds the old token any more: **forward** — the remaining stores
+//!   get the new one, then the old one is revoked.
+//!
+//! The journal is removed only once that is done; a failed step leaves it for
+//! the next run.
+use super::{Pipeline, Stores, TokenApi, blocking, management_credential, sorted};
+use crate::cluster::Credential;
+use crate::error::ClusterError;
+use crate::secret::Secret;
+use crate::state::{Journal, Records, TokenKind, fingerprint};
+use std::sync::Arc;
+
+/// The journal of an unfinished rotation of these stores, if any (an
+/// unreadable one is a warning).
+pub fn journal_for(
+    env: &crate::env::Env,
+    printer: &crate::printer::Printer,
+    stores: &Stores,
+) -> Option<(Records, Journal)> {
+    let records = Records::in_dir(&crate::state::state_dir(env)?);
+    let specs: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
+    match records.load_journal(&specs) {
+        Ok(j) => j.map(|j| (records, j)),
+        Err(e) => {
+            printer.warn(format!("could not read the rotation journal: {e}"));
+            None
+        }
+    }
+}
+
+/// What recovery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovered {
+    /// Back to the old token (or the create never answered).
+    RolledBack(String),
+    /// Forward to the new token: the rotation is complete.
+    Finished(String),
+}
+
+/// What one store holds, compared with the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    Old,
+    New,
+    /// Something else, or nothing, or it cannot be read back.
+    Unknown,
+}
+
+/// Converge the stores of an interrupted rotation (see the module docs).
+/// `cred` is the management credential; for management tokens it may be
+/// `None` (a token found in the stores is used).
+pub async fn recover<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    records: &Records,
+    journal: &Journal,
+    stores: &Stores,
+    cred: Option<&Credential>,
+) -> anyhow::Result<Recovered> {
+    p.printer.status(format!(
+        "A rotation of these stores was interrupted (old token {}, new token {}); finishing it first.",
+        journal.old_id,
+        journal.new_id.as_deref().unwrap_or("unknown")
+    ));
+    let mut held = Vec::new();
+    for s in stores {
+        let store = s.clone();
+        let secret = match blocking(move || store.read()).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::info!("{s}: cannot read it back: {e}");
+                None
+            }
+        };
+        let fp = secret.as_ref().map(fingerprint);
+        let holds = match fp.as_deref() {
+            Some(f) if f == journal.old_sha256 => Holds::Old,
+            Some(f) if Some(f) == journal.new_sha256.as_deref() => Holds::New,
+            _ => Holds::Unknown,
+        };
+        held.push((s.clone(), holds, secret));
+    }
+    let secret_of = |h: Holds| {
+        held.iter()
+            .find(|(_, x, _)| *x == h)
+            .and_then(|(_, _, s)| s.clone())
+    };
+    let old = secret_of(Holds::Old);
+    let new = secret_of(Holds::New);
+    // Who may list and revoke: the management credential, and for
+    // management tokens any of the two tokens found in the stores.
+    let mut creds: Vec<Credential> = cred.into_iter().cloned().collect();
+    if journal.kind == TokenKind::Management {
+        creds.extend(old.iter().chain(new.iter()).map(management_credential));
+    }
+
+    let outcome = match (&journal.new_id, &old, &new) {
+        (None, _, _) => {
+            let secrets: Vec<Secret> = held.iter().filter_map(|(_, _, s)| s.clone()).collect();
+            let ids = revoke_strays(p, journal, &creds, &secrets).await?;
+            Recovered::RolledBack(if ids.is_empty() {
+                "the interrupted create made no token".into()
+            } else {
+                format!(
+                    "revoked the token the interrupted create made ({})",
+                    ids.join(", ")
+                )
+            })
+        }
+        (Some(new_id), Some(old_secret), _) => {
+            for (s, holds, _) in &held {
+                let switched = journal.switched.contains(&s.to_string());
+                if *holds == Holds::New || (*holds == Holds::Unknown && switched) {
+                    write(p, s, old_secret).await?;
+                    p.printer.status(format!("↺ {s}: old token restored"));
+                }
+            }
+            revoke(p, &creds, new_id).await?;
+            Recovered::RolledBack(format!(
+                "rolled back to the old token {}; the new token {new_id} was revoked",
+                journal.old_id
+            ))
+        }
+        (Some(new_id), None, Some(new_secret)) => {
+            for (s, holds, _) in &held {
+                let switched = journal.switched.contains(&s.to_string());
+                if *holds != Holds::New && !switched {
+                    write(p, s, new_secret).await?;
+                    p.printer.status(format!("✓ {s}: new token stored"));
+                }
+            }
+            revoke(p, &creds, &journal.old_id).await?;
+            record_new(p, records, journal, &creds, new_id).await;
+            Recovered::Finished(format!(
+                "finished: the new token {new_id} is in every store; the old token {} was revoked",
+                journal.old_id
+            ))
+        }
+        (Some(new_id), None, None) => {
+            p.printer.warn(format!(
+                "no store holds the old token {} or the new token {new_id} any more; leaving both as they are",
+                journal.old_id
+            ));
+            Recovered::RolledBack("nothing to do: the stores hold other tokens".into())
+        }
+    };
+    records.remove_journal(&journal.stores)?;
+    let what = match &outcome {
+        Recovered::RolledBack(w) | Recovered::Finished(w) => w,
+    };
+    p.printer.status(format!("Interrupted rotation: {what}."));
+    Ok(outcome)
+}
+
+/// After finishing forward: the records say every store holds the new token.
+async fn record_new<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    records: &Records,
+    journal: &Journal,
+    creds: &[Credential],
+    new_id: &str,
+) {
+    let mut meta = None;
+    for c in creds {
+        if let Ok(t) = p.api.get(c, new_id).await {
+            meta = Some(t);
+            break;
+        }
+    }
+    let (created_at, expires_at) = meta
+        .map(|t| (t.created_at, t.expires_at))
+        .unwrap_or((journal.started_at, None));
+    for store in &journal.stores {
+        let r = crate::state::Record {
+            version: crate::state::RECORD_VERSION,
+            store: store.clone(),
+            kind: journal.kind,
+            token_id: new_id.to_string(),
+            token_sha256: journal.new_sha256.clone().unwrap_or_default(),
+            cluster: journal.cluster.clone(),
+            description: journal.description.clone(),
+            permissions: journal.permissions.clone(),
+            created_at,
+            expires_at,
+            recorded_at: chrono::Utc::now(),
+        };
+        if let Err(e) = records.save(&r) {
+            p.printer
+                .warn(format!("could not record which token {store} holds: {e}"));
+        }
+    }
+}
+
+async fn write<A: TokenApi>(
+    _p: &Pipeline<'_, A>,
+    store: &Arc<dyn super::Store>,
+    token: &Secret,
+) -> anyhow::Result<()> {
+    let (s, t) = (store.clone(), token.clone());
+    blocking(move || s.write(&t))
+        .await
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("{store}: {e} (the rotation journal is kept; run again)"))
+}
+
+/// Revoke with the first credential that works; a token already gone is fine.
+async fn revoke<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    creds: &[Credential],
+    id: &str,
+) -> anyhow::Result<()> {
+    let mut last = None;
+    for c in creds {
+        match p.api.revoke(c, id).await {
+            Ok(_) | Err(ClusterError::NotFound { .. }) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => anyhow::Error::new(e),
+        None => anyhow::anyhow!("no credential to revoke {id} with"),
+    }
+    .context(format!(
+        "could not revoke {id} while finishing an interrupted rotation (the journal is kept; run again)"
+    )))
+}
+
+/// The create never answered: revoke what it may have made.
+async fn revoke_strays<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    journal: &Journal,
+    creds: &[Credential],
+    held: &[Secret],
+) -> anyhow::Result<Vec<String>> {
+    let mut all = None;
+    for c in creds {
+        if let Ok(list) = p.api.list(c).await {
+            all = Some((list, c));
+            break;
+        }
+    }
+    let Some((all, cred)) = all else {
+        anyhow::bail!(
+            "could not list tokens to finish an interrupted rotation (the journal is kept; run again)"
+        );
+    };
+    let since = journal.started_at - chrono::Duration::minutes(5);
+    let want = sorted(&journal.permissions);
+    let mut ids = Vec::new();
+    for t in all {
+        if t.id != journal.old_id
+            && t.revoked_at.is_none()
+            && t.description == journal.description
+            && sorted(&t.permissions) == want
+            && t.created_at >= since
+            // A management token a store holds is not a stray (its prefix
+            // says so); database tokens show no prefix.
+            && (t.token_prefix.is_empty()
+                || !held.iter().any(|s| s.expose().starts_with(&t.token_prefix)))
+        {
+            revoke(p, std::slice::from_ref(cred), &t.id).await?;
+            ids.push(t.id);
+        }
+    }
+    Ok(ids)
+}
