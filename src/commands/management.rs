@@ -64,7 +64,7 @@ pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         .map_err(|what| MintError::Interrupted {
             what: format!("no token was shown: {what}"),
         })?
-        .map_err(|e| s.on_error(provision::create_failed(e, &description)))?;
+        .map_err(|e| s.on_error(e))?;
     if ctx.interrupt.is_set() {
         let cleanup = [&s.cred, &provision::own_credential(&created)];
         let what = p.revoke_unstored(&cleanup, &created.token.id).await;
