@@ -100,6 +100,7 @@ impl Command {
             Command::Mint(_)
                 | Command::Rotate(_)
                 | Command::Management(ManagementCommand::Create(_))
+                | Command::Token(TokenCommand::Create(_))
         )
     }
 }

@@ -347,6 +347,12 @@ pub enum ClusterError {
     Unreachable { url: String, cause: String },
     #[error("the cluster at {url} answered with something that is not the management API: {cause}")]
     BadResponse { url: String, cause: String },
+    /// A create answered with a secret no store can hold safely (see
+    /// `secret::check_token_text`); `what` says what became of the token.
+    #[error(
+        "the cluster answered with a token that {why}; it was never shown or stored, and {what}"
+    )]
+    UnsafeToken { why: String, what: String },
 }
 
 impl ClusterError {

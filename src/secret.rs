@@ -26,6 +26,28 @@ impl Secret {
     }
 }
 
+/// Is `token` something every store and terminal can take as it is? A token
+/// is an opaque string of visible ASCII (RFC 6750 §2.1's `b64token` is a
+/// subset); a newline would add a line to an `env-file:`, an escape sequence
+/// would drive the terminal it is printed on. Returns why not, never the
+/// token itself. The cap is far above any real token (`apiv1_` and `M.V1.`
+/// tokens are under 200 characters).
+pub fn check_token_text(token: &str) -> Result<(), String> {
+    const MAX: usize = 8192;
+    if token.is_empty() {
+        return Err("is empty".into());
+    }
+    if token.len() > MAX {
+        return Err(format!("is {} bytes long (more than {MAX})", token.len()));
+    }
+    if let Some(i) = token.bytes().position(|b| !b.is_ascii_graphic()) {
+        return Err(format!(
+            "holds a space, control or non-ASCII character (at byte {i})"
+        ));
+    }
+    Ok(())
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
@@ -47,6 +69,32 @@ impl From<String> for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_text_is_visible_ascii_only() {
+        let long = "a".repeat(8193);
+        let cases: &[(&str, bool)] = &[
+            ("apiv1_abcDEF-_.~+/=", true),
+            ("M.V1.abc", true),
+            ("", false),
+            ("abc\ndef", false),
+            ("abc def", false),
+            ("abc\x1b[2Kdef", false),
+            ("abc\u{202e}def", false),
+            ("caf\u{e9}", false),
+            (&long, false),
+        ];
+        for (token, ok) in cases {
+            let r = check_token_text(token);
+            assert_eq!(r.is_ok(), *ok, "{token:?}: {r:?}");
+            if let Err(why) = r {
+                assert!(
+                    !why.contains("abc"),
+                    "the reason never shows the token: {why}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn debug_and_display_never_show_the_value() {

@@ -5,8 +5,10 @@ use super::Context;
 use crate::cli::{Format, ReadArgs, TokenCreateArgs, TokenGetArgs, TokenRevokeArgs};
 use crate::cluster::documented::{self, CreatedDatabaseToken, DatabaseToken, Permission};
 use crate::cluster::expiry;
+use crate::error::{AuthError, MintError};
 use crate::output;
 use crate::output::confirm::{REVOKE, confirm};
+use crate::provision;
 use crate::text::{rfc3339, rfc3339_or_dash, sanitize};
 
 fn permissions_text(ps: &[Permission]) -> String {
@@ -56,28 +58,54 @@ pub async fn create(ctx: &Context, args: TokenCreateArgs) -> anyhow::Result<()> 
         chrono::Utc::now(),
     )?;
     let (cfg, http) = super::documented_context(ctx)?;
-    let s = ctx.session(&cfg, &http, &args.device).await?;
-    let key = uuid::Uuid::new_v4().to_string();
+    // This command cleans up on a signal itself (`cleans_up_on_interrupt`):
+    // while logging in, nothing exists yet, so a signal just stops.
+    let s = tokio::select! {
+        biased;
+        _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
+        s = ctx.session(&cfg, &http, &args.device) => s?,
+    };
     let client = s.documented()?;
-    let created = match client
-        .create_token(&s.cred, &description, &permissions, expires_at, &key)
+    let api = provision::DatabaseTokens {
+        client: &client,
+        permissions,
+    };
+    let p = ctx.pipeline(&api);
+    // The documented create has no idempotency: `create_guarded` never
+    // repeats it blindly (a lost answer is found by listing and revoked, then
+    // created once more) and revokes what a signal in flight leaves behind.
+    let created = p
+        .create_guarded(&s.cred, &description, expires_at)
         .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            let unknown = e.create_outcome_unknown();
-            let e = s.on_error(e);
-            return Err(if unknown {
-                e.context(format!(
-                    "the cluster may have created a database token described {description:?} \
-                     without telling us (a create is never repeated automatically); if \
-                     `influx-bootstrap token list` shows one, revoke it with \
-                     `influx-bootstrap token revoke ID`"
-                ))
-            } else {
-                e
-            });
+        .map_err(|what| MintError::Interrupted {
+            what: format!("no token was shown: {what}"),
+        })?
+        .map_err(|e| s.on_error(e))?;
+    if ctx.interrupt.is_set() {
+        let what = p.revoke_unstored(&[&s.cred], &created.token.id).await;
+        return Err(MintError::Interrupted {
+            what: format!("the new token was not shown: {what}"),
         }
+        .into());
+    }
+    // The pipeline's metadata has no account/cluster ids: read the token
+    // back in the documented shape (best effort; it was just created).
+    let token = match client.get_token(&s.cred, &created.token.id).await {
+        Ok(t) => t,
+        Err(_) => DatabaseToken {
+            account_id: None,
+            cluster_id: None,
+            id: created.token.id.clone(),
+            description: created.token.description.clone(),
+            permissions: created.token.permissions.clone(),
+            created_at: created.token.created_at,
+            expires_at: created.token.expires_at,
+            revoked_at: created.token.revoked_at,
+        },
+    };
+    let created = CreatedDatabaseToken {
+        token,
+        access_token: created.access_token,
     };
     print_created(ctx, &created, args.format.format)
 }

@@ -380,15 +380,47 @@ impl<A: TokenApi> Pipeline<'_, A> {
     /// key (bounded) tells us, or creates it, and it is revoked. Without it
     /// (the documented API) see [`Self::create_reconciled`]. The outer `Err`
     /// is that interruption, already cleaned up, with what happened.
+    ///
+    /// A token whose secret is not a plain run of visible ASCII is revoked at
+    /// once and never shown or stored: a hostile cluster could otherwise put
+    /// a newline into an `env-file:` (a second variable) or escape sequences
+    /// onto a terminal.
     pub async fn create_guarded(
         &self,
         cred: &Credential,
         description: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<anyhow::Result<CreatedToken>, String> {
-        if !self.api.idempotent_create() {
-            return self.create_reconciled(cred, description, expires_at).await;
+        let created = if self.api.idempotent_create() {
+            self.create_replayed(cred, description, expires_at).await?
+        } else {
+            self.create_reconciled(cred, description, expires_at)
+                .await?
+        };
+        let c = match created {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(why) = crate::secret::check_token_text(c.access_token.expose()) {
+            let creds = self.managers(cred, &c);
+            let what = self
+                .revoke_unstored(&creds.iter().collect::<Vec<_>>(), &c.token.id)
+                .await;
+            return Ok(Err(anyhow::Error::new(ClusterError::UnsafeToken {
+                why,
+                what,
+            })));
         }
+        Ok(Ok(c))
+    }
+
+    /// [`Self::create_guarded`] with server idempotency.
+    async fn create_replayed(
+        &self,
+        cred: &Credential,
+        description: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<anyhow::Result<CreatedToken>, String> {
         let key = uuid::Uuid::new_v4().to_string();
         let kind = self.api.kind();
         tokio::select! {

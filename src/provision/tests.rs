@@ -29,6 +29,8 @@ struct Faults {
     lose_first_create_response: bool,
     /// Fire the trigger during the first create, then answer it.
     interrupt_during_create: bool,
+    /// The created secret carries a newline and an escape sequence.
+    unsafe_secret: bool,
 }
 
 #[derive(Default)]
@@ -138,7 +140,10 @@ impl TokenApi for FakeCluster {
                 Some(i) => *i,
                 None => {
                     let n = st.tokens.len();
-                    let secret = format!("secret-{n}-{}", "x".repeat(20));
+                    let mut secret = format!("secret-{n}-{}", "x".repeat(20));
+                    if self.faults.unsafe_secret {
+                        secret.push_str("\nEVIL=1\x1b[2K");
+                    }
                     let t = ManagementToken {
                         id: format!("id-{n}"),
                         description: description.into(),
@@ -509,6 +514,18 @@ fn mint_failure_points() {
             two(),
             OnNoStore::Revoke,
             exit::INTERRUPTED,
+            0,
+            vec![false, false],
+        ),
+        (
+            "a secret with a newline and an escape: revoked, never stored",
+            Faults {
+                unsafe_secret: true,
+                ..Faults::default()
+            },
+            two(),
+            OnNoStore::Revoke,
+            exit::CLUSTER,
             0,
             vec![false, false],
         ),
