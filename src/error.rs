@@ -385,3 +385,57 @@ impl Classify for MintError {
         }
     }
 }
+
+/// The pre-flight probe of the cluster (`cluster::probe`), before any device
+/// code: the reason to stop now, in plain words.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// Refused, DNS, TLS, plain HTTP on the HTTPS port, no answer: `why` is
+    /// already plain words ("nothing is listening at https://h:8443 …").
+    #[error("{why}")]
+    Unreachable {
+        origin: String,
+        why: String,
+        hint: String,
+    },
+    /// 404 on our management-token routes: a stock cluster.
+    #[error(
+        "the cluster at {origin} does not serve influx-bootstrap's management-token API (HTTP 404): it looks like a stock InfluxDB 3 cluster"
+    )]
+    StockCluster { origin: String },
+    /// Something answered, but neither 401 nor 404.
+    #[error(
+        "the server at {origin} answered HTTP {status} to {url}, not like an InfluxDB 3 cluster's management API"
+    )]
+    OtherService {
+        origin: String,
+        url: String,
+        status: u16,
+    },
+    /// The profile cannot even name the URL to probe.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Classify for ProbeError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            ProbeError::StockCluster { .. } | ProbeError::Config(_) => exit::USAGE,
+            ProbeError::Unreachable { .. } | ProbeError::OtherService { .. } => exit::CLUSTER,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            ProbeError::Unreachable { hint, .. } => Some(hint.clone()),
+            ProbeError::StockCluster { .. } => Some(
+                "management tokens on a stock cluster are made with influxctl: set `management_backend = \"influxctl\"` in the profile; `database` and `token` commands work as they are"
+                    .into(),
+            ),
+            ProbeError::OtherService { .. } => Some(
+                "check `host` and `port` in the profile (and `management_url`, if set): another service may be listening there"
+                    .into(),
+            ),
+            ProbeError::Config(_) => None,
+        }
+    }
+}

@@ -65,7 +65,8 @@ impl Context {
         device: &crate::cli::DeviceArgs,
     ) -> anyhow::Result<crate::provision::Session<'a>> {
         let mut ui = self.prompt(device, false);
-        crate::provision::credential(cfg, http, &mut ui).await
+        let need = crate::cluster::probe::Need::Documented;
+        crate::provision::credential_for(cfg, http, &mut ui, need).await
     }
 
     /// The HTTP client for this profile, speaking through our printer.

@@ -26,6 +26,12 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         Utc::now(),
     )?;
     let (cfg, http) = super::cluster_context(ctx)?;
+    crate::cluster::probe::check(
+        &cfg.profile,
+        &http,
+        crate::cluster::probe::Need::ManagementTokens,
+    )
+    .await?;
     let client = ClusterClient::new(&cfg.profile, &http)?;
     let p = ctx.pipeline(&client);
 

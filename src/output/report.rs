@@ -1,7 +1,8 @@
 //! The top-level error report: one line for the whole error chain, an
 //! optional hint, and the documented exit code found in the chain.
 use crate::error::{
-    AuthError, CacheError, Classify, ClusterError, ConfigError, HttpError, MintError, exit,
+    AuthError, CacheError, Classify, ClusterError, ConfigError, HttpError, MintError, ProbeError,
+    exit,
 };
 use crate::printer::Printer;
 use crate::store::StoreError;
@@ -13,6 +14,9 @@ fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
             return Some(e);
         }
         if let Some(e) = cause.downcast_ref::<MintError>() {
+            return Some(e);
+        }
+        if let Some(e) = cause.downcast_ref::<ProbeError>() {
             return Some(e);
         }
         if let Some(e) = cause.downcast_ref::<ClusterError>() {

@@ -19,7 +19,7 @@ mod credential;
 mod mint;
 mod rotate;
 
-pub use credential::{Session, credential};
+pub use credential::{Session, credential, credential_for};
 pub use mint::{Held, held_token, mint};
 pub use rotate::{RotatePlan, rotate};
 

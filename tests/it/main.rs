@@ -12,6 +12,7 @@ mod support;
 mod config_cli;
 mod documented;
 mod faults;
+mod first_run;
 mod idp_fixture;
 mod login;
 mod management;
