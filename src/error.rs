@@ -64,6 +64,8 @@ pub enum ConfigError {
         path: PathBuf,
         line: usize,
         key: String,
+        /// "did you mean `scopes`?", when a known key is close.
+        suggestion: Option<String>,
     },
     #[error("profile `{name}` not found in {path}")]
     NoSuchProfile {
@@ -78,6 +80,18 @@ pub enum ConfigError {
         message: String,
         hint: Option<String>,
     },
+    /// Nothing configured at all: no file of ours, none of influxctl's, no
+    /// profile values in the environment. The same first message for every
+    /// command that needs a profile.
+    #[error("no configuration: {ours} does not exist{influxctl}")]
+    NoConfig {
+        ours: String,
+        /// ", and influxctl's … was not found either" (or empty).
+        influxctl: String,
+    },
+    /// The config file named by `--config` or `INFLUX_BOOTSTRAP_CONFIG` is not there.
+    #[error("the config file {path} (from {source_name}) does not exist")]
+    NamedFileMissing { path: PathBuf, source_name: String },
     #[error("{what} is not set for profile `{profile}`")]
     Missing {
         what: String,
@@ -114,6 +128,10 @@ impl Classify for ConfigError {
     }
     fn hint(&self) -> Option<String> {
         match self {
+            ConfigError::UnknownKey {
+                suggestion: Some(s),
+                ..
+            } => Some(s.clone()),
             ConfigError::UnknownKey { .. } => {
                 Some("the file uses influxctl's profile schema; see `config/` for examples".into())
             }
@@ -126,6 +144,14 @@ impl Classify for ConfigError {
             )),
             ConfigError::Invalid { hint, .. } => hint.clone(),
             ConfigError::Missing { hint, .. } => Some(hint.clone()),
+            ConfigError::NamedFileMissing { path, .. } => Some(format!(
+                "create it with `influx-bootstrap config init --config {}`, or name another file",
+                path.display()
+            )),
+            ConfigError::NoConfig { .. } => Some(
+                "run `influx-bootstrap config init` to write one (or see the examples in `config/`)"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -17,15 +17,28 @@ pub fn parse_expiry(
 ) -> Result<Option<DateTime<Utc>>, ConfigError> {
     const AT_HINT: &str = "use RFC 3339 with a zone, e.g. --expires-at 2027-03-01T00:00:00Z or 2027-03-01T09:00:00+09:00, or --expires-in 90d";
     if let Some(s) = expires_at {
-        let t = DateTime::parse_from_rfc3339(s.trim())
-            .map_err(|e| {
-                bad(
+        let t = match DateTime::parse_from_rfc3339(s.trim()) {
+            Ok(t) => t.with_timezone(&Utc),
+            // A date alone names no instant: it needs a time and a zone.
+            Err(_) if chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").is_ok() => {
+                return Err(bad(
                     "--expires-at",
-                    format!("`{s}` is not an RFC 3339 time ({e})"),
+                    format!("`{s}` is a date without a time and zone"),
+                    &format!(
+                        "write {}T00:00:00Z for midnight UTC, or add your offset, e.g. {}T00:00:00+02:00",
+                        s.trim(),
+                        s.trim()
+                    ),
+                ));
+            }
+            Err(_) => {
+                return Err(bad(
+                    "--expires-at",
+                    format!("`{s}` is not an RFC 3339 time"),
                     AT_HINT,
-                )
-            })?
-            .with_timezone(&Utc);
+                ));
+            }
+        };
         // A leap second (23:59:60) is held by chrono as second 59 with an
         // extra 1e9 ns and would be printed back as :60, which many servers
         // reject; fold it into the second before.
@@ -44,8 +57,10 @@ pub fn parse_expiry(
     }
     if let Some(s) = expires_in {
         let hint = "write a duration such as 90d, 12h or 1y 6months";
-        let d = humantime::parse_duration(s.trim())
-            .map_err(|e| bad("--expires-in", format!("`{s}`: {e}"), hint))?;
+        let d = humantime::parse_duration(s.trim()).map_err(|_| {
+            let (message, hint) = crate::settings::words::duration_problem(s, "90d");
+            bad("--expires-in", message, &hint)
+        })?;
         if d.is_zero() {
             return Err(bad("--expires-in", format!("`{s}` is zero"), hint));
         }
@@ -123,7 +138,17 @@ mod tests {
                 Ok(Some("2027-01-01T01:30:00.500+00:00")),
             ),
             (Some("2026-11-28T11:59:59Z"), None, Err("is in the past")),
-            (Some("2027-01-01"), None, Err("is not an RFC 3339 time")),
+            (
+                Some("2027-01-01"),
+                None,
+                Err("a date without a time and zone"),
+            ),
+            (
+                Some("2027-01-01T00:00"),
+                None,
+                Err("is not an RFC 3339 time"),
+            ),
+            (None, Some("90"), Err("did you mean `90d`")),
             (
                 Some("2027-01-01T00:00:00"),
                 None,

@@ -21,8 +21,20 @@ pub struct Context {
 }
 
 impl Context {
-    /// Resolve configuration; notes (e.g. "reading influxctl's file") go to the log.
+    /// Resolve configuration; notes (e.g. "reading influxctl's file") go to
+    /// the log. Nothing configured at all is an error naming the missing
+    /// files and `config init` (the same first message for every command).
     pub fn config(&self) -> anyhow::Result<crate::settings::Config> {
+        let cfg = self.config_even_if_empty()?;
+        if cfg.nothing_configured() {
+            return Err(cfg.no_config_error().into());
+        }
+        Ok(cfg)
+    }
+
+    /// Resolve configuration even when nothing is configured (`config show`,
+    /// `config path`, `doctor`: they report what is missing).
+    pub fn config_even_if_empty(&self) -> anyhow::Result<crate::settings::Config> {
         let cfg = crate::settings::resolve(&self.env, &self.global)?;
         for n in &cfg.notes {
             tracing::info!("{n}");

@@ -95,9 +95,12 @@ fn choose(
         return Ok((Some(ours.value.clone()), FileKind::Ours));
     }
     if ours.source != Source::Default {
-        return Err(ConfigError::Read {
+        return Err(ConfigError::NamedFileMissing {
             path: ours.value.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            source_name: match &ours.source {
+                Source::Flag(f) => (*f).to_string(),
+                other => other.to_string(),
+            },
         });
     }
     let Some(p) = influxctl.filter(|p| p.exists()) else {

@@ -153,3 +153,153 @@ fn our_cluster_passes_the_probe() {
     out.assert_success();
     assert!(out.stdout_json().is_array(), "{out}");
 }
+
+// --- no config at all, errors in plain words ---------------------------------
+
+/// A command line without `INFLUX_BOOTSTRAP_CONFIG`: the default path in the
+/// test's XDG config home, which does not exist.
+fn bare(env: &TestEnv, args: &[&str]) -> Output {
+    let mut cmd = env.cmd(args);
+    cmd.env_remove("INFLUX_BOOTSTRAP_CONFIG");
+    support::Running::spawn(cmd).wait_output()
+}
+
+#[test]
+fn no_config_at_all_gives_the_same_first_message_for_every_command() {
+    let env = TestEnv::new();
+    let ours = env.xdg_config_home().join("influx-bootstrap/config.toml");
+    let theirs = env.xdg_config_home().join("influxctl/config.toml");
+    let want = format!(
+        "error: no configuration: {} does not exist, and influxctl's {} was not found either",
+        ours.display(),
+        theirs.display()
+    );
+    for args in [
+        &["login"][..],
+        &["status"][..],
+        &["logout"][..],
+        &["management", "list"][..],
+        &["database", "list"][..],
+        &["token", "list"][..],
+        &["mint", "--description", "ci", "--store", "stdout"][..],
+        &["rotate", "--store", "file:/nonexistent"][..],
+    ] {
+        let out = bare(&env, args);
+        out.assert_code(2);
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(
+            lines.first().copied(),
+            Some(want.as_str()),
+            "{args:?}\n{out}"
+        );
+        assert!(
+            lines
+                .get(1)
+                .is_some_and(|l| l.contains("influx-bootstrap config init")),
+            "{args:?}\n{out}"
+        );
+        assert!(!out.stderr.contains("is not set"), "{out}");
+    }
+    // `config path` still works and shows what is missing.
+    bare(&env, &["config", "path"]).assert_success();
+}
+
+#[test]
+fn a_named_config_file_that_is_missing_is_one_plain_sentence() {
+    let env = TestEnv::new(); // INFLUX_BOOTSTRAP_CONFIG names a missing file
+    let out = env.run(["status"]);
+    out.assert_code(2);
+    let want = format!(
+        "error: the config file {} (from env INFLUX_BOOTSTRAP_CONFIG) does not exist",
+        env.config_path().display()
+    );
+    assert!(out.stderr.starts_with(&want), "{out}");
+    assert!(!out.stderr.contains("no such file"), "{out}");
+    assert!(out.stderr.contains("config init --config"), "{out}");
+}
+
+#[test]
+fn config_mistakes_in_plain_words() {
+    // (file, args, first line must contain, hint must contain, must not contain)
+    let cases: Vec<(&str, Vec<&str>, &str, &str, &str)> = vec![
+        (
+            "[profile]\nname = \"default\"\nhost = \"h\"\n",
+            vec!["status"],
+            "write `[[profile]]` (two brackets), not `[profile]`",
+            "",
+            "invalid type",
+        ),
+        (
+            "[[profile]]\nname = \"default\"\nhots = \"h\"\n",
+            vec!["config", "show"],
+            "unknown key `profile[0].hots`",
+            "hint: did you mean `host`?",
+            "",
+        ),
+        (
+            "[[profile]]\nname = \"default\"\nhost = \"h\"\n[profile.auth.oauth2]\nscope = [\"openid\"]\n",
+            vec!["status"],
+            "unknown key `profile[0].auth.oauth2.scope`",
+            "hint: did you mean `scopes`?",
+            "",
+        ),
+        (
+            "[[profile]]\nname = \"default\"\nhost = \"h\"\n",
+            vec!["--timeout", "90", "status"],
+            "`90` has no unit",
+            "did you mean `90d`",
+            "supported units",
+        ),
+        (
+            "[[profile]]\nname = \"default\"\nhost = \"h\"\n",
+            vec![
+                "management",
+                "create",
+                "--description",
+                "x",
+                "--expires-in",
+                "90dys",
+            ],
+            "`dys` is not a unit of time",
+            "did you mean `days`?",
+            "supported units",
+        ),
+        (
+            "[[profile]]\nname = \"default\"\nhost = \"h\"\n",
+            vec![
+                "management",
+                "create",
+                "--description",
+                "x",
+                "--expires-at",
+                "2027-01-01",
+            ],
+            "`2027-01-01` is a date without a time and zone",
+            "2027-01-01T00:00:00Z for midnight UTC",
+            "premature end",
+        ),
+    ];
+    for (toml, args, first, hint, never) in cases {
+        let env = TestEnv::new();
+        env.write_config(toml);
+        let out = env.run(&args);
+        out.assert_code(2);
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(first),
+            "{args:?}\n{out}"
+        );
+        assert!(out.stderr.contains(hint), "{args:?}\n{out}");
+        if !never.is_empty() {
+            assert!(!out.stderr.contains(never), "{args:?}\n{out}");
+        }
+        assert_eq!(
+            out.stderr
+                .lines()
+                .filter(|l| l.starts_with("error:"))
+                .count(),
+            1,
+            "one error line\n{out}"
+        );
+    }
+}
