@@ -382,6 +382,65 @@ pub enum ConfigCommand {
     Show(FormatArgs),
     /// Which files are read and written
     Path(FormatArgs),
+    /// Write a profile to the config file (asks on a terminal; scriptable with flags)
+    Init(Box<ConfigInitArgs>),
+}
+
+/// Identity providers `config init` knows the right scopes and parameters for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// Keycloak: a public client with the device grant on
+    Keycloak,
+    /// Microsoft Entra ID: scope `<client-id>/.default`, public client flows on
+    Entra,
+    /// Auth0: an `audience` for a JWT access token, the Device Code grant on
+    Auth0,
+    /// Okta: a Native app with the Device Authorization grant
+    Okta,
+}
+
+/// `config init`: the profile to write (the name from --profile, the file from --config).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigInitArgs {
+    /// Identity provider preset (scopes and parameters it needs)
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// clustered or dedicated [default: clustered]
+    #[arg(long, value_name = "PRODUCT")]
+    pub product: Option<String>,
+    /// The cluster's host name
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// The cluster's HTTPS port [default: 443]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+    /// Cloud Dedicated: the account id
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// Cloud Dedicated: the cluster id
+    #[arg(long, value_name = "ID")]
+    pub cluster_id: Option<String>,
+    /// The identity provider's issuer URL (discovery is tried at once)
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// The OAuth client id (a public client with the device grant)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// OAuth scopes (space or comma separated, or repeated) [default: the preset's]
+    #[arg(long, value_name = "SCOPE", num_args = 1..)]
+    pub scopes: Vec<String>,
+    /// Auth0-style `audience` parameter of the device request
+    #[arg(long, value_name = "A", conflicts_with = "resource")]
+    pub audience: Option<String>,
+    /// RFC 8707 `resource` parameter of the device request
+    #[arg(long, value_name = "R")]
+    pub resource: Option<String>,
+    /// Replace a profile of the same name
+    #[arg(long)]
+    pub force: bool,
+    /// Do not try discovery at the issuer
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 #[cfg(test)]

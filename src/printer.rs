@@ -151,6 +151,11 @@ impl Printer {
         self.stderr_raw(text);
     }
 
+    /// A question on stderr, without a newline (the answer is typed after it).
+    pub fn ask(&self, question: &str) {
+        self.stderr_raw(&clean(question));
+    }
+
     /// Data on stdout. A closed stdout drops the rest quietly; other
     /// failures (a full disk behind a redirect) are returned.
     pub fn data(&self, text: &str) -> std::io::Result<()> {

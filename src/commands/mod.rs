@@ -1,6 +1,7 @@
 //! One module per command, mirroring the CLI tree.
 pub mod config;
 pub mod database;
+pub mod init;
 pub mod login;
 pub mod logout;
 pub mod management;
@@ -178,5 +179,6 @@ pub async fn dispatch(
         Command::Token(TokenCommand::Revoke(a)) => token::revoke(&ctx, a).await,
         Command::Config(ConfigCommand::Show(a)) => config::show(&ctx, a),
         Command::Config(ConfigCommand::Path(a)) => config::path(&ctx, a),
+        Command::Config(ConfigCommand::Init(a)) => init::run(&ctx, *a).await,
     }
 }

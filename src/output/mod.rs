@@ -6,7 +6,7 @@ pub mod report;
 pub mod summary;
 
 pub use crate::printer::Printer;
-pub use report::{exit_code, report};
+pub use report::{exit_code, hint, report};
 
 /// A table with a header row, columns padded to the widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {

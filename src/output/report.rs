@@ -37,6 +37,11 @@ fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
     })
 }
 
+/// The hint of the first classified error in the chain, if it has one.
+pub fn hint(err: &anyhow::Error) -> Option<String> {
+    classify(err).and_then(|c| c.hint())
+}
+
 /// The exit code for an error chain.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     classify(err).map_or(exit::FAILURE, |c| c.exit_code())

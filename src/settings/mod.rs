@@ -23,7 +23,7 @@ mod schema;
 pub mod words;
 
 pub use layer::{Source, Value};
-pub use paths::{FileKind, Files, influxctl_config_path};
+pub use paths::{FileKind, Files, influxctl_config_path, our_config_path};
 pub use profile::{OAuth2, Product, Profile, Tls};
 pub use schema::parse_text;
 

@@ -53,6 +53,12 @@ impl Files {
     }
 }
 
+/// Our config file (`config init` writes it): `--config`, else
+/// `INFLUX_BOOTSTRAP_CONFIG`, else the platform default.
+pub fn our_config_path(env: &Env, flags: &GlobalArgs) -> Result<Value<PathBuf>, ConfigError> {
+    our_file(env, flags)
+}
+
 /// `--config`, else `INFLUX_BOOTSTRAP_CONFIG`, else `influx-bootstrap/config.toml`
 /// in the platform config directory.
 fn our_file(env: &Env, flags: &GlobalArgs) -> Result<Value<PathBuf>, ConfigError> {

@@ -10,6 +10,29 @@ use std::time::Instant;
 use support::cluster::Cluster;
 use support::{Idp, Output, ProfileToml, TestEnv};
 
+/// Runs `cmd` (a `script` pseudo-terminal) with `input` typed on it; all of
+/// the terminal's output comes back as stdout.
+fn in_pty(mut cmd: std::process::Command, input: &str) -> Output {
+    use std::io::Write;
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn script");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().expect("wait for script");
+    Output {
+        status: out.status,
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Runs `args` and reports how long it took on stderr of the test (a
 /// measurement for the report, never asserted).
 fn timed(env: &TestEnv, what: &str, args: &[&str]) -> Output {
@@ -301,5 +324,183 @@ fn config_mistakes_in_plain_words() {
             1,
             "one error line\n{out}"
         );
+    }
+}
+
+// --- config init ---------------------------------------------------------------
+
+#[test]
+fn config_init_scripted_writes_0600_checks_discovery_and_says_what_next() {
+    let idp = Idp::start();
+    let env = TestEnv::new();
+    let out = env.run([
+        "config",
+        "init",
+        "--host",
+        "influxdb.example.com",
+        "--issuer",
+        idp.issuer(),
+        "--client-id",
+        "influx-bootstrap",
+        "--resource",
+        idp.audience(),
+    ]);
+    out.assert_success();
+    let path = env.config_path();
+    assert!(
+        out.stderr
+            .contains(&format!("wrote profile `default` to {}", path.display())),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("✓ the identity provider answered discovery; device endpoint"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("Next: influx-bootstrap login"), "{out}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // What was written is what is read.
+    let show = env.run(["config", "show", "--format", "json"]);
+    show.assert_success();
+    let v = show.stdout_json();
+    let value = |k: &str| {
+        v["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == k)
+            .map(|r| r["value"].clone())
+            .unwrap()
+    };
+    assert_eq!(value("host"), "influxdb.example.com");
+    assert_eq!(value("port"), "443");
+    assert_eq!(
+        value("auth.oauth2.issuer")
+            .as_str()
+            .unwrap()
+            .trim_end_matches('/'),
+        idp.issuer().trim_end_matches('/')
+    );
+    assert_eq!(
+        value("auth.oauth2.scopes"),
+        "openid profile email offline_access"
+    );
+    assert_eq!(
+        value("auth.oauth2.parameters"),
+        format!("resource={}", idp.audience()).as_str()
+    );
+    // And a login works with it.
+    support::login(&env, &idp, "admin");
+}
+
+#[test]
+fn config_init_refuses_to_overwrite_and_keeps_other_profiles_with_force() {
+    let env = TestEnv::new();
+    env.write_config("# our clusters\n[[profile]]\nname = \"default\" # keep me\nhost = \"old\"\n\n[[profile]]\nname = \"prod\"\nhost = \"prod.example.com\"\n");
+    let init = |force: bool| {
+        let mut args = vec![
+            "--profile",
+            "prod",
+            "config",
+            "init",
+            "--no-check",
+            "--host",
+            "new.example.com",
+            "--issuer",
+            "https://kc.example.com/realms/x",
+            "--client-id",
+            "cli",
+            "--preset",
+            "keycloak",
+        ];
+        if force {
+            args.push("--force");
+        }
+        env.run(&args)
+    };
+    let out = init(false);
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("profile `prod` already exists"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("--force"), "{out}");
+    assert!(
+        std::fs::read_to_string(env.config_path())
+            .unwrap()
+            .contains("prod.example.com")
+    );
+    let out = init(true);
+    out.assert_success();
+    assert!(
+        out.stderr
+            .contains("Next: influx-bootstrap --profile prod login"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        text.starts_with(
+            "# our clusters\n[[profile]]\nname = \"default\" # keep me\nhost = \"old\"\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("host = \"new.example.com\""), "{text}");
+    assert!(!text.contains("prod.example.com"), "{text}");
+}
+
+#[test]
+fn config_init_without_a_terminal_lists_the_missing_flags() {
+    let env = TestEnv::new();
+    let out = env.run(["config", "init", "--preset", "auth0", "--host", "h"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .contains("missing --issuer, --client-id, --audience"),
+        "{out}"
+    );
+    assert!(!env.config_path().exists());
+}
+
+#[test]
+fn config_init_asks_on_a_terminal() {
+    let env = TestEnv::new();
+    // A pseudo-terminal (util-linux `script`), answers typed on it.
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-q", "-e", "-c"])
+        .arg(format!(
+            "stty cols 80 rows 24; {} config init --no-check",
+            support::bin_path().display()
+        ))
+        .arg("/dev/null");
+    let base = env.cmd(["unused"]);
+    cmd.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.current_dir(env.home());
+    let answers = "okta\n\ndb.example.com\n8443\nhttps://example.okta.com/oauth2/default\n0oa123\n";
+    let out = in_pty(cmd, answers);
+    assert_eq!(out.code, Some(0), "{out}");
+    for q in [
+        "Identity provider",
+        "Product (clustered, dedicated) [clustered]",
+        "Cluster host",
+        "Issuer URL (e.g. https://example.okta.com/oauth2/default)",
+        "OAuth client id",
+    ] {
+        assert!(out.stdout.contains(q), "{q}\n{out}");
+    }
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    for want in [
+        "host = \"db.example.com\"",
+        "port = \"8443\"",
+        "client_id = \"0oa123\"",
+        "issuer = \"https://example.okta.com/oauth2/default\"",
+    ] {
+        assert!(text.contains(want), "{want}\n{text}");
     }
 }
