@@ -85,6 +85,8 @@ pub enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check the setup, one line per check (no login, nothing created)
+    Doctor(DoctorArgs),
 }
 
 impl Command {
@@ -374,6 +376,13 @@ pub struct LogoutArgs {
     /// Forget every cached session, not only the active profile's
     #[arg(long)]
     pub all: bool,
+}
+
+/// `doctor`: the profile comes from the global --profile.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! One module per command, mirroring the CLI tree.
 pub mod config;
 pub mod database;
+pub mod doctor;
 pub mod init;
 pub mod login;
 pub mod logout;
@@ -180,5 +181,6 @@ pub async fn dispatch(
         Command::Config(ConfigCommand::Show(a)) => config::show(&ctx, a),
         Command::Config(ConfigCommand::Path(a)) => config::path(&ctx, a),
         Command::Config(ConfigCommand::Init(a)) => init::run(&ctx, *a).await,
+        Command::Doctor(a) => doctor::run(&ctx, a).await,
     }
 }

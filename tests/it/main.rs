@@ -10,6 +10,7 @@
 mod support;
 
 mod config_cli;
+mod doctor;
 mod documented;
 mod faults;
 mod first_run;
