@@ -30,7 +30,8 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(
     name = "influx-bootstrap",
-    version,
+    // The package version and the git commit it was built from (build.rs).
+    version = env!("INFLUX_BOOTSTRAP_VERSION"),
     about = "Log in to an InfluxDB 3 cluster's identity provider with a device code, and bootstrap automation tokens",
     after_long_help = EXIT_CODES,
     after_help = "Exit codes: 0 ok, 2 usage/config, 3 denied, 4 expired, 5 IdP unreachable, 130 interrupted (see --help)"
@@ -87,6 +88,17 @@ pub enum Command {
     Config(ConfigCommand),
     /// Check the setup, one line per check (no login, nothing created)
     Doctor(DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `influx-bootstrap man > influx-bootstrap.1`
+    Man,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct CompletionsArgs {
+    /// The shell, e.g. bash: `influx-bootstrap completions bash > ~/.local/share/bash-completion/completions/influx-bootstrap`
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 impl Command {

@@ -1,4 +1,5 @@
 //! One module per command, mirroring the CLI tree.
+pub mod completions;
 pub mod config;
 pub mod database;
 pub mod doctor;
@@ -182,5 +183,7 @@ pub async fn dispatch(
         Command::Config(ConfigCommand::Path(a)) => config::path(&ctx, a),
         Command::Config(ConfigCommand::Init(a)) => init::run(&ctx, *a).await,
         Command::Doctor(a) => doctor::run(&ctx, a).await,
+        Command::Completions(a) => completions::completions(&ctx, a),
+        Command::Man => completions::man(&ctx),
     }
 }

@@ -504,3 +504,70 @@ fn config_init_asks_on_a_terminal() {
         assert!(text.contains(want), "{want}\n{text}");
     }
 }
+
+// --- completions, man, --version ------------------------------------------------
+
+#[test]
+fn completions_for_every_shell_and_a_man_page() {
+    let env = TestEnv::new();
+    // (shell, a line every script of that shell has)
+    let cases = [
+        ("bash", "complete -F _influx__bootstrap"),
+        ("zsh", "#compdef influx-bootstrap"),
+        ("fish", "complete -c influx-bootstrap"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ];
+    for (shell, want) in cases {
+        let out = env.run(["completions", shell]);
+        out.assert_success();
+        assert!(
+            out.stdout.contains(want),
+            "{shell}\n{}",
+            &out.stdout[..out.stdout.len().min(400)]
+        );
+        assert!(
+            out.stdout.contains("doctor"),
+            "{shell}: the new verbs are completed"
+        );
+        assert!(out.stderr.is_empty(), "{out}");
+    }
+    let out = env.run(["man"]);
+    out.assert_success();
+    assert!(out.stdout.contains(".TH influx-bootstrap 1"), "{out}");
+    assert!(out.stdout.contains("doctor"), "{out}");
+    // `completions bash | head -1`: a closed pipe ends quietly with exit 0.
+    let mut cmd = env.cmd(["completions", "bash"]);
+    cmd.stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn version_names_the_git_commit() {
+    let env = TestEnv::new();
+    let out = env.run(["--version"]);
+    out.assert_success();
+    let head = std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short=12",
+            "HEAD",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let version = env!("CARGO_PKG_VERSION");
+    match head {
+        // Built from a git checkout: the commit is named.
+        Some(h) => assert_eq!(
+            out.stdout.trim(),
+            format!("influx-bootstrap {version} (commit {h})")
+        ),
+        // From a tarball: the version alone.
+        None => assert_eq!(out.stdout.trim(), format!("influx-bootstrap {version}")),
+    }
+}
