@@ -17,7 +17,9 @@ fn main() {
         Some(c) => format!("{pkg} (commit {c})"),
         None => pkg,
     };
-    println!("cargo:rustc-env=INFLUX_BOOTSTRAP_VERSION={version}");
+    // Not under INFLUX_BOOTSTRAP_: cargo also sets this in the environment of
+    // `cargo test`/`cargo run`, and that prefix is the tool's own settings.
+    println!("cargo:rustc-env=IB_BUILD_VERSION={version}");
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {

@@ -31,7 +31,7 @@ Environment:
 #[command(
     name = "influx-bootstrap",
     // The package version and the git commit it was built from (build.rs).
-    version = env!("INFLUX_BOOTSTRAP_VERSION"),
+    version = env!("IB_BUILD_VERSION"),
     about = "Log in to an InfluxDB 3 cluster's identity provider with a device code, and bootstrap automation tokens",
     after_long_help = EXIT_CODES,
     after_help = "Exit codes: 0 ok, 2 usage/config, 3 denied, 4 expired, 5 IdP unreachable, 130 interrupted (see --help)"
@@ -60,6 +60,9 @@ pub struct GlobalArgs {
     /// Only warnings, errors, the device code and data: no progress lines
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// No colours or styles (also NO_COLOR=1 or TERM=dumb)
+    #[arg(long, global = true)]
+    pub no_color: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -51,6 +51,11 @@ pub async fn credential_for<'a>(
     }
     let auth = Auth::new(cfg, http)?;
     let acq = auth.session(false, true, ui).await?;
+    // Whoever approved is named before anything is created with their session.
+    if acq.how == crate::auth::Obtained::DeviceFlow {
+        http.printer()
+            .status(format!("Signed in as {}.", who(&acq.session)));
+    }
     Ok(Session {
         cfg,
         http,
@@ -92,5 +97,20 @@ impl Session<'_> {
             }
         }
         e
+    }
+}
+
+/// "Alice Admin <alice@example.com>", the subject when there is no name,
+/// or a plain phrase when the provider sent no identity.
+fn who(s: &crate::auth::cache::Session) -> String {
+    match &s.identity {
+        Some(i) => {
+            let mut w = i.name.clone().unwrap_or_else(|| i.subject.clone());
+            if let Some(e) = &i.email {
+                w.push_str(&format!(" <{e}>"));
+            }
+            crate::text::sanitize(&w)
+        }
+        None => "an unknown user (the provider sent no ID token)".into(),
     }
 }

@@ -21,3 +21,4 @@ mod mint;
 mod output;
 mod properties;
 mod quirks;
+mod tty;
