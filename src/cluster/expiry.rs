@@ -80,6 +80,37 @@ pub fn parse_expiry(
     Ok(None)
 }
 
+/// `mint --if-missing` with a lifetime shorter than `--min-remaining`: every
+/// run would find the token "about to expire" and mint again, asking a
+/// person to approve each time. Refused before anything happens.
+pub fn check_if_missing_lifetime(
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    min_remaining: std::time::Duration,
+) -> Result<(), ConfigError> {
+    let Some(t) = expires_at else {
+        return Ok(());
+    };
+    let lifetime = (t - now).to_std().unwrap_or_default();
+    if lifetime > min_remaining {
+        return Ok(());
+    }
+    // To the nearest minute: `--expires-in 3d` reads "3days", not "2days 23h 59m 59s".
+    let show = |d: std::time::Duration| {
+        let mins = (d.as_secs() + 30) / 60;
+        humantime::format_duration(std::time::Duration::from_secs(mins * 60)).to_string()
+    };
+    Err(bad(
+        "--if-missing",
+        format!(
+            "the new token would live {} but --min-remaining is {}: every run would mint a new one (and ask for approval)",
+            show(lifetime),
+            show(min_remaining)
+        ),
+        "make --expires-in longer than --min-remaining (e.g. --expires-in 90d --min-remaining 7d), or lower --min-remaining",
+    ))
+}
+
 pub fn check_description(s: &str) -> Result<String, ConfigError> {
     let hint = "e.g. --description \"telegraf on host-1, rotated by ansible\"";
     let t = s.trim();
@@ -111,6 +142,28 @@ pub fn check_description(s: &str) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_missing_lifetime_must_outlast_min_remaining() {
+        let day = std::time::Duration::from_secs(86_400);
+        let at = |d: i64| Some(now() + chrono::Duration::days(d));
+        let cases = [
+            (None, 7, true),
+            (at(90), 7, true),
+            (at(7), 7, false),
+            (at(3), 7, false),
+        ];
+        for (exp, min_days, ok) in cases {
+            let r = check_if_missing_lifetime(exp, now(), day * min_days);
+            assert_eq!(r.is_ok(), ok, "{exp:?} {min_days}: {r:?}");
+        }
+        let e = check_if_missing_lifetime(at(3), now(), day * 7).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("would live 3days but --min-remaining is 7days"),
+            "{e}"
+        );
+    }
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")

@@ -42,6 +42,19 @@ impl Context {
         for n in &cfg.notes {
             tracing::info!("{n}");
         }
+        // A management token in a file other users can read.
+        if let Some(t) = &cfg.profile.mgmt_token
+            && let crate::settings::Source::File(p) = &t.source
+            && let Ok(Some(mode)) = crate::fsutil::mode(p)
+            && mode & 0o077 != 0
+        {
+            self.printer.warn(format!(
+                "{} holds `mgmt_token` and is readable by other users (mode {:o}); run `chmod 600 {}`",
+                p.display(),
+                mode & 0o777,
+                p.display()
+            ));
+        }
         Ok(cfg)
     }
 }

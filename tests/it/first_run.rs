@@ -571,3 +571,90 @@ fn version_names_the_git_commit() {
         None => assert_eq!(out.stdout.trim(), format!("influx-bootstrap {version}")),
     }
 }
+
+// --- output that reads well ----------------------------------------------------
+
+#[test]
+fn mint_shows_the_expiry_relative_and_the_rotate_command_to_schedule() {
+    let s = support::Stack::start();
+    let file = s.env.home().join("secrets/token");
+    let spec = format!("file:{}", file.display());
+    let out = s.env.run([
+        "mint",
+        "--description",
+        "ci",
+        "--expires-in",
+        "90d",
+        "--store",
+        &spec,
+    ]);
+    out.assert_success();
+    assert!(out.stdout.contains("(in 90 days)"), "{out}");
+    let want = format!("Next: schedule `influx-bootstrap rotate --store {spec}`");
+    assert!(out.stderr.contains(&want), "{out}");
+    assert!(
+        out.stderr.contains("a week before the token expires"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("never expires"), "{out}");
+    // Without an expiry: a warning, and no rotate schedule.
+    let out = s
+        .env
+        .run(["mint", "--description", "ci2", "--store", &spec, "--force"]);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("warning: this token never expires"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("Next: schedule"), "{out}");
+}
+
+#[test]
+fn the_if_missing_trap_is_refused_up_front() {
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::for_issuer("https://idp.example.invalid/", None).build());
+    let out = env.run([
+        "mint",
+        "--description",
+        "ci",
+        "--if-missing",
+        "--expires-in",
+        "3d",
+        "--store",
+        "file:/nonexistent/t",
+    ]);
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .contains("would live 3days but --min-remaining is 7days"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("make --expires-in longer than --min-remaining"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_config_file_others_can_read_holding_mgmt_token_is_a_warning() {
+    let env = TestEnv::new();
+    env.write_config(
+        &ProfileToml::for_issuer("https://idp.example.invalid/", None)
+            .mgmt_token(Some("not-a-real-token"))
+            .build(),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let path = env.config_path();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(["config", "show"]);
+    out.assert_success();
+    let want = format!(
+        "warning: {} holds `mgmt_token` and is readable by other users (mode 644)",
+        path.display()
+    );
+    assert!(out.stderr.contains(&want), "{out}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run(["config", "show"]);
+    assert!(!out.stderr.contains("readable by other users"), "{out}");
+}
