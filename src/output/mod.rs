@@ -8,23 +8,74 @@ pub mod summary;
 pub use crate::printer::Printer;
 pub use report::{exit_code, hint, report};
 
-/// A table with a header row, columns padded to the widest cell.
+/// A table with a header row, columns padded to the widest cell. A list
+/// (three columns or more) printed to a terminal is fitted to its width:
+/// the widest columns are cut with `…` (full values with `--format json`).
+/// Two-column FIELD/VALUE tables are never cut: one of them shows a new
+/// token, once.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let width = (header.len() >= 3).then(stdout_width).flatten();
+    table_fit(header, rows, width)
+}
+
+/// Columns of the terminal on stdout, when stdout is one.
+fn stdout_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols))
+}
+
+/// [`table`] for a given width (`None`: no limit).
+pub fn table_fit(header: &[&str], rows: &[Vec<String>], width: Option<usize>) -> String {
+    let cols = |s: &str| s.chars().count();
+    let mut widths: Vec<usize> = header.iter().map(|h| cols(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
+                *w = (*w).max(cols(cell));
             }
         }
     }
+    if let Some(limit) = width {
+        // Two spaces between columns; shrink the widest column, one
+        // character at a time, down to 8 (or its header), until it fits.
+        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+        while total(&widths) > limit {
+            let Some((i, _)) = widths
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| **w > 8.max(cols(header[*i])))
+                .max_by_key(|(_, w)| **w)
+            else {
+                break;
+            };
+            widths[i] -= 1;
+        }
+    }
+    let cut = |c: &str, w: usize| -> String {
+        if cols(c) <= w {
+            c.to_string()
+        } else {
+            let mut s: String = c.chars().take(w.saturating_sub(1)).collect();
+            s.push('…');
+            s
+        }
+    };
     let mut out = String::new();
     let mut line = |cells: Vec<&str>| {
         let n = cells.len();
         for (i, c) in cells.into_iter().enumerate() {
-            out.push_str(c);
+            let c = match widths.get(i) {
+                Some(w) => cut(c, *w),
+                None => c.to_string(),
+            };
+            out.push_str(&c);
             if i + 1 < n {
-                let pad = widths[i] - c.chars().count() + 2;
+                let pad = widths[i] - cols(&c) + 2;
                 out.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -51,6 +102,26 @@ mod tests {
             ],
         );
         assert_eq!(t, "KEY     VALUE\na       1\nlonger  2\n");
+    }
+
+    #[test]
+    fn lists_fit_the_width_by_cutting_the_widest_column() {
+        let rows = vec![vec![
+            "0123456789abcdef".to_string(),
+            "a description that is far too long for the terminal".to_string(),
+            "2027-01-01T00:00:00Z".to_string(),
+        ]];
+        let t = table_fit(&["ID", "DESCRIPTION", "EXPIRES"], &rows, Some(60));
+        for l in t.lines() {
+            assert!(l.chars().count() <= 60, "{l:?}");
+        }
+        assert!(t.contains("0123456789abcdef"), "{t}");
+        assert!(t.contains("2027-01-01T00:00:00Z"), "{t}");
+        assert!(t.contains('…'), "{t}");
+        assert_eq!(
+            table_fit(&["A", "B", "C"], &rows, None),
+            table(&["A", "B", "C"], &rows)
+        );
     }
 }
 

@@ -240,3 +240,26 @@ fn browser_is_honoured_and_a_failure_is_one_plain_line() {
     );
     assert!(!out.stderr.contains("Os {"), "{out}");
 }
+
+#[test]
+fn lists_fit_the_terminal_and_stay_whole_in_a_pipe() {
+    let env = TestEnv::new();
+    let issuer = "https://login.example.com/a/rather/long/path/to/the/realm/of/influxdb/admins/";
+    env.write_config(&ProfileToml::for_issuer(issuer, None).build());
+    let out = in_pty(&env, 60, 24, "config show", &[]).wait_output();
+    assert_eq!(out.code, Some(0), "{out}");
+    // The table's rows (the "Config file:" line above it is a path).
+    for l in out
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("Config file:"))
+    {
+        assert!(width(l) <= 60, "{} columns: {l:?}", width(l));
+    }
+    assert!(out.stdout.contains('…'), "{out}");
+    // Piped: every value whole.
+    let piped = env.run(["config", "show"]);
+    piped.assert_success();
+    assert!(piped.stdout.contains(issuer), "{piped}");
+    assert!(!piped.stdout.contains('…'), "{piped}");
+}
