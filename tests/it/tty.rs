@@ -263,3 +263,20 @@ fn lists_fit_the_terminal_and_stay_whole_in_a_pipe() {
     assert!(piped.stdout.contains(issuer), "{piped}");
     assert!(!piped.stdout.contains('…'), "{piped}");
 }
+
+#[test]
+fn verbose_logs_in_a_pipe_or_file_have_no_escape_sequences() {
+    let idp = Idp::start();
+    let env = TestEnv::new();
+    env.write_config(
+        &ProfileToml::new(&idp)
+            .port(support::free_port())
+            .tls_disable(true)
+            .build(),
+    );
+    let mut cmd = env.cmd(["-vv", "doctor"]);
+    cmd.env_remove("NO_COLOR").env("TERM", "xterm-256color");
+    let out = Running::spawn(cmd).wait_output();
+    assert!(out.stderr.contains("DEBUG"), "{out}");
+    assert!(!out.stderr.contains('\x1b'), "{out:?}");
+}
