@@ -134,8 +134,27 @@ async fn checks(ctx: &Context) -> Vec<Check> {
     let mut dates: Vec<(&'static str, Option<DateTime<Utc>>)> = Vec::new();
 
     // Identity provider: discovery, the device endpoint, its clock.
+    out.extend(provider_checks(&cfg, &http, &mut dates).await);
+
+    // Cluster: reachable, TLS, which management API.
+    let (tls, cluster) = cluster_checks(&cfg, &http, &mut dates).await;
+    out.push(clock(&dates));
+    out.push(tls);
+    out.extend(cluster);
+    out.push(cache_dir(&Some(cfg)));
+    out.push(keyring(ctx).await);
+    out
+}
+
+/// Discovery at the issuer, the device endpoint, and the provider's clock.
+async fn provider_checks(
+    cfg: &Config,
+    http: &crate::http::HttpClient,
+    dates: &mut Vec<(&'static str, Option<DateTime<Utc>>)>,
+) -> Vec<Check> {
+    let mut out = Vec::new();
     let issuer = cfg.profile.oauth2.issuer.as_ref().map(|v| v.value.clone());
-    match crate::auth::discovery::resolve(&http, &cfg.profile.oauth2, &cfg.profile.name.value).await
+    match crate::auth::discovery::resolve(http, &cfg.profile.oauth2, &cfg.profile.name.value).await
     {
         Ok(ep) => {
             let who = issuer
@@ -180,14 +199,6 @@ async fn checks(ctx: &Context) -> Vec<Check> {
             });
         }
     }
-
-    // Cluster: reachable, TLS, which management API.
-    let (tls, cluster) = cluster_checks(&cfg, &http, &mut dates).await;
-    out.push(clock(&dates));
-    out.push(tls);
-    out.extend(cluster);
-    out.push(cache_dir(&Some(cfg)));
-    out.push(keyring(ctx).await);
     out
 }
 

@@ -193,29 +193,47 @@ fn gather(ctx: &Context, args: &ConfigInitArgs, interactive: bool) -> anyhow::Re
         )?)?,
         None => None,
     };
+    let mut a = Answers::default();
+    cluster_answers(&mut ask, args, &mut a, &mut missing)?;
+    provider_answers(&mut ask, args, preset, &mut a, &mut missing)?;
+    if !missing.is_empty() {
+        return Err(ConfigError::usage(
+            "config init",
+            format!("missing {}", missing.join(", ")),
+            "give them as flags (stdin is not a terminal, so nothing can be asked), e.g. `influx-bootstrap config init --host influxdb.example.com --issuer https://idp.example.com/realms/influxdb --client-id influxdb3-admin`",
+        )
+        .into());
+    }
+    a.scopes = scopes(&args.scopes, preset, &a.client_id);
+    Ok(a)
+}
+
+/// Product, host, port (and the Dedicated ids).
+fn cluster_answers<R: BufRead>(
+    ask: &mut Asker<'_, R>,
+    args: &ConfigInitArgs,
+    a: &mut Answers,
+    missing: &mut Vec<&'static str>,
+) -> anyhow::Result<()> {
     let product = match &args.product {
         Some(p) => p.clone(),
-        None if interactive => ask.ask("Product (clustered, dedicated)", Some("clustered"))?,
+        None if ask.interactive => ask.ask("Product (clustered, dedicated)", Some("clustered"))?,
         None => "clustered".into(),
     };
-    let product = product.trim().to_ascii_lowercase();
-    if !matches!(product.as_str(), "clustered" | "dedicated") {
+    a.product = product.trim().to_ascii_lowercase();
+    if !matches!(a.product.as_str(), "clustered" | "dedicated") {
         return Err(ConfigError::usage(
             "--product",
-            format!("`{product}` is not a product"),
+            format!("`{}` is not a product", a.product),
             "use `clustered` or `dedicated`",
         )
         .into());
     }
-    let mut a = Answers {
-        product,
-        ..Answers::default()
-    };
     let host = ask.value(&args.host, "Cluster host (e.g. influxdb.example.com)", None)?;
     let port_flag = args
         .port
         .clone()
-        .or_else(|| (!interactive).then(|| "443".into()));
+        .or_else(|| (!ask.interactive).then(|| "443".into()));
     let port = ask.value(&port_flag, "Cluster HTTPS port", Some("443"))?;
     // People paste a URL where a host goes: take its host and port.
     match host {
@@ -226,14 +244,8 @@ fn gather(ctx: &Context, args: &ConfigInitArgs, interactive: bool) -> anyhow::Re
         }
         None => missing.push("--host"),
     }
-    if a.port
-        .trim()
-        .parse::<u16>()
-        .ok()
-        .filter(|p| *p > 0)
-        .is_none()
-        && !a.host.is_empty()
-    {
+    let port_ok = a.port.trim().parse::<u16>().is_ok_and(|p| p > 0);
+    if !port_ok && !a.host.is_empty() {
         return Err(ConfigError::usage(
             "--port",
             format!("`{}` is not a TCP port", a.port),
@@ -251,6 +263,17 @@ fn gather(ctx: &Context, args: &ConfigInitArgs, interactive: bool) -> anyhow::Re
             missing.push("--cluster-id");
         }
     }
+    Ok(())
+}
+
+/// Issuer, client id, and the `resource`/`audience` parameter.
+fn provider_answers<R: BufRead>(
+    ask: &mut Asker<'_, R>,
+    args: &ConfigInitArgs,
+    preset: Option<Preset>,
+    a: &mut Answers,
+    missing: &mut Vec<&'static str>,
+) -> anyhow::Result<()> {
     let issuer_q = match preset {
         Some(Preset::Keycloak) => "Issuer URL (e.g. https://keycloak.example.com/realms/influxdb)",
         Some(Preset::Entra) => "Issuer URL (https://login.microsoftonline.com/<tenant>/v2.0)",
@@ -272,11 +295,8 @@ fn gather(ctx: &Context, args: &ConfigInitArgs, interactive: bool) -> anyhow::Re
     let audience = match (&args.audience, preset) {
         (Some(v), _) => Some(v.clone()),
         (None, Some(Preset::Auth0)) if args.resource.is_none() => {
-            let v = ask.value(
-                &None,
-                "Auth0 API audience (e.g. https://influxdb.example.com)",
-                None,
-            )?;
+            let q = "Auth0 API audience (e.g. https://influxdb.example.com)";
+            let v = ask.value(&None, q, None)?;
             if v.is_none() {
                 missing.push("--audience (Auth0 issues a JWT access token only for a named API)");
             }
@@ -287,16 +307,7 @@ fn gather(ctx: &Context, args: &ConfigInitArgs, interactive: bool) -> anyhow::Re
     if let Some(v) = audience {
         a.parameters.push(("audience".into(), v));
     }
-    if !missing.is_empty() {
-        return Err(ConfigError::usage(
-            "config init",
-            format!("missing {}", missing.join(", ")),
-            "give them as flags (stdin is not a terminal, so nothing can be asked), e.g. `influx-bootstrap config init --host influxdb.example.com --issuer https://idp.example.com/realms/influxdb --client-id influxdb3-admin`",
-        )
-        .into());
-    }
-    a.scopes = scopes(&args.scopes, preset, &a.client_id);
-    Ok(a)
+    Ok(())
 }
 
 /// The scopes from the flags (space/comma separated or repeated), else the preset's.
