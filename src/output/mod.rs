@@ -134,7 +134,8 @@ pub fn wrap_with(first: &str, rest: &str, text: &str, width: usize) -> String {
     for (n, para) in text.split('\n').enumerate() {
         let mut line = String::from(if n == 0 { first } else { rest });
         let mut empty = true;
-        for word in para.split(' ').filter(|w| !w.is_empty()) {
+        for word in words(para) {
+            let word = word.as_str();
             let extra = if empty { 0 } else { 1 };
             if !empty && cols(&line) + extra + cols(word) > width {
                 out.push_str(line.trim_end());
@@ -150,6 +151,26 @@ pub fn wrap_with(first: &str, rest: &str, text: &str, width: usize) -> String {
         }
         out.push_str(line.trim_end());
         out.push('\n');
+    }
+    out
+}
+
+/// The words of a line; a `code span` stays one word, so a command to copy
+/// is never split over two lines.
+fn words(para: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for w in para.split(' ').filter(|w| !w.is_empty()) {
+        match out.last_mut() {
+            Some(last) if open => {
+                last.push(' ');
+                last.push_str(w);
+            }
+            _ => out.push(w.to_string()),
+        }
+        if w.matches('`').count() % 2 == 1 {
+            open = !open;
+        }
     }
     out
 }
@@ -179,5 +200,10 @@ mod wrap_tests {
             assert_eq!(wrap("", text, width), want, "{text:?} at {width}");
         }
         assert_eq!(wrap_with("- ", "  ", "aa bb cc", 5), "- aa\n  bb\n  cc\n");
+        // A `code span` is never split.
+        assert_eq!(
+            wrap("", "hint: run `chmod 700 /some/long/path` now", 20),
+            "hint: run\n`chmod 700 /some/long/path`\nnow\n"
+        );
     }
 }
