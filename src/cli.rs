@@ -35,7 +35,8 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(
     name = "influx-bootstrap",
-    version,
+    // The package version and the git commit it was built from (build.rs).
+    version = env!("IB_BUILD_VERSION"),
     about = "Log in to an InfluxDB 3 cluster's identity provider with a device code, and bootstrap automation tokens",
     after_long_help = EXIT_CODES,
     after_help = "Exit codes: 0 ok, 2 usage/config, 3 denied, 4 expired, 5 IdP unreachable, 128+n interrupted by signal n (see --help)"
@@ -64,6 +65,9 @@ pub struct GlobalArgs {
     /// Only warnings, errors, the device code and data: no progress lines
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// No colours or styles (also NO_COLOR=1 or TERM=dumb)
+    #[arg(long, global = true)]
+    pub no_color: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +94,19 @@ pub enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check the setup, one line per check (no login, nothing created)
+    Doctor(DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `influx-bootstrap man > influx-bootstrap.1`
+    Man,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct CompletionsArgs {
+    /// The shell, e.g. bash: `influx-bootstrap completions bash > ~/.local/share/bash-completion/completions/influx-bootstrap`
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 impl Command {
@@ -405,12 +422,78 @@ pub struct LogoutArgs {
     pub all: bool,
 }
 
+/// `doctor`: the profile comes from the global --profile.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// The resolved profile, each value with its source
     Show(FormatArgs),
     /// Which files are read and written
     Path(FormatArgs),
+    /// Write a profile to the config file (asks on a terminal; scriptable with flags)
+    Init(Box<ConfigInitArgs>),
+}
+
+/// Identity providers `config init` knows the right scopes and parameters for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// Keycloak: a public client with the device grant on
+    Keycloak,
+    /// Microsoft Entra ID: scope `<client-id>/.default`, public client flows on
+    Entra,
+    /// Auth0: an `audience` for a JWT access token, the Device Code grant on
+    Auth0,
+    /// Okta: a Native app with the Device Authorization grant
+    Okta,
+}
+
+/// `config init`: the profile to write (the name from --profile, the file from --config).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigInitArgs {
+    /// Identity provider preset (scopes and parameters it needs)
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// clustered or dedicated [default: clustered]
+    #[arg(long, value_name = "PRODUCT")]
+    pub product: Option<String>,
+    /// The cluster's host name
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// The cluster's HTTPS port [default: 443]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+    /// Cloud Dedicated: the account id
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// Cloud Dedicated: the cluster id
+    #[arg(long, value_name = "ID")]
+    pub cluster_id: Option<String>,
+    /// The identity provider's issuer URL (discovery is tried at once)
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// The OAuth client id (a public client with the device grant)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// OAuth scopes (space or comma separated, or repeated) [default: the preset's]
+    #[arg(long, value_name = "SCOPE", num_args = 1..)]
+    pub scopes: Vec<String>,
+    /// Auth0-style `audience` parameter of the device request
+    #[arg(long, value_name = "A", conflicts_with = "resource")]
+    pub audience: Option<String>,
+    /// RFC 8707 `resource` parameter of the device request
+    #[arg(long, value_name = "R")]
+    pub resource: Option<String>,
+    /// Replace a profile of the same name
+    #[arg(long)]
+    pub force: bool,
+    /// Do not try discovery at the issuer
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 #[cfg(test)]

@@ -68,6 +68,8 @@ const OTHER_VARS: &[&str] = &[
     "TERM",
     "RUST_LOG",
     "DBUS_SESSION_BUS_ADDRESS",
+    // The browser to open the verification page with (a `:`-separated list).
+    "BROWSER",
 ];
 
 impl Env {

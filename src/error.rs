@@ -64,6 +64,8 @@ pub enum ConfigError {
         path: PathBuf,
         line: usize,
         key: String,
+        /// "did you mean `scopes`?", when a known key is close.
+        suggestion: Option<String>,
     },
     #[error("profile `{name}` not found in {path}")]
     NoSuchProfile {
@@ -78,6 +80,18 @@ pub enum ConfigError {
         message: String,
         hint: Option<String>,
     },
+    /// Nothing configured at all: no file of ours, none of influxctl's, no
+    /// profile values in the environment. The same first message for every
+    /// command that needs a profile.
+    #[error("no configuration: {ours} does not exist{influxctl}")]
+    NoConfig {
+        ours: String,
+        /// ", and influxctl's … was not found either" (or empty).
+        influxctl: String,
+    },
+    /// The config file named by `--config` or `INFLUX_BOOTSTRAP_CONFIG` is not there.
+    #[error("the config file {path} (from {source_name}) does not exist")]
+    NamedFileMissing { path: PathBuf, source_name: String },
     #[error("{what} is not set for profile `{profile}`")]
     Missing {
         what: String,
@@ -114,6 +128,10 @@ impl Classify for ConfigError {
     }
     fn hint(&self) -> Option<String> {
         match self {
+            ConfigError::UnknownKey {
+                suggestion: Some(s),
+                ..
+            } => Some(s.clone()),
             ConfigError::UnknownKey { .. } => {
                 Some("the file uses influxctl's profile schema; see `config/` for examples".into())
             }
@@ -126,6 +144,14 @@ impl Classify for ConfigError {
             )),
             ConfigError::Invalid { hint, .. } => hint.clone(),
             ConfigError::Missing { hint, .. } => Some(hint.clone()),
+            ConfigError::NamedFileMissing { path, .. } => Some(format!(
+                "create it with `influx-bootstrap config init --config {}`, or name another file",
+                path.display()
+            )),
+            ConfigError::NoConfig { .. } => Some(
+                "run `influx-bootstrap config init` to write one (or see the examples in `config/`)"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -429,6 +455,60 @@ impl Classify for MintError {
             MintError::NoStore { .. } => exit::STORE_NONE,
             MintError::Verify { .. } => exit::VERIFY,
             MintError::Interrupted { .. } => exit::INTERRUPTED,
+        }
+    }
+}
+
+/// The pre-flight probe of the cluster (`cluster::probe`), before any device
+/// code: the reason to stop now, in plain words.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// Refused, DNS, TLS, plain HTTP on the HTTPS port, no answer: `why` is
+    /// already plain words ("nothing is listening at https://h:8443 …").
+    #[error("{why}")]
+    Unreachable {
+        origin: String,
+        why: String,
+        hint: String,
+    },
+    /// 404 on our management-token routes: a stock cluster.
+    #[error(
+        "the cluster at {origin} does not serve influx-bootstrap's management-token API (HTTP 404): it looks like a stock InfluxDB 3 cluster"
+    )]
+    StockCluster { origin: String },
+    /// Something answered, but neither 401 nor 404.
+    #[error(
+        "the server at {origin} answered HTTP {status} to {url}, not like an InfluxDB 3 cluster's management API"
+    )]
+    OtherService {
+        origin: String,
+        url: String,
+        status: u16,
+    },
+    /// The profile cannot even name the URL to probe.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Classify for ProbeError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            ProbeError::StockCluster { .. } | ProbeError::Config(_) => exit::USAGE,
+            ProbeError::Unreachable { .. } | ProbeError::OtherService { .. } => exit::CLUSTER,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            ProbeError::Unreachable { hint, .. } => Some(hint.clone()),
+            ProbeError::StockCluster { .. } => Some(
+                "management tokens on a stock cluster are made with influxctl: set `management_backend = \"influxctl\"` in the profile; `database` and `token` commands work as they are"
+                    .into(),
+            ),
+            ProbeError::OtherService { .. } => Some(
+                "check `host` and `port` in the profile (and `management_url`, if set): another service may be listening there"
+                    .into(),
+            ),
+            ProbeError::Config(_) => None,
         }
     }
 }

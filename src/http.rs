@@ -302,6 +302,32 @@ impl HttpClient {
         self.send(url, req, IDP_BODY_LIMIT).await
     }
 
+    /// GET without a credential, also returning the server's `Date` header
+    /// (RFC 9110 §6.6.1), for `doctor`'s clock-skew check.
+    pub async fn get_dated(
+        &self,
+        url: &Url,
+    ) -> Result<(u16, Option<chrono::DateTime<chrono::Utc>>), HttpError> {
+        self.check_url(url)?;
+        let resp = self
+            .client(url)?
+            .get(url.clone())
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| HttpError::Transport {
+                url: display_url(url),
+                cause: transport_cause(&e),
+            })?;
+        let date = resp
+            .headers()
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+            .map(|d| d.with_timezone(&chrono::Utc));
+        Ok((resp.status().as_u16(), date))
+    }
+
     /// POST `application/x-www-form-urlencoded` (RFC 6749 §4.1.3, RFC 8628
     /// §3.1/§3.4) to the identity provider: at most [`IDP_BODY_LIMIT`] bytes.
     pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Response, HttpError> {

@@ -3,6 +3,8 @@
 //! Tokens are never passed to a log macro: they are `Secret`s, redacted by type.
 use tracing_subscriber::EnvFilter;
 
+/// Log lines are never styled: every line is escaped ([`EscapingStderr`]),
+/// which would make colour codes visible, and a log is often a file.
 pub fn init(verbose: u8, rust_log: Option<&str>) {
     let default = match verbose {
         0 => "warn",

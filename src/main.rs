@@ -7,8 +7,8 @@ fn main() {
     harden::apply();
     let cli = Cli::parse();
     let env = Env::from_process();
+    let printer = Printer::with_color(&env, cli.global.quiet, !cli.global.no_color);
     logging::init(cli.global.verbose, env.get("RUST_LOG").as_deref());
-    let printer = Printer::new(&env, cli.global.quiet);
     let code = match influx_bootstrap::run(cli, env, printer.clone()) {
         Ok(()) => 0,
         Err(err) => output::report(&err, &printer),

@@ -59,9 +59,18 @@ impl std::fmt::Debug for Printer {
 impl Printer {
     /// The process's streams, with terminal detection and `NO_COLOR`.
     pub fn new(env: &Env, quiet: bool) -> Self {
+        Self::with_color(env, quiet, true)
+    }
+
+    /// Like [`Printer::new`]; `color: false` is `--no-color`. Colour and
+    /// styles only on a terminal, never with `NO_COLOR` or `TERM=dumb`
+    /// (no-color.org).
+    pub fn with_color(env: &Env, quiet: bool, color: bool) -> Self {
         let stderr_tty = std::io::stderr().is_terminal();
-        let color =
-            stderr_tty && !env.is_set("NO_COLOR") && env.get("TERM").is_none_or(|t| t != "dumb");
+        let color = color
+            && stderr_tty
+            && !env.is_set("NO_COLOR")
+            && env.get("TERM").is_none_or(|t| t != "dumb");
         Printer(Arc::new(Inner {
             quiet,
             color,
@@ -109,6 +118,21 @@ impl Printer {
             .map_or(80, |(_, cols)| usize::from(cols).max(20))
     }
 
+    /// Rows of the terminal on stderr (None when not a terminal or unknown).
+    pub fn height(&self) -> Option<usize> {
+        if !self.0.stderr_tty {
+            return None;
+        }
+        console::Term::stderr()
+            .size_checked()
+            .map(|(rows, _)| usize::from(rows))
+    }
+
+    /// Are colours and styles on?
+    pub fn color(&self) -> bool {
+        self.0.color
+    }
+
     /// Bold, when colour is on.
     pub fn bold(&self, s: &str) -> String {
         if self.0.color {
@@ -149,6 +173,11 @@ impl Printer {
     /// sanitise the server-provided parts they embed.
     pub fn block(&self, text: &str) {
         self.stderr_raw(text);
+    }
+
+    /// A question on stderr, without a newline (the answer is typed after it).
+    pub fn ask(&self, question: &str) {
+        self.stderr_raw(&clean(question));
     }
 
     /// Data on stdout. A closed stdout drops the rest quietly; other

@@ -17,15 +17,28 @@ pub fn parse_expiry(
 ) -> Result<Option<DateTime<Utc>>, ConfigError> {
     const AT_HINT: &str = "use RFC 3339 with a zone, e.g. --expires-at 2027-03-01T00:00:00Z or 2027-03-01T09:00:00+09:00, or --expires-in 90d";
     if let Some(s) = expires_at {
-        let t = DateTime::parse_from_rfc3339(s.trim())
-            .map_err(|e| {
-                bad(
+        let t = match DateTime::parse_from_rfc3339(s.trim()) {
+            Ok(t) => t.with_timezone(&Utc),
+            // A date alone names no instant: it needs a time and a zone.
+            Err(_) if chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").is_ok() => {
+                return Err(bad(
                     "--expires-at",
-                    format!("`{s}` is not an RFC 3339 time ({e})"),
+                    format!("`{s}` is a date without a time and zone"),
+                    &format!(
+                        "write {}T00:00:00Z for midnight UTC, or add your offset, e.g. {}T00:00:00+02:00",
+                        s.trim(),
+                        s.trim()
+                    ),
+                ));
+            }
+            Err(_) => {
+                return Err(bad(
+                    "--expires-at",
+                    format!("`{s}` is not an RFC 3339 time"),
                     AT_HINT,
-                )
-            })?
-            .with_timezone(&Utc);
+                ));
+            }
+        };
         // A leap second (23:59:60) is held by chrono as second 59 with an
         // extra 1e9 ns and would be printed back as :60, which many servers
         // reject; fold it into the second before.
@@ -44,8 +57,10 @@ pub fn parse_expiry(
     }
     if let Some(s) = expires_in {
         let hint = "write a duration such as 90d, 12h or 1y 6months";
-        let d = humantime::parse_duration(s.trim())
-            .map_err(|e| bad("--expires-in", format!("`{s}`: {e}"), hint))?;
+        let d = humantime::parse_duration(s.trim()).map_err(|_| {
+            let (message, hint) = crate::settings::words::duration_problem(s, "90d");
+            bad("--expires-in", message, &hint)
+        })?;
         if d.is_zero() {
             return Err(bad("--expires-in", format!("`{s}` is zero"), hint));
         }
@@ -63,6 +78,37 @@ pub fn parse_expiry(
         return Ok(Some(t));
     }
     Ok(None)
+}
+
+/// `mint --if-missing` with a lifetime shorter than `--min-remaining`: every
+/// run would find the token "about to expire" and mint again, asking a
+/// person to approve each time. Refused before anything happens.
+pub fn check_if_missing_lifetime(
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    min_remaining: std::time::Duration,
+) -> Result<(), ConfigError> {
+    let Some(t) = expires_at else {
+        return Ok(());
+    };
+    let lifetime = (t - now).to_std().unwrap_or_default();
+    if lifetime > min_remaining {
+        return Ok(());
+    }
+    // To the nearest minute: `--expires-in 3d` reads "3days", not "2days 23h 59m 59s".
+    let show = |d: std::time::Duration| {
+        let mins = (d.as_secs() + 30) / 60;
+        humantime::format_duration(std::time::Duration::from_secs(mins * 60)).to_string()
+    };
+    Err(bad(
+        "--if-missing",
+        format!(
+            "the new token would live {} but --min-remaining is {}: every run would mint a new one (and ask for approval)",
+            show(lifetime),
+            show(min_remaining)
+        ),
+        "make --expires-in longer than --min-remaining (e.g. --expires-in 90d --min-remaining 7d), or lower --min-remaining",
+    ))
 }
 
 pub fn check_description(s: &str) -> Result<String, ConfigError> {
@@ -97,6 +143,28 @@ pub fn check_description(s: &str) -> Result<String, ConfigError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn if_missing_lifetime_must_outlast_min_remaining() {
+        let day = std::time::Duration::from_secs(86_400);
+        let at = |d: i64| Some(now() + chrono::Duration::days(d));
+        let cases = [
+            (None, 7, true),
+            (at(90), 7, true),
+            (at(7), 7, false),
+            (at(3), 7, false),
+        ];
+        for (exp, min_days, ok) in cases {
+            let r = check_if_missing_lifetime(exp, now(), day * min_days);
+            assert_eq!(r.is_ok(), ok, "{exp:?} {min_days}: {r:?}");
+        }
+        let e = check_if_missing_lifetime(at(3), now(), day * 7).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("would live 3days but --min-remaining is 7days"),
+            "{e}"
+        );
+    }
+
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
             .unwrap()
@@ -123,7 +191,17 @@ mod tests {
                 Ok(Some("2027-01-01T01:30:00.500+00:00")),
             ),
             (Some("2026-11-28T11:59:59Z"), None, Err("is in the past")),
-            (Some("2027-01-01"), None, Err("is not an RFC 3339 time")),
+            (
+                Some("2027-01-01"),
+                None,
+                Err("a date without a time and zone"),
+            ),
+            (
+                Some("2027-01-01T00:00"),
+                None,
+                Err("is not an RFC 3339 time"),
+            ),
+            (None, Some("90"), Err("did you mean `90d`")),
             (
                 Some("2027-01-01T00:00:00"),
                 None,

@@ -100,7 +100,7 @@ struct ShowView<'a> {
 }
 
 pub fn show(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
-    let cfg = ctx.config()?;
+    let cfg = ctx.config_even_if_empty()?;
     let values = rows(&cfg);
     if args.format == Format::Json {
         return crate::commands::json(
@@ -145,7 +145,7 @@ struct PathView {
 }
 
 pub fn path(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
-    let cfg = ctx.config()?;
+    let cfg = ctx.config_even_if_empty()?;
     let f = &cfg.files;
     let v = PathView {
         config_file: f.ours.value.display().to_string(),

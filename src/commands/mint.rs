@@ -28,6 +28,9 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
         json,
         record: None,
     };
+    if args.if_missing {
+        expiry::check_if_missing_lifetime(plan.expires_at, Utc::now(), min_remaining)?;
+    }
     if json && plan.stdout_taken() {
         return Err(ConfigError::usage(
             "--store stdout",

@@ -1,6 +1,9 @@
 //! One module per command, mirroring the CLI tree.
+pub mod completions;
 pub mod config;
 pub mod database;
+pub mod doctor;
+pub mod init;
 pub mod login;
 pub mod logout;
 pub mod management;
@@ -21,11 +24,36 @@ pub struct Context {
 }
 
 impl Context {
-    /// Resolve configuration; notes (e.g. "reading influxctl's file") go to the log.
+    /// Resolve configuration; notes (e.g. "reading influxctl's file") go to
+    /// the log. Nothing configured at all is an error naming the missing
+    /// files and `config init` (the same first message for every command).
     pub fn config(&self) -> anyhow::Result<crate::settings::Config> {
+        let cfg = self.config_even_if_empty()?;
+        if cfg.nothing_configured() {
+            return Err(cfg.no_config_error().into());
+        }
+        Ok(cfg)
+    }
+
+    /// Resolve configuration even when nothing is configured (`config show`,
+    /// `config path`, `doctor`: they report what is missing).
+    pub fn config_even_if_empty(&self) -> anyhow::Result<crate::settings::Config> {
         let cfg = crate::settings::resolve(&self.env, &self.global)?;
         for n in &cfg.notes {
             tracing::info!("{n}");
+        }
+        // A management token in a file other users can read.
+        if let Some(t) = &cfg.profile.mgmt_token
+            && let crate::settings::Source::File(p) = &t.source
+            && let Ok(Some(mode)) = crate::fsutil::mode(p)
+            && mode & 0o077 != 0
+        {
+            self.printer.warn(format!(
+                "{} holds `mgmt_token` and is readable by other users (mode {:o}); run `chmod 600 {}`",
+                p.display(),
+                mode & 0o777,
+                p.display()
+            ));
         }
         Ok(cfg)
     }
@@ -65,7 +93,8 @@ impl Context {
         device: &crate::cli::DeviceArgs,
     ) -> anyhow::Result<crate::provision::Session<'a>> {
         let mut ui = self.prompt(device, false);
-        crate::provision::credential(cfg, http, &mut ui).await
+        let need = crate::cluster::probe::Need::Documented;
+        crate::provision::credential_for(cfg, http, &mut ui, need).await
     }
 
     /// The HTTP client for this profile, speaking through our printer.
@@ -165,5 +194,9 @@ pub async fn dispatch(
         Command::Token(TokenCommand::Revoke(a)) => token::revoke(&ctx, a).await,
         Command::Config(ConfigCommand::Show(a)) => config::show(&ctx, a),
         Command::Config(ConfigCommand::Path(a)) => config::path(&ctx, a),
+        Command::Config(ConfigCommand::Init(a)) => init::run(&ctx, *a).await,
+        Command::Doctor(a) => doctor::run(&ctx, a).await,
+        Command::Completions(a) => completions::completions(&ctx, a),
+        Command::Man => completions::man(&ctx),
     }
 }

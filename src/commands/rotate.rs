@@ -58,6 +58,12 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     }
 
     let (cfg, http) = super::cluster_context(ctx)?;
+    crate::cluster::probe::check(
+        &cfg.profile,
+        &http,
+        crate::cluster::probe::Need::ManagementTokens,
+    )
+    .await?;
     let client = ClusterClient::new(&cfg.profile, &http)?;
     let p = ctx.pipeline(&client);
     if let Some((records, j)) = &journal

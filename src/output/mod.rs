@@ -6,33 +6,84 @@ pub mod report;
 pub mod summary;
 
 pub use crate::printer::Printer;
-pub use report::{exit_code, report};
+pub use report::{exit_code, hint, report};
 
-/// A table with a header row, columns padded to the widest cell. Every cell
-/// is escaped ([`crate::text::escape`]): cells hold what servers chose
-/// (descriptions, names, ids), and a control or bidi character in one could
-/// hide or disguise a row (issue 11, item 10).
+/// A table with a header row, columns padded to the widest cell. A list
+/// (three columns or more) printed to a terminal is fitted to its width:
+/// the widest columns are cut with `…` (full values with `--format json`).
+/// Two-column FIELD/VALUE tables are never cut: one of them shows a new
+/// token, once.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let width = (header.len() >= 3).then(stdout_width).flatten();
+    table_fit(header, rows, width)
+}
+
+/// Columns of the terminal on stdout, when stdout is one.
+fn stdout_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols))
+}
+
+/// [`table`] for a given width (`None`: no limit). Every cell is escaped
+/// ([`crate::text::escape`]): cells hold what servers chose (descriptions,
+/// names, ids), and a control or bidi character in one could hide or
+/// disguise a row (issue 11, item 10).
+pub fn table_fit(header: &[&str], rows: &[Vec<String>], width: Option<usize>) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(|c| crate::text::escape(c)).collect())
         .collect();
     let rows = rows.as_slice();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let cols = |s: &str| s.chars().count();
+    let mut widths: Vec<usize> = header.iter().map(|h| cols(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
+                *w = (*w).max(cols(cell));
             }
         }
     }
+    if let Some(limit) = width {
+        // Two spaces between columns; shrink the widest column, one
+        // character at a time, down to 8 (or its header), until it fits.
+        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+        while total(&widths) > limit {
+            let Some((i, _)) = widths
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| **w > 8.max(cols(header[*i])))
+                .max_by_key(|(_, w)| **w)
+            else {
+                break;
+            };
+            widths[i] -= 1;
+        }
+    }
+    let cut = |c: &str, w: usize| -> String {
+        if cols(c) <= w {
+            c.to_string()
+        } else {
+            let mut s: String = c.chars().take(w.saturating_sub(1)).collect();
+            s.push('…');
+            s
+        }
+    };
     let mut out = String::new();
     let mut line = |cells: Vec<&str>| {
         let n = cells.len();
         for (i, c) in cells.into_iter().enumerate() {
-            out.push_str(c);
+            let c = match widths.get(i) {
+                Some(w) => cut(c, *w),
+                None => c.to_string(),
+            };
+            out.push_str(&c);
             if i + 1 < n {
-                let pad = widths[i] - c.chars().count() + 2;
+                let pad = widths[i] - cols(&c) + 2;
                 out.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -68,5 +119,108 @@ mod tests {
             &[vec!["1".into(), "\x1b[1A\x1b[2K\u{202e}evil".into()]],
         );
         assert_eq!(t, "ID  DESCRIPTION\n1   \\x1b[1A\\x1b[2K\\u{202e}evil\n");
+    }
+
+    #[test]
+    fn lists_fit_the_width_by_cutting_the_widest_column() {
+        let rows = vec![vec![
+            "0123456789abcdef".to_string(),
+            "a description that is far too long for the terminal".to_string(),
+            "2027-01-01T00:00:00Z".to_string(),
+        ]];
+        let t = table_fit(&["ID", "DESCRIPTION", "EXPIRES"], &rows, Some(60));
+        for l in t.lines() {
+            assert!(l.chars().count() <= 60, "{l:?}");
+        }
+        assert!(t.contains("0123456789abcdef"), "{t}");
+        assert!(t.contains("2027-01-01T00:00:00Z"), "{t}");
+        assert!(t.contains('…'), "{t}");
+        assert_eq!(
+            table_fit(&["A", "B", "C"], &rows, None),
+            table(&["A", "B", "C"], &rows)
+        );
+    }
+}
+
+/// Wrap `text` to `width` columns without breaking words: the first line
+/// starts with `first`, the others with `rest`. A word longer than a line
+/// (a URL) gets a line of its own rather than being cut. Ends with a newline.
+pub fn wrap_with(first: &str, rest: &str, text: &str, width: usize) -> String {
+    let cols = |s: &str| console::measure_text_width(s);
+    let mut out = String::new();
+    for (n, para) in text.split('\n').enumerate() {
+        let mut line = String::from(if n == 0 { first } else { rest });
+        let mut empty = true;
+        for word in words(para) {
+            let word = word.as_str();
+            let extra = if empty { 0 } else { 1 };
+            if !empty && cols(&line) + extra + cols(word) > width {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = rest.to_string();
+                empty = true;
+            }
+            if !empty {
+                line.push(' ');
+            }
+            line.push_str(word);
+            empty = false;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The words of a line; a `code span` stays one word, so a command to copy
+/// is never split over two lines.
+fn words(para: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for w in para.split(' ').filter(|w| !w.is_empty()) {
+        match out.last_mut() {
+            Some(last) if open => {
+                last.push(' ');
+                last.push_str(w);
+            }
+            _ => out.push(w.to_string()),
+        }
+        if w.matches('`').count() % 2 == 1 {
+            open = !open;
+        }
+    }
+    out
+}
+
+/// [`wrap_with`] with the same prefix on every line.
+pub fn wrap(prefix: &str, text: &str, width: usize) -> String {
+    wrap_with(prefix, prefix, text, width)
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_words_and_keeps_long_words_whole() {
+        let cases = [
+            ("a b c", 80, "a b c\n"),
+            ("aaaa bbbb cccc", 9, "aaaa bbbb\ncccc\n"),
+            (
+                "one https://example.com/a/very/long/url two",
+                10,
+                "one\nhttps://example.com/a/very/long/url\ntwo\n",
+            ),
+            ("x\ny", 80, "x\ny\n"),
+        ];
+        for (text, width, want) in cases {
+            assert_eq!(wrap("", text, width), want, "{text:?} at {width}");
+        }
+        assert_eq!(wrap_with("- ", "  ", "aa bb cc", 5), "- aa\n  bb\n  cc\n");
+        // A `code span` is never split.
+        assert_eq!(
+            wrap("", "hint: run `chmod 700 /some/long/path` now", 20),
+            "hint: run\n`chmod 700 /some/long/path`\nnow\n"
+        );
     }
 }

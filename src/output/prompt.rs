@@ -18,7 +18,10 @@ use std::time::Duration;
 pub struct DevicePrompt {
     qr: bool,
     browser: bool,
+    /// `$BROWSER` (the first of a `:`-separated list), else the OS opener.
+    browser_cmd: Option<String>,
     json: bool,
+    /// A terminal that takes a live spinner (not `TERM=dumb`).
     tty: bool,
     printer: Printer,
     spinner: Option<(ProgressBar, tokio::task::JoinHandle<()>)>,
@@ -62,9 +65,18 @@ impl DevicePrompt {
             // person's browser; CI has nobody to look at one.
             When::Auto => env.has_display() && !env.over_ssh() && !env.in_ci(),
         };
+        let browser_cmd = env.get("BROWSER").and_then(|b| {
+            b.split(':')
+                .map(str::trim)
+                .find(|s| !s.is_empty())
+                .map(str::to_string)
+        });
+        // TERM=dumb: no escape sequences at all, so no spinner either.
+        let tty = tty && env.get("TERM").is_none_or(|t| t != "dumb");
         DevicePrompt {
             qr,
             browser,
+            browser_cmd,
             json,
             tty,
             printer: printer.clone(),
@@ -84,44 +96,105 @@ impl DevicePrompt {
         }
     }
 
-    /// The prompt: where to go, the code, a QR code, until when, and the
-    /// RFC 8628 §5.4 warning.
+    /// The prompt, laid out for the terminal it is on: the QR code first
+    /// (when it fits), then where to go and the code, then until when and
+    /// the RFC 8628 §5.4 warning, so that on an 80×24 terminal the URL and
+    /// the boxed code are on screen at the end even when the QR code has
+    /// scrolled away. Text is wrapped to the width, never inside a word.
     fn compose(&self, a: &DeviceAuthorization, expires_at: DateTime<Utc>) -> String {
         // The block is printed as is (styles included): the two values the
         // provider chose are cleaned here so they cannot move the cursor.
         let uri = crate::text::sanitize(&a.verification_uri);
         let code = crate::text::sanitize(&a.user_code);
+        let width = self.printer.width();
+        let wrap = |t: &str| crate::output::wrap("", t, width);
         let mut s = String::new();
-        s.push_str("\nTo sign in, open this page in a browser on any device:\n\n");
-        s.push_str(&format!("    {}\n\n", self.bold(&uri)));
-        s.push_str("and enter the code:\n\n");
-        s.push_str(&indent(&big_code(&code), "    "));
-        s.push('\n');
         if self.qr {
-            let target = a
-                .verification_uri_complete
-                .as_deref()
-                .unwrap_or(&a.verification_uri);
-            if let Some(q) = qr_code(target) {
-                s.push_str(if a.verification_uri_complete.is_some() {
-                    "Or scan this QR code with a phone (the code is filled in for you):\n"
-                } else {
-                    "Or scan this QR code with a phone to open the page:\n"
-                });
-                s.push_str(&indent(&q, "  "));
-                s.push('\n');
-            }
+            s.push_str(&self.qr_block(a, width));
         }
-        s.push_str(&format!(
-            "The code expires at {} ({} from now).\n",
+        s.push_str(&wrap(
+            "\nTo sign in, open this page in a browser on any device:",
+        ));
+        s.push_str(&format!("\n  {}\n\n", self.bold(&uri)));
+        s.push_str("and enter the code:\n");
+        s.push_str(&indent(&big_code(&code), "  "));
+        s.push_str(&wrap(&format!(
+            "The code expires at {} ({} from now).",
             expires_at.format("%H:%M:%S UTC"),
-            crate::text::countdown(a.expires_in)
-        ));
-        s.push_str(&format!(
-            "Approve only if the page shows the code {} and you started this login yourself.\n",
+            crate::text::countdown(a.expires_in),
+        )));
+        s.push_str(&wrap(&format!(
+            "Approve only if the page shows the code {} and you started this login yourself.",
             self.bold(&code)
-        ));
+        )));
         s
+    }
+
+    /// The QR code with its caption, or one line saying why there is none.
+    /// Only `https:` URLs (and `http:` on loopback) become QR codes.
+    fn qr_block(&self, a: &DeviceAuthorization, width: usize) -> String {
+        let complete = a
+            .verification_uri_complete
+            .as_deref()
+            .filter(|u| openable(u));
+        let Some(target) = complete.or(Some(a.verification_uri.as_str()).filter(|u| openable(u)))
+        else {
+            return crate::output::wrap(
+                "",
+                "(no QR code: the verification URL is not an https:// address)\n",
+                width,
+            );
+        };
+        let Some(q) = qr_code(target) else {
+            return String::new();
+        };
+        let q = indent(&q, "  ");
+        let cols = q.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        let rows = q.lines().count() + 1;
+        let too_small = cols > width || self.printer.height().is_some_and(|h| rows > h);
+        if too_small {
+            return crate::output::wrap(
+                "",
+                &format!(
+                    "(QR code skipped: it needs {cols}×{rows} characters and the terminal is {width} wide{})",
+                    self.printer
+                        .height()
+                        .map(|h| format!(", {h} high"))
+                        .unwrap_or_default()
+                ),
+                width,
+            );
+        }
+        let caption = if complete.is_some() {
+            "Scan this QR code with a phone (the code is filled in for you):"
+        } else {
+            "Scan this QR code with a phone to open the page:"
+        };
+        format!("{}{q}", crate::output::wrap("", caption, width))
+    }
+
+    /// Open the page: `$BROWSER` when set, else the OS's opener. A failure
+    /// is one plain line.
+    fn open_browser(&self, target: &str) {
+        if !openable(target) {
+            self.printer
+                .note("not opening a browser: the verification URL is not an https:// address");
+            return;
+        }
+        let result = match &self.browser_cmd {
+            Some(cmd) => spawn_browser(cmd, target).map_err(|e| {
+                format!(
+                    "`{cmd}` (from $BROWSER) could not be started: {}",
+                    io_words(&e)
+                )
+            }),
+            None => open::that_detached(target).map_err(|e| io_words(&e)),
+        };
+        if let Err(why) = result {
+            self.printer.note(format!(
+                "could not open a browser ({why}); open the page yourself"
+            ));
+        }
     }
 
     /// A live countdown on a terminal, one line otherwise.
@@ -177,6 +250,45 @@ pub fn qr_code(data: &str) -> Option<String> {
     )
 }
 
+/// Only `https:` URLs, and `http:` on a loopback host, are ever opened or
+/// turned into QR codes (a provider's answer must not make us open
+/// `file:`, `javascript:` or a plain-HTTP page elsewhere).
+pub fn openable(u: &str) -> bool {
+    match url::Url::parse(u) {
+        Ok(url) => match url.scheme() {
+            "https" => true,
+            "http" => crate::http::is_loopback(&url),
+            _ => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// `$BROWSER URL` (`%s` in the command is replaced by the URL, as the
+/// convention allows), detached, its output discarded.
+fn spawn_browser(cmd: &str, url: &str) -> std::io::Result<()> {
+    use std::process::{Command, Stdio};
+    let mut parts = cmd.split_whitespace();
+    let program = parts.next().unwrap_or(cmd);
+    let mut args: Vec<String> = parts.map(|p| p.replace("%s", url)).collect();
+    if !cmd.contains("%s") {
+        args.push(url.to_string());
+    }
+    Command::new(program)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(|_| ())
+}
+
+/// An I/O error without "(os error N)".
+fn io_words(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_string()
+}
+
 fn indent(text: &str, by: &str) -> String {
     text.lines().map(|l| format!("{by}{l}\n")).collect()
 }
@@ -196,11 +308,7 @@ impl LoginUi for DevicePrompt {
                 .verification_uri_complete
                 .as_deref()
                 .unwrap_or(&a.verification_uri);
-            if let Err(e) = open::that_detached(target) {
-                self.printer.note(format!(
-                    "could not open a browser ({e}); open the page yourself"
-                ));
-            }
+            self.open_browser(target);
         }
         self.show_waiting(expires_at);
     }
@@ -278,6 +386,22 @@ mod tests {
             let inside = lines[1].trim_matches('║');
             assert_eq!(inside.trim(), code, "{b}");
             assert_eq!(inside, format!("   {code}   "), "{b}");
+        }
+    }
+
+    #[test]
+    fn only_https_and_loopback_http_are_opened() {
+        let cases = [
+            ("https://idp.example.com/device", true),
+            ("http://127.0.0.1:8080/device", true),
+            ("http://localhost/device", true),
+            ("http://idp.example.com/device", false),
+            ("file:///etc/passwd", false),
+            ("javascript:alert(1)", false),
+            ("not a url", false),
+        ];
+        for (u, want) in cases {
+            assert_eq!(openable(u), want, "{u}");
         }
     }
 

@@ -1,7 +1,8 @@
 //! The top-level error report: one line for the whole error chain, an
 //! optional hint, and the documented exit code found in the chain.
 use crate::error::{
-    AuthError, CacheError, Classify, ClusterError, ConfigError, HttpError, MintError, exit,
+    AuthError, CacheError, Classify, ClusterError, ConfigError, HttpError, MintError, ProbeError,
+    exit,
 };
 use crate::printer::Printer;
 use crate::store::StoreError;
@@ -13,6 +14,9 @@ fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
             return Some(e);
         }
         if let Some(e) = cause.downcast_ref::<MintError>() {
+            return Some(e);
+        }
+        if let Some(e) = cause.downcast_ref::<ProbeError>() {
             return Some(e);
         }
         if let Some(e) = cause.downcast_ref::<ClusterError>() {
@@ -31,6 +35,11 @@ fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
             .downcast_ref::<CacheError>()
             .map(|e| e as &dyn Classify)
     })
+}
+
+/// The hint of the first classified error in the chain, if it has one.
+pub fn hint(err: &anyhow::Error) -> Option<String> {
+    classify(err).and_then(|c| c.hint())
 }
 
 /// The exit code for an error chain.

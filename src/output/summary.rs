@@ -83,7 +83,13 @@ impl Summary {
             vec!["PREFIX".into(), self.token_prefix.clone()],
             vec![
                 "EXPIRES AT".into(),
-                self.expires_at.clone().unwrap_or_else(|| "never".into()),
+                match &self.expires_at {
+                    Some(t) => match relative(t, chrono::Utc::now()) {
+                        Some(rel) => format!("{t} ({rel})"),
+                        None => t.clone(),
+                    },
+                    None => "never".into(),
+                },
             ],
             vec!["VERIFIED".into(), yes_no(self.verified)],
         ];
@@ -127,5 +133,146 @@ pub fn print(printer: &Printer, s: &Summary, json: bool, to_stderr: bool) {
     };
     if let Err(e) = r {
         printer.warn(format!("could not print the summary on stdout: {e}"));
+    }
+    let all_ok = s.verified && s.stores.iter().all(|r| r.ok);
+    if !all_ok {
+        return;
+    }
+    match &s.expires_at {
+        None => printer.warn(
+            "this token never expires: whoever copies it keeps access until it is revoked; next time pass --expires-in (e.g. 90d) and schedule `rotate`",
+        ),
+        Some(t) => {
+            if let Some(cmd) = rotate_command(&s.stores) {
+                let when = rotate_by(t, chrono::Utc::now()).unwrap_or_else(|| t.clone());
+                printer.status(format!(
+                    "Next: schedule `{cmd}` (with this run's --profile/--config, if any) before {when}."
+                ));
+            }
+        }
+    }
+}
+
+/// When to rotate by: a week before expiry ("2027-02-21, a week before the
+/// token expires"), or halfway through a lifetime shorter than two weeks.
+pub fn rotate_by(rfc3339: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .ok()?
+        .with_timezone(&chrono::Utc);
+    let left = t - now;
+    let week = chrono::Duration::days(7);
+    Some(if left >= week * 2 {
+        format!(
+            "{}, a week before the token expires",
+            (t - week).format("%Y-%m-%d")
+        )
+    } else {
+        format!(
+            "{}, halfway through the token's lifetime",
+            (now + left / 2).format("%Y-%m-%d %H:%M UTC")
+        )
+    })
+}
+
+/// "in 90 days", "in 5 hours", "in 12 minutes"; None once past.
+pub fn relative(rfc3339: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?;
+    let d = t.with_timezone(&chrono::Utc) - now;
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("in 1 {unit}")
+        } else {
+            format!("in {n} {unit}s")
+        }
+    };
+    // Rounded to the nearest unit: a token created for 90d reads "in 90 days".
+    let secs = d.num_seconds();
+    if secs <= 0 {
+        return None;
+    }
+    Some(if secs >= 2 * 86_400 {
+        plural((secs + 43_200) / 86_400, "day")
+    } else if secs >= 2 * 3_600 {
+        plural((secs + 1_800) / 3_600, "hour")
+    } else {
+        plural((secs + 30).max(60) / 60, "minute")
+    })
+}
+
+/// The `rotate` command for these stores (every store but `stdout`, which
+/// cannot be read back), quoted for a POSIX shell.
+pub fn rotate_command(stores: &[StoreResult]) -> Option<String> {
+    let specs: Vec<&str> = stores
+        .iter()
+        .map(|r| r.store.as_str())
+        .filter(|s| *s != "stdout")
+        .collect();
+    if specs.is_empty() {
+        return None;
+    }
+    let mut cmd = String::from("influx-bootstrap rotate");
+    for spec in specs {
+        cmd.push_str(" --store ");
+        cmd.push_str(&shell_quote(spec));
+    }
+    Some(cmd)
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:#@%+=,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let cases = [
+            ("2027-02-28T12:00:00Z", Some("in 90 days")),
+            ("2026-12-02T12:00:00Z", Some("in 2 days")),
+            ("2026-12-01T11:00:00Z", Some("in 23 hours")),
+            ("2026-11-30T12:30:00Z", Some("in 30 minutes")),
+            ("2026-11-30T12:00:20Z", Some("in 1 minute")),
+            ("2026-11-30T11:00:00Z", None),
+        ];
+        for (t, want) in cases {
+            assert_eq!(relative(t, now).as_deref(), want, "{t}");
+        }
+    }
+
+    #[test]
+    fn rotate_by_a_week_early_or_halfway() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            rotate_by("2027-02-28T12:00:00Z", now).unwrap(),
+            "2027-02-21, a week before the token expires"
+        );
+        assert_eq!(
+            rotate_by("2026-12-02T12:00:00Z", now).unwrap(),
+            "2026-12-01 12:00 UTC, halfway through the token's lifetime"
+        );
+    }
+
+    #[test]
+    fn rotate_command_skips_stdout_and_quotes() {
+        let r = |s: &str| StoreResult::ok(s.into(), "");
+        assert_eq!(
+            rotate_command(&[r("file:/etc/t"), r("stdout"), r("exec:vault kv put x")]).as_deref(),
+            Some("influx-bootstrap rotate --store file:/etc/t --store 'exec:vault kv put x'")
+        );
+        assert_eq!(rotate_command(&[r("stdout")]), None);
     }
 }

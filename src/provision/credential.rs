@@ -3,6 +3,7 @@
 //! flow when there is none): one command, no separate `login`.
 use crate::auth::{Auth, LoginUi};
 use crate::cluster::documented::DocumentedClient;
+use crate::cluster::probe::{self, Need};
 use crate::cluster::{ClusterClient, Credential, CredentialKind};
 use crate::error::{ClusterError, ConfigError};
 use crate::http::HttpClient;
@@ -18,12 +19,26 @@ pub struct Session<'a> {
     printer: Printer,
 }
 
-/// Choose the credential; `ui` shows the device code if a login is needed.
+/// Choose the credential for a command that needs our management-token
+/// API; `ui` shows the device code if a login is needed.
 pub async fn credential<'a>(
     cfg: &'a Config,
     http: &'a HttpClient,
     ui: &mut dyn LoginUi,
 ) -> anyhow::Result<Session<'a>> {
+    credential_for(cfg, http, ui, Need::ManagementTokens).await
+}
+
+/// Choose the credential after probing the cluster for what the command
+/// `need`s: a wrong host, a failed TLS handshake or a stock cluster for our
+/// API stops the command here, before a person is asked to approve anything.
+pub async fn credential_for<'a>(
+    cfg: &'a Config,
+    http: &'a HttpClient,
+    ui: &mut dyn LoginUi,
+    need: Need,
+) -> anyhow::Result<Session<'a>> {
+    probe::check(&cfg.profile, http, need).await?;
     if let Some(t) = &cfg.profile.mgmt_token {
         tracing::info!("authenticating with the management token from {}", t.source);
         return Ok(Session {
@@ -36,6 +51,11 @@ pub async fn credential<'a>(
     }
     let auth = Auth::new(cfg, http)?;
     let acq = auth.session(false, true, ui).await?;
+    // Whoever approved is named before anything is created with their session.
+    if acq.how == crate::auth::Obtained::DeviceFlow {
+        http.printer()
+            .status(format!("Signed in as {}.", who(&acq.session)));
+    }
     Ok(Session {
         cfg,
         http,
@@ -77,5 +97,20 @@ impl Session<'_> {
             }
         }
         e
+    }
+}
+
+/// "Alice Admin <alice@example.com>", the subject when there is no name,
+/// or a plain phrase when the provider sent no identity.
+fn who(s: &crate::auth::cache::Session) -> String {
+    match &s.identity {
+        Some(i) => {
+            let mut w = i.name.clone().unwrap_or_else(|| i.subject.clone());
+            if let Some(e) = &i.email {
+                w.push_str(&format!(" <{e}>"));
+            }
+            crate::text::sanitize(&w)
+        }
+        None => "an unknown user (the provider sent no ID token)".into(),
     }
 }

@@ -30,7 +30,7 @@ mod mint;
 mod recover;
 mod rotate;
 
-pub use credential::{Session, credential};
+pub use credential::{Session, credential, credential_for};
 pub use database::{DatabaseTokens, database_token_meta, held_database_token};
 pub use mint::{Held, held_token, mint};
 pub use recover::{Recovered, journal_for, recover};

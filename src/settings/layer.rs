@@ -242,13 +242,9 @@ fn parse_bool(s: &str) -> Option<bool> {
 }
 
 fn parse_timeout(s: &str, source: &Source) -> Result<Duration, ConfigError> {
-    let d = humantime::parse_duration(s.trim()).map_err(|e| {
-        ConfigError::invalid(
-            "timeout",
-            source,
-            format!("`{s}`: {e}"),
-            "write a duration such as 30s or 2m",
-        )
+    let d = humantime::parse_duration(s.trim()).map_err(|_| {
+        let (message, hint) = super::words::duration_problem(s, "30s or 2m");
+        ConfigError::invalid("timeout", source, message, hint.as_str())
     })?;
     if d.is_zero() || d > Duration::from_secs(3600) {
         let hint = "use a duration between 1s and 1h, e.g. 30s";

@@ -20,9 +20,10 @@ mod layer;
 mod paths;
 mod profile;
 mod schema;
+pub mod words;
 
 pub use layer::{Source, Value};
-pub use paths::{FileKind, Files, influxctl_config_path};
+pub use paths::{FileKind, Files, influxctl_config_path, our_config_path};
 pub use profile::{OAuth2, Product, Profile, Tls};
 pub use schema::parse_text;
 
@@ -40,6 +41,36 @@ pub struct Config {
     pub timeout: Value<Duration>,
     /// Warnings to show once (e.g. reading influxctl's file).
     pub notes: Vec<String>,
+}
+
+impl Config {
+    /// Nothing configured at all: no file was read (neither ours nor
+    /// influxctl's) and the environment names no cluster, issuer, client or
+    /// token. Commands that need a profile say so before anything else.
+    pub fn nothing_configured(&self) -> bool {
+        let p = &self.profile;
+        let o = &p.oauth2;
+        self.files.kind == FileKind::None
+            && p.host.is_none()
+            && p.management_url.is_none()
+            && p.mgmt_token.is_none()
+            && o.issuer.is_none()
+            && o.client_id.is_none()
+            && o.device_url.is_none()
+            && o.token_url.is_none()
+    }
+
+    /// The error for [`Config::nothing_configured`]: which files are missing.
+    pub fn no_config_error(&self) -> ConfigError {
+        let influxctl = match &self.files.influxctl {
+            Some(p) => format!(", and influxctl's {} was not found either", p.display()),
+            None => String::new(),
+        };
+        ConfigError::NoConfig {
+            ours: self.files.ours.value.display().to_string(),
+            influxctl,
+        }
+    }
 }
 
 /// Resolve the active profile: defaults < file < env < flags.

@@ -53,6 +53,12 @@ impl Files {
     }
 }
 
+/// Our config file (`config init` writes it): `--config`, else
+/// `INFLUX_BOOTSTRAP_CONFIG`, else the platform default.
+pub fn our_config_path(env: &Env, flags: &GlobalArgs) -> Result<Value<PathBuf>, ConfigError> {
+    our_file(env, flags)
+}
+
 /// `--config`, else `INFLUX_BOOTSTRAP_CONFIG`, else `influx-bootstrap/config.toml`
 /// in the platform config directory.
 fn our_file(env: &Env, flags: &GlobalArgs) -> Result<Value<PathBuf>, ConfigError> {
@@ -95,9 +101,12 @@ fn choose(
         return Ok((Some(ours.value.clone()), FileKind::Ours));
     }
     if ours.source != Source::Default {
-        return Err(ConfigError::Read {
+        return Err(ConfigError::NamedFileMissing {
             path: ours.value.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            source_name: match &ours.source {
+                Source::Flag(f) => (*f).to_string(),
+                other => other.to_string(),
+            },
         });
     }
     let Some(p) = influxctl.filter(|p| p.exists()) else {

@@ -135,7 +135,13 @@ pub(super) fn parse_file(
         if strict {
             let line = locate(text, first).map_or(1, |o| line_of(text, o));
             let path = path.to_path_buf();
-            return Err(ConfigError::UnknownKey { path, line, key });
+            let suggestion = unknown_key_suggestion(first);
+            return Err(ConfigError::UnknownKey {
+                path,
+                line,
+                key,
+                suggestion,
+            });
         }
         notes.push(format!(
             "ignoring unknown key `{key}` in {}",
@@ -150,8 +156,22 @@ fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     ConfigError::Parse {
         path: path.to_path_buf(),
         line: e.span().map_or(1, |s| line_of(text, s.start)),
-        message: crate::text::sanitize(e.message().trim()),
+        message: crate::text::sanitize(&super::words::toml_message(e.message())),
     }
+}
+
+/// "did you mean …" for the last key of an unknown-key path, among the keys
+/// of the table it is in.
+fn unknown_key_suggestion(segs: &[Seg]) -> Option<String> {
+    let keys: Vec<&str> = segs
+        .iter()
+        .filter_map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Index(_) => None,
+        })
+        .collect();
+    let (last, parents) = keys.split_last()?;
+    super::words::key_suggestion(parents.last().copied().unwrap_or(""), last)
 }
 
 /// Every `[[profile]]` has a non-empty `name`.

@@ -108,7 +108,9 @@ fn server_error_on_create_touches_no_store() {
         cluster,
         env,
     } = Stack::start();
-    cluster.faults(json!({"fail_next": 1, "fail_status": 500}));
+    // The first 500 goes to the pre-flight probe (which goes on: the
+    // cluster is there), the second to the create.
+    cluster.faults(json!({"fail_next": 2, "fail_status": 500}));
     let file = env.home().join("secrets/token");
     let out = env.run([
         "mint",

@@ -11,8 +11,10 @@ mod support;
 
 mod config_cli;
 mod db_mint;
+mod doctor;
 mod documented;
 mod faults;
+mod first_run;
 mod hardening;
 mod hostile;
 mod idp_fixture;
@@ -23,3 +25,4 @@ mod output;
 mod properties;
 mod providers;
 mod quirks;
+mod tty;

@@ -244,14 +244,16 @@ fn retry_after_is_waited_out() {
     let idp = Idp::builder().interval(1).start();
     let cluster = Cluster::start(&idp);
     let env = logged_in(&idp, &cluster, "admin");
-    cluster.faults(json!({"fail_next": 2, "retry_after": 1}));
+    // The first 503 goes to the pre-flight probe (which goes on: the cluster
+    // is there), the next two to the list, which waits them out.
+    cluster.faults(json!({"fail_next": 3, "retry_after": 1}));
     let out = env.run(["management", "list", "--format", "json"]);
     out.assert_success();
     assert!(out.stderr.contains("retrying"), "{}", out.stderr);
-    assert_eq!(cluster.requests("GET /api/v0/management/tokens"), 3);
+    assert_eq!(cluster.requests("GET /api/v0/management/tokens"), 4);
     // A 500 on create is not retried (the POST may have done something), and
     // nothing is created.
-    cluster.faults(json!({"fail_next": 1, "fail_status": 429, "retry_after": 1}));
+    cluster.faults(json!({"fail_next": 2, "fail_status": 429, "retry_after": 1}));
     let (out, _) = create(&env, "after 429", &[]);
     out.assert_success();
 }

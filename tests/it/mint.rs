@@ -399,12 +399,13 @@ fn if_missing_is_idempotent() {
     assert_eq!(s.tokens().len(), 1);
 
     // A token that expires too soon is replaced (the file is overwritten).
+    // The new one must outlive --min-remaining (else every run would mint).
     let out = s.mint(&[
         "--description",
         "provisioned",
         "--if-missing",
         "--expires-in",
-        "30d",
+        "60d",
         "--min-remaining",
         "31d",
         "--store",

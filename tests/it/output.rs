@@ -61,12 +61,16 @@ fn quiet_keeps_data_and_drops_progress() {
     );
     assert!(loud.stderr.contains("✓ file:"), "{}", loud.stderr);
 
+    // With an expiry: a token that never expires is worth a warning, which
+    // -q keeps.
     let quiet = s.env.run([
         "mint",
         "-q",
         "--force",
         "--description",
         "b",
+        "--expires-in",
+        "90d",
         "--store",
         &store,
         "--format",

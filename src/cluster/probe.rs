@@ -1,0 +1,331 @@
+//! The pre-flight probe: one unauthenticated request, made before anyone is
+//! asked to approve a device code, that tells
+//!
+//! * a cluster serving our management-token API (401 on
+//!   `/api/v0/management/tokens`: the route exists and wants a credential),
+//! * a stock cluster (404 there; InfluxData's documented Management API
+//!   answers 401 on `/api/v0/databases`),
+//! * and a wrong host or port: connection refused, a name that does not
+//!   resolve, a TLS handshake that fails, plain HTTP on an HTTPS port, or
+//!   some other service.
+//!
+//! The probe is never retried: a refused connection or a failed handshake
+//! will not change in the next two seconds, and the person should hear about
+//! it before they pick up their phone, not after five retries.
+use crate::error::ProbeError;
+use crate::http::HttpClient;
+use crate::settings::Profile;
+use crate::text::display_url;
+use std::time::Duration;
+use url::Url;
+
+/// What a command needs from the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Our management-token API (`management`, `mint`, `rotate`).
+    ManagementTokens,
+    /// Only InfluxData's documented Management API (`database`, `token`):
+    /// any HTTP answer from its origin will do.
+    Documented,
+}
+
+/// What the cluster answered to the probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Serves {
+    /// 401 on our management-token route.
+    ManagementTokens,
+    /// 404 on our route (a stock cluster, or another HTTP service).
+    NotOurApi { status: u16 },
+    /// Some HTTP answer we did not ask to interpret (the documented origin).
+    Http { status: u16 },
+}
+
+/// The probe's answer, with the URL it asked.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub url: String,
+    pub serves: Serves,
+}
+
+/// How long the probe waits at most: a cluster that accepts the connection
+/// but says nothing for this long is not one we want to log in for.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Probe the cluster for what `need` requires; `Err` is the plain-words
+/// reason to stop now (exit 9 unreachable, exit 2 a stock cluster for a
+/// command that needs our API).
+pub async fn check(profile: &Profile, http: &HttpClient, need: Need) -> Result<Probe, ProbeError> {
+    match need {
+        Need::ManagementTokens => {
+            let url = management_url(profile).map_err(|e| ProbeError::Config(e.to_string()))?;
+            let p = probe(http, &url).await?;
+            match p.serves {
+                Serves::ManagementTokens => Ok(p),
+                // Busy or failing (429, 5xx): it is there, and the call that
+                // follows retries what is worth retrying.
+                Serves::Http { status } if status == 429 || status >= 500 => Ok(p),
+                Serves::NotOurApi { status: 404 } => Err(ProbeError::StockCluster {
+                    origin: origin_of(&url),
+                }),
+                Serves::NotOurApi { status } | Serves::Http { status } => {
+                    Err(ProbeError::OtherService {
+                        origin: origin_of(&url),
+                        url: p.url,
+                        status,
+                    })
+                }
+            }
+        }
+        Need::Documented => {
+            let origin = super::management_origin(profile)
+                .map_err(|e| ProbeError::Config(e.to_string()))?
+                .value;
+            // The origin's root: any answer at all proves host, port and TLS;
+            // the documented client finds its own path form afterwards.
+            probe(http, &origin).await
+        }
+    }
+}
+
+/// `{base}/management/tokens`, the collection every cluster serving our
+/// API guards with a bearer credential.
+pub fn management_url(profile: &Profile) -> Result<Url, crate::error::ConfigError> {
+    let mut u = super::base_url(profile)?;
+    {
+        let mut segs = u.path_segments_mut().expect("http(s) URLs have paths");
+        segs.pop_if_empty();
+        segs.extend(["management", "tokens"]);
+    }
+    Ok(u)
+}
+
+/// `{origin}/api/v0/databases` of the documented Management API (short form).
+pub fn documented_url(profile: &Profile) -> Result<Url, crate::error::ConfigError> {
+    let mut u = super::management_origin(profile)?.value;
+    {
+        let mut segs = u.path_segments_mut().expect("http(s) URLs have paths");
+        segs.pop_if_empty();
+        segs.extend(["api", "v0", "databases"]);
+    }
+    Ok(u)
+}
+
+/// One unauthenticated GET of `url`, never retried, bounded by [`PROBE_TIMEOUT`].
+pub async fn probe(http: &HttpClient, url: &Url) -> Result<Probe, ProbeError> {
+    let shown = display_url(url);
+    let origin = origin_of(url);
+    let answer = tokio::time::timeout(PROBE_TIMEOUT, http.get(url)).await;
+    let resp = match answer {
+        Err(_) => {
+            return Err(ProbeError::Unreachable {
+                origin,
+                why: format!(
+                    "the server at {} accepted the connection but did not answer within {}s",
+                    origin_of(url),
+                    PROBE_TIMEOUT.as_secs()
+                ),
+                hint:
+                    "check `host` and `port` in the profile: another service may be listening there"
+                        .into(),
+            });
+        }
+        Ok(Err(crate::error::HttpError::Transport { cause, .. })) => {
+            let (why, hint) = explain_transport(url, &cause);
+            return Err(ProbeError::Unreachable { origin, why, hint });
+        }
+        Ok(Err(e)) => return Err(ProbeError::Config(e.to_string())),
+        Ok(Ok(r)) => r,
+    };
+    tracing::info!("probe GET {shown}: HTTP {}", resp.status);
+    let serves = match resp.status {
+        401 => Serves::ManagementTokens,
+        404 => Serves::NotOurApi { status: 404 },
+        s => Serves::Http { status: s },
+    };
+    Ok(Probe { url: shown, serves })
+}
+
+/// `scheme://host:port` for messages.
+pub fn origin_of(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(p) => format!("{}://{host}:{p}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    }
+}
+
+/// A transport failure in plain words, and what to do about it. `cause` is
+/// the innermost error text of reqwest/hyper/rustls/the resolver.
+pub fn explain_transport(url: &Url, cause: &str) -> (String, String) {
+    let origin = origin_of(url);
+    let host = url.host_str().unwrap_or("?");
+    let c = cause.to_ascii_lowercase();
+    let https = url.scheme() == "https";
+    let check_host = "check `host` and `port` in the profile (and `management_url`, if set)";
+    if c.contains("refused") {
+        return (
+            format!("nothing is listening at {origin} (connection refused)"),
+            check_host.into(),
+        );
+    }
+    if c.contains("lookup address")
+        || c.contains("dns error")
+        || c.contains("name or service not known")
+        || c.contains("no address associated")
+        || c.contains("nodename nor servname")
+        || c.contains("temporary failure in name resolution")
+    {
+        return (
+            format!("the host name `{host}` does not resolve (DNS lookup failed)"),
+            "check `host` in the profile, and your DNS or VPN".into(),
+        );
+    }
+    if https
+        && (c.contains("invalidcontenttype")
+            || c.contains("corrupt message")
+            || c.contains("wrong version number")
+            || c.contains("http request"))
+    {
+        return (
+            format!("the server at {origin} answers plain HTTP, not HTTPS"),
+            "set `[profile.tls] disable = true` (loopback only) or use the HTTPS port".into(),
+        );
+    }
+    if https
+        && (c.contains("certificate")
+            || c.contains("unknownissuer")
+            || c.contains("notvalidforname")
+            || c.contains("cert"))
+    {
+        return (
+            format!("the TLS certificate of {origin} is not trusted ({})", tls_reason(&c)),
+            "set `ca = \"/path/to/ca.pem\"` under [profile.tls] to trust the cluster's CA, or check `host`"
+                .into(),
+        );
+    }
+    if https && (c.contains("handshake") || c.contains("alert") || c.contains("tls")) {
+        return (
+            format!("the TLS handshake with {origin} failed"),
+            "check that `port` is the cluster's HTTPS port, and the TLS settings under [profile.tls]"
+                .into(),
+        );
+    }
+    if !https
+        && (c.contains("invalid http version")
+            || c.contains("connection closed before message completed")
+            || c.contains("invalid status")
+            || c.contains("parse")
+            || c.contains("http/0.9"))
+    {
+        return (
+            format!("the server at {origin} does not answer plain HTTP (it may expect HTTPS)"),
+            "remove `disable = true` under [profile.tls] to use HTTPS".into(),
+        );
+    }
+    if c.contains("timed out") {
+        return (
+            format!("no answer from {origin} (timed out)"),
+            "check `host`, `port`, your network, and HTTPS_PROXY/NO_PROXY".into(),
+        );
+    }
+    if c.contains("unreachable") {
+        return (
+            format!("{origin} is unreachable from here (no route to the host)"),
+            "check `host`, your network or VPN".into(),
+        );
+    }
+    (
+        format!("cannot connect to {origin} ({})", first_words(cause)),
+        "check `host`, `port`, your network, and HTTPS_PROXY/NO_PROXY".into(),
+    )
+}
+
+/// rustls's certificate error names in plain words.
+fn tls_reason(c: &str) -> &'static str {
+    if c.contains("unknownissuer") {
+        "issued by a CA this machine does not trust"
+    } else if c.contains("notvalidforname") {
+        "issued for another host name"
+    } else if c.contains("expired") {
+        "expired"
+    } else if c.contains("notvalidyet") {
+        "not valid yet: check this machine's clock"
+    } else {
+        "rejected"
+    }
+}
+
+/// The library text without `(os error N)` and similar tails.
+fn first_words(cause: &str) -> String {
+    let s = cause.split(" (os error").next().unwrap_or(cause);
+    s.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_causes_in_plain_words() {
+        let https = Url::parse("https://db.example.com:8443/api/v0/management/tokens").unwrap();
+        let http = Url::parse("http://127.0.0.1:8086/api/v0/management/tokens").unwrap();
+        // (url, library cause, words the explanation must hold)
+        let cases: Vec<(&Url, &str, &str)> = vec![
+            (
+                &http,
+                "connection failed: Connection refused (os error 111)",
+                "nothing is listening at http://127.0.0.1:8086 (connection refused)",
+            ),
+            (
+                &https,
+                "connection failed: failed to lookup address information: Name or service not known",
+                "the host name `db.example.com` does not resolve",
+            ),
+            (
+                &https,
+                "connection failed: received corrupt message of type InvalidContentType",
+                "the server at https://db.example.com:8443 answers plain HTTP",
+            ),
+            (
+                &https,
+                "connection failed: invalid peer certificate: UnknownIssuer",
+                "issued by a CA this machine does not trust",
+            ),
+            (
+                &https,
+                "connection failed: invalid peer certificate: NotValidForName",
+                "issued for another host name",
+            ),
+            (
+                &https,
+                "connection failed: received fatal alert: HandshakeFailure",
+                "the TLS handshake with https://db.example.com:8443 failed",
+            ),
+            (
+                &http,
+                "request failed: invalid HTTP version parsed",
+                "does not answer plain HTTP",
+            ),
+            (&http, "timed out", "timed out"),
+            (
+                &http,
+                "connection failed: something odd (os error 99)",
+                "(connection failed: something odd)",
+            ),
+        ];
+        for (url, cause, want) in cases {
+            let (why, hint) = explain_transport(url, cause);
+            assert!(why.contains(want), "{cause:?} -> {why:?}, want {want:?}");
+            assert!(!hint.is_empty());
+            assert!(!why.contains("os error"), "{why}");
+        }
+    }
+
+    #[test]
+    fn plain_http_hint_names_the_setting() {
+        let u = Url::parse("https://h:8086/").unwrap();
+        let (_, hint) =
+            explain_transport(&u, "received corrupt message of type InvalidContentType");
+        assert!(hint.contains("[profile.tls] disable = true"), "{hint}");
+    }
+}

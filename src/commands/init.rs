@@ -1,0 +1,587 @@
+//! `config init`: write a profile to our config file, asking on a terminal
+//! for what the flags did not give, trying discovery at once, and printing
+//! the next command to run.
+//!
+//! The file is edited with `toml_edit`, so other profiles and comments stay
+//! as they are; it is written 0600 through `fsutil::write_private` (it may
+//! later hold `mgmt_token`), and a profile of the same name is replaced only
+//! with `--force`.
+use super::Context;
+use crate::cli::{ConfigInitArgs, Preset};
+use crate::error::ConfigError;
+use crate::fsutil::{self, Replace};
+use crate::settings::{self, DEFAULT_SCOPES};
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+use toml_edit::DocumentMut;
+
+/// What goes into the new `[[profile]]`.
+#[derive(Debug, Default)]
+struct Answers {
+    product: String,
+    host: String,
+    port: String,
+    account_id: Option<String>,
+    cluster_id: Option<String>,
+    issuer: String,
+    client_id: String,
+    scopes: Vec<String>,
+    parameters: Vec<(String, String)>,
+}
+
+pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
+    let name = ctx
+        .global
+        .profile
+        .clone()
+        .or_else(|| ctx.env.get("INFLUX_BOOTSTRAP_PROFILE"))
+        .unwrap_or_else(|| settings::DEFAULT_PROFILE.to_string());
+    let path = settings::our_config_path(&ctx.env, &ctx.global)?.value;
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.clone(),
+                source,
+            }
+            .into());
+        }
+    };
+    let mut doc = match &existing {
+        Some(t) => t.parse::<DocumentMut>().map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            line: e
+                .span()
+                .map_or(1, |s| t[..s.start.min(t.len())].matches('\n').count() + 1),
+            message: format!(
+                "cannot edit the file: {}",
+                crate::text::sanitize(e.message())
+            ),
+        })?,
+        None => DocumentMut::new(),
+    };
+    let at = position_of(&doc, &name);
+    if at.is_some() && !args.force {
+        return Err(ConfigError::invalid(
+            "--profile",
+            "command line",
+            format!("profile `{name}` already exists in {}", path.display()),
+            "add --force to replace it, or choose another name with --profile NAME",
+        )
+        .into());
+    }
+
+    let interactive = std::io::stdin().is_terminal() && ctx.printer.stderr_is_terminal();
+    let answers = gather(ctx, &args, interactive)?;
+    let table = profile_table(&name, &answers);
+    insert(&mut doc, at, table);
+
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fsutil::create_private_dir(dir).map_err(|source| ConfigError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let before = existing.as_deref().map(str::as_bytes);
+    fsutil::write_private(
+        &path,
+        doc.to_string().as_bytes(),
+        Replace {
+            unchanged: before,
+            ..Replace::default()
+        },
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write {}: {}",
+            path.display(),
+            std::io::Error::from(e)
+        )
+    })?;
+    ctx.printer.status(format!(
+        "✓ wrote profile `{name}` to {} (mode 0600)",
+        path.display()
+    ));
+    if existing.is_none()
+        && let Some(theirs) = settings::influxctl_config_path(&ctx.env).filter(|p| p.exists())
+    {
+        ctx.printer.note(format!(
+            "influxctl's {} is no longer read now that {} exists",
+            theirs.display(),
+            path.display()
+        ));
+    }
+
+    if !args.no_check {
+        check_discovery(ctx).await;
+    }
+    ctx.printer
+        .status(format!("Next: {}", next_command(ctx, &name)));
+    Ok(())
+}
+
+/// Where the profile called `name` is in the file's `[[profile]]` list.
+fn position_of(doc: &DocumentMut, name: &str) -> Option<usize> {
+    doc.get("profile")?
+        .as_array_of_tables()?
+        .iter()
+        .position(|t| t.get("name").and_then(|v| v.as_str()) == Some(name))
+}
+
+/// Replace the profile at `at`, or append it.
+fn insert(doc: &mut DocumentMut, at: Option<usize>, table: toml_edit::Table) {
+    let item = doc
+        .entry("profile")
+        .or_insert_with(|| toml_edit::Item::ArrayOfTables(Default::default()));
+    if !item.is_array_of_tables() {
+        *item = toml_edit::Item::ArrayOfTables(Default::default());
+    }
+    let list = item.as_array_of_tables_mut().expect("an array of tables");
+    match at.and_then(|i| list.get_mut(i)) {
+        Some(slot) => *slot = table,
+        None => list.push(table),
+    }
+}
+
+/// The `[[profile]]` table in influxctl's schema (port as a string).
+fn profile_table(name: &str, a: &Answers) -> toml_edit::Table {
+    use toml_edit::{Array, InlineTable, Item, Table, value};
+    let mut t = Table::new();
+    t["name"] = value(name);
+    t["product"] = value(&a.product);
+    t["host"] = value(&a.host);
+    t["port"] = value(&a.port);
+    if let Some(v) = &a.account_id {
+        t["account_id"] = value(v);
+    }
+    if let Some(v) = &a.cluster_id {
+        t["cluster_id"] = value(v);
+    }
+    let mut oauth2 = Table::new();
+    oauth2["client_id"] = value(&a.client_id);
+    oauth2["issuer"] = value(&a.issuer);
+    let scopes: Array = a.scopes.iter().map(String::as_str).collect();
+    oauth2["scopes"] = value(scopes);
+    if !a.parameters.is_empty() {
+        let mut p = InlineTable::new();
+        for (k, v) in &a.parameters {
+            p.insert(k, v.as_str().into());
+        }
+        oauth2["parameters"] = value(p);
+    }
+    let mut auth = Table::new();
+    auth.set_implicit(true);
+    auth["oauth2"] = Item::Table(oauth2);
+    t["auth"] = Item::Table(auth);
+    t
+}
+
+/// Flags first; on a terminal, ask for what is missing; else list it.
+fn gather(ctx: &Context, args: &ConfigInitArgs, interactive: bool) -> anyhow::Result<Answers> {
+    let mut missing: Vec<&str> = Vec::new();
+    let mut ask = Asker {
+        ctx,
+        interactive,
+        lines: std::io::stdin().lock(),
+    };
+    let preset = match args.preset {
+        Some(p) => Some(p),
+        None if interactive => parse_preset(&ask.ask(
+            "Identity provider (keycloak, entra, auth0, okta, other)",
+            Some("other"),
+        )?)?,
+        None => None,
+    };
+    let mut a = Answers::default();
+    cluster_answers(&mut ask, args, &mut a, &mut missing)?;
+    provider_answers(&mut ask, args, preset, &mut a, &mut missing)?;
+    if !missing.is_empty() {
+        return Err(ConfigError::usage(
+            "config init",
+            format!("missing {}", missing.join(", ")),
+            "give them as flags (stdin is not a terminal, so nothing can be asked), e.g. `influx-bootstrap config init --host influxdb.example.com --issuer https://idp.example.com/realms/influxdb --client-id influxdb3-admin`",
+        )
+        .into());
+    }
+    a.scopes = scopes(&args.scopes, preset, &a.client_id);
+    Ok(a)
+}
+
+/// Product, host, port (and the Dedicated ids).
+fn cluster_answers<R: BufRead>(
+    ask: &mut Asker<'_, R>,
+    args: &ConfigInitArgs,
+    a: &mut Answers,
+    missing: &mut Vec<&'static str>,
+) -> anyhow::Result<()> {
+    let product = match &args.product {
+        Some(p) => p.clone(),
+        None if ask.interactive => ask.ask("Product (clustered, dedicated)", Some("clustered"))?,
+        None => "clustered".into(),
+    };
+    a.product = product.trim().to_ascii_lowercase();
+    if !matches!(a.product.as_str(), "clustered" | "dedicated") {
+        return Err(ConfigError::usage(
+            "--product",
+            format!("`{}` is not a product", a.product),
+            "use `clustered` or `dedicated`",
+        )
+        .into());
+    }
+    let host = ask.value(&args.host, "Cluster host (e.g. influxdb.example.com)", None)?;
+    let port_flag = args
+        .port
+        .clone()
+        .or_else(|| (!ask.interactive).then(|| "443".into()));
+    let port = ask.value(&port_flag, "Cluster HTTPS port", Some("443"))?;
+    // People paste a URL where a host goes: take its host and port.
+    match host {
+        Some(h) => {
+            let (h, p) = split_host(&h);
+            a.host = h;
+            a.port = p.unwrap_or_else(|| port.clone().unwrap_or_else(|| "443".into()));
+        }
+        None => missing.push("--host"),
+    }
+    let port_ok = a.port.trim().parse::<u16>().is_ok_and(|p| p > 0);
+    if !port_ok && !a.host.is_empty() {
+        return Err(ConfigError::usage(
+            "--port",
+            format!("`{}` is not a TCP port", a.port),
+            "use a number from 1 to 65535, e.g. --port 443",
+        )
+        .into());
+    }
+    if a.product == "dedicated" {
+        a.account_id = ask.value(&args.account_id, "Account id", None)?;
+        a.cluster_id = ask.value(&args.cluster_id, "Cluster id", None)?;
+        if a.account_id.is_none() {
+            missing.push("--account-id");
+        }
+        if a.cluster_id.is_none() {
+            missing.push("--cluster-id");
+        }
+    }
+    Ok(())
+}
+
+/// Issuer, client id, and the `resource`/`audience` parameter.
+fn provider_answers<R: BufRead>(
+    ask: &mut Asker<'_, R>,
+    args: &ConfigInitArgs,
+    preset: Option<Preset>,
+    a: &mut Answers,
+    missing: &mut Vec<&'static str>,
+) -> anyhow::Result<()> {
+    let issuer_q = match preset {
+        Some(Preset::Keycloak) => "Issuer URL (e.g. https://keycloak.example.com/realms/influxdb)",
+        Some(Preset::Entra) => "Issuer URL (https://login.microsoftonline.com/<tenant>/v2.0)",
+        Some(Preset::Auth0) => "Issuer URL (e.g. https://example.us.auth0.com/)",
+        Some(Preset::Okta) => "Issuer URL (e.g. https://example.okta.com/oauth2/default)",
+        None => "Issuer URL of the identity provider",
+    };
+    match ask.value(&args.issuer, issuer_q, None)? {
+        Some(i) => a.issuer = check_issuer(&i)?,
+        None => missing.push("--issuer"),
+    }
+    match ask.value(&args.client_id, "OAuth client id", None)? {
+        Some(c) => a.client_id = c,
+        None => missing.push("--client-id"),
+    }
+    if let Some(v) = &args.resource {
+        a.parameters.push(("resource".into(), v.clone()));
+    }
+    let audience = match (&args.audience, preset) {
+        (Some(v), _) => Some(v.clone()),
+        (None, Some(Preset::Auth0)) if args.resource.is_none() => {
+            let q = "Auth0 API audience (e.g. https://influxdb.example.com)";
+            let v = ask.value(&None, q, None)?;
+            if v.is_none() {
+                missing.push("--audience (Auth0 issues a JWT access token only for a named API)");
+            }
+            v
+        }
+        _ => None,
+    };
+    if let Some(v) = audience {
+        a.parameters.push(("audience".into(), v));
+    }
+    Ok(())
+}
+
+/// The scopes from the flags (space/comma separated or repeated), else the preset's.
+fn scopes(flags: &[String], preset: Option<Preset>, client_id: &str) -> Vec<String> {
+    let given: Vec<String> = flags
+        .iter()
+        .flat_map(|s| s.split([' ', ',']))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if !given.is_empty() {
+        return given;
+    }
+    match preset {
+        // Entra: all the permissions the app was granted, plus a refresh
+        // token and an ID token.
+        Some(Preset::Entra) => vec![
+            format!("{client_id}/.default"),
+            "openid".into(),
+            "offline_access".into(),
+        ],
+        _ => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn parse_preset(s: &str) -> anyhow::Result<Option<Preset>> {
+    Ok(match s.trim().to_ascii_lowercase().as_str() {
+        "keycloak" => Some(Preset::Keycloak),
+        "entra" | "entra id" | "entra-id" | "azure" | "azure ad" => Some(Preset::Entra),
+        "auth0" => Some(Preset::Auth0),
+        "okta" => Some(Preset::Okta),
+        "" | "other" | "none" => None,
+        other => {
+            let known = ["keycloak", "entra", "auth0", "okta", "other"];
+            let hint = match settings::words::did_you_mean(other, &known) {
+                Some(k) => format!("did you mean `{k}`?"),
+                None => "one of keycloak, entra, auth0, okta, other".into(),
+            };
+            return Err(ConfigError::usage(
+                "identity provider",
+                format!("`{other}` is not known"),
+                &hint,
+            )
+            .into());
+        }
+    })
+}
+
+/// `https://h:8443/x` → (`h`, Some(`8443`)); `h:8443` → (`h`, Some(`8443`)).
+fn split_host(s: &str) -> (String, Option<String>) {
+    let s = s.trim();
+    if s.contains("://")
+        && let Ok(u) = url::Url::parse(s)
+        && let Some(h) = u.host_str()
+    {
+        return (h.to_string(), u.port().map(|p| p.to_string()));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.parse::<u16>().is_ok() => {
+            (h.to_string(), Some(p.to_string()))
+        }
+        _ => (s.trim_end_matches('/').to_string(), None),
+    }
+}
+
+/// An absolute http(s) URL (http only for loopback, as everywhere).
+fn check_issuer(s: &str) -> anyhow::Result<String> {
+    let s = s.trim();
+    let u = url::Url::parse(s).map_err(|_| {
+        ConfigError::usage(
+            "--issuer",
+            format!("`{s}` is not a URL"),
+            "write the issuer as an absolute URL, e.g. https://keycloak.example.com/realms/influxdb",
+        )
+    })?;
+    match u.scheme() {
+        "https" => Ok(s.to_string()),
+        "http" if crate::http::is_loopback(&u) => Ok(s.to_string()),
+        _ => Err(ConfigError::usage(
+            "--issuer",
+            format!("`{s}` is not an https:// URL"),
+            "identity providers are reached over https:// (plain http only on loopback)",
+        )
+        .into()),
+    }
+}
+
+/// Asks on the terminal (stderr for the question, stdin for the answer).
+struct Asker<'a, R: BufRead> {
+    ctx: &'a Context,
+    interactive: bool,
+    lines: R,
+}
+
+impl<R: BufRead> Asker<'_, R> {
+    fn ask(&mut self, question: &str, default: Option<&str>) -> anyhow::Result<String> {
+        let shown = match default {
+            Some(d) => format!("{question} [{d}]: "),
+            None => format!("{question}: "),
+        };
+        self.ctx.printer.ask(&shown);
+        let mut line = String::new();
+        if self.lines.read_line(&mut line)? == 0 {
+            return Err(ConfigError::usage(
+                "config init",
+                "no answer (end of input)",
+                "give the values as flags; see `influx-bootstrap config init --help`",
+            )
+            .into());
+        }
+        let line = line.trim();
+        Ok(match (line.is_empty(), default) {
+            (true, Some(d)) => d.to_string(),
+            _ => line.to_string(),
+        })
+    }
+
+    /// The flag's value, else (on a terminal) the answer; `None` if neither.
+    fn value(
+        &mut self,
+        flag: &Option<String>,
+        question: &str,
+        default: Option<&str>,
+    ) -> anyhow::Result<Option<String>> {
+        if let Some(v) = flag.as_ref().filter(|v| !v.trim().is_empty()) {
+            return Ok(Some(v.trim().to_string()));
+        }
+        if !self.interactive {
+            return Ok(default.map(str::to_string));
+        }
+        loop {
+            let v = self.ask(question, default)?;
+            if !v.is_empty() {
+                return Ok(Some(v));
+            }
+        }
+    }
+}
+
+/// Discovery at the new profile's issuer: ✓ with the device endpoint, or
+/// the reason in plain words (the profile is written either way: the
+/// provider may only be reachable from elsewhere).
+async fn check_discovery(ctx: &Context) {
+    let result = async {
+        let cfg = ctx.config()?;
+        let http = ctx.http(&cfg)?;
+        crate::auth::discovery::resolve(&http, &cfg.profile.oauth2, &cfg.profile.name.value).await
+    }
+    .await;
+    match result {
+        Ok(ep) => ctx.printer.status(format!(
+            "✓ the identity provider answered discovery; device endpoint {}",
+            crate::text::display_url(&ep.device_authorization)
+        )),
+        Err(e) => {
+            // A transport failure in plain words (refused, DNS, TLS…).
+            if let Some(crate::error::HttpError::Transport { url, cause }) = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<crate::error::HttpError>())
+                && let Ok(u) = url::Url::parse(url)
+            {
+                let (why, _) = crate::cluster::probe::explain_transport(&u, cause);
+                ctx.printer
+                    .warn(format!("discovery at the issuer failed: {why}"));
+                ctx.printer.warn(
+                        "hint: check `issuer`, your network and HTTPS_PROXY/NO_PROXY; the profile was written (run `influx-bootstrap doctor` once the provider is reachable)",
+                    );
+                return;
+            }
+            let mut line = String::new();
+            for (i, c) in e.chain().enumerate() {
+                if i > 0 {
+                    line.push_str(": ");
+                }
+                line.push_str(&c.to_string());
+            }
+            ctx.printer
+                .warn(format!("discovery at the issuer failed: {line}"));
+            if let Some(h) = crate::output::hint(&e) {
+                ctx.printer.warn(format!("hint: {h}"));
+            }
+            ctx.printer.warn(
+                "the profile was written; fix the issuer (or run `influx-bootstrap doctor` once the provider is reachable)",
+            );
+        }
+    }
+}
+
+/// The command to run next, with the flags that chose this file and profile.
+fn next_command(ctx: &Context, name: &str) -> String {
+    let mut cmd = String::from("influx-bootstrap");
+    if let Some(c) = &ctx.global.config {
+        cmd.push_str(&format!(" --config {}", shell_word(c)));
+    }
+    if name != settings::DEFAULT_PROFILE {
+        cmd.push_str(&format!(" --profile {name}"));
+    }
+    format!("{cmd} login   (then `{cmd} doctor` if anything fails)")
+}
+
+fn shell_word(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_people_paste() {
+        let cases = [
+            ("influxdb.example.com", ("influxdb.example.com", None)),
+            (
+                "https://influxdb.example.com:8443/",
+                ("influxdb.example.com", Some("8443")),
+            ),
+            (
+                "https://influxdb.example.com",
+                ("influxdb.example.com", None),
+            ),
+            ("db:8086", ("db", Some("8086"))),
+        ];
+        for (input, (h, p)) in cases {
+            let got = split_host(input);
+            assert_eq!((got.0.as_str(), got.1.as_deref()), (h, p), "{input}");
+        }
+    }
+
+    #[test]
+    fn presets_choose_scopes() {
+        assert_eq!(
+            scopes(&[], Some(Preset::Entra), "abc"),
+            ["abc/.default", "openid", "offline_access"]
+        );
+        assert_eq!(scopes(&[], Some(Preset::Keycloak), "x"), DEFAULT_SCOPES);
+        assert_eq!(
+            scopes(&["openid email".into()], None, "x"),
+            ["openid", "email"]
+        );
+    }
+
+    #[test]
+    fn profiles_are_replaced_in_place_and_comments_kept() {
+        let text = "# my clusters\n[[profile]]\nname = \"a\" # first\nhost = \"a\"\n\n[[profile]]\nname = \"b\"\nhost = \"b\"\n";
+        let mut doc: DocumentMut = text.parse().unwrap();
+        let a = Answers {
+            product: "clustered".into(),
+            host: "new".into(),
+            port: "443".into(),
+            issuer: "https://idp/".into(),
+            client_id: "c".into(),
+            scopes: vec!["openid".into()],
+            ..Answers::default()
+        };
+        let at = position_of(&doc, "b");
+        assert_eq!(at, Some(1));
+        insert(&mut doc, at, profile_table("b", &a));
+        let at = position_of(&doc, "c");
+        insert(&mut doc, at, profile_table("c", &a));
+        let out = doc.to_string();
+        assert!(
+            out.starts_with("# my clusters\n[[profile]]\nname = \"a\" # first\n"),
+            "{out}"
+        );
+        let names: Vec<String> = crate::settings::parse_text(&out).unwrap();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert!(out.contains("[profile.auth.oauth2]"), "{out}");
+        assert!(!out.contains("host = \"b\""), "{out}");
+    }
+}

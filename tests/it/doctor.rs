@@ -1,0 +1,176 @@
+//! `doctor` end to end: one line per check against the real OpenID provider
+//! and the reference cluster (ours, stock, HTTPS, unreachable), exit 1 when
+//! a check fails, never a device flow.
+
+use crate::support;
+
+use serde_json::Value;
+use support::cluster::Cluster;
+use support::{Idp, Output, ProfileToml, TestEnv};
+
+/// The line of the check called `name` (the mark, then the name).
+#[track_caller]
+fn line<'a>(out: &'a Output, name: &str) -> &'a str {
+    out.stdout
+        .lines()
+        .find(|l| {
+            let rest: String = l.chars().skip(2).collect();
+            rest.starts_with(&format!("{name} "))
+        })
+        .unwrap_or_else(|| panic!("no `{name}` line\n{out}"))
+}
+
+#[track_caller]
+fn json_check(v: &Value, name: &str) -> Value {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} in {v}"))
+}
+
+#[test]
+fn healthy_setup_is_all_ticks_and_no_device_flow() {
+    let idp = Idp::start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let out = env.run(["doctor"]);
+    out.assert_success();
+    for name in [
+        "config",
+        "identity provider",
+        "device endpoint",
+        "clock",
+        "cluster",
+        "cache directory",
+    ] {
+        let l = line(&out, name);
+        assert!(l.starts_with('✓') || l.starts_with('!'), "{l}\n{out}");
+    }
+    assert!(
+        line(&out, "cluster").contains("serves influx-bootstrap's"),
+        "{out}"
+    );
+    let flat = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("management-token API; the documented Management API"),
+        "{out}"
+    );
+    assert!(line(&out, "clock").starts_with("✓ clock"), "{out}");
+    assert!(
+        line(&out, "TLS").starts_with("- TLS"),
+        "plain HTTP on loopback\n{out}"
+    );
+    assert_eq!(idp.stat("device_authorization"), 0, "{out}");
+    // Every line fits 80 columns.
+    for l in out.stdout.lines() {
+        assert!(l.chars().count() <= 80, "{l:?}");
+    }
+}
+
+#[test]
+fn https_cluster_with_its_ca_has_a_trusted_certificate() {
+    let idp = Idp::start();
+    let cluster = Cluster::builder(&idp).tls().start();
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let out = env.run(["doctor", "--format", "json"]);
+    out.assert_success();
+    let v = out.stdout_json();
+    assert_eq!(v["ok"], true, "{out}");
+    let tls = json_check(&v, "TLS");
+    assert_eq!(tls["status"], "ok", "{v}");
+    assert!(
+        tls["detail"]
+            .as_str()
+            .unwrap()
+            .contains("certificate trusted"),
+        "{v}"
+    );
+    // Without the CA: the TLS line fails and says why.
+    env.write_config(&ProfileToml::new(&idp).port(cluster.port()).build());
+    let out = env.run(["doctor", "--format", "json"]);
+    out.assert_code(1);
+    let v = out.stdout_json();
+    assert_eq!(v["ok"], false);
+    let tls = json_check(&v, "TLS");
+    assert_eq!(tls["status"], "fail", "{v}");
+    assert!(
+        tls["detail"].as_str().unwrap().contains("not trusted"),
+        "{v}"
+    );
+    assert!(tls["hint"].as_str().unwrap().contains("ca = "), "{v}");
+}
+
+#[test]
+fn stock_cluster_is_a_warning_naming_the_influxctl_backend() {
+    let idp = Idp::start();
+    let cluster = Cluster::builder(&idp)
+        .configure(|c| c.management_tokens = false)
+        .start();
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let out = env.run(["doctor"]);
+    out.assert_success();
+    let l = line(&out, "cluster");
+    assert!(l.starts_with("! cluster"), "{out}");
+    assert!(l.contains("stock cluster"), "{out}");
+    assert!(
+        out.stdout.contains("management_backend = \"influxctl\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn failures_are_crosses_with_hints_and_exit_1() {
+    let idp = Idp::start();
+    let env = TestEnv::new();
+    let port = support::free_port();
+    env.write_config(
+        &ProfileToml::new(&idp)
+            .port(port)
+            .tls_disable(true)
+            .client_id("x")
+            .build(),
+    );
+    // A session file others can read.
+    std::fs::write(env.cache_dir().join("session.json"), "{}").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        env.cache_dir().join("session.json"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let out = env.run(["doctor"]);
+    out.assert_code(1);
+    assert!(line(&out, "config").starts_with('✓'), "{out}");
+    let l = line(&out, "cluster");
+    assert!(l.starts_with("✗ cluster"), "{out}");
+    assert!(
+        out.stdout
+            .contains(&format!("nothing is listening at http://127.0.0.1:{port}")),
+        "{out}"
+    );
+    assert!(line(&out, "cache directory").starts_with("✗"), "{out}");
+    assert!(out.stdout.contains("chmod 600"), "{out}");
+    assert!(out.stderr.contains("checks failed"), "{out}");
+    assert_eq!(idp.stat("device_authorization"), 0);
+}
+
+#[test]
+fn no_config_is_the_first_cross() {
+    let env = TestEnv::new();
+    let mut cmd = env.cmd(["doctor"]);
+    cmd.env_remove("INFLUX_BOOTSTRAP_CONFIG");
+    let out = support::Running::spawn(cmd).wait_output();
+    out.assert_code(1);
+    let first = out.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("✗ config") && first.contains("no configuration"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("config init"), "{out}");
+}

@@ -1,0 +1,282 @@
+//! The device prompt on a real pseudo-terminal (util-linux `script`, sized
+//! with `stty`): on 80×24 the URL and the boxed code are on screen at the
+//! end, QR code first and never wider than the terminal, text wrapped at
+//! words, "Signed in as" before anything is created; `TERM=dumb`,
+//! `NO_COLOR` and `--no-color` get no escape sequences; `$BROWSER` is
+//! honoured and a failure to start it is one plain line.
+
+use crate::support;
+
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+use support::cluster::Cluster;
+use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv};
+
+/// `args` on a `cols`×`rows` pseudo-terminal; `env_vars` added to the
+/// test environment (`None` removes one).
+fn in_pty(
+    env: &TestEnv,
+    cols: u16,
+    rows: u16,
+    args: &str,
+    env_vars: &[(&str, Option<&str>)],
+) -> Running {
+    let base = env.cmd(["unused"]);
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c"])
+        .arg(format!(
+            "stty cols {cols} rows {rows}; exec {} {args}",
+            support::bin_path().display()
+        ))
+        .arg("/dev/null")
+        .env_clear()
+        .current_dir(env.home())
+        .stdin(std::process::Stdio::null());
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env("TERM", "xterm");
+    for (k, v) in env_vars {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    Running::spawn(cmd)
+}
+
+/// Read terminal lines until one contains `needle`; return them all.
+fn lines_until(run: &mut Running, needle: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let l = run.next_stdout_line(DEFAULT_TIMEOUT);
+        let done = l.contains(needle);
+        seen.push(l);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// Approve the one pending device code as `admin`.
+fn approve(idp: &Idp) {
+    let codes = idp.pending_user_codes();
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    idp.approve(&codes[0], "admin");
+}
+
+fn setup() -> (Idp, Cluster, TestEnv) {
+    let idp = Idp::builder().interval(1).start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    (idp, cluster, env)
+}
+
+fn width(l: &str) -> usize {
+    console::measure_text_width(l)
+}
+
+#[test]
+fn on_80x24_the_url_and_the_boxed_code_are_on_screen_at_the_end() {
+    let (idp, _cluster, env) = setup();
+    let mut run = in_pty(&env, 80, 24, "management list --browser never", &[]);
+    let shown = lines_until(&mut run, "Approve only if");
+    approve(&idp);
+    let out = run.wait_output();
+    assert_eq!(out.code, Some(0), "{out}");
+
+    // The last 24 rows of the screen, when the person is asked to approve
+    // (the wait line comes after them): the URL and the whole box are there.
+    let screen: Vec<&String> = shown.iter().rev().take(23).collect();
+    let url = format!("http://127.0.0.1:{}/device", idp.port());
+    assert!(screen.iter().any(|l| l.contains(&url)), "{shown:#?}");
+    for edge in ['╔', '║', '╚'] {
+        assert!(screen.iter().any(|l| l.contains(edge)), "{edge} {shown:#?}");
+    }
+    // The QR code came first, and fits.
+    let qr_at = shown.iter().position(|l| l.contains("Scan this QR code"));
+    let url_at = shown.iter().position(|l| l.contains(&url)).unwrap();
+    assert!(qr_at.is_some_and(|q| q < url_at), "{shown:#?}");
+    // Every row the terminal shows (a spinner redraws its row after `\r`).
+    for l in out.stdout.lines().flat_map(|l| l.split('\r')) {
+        assert!(width(l) <= 80, "{} columns: {l:?}", width(l));
+    }
+    // Who approved is named before the command does anything with it.
+    let signed = out
+        .stdout
+        .find("Signed in as Ada Admin <ada@example.test>.");
+    assert!(signed.is_some(), "{out}");
+}
+
+#[test]
+fn a_small_terminal_skips_the_qr_code_and_wraps_at_words() {
+    let (idp, _cluster, env) = setup();
+    let mut run = in_pty(&env, 40, 24, "login --browser never", &[]);
+    let shown = lines_until(&mut run, "yourself.");
+    approve(&idp);
+    run.wait_output().assert_code(0);
+    let text = shown.join("\n");
+    assert!(text.contains("(QR code skipped: it needs"), "{text}");
+    assert!(!text.contains('█') && !text.contains('▀'), "{text}");
+    for l in &shown {
+        assert!(width(l) <= 40, "{} columns: {l:?}", width(l));
+    }
+    // Wrapped at spaces: every word of the warning is whole on some line.
+    for word in ["Approve", "yourself."] {
+        assert!(
+            shown.iter().any(|l| l.split(' ').any(|w| w == word)),
+            "{word}\n{text}"
+        );
+    }
+}
+
+/// Styles (SGR sequences such as bold) on a colour terminal only; none with
+/// NO_COLOR or --no-color (the spinner may still redraw its row); no escape
+/// sequence at all with TERM=dumb.
+#[test]
+fn colour_only_on_a_terminal_that_wants_it() {
+    let (idp, _cluster, env) = setup();
+    let bold = "\x1b[1m";
+    let login = "login --browser never --force";
+    // (args, variables, bold expected, any escape expected)
+    let cases: Vec<(&str, Vec<(&str, Option<&str>)>, bool, bool)> = vec![
+        (login, vec![("NO_COLOR", None)], true, true),
+        (
+            login,
+            vec![("NO_COLOR", None), ("TERM", Some("dumb"))],
+            false,
+            false,
+        ),
+        (login, vec![("NO_COLOR", Some("1"))], false, true),
+        (
+            "--no-color login --browser never --force",
+            vec![("NO_COLOR", None)],
+            false,
+            true,
+        ),
+    ];
+    for (args, vars, styled, escapes) in cases {
+        let mut run = in_pty(&env, 100, 40, args, &vars);
+        lines_until(&mut run, "yourself.");
+        approve(&idp);
+        let out = run.wait_output();
+        assert_eq!(out.code, Some(0), "{out}");
+        assert_eq!(
+            out.stdout.contains(bold),
+            styled,
+            "{args} {vars:?}\n{out:?}"
+        );
+        assert_eq!(
+            out.stdout.contains('\x1b'),
+            escapes,
+            "{args} {vars:?}\n{out:?}"
+        );
+    }
+}
+
+#[test]
+fn browser_is_honoured_and_a_failure_is_one_plain_line() {
+    let (idp, _cluster, env) = setup();
+    // $BROWSER writes the URL it was given into a FIFO the test reads: an
+    // event to wait on, no polling.
+    let fifo = env.home().join("browser.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let script = env.home().join("browser.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" > '{}'\n", fifo.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::fs::read_to_string(reader));
+    });
+    let mut cmd = env.cmd(["login", "--browser", "always"]);
+    cmd.env("BROWSER", script.display().to_string());
+    let run = Running::spawn(cmd);
+    let opened = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("$BROWSER was not started")
+        .unwrap();
+    assert!(
+        opened.starts_with(&format!("http://127.0.0.1:{}/device", idp.port())),
+        "{opened}"
+    );
+    approve(&idp);
+    run.wait_output().assert_success();
+
+    // A $BROWSER that does not exist: one plain line, and the login goes on.
+    let mut cmd = env.cmd(["login", "--force", "--browser", "always"]);
+    cmd.env("BROWSER", "/nonexistent/browser");
+    let run = Running::spawn(cmd);
+    run.wait_for_stderr("open the page yourself");
+    approve(&idp);
+    let out: Output = run.wait_output();
+    out.assert_success();
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("could not open"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "note: could not open a browser (`/nonexistent/browser` (from $BROWSER) could not be started: No such file or directory); open the page yourself"
+        ],
+        "{out}"
+    );
+    assert!(!out.stderr.contains("Os {"), "{out}");
+}
+
+#[test]
+fn lists_fit_the_terminal_and_stay_whole_in_a_pipe() {
+    let env = TestEnv::new();
+    let issuer = "https://login.example.com/a/rather/long/path/to/the/realm/of/influxdb/admins/";
+    env.write_config(&ProfileToml::for_issuer(issuer, None).build());
+    let out = in_pty(&env, 60, 24, "config show", &[]).wait_output();
+    assert_eq!(out.code, Some(0), "{out}");
+    // The table's rows (the "Config file:" line above it is a path).
+    for l in out
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("Config file:"))
+    {
+        assert!(width(l) <= 60, "{} columns: {l:?}", width(l));
+    }
+    assert!(out.stdout.contains('…'), "{out}");
+    // Piped: every value whole.
+    let piped = env.run(["config", "show"]);
+    piped.assert_success();
+    assert!(piped.stdout.contains(issuer), "{piped}");
+    assert!(!piped.stdout.contains('…'), "{piped}");
+}
+
+#[test]
+fn verbose_logs_in_a_pipe_or_file_have_no_escape_sequences() {
+    let idp = Idp::start();
+    let env = TestEnv::new();
+    env.write_config(
+        &ProfileToml::new(&idp)
+            .port(support::free_port())
+            .tls_disable(true)
+            .build(),
+    );
+    let mut cmd = env.cmd(["-vv", "doctor"]);
+    cmd.env_remove("NO_COLOR").env("TERM", "xterm-256color");
+    let out = Running::spawn(cmd).wait_output();
+    assert!(out.stderr.contains("DEBUG"), "{out}");
+    assert!(!out.stderr.contains('\x1b'), "{out:?}");
+}
