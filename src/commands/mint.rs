@@ -62,7 +62,14 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
     // --if-missing: is the first store's token still good here? If it is
     // not, replacing it is the point, so existing files may be overwritten.
     if args.if_missing {
-        match provision::held_token(&p, &plan.stores, min_remaining).await? {
+        let record = provision::record_of(&ctx.env, &ctx.printer, &plan.stores[0].to_string());
+        let here = provision::management_ref(&cfg, client.base().as_str());
+        let address = provision::profile_address(&cfg);
+        let first = plan.stores[0].clone();
+        let bound = |tok: &crate::secret::Secret| {
+            provision::check_bound(first.as_ref(), record.as_ref(), tok, &here, &address)
+        };
+        match provision::held_token(&p, &plan.stores, min_remaining, bound).await? {
             Held::Fresh(t) => return unchanged(ctx, &plan.stores[0].to_string(), &t, json),
             Held::Replace(why) => {
                 ctx.printer

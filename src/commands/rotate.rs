@@ -82,6 +82,14 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         )
         .into());
     }
+    // Only ever send the stored token to the cluster it belongs to.
+    provision::check_bound(
+        stores[0].as_ref(),
+        record.as_ref(),
+        &old,
+        &provision::management_ref(&cfg, client.base().as_str()),
+        &provision::profile_address(&cfg),
+    )?;
     let Some(meta) = p.describe_held(&old).await? else {
         return Err(ConfigError::usage(
             "--store",
@@ -119,18 +127,9 @@ async fn read_old(stores: &Stores) -> anyhow::Result<Secret> {
     })?)
 }
 
-/// The record `mint` left for `store`, if any (an unreadable one is a
-/// warning: `--id` still works).
+/// The record `mint` left for `store`, if any.
 fn load_record(ctx: &Context, store: &str) -> Option<Record> {
-    let dir = crate::state::state_dir(&ctx.env)?;
-    match Records::in_dir(&dir).load(store) {
-        Ok(r) => r,
-        Err(e) => {
-            ctx.printer
-                .warn(format!("could not read the record of {store}: {e}"));
-            None
-        }
-    }
+    provision::record_of(&ctx.env, &ctx.printer, store)
 }
 
 /// A database token: the record (or `--id`) names it, the management

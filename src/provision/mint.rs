@@ -4,6 +4,7 @@ use super::{OnNoStore, Pipeline, Plan, Store, TokenApi, read_first};
 use crate::cluster::{CreatedToken, Credential, ManagementToken};
 use crate::error::MintError;
 use crate::output::summary::{self, StoreResult, Summary};
+use crate::secret::Secret;
 use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -152,14 +153,19 @@ pub enum Held {
 }
 
 /// Is the first store's token still good here for at least `min_remaining`?
+///
+/// `bound` is asked first whether the token may be sent to this cluster at
+/// all ([`super::check_bound`]): a refusal ends the run, nothing is sent.
 pub async fn held_token<A: TokenApi>(
     p: &Pipeline<'_, A>,
     stores: &[Arc<dyn Store>],
     min_remaining: Duration,
+    bound: impl FnOnce(&Secret) -> Result<(), crate::error::ConfigError>,
 ) -> anyhow::Result<Held> {
     let Some(tok) = read_first(stores).await? else {
         return Ok(Held::Missing);
     };
+    bound(&tok)?;
     let Some(t) = p.describe_held(&tok).await? else {
         return Ok(Held::Replace(
             "holds a token that no longer works on this cluster".into(),

@@ -38,7 +38,7 @@ pub use rotate::{RotatePlan, rotate};
 
 use crate::cluster::documented::Permission;
 use crate::cluster::{ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken};
-use crate::error::{ClusterError, MintError};
+use crate::error::{ClusterError, ConfigError, MintError};
 use crate::interrupt::Interrupt;
 use crate::output::summary::StoreResult;
 use crate::printer::Printer;
@@ -121,6 +121,10 @@ pub trait Store: std::fmt::Display + Send + Sync {
     fn is_stdout(&self) -> bool {
         false
     }
+    /// The cluster (`host:port`) the store itself ties its token to, if any.
+    fn cluster_address(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A store named on the command line, with the options of this run.
@@ -147,6 +151,50 @@ impl Store for SpecStore {
     }
     fn is_stdout(&self) -> bool {
         matches!(self.spec, StoreSpec::Stdout)
+    }
+    fn cluster_address(&self) -> Result<Option<String>, StoreError> {
+        self.spec.cluster_address(&self.opts)
+    }
+}
+
+/// A stored management token is only ever sent to the cluster it belongs to
+/// (a stolen or mixed-up profile must not make us hand one cluster's key to
+/// another host). Two witnesses, either of which refuses: the record `mint`
+/// left for the store (when it describes this very token), and the store's
+/// own idea of its cluster (an `influxctl:` profile's host and port).
+/// `here` is where the token would be sent, `address` its `host:port`.
+pub fn check_bound(
+    store: &dyn Store,
+    record: Option<&Record>,
+    token: &Secret,
+    here: &ClusterRef,
+    address: &str,
+) -> Result<(), ConfigError> {
+    let refuse = |why: String| {
+        ConfigError::usage(
+            "--store",
+            format!(
+                "the token in {store} {why}, not for {}; it was not sent",
+                here.api_base
+            ),
+            "use the profile of the cluster the token belongs to (--profile NAME)",
+        )
+    };
+    if let Some(r) = record.filter(|r| r.describes(token))
+        && (r.cluster.api_base != here.api_base
+            || r.cluster.account_id != here.account_id
+            || r.cluster.cluster_id != here.cluster_id)
+    {
+        return Err(refuse(format!("was made for {}", r.cluster.api_base)));
+    }
+    // The profile may be unreadable here only if reading the token worked,
+    // so an error is the same refusal, not a silent pass.
+    match store.cluster_address() {
+        Ok(Some(a)) if !a.eq_ignore_ascii_case(address) => {
+            Err(refuse(format!("is for {a} (its influxctl profile)")))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(refuse(format!("has no readable cluster address ({e})"))),
     }
 }
 
@@ -208,6 +256,30 @@ fn product_name(cfg: &crate::settings::Config) -> String {
         crate::settings::Product::Dedicated => "dedicated",
     }
     .into()
+}
+
+/// The record `mint` left for `store`, if any (an unreadable one is a
+/// warning: `rotate --id` still works).
+pub fn record_of(env: &crate::env::Env, printer: &Printer, store: &str) -> Option<Record> {
+    let dir = crate::state::state_dir(env)?;
+    match Records::in_dir(&dir).load(store) {
+        Ok(r) => r,
+        Err(e) => {
+            printer.warn(format!("could not read the record of {store}: {e}"));
+            None
+        }
+    }
+}
+
+/// The profile's cluster as `host:port` (what an influxctl profile names).
+pub fn profile_address(cfg: &crate::settings::Config) -> String {
+    let host = cfg
+        .profile
+        .host
+        .as_ref()
+        .map(|h| h.value.to_ascii_lowercase())
+        .unwrap_or_default();
+    format!("{host}:{}", cfg.profile.port.value)
 }
 
 /// Our management-token API: its base URL (and the profile's ids).

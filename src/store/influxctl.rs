@@ -89,6 +89,29 @@ pub(super) fn read(profile: &str, opts: &StoreOptions) -> Result<Option<Secret>,
     Ok(token)
 }
 
+/// The cluster an influxctl profile is for: its `host` and `port` (influxctl
+/// writes the port as a string; 443 when absent), so a token read from it is
+/// only ever sent there (see `provision::check_bound`).
+pub(super) fn address(profile: &str, opts: &StoreOptions) -> Result<Option<String>, StoreError> {
+    let path = config_path(opts)?;
+    let Some((_, mut doc)) = load(path)? else {
+        return Ok(None);
+    };
+    let table = profile_mut(&mut doc, profile, path)?;
+    let Some(host) = table.get("host").and_then(Item::as_str) else {
+        return Ok(None);
+    };
+    let port = match table.get("port") {
+        Some(p) => p
+            .as_str()
+            .map(|s| s.trim().to_string())
+            .or_else(|| p.as_integer().map(|i| i.to_string()))
+            .unwrap_or_default(),
+        None => "443".into(),
+    };
+    Ok(Some(format!("{}:{port}", host.trim().to_ascii_lowercase())))
+}
+
 pub(super) fn check(profile: &str, opts: &StoreOptions) -> Result<(), StoreError> {
     let path = config_path(opts)?;
     if util::safe_target(path)?.is_none() {

@@ -479,6 +479,15 @@ impl StoreSpec {
         }
     }
 
+    /// The cluster (`host:port`) the store itself says its token is for:
+    /// only an `influxctl:` profile names one.
+    pub fn cluster_address(&self, opts: &StoreOptions) -> Result<Option<String>, StoreError> {
+        match self {
+            StoreSpec::Influxctl { profile } => influxctl::address(profile, opts),
+            _ => Ok(None),
+        }
+    }
+
     /// Pre-flight, before a token exists: report what would make `write`
     /// fail, as far as can be seen without creating or changing anything.
     ///

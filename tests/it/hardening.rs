@@ -455,6 +455,58 @@ fn exec_children_never_see_influx_token_variables() {
     assert!(env.contains("INFLUX_HOST=kept"), "{env}");
 }
 
+// --- 14. a stored token only goes to the cluster it belongs to -------------------
+
+#[test]
+fn a_stored_token_is_never_sent_to_another_cluster() {
+    let s = Stack::start();
+    let home = s.env.home().to_path_buf();
+    let file = home.join("a.token");
+    let spec = format!("file:{}", file.display());
+    let mint = |env_port: Option<u16>, extra: &[&str]| {
+        let mut args = vec!["mint", "--browser", "never", "--description", "bound"];
+        args.extend_from_slice(extra);
+        let mut cmd = s.env.cmd(args);
+        if let Some(p) = env_port {
+            cmd.env("INFLUX_BOOTSTRAP_PORT", p.to_string());
+        }
+        Running::spawn(cmd).wait_output()
+    };
+    mint(None, &["--expires-in", "90d", "--store", &spec]).assert_success();
+    let token = fs::read_to_string(&file).unwrap();
+
+    // The record says cluster A; the profile now points at cluster B: the
+    // token is not sent there (before, B was asked about it, said 401, and
+    // `--if-missing` minted a new token on B over A's).
+    let b = support::cluster::Cluster::start(&s.idp);
+    let out = mint(
+        Some(b.port()),
+        &["--if-missing", "--expires-in", "90d", "--store", &spec],
+    );
+    out.assert_code(2);
+    assert!(out.stderr.contains("was made for"), "{out}");
+    assert!(out.stderr.contains("it was not sent"), "{out}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), token);
+    assert_eq!(b.token_count(), 0);
+
+    // An influxctl profile names its own cluster: rotating its token while
+    // our profile points elsewhere is refused, the profile left as it was.
+    let ctl = s.env.xdg_config_home().join("influxctl/config.toml");
+    fs::create_dir_all(ctl.parent().unwrap()).unwrap();
+    let ctl_text = format!(
+        "[[profile]]\n  name = \"prod\"\n  host = \"prod.example.com\"\n  port = \"443\"\n  mgmt_token = \"{}\"\n",
+        token.trim()
+    );
+    fs::write(&ctl, &ctl_text).unwrap();
+    let before = s.cluster.token_count();
+    let out = Running::spawn(s.env.cmd(["rotate", "--store", "influxctl:prod"])).wait_output();
+    out.assert_code(2);
+    assert!(out.stderr.contains("prod.example.com:443"), "{out}");
+    assert!(!out.stderr.contains(token.trim()), "{out}");
+    assert_eq!(fs::read_to_string(&ctl).unwrap(), ctl_text);
+    assert_eq!(s.cluster.token_count(), before, "nothing was created");
+}
+
 // --- 15. replacing a live token needs --force ------------------------------------
 
 #[test]
