@@ -47,8 +47,8 @@ pub async fn run(ctx: &Context, args: LogoutArgs) -> anyhow::Result<()> {
         drop(lock);
         let whom = s.issuer.as_deref().unwrap_or(&s.key.authority);
         ctx.printer.status(format!(
-            "Logged out of {whom} (profile {}): {revoked}.",
-            s.profile
+            "Logged out of {whom} for cluster {} (profile {}): {revoked}.",
+            s.key.cluster, s.profile
         ));
     }
     if found == 0 {
@@ -117,21 +117,108 @@ async fn revoke(http: &HttpClient, url: &url::Url, s: &Session) -> String {
     let client_id = &s.key.client_id;
     // Revoking the refresh token ends the grant on most providers (RFC 7009
     // §2.1); the access token is revoked too, for those that do not cascade.
-    let mut problems = Vec::new();
-    if let Some(rt) = &s.refresh_token
-        && let Err(e) = device::revoke(http, url, client_id, rt, "refresh_token").await
-    {
-        problems.push(format!("refresh token: {e}"));
+    let refresh = match &s.refresh_token {
+        Some(rt) => Some(
+            device::revoke(http, url, client_id, rt, "refresh_token")
+                .await
+                .map_err(|e| e.to_string()),
+        ),
+        None => None,
+    };
+    let access = device::revoke(http, url, client_id, &s.access_token, "access_token").await;
+    revocation_outcome(
+        refresh.as_ref().map(|r| r.as_ref().map(|_| ())),
+        access.map_err(|e| e.to_string()),
+        is_jwt(s.access_token.expose()),
+        s.expires_at,
+    )
+}
+
+/// A JWT (three base64url parts) is checked by the cluster on its own, with
+/// the provider's keys: revoking it at the provider does not stop it working
+/// until it expires (RFC 7009 §2 lets a provider refuse such tokens with
+/// `unsupported_token_type`; most accept and ignore the request).
+fn is_jwt(token: &str) -> bool {
+    // A JOSE header is a JSON object: `{"` is `eyJ` in base64url.
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 3 && parts[0].starts_with("eyJ") && !parts[1].is_empty()
+}
+
+/// What `logout` says about revocation, in words a person can act on.
+fn revocation_outcome(
+    refresh: Option<Result<(), &String>>,
+    access: Result<(), String>,
+    access_is_jwt: bool,
+    access_expires: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let until = match access_expires {
+        Some(t) => format!("expires at {}", t.format("%H:%M UTC")),
+        None => "expires on its own".into(),
+    };
+    let mut said = Vec::new();
+    match refresh {
+        Some(Ok(())) => said.push("refresh token revoked".to_string()),
+        Some(Err(e)) => said.push(format!("revoking the refresh token failed ({e})")),
+        None => {}
     }
-    if let Err(e) = device::revoke(http, url, client_id, &s.access_token, "access_token").await {
-        problems.push(format!("access token: {e}"));
+    match (access, access_is_jwt) {
+        (_, true) => said.push(format!(
+            "the access token is a JWT the cluster checks on its own: it cannot be revoked and {until}"
+        )),
+        (Ok(()), false) => said.push("access token revoked".into()),
+        (Err(e), false) => said.push(format!(
+            "revoking the access token failed ({e}); it {until}"
+        )),
     }
-    if problems.is_empty() {
-        "tokens revoked at the identity provider".into()
-    } else {
-        format!(
-            "revocation failed ({}); the cached session was deleted anyway",
-            problems.join("; ")
-        )
+    let failed = said.iter().any(|p| p.contains("failed"));
+    let mut out = said.join("; ");
+    if failed {
+        out.push_str("; the cached session was deleted anyway");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revocation_is_described_in_plain_words() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:41:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let boom = "HTTP 400 unsupported_token_type".to_string();
+        let cases = [
+            (
+                Some(Ok(())),
+                Err(boom.clone()),
+                true,
+                "refresh token revoked; the access token is a JWT the cluster checks on its own: it cannot be revoked and expires at 10:41 UTC",
+            ),
+            (
+                Some(Ok(())),
+                Ok(()),
+                false,
+                "refresh token revoked; access token revoked",
+            ),
+            (
+                None,
+                Err(boom.clone()),
+                false,
+                "revoking the access token failed (HTTP 400 unsupported_token_type); it expires at 10:41 UTC; the cached session was deleted anyway",
+            ),
+            (
+                Some(Err(&boom)),
+                Ok(()),
+                true,
+                "revoking the refresh token failed (HTTP 400 unsupported_token_type); the access token is a JWT the cluster checks on its own: it cannot be revoked and expires at 10:41 UTC; the cached session was deleted anyway",
+            ),
+        ];
+        for (refresh, access, jwt, want) in cases {
+            assert_eq!(revocation_outcome(refresh, access, jwt, Some(at)), want);
+        }
+        assert!(is_jwt("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig"));
+        assert!(!is_jwt("opaque-token"));
+        assert!(!is_jwt("M.V1.abc"));
     }
 }

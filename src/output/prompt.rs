@@ -304,9 +304,12 @@ impl LoginUi for DevicePrompt {
         });
         self.printer.block(&self.compose(a, expires_at));
         if self.browser {
+            // A complete URI we would not open (`file:`, `javascript:`)
+            // falls back to the plain one rather than to no browser at all.
             let target = a
                 .verification_uri_complete
                 .as_deref()
+                .filter(|u| openable(u))
                 .unwrap_or(&a.verification_uri);
             self.open_browser(target);
         }

@@ -38,6 +38,7 @@ pub fn keys_of(table: &str) -> &'static [&'static str] {
             "parameters",
             "token_url",
             "device_url",
+            "revocation_url",
             "issuer",
         ],
         _ => &[],

@@ -379,7 +379,14 @@ impl FromStr for StoreSpec {
                 })
             }
             "stdout" => Err(bad("write just `stdout`".into())),
-            other => Err(bad(format!("unknown kind `{other}`"))),
+            other => {
+                const KINDS: [&str; 6] =
+                    ["file", "env-file", "keyring", "exec", "influxctl", "stdout"];
+                let guess = crate::settings::words::did_you_mean(other, &KINDS)
+                    .map(|k| format!("; did you mean `{k}:`?"))
+                    .unwrap_or_default();
+                Err(bad(format!("unknown kind `{other}`{guess}")))
+            }
         }
     }
 }

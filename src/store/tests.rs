@@ -132,6 +132,24 @@ fn displays_without_secrets() {
 }
 
 #[test]
+fn a_misspelt_kind_gets_a_suggestion() {
+    let cases = [
+        ("fiel:/x", Some("`file:`")),
+        ("envfile:/x/.env", Some("`env-file:`")),
+        ("keyrng:svc/acct", Some("`keyring:`")),
+        ("influx-ctl:prod", Some("`influxctl:`")),
+        ("vault:secret/x", None),
+    ];
+    for (spec, want) in cases {
+        let msg = spec.parse::<StoreSpec>().expect_err(spec).to_string();
+        match want {
+            Some(k) => assert!(msg.contains(&format!("did you mean {k}")), "{spec}: {msg}"),
+            None => assert!(!msg.contains("did you mean"), "{spec}: {msg}"),
+        }
+    }
+}
+
+#[test]
 fn rejects_bad_specs_with_every_form_in_one_line() {
     let bad = [
         "",

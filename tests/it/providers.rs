@@ -158,7 +158,11 @@ fn dot_login_refresh_logout() {
     let rt = refresh_token(&env);
     let out = env.run(["logout"]);
     out.assert_success();
-    assert!(out.stderr.contains("tokens revoked"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("refresh token revoked"),
+        "{}",
+        out.stderr
+    );
     assert!(idp.stat("revocation") >= 1);
     assert_cache_empty(&env);
     let (status, body) = idp.post_form(
@@ -204,7 +208,11 @@ fn dot_explicit_endpoints_identity_after_refresh_is_unverified() {
     let rt = refresh_token(&env);
     let out = env.run(["logout"]);
     out.assert_success();
-    assert!(out.stderr.contains("tokens revoked"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("refresh token revoked"),
+        "{}",
+        out.stderr
+    );
     assert_cache_empty(&env);
     let (status, _) = idp.post_form(
         &idp.url("/o/token/"),
@@ -286,7 +294,11 @@ fn authlib_login_refresh_logout() {
 
     let out = env.run(["logout"]);
     out.assert_success();
-    assert!(out.stderr.contains("tokens revoked"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("refresh token revoked"),
+        "{}",
+        out.stderr
+    );
     assert_cache_empty(&env);
     let (status, body) = idp.post_form(
         &idp.url("/token"),
@@ -404,7 +416,7 @@ fn logout_all_uses_each_sessions_own_profile() {
     let out = env.run(["logout", "--all"]);
     out.assert_success();
     assert_eq!(
-        out.stderr.matches("tokens revoked").count(),
+        out.stderr.matches("refresh token revoked").count(),
         2,
         "{}",
         out.stderr
