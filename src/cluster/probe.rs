@@ -114,8 +114,10 @@ pub fn documented_url(profile: &Profile) -> Result<Url, crate::error::ConfigErro
 pub async fn probe(http: &HttpClient, url: &Url) -> Result<Probe, ProbeError> {
     let shown = display_url(url);
     let origin = origin_of(url);
-    let answer = tokio::time::timeout(PROBE_TIMEOUT, http.get(url)).await;
-    let resp = match answer {
+    // Headers only: the status is the answer, and a body (a hostile
+    // server's 80 MiB, another service's page) is never read.
+    let answer = tokio::time::timeout(PROBE_TIMEOUT, http.get_dated(url)).await;
+    let status = match answer {
         Err(_) => {
             return Err(ProbeError::Unreachable {
                 origin,
@@ -134,10 +136,10 @@ pub async fn probe(http: &HttpClient, url: &Url) -> Result<Probe, ProbeError> {
             return Err(ProbeError::Unreachable { origin, why, hint });
         }
         Ok(Err(e)) => return Err(ProbeError::Config(e.to_string())),
-        Ok(Ok(r)) => r,
+        Ok(Ok((status, _date))) => status,
     };
-    tracing::info!("probe GET {shown}: HTTP {}", resp.status);
-    let serves = match resp.status {
+    tracing::info!("probe GET {shown}: HTTP {status}");
+    let serves = match status {
         401 => Serves::ManagementTokens,
         404 => Serves::NotOurApi { status: 404 },
         s => Serves::Http { status: s },

@@ -3,6 +3,7 @@
 use super::{Context, store_options};
 use crate::cli::{Format, MintArgs, OnStoreFailure};
 use crate::cluster::documented::{self, DocumentedClient, NewDatabase};
+use crate::cluster::probe::Need;
 use crate::cluster::{ClusterClient, ManagementToken, expiry};
 use crate::error::{AuthError, ClusterError, ConfigError};
 use crate::provision::{self, DatabaseTokens, Held, OnNoStore, Plan};
@@ -62,6 +63,9 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
     // --if-missing: is the first store's token still good here? If it is
     // not, replacing it is the point, so existing files may be overwritten.
     if args.if_missing {
+        // The stored token is about to be sent: a wrong host or a stock
+        // cluster stops here, in plain words and without retries.
+        crate::cluster::probe::check(&cfg.profile, &http, Need::ManagementTokens).await?;
         let record = provision::record_of(&ctx.env, &ctx.printer, &plan.stores[0].to_string());
         let here = provision::management_ref(&cfg, client.base().as_str());
         let address = provision::profile_address(&cfg);
@@ -145,7 +149,7 @@ async fn database_token(
     let session = tokio::select! {
         biased;
         _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
-        s = provision::credential(&cfg, &http, &mut ui) => s?,
+        s = provision::credential_for(&cfg, &http, &mut ui, Need::Documented) => s?,
     };
     drop(ui);
     let cred = &session.cred;

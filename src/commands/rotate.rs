@@ -6,6 +6,7 @@
 use super::{Context, store_options};
 use crate::cli::{Format, RotateArgs};
 use crate::cluster::documented::DocumentedClient;
+use crate::cluster::probe::Need;
 use crate::cluster::{ClusterClient, expiry};
 use crate::error::{AuthError, ConfigError};
 use crate::provision::{self, DatabaseTokens, Recovered, RotatePlan, Stores};
@@ -58,12 +59,6 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     }
 
     let (cfg, http) = super::cluster_context(ctx)?;
-    crate::cluster::probe::check(
-        &cfg.profile,
-        &http,
-        crate::cluster::probe::Need::ManagementTokens,
-    )
-    .await?;
     let client = ClusterClient::new(&cfg.profile, &http)?;
     let p = ctx.pipeline(&client);
     if let Some((records, j)) = &journal
@@ -82,6 +77,10 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         )
         .into());
     }
+    // A stock cluster (no management-token API) stops here, before the
+    // stored token is sent anywhere; a database token in the store was
+    // recognised above, whatever the cluster serves.
+    crate::cluster::probe::check(&cfg.profile, &http, Need::ManagementTokens).await?;
     // Only ever send the stored token to the cluster it belongs to.
     provision::check_bound(
         stores[0].as_ref(),
@@ -153,7 +152,7 @@ async fn database_token(
     let session = tokio::select! {
         biased;
         _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
-        s = provision::credential(&cfg, &http, &mut ui) => s?,
+        s = provision::credential_for(&cfg, &http, &mut ui, Need::Documented) => s?,
     };
     drop(ui);
     if let Some((records, j)) = &journal {

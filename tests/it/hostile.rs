@@ -116,6 +116,22 @@ struct Streamer {
 
 impl Streamer {
     fn start(answer: impl Fn(&str, &str) -> (String, u64, String) + Send + 'static) -> Streamer {
+        Streamer::serve(false, answer)
+    }
+
+    /// Like [`Streamer::start`], but a request without an `Authorization`
+    /// header gets a bodiless 401, as a cluster serving our API answers the
+    /// unauthenticated pre-flight probe.
+    fn behind_auth(
+        answer: impl Fn(&str, &str) -> (String, u64, String) + Send + 'static,
+    ) -> Streamer {
+        Streamer::serve(true, answer)
+    }
+
+    fn serve(
+        guarded: bool,
+        answer: impl Fn(&str, &str) -> (String, u64, String) + Send + 'static,
+    ) -> Streamer {
         use std::io::{BufRead, BufReader, Write};
         use std::sync::atomic::Ordering;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -133,11 +149,19 @@ impl Streamer {
                     continue;
                 }
                 let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut authorized = false;
                 loop {
                     let mut h = String::new();
                     if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
                         break;
                     }
+                    authorized |= h.to_ascii_lowercase().starts_with("authorization:");
+                }
+                if guarded && !authorized {
+                    let _ = conn.write_all(
+                        b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
                 }
                 p.lock().unwrap().push(path.clone());
                 let (head, pad, tail) = answer(&b, &path);
@@ -218,7 +242,7 @@ fn a_discovery_document_over_the_cap_fails_with_exit_5() {
 fn a_management_list_over_the_cap_fails_with_exit_9() {
     const PAD: u64 = 80 << 20;
     // One token whose description is 80 MiB: valid JSON, over 64 MiB.
-    let cluster = Streamer::start(|_, path| {
+    let cluster = Streamer::behind_auth(|_, path| {
         match path {
         "/api/v0/management/tokens" => (
             r#"[{"id":"t1","tokenPrefix":"M.x","createdAt":"2026-01-01T00:00:00Z","createdBy":"x","description":""#.into(),
