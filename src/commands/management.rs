@@ -123,6 +123,20 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     if args.format.format == Format::Json {
         return Ok(ctx.printer.json(&tokens)?);
     }
+    if tokens.is_empty() {
+        ctx.printer
+            .status("No management tokens on this cluster yet.");
+    }
+    let table = if output::lists::for_people() {
+        people_table(&tokens, chrono::Utc::now())
+    } else {
+        full_table(&tokens)
+    };
+    crate::commands::data(ctx, &table)
+}
+
+/// Every value whole (a pipe, a file): what scripts read.
+fn full_table(tokens: &[ManagementToken]) -> String {
     let rows: Vec<Vec<String>> = tokens
         .iter()
         .map(|t| {
@@ -137,24 +151,47 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    if rows.is_empty() {
-        ctx.printer
-            .status("No management tokens on this cluster yet.");
-    }
-    crate::commands::data(
-        ctx,
-        &output::table(
-            &[
-                "ID",
-                "DESCRIPTION",
-                "PREFIX",
-                "CREATED AT",
-                "CREATED BY",
-                "EXPIRES AT",
-                "REVOKED AT",
-            ],
-            &rows,
-        ),
+    output::table(
+        &[
+            "ID",
+            "DESCRIPTION",
+            "PREFIX",
+            "CREATED AT",
+            "CREATED BY",
+            "EXPIRES AT",
+            "REVOKED AT",
+        ],
+        &rows,
+    )
+}
+
+/// On a terminal: short ids (any unique prefix is accepted back), a status
+/// column and relative times.
+fn people_table(tokens: &[ManagementToken], now: chrono::DateTime<chrono::Utc>) -> String {
+    use output::lists::{expiry, relative, short_id, status};
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            vec![
+                short_id(&t.id),
+                t.description.clone(),
+                t.token_prefix.clone(),
+                status(t.revoked_at, t.expires_at, now).into(),
+                relative(t.created_at, now),
+                expiry(t.expires_at, now),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "ID",
+            "DESCRIPTION",
+            "PREFIX",
+            "STATUS",
+            "CREATED",
+            "EXPIRES",
+        ],
+        &rows,
     )
 }
 
@@ -173,8 +210,9 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
     }
     let s = session(ctx, &cfg, &http, &args.device).await?;
     let client = s.client()?;
+    let ids = resolve_ids(&client, &s, &args.ids).await?;
     let mut failed: Vec<(String, anyhow::Error)> = Vec::new();
-    for id in &args.ids {
+    for id in &ids {
         match client.revoke(&s.cred, id).await {
             Ok(t) => ctx.printer.status(format!(
                 "Revoked {} ({}) at {}.",
@@ -205,4 +243,28 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
                 .join(", ")
         )),
     }
+}
+
+/// Ids as typed, whole or as unique prefixes (terminal lists show eight
+/// characters); one listing only when a prefix was typed.
+async fn resolve_ids(
+    client: &crate::cluster::ClusterClient<'_>,
+    s: &provision::Session<'_>,
+    typed: &[String],
+) -> anyhow::Result<Vec<String>> {
+    if !typed.iter().any(|t| crate::cluster::is_prefix(t)) {
+        return Ok(typed.to_vec());
+    }
+    let all = client.list(&s.cred).await.map_err(|e| s.on_error(e))?;
+    typed
+        .iter()
+        .map(|t| {
+            crate::cluster::resolve_id(
+                t,
+                all.iter().map(|x| x.id.as_str()),
+                "management token",
+                "management list",
+            )
+        })
+        .collect()
 }

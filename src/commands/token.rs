@@ -139,16 +139,74 @@ pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
         ctx.printer
             .status("No database tokens on this cluster yet.");
     }
+    if output::lists::for_people() {
+        // Short ids (a unique prefix is accepted back), a status column and
+        // relative times; a pipe gets every value whole.
+        use output::lists::{expiry, relative, short_id, status};
+        let now = chrono::Utc::now();
+        let rows: Vec<Vec<String>> = tokens
+            .iter()
+            .map(|t| {
+                vec![
+                    short_id(&t.id),
+                    sanitize(&t.description),
+                    permissions_text(&t.permissions),
+                    status(t.revoked_at, t.expires_at, now).into(),
+                    relative(t.created_at, now),
+                    expiry(t.expires_at, now),
+                ]
+            })
+            .collect();
+        let header = [
+            "ID",
+            "DESCRIPTION",
+            "PERMISSIONS",
+            "STATUS",
+            "CREATED",
+            "EXPIRES",
+        ];
+        return super::data(ctx, &output::table(&header, &rows));
+    }
     let rows: Vec<Vec<String>> = tokens.iter().map(row).collect();
     super::data(ctx, &output::table(&COLUMNS, &rows))
+}
+
+/// Ids as typed, whole or as unique prefixes; one listing only when a
+/// prefix was typed.
+async fn resolve_ids(
+    client: &documented::DocumentedClient<'_>,
+    s: &crate::provision::Session<'_>,
+    typed: &[String],
+) -> anyhow::Result<Vec<String>> {
+    if !typed.iter().any(|t| crate::cluster::is_prefix(t)) {
+        return Ok(typed.to_vec());
+    }
+    let all = client
+        .list_tokens(&s.cred)
+        .await
+        .map_err(|e| s.on_error(e))?;
+    typed
+        .iter()
+        .map(|t| {
+            crate::cluster::resolve_id(
+                t,
+                all.iter().map(|x| x.id.as_str()),
+                "database token",
+                "token list",
+            )
+        })
+        .collect()
 }
 
 pub async fn get(ctx: &Context, args: TokenGetArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::documented_context(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
-    let t = s
-        .documented()?
-        .get_token(&s.cred, &args.id)
+    let client = s.documented()?;
+    let id = resolve_ids(&client, &s, std::slice::from_ref(&args.id))
+        .await?
+        .remove(0);
+    let t = client
+        .get_token(&s.cred, &id)
         .await
         .map_err(|e| s.on_error(e))?;
     if args.format.format == Format::Json {
@@ -172,6 +230,7 @@ pub async fn revoke(ctx: &Context, args: TokenRevokeArgs) -> anyhow::Result<()> 
     }
     let s = ctx.session(&cfg, &http, &args.device).await?;
     let client = s.documented()?;
+    let ids = &resolve_ids(&client, &s, ids).await?;
     let mut failed: Vec<(String, anyhow::Error)> = Vec::new();
     for id in ids {
         match client.revoke_token(&s.cred, id).await {

@@ -280,3 +280,65 @@ fn verbose_logs_in_a_pipe_or_file_have_no_escape_sequences() {
     assert!(out.stderr.contains("DEBUG"), "{out}");
     assert!(!out.stderr.contains('\x1b'), "{out:?}");
 }
+
+#[test]
+fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
+    let (idp, _cluster, env) = setup();
+    support::login(&env, &idp, "admin");
+    let made = env.run([
+        "management",
+        "create",
+        "--description",
+        "pty list",
+        "--expires-in",
+        "90d",
+        "--format",
+        "json",
+    ]);
+    made.assert_success();
+    let id = made.stdout_json()["id"].as_str().unwrap().to_string();
+    let short = &id[..8];
+
+    let out = in_pty(&env, 120, 24, "management list", &[]).wait_output();
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("STATUS"), "{out}");
+    assert!(out.stdout.contains(short), "{out}");
+    assert!(!out.stdout.contains(&id), "the full id is for pipes: {out}");
+    assert!(out.stdout.contains("active"), "{out}");
+    assert!(out.stdout.contains("in 89 days"), "{out}");
+    // Piped: the full id and RFC 3339 times, as before.
+    let piped = env.run(["management", "list"]);
+    piped.assert_success();
+    assert!(piped.stdout.contains(&id), "{piped}");
+    assert!(!piped.stdout.contains("in 89 days"), "{piped}");
+
+    // What the terminal showed can be typed back.
+    env.run(["management", "revoke", "--force", short])
+        .assert_success();
+    let out = in_pty(&env, 120, 24, "management list", &[]).wait_output();
+    assert!(out.stdout.contains("revoked"), "{out}");
+
+    // Database tokens the same way; `token get` takes the short id.
+    let made = env.run([
+        "token",
+        "create",
+        "--description",
+        "pty db",
+        "--read-database",
+        "db",
+        "--format",
+        "json",
+    ]);
+    made.assert_success();
+    let id = made.stdout_json()["id"].as_str().unwrap().to_string();
+    let out = in_pty(&env, 120, 24, "token list", &[]).wait_output();
+    assert!(out.stdout.contains(&id[..8]), "{out}");
+    assert!(out.stdout.contains("never"), "{out}");
+    assert!(out.stdout.contains("read:db"), "{out}");
+    let got = env.run(["token", "get", &id[..8], "--format", "json"]);
+    got.assert_success();
+    assert_eq!(got.stdout_json()["id"], id.as_str());
+    // Too short, or matching nothing: clear errors.
+    env.run(["token", "get", "abc"]).assert_code(2);
+    env.run(["token", "get", "zzzzzzzz"]).assert_code(1);
+}
