@@ -12,88 +12,11 @@ use reference_cluster::config::DocumentedPaths;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use support::cluster::Cluster;
+use support::stock::{
+    LONG, SHORT, assert_no_secret_on_stderr, logged_in, management_token, query, requests, stock,
+    write,
+};
 use support::{Idp, Output, ProfileToml, TestEnv};
-
-const LONG: &str = "/api/v0/accounts/{account_id}/clusters/{cluster_id}";
-const SHORT: &str = "/api/v0";
-
-fn stock(idp: &Idp, paths: DocumentedPaths) -> Cluster {
-    Cluster::builder(idp)
-        .configure(|c| {
-            c.management_tokens = false;
-            c.documented_paths = paths;
-        })
-        .start()
-}
-
-fn logged_in(idp: &Idp, cluster: &Cluster) -> TestEnv {
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(idp).cluster(cluster).build());
-    support::login(&env, idp, "admin");
-    env
-}
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-}
-
-/// `GET /query?db=` with `token`: the status.
-fn query(cluster: &Cluster, token: &str, db: &str) -> u16 {
-    http()
-        .get(format!("{}/query", cluster.url()))
-        .query(&[("db", db), ("q", "SHOW MEASUREMENTS")])
-        .bearer_auth(token)
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-/// `POST /api/v2/write?bucket=` with `token`: the status.
-fn write(cluster: &Cluster, token: &str, db: &str) -> u16 {
-    http()
-        .post(format!("{}/api/v2/write", cluster.url()))
-        .query(&[("bucket", db)])
-        .header("Authorization", format!("Token {token}"))
-        .body("cpu,host=a usage=0.5")
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-/// A management token handed to the cluster out of band (as `influxctl
-/// management create` does on a real one).
-fn management_token(cluster: &Cluster) -> String {
-    let r: Value = http()
-        .post(format!("{}/__test/management-tokens", cluster.url()))
-        .json(&json!({"description": "ops automation"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    r["accessToken"].as_str().unwrap().to_string()
-}
-
-fn requests(cluster: &Cluster, method: &str, path: &str) -> u64 {
-    cluster.requests(&format!("{method} {path}"))
-}
-
-/// No `apiv1_` (database token) and no `M.V1.` (management token) byte on
-/// stderr, nor any 16-byte window of `token`.
-#[track_caller]
-fn assert_no_secret_on_stderr(out: &Output, token: &str) {
-    assert!(!out.stderr.contains("apiv1_"), "apiv1_ on stderr\n{out}");
-    assert!(!out.stderr.contains("M.V1."), "M.V1. on stderr\n{out}");
-    for w in token.as_bytes().windows(16) {
-        let w = std::str::from_utf8(w).unwrap();
-        assert!(!out.stderr.contains(w), "token bytes on stderr\n{out}");
-    }
-}
-
 fn state_dir(env: &TestEnv) -> PathBuf {
     env.home().join(".local/state/influx-bootstrap/tokens")
 }
@@ -139,7 +62,7 @@ fn mint_a_database_token_in_both_path_forms() {
         (DocumentedPaths::Short, SHORT),
         (DocumentedPaths::Long, LONG),
     ] {
-        let cluster = stock(&idp, paths);
+        let cluster = stock(&idp, paths, None);
         let env = logged_in(&idp, &cluster);
         env.run(["database", "create", "other"]).assert_success();
         let out = env.run([
@@ -248,7 +171,7 @@ fn mint_a_database_token_in_both_path_forms() {
 #[test]
 fn a_dropped_create_ends_with_one_live_token_stored_and_the_lost_one_revoked() {
     let idp = Idp::builder().interval(1).start();
-    let cluster = stock(&idp, DocumentedPaths::Both);
+    let cluster = stock(&idp, DocumentedPaths::Both, None);
     let env = logged_in(&idp, &cluster);
     env.run(["database", "create", "db"]).assert_success();
     // Another token with the same description and permissions, made before:
@@ -454,7 +377,7 @@ fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
 #[test]
 fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
     let idp = Idp::builder().interval(1).start();
-    let cluster = stock(&idp, DocumentedPaths::Both);
+    let cluster = stock(&idp, DocumentedPaths::Both, None);
     let mgmt = management_token(&cluster);
     let env = TestEnv::new();
     env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
@@ -540,7 +463,7 @@ fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
 #[test]
 fn interrupted_while_storing_a_database_token_revokes_it() {
     let idp = Idp::builder().interval(1).start();
-    let cluster = stock(&idp, DocumentedPaths::Both);
+    let cluster = stock(&idp, DocumentedPaths::Both, None);
     let env = logged_in(&idp, &cluster);
     let gate = support::StoreGate::new(env.home(), "int", 1);
     let run = env.spawn([

@@ -11,33 +11,13 @@ use reference_cluster::config::DocumentedPaths;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use support::cluster::Cluster;
+use support::stock::{
+    LONG, assert_no_secret_on_stderr, logged_in, management_token, query, requests, stock, write,
+};
 use support::{Idp, Output, ProfileToml, TestEnv};
 
 const ONES: &str = "11111111-1111-1111-1111-111111111111";
-const LONG: &str = "/api/v0/accounts/{account_id}/clusters/{cluster_id}";
 const DAY_NS: u64 = 86_400_000_000_000;
-
-/// A reference cluster without our management-token routes, serving the
-/// documented API in `paths` (on `listen` when given: a restart in place).
-fn stock(idp: &Idp, paths: DocumentedPaths, listen: Option<std::net::SocketAddr>) -> Cluster {
-    Cluster::builder(idp)
-        .configure(|c| {
-            c.management_tokens = false;
-            c.documented_paths = paths;
-            if let Some(addr) = listen {
-                c.listen = addr;
-            }
-        })
-        .start()
-}
-
-/// A CLI environment logged in as `admin` against `cluster`.
-fn logged_in(idp: &Idp, cluster: &Cluster) -> TestEnv {
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(idp).cluster(cluster).build());
-    support::login(&env, idp, "admin");
-    env
-}
 
 /// Runs the CLI and parses its stdout as one JSON document.
 #[track_caller]
@@ -56,11 +36,6 @@ fn fails(env: &TestEnv, args: &[&str], code: i32, stderr: &str) -> Output {
     assert!(out.stderr.contains(stderr), "want {stderr:?}\n{out}");
     out
 }
-
-fn requests(cluster: &Cluster, method: &str, path: &str) -> u64 {
-    cluster.requests(&format!("{method} {path}"))
-}
-
 fn memory_file(env: &TestEnv) -> PathBuf {
     env.cache_dir().join("documented-api-paths.json")
 }
@@ -73,49 +48,6 @@ fn remembered(env: &TestEnv, cluster: &Cluster) -> Option<String> {
         .as_str()
         .map(str::to_string)
 }
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-}
-
-/// `GET /query?db=` with `token`: the status.
-fn query(cluster: &Cluster, token: &str, db: &str) -> u16 {
-    http()
-        .get(format!("{}/query", cluster.url()))
-        .query(&[("db", db), ("q", "SHOW MEASUREMENTS")])
-        .bearer_auth(token)
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-/// `POST /api/v2/write?bucket=` with `token`: the status.
-fn write(cluster: &Cluster, token: &str, db: &str) -> u16 {
-    http()
-        .post(format!("{}/api/v2/write", cluster.url()))
-        .query(&[("bucket", db)])
-        .header("Authorization", format!("Token {token}"))
-        .body("cpu,host=a usage=0.5")
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-/// No byte of a database token on stderr, nor any 16-byte window of `token`.
-#[track_caller]
-fn assert_no_token_on_stderr(out: &Output, token: &str) {
-    assert!(!out.stderr.contains("apiv1_"), "apiv1_ on stderr\n{out}");
-    for w in token.as_bytes().windows(16) {
-        let w = std::str::from_utf8(w).unwrap();
-        assert!(!out.stderr.contains(w), "token bytes on stderr\n{out}");
-    }
-}
-
 #[test]
 fn databases_on_a_stock_cluster() {
     let idp = Idp::builder().interval(1).start();
@@ -314,7 +246,7 @@ fn database_tokens_and_the_data_path() {
         out.stderr.contains("only time the database token is shown"),
         "{out}"
     );
-    assert_no_token_on_stderr(&out, &writer);
+    assert_no_secret_on_stderr(&out, &writer);
     // The documented API has no idempotency: the create went out once.
     assert_eq!(requests(&cluster, "POST", "/api/v0/tokens"), 1);
 
@@ -344,7 +276,7 @@ fn database_tokens_and_the_data_path() {
     assert!(reader.starts_with("apiv1_"), "{out}");
     assert_eq!(out.stdout.matches(&reader).count(), 1);
     assert!(out.stdout.contains("read:*"), "{out}");
-    assert_no_token_on_stderr(&out, &reader);
+    assert_no_secret_on_stderr(&out, &reader);
     assert_eq!(query(&cluster, &reader, "other"), 200);
     assert_eq!(query(&cluster, &reader, "sensors"), 200);
     assert_eq!(write(&cluster, &reader, "sensors"), 403);
@@ -359,7 +291,7 @@ fn database_tokens_and_the_data_path() {
     assert_eq!(list[1]["description"], "grafana");
     assert!(list.iter().all(|t| t.get("access_token").is_none()));
     assert!(!out.stdout.contains("apiv1_"), "{out}");
-    assert_no_token_on_stderr(&out, &writer);
+    assert_no_secret_on_stderr(&out, &writer);
     let out = env.run(["token", "list"]);
     out.assert_success();
     assert!(out.stdout.contains("read:sensors write:sensors"), "{out}");
@@ -521,19 +453,6 @@ fn clustered_long_form_with_the_profile_ids() {
     assert_eq!(requests(&cluster, "POST", &format!("{LONG}/databases")), 1);
 }
 
-/// A management token handed to the cluster out of band (as `influxctl
-/// management create` does on a real one).
-fn management_token(cluster: &Cluster) -> String {
-    let r: Value = http()
-        .post(format!("{}/__test/management-tokens", cluster.url()))
-        .json(&json!({"description": "ops automation"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    r["accessToken"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn dedicated_behind_management_url_with_a_management_token() {
     let idp = Idp::builder().interval(1).start();
@@ -685,7 +604,7 @@ fn a_token_create_is_never_repeated_blindly() {
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     assert_eq!(live.len(), 1, "{listed}");
     assert_eq!(live[0]["id"], shown["id"]);
-    assert_no_token_on_stderr(&out, shown["access_token"].as_str().unwrap());
+    assert_no_secret_on_stderr(&out, shown["access_token"].as_str().unwrap());
 
     // A 503 on a read is retried as any read is.
     cluster.faults(json!({"fail_next": 1, "fail_status": 503, "retry_after": 1}));

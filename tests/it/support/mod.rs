@@ -20,6 +20,7 @@
 
 pub mod canned;
 pub mod cluster;
+pub mod stock;
 
 use std::ffi::OsStr;
 use std::fmt;
