@@ -23,7 +23,7 @@ mod schema;
 
 pub use layer::{Source, Value};
 pub use paths::{FileKind, Files, influxctl_config_path};
-pub use profile::{OAuth2, Product, Profile, Tls};
+pub use profile::{ManagementBackend, OAuth2, Product, Profile, Tls};
 pub use schema::parse_text;
 
 pub const DEFAULT_PROFILE: &str = "default";
@@ -40,6 +40,18 @@ pub struct Config {
     pub timeout: Value<Duration>,
     /// Warnings to show once (e.g. reading influxctl's file).
     pub notes: Vec<String>,
+}
+
+impl Config {
+    /// Who handles management tokens for this profile (`management_backend`).
+    pub fn management_backend(&self) -> ManagementBackend {
+        self.profile.management_backend.value
+    }
+
+    /// Is `influxctl` driven for management tokens?
+    pub fn uses_influxctl(&self) -> bool {
+        self.management_backend() == ManagementBackend::Influxctl
+    }
 }
 
 /// Resolve the active profile: defaults < file < env < flags.
