@@ -17,6 +17,7 @@ use url::Url;
 
 pub mod documented;
 pub mod expiry;
+pub mod influxctl;
 
 /// A management token as the cluster describes it (never the secret). The
 /// API speaks camelCase; everything we print is snake_case.
