@@ -110,8 +110,10 @@ struct CtlOAuth2 {
     client_id: String,
     scopes: Vec<String>,
     parameters: BTreeMap<String, String>,
-    device_url: String,
-    token_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -150,7 +152,7 @@ impl TempConfig {
 
 impl Influxctl {
     /// The driver for `profile`; `endpoints` are resolved from our issuer.
-    pub fn new(profile: &Profile, endpoints: &Endpoints, printer: &Printer) -> Self {
+    pub fn new(profile: &Profile, endpoints: Option<&Endpoints>, printer: &Printer) -> Self {
         let o = &profile.oauth2;
         let s = |v: &Option<crate::settings::Value<String>>| v.as_ref().map(|v| v.value.clone());
         let p = |v: &Option<crate::settings::Value<PathBuf>>| v.as_ref().map(|v| v.value.clone());
@@ -180,8 +182,8 @@ impl Influxctl {
                         client_id: s(&o.client_id).unwrap_or_default(),
                         scopes: o.scopes.value.clone(),
                         parameters: o.parameters.value.clone(),
-                        device_url: endpoints.device_url.to_string(),
-                        token_url: endpoints.token_url.to_string(),
+                        device_url: endpoints.map(|e| e.device_url.to_string()),
+                        token_url: endpoints.map(|e| e.token_url.to_string()),
                     },
                 },
             },

@@ -48,6 +48,9 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
         .into());
     }
     let (cfg, http) = super::cluster_context(ctx)?;
+    if cfg.uses_influxctl() {
+        return influxctl_token(ctx, &args, plan, min_remaining, &cfg, &http).await;
+    }
     let client = ClusterClient::new(&cfg.profile, &http)?;
     let p = ctx.pipeline(&client);
     plan.record = provision::recorder(
@@ -87,6 +90,44 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
     provision::mint(&p, &plan, &session.cred)
         .await
         .map_err(|e| session.on_error(e))
+}
+
+/// A management token on a stock cluster: the same pipeline over `influxctl`
+/// (`management_backend = "influxctl"`). The credential is the profile's
+/// management token, else influxctl logs the person in itself (no device
+/// flow of ours).
+async fn influxctl_token(
+    ctx: &Context,
+    args: &MintArgs,
+    mut plan: Plan,
+    min_remaining: Duration,
+    cfg: &crate::settings::Config,
+    http: &crate::http::HttpClient,
+) -> anyhow::Result<()> {
+    let person = cfg.profile.mgmt_token.is_none();
+    let api = provision::influxctl_tokens(cfg, http, &ctx.printer, person).await?;
+    let p = ctx.pipeline(&api);
+    let base = crate::cluster::base_url(&cfg.profile)?;
+    plan.record = provision::recorder(
+        &ctx.env,
+        &ctx.printer,
+        provision::management_ref(cfg, base.as_str()),
+    );
+    if args.if_missing {
+        match provision::held_token(&p, &plan.stores, min_remaining).await? {
+            Held::Fresh(t) => return unchanged(ctx, &plan.stores[0].to_string(), &t, plan.json),
+            Held::Replace(why) => {
+                ctx.printer
+                    .status(format!("{} {why}; minting a new one.", plan.stores[0]));
+                plan.stores = provision::spec_stores(&args.stores, &store_options(ctx, true))?;
+            }
+            Held::Missing => {}
+        }
+    }
+    provision::preflight(&plan.stores).await?;
+    let cred = provision::influxctl_credential(cfg);
+    finish_rotation(ctx, &p, args, &cred).await?;
+    provision::mint(&p, &plan, &cred).await
 }
 
 /// `mint --read-database/--write-database`: the same pipeline, with the

@@ -58,10 +58,34 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     }
 
     let (cfg, http) = super::cluster_context(ctx)?;
+    let base = crate::cluster::base_url(&cfg.profile)?;
+    if cfg.uses_influxctl() {
+        // The old token authenticates influxctl: no person is needed.
+        let api = provision::influxctl_tokens(&cfg, &http, &ctx.printer, false).await?;
+        let p = ctx.pipeline(&api);
+        return management_token(ctx, &args, &cfg, &p, &base, stores, expires_at, journal).await;
+    }
     let client = ClusterClient::new(&cfg.profile, &http)?;
     let p = ctx.pipeline(&client);
+    management_token(ctx, &args, &cfg, &p, &base, stores, expires_at, journal).await
+}
+
+/// A management token rotates itself, over our API or `influxctl`.
+#[allow(clippy::too_many_arguments)]
+async fn management_token<A: provision::TokenApi>(
+    ctx: &Context,
+    args: &RotateArgs,
+    cfg: &crate::settings::Config,
+    p: &provision::Pipeline<'_, A>,
+    base: &url::Url,
+    stores: Stores,
+    expires_at: Option<DateTime<Utc>>,
+    journal: Option<(Records, Journal)>,
+) -> anyhow::Result<()> {
+    let json = args.format.format == Format::Json;
+    let first = stores[0].to_string();
     if let Some((records, j)) = &journal
-        && let Recovered::Finished(_) = provision::recover(&p, records, j, &stores, None).await?
+        && let Recovered::Finished(_) = provision::recover(p, records, j, &stores, None).await?
     {
         return Ok(());
     }
@@ -96,10 +120,10 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         record: provision::recorder(
             &ctx.env,
             &ctx.printer,
-            provision::management_ref(&cfg, client.base().as_str()),
+            provision::management_ref(cfg, base.as_str()),
         ),
     };
-    provision::rotate(&p, &plan).await
+    provision::rotate(p, &plan).await
 }
 
 async fn read_old(stores: &Stores) -> anyhow::Result<Secret> {
