@@ -49,6 +49,11 @@ pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     if cfg.uses_influxctl() {
         let api = influxctl(ctx, &cfg, &http).await?;
         let cred = provision::influxctl_credential(&cfg);
+        tokio::select! {
+            biased;
+            _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
+            r = provision::influxctl_login(&api, &cred) => r?,
+        };
         let created = create_with(
             ctx,
             &ctx.pipeline(&api),

@@ -126,6 +126,13 @@ async fn influxctl_token(
     }
     provision::preflight(&plan.stores).await?;
     let cred = provision::influxctl_credential(cfg);
+    // influxctl's own login, if a person is needed, before anything exists:
+    // a signal while it waits just stops (and kills influxctl).
+    tokio::select! {
+        biased;
+        _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
+        r = provision::influxctl_login(&api, &cred) => r?,
+    };
     finish_rotation(ctx, &p, args, &cred).await?;
     provision::mint(&p, &plan, &cred).await
 }

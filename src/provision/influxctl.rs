@@ -46,6 +46,16 @@ pub fn influxctl_credential(cfg: &Config) -> Credential {
     }
 }
 
+/// Let influxctl log the person in (its device login, on the terminal)
+/// before anything is created, by listing; later runs use its cached login.
+/// Nothing to do when a management token authenticates.
+pub async fn login(api: &InfluxctlTokens<'_>, cred: &Credential) -> Result<(), ClusterError> {
+    match auth(cred) {
+        Auth::Token(_) => Ok(()),
+        Auth::Person => api.ctl.list(Auth::Person).await.map(|_| ()),
+    }
+}
+
 fn auth(cred: &Credential) -> Auth<'_> {
     match cred.kind {
         CredentialKind::ManagementToken if !cred.token.is_empty() => Auth::Token(&cred.token),

@@ -16,6 +16,7 @@ mod faults;
 mod hardening;
 mod hostile;
 mod idp_fixture;
+mod influxctl_backend;
 mod login;
 mod management;
 mod mint;
