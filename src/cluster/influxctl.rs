@@ -72,7 +72,7 @@ pub struct Influxctl {
 }
 
 /// The profile we write, in influxctl's schema.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 struct CtlProfile {
     name: String,
     product: String,
@@ -88,7 +88,7 @@ struct CtlProfile {
     auth: CtlAuth,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 struct CtlTls {
     insecure: bool,
     disable: bool,
@@ -100,12 +100,12 @@ struct CtlTls {
     key: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 struct CtlAuth {
     oauth2: CtlOAuth2,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 struct CtlOAuth2 {
     client_id: String,
     scopes: Vec<String>,
@@ -349,6 +349,24 @@ impl Influxctl {
         })?;
         if !status.success() {
             let tail = crate::text::sanitize(&last.join(" / "));
+            // gRPC status names in influxctl's error line (its only error
+            // contract is a non-zero exit; see docs/real-cluster-checklist.md
+            // §8): a rejected management token is told apart so that a
+            // revoked stored token reads as "no longer works" (`--if-missing`
+            // replaces it), and an unknown id as 404.
+            if tail.contains("code = Unauthenticated") && matches!(auth, Auth::Token(_)) {
+                return Err(ClusterError::Unauthorized {
+                    url: self.what(),
+                    credential: "management token",
+                    message: format!(": {tail}"),
+                });
+            }
+            if tail.contains("code = NotFound") {
+                return Err(ClusterError::NotFound {
+                    what: format!("management token (influxctl: {tail})"),
+                    list: "management list",
+                });
+            }
             return Err(ClusterError::Server {
                 url: self.what(),
                 status: 0,

@@ -161,7 +161,9 @@ async function call(method, url, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await r.text();
-  if (!r.ok) die(`rpc error: code = ${r.status === 404 ? 'NotFound' : r.status} desc = ${text}`);
+  // gRPC status names, as influxctl's errors show them.
+  const code = { 401: 'Unauthenticated', 403: 'PermissionDenied', 404: 'NotFound' }[r.status];
+  if (!r.ok) die(`rpc error: code = ${code || 'Unknown'} desc = ${text}`);
   return JSON.parse(text);
 }
 

@@ -295,3 +295,79 @@ fn an_interrupted_login_leaves_no_config_and_no_token() {
             .all(|t| t["description"] != "never")
     );
 }
+
+#[test]
+fn if_missing_keeps_a_working_token_and_replaces_a_revoked_one() {
+    let s = setup();
+    let admin = admin_token(&s.cluster);
+    let file = s.env.home().join("mgmt-token");
+    let store = format!("file:{}", file.display());
+    let mint = || {
+        let out = s
+            .env
+            .cmd([
+                "mint",
+                "--if-missing",
+                "--description",
+                "app",
+                "--store",
+                &store,
+            ])
+            .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &admin)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        assert_no_token_shaped(&stderr, &[&admin]);
+        stderr
+    };
+    mint();
+    let first = read(&file);
+    let stderr = mint();
+    assert!(stderr.contains("nothing to do"), "{stderr}");
+    assert_eq!(read(&file), first);
+
+    // Revoked behind our back: influxctl rejects it, and it is replaced.
+    let id = private_list(&s.cluster, &admin)
+        .into_iter()
+        .find(|t| t["description"] == "app")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = http()
+        .delete(format!(
+            "{}/__test/private/management/tokens/{id}",
+            s.cluster.url()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let stderr = mint();
+    assert!(stderr.contains("minting a new one"), "{stderr}");
+    let second = read(&file);
+    assert_ne!(second, first);
+    assert_eq!(documented_status(&s.cluster, &second), 200);
+    assert_no_config_left(&s.env);
+}
+
+#[test]
+fn a_missing_influxctl_says_where_to_get_it() {
+    let s = setup();
+    let cfg = std::fs::read_to_string(s.env.config_path()).unwrap();
+    s.env
+        .write_config(&cfg.replace(STANDIN, "/nonexistent/influxctl"));
+    let out = s
+        .env
+        .cmd(["management", "list"])
+        .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", admin_token(&s.cluster))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("/nonexistent/influxctl") && stderr.contains("docs.influxdata.com"),
+        "{stderr}"
+    );
+}
