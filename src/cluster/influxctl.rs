@@ -296,10 +296,21 @@ impl Influxctl {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         match auth {
-            // A person may have to answer influxctl's login on the terminal.
-            Auth::Person => cmd.stdin(Stdio::inherit()),
-            Auth::Token(_) => cmd.stdin(Stdio::null()),
-        };
+            // A person may have to answer influxctl's login on the terminal
+            // (so it stays in the terminal's foreground process group).
+            Auth::Person => {
+                cmd.stdin(Stdio::inherit());
+            }
+            // No person: its own process group, so a Ctrl-C on the terminal
+            // reaches only us and a create in flight finishes; the pipeline
+            // then revokes what it made (rather than reconciling a create
+            // that died half-way).
+            Auth::Token(_) => {
+                cmd.stdin(Stdio::null());
+                #[cfg(unix)]
+                cmd.process_group(0);
+            }
+        }
         tracing::info!("running {} {}", self.program.display(), args.join(" "));
         let mut child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
         let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {

@@ -17,6 +17,8 @@
 // - JSON output: snake_case keys, times as {"seconds": n, "nanos": n}, expires_at/revoked_at
 //   absent when unset; `management create` prints the token beside `token_prefix`.
 // - It logs a token-shaped line on stderr on purpose (a leaky tool): our relay must redact it.
+// - With STANDIN_CREATE_GATE=FIFO, `management create` waits for a line on that FIFO before
+//   asking the cluster (tests interrupt us while a create is in flight).
 // - Every config path it was given is appended to $XDG_CACHE_HOME/influxctl-standin/configs.log,
 //   so the tests can check that none outlives the run.
 //
@@ -195,6 +197,13 @@ async function main() {
   if (rest[0] !== 'management') die(`unknown command ${rest.join(' ')}`);
   switch (rest[1]) {
     case 'create': {
+      // Tests hold the create here (after login, before the cluster is asked)
+      // until they write to this FIFO.
+      if (process.env.STANDIN_CREATE_GATE) {
+        await bearer();
+        process.stderr.write('standin: creating\n');
+        fs.readFileSync(process.env.STANDIN_CREATE_GATE);
+      }
       const body = { description: flag('--description') };
       if (flag('--expires-at')) body.expiresAt = flag('--expires-at');
       const t = await call('POST', base, body);

@@ -355,6 +355,16 @@ fn if_missing_keeps_a_working_token_and_replaces_a_revoked_one() {
 #[test]
 fn a_missing_influxctl_says_where_to_get_it() {
     let s = setup();
+    let out = s.env.run(["config", "show"]);
+    out.assert_success();
+    for row in ["management_backend", "influxctl"] {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{row} ")))
+            .unwrap_or_else(|| panic!("no {row} row:\n{}", out.stdout));
+        assert!(line.contains("file "), "{line}");
+    }
     let cfg = std::fs::read_to_string(s.env.config_path()).unwrap();
     s.env
         .write_config(&cfg.replace(STANDIN, "/nonexistent/influxctl"));
@@ -370,4 +380,45 @@ fn a_missing_influxctl_says_where_to_get_it() {
         stderr.contains("/nonexistent/influxctl") && stderr.contains("docs.influxdata.com"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_signal_during_the_create_revokes_what_it_made() {
+    let s = setup();
+    let admin = admin_token(&s.cluster);
+    let gate = s.env.home().join("create.gate");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&gate)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let file = s.env.home().join("mgmt-token");
+    let mut cmd = s.env.cmd([
+        "mint",
+        "--description",
+        "in flight",
+        "--store",
+        &format!("file:{}", file.display()),
+    ]);
+    cmd.env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &admin)
+        .env("STANDIN_CREATE_GATE", &gate);
+    let run = Running::spawn(cmd);
+    run.wait_for_stderr("standin: creating");
+    run.signal("INT");
+    // influxctl runs in its own process group: the signal reached only us,
+    // and its create finishes once let go.
+    std::fs::write(&gate, "go\n").unwrap();
+    let out = run.wait_output();
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    assert!(!file.exists());
+    let made: Vec<Value> = private_list(&s.cluster, &admin)
+        .into_iter()
+        .filter(|t| t["description"] == "in flight")
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(made[0]["revokedAt"].is_string(), "{made:?}");
+    assert_no_token_shaped(&out.stderr, &[&admin]);
+    assert_no_config_left(&s.env);
 }
