@@ -256,10 +256,7 @@ impl Influxctl {
         match cmd.output().await {
             Ok(o) if o.status.success() => {
                 let v = String::from_utf8_lossy(&o.stdout);
-                format!(
-                    "`influxctl version` says {:?}",
-                    crate::text::sanitize(&redact(v.trim()))
-                )
+                format!("`influxctl version` says {:?}", shown(v.trim()))
             }
             _ => "`influxctl version` failed".into(),
         }
@@ -319,47 +316,18 @@ impl Influxctl {
                 cause: "no pipes to the child".into(),
             });
         };
-        let printer = self.printer.clone();
-        let relay_err = async move {
-            let mut lines = BufReader::new(err).lines();
-            let mut last = Vec::new();
-            while let Ok(Some(l)) = lines.next_line().await {
-                let l = redact(&l);
-                printer.block(&format!("influxctl: {}\n", crate::text::sanitize(&l)));
-                last.push(l);
-                if last.len() > 5 {
-                    last.remove(0);
-                }
-            }
-            last
-        };
-        let printer = self.printer.clone();
-        let read_out = async move {
-            let mut lines = BufReader::new(out).lines();
-            let mut doc = String::new();
-            while let Ok(Some(l)) = lines.next_line().await {
-                // The JSON document comes last; lines before it are prompts.
-                let t = l.trim_start();
-                if doc.is_empty() && !(t.starts_with('{') || t.starts_with('[')) {
-                    printer.block(&format!(
-                        "influxctl: {}\n",
-                        crate::text::sanitize(&redact(&l))
-                    ));
-                    continue;
-                }
-                doc.push_str(&l);
-                doc.push('\n');
-            }
-            doc
-        };
-        let (last, doc, status) = tokio::join!(relay_err, read_out, child.wait());
+        let (last, doc, status) = tokio::join!(
+            relay_stderr(err, &self.printer),
+            read_stdout(out, &self.printer),
+            child.wait()
+        );
         drop(conf);
         let status = status.map_err(|e| ClusterError::Unreachable {
             url: self.what(),
             cause: e.to_string(),
         })?;
         if !status.success() {
-            let tail = crate::text::sanitize(&last.join(" / "));
+            let tail = last.join(" / ");
             // gRPC status names in influxctl's error line (its only error
             // contract is a non-zero exit; see docs/real-cluster-checklist.md
             // §8): a rejected management token is told apart so that a
@@ -408,6 +376,46 @@ impl Influxctl {
             cause,
         }
     }
+}
+
+/// One line of influxctl's output, as a person may see it: control
+/// characters removed first (so none can split a token), then token-shaped
+/// runs redacted.
+fn shown(line: &str) -> String {
+    redact(&crate::text::sanitize(line))
+}
+
+/// Relay influxctl's stderr to ours line by line as it arrives; the last
+/// few lines (redacted) are kept for the error message.
+async fn relay_stderr(err: tokio::process::ChildStderr, printer: &Printer) -> Vec<String> {
+    let mut lines = BufReader::new(err).lines();
+    let mut last = Vec::new();
+    while let Ok(Some(l)) = lines.next_line().await {
+        let l = shown(&l);
+        printer.block(&format!("influxctl: {l}\n"));
+        last.push(l);
+        if last.len() > 5 {
+            last.remove(0);
+        }
+    }
+    last
+}
+
+/// Read influxctl's stdout: the JSON document comes last; the lines before
+/// it (a login prompt) are relayed to our stderr like its stderr.
+async fn read_stdout(out: tokio::process::ChildStdout, printer: &Printer) -> String {
+    let mut lines = BufReader::new(out).lines();
+    let mut doc = String::new();
+    while let Ok(Some(l)) = lines.next_line().await {
+        let t = l.trim_start();
+        if doc.is_empty() && !(t.starts_with('{') || t.starts_with('[')) {
+            printer.block(&format!("influxctl: {}\n", shown(&l)));
+            continue;
+        }
+        doc.push_str(&l);
+        doc.push('\n');
+    }
+    doc
 }
 
 /// Variables the child never sees: ours (`INFLUX_BOOTSTRAP_*`) and any
