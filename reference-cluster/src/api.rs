@@ -161,6 +161,9 @@ pub const TEST_ROUTES: &[(&str, &str)] = &[
     ("POST", "/__test/faults"),
     ("GET", "/__test/stats"),
     ("POST", "/__test/management-tokens"),
+    ("POST", crate::private::PREFIX),
+    ("GET", crate::private::PREFIX),
+    ("DELETE", "/__test/private/management/tokens/{id}"),
 ];
 
 // ---------------------------------------------------------------------------
@@ -715,7 +718,7 @@ fn created_response(body: Bytes, location: &str, replayed: bool) -> Response {
     resp
 }
 
-async fn create_token(
+pub(crate) async fn create_token(
     State(state): State<Arc<AppState>>,
     p: Params,
     req: Request,
@@ -823,7 +826,7 @@ impl http_body::Body for FailingBody {
     }
 }
 
-async fn list_tokens(
+pub(crate) async fn list_tokens(
     State(state): State<Arc<AppState>>,
     p: Params,
     req: Request,
@@ -865,7 +868,7 @@ async fn get_token(
     ))
 }
 
-async fn revoke_token(
+pub(crate) async fn revoke_token(
     State(state): State<Arc<AppState>>,
     p: Params,
     req: Request,
@@ -1057,7 +1060,7 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such resource")
 }
 
-async fn method_not_allowed() -> ApiError {
+pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method not allowed for this resource",
@@ -1139,7 +1142,8 @@ pub fn app(state: Arc<AppState>) -> Router {
             .route(
                 "/__test/management-tokens",
                 axum::routing::post(test_issue_management_token).fallback(method_not_allowed),
-            );
+            )
+            .merge(crate::private::routes());
     }
     router
         .fallback(not_found)

@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod documented;
+pub mod private;
 pub mod server;
 pub mod store;
 pub mod token;

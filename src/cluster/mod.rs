@@ -17,6 +17,7 @@ use url::Url;
 
 pub mod documented;
 pub mod expiry;
+pub mod influxctl;
 pub mod probe;
 
 /// A management token as the cluster describes it (never the secret). The

@@ -51,6 +51,10 @@ fn rows(cfg: &Config) -> Vec<Row> {
             url,
         ),
         opt("mgmt_token", &p.mgmt_token, |_| "(set, hidden)".into()),
+        row("management_backend", &p.management_backend, |x| {
+            x.as_str().to_string()
+        }),
+        row("influxctl", &p.influxctl, path),
         row("tls.insecure", &p.tls.insecure, b),
         row("tls.disable", &p.tls.disable, b),
         opt("tls.ca", &p.tls.ca, path),

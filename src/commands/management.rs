@@ -46,6 +46,25 @@ pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         chrono::Utc::now(),
     )?;
     let (cfg, http) = super::cluster_context(ctx)?;
+    if cfg.uses_influxctl() {
+        let api = influxctl(ctx, &cfg, &http).await?;
+        let cred = provision::influxctl_credential(&cfg);
+        tokio::select! {
+            biased;
+            _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
+            r = provision::influxctl_login(&api, &cred) => r?,
+        };
+        let created = create_with(
+            ctx,
+            &ctx.pipeline(&api),
+            &cred,
+            &description,
+            expires_at,
+            &|e| e,
+        )
+        .await?;
+        return print_created(ctx, &created, args.format.format);
+    }
     // This command cleans up on a signal itself (`cleans_up_on_interrupt`):
     // while logging in, nothing exists yet, so a signal just stops.
     let s = tokio::select! {
@@ -54,26 +73,56 @@ pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         s = session(ctx, &cfg, &http, &args.device) => s?,
     };
     let client = s.client()?;
-    let p = ctx.pipeline(&client);
+    let created = create_with(
+        ctx,
+        &ctx.pipeline(&client),
+        &s.cred,
+        &description,
+        expires_at,
+        &|e| s.on_error(e),
+    )
+    .await?;
+    print_created(ctx, &created, args.format.format)
+}
+
+/// The `management` backend of a profile with `management_backend = "influxctl"`.
+async fn influxctl<'a>(
+    ctx: &Context,
+    cfg: &Config,
+    http: &'a HttpClient,
+) -> anyhow::Result<provision::InfluxctlTokens<'a>> {
+    let person = cfg.profile.mgmt_token.is_none();
+    provision::influxctl_tokens(cfg, http, &ctx.printer, person).await
+}
+
+/// Create one token, never leaving it behind on a signal.
+async fn create_with<A: provision::TokenApi>(
+    ctx: &Context,
+    p: &provision::Pipeline<'_, A>,
+    cred: &crate::cluster::Credential,
+    description: &str,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    on_error: &dyn Fn(anyhow::Error) -> anyhow::Error,
+) -> anyhow::Result<CreatedToken> {
     // A signal between the cluster's commit and its response would leave a
     // token nobody ever sees: `create_guarded` replays the Idempotency-Key
     // to find it and revokes it, as `mint` does.
     let created = p
-        .create_guarded(&s.cred, &description, expires_at)
+        .create_guarded(cred, description, expires_at)
         .await
         .map_err(|what| MintError::Interrupted {
             what: format!("no token was shown: {what}"),
         })?
-        .map_err(|e| s.on_error(e))?;
+        .map_err(on_error)?;
     if ctx.interrupt.is_set() {
-        let cleanup = [&s.cred, &provision::own_credential(&created)];
+        let cleanup = [cred, &provision::own_credential(&created)];
         let what = p.revoke_unstored(&cleanup, &created.token.id).await;
         return Err(MintError::Interrupted {
             what: format!("the new token was not shown: {what}"),
         }
         .into());
     }
-    print_created(ctx, &created, args.format.format)
+    Ok(created)
 }
 
 fn print_created(ctx: &Context, c: &CreatedToken, format: Format) -> anyhow::Result<()> {
@@ -117,8 +166,14 @@ pub fn sort_tokens(tokens: &mut [ManagementToken], key: SortKey) {
 
 pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::cluster_context(ctx)?;
-    let s = session(ctx, &cfg, &http, &args.device).await?;
-    let mut tokens = s.client()?.list(&s.cred).await.map_err(|e| s.on_error(e))?;
+    let mut tokens = if cfg.uses_influxctl() {
+        let api = influxctl(ctx, &cfg, &http).await?;
+        let cred = provision::influxctl_credential(&cfg);
+        provision::TokenApi::list(&api, &cred).await?
+    } else {
+        let s = session(ctx, &cfg, &http, &args.device).await?;
+        s.client()?.list(&s.cred).await.map_err(|e| s.on_error(e))?
+    };
     sort_tokens(&mut tokens, args.sort);
     if args.format.format == Format::Json {
         return Ok(ctx.printer.json(&tokens)?);
@@ -208,12 +263,28 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
         );
         output::confirm::confirm(&ctx.printer, output::confirm::REVOKE, &question)?;
     }
+    if cfg.uses_influxctl() {
+        let api = influxctl(ctx, &cfg, &http).await?;
+        let cred = provision::influxctl_credential(&cfg);
+        return revoke_with(ctx, &api, &cred, &args.ids, &|e| e.into()).await;
+    }
     let s = session(ctx, &cfg, &http, &args.device).await?;
     let client = s.client()?;
-    let ids = resolve_ids(&client, &s, &args.ids).await?;
+    revoke_with(ctx, &client, &s.cred, &args.ids, &|e| s.on_error(e)).await
+}
+
+/// Revoke each id in turn, reporting each; a failure does not stop the rest.
+async fn revoke_with<A: provision::TokenApi>(
+    ctx: &Context,
+    api: &A,
+    cred: &crate::cluster::Credential,
+    ids: &[String],
+    on_error: &dyn Fn(crate::error::ClusterError) -> anyhow::Error,
+) -> anyhow::Result<()> {
+    let ids = &resolve_ids(api, cred, ids, on_error).await?;
     let mut failed: Vec<(String, anyhow::Error)> = Vec::new();
-    for id in &ids {
-        match client.revoke(&s.cred, id).await {
+    for id in ids {
+        match api.revoke(cred, id).await {
             Ok(t) => ctx.printer.status(format!(
                 "Revoked {} ({}) at {}.",
                 t.id,
@@ -221,7 +292,7 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
                 crate::text::rfc3339_or_dash(t.revoked_at)
             )),
             Err(e) => {
-                let e = s.on_error(e);
+                let e = on_error(e);
                 ctx.printer.error(format!("error: {id}: {e}"));
                 failed.push((id.clone(), e));
             }
@@ -229,13 +300,13 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
     }
     match failed.len() {
         0 => Ok(()),
-        1 if args.ids.len() == 1 => Err(failed
+        1 if ids.len() == 1 => Err(failed
             .pop()
             .map(|(_, e)| e)
             .unwrap_or_else(|| anyhow::anyhow!("failed"))),
         n => Err(anyhow::anyhow!(
             "{n} of {} revocations failed: {}",
-            args.ids.len(),
+            ids.len(),
             failed
                 .iter()
                 .map(|(id, _)| id.as_str())
@@ -247,15 +318,16 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
 
 /// Ids as typed, whole or as unique prefixes (terminal lists show eight
 /// characters); one listing only when a prefix was typed.
-async fn resolve_ids(
-    client: &crate::cluster::ClusterClient<'_>,
-    s: &provision::Session<'_>,
+async fn resolve_ids<A: provision::TokenApi>(
+    api: &A,
+    cred: &crate::cluster::Credential,
     typed: &[String],
+    on_error: &dyn Fn(crate::error::ClusterError) -> anyhow::Error,
 ) -> anyhow::Result<Vec<String>> {
     if !typed.iter().any(|t| crate::cluster::is_prefix(t)) {
         return Ok(typed.to_vec());
     }
-    let all = client.list(&s.cred).await.map_err(|e| s.on_error(e))?;
+    let all = api.list(cred).await.map_err(on_error)?;
     typed
         .iter()
         .map(|t| {

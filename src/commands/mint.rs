@@ -52,6 +52,9 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
         .into());
     }
     let (cfg, http) = super::cluster_context(ctx)?;
+    if cfg.uses_influxctl() {
+        return influxctl_token(ctx, &args, plan, min_remaining, &cfg, &http).await;
+    }
     let client = ClusterClient::new(&cfg.profile, &http)?;
     let p = ctx.pipeline(&client);
     plan.record = provision::recorder(
@@ -60,27 +63,12 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
         provision::management_ref(&cfg, client.base().as_str()),
     );
 
-    // --if-missing: is the first store's token still good here? If it is
-    // not, replacing it is the point, so existing files may be overwritten.
     if args.if_missing {
         // The stored token is about to be sent: a wrong host or a stock
         // cluster stops here, in plain words and without retries.
         crate::cluster::probe::check(&cfg.profile, &http, Need::ManagementTokens).await?;
-        let record = provision::record_of(&ctx.env, &ctx.printer, &plan.stores[0].to_string());
-        let here = provision::management_ref(&cfg, client.base().as_str());
-        let address = provision::profile_address(&cfg);
-        let first = plan.stores[0].clone();
-        let bound = |tok: &crate::secret::Secret| {
-            provision::check_bound(first.as_ref(), record.as_ref(), tok, &here, &address)
-        };
-        match provision::held_token(&p, &plan.stores, min_remaining, bound).await? {
-            Held::Fresh(t) => return unchanged(ctx, &plan.stores[0].to_string(), &t, json),
-            Held::Replace(why) => {
-                ctx.printer
-                    .status(format!("{} {why}; minting a new one.", plan.stores[0]));
-                plan.stores = provision::spec_stores(&args.stores, &store_options(ctx, true))?;
-            }
-            Held::Missing => {}
+        if let Some(done) = if_missing(ctx, &args, &mut plan, &p, &cfg, min_remaining).await? {
+            return Ok(done);
         }
     }
     provision::preflight(&plan.stores).await?;
@@ -101,6 +89,80 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
     provision::mint(&p, &plan, &session.cred)
         .await
         .map_err(|e| session.on_error(e))
+}
+
+/// `--if-missing` for a management token (either backend): is the first
+/// store's token still good here? `Some(())` when it is (nothing to do).
+/// If it is not, replacing it is the point, so existing files may be
+/// overwritten. The stored token is only sent to the cluster it belongs to
+/// ([`provision::check_bound`]).
+async fn if_missing<A: provision::TokenApi>(
+    ctx: &Context,
+    args: &MintArgs,
+    plan: &mut Plan,
+    p: &provision::Pipeline<'_, A>,
+    cfg: &crate::settings::Config,
+    min_remaining: Duration,
+) -> anyhow::Result<Option<()>> {
+    let first = plan.stores[0].clone();
+    let record = provision::record_of(&ctx.env, &ctx.printer, &first.to_string());
+    let here = provision::management_ref(cfg, crate::cluster::base_url(&cfg.profile)?.as_str());
+    let address = provision::profile_address(cfg);
+    let bound = |tok: &crate::secret::Secret| {
+        provision::check_bound(first.as_ref(), record.as_ref(), tok, &here, &address)
+    };
+    match provision::held_token(p, &plan.stores, min_remaining, bound).await? {
+        Held::Fresh(t) => {
+            unchanged(ctx, &first.to_string(), &t, plan.json)?;
+            return Ok(Some(()));
+        }
+        Held::Replace(why) => {
+            ctx.printer
+                .status(format!("{first} {why}; minting a new one."));
+            plan.stores = provision::spec_stores(&args.stores, &store_options(ctx, true))?;
+        }
+        Held::Missing => {}
+    }
+    Ok(None)
+}
+
+/// A management token on a stock cluster: the same pipeline over `influxctl`
+/// (`management_backend = "influxctl"`). The credential is the profile's
+/// management token, else influxctl logs the person in itself (no device
+/// flow of ours).
+async fn influxctl_token(
+    ctx: &Context,
+    args: &MintArgs,
+    mut plan: Plan,
+    min_remaining: Duration,
+    cfg: &crate::settings::Config,
+    http: &crate::http::HttpClient,
+) -> anyhow::Result<()> {
+    let person = cfg.profile.mgmt_token.is_none();
+    let api = provision::influxctl_tokens(cfg, http, &ctx.printer, person).await?;
+    let p = ctx.pipeline(&api);
+    let base = crate::cluster::base_url(&cfg.profile)?;
+    plan.record = provision::recorder(
+        &ctx.env,
+        &ctx.printer,
+        provision::management_ref(cfg, base.as_str()),
+    );
+    if args.if_missing
+        && let Some(done) = if_missing(ctx, args, &mut plan, &p, cfg, min_remaining).await?
+    {
+        return Ok(done);
+    }
+    provision::preflight(&plan.stores).await?;
+    let cred = provision::influxctl_credential(cfg);
+    // influxctl's own login, if a person is needed, before anything exists:
+    // a signal while it waits just stops (and kills influxctl).
+    tokio::select! {
+        biased;
+        _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
+        r = provision::influxctl_login(&api, &cred) => r?,
+    };
+    finish_rotation(ctx, &p, args, &cred).await?;
+    provision::mint(&p, &plan, &cred).await
 }
 
 /// `mint --read-database/--write-database`: the same pipeline, with the

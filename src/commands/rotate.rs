@@ -59,10 +59,42 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     }
 
     let (cfg, http) = super::cluster_context(ctx)?;
+    let base = crate::cluster::base_url(&cfg.profile)?;
+    if cfg.uses_influxctl() {
+        // The old token authenticates influxctl: no person is needed.
+        let api = provision::influxctl_tokens(&cfg, &http, &ctx.printer, false).await?;
+        let p = ctx.pipeline(&api);
+        return management_token(
+            ctx, &args, &cfg, &http, &p, &base, stores, record, expires_at, journal,
+        )
+        .await;
+    }
     let client = ClusterClient::new(&cfg.profile, &http)?;
     let p = ctx.pipeline(&client);
+    management_token(
+        ctx, &args, &cfg, &http, &p, &base, stores, record, expires_at, journal,
+    )
+    .await
+}
+
+/// A management token rotates itself, over our API or `influxctl`.
+#[allow(clippy::too_many_arguments)]
+async fn management_token<A: provision::TokenApi>(
+    ctx: &Context,
+    args: &RotateArgs,
+    cfg: &crate::settings::Config,
+    http: &crate::http::HttpClient,
+    p: &provision::Pipeline<'_, A>,
+    base: &url::Url,
+    stores: Stores,
+    record: Option<Record>,
+    expires_at: Option<DateTime<Utc>>,
+    journal: Option<(Records, Journal)>,
+) -> anyhow::Result<()> {
+    let json = args.format.format == Format::Json;
+    let first = stores[0].to_string();
     if let Some((records, j)) = &journal
-        && let Recovered::Finished(_) = provision::recover(&p, records, j, &stores, None).await?
+        && let Recovered::Finished(_) = provision::recover(p, records, j, &stores, None).await?
     {
         return Ok(());
     }
@@ -78,16 +110,18 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         .into());
     }
     // A stock cluster (no management-token API) stops here, before the
-    // stored token is sent anywhere; a database token in the store was
-    // recognised above, whatever the cluster serves.
-    crate::cluster::probe::check(&cfg.profile, &http, Need::ManagementTokens).await?;
+    // stored token is sent anywhere, unless influxctl makes the tokens; a
+    // database token in the store was recognised above either way.
+    if !cfg.uses_influxctl() {
+        crate::cluster::probe::check(&cfg.profile, http, Need::ManagementTokens).await?;
+    }
     // Only ever send the stored token to the cluster it belongs to.
     provision::check_bound(
         stores[0].as_ref(),
         record.as_ref(),
         &old,
-        &provision::management_ref(&cfg, client.base().as_str()),
-        &provision::profile_address(&cfg),
+        &provision::management_ref(cfg, base.as_str()),
+        &provision::profile_address(cfg),
     )?;
     let Some(meta) = p.describe_held(&old).await? else {
         return Err(ConfigError::usage(
@@ -109,10 +143,10 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         record: provision::recorder(
             &ctx.env,
             &ctx.printer,
-            provision::management_ref(&cfg, client.base().as_str()),
+            provision::management_ref(cfg, base.as_str()),
         ),
     };
-    provision::rotate(&p, &plan).await
+    provision::rotate(p, &plan).await
 }
 
 async fn read_old(stores: &Stores) -> anyhow::Result<Secret> {

@@ -26,12 +26,16 @@
 //! permissions), not by copies of the pipeline.
 mod credential;
 mod database;
+mod influxctl;
 mod mint;
 mod recover;
 mod rotate;
 
 pub use credential::{Session, credential, credential_for};
 pub use database::{DatabaseTokens, database_token_meta, held_database_token};
+pub use influxctl::{
+    InfluxctlTokens, influxctl_credential, influxctl_tokens, login as influxctl_login,
+};
 pub use mint::{Held, held_token, mint};
 pub use recover::{Recovered, journal_for, recover};
 pub use rotate::{RotatePlan, rotate};

@@ -1,6 +1,6 @@
 //! Layering one value: default < file < `INFLUX_BOOTSTRAP_*` env < flag,
 //! recording where the value came from.
-use super::profile::Product;
+use super::profile::{ManagementBackend, Product};
 use super::schema::FilePort;
 use super::{DEFAULT_PROFILE, DEFAULT_SCOPES, DEFAULT_TIMEOUT};
 use crate::env::Env;
@@ -147,6 +147,26 @@ impl<'a> Layers<'a> {
             )
         })?;
         Ok(Value::new(p, v.source))
+    }
+
+    /// `api` (the default) or `influxctl`, in any case.
+    pub(super) fn management_backend(
+        &self,
+        file: Option<String>,
+    ) -> Result<Value<ManagementBackend>, ConfigError> {
+        let Some(v) = self.string(file, "INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND") else {
+            return Ok(Value::new(ManagementBackend::Api, Source::Default));
+        };
+        let b = ManagementBackend::parse(&v.value).ok_or_else(|| {
+            let message = format!("`{}` is not a management backend", v.value);
+            ConfigError::invalid(
+                "management_backend",
+                &v.source,
+                message,
+                "use `api` (our HTTP endpoints) or `influxctl` (drive InfluxData's influxctl)",
+            )
+        })?;
+        Ok(Value::new(b, v.source))
     }
 
     /// A TCP port, 443 by default; the file may write it as a string or a number.

@@ -24,7 +24,7 @@ pub mod words;
 
 pub use layer::{Source, Value};
 pub use paths::{FileKind, Files, influxctl_config_path, our_config_path};
-pub use profile::{OAuth2, Product, Profile, Tls};
+pub use profile::{ManagementBackend, OAuth2, Product, Profile, Tls};
 pub use schema::parse_text;
 
 pub const DEFAULT_PROFILE: &str = "default";
@@ -70,6 +70,16 @@ impl Config {
             ours: self.files.ours.value.display().to_string(),
             influxctl,
         }
+    }
+
+    /// Who handles management tokens for this profile (`management_backend`).
+    pub fn management_backend(&self) -> ManagementBackend {
+        self.profile.management_backend.value
+    }
+
+    /// Is `influxctl` driven for management tokens?
+    pub fn uses_influxctl(&self) -> bool {
+        self.management_backend() == ManagementBackend::Influxctl
     }
 }
 

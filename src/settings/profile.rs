@@ -1,6 +1,6 @@
 //! The resolved profile: every field layered from the file entry, the
 //! environment and the defaults, one line per field.
-use super::layer::{Layers, Value};
+use super::layer::{Layers, Source, Value};
 use super::schema::{FileOAuth2, FileProfile, FileTls};
 use crate::error::ConfigError;
 use crate::secret::Secret;
@@ -33,6 +33,34 @@ impl Product {
     }
 }
 
+/// Who creates, lists and revokes management tokens: our HTTP endpoints
+/// (`api`, the default) or InfluxData's `influxctl` driven as a subprocess
+/// (`influxctl`: stock clusters serve management tokens only over a private
+/// gRPC API whose one public client is influxctl; issue 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ManagementBackend {
+    Api,
+    Influxctl,
+}
+
+impl ManagementBackend {
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "api" => Some(ManagementBackend::Api),
+            "influxctl" => Some(ManagementBackend::Influxctl),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagementBackend::Api => "api",
+            ManagementBackend::Influxctl => "influxctl",
+        }
+    }
+}
+
 /// A fully resolved profile.
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -47,6 +75,11 @@ pub struct Profile {
     /// by default for the documented API; see `cluster::management_origin`).
     pub management_url: Option<Value<Url>>,
     pub mgmt_token: Option<Value<Secret>>,
+    /// Our extension: who creates, lists and revokes management tokens.
+    pub management_backend: Value<ManagementBackend>,
+    /// Our extension: the `influxctl` binary ([`ManagementBackend::Influxctl`]);
+    /// `influxctl` on `PATH` by default.
+    pub influxctl: Value<PathBuf>,
     pub tls: Tls,
     pub oauth2: OAuth2,
 }
@@ -94,6 +127,10 @@ impl Profile {
                 "management_url",
             )?,
             mgmt_token: l.secret(fp.mgmt_token, "INFLUX_BOOTSTRAP_MGMT_TOKEN"),
+            management_backend: l.management_backend(fp.management_backend)?,
+            influxctl: l
+                .path(fp.influxctl, "INFLUX_BOOTSTRAP_INFLUXCTL")
+                .unwrap_or_else(|| Value::new(PathBuf::from("influxctl"), Source::Default)),
             tls: Tls::resolve(l, fp.tls.unwrap_or_default())?,
             oauth2: OAuth2::resolve(l, oauth2)?,
         })

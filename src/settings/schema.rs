@@ -42,6 +42,10 @@ pub(super) struct FileProfile {
     /// Our extension: where the Management API is served.
     pub(super) management_url: Option<String>,
     pub(super) mgmt_token: Option<String>,
+    /// Our extension: `api` (our HTTP endpoints) or `influxctl` (issue 9).
+    pub(super) management_backend: Option<String>,
+    /// Our extension: the influxctl binary to drive.
+    pub(super) influxctl: Option<PathBuf>,
     pub(super) tls: Option<FileTls>,
     pub(super) auth: Option<FileAuth>,
 }

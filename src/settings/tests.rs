@@ -104,6 +104,34 @@ fn layering_records_sources() {
             assert_eq!(t.value.expose(), "s3cret");
             assert!(!format!("{c:?}").contains("s3cret"));
         }),
+        (vec![], None, |c| {
+            assert_eq!(c.management_backend(), ManagementBackend::Api);
+            assert_eq!(c.profile.management_backend.source, Source::Default);
+            assert_eq!(c.profile.influxctl.value, PathBuf::from("influxctl"));
+            assert_eq!(c.profile.influxctl.source, Source::Default);
+        }),
+        (
+            vec![
+                ("INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND", "InfluxCtl"),
+                ("INFLUX_BOOTSTRAP_INFLUXCTL", "/opt/bin/influxctl"),
+            ],
+            None,
+            |c| {
+                assert!(c.uses_influxctl());
+                assert_eq!(
+                    c.profile.management_backend.source,
+                    Source::Env("INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND")
+                );
+                assert_eq!(
+                    c.profile.influxctl.value,
+                    PathBuf::from("/opt/bin/influxctl")
+                );
+                assert_eq!(
+                    c.profile.influxctl.source,
+                    Source::Env("INFLUX_BOOTSTRAP_INFLUXCTL")
+                );
+            },
+        ),
     ];
     for (mut env, timeout, check) in cases {
         env.push(("INFLUX_BOOTSTRAP_CONFIG", cfg_s));
@@ -158,6 +186,11 @@ fn bad_input_is_a_clear_error() {
             "[[profile]]\nname = \"default\"\nproduct = \"serverless\"\n",
             vec![],
             "`serverless` is not a product",
+        ),
+        (
+            "[[profile]]\nname = \"default\"\nmanagement_backend = \"grpc\"\n",
+            vec![],
+            "`grpc` is not a management backend",
         ),
         (
             "[[profile]]\nname = \"other\"\n",

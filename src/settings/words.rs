@@ -26,6 +26,8 @@ pub fn keys_of(table: &str) -> &'static [&'static str] {
             "account_id",
             "cluster_id",
             "management_url",
+            "management_backend",
+            "influxctl",
             "mgmt_token",
             "tls",
             "auth",

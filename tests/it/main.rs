@@ -18,6 +18,7 @@ mod first_run;
 mod hardening;
 mod hostile;
 mod idp_fixture;
+mod influxctl_backend;
 mod login;
 mod management;
 mod mint;
