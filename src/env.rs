@@ -6,7 +6,7 @@
 //! standard proxy variables itself; see `http.rs`.)
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Every `INFLUX_BOOTSTRAP_*` variable we read, for `config show` and the docs.
 pub const VARS: &[&str] = &[
@@ -72,7 +72,17 @@ const OTHER_VARS: &[&str] = &[
     "DBUS_SESSION_BUS_ADDRESS",
     // The browser to open the verification page with (a `:`-separated list).
     "BROWSER",
+    // Where `influxctl` is looked for (`doctor`, the pre-flight hint).
+    "PATH",
 ];
+
+/// Variables named like a token of ours or of another InfluxDB tool:
+/// `INFLUX*` containing `TOKEN` (any case). Children we start (`exec:`
+/// stores, influxctl) never get them.
+pub fn is_token_var(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    n.starts_with("INFLUX") && n.contains("TOKEN")
+}
 
 impl Env {
     /// Read the real process environment (once, at start-up).
@@ -94,6 +104,31 @@ impl Env {
         std::env::vars_os()
             .filter_map(|(k, _)| k.into_string().ok())
             .collect()
+    }
+
+    /// Where `program` would be run from: itself when it names a path, else
+    /// the first executable file of that name on `PATH` (like `command -v`
+    /// for a plain program).
+    pub fn find_program(&self, program: &Path) -> Option<PathBuf> {
+        let runnable = |p: &Path| {
+            let Ok(m) = std::fs::metadata(p) else {
+                return false;
+            };
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            }
+            #[cfg(not(unix))]
+            m.is_file()
+        };
+        if program.components().count() > 1 {
+            return runnable(program).then(|| program.to_path_buf());
+        }
+        let path = self.vars.get("PATH")?;
+        std::env::split_paths(path)
+            .map(|d| d.join(program))
+            .find(|p| runnable(p))
     }
 
     /// A hand-made environment, for tests.

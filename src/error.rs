@@ -459,6 +459,9 @@ impl Classify for MintError {
     }
 }
 
+/// Where InfluxData documents installing influxctl.
+pub const INFLUXCTL_DOCS: &str = "https://docs.influxdata.com/influxdb3/clustered/reference/cli/influxctl/#download-and-install-influxctl";
+
 /// The pre-flight probe of the cluster (`cluster::probe`), before any device
 /// code: the reason to stop now, in plain words.
 #[derive(Debug, thiserror::Error)]
@@ -501,8 +504,9 @@ impl Classify for ProbeError {
         match self {
             ProbeError::Unreachable { hint, .. } => Some(hint.clone()),
             ProbeError::StockCluster { .. } => Some(
-                "management tokens on a stock cluster are made with influxctl: set `management_backend = \"influxctl\"` in the profile; `database` and `token` commands work as they are"
-                    .into(),
+                format!(
+                    "management tokens on a stock cluster are made with influxctl: set `management_backend = \"influxctl\"` in the profile (influxctl must be installed: {INFLUXCTL_DOCS}); `database` and `token` commands work as they are"
+                ),
             ),
             ProbeError::OtherService { .. } => Some(
                 "check `host` and `port` in the profile (and `management_url`, if set): another service may be listening there"

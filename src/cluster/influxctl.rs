@@ -36,7 +36,7 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Where InfluxData documents installing influxctl.
-pub const INSTALL_DOCS: &str = "https://docs.influxdata.com/influxdb3/clustered/reference/cli/influxctl/#download-and-install-influxctl";
+pub const INSTALL_DOCS: &str = crate::error::INFLUXCTL_DOCS;
 
 /// The name of the one profile in the temporary config.
 const PROFILE: &str = "influx-bootstrap";
@@ -421,8 +421,7 @@ async fn read_stdout(out: tokio::process::ChildStdout, printer: &Printer) -> Str
 /// Variables the child never sees: ours (`INFLUX_BOOTSTRAP_*`) and any
 /// `INFLUX*TOKEN*` (the rule of the `exec:` store).
 fn is_scrubbed(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    n.starts_with("INFLUX_BOOTSTRAP_") || (n.starts_with("INFLUX") && n.contains("TOKEN"))
+    name.to_ascii_uppercase().starts_with("INFLUX_BOOTSTRAP_") || crate::env::is_token_var(name)
 }
 
 /// What `management create` printed that matters.

@@ -141,6 +141,9 @@ async fn checks(ctx: &Context) -> Vec<Check> {
     out.push(clock(&dates));
     out.push(tls);
     out.extend(cluster);
+    if cfg.uses_influxctl() {
+        out.push(influxctl(ctx, &cfg));
+    }
     out.push(cache_dir(&Some(cfg)));
     out.push(keyring(ctx).await);
     out
@@ -278,6 +281,11 @@ async fn cluster_checks(
             State::Ok,
             format!("{origin} serves influx-bootstrap's management-token API{docs}"),
         ),
+        Serves::NotOurApi { .. } if documented_served && cfg.uses_influxctl() => Check::new(
+            "cluster",
+            State::Ok,
+            format!("{origin} is a stock cluster: the documented Management API; management tokens through influxctl (`management_backend`)"),
+        ),
         Serves::NotOurApi { .. } if documented_served => Check::new(
             "cluster",
             State::Warn,
@@ -292,6 +300,27 @@ async fn cluster_checks(
         .hint("check `host` and `port` (and `management_url`, if set): another service may be listening there"),
     };
     (tls_ok(&url), vec![cluster])
+}
+
+/// `management_backend = "influxctl"`: is the program there to run?
+fn influxctl(ctx: &Context, cfg: &Config) -> Check {
+    let program = &cfg.profile.influxctl;
+    match ctx.env.find_program(&program.value) {
+        Some(p) => Check::new("influxctl", State::Ok, format!("{}", p.display())),
+        None => Check::new(
+            "influxctl",
+            State::Fail,
+            format!(
+                "`{}` (from {}) is not installed or not on PATH",
+                program.value.display(),
+                program.source
+            ),
+        )
+        .hint(format!(
+            "install it ({}) or set `influxctl = \"/path/to/influxctl\"` in the profile",
+            crate::error::INFLUXCTL_DOCS
+        )),
+    }
 }
 
 /// Skew of this machine's clock against each server's `Date` header.

@@ -57,12 +57,7 @@ pub(super) fn write(
     run(command, token, opts, &[], Box::new(std::io::stderr()))
 }
 
-/// Variables named like a token of ours or of another InfluxDB tool:
-/// `INFLUX*` containing `TOKEN` (any case), never passed to the child.
-pub(super) fn is_token_var(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    n.starts_with("INFLUX") && n.contains("TOKEN")
-}
+pub(super) use crate::env::is_token_var;
 
 /// The program a command starts with, when it is a plain word we can look
 /// up (not a keyword, assignment, expansion, subshell…).

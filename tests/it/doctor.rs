@@ -125,6 +125,46 @@ fn stock_cluster_is_a_warning_naming_the_influxctl_backend() {
 }
 
 #[test]
+fn with_the_influxctl_backend_a_stock_cluster_is_fine_and_influxctl_is_checked() {
+    let idp = Idp::start();
+    let cluster = Cluster::builder(&idp)
+        .configure(|c| c.management_tokens = false)
+        .start();
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    // Not installed: a cross naming where InfluxData documents installing it.
+    let mut cmd = env.cmd(["doctor"]);
+    cmd.env("INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND", "influxctl")
+        .env("INFLUX_BOOTSTRAP_INFLUXCTL", "/nonexistent/influxctl");
+    let out = support::Running::spawn(cmd).wait_output();
+    out.assert_code(1);
+    assert!(line(&out, "cluster").starts_with("✓ cluster"), "{out}");
+    let l = line(&out, "influxctl");
+    assert!(l.starts_with("✗ influxctl"), "{out}");
+    assert!(l.contains("/nonexistent/influxctl"), "{out}");
+    assert!(
+        out.stdout.contains("download-and-install-influxctl"),
+        "{out}"
+    );
+    // On PATH: a tick with where it is.
+    let bin = env.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("influxctl");
+    std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let mut cmd = env.cmd(["doctor"]);
+    cmd.env("INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND", "influxctl")
+        .env("PATH", path);
+    let out = support::Running::spawn(cmd).wait_output();
+    out.assert_success();
+    let l = line(&out, "influxctl");
+    assert!(l.starts_with("✓ influxctl"), "{out}");
+    assert!(l.contains(&fake.display().to_string()), "{out}");
+}
+
+#[test]
 fn failures_are_crosses_with_hints_and_exit_1() {
     let idp = Idp::start();
     let env = TestEnv::new();
