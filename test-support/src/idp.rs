@@ -9,7 +9,7 @@
 //! runtime.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -55,21 +55,8 @@ pub fn idp_dir() -> PathBuf {
 /// Panics with instructions if `node`/`npm` are missing or `npm ci` fails:
 /// the end-to-end tests must never be skipped silently.
 pub fn ensure_npm_deps() {
-    // Remember a failure so that every test of the process reports the real
-    // cause (a panicking `Once` would only say "poisoned" after the first).
     static RESULT: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = RESULT.get_or_init(|| {
-        std::panic::catch_unwind(ensure_npm_deps_locked).map_err(|payload| {
-            payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "ensure_npm_deps panicked".to_owned())
-        })
-    });
-    if let Err(msg) = result {
-        panic!("{msg}");
-    }
+    crate::setup::once(&RESULT, ensure_npm_deps_locked);
 }
 
 fn npm_deps_need_install(dir: &Path) -> bool {
@@ -92,37 +79,13 @@ fn npm_deps_need_install(dir: &Path) -> bool {
 
 /// The lock file that serializes `npm ci` in `dir` between processes: in the
 /// temp dir (not in the source tree), one per checkout.
-fn npm_lock_path(dir: &Path) -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    // SipHash with fixed keys: the same name in every process.
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    dir.hash(&mut h);
-    std::env::temp_dir().join(format!("influx-bootstrap-npm-ci-{:016x}.lock", h.finish()))
-}
-
 fn ensure_npm_deps_locked() {
-    let dir = idp_dir();
     check_tool("node");
-    if !npm_deps_need_install(&dir) {
-        return;
-    }
-
-    let lock_path = npm_lock_path(&dir);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .unwrap_or_else(|e| panic!("cannot open lock file {}: {e}", lock_path.display()));
-    lock.lock()
-        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
-
-    // Another test process may have installed while we waited for the lock.
-    if npm_deps_need_install(&dir) {
+    crate::setup::install_locked("npm-ci", &idp_dir(), npm_deps_need_install, |dir| {
         check_tool("npm");
         let out = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
+            .current_dir(dir)
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("failed to run `npm ci` in {}: {e}", dir.display()));
@@ -146,8 +109,7 @@ fn ensure_npm_deps_locked() {
                 dir.display()
             );
         }
-    }
-    drop(lock); // releases the lock
+    });
 }
 
 /// Panics with install instructions if `tool --version` cannot be run.

@@ -12,6 +12,7 @@
 //!   server's back to put a token into a state that would otherwise take
 //!   waiting (expired, revoked at a known time);
 //! * [`process`]: waiting for a child process with a bound, and signals;
+//! * [`setup`]: installing a fixture's dependencies once, under a lock;
 //! * [`users`]: a second local user (the attacker of the hardening tests).
 //!
 //! Waits in here are on events (a line on a pipe, a process exit), each bounded
@@ -25,6 +26,7 @@ pub mod cluster_db;
 pub mod idp;
 pub mod process;
 pub mod pyidp;
+pub mod setup;
 pub mod tls;
 #[cfg(unix)]
 pub mod users;

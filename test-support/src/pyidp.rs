@@ -9,7 +9,7 @@
 //! tests that need these servers must not pass without them.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -69,47 +69,19 @@ fn venv_up_to_date(dir: &Path) -> bool {
 /// instructions when python3 (or its venv module) is missing or pip fails.
 pub fn ensure_venv() {
     static RESULT: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = RESULT.get_or_init(|| {
-        std::panic::catch_unwind(ensure_venv_locked).map_err(|payload| {
-            payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "ensure_venv panicked".to_owned())
-        })
-    });
-    if let Err(msg) = result {
-        panic!("{msg}");
-    }
+    crate::setup::once(&RESULT, ensure_venv_locked);
 }
 
 fn ensure_venv_locked() {
-    let dir = providers_dir();
-    if venv_up_to_date(&dir) {
-        return;
-    }
-    let lock_path = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        dir.hash(&mut h);
-        std::env::temp_dir().join(format!("influx-bootstrap-venv-{:016x}.lock", h.finish()))
-    };
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .unwrap_or_else(|e| panic!("cannot open lock file {}: {e}", lock_path.display()));
-    lock.lock()
-        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
-    if !venv_up_to_date(&dir) {
+    let stale = |dir: &Path| !venv_up_to_date(dir);
+    crate::setup::install_locked("venv", &providers_dir(), stale, |dir| {
         check_python();
         let out = Command::new("python3")
             .arg(dir.join("make_venv.py"))
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("failed to run python3 make_venv.py: {e}"));
-        if !out.status.success() || !venv_up_to_date(&dir) {
+        if !out.status.success() || !venv_up_to_date(dir) {
             panic!(
                 "creating the providers' virtualenv ({}) failed ({}); the django-oauth-toolkit and \
                  Authlib test servers need it (PyPI must be reachable, or run \
@@ -120,8 +92,7 @@ fn ensure_venv_locked() {
                 String::from_utf8_lossy(&out.stderr),
             );
         }
-    }
-    drop(lock);
+    });
 }
 
 /// Panics with install instructions unless `python3 -c 'import venv, ensurepip'` runs.
