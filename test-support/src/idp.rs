@@ -9,17 +9,14 @@
 //! runtime.
 
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use crate::server::Server;
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 /// Default resource indicator / audience of the fixture's access tokens (and of
 /// the profiles and cluster configs the tests write).
@@ -239,87 +236,24 @@ impl IdpBuilder {
     /// waits (up to [`IDP_READY_TIMEOUT`]) for its ready line.
     pub fn start(self) -> Idp {
         ensure_npm_deps();
-        let log_dir = tempfile::Builder::new()
-            .prefix("idp-log-")
-            .tempdir()
-            .expect("create temp dir for IdP log");
-        let stderr_path = log_dir.path().join("idp.stderr.log");
-        let stderr_file = File::create(&stderr_path).expect("create IdP stderr log");
-
         let args = self.args();
-        let mut child = Command::new("node")
-            .args(&args)
-            .current_dir(idp_dir())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr_file))
-            .spawn()
-            .unwrap_or_else(|e| panic!("failed to spawn `node {}`: {e}", args.join(" ")));
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("piped stdout");
-
-        // Read the ready line, then keep draining stdout so the fixture can
-        // never block on a full pipe.
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                match line {
-                    Ok(line) => {
-                        let _ = tx.send(line);
-                    }
-                    Err(_) => break,
-                }
-            }
-        });
-
-        let read_log = || fs::read_to_string(&stderr_path).unwrap_or_default();
-        let ready = match rx.recv_timeout(IDP_READY_TIMEOUT) {
-            Ok(line) => line,
-            Err(e) => {
-                let why = match e {
-                    RecvTimeoutError::Timeout => {
-                        let _ = child.kill();
-                        format!("no ready line within {IDP_READY_TIMEOUT:?}")
-                    }
-                    RecvTimeoutError::Disconnected => {
-                        "stdout closed before the ready line".to_owned()
-                    }
-                };
-                let status = child.wait().ok();
-                panic!(
-                    "IdP fixture `node {}` failed to start: {why} (exit: {status:?})\n--- stderr ---\n{}",
-                    args.join(" "),
-                    read_log()
-                );
-            }
-        };
-        let parsed: Value = serde_json::from_str(&ready).unwrap_or_else(|e| {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "IdP fixture ready line is not JSON ({e}): {ready:?}\n--- stderr ---\n{}",
-                read_log()
-            )
-        });
-        let issuer = parsed["issuer"]
+        let mut cmd = Command::new("node");
+        cmd.args(&args).current_dir(idp_dir());
+        let (server, ready) = Server::start("IdP fixture", cmd, IDP_READY_TIMEOUT);
+        let issuer = ready["issuer"]
             .as_str()
             .unwrap_or_else(|| panic!("ready line has no issuer: {ready}"))
             .to_owned();
-        let port = parsed["port"]
+        let port = ready["port"]
             .as_u64()
             .and_then(|p| u16::try_from(p).ok())
             .unwrap_or_else(|| panic!("ready line has no valid port: {ready}"));
-
         Idp {
-            child,
-            stdin,
-            _reader: reader,
+            server,
             issuer,
             port,
             audience: self.audience.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
             http: OnceLock::new(),
-            log_dir,
-            stderr_path,
         }
     }
 }
@@ -328,24 +262,20 @@ impl IdpBuilder {
 /// If the current thread is panicking (a failed test), the fixture's stderr is
 /// printed so it shows up in the test's captured output.
 pub struct Idp {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    _reader: JoinHandle<()>,
+    server: Server,
     issuer: String,
     port: u16,
     audience: String,
     /// Made on first use: a blocking client must not be built (or dropped)
     /// inside an async runtime, and some users never need one.
     http: OnceLock<reqwest::blocking::Client>,
-    log_dir: TempDir,
-    stderr_path: PathBuf,
 }
 
 impl fmt::Debug for Idp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Idp")
             .field("issuer", &self.issuer)
-            .field("pid", &self.child.id())
+            .field("pid", &self.server.pid())
             .finish_non_exhaustive()
     }
 }
@@ -585,31 +515,16 @@ impl Idp {
 
     /// The fixture's stderr so far (useful with `--log`).
     pub fn stderr_log(&self) -> String {
-        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+        self.server.stderr_log()
     }
 
     /// Directory holding the fixture's stderr log (removed on drop).
     pub fn log_dir(&self) -> &Path {
-        self.log_dir.path()
+        self.server.log_dir()
     }
 
     /// Process id of the node process.
     pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if thread::panicking() {
-            eprintln!(
-                "--- IdP fixture stderr ({}) ---\n{}--- end of IdP fixture stderr ---",
-                self.issuer,
-                self.stderr_log()
-            );
-        }
+        self.server.pid()
     }
 }

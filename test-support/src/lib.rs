@@ -13,6 +13,7 @@
 //!   waiting (expired, revoked at a known time);
 //! * [`process`]: waiting for a child process with a bound, and signals;
 //! * [`setup`]: installing a fixture's dependencies once, under a lock;
+//! * [`server`]: a fixture server as a child process (ready line, log, drop);
 //! * [`users`]: a second local user (the attacker of the hardening tests).
 //!
 //! Waits in here are on events (a line on a pipe, a process exit), each bounded
@@ -26,6 +27,7 @@ pub mod cluster_db;
 pub mod idp;
 pub mod process;
 pub mod pyidp;
+pub mod server;
 pub mod setup;
 pub mod tls;
 #[cfg(unix)]

@@ -9,17 +9,14 @@
 //! tests that need these servers must not pass without them.
 
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use crate::server::Server;
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 /// Generous: the DOT server migrates its SQLite database before it listens.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -150,70 +147,25 @@ impl PyIdpBuilder {
     /// [`READY_TIMEOUT`]) for its ready line.
     pub fn start(self) -> PyIdp {
         ensure_venv();
-        let log_dir = tempfile::Builder::new()
-            .prefix("pyidp-log-")
-            .tempdir()
-            .expect("create temp dir for the server log");
-        let stderr_path = log_dir.path().join("stderr.log");
-        let stderr_file = File::create(&stderr_path).expect("create server stderr log");
         let mut args = vec![
             self.provider.script().to_owned(),
             "--port".into(),
             "0".into(),
         ];
         args.extend(self.args);
-        let mut child = Command::new(venv_python())
-            .args(&args)
+        let mut cmd = Command::new(venv_python());
+        cmd.args(&args)
             .current_dir(providers_dir())
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYTHONUNBUFFERED", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr_file))
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "failed to spawn {:?} {}: {e}",
-                    venv_python(),
-                    args.join(" ")
-                )
-            });
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let read_log = || fs::read_to_string(&stderr_path).unwrap_or_default();
-        let ready = match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(line) => line,
-            Err(e) => {
-                if e == RecvTimeoutError::Timeout {
-                    let _ = child.kill();
-                }
-                let status = child.wait().ok();
-                panic!(
-                    "{:?} server `{}` did not print its ready line ({e:?}, exit: {status:?})\n--- stderr ---\n{}",
-                    self.provider,
-                    args.join(" "),
-                    read_log()
-                );
-            }
-        };
-        let parsed: Value = serde_json::from_str(&ready)
-            .unwrap_or_else(|e| panic!("ready line is not JSON ({e}): {ready:?}"));
+            .env("PYTHONUNBUFFERED", "1");
+        let name = format!("{:?} server", self.provider);
+        let (server, ready) = Server::start(&name, cmd, READY_TIMEOUT);
         PyIdp {
             provider: self.provider,
-            issuer: parsed["issuer"].as_str().expect("issuer").to_owned(),
-            port: parsed["port"].as_u64().expect("port") as u16,
-            child,
-            stdin,
-            _reader: reader,
+            issuer: ready["issuer"].as_str().expect("issuer").to_owned(),
+            port: ready["port"].as_u64().expect("port") as u16,
+            server,
             http: OnceLock::new(),
-            _log_dir: log_dir,
-            stderr_path,
         }
     }
 }
@@ -224,12 +176,8 @@ pub struct PyIdp {
     provider: Provider,
     issuer: String,
     port: u16,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    _reader: JoinHandle<()>,
+    server: Server,
     http: OnceLock<reqwest::blocking::Client>,
-    _log_dir: TempDir,
-    stderr_path: PathBuf,
 }
 
 impl fmt::Debug for PyIdp {
@@ -359,22 +307,6 @@ impl PyIdp {
 
     /// The server's stderr so far.
     pub fn stderr_log(&self) -> String {
-        fs::read_to_string(&self.stderr_path).unwrap_or_default()
-    }
-}
-
-impl Drop for PyIdp {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if thread::panicking() {
-            eprintln!(
-                "--- {:?} server stderr ({}) ---\n{}--- end ---",
-                self.provider,
-                self.issuer,
-                self.stderr_log()
-            );
-        }
+        self.server.stderr_log()
     }
 }

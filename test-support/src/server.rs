@@ -1,0 +1,119 @@
+//! A test server run as a child process (the Node and Python identity
+//! providers): started with its stderr in a log file, ready once it prints a
+//! JSON line on stdout (stdout is drained after that, so it can never block
+//! on a full pipe), stopped on drop by closing its stdin and killing it, its
+//! stderr printed when the test is panicking.
+
+use serde_json::Value;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+use tempfile::TempDir;
+
+pub struct Server {
+    /// How panics and the log name it ("IdP fixture", "Dot server").
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    _reader: JoinHandle<()>,
+    log_dir: TempDir,
+    stderr_path: PathBuf,
+}
+
+impl Server {
+    /// Spawn `cmd` (its stdio is set here) and wait up to `timeout` for its
+    /// JSON ready line, which is returned. Panics with the server's stderr
+    /// when it does not come.
+    pub fn start(name: &str, mut cmd: Command, timeout: Duration) -> (Server, Value) {
+        let log_dir = tempfile::Builder::new()
+            .prefix("test-server-log-")
+            .tempdir()
+            .expect("create a temp dir for the server log");
+        let stderr_path = log_dir.path().join("stderr.log");
+        let stderr_file = File::create(&stderr_path).expect("create the server's stderr log");
+        let shown = format!("{cmd:?}");
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr_file))
+            .spawn()
+            .unwrap_or_else(|e| panic!("failed to spawn {name} {shown}: {e}"));
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel::<String>();
+        let reader = thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let read_log = || fs::read_to_string(&stderr_path).unwrap_or_default();
+        let ready = match rx.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(e) => {
+                let why = match e {
+                    RecvTimeoutError::Timeout => {
+                        let _ = child.kill();
+                        format!("no ready line within {timeout:?}")
+                    }
+                    RecvTimeoutError::Disconnected => "stdout closed before the ready line".into(),
+                };
+                let status = child.wait().ok();
+                panic!(
+                    "{name} {shown} failed to start: {why} (exit: {status:?})\n--- stderr ---\n{}",
+                    read_log()
+                );
+            }
+        };
+        let parsed: Value = serde_json::from_str(&ready).unwrap_or_else(|e| {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{name}: ready line is not JSON ({e}): {ready:?}\n--- stderr ---\n{}",
+                read_log()
+            )
+        });
+        let server = Server {
+            name: name.to_string(),
+            child,
+            stdin,
+            _reader: reader,
+            log_dir,
+            stderr_path,
+        };
+        (server, parsed)
+    }
+
+    /// The server's stderr so far.
+    pub fn stderr_log(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The directory holding the stderr log (removed on drop).
+    pub fn log_dir(&self) -> &Path {
+        self.log_dir.path()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!(
+                "--- {} stderr ---\n{}--- end of {} stderr ---",
+                self.name,
+                self.stderr_log(),
+                self.name
+            );
+        }
+    }
+}
