@@ -556,6 +556,28 @@ pub fn resolve_id<'a>(
     }
 }
 
+/// [`resolve_id`] for each of `typed`; `all_ids` (a listing) is called only
+/// when one of them is a prefix.
+pub async fn resolve_ids<F, Fut>(
+    typed: &[String],
+    noun: &str,
+    list: &'static str,
+    all_ids: F,
+) -> anyhow::Result<Vec<String>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<String>>>,
+{
+    if !typed.iter().any(|t| is_prefix(t)) {
+        return Ok(typed.to_vec());
+    }
+    let all = all_ids().await?;
+    typed
+        .iter()
+        .map(|t| resolve_id(t, all.iter().map(String::as_str), noun, list))
+        .collect()
+}
+
 #[cfg(test)]
 mod resolve_tests {
     use super::*;

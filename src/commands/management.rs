@@ -281,7 +281,13 @@ async fn revoke_with<A: provision::TokenApi>(
     ids: &[String],
     on_error: &dyn Fn(crate::error::ClusterError) -> anyhow::Error,
 ) -> anyhow::Result<()> {
-    let ids = &resolve_ids(api, cred, ids, on_error).await?;
+    // Ids as typed, whole or as unique prefixes (terminal lists show eight
+    // characters).
+    let ids = &crate::cluster::resolve_ids(ids, "management token", "management list", || async {
+        let all = api.list(cred).await.map_err(on_error)?;
+        Ok(all.into_iter().map(|t| t.id).collect())
+    })
+    .await?;
     let mut failed: Vec<(String, anyhow::Error)> = Vec::new();
     for id in ids {
         match api.revoke(cred, id).await {
@@ -314,29 +320,4 @@ async fn revoke_with<A: provision::TokenApi>(
                 .join(", ")
         )),
     }
-}
-
-/// Ids as typed, whole or as unique prefixes (terminal lists show eight
-/// characters); one listing only when a prefix was typed.
-async fn resolve_ids<A: provision::TokenApi>(
-    api: &A,
-    cred: &crate::cluster::Credential,
-    typed: &[String],
-    on_error: &dyn Fn(crate::error::ClusterError) -> anyhow::Error,
-) -> anyhow::Result<Vec<String>> {
-    if !typed.iter().any(|t| crate::cluster::is_prefix(t)) {
-        return Ok(typed.to_vec());
-    }
-    let all = api.list(cred).await.map_err(on_error)?;
-    typed
-        .iter()
-        .map(|t| {
-            crate::cluster::resolve_id(
-                t,
-                all.iter().map(|x| x.id.as_str()),
-                "management token",
-                "management list",
-            )
-        })
-        .collect()
 }

@@ -15,7 +15,6 @@ use crate::state::{Journal, Record, Records, TokenKind};
 use chrono::{DateTime, Utc};
 
 pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
-    let json = args.format.format == Format::Json;
     // Rotation overwrites the stores: that is its purpose.
     let stores = provision::spec_stores(&args.stores, &store_options(ctx, true))?;
     // On a rollback both the new and the old token would be printed, and a
@@ -26,14 +25,6 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
             "--store",
             "`stdout` cannot be a rotate store (a rollback would print a second token)",
             "rotate into a file:, env-file:, keyring: or influxctl: store",
-        )
-        .into());
-    }
-    if json && stores.iter().any(|s| s.is_stdout()) {
-        return Err(ConfigError::usage(
-            "--store",
-            "`stdout` cannot be combined with --format json",
-            "use --format table",
         )
         .into());
     }

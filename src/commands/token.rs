@@ -171,31 +171,21 @@ pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
     super::data(ctx, &output::table(&COLUMNS, &rows))
 }
 
-/// Ids as typed, whole or as unique prefixes; one listing only when a
-/// prefix was typed.
+/// Ids as typed, whole or as unique prefixes (terminal lists show eight
+/// characters); one listing only when a prefix was typed.
 async fn resolve_ids(
     client: &documented::DocumentedClient<'_>,
     s: &crate::provision::Session<'_>,
     typed: &[String],
 ) -> anyhow::Result<Vec<String>> {
-    if !typed.iter().any(|t| crate::cluster::is_prefix(t)) {
-        return Ok(typed.to_vec());
-    }
-    let all = client
-        .list_tokens(&s.cred)
-        .await
-        .map_err(|e| s.on_error(e))?;
-    typed
-        .iter()
-        .map(|t| {
-            crate::cluster::resolve_id(
-                t,
-                all.iter().map(|x| x.id.as_str()),
-                "database token",
-                "token list",
-            )
-        })
-        .collect()
+    crate::cluster::resolve_ids(typed, "database token", "token list", || async {
+        let all = client
+            .list_tokens(&s.cred)
+            .await
+            .map_err(|e| s.on_error(e))?;
+        Ok(all.into_iter().map(|t| t.id).collect())
+    })
+    .await
 }
 
 pub async fn get(ctx: &Context, args: TokenGetArgs) -> anyhow::Result<()> {
