@@ -152,6 +152,16 @@ pub fn countdown(d: std::time::Duration) -> String {
     }
 }
 
+/// An error's text without the "(os error N)" tail the standard library
+/// adds: people read "Permission denied", not errno numbers.
+pub fn without_os_error(text: &str) -> String {
+    text.split(" (os error")
+        .next()
+        .unwrap_or(text)
+        .trim()
+        .to_string()
+}
+
 /// `": text"`, or nothing for empty text (for error messages).
 pub fn colon(s: &str) -> String {
     if s.is_empty() {
@@ -164,6 +174,21 @@ pub fn colon(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_error_tails_are_dropped() {
+        let cases = [
+            ("Permission denied (os error 13)", "Permission denied"),
+            (
+                "connection failed: Connection refused (os error 111)",
+                "connection failed: Connection refused",
+            ),
+            ("no tail here", "no tail here"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(without_os_error(text), want);
+        }
+    }
 
     #[test]
     fn countdown_formats() {

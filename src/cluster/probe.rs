@@ -237,7 +237,10 @@ pub fn explain_transport(url: &Url, cause: &str) -> (String, String) {
         );
     }
     (
-        format!("cannot connect to {origin} ({})", first_words(cause)),
+        format!(
+            "cannot connect to {origin} ({})",
+            crate::text::without_os_error(cause)
+        ),
         "check `host`, `port`, your network, and HTTPS_PROXY/NO_PROXY".into(),
     )
 }
@@ -255,12 +258,6 @@ fn tls_reason(c: &str) -> &'static str {
     } else {
         "rejected"
     }
-}
-
-/// The library text without `(os error N)` and similar tails.
-fn first_words(cause: &str) -> String {
-    let s = cause.split(" (os error").next().unwrap_or(cause);
-    s.trim().to_string()
 }
 
 #[cfg(test)]

@@ -378,7 +378,11 @@ fn cache_dir(cfg: &Option<Config>) -> Check {
             return Check::new(
                 name,
                 State::Fail,
-                format!("{}: {}", dir.display(), io_words(&e)),
+                format!(
+                    "{}: {}",
+                    dir.display(),
+                    crate::text::without_os_error(&e.to_string())
+                ),
             )
             .hint("set INFLUX_BOOTSTRAP_CACHE_DIR to a directory of yours");
         }
@@ -389,7 +393,11 @@ fn cache_dir(cfg: &Option<Config>) -> Check {
         return Check::new(
             name,
             State::Fail,
-            format!("{} is not writable: {}", dir.display(), io_words(&e)),
+            format!(
+                "{} is not writable: {}",
+                dir.display(),
+                crate::text::without_os_error(&e.to_string())
+            ),
         )
         .hint("set INFLUX_BOOTSTRAP_CACHE_DIR to a directory of yours");
     }
@@ -429,12 +437,6 @@ fn cache_dir(cfg: &Option<Config>) -> Check {
         State::Ok,
         format!("{} (mode {:o})", dir.display(), mode & 0o777),
     )
-}
-
-/// An I/O error without the "(os error N)" tail.
-fn io_words(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
 /// The OS keyring (only `keyring:` stores need it: a warning, not a failure).

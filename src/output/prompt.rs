@@ -185,10 +185,11 @@ impl DevicePrompt {
             Some(cmd) => spawn_browser(cmd, target).map_err(|e| {
                 format!(
                     "`{cmd}` (from $BROWSER) could not be started: {}",
-                    io_words(&e)
+                    crate::text::without_os_error(&e.to_string())
                 )
             }),
-            None => open::that_detached(target).map_err(|e| io_words(&e)),
+            None => open::that_detached(target)
+                .map_err(|e| crate::text::without_os_error(&e.to_string())),
         };
         if let Err(why) = result {
             self.printer.note(format!(
@@ -281,12 +282,6 @@ fn spawn_browser(cmd: &str, url: &str) -> std::io::Result<()> {
         .stderr(Stdio::null())
         .spawn()
         .map(|_| ())
-}
-
-/// An I/O error without "(os error N)".
-fn io_words(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
 fn indent(text: &str, by: &str) -> String {
