@@ -304,20 +304,5 @@ async fn revoke_with<A: provision::TokenApi>(
             }
         }
     }
-    match failed.len() {
-        0 => Ok(()),
-        1 if ids.len() == 1 => Err(failed
-            .pop()
-            .map(|(_, e)| e)
-            .unwrap_or_else(|| anyhow::anyhow!("failed"))),
-        n => Err(anyhow::anyhow!(
-            "{n} of {} revocations failed: {}",
-            ids.len(),
-            failed
-                .iter()
-                .map(|(id, _)| id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
+    super::revocations(failed, ids.len())
 }

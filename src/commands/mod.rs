@@ -138,6 +138,27 @@ pub fn data(ctx: &Context, text: &str) -> anyhow::Result<()> {
     Ok(ctx.printer.data(text)?)
 }
 
+/// The outcome of revoking `total` tokens one by one (each failure was
+/// already reported as it happened): the one error itself when a single id
+/// was asked for, else how many of them failed and which.
+pub fn revocations(mut failed: Vec<(String, anyhow::Error)>, total: usize) -> anyhow::Result<()> {
+    match failed.len() {
+        0 => Ok(()),
+        1 if total == 1 => Err(failed
+            .pop()
+            .map(|(_, e)| e)
+            .unwrap_or_else(|| anyhow::anyhow!("failed"))),
+        n => Err(anyhow::anyhow!(
+            "{n} of {total} revocations failed: {}",
+            failed
+                .iter()
+                .map(|(id, _)| crate::text::sanitize(id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// Options for the secret stores, from the environment snapshot.
 pub fn store_options(ctx: &Context, force: bool) -> crate::store::StoreOptions {
     use crate::store::{KeyringBackend, StoreOptions};

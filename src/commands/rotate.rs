@@ -38,7 +38,7 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     // rolled back first: a management token's with the tokens in the stores,
     // a database token's once the management credential is in hand.
     let journal = provision::journal_for(&ctx.env, &ctx.printer, &stores);
-    let record = load_record(ctx, &first);
+    let record = provision::record_of(&ctx.env, &ctx.printer, &first);
     let database = record.as_ref().filter(|r| r.kind == TokenKind::Database);
     let db_journal = journal
         .as_ref()
@@ -149,11 +149,6 @@ async fn read_old(stores: &Stores) -> anyhow::Result<Secret> {
             "create one first with `influx-bootstrap mint --store ...`",
         )
     })?)
-}
-
-/// The record `mint` left for `store`, if any.
-fn load_record(ctx: &Context, store: &str) -> Option<Record> {
-    provision::record_of(&ctx.env, &ctx.printer, store)
 }
 
 /// A database token: the record (or `--id`) names it, the management

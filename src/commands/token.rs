@@ -234,20 +234,5 @@ pub async fn revoke(ctx: &Context, args: TokenRevokeArgs) -> anyhow::Result<()> 
             }
         }
     }
-    match failed.len() {
-        0 => Ok(()),
-        1 if ids.len() == 1 => Err(failed
-            .pop()
-            .map(|(_, e)| e)
-            .unwrap_or_else(|| anyhow::anyhow!("failed"))),
-        n => Err(anyhow::anyhow!(
-            "{n} of {} revocations failed: {}",
-            ids.len(),
-            failed
-                .iter()
-                .map(|(id, _)| sanitize(id))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
+    super::revocations(failed, ids.len())
 }
