@@ -43,22 +43,23 @@ fn git_commit() -> Option<String> {
         return None;
     }
     // Rebuild when HEAD moves: HEAD itself, the branch it points at, and
-    // packed-refs (where a branch may live after `git gc`).
-    for p in ["HEAD", "packed-refs"] {
+    // packed-refs (where a branch may live after `git gc`). Only files that
+    // exist are declared: cargo treats a declared path that is missing as
+    // changed on every build, so a checkout whose refs were never packed
+    // would recompile this crate every time. When a loose ref is later
+    // packed, its file disappears, which cargo also sees as a change.
+    let mut watch = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    if let Some(branch) = git(&dir, &["symbolic-ref", "-q", "HEAD"]) {
+        watch.push(branch);
+    }
+    for p in &watch {
         if let Some(path) = git(
             &dir,
             &["rev-parse", "--path-format=absolute", "--git-path", p],
-        ) {
+        ) && Path::new(&path).exists()
+        {
             println!("cargo:rerun-if-changed={path}");
         }
-    }
-    if let Some(branch) = git(&dir, &["symbolic-ref", "-q", "HEAD"])
-        && let Some(path) = git(
-            &dir,
-            &["rev-parse", "--path-format=absolute", "--git-path", &branch],
-        )
-    {
-        println!("cargo:rerun-if-changed={path}");
     }
     git(&dir, &["rev-parse", "--short=12", "HEAD"])
 }
