@@ -19,9 +19,10 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::{ApiError, AppState, credential_of, json_response, slot_of};
-use crate::store::DatabaseTokenRecord;
-use crate::token;
+use crate::auth;
+use crate::error::{ApiError, json_response};
+use crate::request::LogSlot;
+use crate::state::AppState;
 
 /// Body of a successful query: one statement, no series.
 pub const EMPTY_QUERY_RESULT: &str = r#"{"results":[{"statement_id":0}]}"#;
@@ -58,29 +59,6 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The database token of `Authorization: Bearer|Token apiv1_…`, if usable.
-async fn token_of(state: &AppState, req: &Parts) -> Result<DatabaseTokenRecord, ApiError> {
-    let credential = credential_of(&req.headers, &["Bearer", "Token"], "Token")?;
-    if !credential.starts_with(token::DATABASE_TOKEN_PREFIX) {
-        return Err(ApiError::unauthorized("unknown database token"));
-    }
-    let hash = token::hash_database_token(credential);
-    let record = state
-        .store
-        .run(move |s| s.get_database_token_by_hash(&hash))
-        .await
-        .map_err(|e| ApiError::internal("token lookup", e))?
-        .ok_or_else(|| ApiError::unauthorized("unknown database token"))?;
-    slot_of(&req.extensions).set(format!("database-token:{}", record.id));
-    if record.revoked_at.is_some() {
-        return Err(ApiError::unauthorized("database token has been revoked"));
-    }
-    if !record.is_usable(token::now_micros()) {
-        return Err(ApiError::unauthorized("database token has expired"));
-    }
-    Ok(record)
-}
-
 /// Authenticates, then checks that the token may do `action` on the database
 /// named by query parameter `param`, and that the database exists.
 async fn authorize(
@@ -89,22 +67,23 @@ async fn authorize(
     action: &str,
     param: &str,
 ) -> Result<(), ApiError> {
-    let record = token_of(state, req).await?;
+    let slot = LogSlot::of(&req.extensions);
+    let record = auth::database_token(&state.store, &req.headers, |id| {
+        slot.set(format!("database-token:{id}"))
+    })
+    .await?;
     let database = query_param(&req.uri, param)
         .filter(|d| !d.is_empty())
         .ok_or_else(|| ApiError::bad_request(format!("query parameter {param} is required")))?;
     if !record.allows(action, &database) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("token has no {action} permission on database {database:?}"),
-        ));
+        return Err(ApiError::forbidden(format!(
+            "token has no {action} permission on database {database:?}"
+        )));
     }
     let lookup = database.clone();
     let exists = state
-        .store
-        .run(move |s| s.get_database(&lookup))
-        .await
-        .map_err(|e| ApiError::internal("database lookup", e))?
+        .db("database lookup", move |s| s.get_database(&lookup))
+        .await?
         .is_some();
     if !exists {
         return Err(ApiError::not_found(format!(
@@ -151,6 +130,7 @@ mod tests {
     use super::*;
     use crate::store::{DatabaseTokenRecord, Permission};
     use crate::test_support::{TestApp, assert_error, config};
+    use crate::token;
     use serde_json::json;
 
     #[test]

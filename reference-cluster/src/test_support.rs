@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
-use crate::api::{AppState, app};
+use crate::app::app;
 use crate::config::Config;
+use crate::state::AppState;
 
 /// An issuer nobody listens on: a JWT would get 503 (JWKS unavailable).
 pub const ISSUER: &str = "http://127.0.0.1:9";
@@ -113,4 +114,11 @@ pub fn assert_error(r: &Reply, status: u16, what: &str) {
         "{what}: {}",
         r.text
     );
+}
+
+/// Whether `v` is an RFC 3339 date-time string.
+pub fn is_rfc3339(v: &Value) -> bool {
+    v.as_str()
+        .and_then(crate::token::parse_rfc3339_micros)
+        .is_some()
 }
