@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::jwt::{self, JwtError, JwtVerifier};
-use crate::store::{DatabaseTokenRecord, Store};
+use crate::store::{DatabaseTokenRecord, Store, TokenKind, TokenRecord};
 use crate::token;
 
 /// `Retry-After` sent when the identity provider's JWKS cannot be fetched.
@@ -83,16 +83,30 @@ pub(crate) fn credential_of<'h>(
         })
 }
 
-/// 401 unless a stored token may still authenticate: `kind` names it in the
-/// message ("management token", "database token").
-fn usable(kind: &str, revoked_at: Option<i64>, usable_now: bool) -> Result<(), ApiError> {
-    if revoked_at.is_some() {
+/// The stored token of kind `K` whose hash is `hash`, if it may still
+/// authenticate (401 otherwise). `kind` names it in the messages
+/// ("management token"); `seen` learns its id as soon as it is found (for
+/// the access log).
+async fn stored<K: TokenKind>(
+    store: &Store,
+    hash: Vec<u8>,
+    kind: &str,
+    seen: impl FnOnce(&str),
+) -> Result<K, ApiError> {
+    let record: K = store
+        .run(move |s| s.get_by_hash(&hash))
+        .await
+        .map_err(|e| ApiError::internal("token lookup", e))?
+        .ok_or_else(|| ApiError::unauthorized(format!("unknown {kind}")))?;
+    let common = record.common();
+    seen(common.id);
+    if common.revoked_at.is_some() {
         return Err(ApiError::unauthorized(format!("{kind} has been revoked")));
     }
-    if !usable_now {
+    if !record.is_usable(token::now_micros()) {
         return Err(ApiError::unauthorized(format!("{kind} has expired")));
     }
-    Ok(())
+    Ok(record)
 }
 
 impl Authority<'_> {
@@ -108,15 +122,8 @@ impl Authority<'_> {
             ));
         }
         if credential.starts_with(token::TOKEN_PREFIX) {
-            let hash = token::hash_token(credential);
-            let record = self
-                .store
-                .run(move |s| s.get_by_hash(&hash))
-                .await
-                .map_err(|e| ApiError::internal("token lookup", e))?
-                .ok_or_else(|| ApiError::unauthorized("unknown management token"))?;
-            let now = token::now_micros();
-            usable("management token", record.revoked_at, record.is_usable(now))?;
+            let hash = token::hash_token(credential).to_vec();
+            let record: TokenRecord = stored(self.store, hash, "management token", |_| ()).await?;
             return Ok(Principal::Token(record.id));
         }
         self.admin(credential).await
@@ -168,14 +175,6 @@ pub(crate) async fn database_token(
     if !credential.starts_with(token::DATABASE_TOKEN_PREFIX) {
         return Err(ApiError::unauthorized("unknown database token"));
     }
-    let hash = token::hash_database_token(credential);
-    let record = store
-        .run(move |s| s.get_database_token_by_hash(&hash))
-        .await
-        .map_err(|e| ApiError::internal("token lookup", e))?
-        .ok_or_else(|| ApiError::unauthorized("unknown database token"))?;
-    seen(&record.id);
-    let now = token::now_micros();
-    usable("database token", record.revoked_at, record.is_usable(now))?;
-    Ok(record)
+    let hash = token::hash_database_token(credential).to_vec();
+    stored(store, hash, "database token", seen).await
 }

@@ -220,7 +220,7 @@ mod tests {
         let hash = token::hash_database_token(&expired);
         app.state
             .store
-            .run(move |s| s.insert_database_token(&record, &hash))
+            .run(move |s| s.insert(&record, &hash))
             .await
             .unwrap();
 

@@ -11,7 +11,7 @@ use crate::error::{ApiError, json_ok, json_response, read_object};
 use crate::idempotency::{self, Begun};
 use crate::request::ManagementCall;
 use crate::routes::CLUSTERED_PREFIX;
-use crate::store::CreatedToken;
+use crate::store::{CreatedToken, TokenRecord};
 use crate::token;
 
 /// Maximum length of `description` in characters.
@@ -146,7 +146,10 @@ pub(crate) async fn create_token(
 }
 
 pub(crate) async fn list_tokens(call: ManagementCall) -> Result<Response, ApiError> {
-    let body = call.state.db("listing tokens", |s| s.list_json()).await?;
+    let body = call
+        .state
+        .db("listing tokens", |s| s.list_json::<TokenRecord>())
+        .await?;
     Ok(json_response(StatusCode::OK, body))
 }
 
@@ -158,7 +161,7 @@ pub(crate) async fn get_token(call: ManagementCall) -> Result<Response, ApiError
     let id = call.param("id");
     let lookup = id.clone();
     let record = (call.state)
-        .db("reading the token", move |s| s.get(&lookup))
+        .db("reading the token", move |s| s.get::<TokenRecord>(&lookup))
         .await?
         .ok_or_else(|| not_found(&id))?;
     json_ok(&record)
@@ -169,7 +172,9 @@ pub(crate) async fn revoke_token(call: ManagementCall) -> Result<Response, ApiEr
     let lookup = id.clone();
     let now = token::now_micros();
     let record = (call.state)
-        .db("revoking the token", move |s| s.revoke(&lookup, now))
+        .db("revoking the token", move |s| {
+            s.revoke::<TokenRecord>(&lookup, now)
+        })
         .await?
         .ok_or_else(|| not_found(&id))?;
     tracing::info!(id = %record.id, by = %call.who(), "management token revoked");

@@ -189,7 +189,7 @@ mod tests {
         let id = revoked_record.id.clone();
         app.state
             .store
-            .run(move |s| s.revoke(&id, 1))
+            .run(move |s| s.revoke::<crate::store::TokenRecord>(&id, 1))
             .await
             .unwrap();
 

@@ -16,7 +16,7 @@ use crate::config::Faults;
 use crate::error::{ApiError, json_ok, json_with, method_not_allowed, read_object};
 use crate::management::parse_create;
 use crate::state::AppState;
-use crate::store::CreatedToken;
+use crate::store::{CreatedToken, DatabaseTokenRecord, TokenRecord};
 
 /// Largest request body read.
 const MAX_BODY: usize = 1024 * 1024;
@@ -117,7 +117,12 @@ async fn issue_management_token(
 async fn stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let (tokens, databases, database_tokens) = state
         .db("counting tokens", |s| {
-            Ok((s.count()?, s.count_databases()?, s.count_database_tokens()?))
+            let tokens = s.count::<TokenRecord>()?;
+            Ok((
+                tokens,
+                s.count_databases()?,
+                s.count::<DatabaseTokenRecord>()?,
+            ))
         })
         .await?;
     json_ok(&serde_json::json!({

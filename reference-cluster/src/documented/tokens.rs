@@ -25,7 +25,9 @@ fn shown<'a>(call: &'a DocumentedCall, record: &'a DatabaseTokenRecord) -> Datab
 
 pub(crate) async fn list(call: DocumentedCall) -> Result<Response, ApiError> {
     let records = (call.state)
-        .db("listing database tokens", |s| s.list_database_tokens())
+        .db("listing database tokens", |s| {
+            s.list::<DatabaseTokenRecord>()
+        })
         .await?;
     json_ok(&view(&records, |r| shown(&call, r)))
 }
@@ -50,9 +52,7 @@ pub(crate) async fn create(call: DocumentedCall, body: Body) -> Result<Response,
     let hash = token::hash_database_token(&access_token);
     let rec = record.clone();
     (call.state)
-        .db("storing the database token", move |s| {
-            s.insert_database_token(&rec, &hash)
-        })
+        .db("storing the database token", move |s| s.insert(&rec, &hash))
         .await?;
     tracing::info!(id = %record.id, created_by = %record.created_by, "database token created");
     if let Some(dropped) = call.drop_after_create(StatusCode::OK).await {
@@ -69,7 +69,7 @@ pub(crate) async fn get(call: DocumentedCall) -> Result<Response, ApiError> {
     let lookup = id.clone();
     let record = (call.state)
         .db("reading the database token", move |s| {
-            s.get_database_token(&lookup)
+            s.get::<DatabaseTokenRecord>(&lookup)
         })
         .await?
         .ok_or_else(|| token_not_found(&id))?;
@@ -111,7 +111,7 @@ pub(crate) async fn revoke(call: DocumentedCall) -> Result<Response, ApiError> {
     let now = token::now_micros();
     let record = (call.state)
         .db("revoking the database token", move |s| {
-            s.revoke_database_token(&lookup, now)
+            s.revoke::<DatabaseTokenRecord>(&lookup, now)
         })
         .await?
         .ok_or_else(|| token_not_found(&id))?;
@@ -121,6 +121,7 @@ pub(crate) async fn revoke(call: DocumentedCall) -> Result<Response, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::DatabaseTokenRecord;
     use crate::test_support::{ONES, TestApp, assert_error, config, is_rfc3339, long};
     use crate::token;
     use axum::http::StatusCode;
@@ -180,7 +181,7 @@ mod tests {
             let found = app
                 .state
                 .store
-                .run(move |s| s.get_database_token_by_hash(&hash))
+                .run(move |s| s.get_by_hash::<DatabaseTokenRecord>(&hash))
                 .await
                 .unwrap();
             assert_eq!(found.map(|t| t.id), Some(id.clone()));
