@@ -158,11 +158,10 @@ mod tests {
 
     #[tokio::test]
     async fn database_tokens_are_checked_on_the_data_path() {
-        let app = TestApp::new(config());
-        let m = app.management_token().await;
+        let (app, m) = TestApp::with_admin(config()).await;
         for name in ["db1", "db2", "a/b"] {
             let r = app
-                .call("POST", "/api/v0/databases", &m, Some(json!({"name": name})))
+                .post("/api/v0/databases", &m, json!({"name": name}))
                 .await;
             assert_eq!(r.status, StatusCode::OK);
         }
@@ -180,21 +179,14 @@ mod tests {
             ("revoked", json!([{"action": "read", "resource": "*"}])),
         ] {
             let r = app
-                .call(
-                    "POST",
+                .post(
                     "/api/v0/tokens",
                     &m,
-                    Some(json!({"description": label, "permissions": perms})),
+                    json!({"description": label, "permissions": perms}),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-            tokens.insert(
-                label,
-                (
-                    r.body["id"].as_str().unwrap().to_string(),
-                    r.body["accessToken"].as_str().unwrap().to_string(),
-                ),
-            );
+            tokens.insert(label, (r.str("id"), r.str("accessToken")));
         }
         let revoked_id = &tokens["revoked"].0;
         assert_eq!(
@@ -333,22 +325,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_deleted_database_or_a_patched_token_changes_the_answer() {
-        let app = TestApp::new(config());
-        let m = app.management_token().await;
-        app.call("POST", "/api/v0/databases", &m, Some(json!({"name": "db"})))
+        let (app, m) = TestApp::with_admin(config()).await;
+        app.post("/api/v0/databases", &m, json!({"name": "db"}))
             .await;
         let r = app
-            .call(
-                "POST",
+            .post(
                 "/api/v0/tokens",
                 &m,
-                Some(json!({"description": "d", "permissions": [{"action": "write", "resource": "db"}]})),
+                json!({"description": "d", "permissions": [{"action": "write", "resource": "db"}]}),
             )
             .await;
-        let (id, secret) = (
-            r.body["id"].as_str().unwrap().to_string(),
-            r.body["accessToken"].as_str().unwrap().to_string(),
-        );
+        let (id, secret) = (r.str("id"), r.str("accessToken"));
         let auth = format!("Bearer {secret}");
         let write = |app: &TestApp| {
             let auth = auth.clone();
@@ -365,19 +352,17 @@ mod tests {
             }
         };
         assert_eq!(write(&app).await, StatusCode::NO_CONTENT);
-        app.call(
-            "PATCH",
+        app.patch(
             &format!("/api/v0/tokens/{id}"),
             &m,
-            Some(json!({"permissions": [{"action": "read", "resource": "db"}]})),
+            json!({"permissions": [{"action": "read", "resource": "db"}]}),
         )
         .await;
         assert_eq!(write(&app).await, StatusCode::FORBIDDEN);
-        app.call(
-            "PATCH",
+        app.patch(
             &format!("/api/v0/tokens/{id}"),
             &m,
-            Some(json!({"permissions": [{"action": "write", "resource": "*"}]})),
+            json!({"permissions": [{"action": "write", "resource": "*"}]}),
         )
         .await;
         assert_eq!(write(&app).await, StatusCode::NO_CONTENT);

@@ -158,25 +158,27 @@ fn not_found(id: &str) -> ApiError {
 }
 
 pub(crate) async fn get_token(call: ManagementCall) -> Result<Response, ApiError> {
-    let id = call.param("id");
-    let lookup = id.clone();
     let record = (call.state)
-        .db("reading the token", move |s| s.get::<TokenRecord>(&lookup))
-        .await?
-        .ok_or_else(|| not_found(&id))?;
+        .found(
+            "reading the token",
+            &call.param("id"),
+            not_found,
+            |s, id| s.get::<TokenRecord>(id),
+        )
+        .await?;
     json_ok(&record)
 }
 
 pub(crate) async fn revoke_token(call: ManagementCall) -> Result<Response, ApiError> {
-    let id = call.param("id");
-    let lookup = id.clone();
     let now = token::now_micros();
     let record = (call.state)
-        .db("revoking the token", move |s| {
-            s.revoke::<TokenRecord>(&lookup, now)
-        })
-        .await?
-        .ok_or_else(|| not_found(&id))?;
+        .found(
+            "revoking the token",
+            &call.param("id"),
+            not_found,
+            move |s, id| s.revoke::<TokenRecord>(id, now),
+        )
+        .await?;
     tracing::info!(id = %record.id, by = %call.who(), "management token revoked");
     json_ok(&record)
 }

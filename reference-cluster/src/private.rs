@@ -59,21 +59,16 @@ mod tests {
         let mut c = config();
         c.management_tokens = false;
         c.faults.test_control = true;
-        let app = TestApp::new(c);
-        let admin = app.management_token().await;
+        let (app, admin) = TestApp::with_admin(c).await;
         let r = app
-            .call(
-                "POST",
+            .post(
                 super::PREFIX,
                 &admin,
-                Some(serde_json::json!({"description": "ci"})),
+                serde_json::json!({"description": "ci"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        let (id, m) = (
-            r.body["id"].as_str().unwrap().to_string(),
-            r.body["accessToken"].as_str().unwrap().to_string(),
-        );
+        let (id, m) = (r.str("id"), r.str("accessToken"));
         assert!(m.starts_with("M.V1.") && m.len() > 40, "{m}");
         // The documented API takes it as a management token.
         assert_eq!(

@@ -175,12 +175,15 @@ mod tests {
 
     #[tokio::test]
     async fn management_api_credentials() {
-        let app = TestApp::new(config());
-        let m = app.management_token().await;
+        let (app, m) = TestApp::with_admin(config()).await;
         let r = app
-            .call("POST", "/api/v0/tokens", &m, Some(json!({"description": "d", "permissions": [{"action": "read", "resource": "*"}]})))
+            .post(
+                "/api/v0/tokens",
+                &m,
+                json!({"description": "d", "permissions": [{"action": "read", "resource": "*"}]}),
+            )
             .await;
-        let database_token = r.body["accessToken"].as_str().unwrap().to_string();
+        let database_token = r.str("accessToken");
         let (revoked_record, revoked) = app
             .state
             .issue_management_token("old".into(), None, "test".into())
@@ -239,14 +242,12 @@ mod tests {
             account_id: "acc".into(),
             cluster_id: "clu".into(),
         });
-        let app = TestApp::new(c);
-        let m = app.management_token().await;
+        let (app, m) = TestApp::with_admin(c).await;
         let r = app
-            .call(
-                "POST",
+            .post(
                 "/api/v0/accounts/acc/clusters/clu/databases",
                 &m,
-                Some(json!({"name": "db"})),
+                json!({"name": "db"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);

@@ -102,6 +102,25 @@ impl AppState {
             .map_err(|e| ApiError::internal(what, e))
     }
 
+    /// Runs `f` on the store for the object named `name` (a token id, a
+    /// database name); when it finds none, the 404 `missing(name)`.
+    pub(crate) async fn found<T, F>(
+        &self,
+        what: &str,
+        name: &str,
+        missing: fn(&str) -> ApiError,
+        f: F,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &str) -> StoreResult<Option<T>> + Send + 'static,
+    {
+        let lookup = name.to_string();
+        self.db(what, move |s| f(s, &lookup))
+            .await?
+            .ok_or_else(|| missing(name))
+    }
+
     /// Creates and stores a management token, whatever the
     /// `management_tokens` switch says (tests use this to hand a "stock"
     /// cluster a management token). Returns the record and the token.

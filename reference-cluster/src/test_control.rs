@@ -146,8 +146,7 @@ mod tests {
     async fn faults_apply_to_the_token_create_route() {
         let mut c = config();
         c.faults.test_control = true;
-        let app = TestApp::new(c);
-        let m = app.management_token().await;
+        let (app, m) = TestApp::with_admin(c).await;
         let create = json!({"description": "d"});
 
         // fail_next: 503 + Retry-After before anything happens.
@@ -160,9 +159,7 @@ mod tests {
             )
             .await;
         assert_eq!(r.status, StatusCode::OK);
-        let r = app
-            .call("POST", "/api/v0/tokens", &m, Some(create.clone()))
-            .await;
+        let r = app.post("/api/v0/tokens", &m, create.clone()).await;
         assert_error(&r, 503, "fail_next");
         assert_eq!(r.headers["retry-after"], "7");
 
@@ -188,9 +185,7 @@ mod tests {
                 .is_err()
         );
 
-        let r = app
-            .call("POST", "/api/v0/tokens", &m, Some(create.clone()))
-            .await;
+        let r = app.post("/api/v0/tokens", &m, create.clone()).await;
         assert_eq!(r.status, StatusCode::OK, "the fault was used up");
 
         let r = app.send("GET", "/__test/stats", None, None).await;
@@ -216,7 +211,7 @@ mod tests {
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        let m = r.body["accessToken"].as_str().unwrap().to_string();
+        let m = r.str("accessToken");
         assert!(m.starts_with("M.V1."));
         assert_eq!(
             app.call("GET", "/api/v0/tokens", &m, None).await.status,

@@ -84,18 +84,21 @@ pub(crate) async fn update(call: DocumentedCall, body: Body) -> Result<Response,
             "give at least one of maxTables, maxColumnsPerTable, retentionPeriod",
         ));
     }
-    let lookup = name.clone();
     let record = (call.state)
-        .db("updating the database", move |s| {
-            s.update_database(
-                &lookup,
-                settings.max_tables,
-                settings.max_columns_per_table,
-                settings.retention_period,
-            )
-        })
-        .await?
-        .ok_or_else(|| database_not_found(&name))?;
+        .found(
+            "updating the database",
+            &name,
+            database_not_found,
+            move |s, name| {
+                s.update_database(
+                    name,
+                    settings.max_tables,
+                    settings.max_columns_per_table,
+                    settings.retention_period,
+                )
+            },
+        )
+        .await?;
     tracing::info!(name = %record.name, by = %call.who(), "database updated");
     json_ok(&database(&call, &record))
 }
@@ -115,22 +118,15 @@ pub(crate) async fn delete(call: DocumentedCall) -> Result<Response, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::{ONES, TestApp, assert_error, config, long};
+    use crate::test_support::{ONES, TestApp, assert_error, config, form};
     use axum::http::StatusCode;
     use serde_json::{Value, json};
 
     #[tokio::test]
     async fn database_lifecycle_in_both_path_forms() {
         for long_form in [false, true] {
-            let app = TestApp::new(config());
-            let m = app.management_token().await;
-            let p = |path: &str| {
-                if long_form {
-                    long(path)
-                } else {
-                    format!("/api/v0{path}")
-                }
-            };
+            let (app, m) = TestApp::with_admin(config()).await;
+            let p = |path: &str| form(long_form, path);
             let scoped = |mut v: Value| {
                 if long_form {
                     v["accountId"] = json!(ONES);
@@ -140,12 +136,7 @@ mod tests {
             };
 
             let r = app
-                .call(
-                    "POST",
-                    &p("/databases"),
-                    &m,
-                    Some(json!({"name": "metrics"})),
-                )
+                .post(&p("/databases"), &m, json!({"name": "metrics"}))
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
             let defaults = scoped(json!({
@@ -158,19 +149,12 @@ mod tests {
                 "retentionPeriod": 2_592_000_000_000_000_i64,
                 "partitionTemplate": [{"type": "time", "value": "%Y"}]
             });
-            let r = app
-                .call("POST", &p("/databases"), &m, Some(all.clone()))
-                .await;
+            let r = app.post(&p("/databases"), &m, all.clone()).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
             assert_eq!(r.body, scoped(all.clone()));
 
             let r = app
-                .call(
-                    "POST",
-                    &p("/databases"),
-                    &m,
-                    Some(json!({"name": "metrics"})),
-                )
+                .post(&p("/databases"), &m, json!({"name": "metrics"}))
                 .await;
             assert_error(&r, 409, "create twice");
 
@@ -180,11 +164,10 @@ mod tests {
 
             // PATCH changes only what it names; '/' in a name is percent-encoded.
             let r = app
-                .call(
-                    "PATCH",
+                .patch(
                     &p("/databases/a%2Fb-c_1"),
                     &m,
-                    Some(json!({"retentionPeriod": 0})),
+                    json!({"retentionPeriod": 0}),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -192,11 +175,10 @@ mod tests {
             patched["retentionPeriod"] = json!(0);
             assert_eq!(r.body, patched);
             let r = app
-                .call(
-                    "PATCH",
+                .patch(
                     &p("/databases/metrics"),
                     &m,
-                    Some(json!({"maxTables": 7, "maxColumnsPerTable": 8, "retentionPeriod": 9})),
+                    json!({"maxTables": 7, "maxColumnsPerTable": 8, "retentionPeriod": 9}),
                 )
                 .await;
             assert_eq!(
@@ -206,12 +188,7 @@ mod tests {
                 )
             );
             let r = app
-                .call(
-                    "PATCH",
-                    &p("/databases/nothing"),
-                    &m,
-                    Some(json!({"maxTables": 1})),
-                )
+                .patch(&p("/databases/nothing"), &m, json!({"maxTables": 1}))
                 .await;
             assert_error(&r, 404, "PATCH unknown");
 
@@ -224,12 +201,7 @@ mod tests {
             assert_eq!(r.body, json!([patched]));
             // The name is free again.
             let r = app
-                .call(
-                    "POST",
-                    &p("/databases"),
-                    &m,
-                    Some(json!({"name": "metrics"})),
-                )
+                .post(&p("/databases"), &m, json!({"name": "metrics"}))
                 .await;
             assert_eq!(r.status, StatusCode::OK);
         }
@@ -237,9 +209,8 @@ mod tests {
 
     #[tokio::test]
     async fn bad_database_requests_are_400() {
-        let app = TestApp::new(config());
-        let m = app.management_token().await;
-        app.call("POST", "/api/v0/databases", &m, Some(json!({"name": "db"})))
+        let (app, m) = TestApp::with_admin(config()).await;
+        app.post("/api/v0/databases", &m, json!({"name": "db"}))
             .await;
         let name65 = "x".repeat(65);
         let cases: Vec<(&str, &str, String)> = vec![
@@ -330,12 +301,7 @@ mod tests {
         );
         // The longest name is fine.
         let r = app
-            .call(
-                "POST",
-                "/api/v0/databases",
-                &m,
-                Some(json!({"name": "y".repeat(64)})),
-            )
+            .post("/api/v0/databases", &m, json!({"name": "y".repeat(64)}))
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }

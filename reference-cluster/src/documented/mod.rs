@@ -42,25 +42,18 @@ mod tests {
         let mut c = config();
         c.database = path.to_str().unwrap().to_string();
         let (secret, id) = {
-            let app = TestApp::new(c.clone());
-            let m = app.management_token().await;
-            app.call("POST", "/api/v0/databases", &m, Some(json!({"name": "db"})))
+            let (app, m) = TestApp::with_admin(c.clone()).await;
+            app.post("/api/v0/databases", &m, json!({"name": "db"}))
                 .await;
             let r = app
-                .call(
-                    "POST",
-                    "/api/v0/tokens",
-                    &m,
-                    Some(json!({"description": "d"})),
-                )
+                .post("/api/v0/tokens", &m, json!({"description": "d"}))
                 .await;
-            let id = r.body["id"].as_str().unwrap().to_string();
+            let id = r.str("id");
             app.call("DELETE", &format!("/api/v0/tokens/{id}"), &m, None)
                 .await;
-            (r.body["accessToken"].as_str().unwrap().to_string(), id)
+            (r.str("accessToken"), id)
         };
-        let app = TestApp::new(c);
-        let m = app.management_token().await;
+        let (app, m) = TestApp::with_admin(c).await;
         let r = app.call("GET", "/api/v0/databases", &m, None).await;
         assert_eq!(r.body[0]["name"], "db");
         let r = app

@@ -66,13 +66,14 @@ pub(crate) async fn create(call: DocumentedCall, body: Body) -> Result<Response,
 
 pub(crate) async fn get(call: DocumentedCall) -> Result<Response, ApiError> {
     let id = token_id(call.param("id"))?;
-    let lookup = id.clone();
     let record = (call.state)
-        .db("reading the database token", move |s| {
-            s.get::<DatabaseTokenRecord>(&lookup)
-        })
-        .await?
-        .ok_or_else(|| token_not_found(&id))?;
+        .found(
+            "reading the database token",
+            &id,
+            token_not_found,
+            |s, id| s.get::<DatabaseTokenRecord>(id),
+        )
+        .await?;
     json_ok(&shown(&call, &record))
 }
 
@@ -89,13 +90,16 @@ pub(crate) async fn update(call: DocumentedCall, body: Body) -> Result<Response,
     if description.is_none() && permissions.is_none() {
         return Err(ApiError::bad_request("give description and/or permissions"));
     }
-    let lookup = id.clone();
     let record = (call.state)
-        .db("updating the database token", move |s| {
-            s.update_database_token(&lookup, description.as_deref(), permissions.as_deref())
-        })
-        .await?
-        .ok_or_else(|| token_not_found(&id))?;
+        .found(
+            "updating the database token",
+            &id,
+            token_not_found,
+            move |s, id| {
+                s.update_database_token(id, description.as_deref(), permissions.as_deref())
+            },
+        )
+        .await?;
     if record.revoked_at.is_some() {
         return Err(ApiError::conflict(format!(
             "database token {id:?} has been revoked"
@@ -107,14 +111,15 @@ pub(crate) async fn update(call: DocumentedCall, body: Body) -> Result<Response,
 
 pub(crate) async fn revoke(call: DocumentedCall) -> Result<Response, ApiError> {
     let id = token_id(call.param("id"))?;
-    let lookup = id.clone();
     let now = token::now_micros();
     let record = (call.state)
-        .db("revoking the database token", move |s| {
-            s.revoke::<DatabaseTokenRecord>(&lookup, now)
-        })
-        .await?
-        .ok_or_else(|| token_not_found(&id))?;
+        .found(
+            "revoking the database token",
+            &id,
+            token_not_found,
+            move |s, id| s.revoke::<DatabaseTokenRecord>(id, now),
+        )
+        .await?;
     tracing::info!(id = %record.id, by = %call.who(), "database token revoked");
     Ok(no_content())
 }
@@ -122,7 +127,7 @@ pub(crate) async fn revoke(call: DocumentedCall) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use crate::store::DatabaseTokenRecord;
-    use crate::test_support::{ONES, TestApp, assert_error, config, is_rfc3339, long};
+    use crate::test_support::{ONES, TestApp, assert_error, config, form, is_rfc3339};
     use crate::token;
     use axum::http::StatusCode;
     use serde_json::{Value, json};
@@ -130,26 +135,18 @@ mod tests {
     #[tokio::test]
     async fn database_token_lifecycle_in_both_path_forms() {
         for long_form in [false, true] {
-            let app = TestApp::new(config());
-            let m = app.management_token().await;
-            let p = |path: &str| {
-                if long_form {
-                    long(path)
-                } else {
-                    format!("/api/v0{path}")
-                }
-            };
+            let (app, m) = TestApp::with_admin(config()).await;
+            let p = |path: &str| form(long_form, path);
             let perms = json!([
                 {"action": "read", "resource": "db1"},
                 {"action": "write", "resource": "*"}
             ]);
 
             let r = app
-                .call(
-                    "POST",
+                .post(
                     &p("/tokens"),
                     &m,
-                    Some(json!({"description": "telegraf", "permissions": perms})),
+                    json!({"description": "telegraf", "permissions": perms}),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -188,17 +185,16 @@ mod tests {
 
             // A token without permissions, expiring.
             let r = app
-                .call(
-                    "POST",
+                .post(
                     &p("/tokens"),
                     &m,
-                    Some(json!({"description": "", "expiresAt": "2999-01-02T03:04:05+01:00"})),
+                    json!({"description": "", "expiresAt": "2999-01-02T03:04:05+01:00"}),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
             assert_eq!(r.body["permissions"], json!([]));
             assert_eq!(r.body["expiresAt"], "2999-01-02T02:04:05Z");
-            let second = r.body["id"].as_str().unwrap().to_string();
+            let second = r.str("id");
 
             let r = app.call("GET", &p("/tokens"), &m, None).await;
             assert_eq!(r.status, StatusCode::OK);
@@ -213,32 +209,25 @@ mod tests {
 
             // PATCH description and/or permissions.
             let r = app
-                .call(
-                    "PATCH",
+                .patch(
                     &p(&format!("/tokens/{id}")),
                     &m,
-                    Some(json!({"description": "grafana"})),
+                    json!({"description": "grafana"}),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
             listed["description"] = json!("grafana");
             assert_eq!(r.body, listed);
             let r = app
-                .call(
-                    "PATCH",
-                    &p(&format!("/tokens/{id}")),
-                    &m,
-                    Some(json!({"permissions": []})),
-                )
+                .patch(&p(&format!("/tokens/{id}")), &m, json!({"permissions": []}))
                 .await;
             listed["permissions"] = json!([]);
             assert_eq!(r.body, listed);
             let r = app
-                .call(
-                    "PATCH",
+                .patch(
                     &p(&format!("/tokens/{second}")),
                     &m,
-                    Some(json!({"expiresAt": "2999-01-01T00:00:00Z"})),
+                    json!({"expiresAt": "2999-01-01T00:00:00Z"}),
                 )
                 .await;
             assert_error(&r, 400, "expiresAt cannot change");
@@ -262,11 +251,10 @@ mod tests {
                 "revoking twice keeps the first time"
             );
             let r = app
-                .call(
-                    "PATCH",
+                .patch(
                     &p(&format!("/tokens/{id}")),
                     &m,
-                    Some(json!({"description": "x"})),
+                    json!({"description": "x"}),
                 )
                 .await;
             assert_error(&r, 409, "PATCH revoked");
@@ -289,8 +277,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_database_token_requests_are_400() {
-        let app = TestApp::new(config());
-        let m = app.management_token().await;
+        let (app, m) = TestApp::with_admin(config()).await;
         let cases = [
             json!({}),
             json!({"description": 5}),
@@ -306,23 +293,16 @@ mod tests {
             json!({"description": "d", "expiresAt": 4_102_444_800_i64}),
         ];
         for body in cases {
-            let r = app
-                .call("POST", "/api/v0/tokens", &m, Some(body.clone()))
-                .await;
+            let r = app.post("/api/v0/tokens", &m, body.clone()).await;
             assert_error(&r, 400, &body.to_string());
         }
         let r = app.call("GET", "/api/v0/tokens", &m, None).await;
         assert_eq!(r.body, json!([]), "nothing was created");
 
         let r = app
-            .call(
-                "POST",
-                "/api/v0/tokens",
-                &m,
-                Some(json!({"description": "d"})),
-            )
+            .post("/api/v0/tokens", &m, json!({"description": "d"}))
             .await;
-        let id = r.body["id"].as_str().unwrap().to_string();
+        let id = r.str("id");
         for body in [
             json!({}),
             json!({"unknown": 1}),
@@ -331,12 +311,7 @@ mod tests {
             json!({"description": "x", "expiresAt": null}),
         ] {
             let r = app
-                .call(
-                    "PATCH",
-                    &format!("/api/v0/tokens/{id}"),
-                    &m,
-                    Some(body.clone()),
-                )
+                .patch(&format!("/api/v0/tokens/{id}"), &m, body.clone())
                 .await;
             assert_error(&r, 400, &body.to_string());
         }

@@ -20,6 +20,20 @@ pub struct Common<'a> {
     pub revoked_at: Option<i64>,
 }
 
+/// The [`Common`] of a record: both kinds name these fields alike.
+macro_rules! common {
+    ($r:expr) => {
+        Common {
+            id: &$r.id,
+            description: &$r.description,
+            created_at: $r.created_at,
+            created_by: &$r.created_by,
+            expires_at: $r.expires_at,
+            revoked_at: $r.revoked_at,
+        }
+    };
+}
+
 /// A kind of token kept in the token table.
 pub trait TokenKind: Sized + Send + 'static {
     /// Its `kind` column.
@@ -41,14 +55,7 @@ pub trait TokenKind: Sized + Send + 'static {
 impl TokenKind for TokenRecord {
     const KIND: &'static str = "management";
     fn common(&self) -> Common<'_> {
-        Common {
-            id: &self.id,
-            description: &self.description,
-            created_at: self.created_at,
-            created_by: &self.created_by,
-            expires_at: self.expires_at,
-            revoked_at: self.revoked_at,
-        }
+        common!(self)
     }
     fn own_columns(&self) -> StoreResult<(Option<&str>, Option<String>)> {
         Ok((Some(&self.token_prefix), None))
@@ -69,14 +76,7 @@ impl TokenKind for TokenRecord {
 impl TokenKind for DatabaseTokenRecord {
     const KIND: &'static str = "database";
     fn common(&self) -> Common<'_> {
-        Common {
-            id: &self.id,
-            description: &self.description,
-            created_at: self.created_at,
-            created_by: &self.created_by,
-            expires_at: self.expires_at,
-            revoked_at: self.revoked_at,
-        }
+        common!(self)
     }
     fn own_columns(&self) -> StoreResult<(Option<&str>, Option<String>)> {
         let permissions = serde_json::to_string(&self.permissions).map_err(to_sql_error)?;
