@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use support::{AUDIENCE, Api, Issuer, cluster_config, cluster_config_on_disk, now, start};
-use test_support::cluster_db::ClusterDb;
+use support::{
+    AUDIENCE, Api, Issuer, cluster_config, cluster_config_on_disk, dedicated_config, now, stack,
+    stack_on_disk, start,
+};
 
 fn is_rfc3339_z(v: &Value) -> bool {
     v.as_str()
@@ -54,11 +56,7 @@ async fn set_faults(server: &reference_cluster::RunningServer, faults: Value) {
 
 #[tokio::test]
 async fn admin_creates_lists_gets_and_revokes() {
-    let idp = Issuer::start().await;
-    let (config, _dir) = cluster_config_on_disk(&idp);
-    let server = start(config.clone()).await;
-    let db = ClusterDb::new(&config.database);
-    let api = Api::new(&server);
+    let (idp, server, api, db, _dir) = stack_on_disk().await;
     let admin = idp.token("admin");
 
     let r = api
@@ -180,9 +178,7 @@ async fn admin_creates_lists_gets_and_revokes() {
 
 #[tokio::test]
 async fn non_admin_is_forbidden_with_user_and_claim_named() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
     let viewer = idp.token("viewer");
     let r = api.list(&viewer).await;
     assert_error(&r, 403);
@@ -230,9 +226,7 @@ async fn non_admin_is_forbidden_with_user_and_claim_named() {
 
 #[tokio::test]
 async fn bad_requests_are_400() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
     let admin = idp.token("admin");
     let raw = |body: &'static str| {
         api.http
@@ -280,9 +274,7 @@ async fn bad_requests_are_400() {
 
 #[tokio::test]
 async fn bad_credentials_are_401_with_www_authenticate() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
 
     // Missing header: just `Bearer`.
     let r = api.send(api.http.get(api.url("/management/tokens"))).await;
@@ -371,9 +363,7 @@ async fn bad_credentials_are_401_with_www_authenticate() {
 
 #[tokio::test]
 async fn jwks_is_cached_and_refetched_for_new_kids() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
     for _ in 0..3 {
         assert_eq!(api.list(&idp.token("admin")).await.status, 200);
     }
@@ -424,11 +414,7 @@ async fn unreachable_idp_is_503_with_retry_after() {
 
 #[tokio::test]
 async fn management_tokens_authenticate_and_can_be_revoked() {
-    let idp = Issuer::start().await;
-    let (config, _dir) = cluster_config_on_disk(&idp);
-    let server = start(config.clone()).await;
-    let db = ClusterDb::new(&config.database);
-    let api = Api::new(&server);
+    let (idp, server, api, db, _dir) = stack_on_disk().await;
     let admin = idp.token("admin");
 
     let first = api
@@ -482,9 +468,7 @@ async fn management_tokens_authenticate_and_can_be_revoked() {
 
 #[tokio::test]
 async fn idempotent_create_replays_and_conflicts() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
     let admin = idp.token("admin");
     let body = json!({"description": "ci", "expiresAt": null});
 
@@ -656,9 +640,7 @@ async fn test_control_routes_are_off_by_default() {
 
 #[tokio::test]
 async fn dropped_create_is_a_transport_error_and_the_token_exists() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
     let admin = idp.token("admin");
     set_faults(&server, json!({"drop_after_create": 1})).await;
 
@@ -693,13 +675,7 @@ async fn dropped_create_is_a_transport_error_and_the_token_exists() {
 
 #[tokio::test]
 async fn dedicated_paths() {
-    let idp = Issuer::start().await;
-    let mut config = cluster_config(&idp);
-    config.dedicated = Some(reference_cluster::config::Dedicated {
-        account_id: "acc-1".into(),
-        cluster_id: "clu-1".into(),
-    });
-    let server = start(config).await;
+    let (idp, server, _) = stack(dedicated_config).await;
     let admin = idp.token("admin");
     let api = Api {
         base: format!("{}/api/v0/accounts/acc-1/clusters/clu-1", server.url()),
@@ -746,9 +722,7 @@ async fn dedicated_paths() {
 
 #[tokio::test]
 async fn routing_errors_are_json() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
     let admin = idp.token("admin");
     let r = api
         .send(
@@ -822,9 +796,7 @@ async fn https_with_generated_ca() {
 
 #[tokio::test]
 async fn listing_ten_thousand_tokens() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
     let admin = idp.token("admin");
     let base = reference_cluster::token::now_micros();
     server
@@ -872,9 +844,7 @@ async fn listing_ten_thousand_tokens() {
 
 #[tokio::test]
 async fn concurrent_creates_with_one_key_make_one_token() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
     let admin = idp.token("admin");
     let body = json!({"description": "race"});
     let replies = futures_join(
