@@ -6,17 +6,7 @@ use crate::support;
 
 use serde_json::Value;
 use std::path::Path;
-use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, TestEnv, free_port};
-
-/// Start `login --format json`, wait for the device code event.
-fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
-    let mut args = vec!["login", "--format", "json", "--browser", "never"];
-    args.extend_from_slice(extra);
-    let mut run = env.spawn(args);
-    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
-    assert_eq!(ev["event"], "device_code", "{ev}");
-    (run, ev)
-}
+use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, TestEnv, free_port, start_login};
 
 fn login_as(env: &TestEnv, idp: &Idp, user: &str) -> Value {
     support::login(env, idp, user)
@@ -154,19 +144,8 @@ fn slow_down_grows_the_interval() {
     idp.force_slow_down(1);
     let env = TestEnv::new();
     env.write_config(&ProfileToml::new(&idp).build());
-    let (mut run, ev) = start_login(&env, &[]);
-    let slow = run.next_stdout_json(DEFAULT_TIMEOUT);
-    assert_eq!(slow["event"], "slow_down", "{slow}");
-    assert_eq!(slow["interval"], 6, "{slow}");
-    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
-    loop {
-        let e = run.next_stdout_json(DEFAULT_TIMEOUT);
-        assert_ne!(e["event"], "slow_down", "the interval did not grow: {e}");
-        if e["event"] == "authorized" {
-            break;
-        }
-    }
-    run.wait_output().assert_success();
+    let (run, ev) = start_login(&env, &[]);
+    support::follow_slow_down(run, &ev, |code| idp.approve(code, "admin"));
     assert_eq!(idp.stat("slow_down"), 1);
     assert!(idp.stat("token_device_code") >= 2);
 }

@@ -4,29 +4,8 @@
 use crate::support;
 
 use serde_json::{Value, json};
-use support::canned::{Canned, Reply, Request};
+use support::canned::{Canned, Reply, Request, provider};
 use support::{ProfileToml, TestEnv};
-
-/// A provider whose discovery points at itself; `device` and `token` script
-/// the two endpoints (n = how many earlier requests that path has seen).
-fn provider(
-    device: impl Fn(&Request) -> Reply + Send + Sync + 'static,
-    token: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
-) -> Canned {
-    Canned::start_with_base(move |base, r, n| match r.path.as_str() {
-        "/.well-known/openid-configuration" => Reply::json(
-            200,
-            json!({
-                "issuer": base,
-                "device_authorization_endpoint": format!("{base}/device/code"),
-                "token_endpoint": format!("{base}/token"),
-            }),
-        ),
-        "/device/code" => device(r),
-        "/token" => token(r, n),
-        _ => Reply::json(404, json!({"error": "not_found"})),
-    })
-}
 
 fn device_ok(extra: Value) -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
     move |_| {

@@ -823,3 +823,32 @@ impl StoreGate {
         fs::write(&self.fifo, "go\n").expect("open the gate");
     }
 }
+
+/// Starts `login --format json` with `extra` arguments; returns it with its
+/// `device_code` event.
+pub fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
+    let mut args = vec!["login", "--format", "json", "--browser", "never"];
+    args.extend_from_slice(extra);
+    let mut run = env.spawn(args);
+    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
+    assert_eq!(ev["event"], "device_code", "{ev}");
+    (run, ev)
+}
+
+/// Follows a login whose first poll the provider answers `slow_down`
+/// (RFC 8628 section 3.5): the interval must grow from 1 s to 1 + 5 = 6 s,
+/// so that no later poll is slowed down. `approve` approves the user code.
+pub fn follow_slow_down(mut run: Running, ev: &Value, approve: impl FnOnce(&str)) {
+    let slow = run.next_stdout_json(DEFAULT_TIMEOUT);
+    assert_eq!(slow["event"], "slow_down", "{slow}");
+    assert_eq!(slow["interval"], 6, "{slow}");
+    approve(ev["user_code"].as_str().unwrap());
+    loop {
+        let e = run.next_stdout_json(DEFAULT_TIMEOUT);
+        assert_ne!(e["event"], "slow_down", "the interval did not grow: {e}");
+        if e["event"] == "authorized" {
+            break;
+        }
+    }
+    run.wait_output().assert_success();
+}
