@@ -28,15 +28,7 @@ fn show_records_the_source_of_every_value() {
         .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let get = |k: &str| {
-        v["values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["key"] == k)
-            .unwrap_or_else(|| panic!("no {k} in {v}"))
-            .clone()
-    };
+    let get = |k: &str| support::config_row(&v, k);
     assert_eq!(get("port")["value"], "9443");
     assert_eq!(get("port")["source"], "env INFLUX_BOOTSTRAP_PORT");
     assert_eq!(

@@ -11,10 +11,9 @@ use crate::support;
 use reference_cluster::config::DocumentedPaths;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use support::cluster::Cluster;
 use support::stock::{
-    LONG, SHORT, assert_no_secret_on_stderr, logged_in, management_token, query, requests, stock,
-    write,
+    LONG, SHORT, assert_no_secret_on_stderr, dedicated_behind_management_url, logged_in,
+    management_token, query, requests, stock, write,
 };
 use support::{Idp, Output, ProfileToml, TestEnv};
 fn state_dir(env: &TestEnv) -> PathBuf {
@@ -230,25 +229,9 @@ fn a_dropped_create_ends_with_one_live_token_stored_and_the_lost_one_revoked() {
 #[test]
 fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
     let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::builder(&idp)
-        .dedicated("acc-1", "clu-1")
-        .configure(|c| c.management_tokens = false)
-        .start();
-    let mgmt = management_token(&cluster);
+    let (cluster, mgmt, profile) = dedicated_behind_management_url(&idp);
     let env = TestEnv::new();
-    let profile = ProfileToml::new(&idp)
-        .dedicated("acc-1", "clu-1")
-        .host("127.0.0.1")
-        .port(support::free_port())
-        .build()
-        .replacen(
-            "[profile.auth.oauth2]",
-            &format!(
-                "management_url = \"{}\"\n[profile.auth.oauth2]",
-                cluster.url()
-            ),
-            1,
-        );
+    let profile = profile.build();
     assert!(profile.contains("management_url"), "{profile}");
     env.write_config(&profile);
     let run = |args: &[&str]| {

@@ -103,11 +103,7 @@ fn slow_down_storm_keeps_growing_the_interval() {
 
 #[test]
 fn server_error_on_create_touches_no_store() {
-    let Stack {
-        idp: _idp,
-        cluster,
-        env,
-    } = Stack::start();
+    let (_idp, cluster, env) = Stack::start().parts();
     // The first 500 goes to the pre-flight probe (which goes on: the
     // cluster is there), the second to the create.
     cluster.faults(json!({"fail_next": 2, "fail_status": 500}));
@@ -135,11 +131,7 @@ fn server_error_on_create_touches_no_store() {
 
 #[test]
 fn cluster_restart_between_create_and_verify() {
-    let Stack {
-        idp: _idp,
-        mut cluster,
-        env,
-    } = Stack::start();
+    let (_idp, mut cluster, env) = Stack::start().parts();
     // The store runs between create and verify: hold it there while the
     // cluster goes down.
     let gate = StoreGate::new(env.home(), "restart", 0);
@@ -167,11 +159,7 @@ fn cluster_restart_between_create_and_verify() {
 
 #[test]
 fn revoked_management_token_mid_run() {
-    let Stack {
-        idp: _idp,
-        cluster,
-        env,
-    } = Stack::start();
+    let (_idp, cluster, env) = Stack::start().parts();
     let out = env.run([
         "management",
         "create",
@@ -278,11 +266,7 @@ exit $rc"#;
 
 #[test]
 fn disk_full_while_storing_revokes_and_leaves_no_partial_file() {
-    let Stack {
-        idp: _idp,
-        cluster,
-        env,
-    } = Stack::start();
+    let (_idp, cluster, env) = Stack::start().parts();
     let mnt = env.home().join("small-disk");
     let ls = env.home().join("left-on-disk");
     for policy in ["revoke", "print"] {

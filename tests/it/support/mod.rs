@@ -66,6 +66,7 @@ pub struct ProfileToml {
     tls_disable: bool,
     tls_ca: Option<String>,
     mgmt_token: Option<String>,
+    management_url: Option<String>,
     account_id: Option<String>,
     cluster_id: Option<String>,
 }
@@ -93,6 +94,7 @@ impl ProfileToml {
             tls_disable: false,
             tls_ca: None,
             mgmt_token: None,
+            management_url: None,
             account_id: None,
             cluster_id: None,
         }
@@ -114,6 +116,10 @@ impl ProfileToml {
     }
     pub fn mgmt_token(mut self, token: Option<&str>) -> Self {
         self.mgmt_token = token.map(str::to_owned);
+        self
+    }
+    pub fn management_url(mut self, url: &str) -> Self {
+        self.management_url = Some(url.to_owned());
         self
     }
     pub fn dedicated(mut self, account: &str, cluster: &str) -> Self {
@@ -160,6 +166,9 @@ impl ProfileToml {
         );
         // Top-level profile keys must come before the first sub-table.
         let mut top = String::new();
+        if let Some(u) = &self.management_url {
+            top.push_str(&format!("management_url = {}\n", toml_str(u)));
+        }
         if let Some(t) = &self.mgmt_token {
             top.push_str(&format!("mgmt_token = {}\n", toml_str(t)));
         }
@@ -763,6 +772,11 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// (idp, cluster, env): the idp must be kept alive as long as the others.
+    pub fn parts(self) -> (Idp, cluster::Cluster, TestEnv) {
+        (self.idp, self.cluster, self.env)
+    }
+
     /// Logged in as `admin`.
     pub fn start() -> Stack {
         Stack::with(Idp::builder().interval(1).start(), "admin")
@@ -851,4 +865,17 @@ pub fn follow_slow_down(mut run: Running, ev: &Value, approve: impl FnOnce(&str)
         }
     }
     run.wait_output().assert_success();
+}
+
+/// The row of `key` in the JSON of `config show --format json`
+/// (`{"key", "value", "source"}`).
+#[track_caller]
+pub fn config_row(show: &Value, key: &str) -> Value {
+    show["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in {show}"))
+        .clone()
 }
