@@ -15,7 +15,7 @@ use support::stock::{
     LONG, SHORT, assert_no_secret_on_stderr, dedicated_behind_management_url, logged_in,
     management_token, query, requests, stock, write,
 };
-use support::{Idp, Output, ProfileToml, TestEnv};
+use support::{Idp, ProfileToml, TestEnv};
 fn state_dir(env: &TestEnv) -> PathBuf {
     env.home().join(".local/state/influx-bootstrap/tokens")
 }
@@ -234,18 +234,7 @@ fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
     let profile = profile.build();
     assert!(profile.contains("management_url"), "{profile}");
     env.write_config(&profile);
-    let run = |args: &[&str]| {
-        env.cmd(args)
-            .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &mgmt)
-            .output()
-            .map(|o| Output {
-                code: o.status.code(),
-                status: o.status,
-                stdout: String::from_utf8_lossy(&o.stdout).into(),
-                stderr: String::from_utf8_lossy(&o.stderr).into(),
-            })
-            .unwrap()
-    };
+    let run = |args: &[&str]| env.run_with_mgmt_token(args, &mgmt);
     run(&["database", "create", "anything"]).assert_success();
     let out = run(&[
         "-vv",

@@ -172,23 +172,10 @@ fn revoked_management_token_mid_run() {
     env.run(["management", "revoke", t["id"].as_str().unwrap(), "--force"])
         .assert_success();
     let file = env.home().join("token");
-    let o = env
-        .cmd([
-            "mint",
-            "--description",
-            "y",
-            "--store",
-            &format!("file:{}", file.display()),
-        ])
-        .env(
-            "INFLUX_BOOTSTRAP_MGMT_TOKEN",
-            t["access_token"].as_str().unwrap(),
-        )
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(8));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("rejected the management token"), "{stderr}");
+    let store = format!("file:{}", file.display());
+    let args = ["mint", "--description", "y", "--store", &store];
+    let o = env.run_with_mgmt_token(args, t["access_token"].as_str().unwrap());
+    let stderr = support::assert_rejected_management_token(&o);
     assert!(!stderr.contains(t["access_token"].as_str().unwrap()));
     assert!(!file.exists());
     assert_eq!(cluster.token_count(), 1);

@@ -13,20 +13,6 @@ use std::time::Duration;
 use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, Stack, TestEnv, login, session_jwt};
 use test_support::users;
 
-/// A profile whose identity provider and cluster do not exist: anything that
-/// fails here failed before the network (and before anyone was asked).
-fn offline_env() -> TestEnv {
-    let env = TestEnv::new();
-    let nowhere = format!("http://127.0.0.1:{}", support::free_port());
-    env.write_config(
-        &ProfileToml::for_issuer(&nowhere, Some(support::DEFAULT_AUDIENCE))
-            .port(support::free_port())
-            .tls_disable(true)
-            .build(),
-    );
-    env
-}
-
 fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
@@ -51,7 +37,7 @@ fn alive(pid: i32) -> bool {
 #[test]
 fn a_symlink_or_a_directory_of_another_user_is_refused_before_anything_exists() {
     users::require_root("planting a symlink as another user");
-    let env = offline_env();
+    let env = support::offline_env();
     // The attacker may enter our home, not write to it.
     set_mode(env.home(), 0o711);
     let victim = env.home().join("victim.conf");
@@ -511,7 +497,7 @@ fn a_stored_token_is_never_sent_to_another_cluster() {
 
 #[test]
 fn a_store_that_holds_a_token_is_not_replaced_without_force() {
-    let env = offline_env();
+    let env = support::offline_env();
     let dotenv = env.home().join(".env");
     fs::write(&dotenv, "INFLUX_MGMT_TOKEN=live-token\n").unwrap();
     let influxctl = env.xdg_config_home().join("influxctl");
@@ -553,7 +539,7 @@ fn a_store_that_holds_a_token_is_not_replaced_without_force() {
 
 #[test]
 fn rotate_refuses_stdout() {
-    let env = offline_env();
+    let env = support::offline_env();
     let file = env.home().join("token");
     fs::write(&file, "old\n").unwrap();
     let out = env.run([
@@ -572,7 +558,7 @@ fn rotate_refuses_stdout() {
 
 #[test]
 fn an_exec_program_not_on_path_is_refused_up_front() {
-    let env = offline_env();
+    let env = support::offline_env();
     let out = env.run([
         "mint",
         "--description",
@@ -589,7 +575,7 @@ fn an_exec_program_not_on_path_is_refused_up_front() {
 /// bits say to root) is found before anything is created.
 #[test]
 fn a_store_directory_where_no_file_can_be_created_is_refused_up_front() {
-    let env = offline_env();
+    let env = support::offline_env();
     // /proc/self is a directory nobody, root included, can create files in.
     let spec = "file:/proc/self/token".to_string();
     let out = env.run(["mint", "--description", "x", "--store", &spec]);

@@ -208,17 +208,9 @@ fn management_tokens_authenticate_and_expire() {
     // An expired token is refused: its expiry moves into the past on the
     // cluster (no waiting for the clock).
     cluster.db().expire(short["id"].as_str().unwrap());
-    let o = env
-        .cmd(["management", "list"])
-        .env(
-            "INFLUX_BOOTSTRAP_MGMT_TOKEN",
-            short["access_token"].as_str().unwrap(),
-        )
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(8));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("rejected the management token"), "{stderr}");
+    let short_token = short["access_token"].as_str().unwrap();
+    let o = env.run_with_mgmt_token(["management", "list"], short_token);
+    let stderr = support::assert_rejected_management_token(&o);
     assert!(stderr.contains("hint:"), "{stderr}");
 }
 

@@ -338,6 +338,25 @@ impl TestEnv {
     {
         self.spawn(args).wait_output()
     }
+
+    /// Runs the CLI with `INFLUX_BOOTSTRAP_MGMT_TOKEN=token` (stdin closed).
+    pub fn run_with_mgmt_token<I, S>(&self, args: I, token: &str) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let o = self
+            .cmd(args)
+            .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", token)
+            .output()
+            .expect("run the CLI");
+        Output {
+            code: o.status.code(),
+            status: o.status,
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    }
 }
 
 /// Result of a finished CLI run.
@@ -878,4 +897,32 @@ pub fn config_row(show: &Value, key: &str) -> Value {
         .find(|r| r["key"] == key)
         .unwrap_or_else(|| panic!("no {key} in {show}"))
         .clone()
+}
+
+/// The run was refused for its management token: exit 8 (authentication)
+/// with the message; returns stderr for further checks.
+#[track_caller]
+pub fn assert_rejected_management_token(o: &Output) -> &str {
+    o.assert_code(8);
+    assert!(
+        o.stderr.contains("rejected the management token"),
+        "{}",
+        o.stderr
+    );
+    &o.stderr
+}
+
+/// An environment whose profile points at an identity provider and a
+/// cluster that do not exist: anything that fails here failed before the
+/// network (and before anyone was asked).
+pub fn offline_env() -> TestEnv {
+    let env = TestEnv::new();
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    env.write_config(
+        &ProfileToml::for_issuer(&nowhere, Some(DEFAULT_AUDIENCE))
+            .port(free_port())
+            .tls_disable(true)
+            .build(),
+    );
+    env
 }

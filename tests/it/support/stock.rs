@@ -46,10 +46,16 @@ pub fn dedicated_behind_management_url(idp: &Idp) -> (Cluster, String, ProfileTo
     (cluster, mgmt, profile)
 }
 
-/// A CLI environment logged in as `admin` against `cluster`.
-pub fn logged_in(idp: &Idp, cluster: &Cluster) -> TestEnv {
+/// A CLI environment with a profile for `cluster` (nobody logged in).
+pub fn stock_env(idp: &Idp, cluster: &Cluster) -> TestEnv {
     let env = TestEnv::new();
     env.write_config(&ProfileToml::new(idp).cluster(cluster).build());
+    env
+}
+
+/// A CLI environment logged in as `admin` against `cluster`.
+pub fn logged_in(idp: &Idp, cluster: &Cluster) -> TestEnv {
+    let env = stock_env(idp, cluster);
     super::login(&env, idp, "admin");
     env
 }
