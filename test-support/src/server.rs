@@ -9,10 +9,53 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 use tempfile::TempDir;
+
+/// A started server as its tests reach it: its process, the issuer and port
+/// of its ready line (`{"issuer": …, "port": …}`), and a blocking HTTP client
+/// (no proxy, 15 s timeout) made on first use: a blocking client must not be
+/// built (or dropped) inside an async runtime, and some users never need one.
+pub struct Endpoint {
+    pub server: Server,
+    pub issuer: String,
+    pub port: u16,
+    http: OnceLock<reqwest::blocking::Client>,
+}
+
+impl Endpoint {
+    /// [`Server::start`], then the issuer and port of the ready line.
+    pub fn start(name: &str, cmd: Command, timeout: Duration) -> Endpoint {
+        let (server, ready) = Server::start(name, cmd, timeout);
+        let issuer = ready["issuer"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: ready line has no issuer: {ready}"))
+            .to_owned();
+        let port = ready["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_else(|| panic!("{name}: ready line has no valid port: {ready}"));
+        Endpoint {
+            server,
+            issuer,
+            port,
+            http: OnceLock::new(),
+        }
+    }
+
+    pub fn http(&self) -> &reqwest::blocking::Client {
+        self.http.get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("build reqwest blocking client")
+        })
+    }
+}
 
 pub struct Server {
     /// How panics and the log name it ("IdP fixture", "Dot server").
