@@ -21,17 +21,10 @@ use crate::config::{Config, Tls};
 use crate::request::ConnectionAbort;
 use crate::state::AppState;
 
-/// Why the server could not start.
-#[derive(Debug)]
-pub struct StartError(pub String);
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StartError {}
+crate::error::message_error!(
+    /// Why the server could not start.
+    StartError
+);
 
 /// A running server. Dropping it does not stop it; call [`RunningServer::shutdown`].
 pub struct RunningServer {

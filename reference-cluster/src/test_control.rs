@@ -151,12 +151,7 @@ mod tests {
 
         // fail_next: 503 + Retry-After before anything happens.
         let r = app
-            .send(
-                "POST",
-                "/__test/faults",
-                None,
-                Some(r#"{"fail_next": 1, "retry_after": 7}"#),
-            )
+            .post_text("/__test/faults", r#"{"fail_next": 1, "retry_after": 7}"#)
             .await;
         assert_eq!(r.status, StatusCode::OK);
         let r = app.post("/api/v0/tokens", &m, create.clone()).await;
@@ -164,13 +159,8 @@ mod tests {
         assert_eq!(r.headers["retry-after"], "7");
 
         // drop_after_create: committed, but the response body fails.
-        app.send(
-            "POST",
-            "/__test/faults",
-            None,
-            Some(r#"{"drop_after_create": 1}"#),
-        )
-        .await;
+        app.post_text("/__test/faults", r#"{"drop_after_create": 1}"#)
+            .await;
         let req = axum::http::Request::post("/api/v0/tokens")
             .header("authorization", format!("Bearer {m}"))
             .body(axum::body::Body::from(create.to_string()))
@@ -203,12 +193,7 @@ mod tests {
         c.faults.test_control = true;
         let app = TestApp::new(c);
         let r = app
-            .send(
-                "POST",
-                "/__test/management-tokens",
-                None,
-                Some(r#"{"description": "ci"}"#),
-            )
+            .post_text("/__test/management-tokens", r#"{"description": "ci"}"#)
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let m = r.str("accessToken");
@@ -223,12 +208,7 @@ mod tests {
             "switched off",
         );
         let r = app
-            .send(
-                "POST",
-                "/__test/management-tokens",
-                None,
-                Some(r#"{"description": ""}"#),
-            )
+            .post_text("/__test/management-tokens", r#"{"description": ""}"#)
             .await;
         assert_error(&r, 400, "empty description");
     }

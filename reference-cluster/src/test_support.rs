@@ -118,6 +118,11 @@ impl TestApp {
         self.call("PATCH", uri, token, Some(body)).await
     }
 
+    /// `POST` of a JSON text without a credential (the test-control routes).
+    pub async fn post_text(&self, uri: &str, body: &str) -> Reply {
+        self.send("POST", uri, None, Some(body)).await
+    }
+
     /// `POST` with `Authorization: Bearer TOKEN` and a JSON body.
     pub async fn post(&self, uri: &str, token: &str, body: Value) -> Reply {
         self.call("POST", uri, token, Some(body)).await
