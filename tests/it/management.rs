@@ -296,14 +296,8 @@ fn unauthorized_session_is_dropped_with_a_hint() {
 
 #[test]
 fn bad_input_is_refused_before_any_network_call() {
-    let env = TestEnv::new();
     // Nothing listens at this issuer: a network call would exit 5, not 2.
-    let issuer = format!("http://127.0.0.1:{}", support::free_port());
-    env.write_config(
-        &ProfileToml::for_issuer(&issuer, None)
-            .tls_disable(true)
-            .build(),
-    );
+    let env = support::unreachable_issuer_env();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--description", "x", "--expires-at", "2020-01-01T00:00:00Z"],

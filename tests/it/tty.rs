@@ -8,8 +8,6 @@
 use crate::support;
 
 use std::process::Command;
-use std::sync::mpsc;
-use std::time::Duration;
 use support::cluster::Cluster;
 use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv};
 
@@ -181,36 +179,11 @@ fn colour_only_on_a_terminal_that_wants_it() {
 #[test]
 fn browser_is_honoured_and_a_failure_is_one_plain_line() {
     let (idp, _cluster, env) = setup();
-    // $BROWSER writes the URL it was given into a FIFO the test reads: an
-    // event to wait on, no polling.
-    let fifo = env.home().join("browser.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let script = env.home().join("browser.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" > '{}'\n", fifo.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (tx, rx) = mpsc::channel();
-    let reader = fifo.clone();
-    std::thread::spawn(move || {
-        let _ = tx.send(std::fs::read_to_string(reader));
-    });
+    let browser = support::FifoBrowser::new(&env);
     let mut cmd = env.cmd(["login", "--browser", "always"]);
-    cmd.env("BROWSER", script.display().to_string());
+    cmd.env("BROWSER", browser.command());
     let run = Running::spawn(cmd);
-    let opened = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("$BROWSER was not started")
-        .unwrap();
+    let opened = browser.opened();
     assert!(
         opened.starts_with(&format!("http://127.0.0.1:{}/device", idp.port())),
         "{opened}"

@@ -912,6 +912,20 @@ pub fn assert_rejected_management_token(o: &Output) -> &str {
     &o.stderr
 }
 
+/// An environment whose profile names an issuer where nothing listens (and
+/// no `resource`, the cluster's default port, TLS off): a network call would
+/// fail with exit 5, so a refusal before it is seen as such.
+pub fn unreachable_issuer_env() -> TestEnv {
+    let env = TestEnv::new();
+    let issuer = format!("http://127.0.0.1:{}", free_port());
+    env.write_config(
+        &ProfileToml::for_issuer(&issuer, None)
+            .tls_disable(true)
+            .build(),
+    );
+    env
+}
+
 /// An environment whose profile points at an identity provider and a
 /// cluster that do not exist: anything that fails here failed before the
 /// network (and before anyone was asked).
@@ -925,4 +939,51 @@ pub fn offline_env() -> TestEnv {
             .build(),
     );
     env
+}
+
+/// A `$BROWSER` that writes the URL it was given into a FIFO the test
+/// reads: an event to wait on (the browser is started detached), no polling.
+pub struct FifoBrowser {
+    script: PathBuf,
+    opened: std::sync::mpsc::Receiver<std::io::Result<String>>,
+}
+
+impl FifoBrowser {
+    /// The script and its FIFO, in `env`'s home.
+    pub fn new(env: &TestEnv) -> FifoBrowser {
+        use std::os::unix::fs::PermissionsExt;
+        let fifo = env.home().join("browser.fifo");
+        assert!(
+            Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let script = env.home().join("browser.sh");
+        fs::write(
+            &script,
+            format!("#!/bin/sh\nprintf '%s\\n' \"$1\" > '{}'\n", fifo.display()),
+        )
+        .unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        let (tx, opened) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(fs::read_to_string(fifo));
+        });
+        FifoBrowser { script, opened }
+    }
+
+    /// The value for `BROWSER`.
+    pub fn command(&self) -> String {
+        self.script.display().to_string()
+    }
+
+    /// The URL the browser was started with (waits up to 60 s for it).
+    pub fn opened(&self) -> String {
+        self.opened
+            .recv_timeout(Duration::from_secs(60))
+            .expect("$BROWSER was not started")
+            .unwrap()
+    }
 }
