@@ -29,8 +29,7 @@ fn no_files_but(dir: &Path, allowed: &[&str]) {
 #[test]
 fn idp_outage_while_polling_is_survived() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     let mut run = env.spawn(["login", "--format", "json", "--browser", "never"]);
     let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
     // The provider stops listening for 2.5 s (connection refused), then comes
@@ -186,8 +185,7 @@ fn revoked_management_token_mid_run() {
 #[test]
 fn unusable_cache_dir_fails_before_any_request() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     let out = env
         .cmd(["login", "--browser", "never"])
         .env("INFLUX_BOOTSTRAP_CACHE_DIR", "/dev/null/cache")

@@ -182,8 +182,7 @@ fn stale_temp_files_of_ours_are_removed_on_the_next_run() {
 #[test]
 fn core_dumps_are_off_and_the_process_is_not_dumpable() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     // Unprivileged, so that "not dumpable" is visible: its /proc files then
     // belong to root instead of to the user it runs as (proc(5)).
     let cmd = support::as_unprivileged(

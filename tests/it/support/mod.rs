@@ -233,6 +233,24 @@ impl Default for TestEnv {
 }
 
 impl TestEnv {
+    /// A new environment whose config holds the default profile for `idp`.
+    pub fn for_idp(idp: &Idp) -> Self {
+        let env = Self::new();
+        env.write_config(&ProfileToml::new(idp).build());
+        env
+    }
+
+    /// No session file (`*.json`) in the cache: nothing was saved.
+    #[track_caller]
+    pub fn assert_no_session(&self) {
+        let sessions: Vec<_> = self
+            .cache_files()
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert!(sessions.is_empty(), "sessions saved: {sessions:?}");
+    }
+
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("influx-bootstrap-test-")
