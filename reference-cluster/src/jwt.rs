@@ -208,7 +208,8 @@ impl JwtVerifier {
     }
 
     /// Verifies `token` and returns its claims.
-    pub async fn verify(&self, token: &str) -> Result<Map<String, Value>, JwtError> {
+    /// The JOSE header of `token`, if its algorithm and type are accepted.
+    fn accepted_header(&self, token: &str) -> Result<jsonwebtoken::Header, JwtError> {
         let invalid = |m: &str| JwtError::Invalid(m.to_string());
         let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::Json(_) => {
@@ -240,6 +241,12 @@ impl JwtVerifier {
                 self.identity.access_token_types.join(", ")
             )));
         }
+        Ok(header)
+    }
+
+    /// The published keys that may have signed a token of `header`
+    /// (refetching the JWKS once, rate-limited, when none fits).
+    async fn candidate_keys(&self, header: &jsonwebtoken::Header) -> Result<Vec<Jwk>, JwtError> {
         let kid = header.kid.as_deref();
         let candidates = {
             let started = Instant::now();
@@ -259,10 +266,17 @@ impl JwtVerifier {
             found
         };
         if candidates.is_empty() {
-            return Err(invalid(
-                "token is signed with a key the issuer does not publish",
+            return Err(JwtError::Invalid(
+                "token is signed with a key the issuer does not publish".into(),
             ));
         }
+        Ok(candidates)
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Map<String, Value>, JwtError> {
+        let invalid = |m: &str| JwtError::Invalid(m.to_string());
+        let header = self.accepted_header(token)?;
+        let candidates = self.candidate_keys(&header).await?;
 
         let mut validation = Validation::new(header.alg);
         validation.leeway = LEEWAY_SECS;

@@ -21,17 +21,6 @@ fn set_mode(p: &Path, m: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
 }
 
-/// Running and not a zombie.
-fn alive(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, r)| r.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
 // --- 1. symlinks and directories others control -------------------------------
 
 #[test]
@@ -410,7 +399,7 @@ fn a_failed_exec_store_leaves_no_grandchild_and_the_token_is_revoked() {
         .parse()
         .unwrap();
     assert!(
-        !alive(pid),
+        !test_support::process::alive(pid),
         "the background child {pid} still holds the token"
     );
     let all = s.tokens();
