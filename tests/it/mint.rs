@@ -258,12 +258,9 @@ fn every_store_kind() {
         .env("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR", &keyring_dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to do"));
+    let out = Output::from(out);
+    out.assert_success();
+    assert!(out.stderr.contains("nothing to do"), "{out}");
     assert_eq!(s.tokens().len(), 1);
 }
 

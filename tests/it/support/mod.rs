@@ -366,17 +366,11 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let o = self
-            .cmd(args)
+        self.cmd(args)
             .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", token)
             .output()
-            .expect("run the CLI");
-        Output {
-            code: o.status.code(),
-            status: o.status,
-            stdout: String::from_utf8_lossy(&o.stdout).into(),
-            stderr: String::from_utf8_lossy(&o.stderr).into(),
-        }
+            .expect("run the CLI")
+            .into()
     }
 }
 
@@ -388,6 +382,18 @@ pub struct Output {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
+}
+
+/// A run made with [`TestEnv::cmd`] and `Command::output`.
+impl From<std::process::Output> for Output {
+    fn from(o: std::process::Output) -> Output {
+        Output {
+            code: o.status.code(),
+            status: o.status,
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    }
 }
 
 impl Output {
