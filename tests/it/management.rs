@@ -176,30 +176,17 @@ fn management_tokens_authenticate_and_expire() {
     let (_, short) = create(&env, "short-lived", &["--expires-in", "1h"]);
 
     // A management token creates another; createdBy names it.
-    let (out, b) = {
-        let o = env
-            .cmd([
-                "management",
-                "create",
-                "--description",
-                "made by a token",
-                "--format",
-                "json",
-            ])
-            .env(
-                "INFLUX_BOOTSTRAP_MGMT_TOKEN",
-                a["access_token"].as_str().unwrap(),
-            )
-            .output()
-            .unwrap();
-        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-        (o, v)
-    };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [
+        "management",
+        "create",
+        "--description",
+        "made by a token",
+        "--format",
+        "json",
+    ];
+    let out = env.run_with_mgmt_token(args, a["access_token"].as_str().unwrap());
+    out.assert_success();
+    let b = out.stdout_json();
     assert_eq!(
         b["created_by"],
         format!("token:{}", a["id"].as_str().unwrap())
