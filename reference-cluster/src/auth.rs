@@ -2,8 +2,8 @@
 //! and InfluxDB's `Token` scheme on the data path) turned into a
 //! [`Principal`] for the Management APIs, or into a database token for the
 //! data path. Handlers never read the header themselves: the Management APIs
-//! go through [`crate::request::Call`], the data path through
-//! [`database_token`].
+//! go through `request::Call`, the data path through
+//! `database_token`.
 
 use axum::http::{HeaderMap, StatusCode, header};
 

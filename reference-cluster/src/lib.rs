@@ -15,7 +15,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`app`] gives the bare axum router for `tower::ServiceExt::oneshot` use.
+//! [`app()`] gives the bare axum router for `tower::ServiceExt::oneshot` use.
 
 pub mod app;
 pub mod auth;

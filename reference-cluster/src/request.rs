@@ -1,5 +1,5 @@
 //! Per-request plumbing: the one extractor of the Management API handlers
-//! ([`Call`]: path parameters plus the authenticated caller), the access
+//! (`Call`: path parameters plus the authenticated caller), the access
 //! log's slot for who called, and the connection abort of the
 //! `drop_after_create` fault.
 

@@ -1,6 +1,6 @@
 //! The route table: every (method, path) the cluster serves, and which of
 //! them a configuration serves. A leaf beside `config`: the router
-//! ([`crate::app`]) maps each [`Operation`] to its handler, and the spec test
+//! ([`crate::app()`]) maps each [`Operation`] to its handler, and the spec test
 //! compares [`ROUTES`] with `docs/management-api.yaml`.
 
 use crate::config::Config;

@@ -1,7 +1,7 @@
 //! SQLite storage of management tokens, databases and database tokens. Only a
 //! hash of a token is stored (SHA-256 for management tokens, SHA-512 for
 //! database tokens), next to its metadata; revocations therefore survive a
-//! restart. Both kinds of token live in one table ([`tokens`]).
+//! restart. Both kinds of token live in one table (`tokens.rs`).
 
 use std::sync::{Arc, Mutex};
 

@@ -42,7 +42,7 @@ pub trait TokenKind: Sized + Send + 'static {
     fn common(&self) -> Common<'_>;
     /// The columns only this kind fills: (`token_prefix`, `permissions`).
     fn own_columns(&self) -> StoreResult<(Option<&str>, Option<String>)>;
-    /// A record from a row of [`COLUMNS`].
+    /// A record from a row of `COLUMNS`.
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self>;
 
     /// Whether the token may still authenticate at `now` (µs).
