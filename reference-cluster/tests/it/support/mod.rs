@@ -293,3 +293,43 @@ impl Api {
             .await
     }
 }
+
+/// An error reply: `{code, message}` as JSON, with `status`.
+pub fn assert_error(r: &Reply, status: u16) {
+    assert_eq!(r.status, status, "body: {}", r.text);
+    assert_eq!(r.body["code"], status, "body: {}", r.text);
+    assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+}
+
+/// `GET /__test/stats`.
+pub async fn stats(server: &RunningServer) -> Value {
+    reqwest::get(format!("{}/__test/stats", server.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `POST /__test/faults`.
+pub async fn set_faults(server: &RunningServer, faults: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/__test/faults", server.url()))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// 401 with the `WWW-Authenticate` challenge of RFC 6750 section 3.1.
+pub fn assert_invalid_token(r: &Reply) {
+    assert_error(r, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#),
+        "{}",
+        r.text
+    );
+}
