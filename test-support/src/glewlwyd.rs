@@ -167,8 +167,6 @@ fn key_pair(dir: &Path, signing: Signing) -> (String, String) {
 #[derive(Debug, Clone)]
 pub struct GlewlwydBuilder {
     signing: Signing,
-    access_token_secs: u64,
-    refresh_token_secs: u64,
 }
 
 impl GlewlwydBuilder {
@@ -176,17 +174,6 @@ impl GlewlwydBuilder {
         self.signing = signing;
         self
     }
-    /// The plugin's `access-token-duration` (default 3600 s).
-    pub fn access_token_secs(mut self, secs: u64) -> Self {
-        self.access_token_secs = secs;
-        self
-    }
-    /// The plugin's `refresh-token-duration` (default 14 days, Glewlwyd's own).
-    pub fn refresh_token_secs(mut self, secs: u64) -> Self {
-        self.refresh_token_secs = secs;
-        self
-    }
-
     /// Installs the package if needed, starts Glewlwyd on a free loopback
     /// port and configures it through its admin API.
     pub fn start(self) -> Glewlwyd {
@@ -295,8 +282,6 @@ impl Glewlwyd {
     pub fn builder() -> GlewlwydBuilder {
         GlewlwydBuilder {
             signing: Signing::Rs256,
-            access_token_secs: 3600,
-            refresh_token_secs: 1_209_600,
         }
     }
 
@@ -395,8 +380,11 @@ impl Glewlwyd {
                     "jwt-key-size": "256",
                     "key": key,
                     "cert": cert,
-                    "access-token-duration": b.access_token_secs,
-                    "refresh-token-duration": b.refresh_token_secs,
+                    "access-token-duration": 3600,
+                    // Glewlwyd's default, 14 days. A refused refresh token is
+                    // made by disabling it (`disable_refresh_tokens`), not by
+                    // waiting for a short lifetime to run out.
+                    "refresh-token-duration": 1_209_600,
                     "code-duration": 600,
                     "allow-non-oidc": true,
                     "auth-type-code-enabled": true,
