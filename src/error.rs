@@ -236,8 +236,10 @@ pub enum AuthError {
     IdToken { issuer: String, message: String },
     #[error("not logged in for profile `{profile}`")]
     NotLoggedIn { profile: String },
-    #[error("the session was refused by the identity provider ({error})")]
-    RefreshRejected { error: String },
+    #[error(
+        "the saved session of profile `{profile}` is over: the identity provider refused its refresh token ({error}); it was deleted"
+    )]
+    RefreshRejected { error: String, profile: String },
     #[error("interrupted")]
     Interrupted,
 }
@@ -265,7 +267,9 @@ impl Classify for AuthError {
                 Some("run `influx-bootstrap login` again and approve within the time shown".into())
             }
             AuthError::NotLoggedIn { .. } => Some("run `influx-bootstrap login`".into()),
-            AuthError::RefreshRejected { .. } => Some("run `influx-bootstrap login --force`".into()),
+            AuthError::RefreshRejected { profile, .. } => Some(format!(
+                "run `influx-bootstrap --profile {profile} login` where a person can approve it, then run this again"
+            )),
             AuthError::Discovery { .. } => Some(
                 "check `issuer` under [profile.auth.oauth2], or set `device_url` and `token_url` explicitly"
                     .into(),

@@ -13,7 +13,22 @@ pub struct Endpoints {
     pub device_authorization: Url,
     pub token: Url,
     pub revocation: Option<Url>,
+    /// `revocation_endpoint_auth_methods_supported` (RFC 8414 §2) of the
+    /// document that named the revocation endpoint, when it says.
+    #[serde(default)]
+    pub revocation_auth_methods: Option<Vec<String>>,
     pub jwks: Option<Url>,
+}
+
+impl Endpoints {
+    /// Whether the provider says a public client (auth method `none`: this
+    /// client has no secret) may use its revocation endpoint; `None` when it
+    /// has none or does not say.
+    pub fn public_client_may_revoke(&self) -> Option<bool> {
+        self.revocation.as_ref()?;
+        let methods = self.revocation_auth_methods.as_ref()?;
+        Some(methods.iter().any(|m| m == "none"))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -22,6 +37,8 @@ struct Metadata {
     token_endpoint: Option<Url>,
     device_authorization_endpoint: Option<Url>,
     revocation_endpoint: Option<Url>,
+    #[serde(default)]
+    revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
     jwks_uri: Option<Url>,
 }
 
@@ -67,6 +84,7 @@ pub async fn resolve(
                 device_authorization: device,
                 token,
                 revocation: explicit_revocation,
+                revocation_auth_methods: None,
                 jwks: None,
             }),
             _ => Err(ConfigError::Missing {
@@ -101,7 +119,11 @@ pub async fn resolve(
         meta.device_authorization_endpoint = meta
             .device_authorization_endpoint
             .or(extra.device_authorization_endpoint);
-        meta.revocation_endpoint = meta.revocation_endpoint.or(extra.revocation_endpoint);
+        if meta.revocation_endpoint.is_none() {
+            meta.revocation_endpoint = extra.revocation_endpoint;
+            meta.revocation_endpoint_auth_methods_supported =
+                extra.revocation_endpoint_auth_methods_supported;
+        }
         meta.jwks_uri = meta.jwks_uri.or(extra.jwks_uri);
     }
     let device = explicit_device
@@ -120,6 +142,10 @@ pub async fn resolve(
         issuer: Some(meta.issuer),
         device_authorization: device,
         token,
+        revocation_auth_methods: match &explicit_revocation {
+            Some(_) => None,
+            None => meta.revocation_endpoint_auth_methods_supported,
+        },
         revocation: explicit_revocation.or(meta.revocation_endpoint),
         jwks: meta.jwks_uri,
     })
@@ -218,5 +244,35 @@ mod tests {
             assert_eq!(oidc_url(&u).as_str(), oidc);
             assert_eq!(rfc8414_url(&u).as_str(), oauth);
         }
+    }
+
+    /// Whether a public client (`none`: no secret, RFC 8414 §2 / RFC 7591
+    /// §2) may revoke, by what the provider advertises; `None` when it does
+    /// not say (RFC 8414's default, `client_secret_basic`, is too often
+    /// untrue of public clients to warn on).
+    #[test]
+    fn public_client_revocation() {
+        let ep = |m: Option<&[&str]>| Endpoints {
+            issuer: None,
+            device_authorization: Url::parse("https://i/d").unwrap(),
+            token: Url::parse("https://i/t").unwrap(),
+            revocation: Some(Url::parse("https://i/r").unwrap()),
+            revocation_auth_methods: m.map(|m| m.iter().map(|s| s.to_string()).collect()),
+            jwks: None,
+        };
+        let cases: [(Option<&[&str]>, Option<bool>); 4] = [
+            (None, None),
+            (Some(&["client_secret_basic"]), Some(false)),
+            (Some(&[]), Some(false)),
+            (Some(&["client_secret_basic", "none"]), Some(true)),
+        ];
+        for (methods, want) in cases {
+            assert_eq!(ep(methods).public_client_may_revoke(), want, "{methods:?}");
+        }
+        let none = Endpoints {
+            revocation: None,
+            ..ep(Some(&["client_secret_basic"]))
+        };
+        assert_eq!(none.public_client_may_revoke(), None, "no endpoint at all");
     }
 }

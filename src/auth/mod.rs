@@ -43,12 +43,24 @@ pub struct Acquired {
     pub path: PathBuf,
 }
 
+/// What to do when the provider refuses the saved session's refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenRefused {
+    /// Start a new device flow (`login`: a new login is what was asked for).
+    LogIn,
+    /// Start one only where a person can approve it (stdin and stderr
+    /// terminals, not CI); a script stops with exit 6 and the command to run,
+    /// instead of waiting for an approval nobody will give.
+    LogInIfPersonPresent,
+}
+
 /// Session management for one profile.
 pub struct Auth<'a> {
     cfg: &'a Config,
     http: &'a HttpClient,
     cache: Cache,
     key: SessionKey,
+    when_refused: WhenRefused,
 }
 
 /// The cache key of the active profile, from configuration alone.
@@ -74,11 +86,16 @@ pub fn session_key(cfg: &Config) -> Result<SessionKey, ConfigError> {
             profile: p.name.value.clone(),
             hint: "add `issuer = \"https://...\"` under [profile.auth.oauth2]; see `config/` for examples".into(),
         })?;
+    let mut scopes = p.oauth2.scopes.value.clone();
+    scopes.sort();
+    scopes.dedup();
     Ok(SessionKey {
         authority: authority.value.as_str().trim_end_matches('/').to_string(),
         client_id: client_id.value.clone(),
         audience: p.audience().map(str::to_string),
         cluster: p.cluster_address(),
+        scopes,
+        parameters: p.oauth2.parameters.value.clone(),
     })
 }
 
@@ -89,7 +106,15 @@ impl<'a> Auth<'a> {
             http,
             cache: Cache::new(cfg.files.cache_dir.value.clone(), http.printer().clone()),
             key: session_key(cfg)?,
+            when_refused: WhenRefused::LogInIfPersonPresent,
         })
+    }
+
+    /// What a refused refresh token leads to (default: a new login only
+    /// where a person is present).
+    pub fn when_refused(mut self, then: WhenRefused) -> Self {
+        self.when_refused = then;
+        self
     }
 
     pub fn cache(&self) -> &Cache {
@@ -151,19 +176,26 @@ impl<'a> Auth<'a> {
                             });
                         }
                         RefreshOutcome::Rejected(error) => {
+                            // The session is over (RFC 6749 §5.2): keeping it
+                            // would only fail the same way next time.
                             tracing::info!(%error, "refresh token rejected; dropping the session");
                             self.cache.remove(&self.key)?;
-                            if !allow_device_flow {
-                                return Err(AuthError::RefreshRejected { error }.into());
+                            let profile = self.cfg.profile.name.value.clone();
+                            let person = self.http.printer().person_present();
+                            let log_in = allow_device_flow
+                                && (self.when_refused == WhenRefused::LogIn || person);
+                            if !log_in {
+                                return Err(AuthError::RefreshRejected { error, profile }.into());
                             }
                             self.http.printer().note(format!(
-                                "the saved session was refused by the identity provider ({error}); starting a new login"
+                                "the saved session of profile `{profile}` is over: the identity provider refused its refresh token ({error}); it was deleted; starting a new login"
                             ));
                         }
                     }
                 } else if !allow_device_flow {
                     return Err(AuthError::RefreshRejected {
                         error: "access token expired and no refresh token".into(),
+                        profile: self.cfg.profile.name.value.clone(),
                     }
                     .into());
                 }
@@ -285,6 +317,7 @@ impl<'a> Auth<'a> {
             jwks_uri: endpoints.jwks.clone(),
             issuer: endpoints.issuer.clone(),
             expires_at: tokens.expires_in.map(|d| cache::expires_at(now, d)),
+            refresh_expires_at: refresh_expiry(now, &tokens),
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             id_token: tokens.id_token,
@@ -319,8 +352,15 @@ impl<'a> Auth<'a> {
         } else {
             old.identity.clone()
         };
+        // A new refresh token brings its own lifetime; a kept one keeps its.
+        let refresh_expires_at = if tokens.refresh_token.is_some() {
+            refresh_expiry(now, &tokens)
+        } else {
+            old.refresh_expires_at
+        };
         Ok(Session {
             expires_at: tokens.expires_in.map(|d| cache::expires_at(now, d)),
+            refresh_expires_at,
             access_token: tokens.access_token,
             // RFC 6749 §6: the server MAY issue a new refresh token; if it
             // does not, the old one stays valid.
@@ -331,5 +371,15 @@ impl<'a> Auth<'a> {
             refreshed_at: Some(now),
             ..old
         })
+    }
+}
+
+/// When the refresh token of `tokens` stops working, if the provider says:
+/// `refresh_expires_in` (Keycloak), else the `exp` of a JWT refresh token.
+fn refresh_expiry(now: DateTime<Utc>, tokens: &TokenSet) -> Option<DateTime<Utc>> {
+    let rt = tokens.refresh_token.as_ref()?;
+    match tokens.refresh_expires_in {
+        Some(d) => Some(cache::expires_at(now, d)),
+        None => idtoken::unverified_expiry(rt),
     }
 }

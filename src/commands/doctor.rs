@@ -176,6 +176,9 @@ async fn provider_checks(
             if let Ok((_, d)) = http.get_dated(&ep.token).await {
                 dates.push(("identity provider", d));
             }
+            if ep.public_client_may_revoke() == Some(false) {
+                out.push(revocation_warning(&ep));
+            }
         }
         Err(e) => {
             let (detail, hint) = plain(&e);
@@ -203,6 +206,33 @@ async fn provider_checks(
         }
     }
     out
+}
+
+/// The provider advertises revocation only for authenticated clients (as
+/// Glewlwyd does: `client_secret_basic`), and this client is public (`none`):
+/// `logout` will not be able to end the session at the provider (RFC 7009
+/// §2.1 lets it require client authentication).
+fn revocation_warning(ep: &crate::auth::discovery::Endpoints) -> Check {
+    let methods = ep
+        .revocation_auth_methods
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| crate::text::sanitize(m))
+        .collect::<Vec<_>>();
+    let accepts = if methods.is_empty() {
+        "no client authentication method at all".to_string()
+    } else {
+        methods.join(", ")
+    };
+    Check::new(
+        "token revocation",
+        State::Warn,
+        format!(
+            "the revocation endpoint accepts {accepts}, not `none` (this client is public): `logout` cannot revoke the refresh token, which stays valid at the provider until it expires"
+        ),
+    )
+    .hint("allow public clients to revoke their own tokens at the provider, or end sessions in its admin console after `logout`")
 }
 
 async fn cluster_checks(

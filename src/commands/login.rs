@@ -1,6 +1,6 @@
 //! `login`: reuse, refresh, or run the device flow.
 use super::Context;
-use crate::auth::{Auth, Obtained};
+use crate::auth::{Auth, Obtained, WhenRefused};
 use crate::cli::{Format, LoginArgs};
 use serde::Serialize;
 
@@ -26,7 +26,9 @@ struct Authorized<'a> {
 pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     let cfg = ctx.config()?;
     let http = ctx.http(&cfg)?;
-    let auth = Auth::new(&cfg, &http)?;
+    // A refused session is followed by a new device flow even in a script:
+    // a new login is what `login` was asked for.
+    let auth = Auth::new(&cfg, &http)?.when_refused(WhenRefused::LogIn);
     let json = args.format.format == Format::Json;
     let mut ui = ctx.prompt(&args.device, json);
     let acq = auth.session(args.force, true, &mut ui).await?;

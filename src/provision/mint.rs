@@ -119,11 +119,8 @@ async fn no_store<A: TokenApi>(
 ) -> anyhow::Result<()> {
     let id = &created.token.id;
     let show = plan.on_no_store == OnNoStore::Print;
-    // A person must be there to copy it: stdin and stderr both terminals,
-    // and not a CI runner (which may give jobs a pseudo-terminal).
-    let person = p.printer.stderr_is_terminal()
-        && std::io::IsTerminal::is_terminal(&std::io::stdin())
-        && !crate::env::Env::from_process().in_ci();
+    // A person must be there to copy it.
+    let person = p.printer.person_present();
     let what = if show && person && !interrupted {
         p.printer.block(&format!(
             "\nNo store took the token. Here it is — save it now, it is not shown again:\n\n    {}\n\n",

@@ -13,7 +13,7 @@ use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv};
 
 /// `args` on a `cols`×`rows` pseudo-terminal; `env_vars` added to the
 /// test environment (`None` removes one).
-fn in_pty(
+pub(crate) fn in_pty(
     env: &TestEnv,
     cols: u16,
     rows: u16,

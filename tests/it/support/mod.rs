@@ -144,6 +144,10 @@ impl ProfileToml {
         self.port = port.to_string();
         self
     }
+    pub fn scopes(mut self, scopes: &[&str]) -> Self {
+        self.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = client_id.into();
         self
@@ -764,11 +768,12 @@ pub fn login(env: &TestEnv, idp: &Idp, user: &str) -> Value {
     done
 }
 
-/// The cached session file of `env` (there must be exactly one).
-pub fn session_file(env: &TestEnv) -> PathBuf {
-    let files: Vec<PathBuf> = fs::read_dir(env.cache_dir())
-        .expect("cache dir")
-        .map(|e| e.expect("dir entry").path())
+/// Every session file in `env`'s cache (none when there is no cache yet).
+pub fn session_files(env: &TestEnv) -> Vec<PathBuf> {
+    let Ok(dir) = fs::read_dir(env.cache_dir()) else {
+        return Vec::new();
+    };
+    dir.map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         // Other files live beside the sessions (the remembered API path
         // forms): only session files count.
@@ -776,7 +781,12 @@ pub fn session_file(env: &TestEnv) -> PathBuf {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("session-"))
         })
-        .collect();
+        .collect()
+}
+
+/// The cached session file of `env` (there must be exactly one).
+pub fn session_file(env: &TestEnv) -> PathBuf {
+    let files = session_files(env);
     assert_eq!(files.len(), 1, "expected one session file: {files:?}");
     files[0].clone()
 }
