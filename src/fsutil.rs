@@ -257,7 +257,7 @@ pub fn clean_stale_temps(dir: &Path) -> usize {
 }
 
 /// Does a process with this pid exist (on this host's pid namespace)?
-fn process_alive(pid: u32) -> bool {
+pub fn process_alive(pid: u32) -> bool {
     #[cfg(unix)]
     {
         let Ok(pid) = i32::try_from(pid) else {

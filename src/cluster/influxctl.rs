@@ -30,10 +30,13 @@ use crate::settings::Profile;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::Value as Json;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use std::time::Duration;
+
+mod relay;
 
 /// Where InfluxData documents installing influxctl.
 pub const INSTALL_DOCS: &str = crate::error::INFLUXCTL_DOCS;
@@ -130,7 +133,7 @@ impl TempConfig {
     /// Write `text` to `config.toml`, 0600, in a fresh 0700 directory.
     pub fn write(text: &str) -> std::io::Result<TempConfig> {
         let dir = tempfile::Builder::new()
-            .prefix("influx-bootstrap-influxctl-")
+            .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
             .tempdir()?;
         #[cfg(unix)]
         {
@@ -275,10 +278,20 @@ impl Influxctl {
         cmd
     }
 
-    /// Run influxctl with the temporary config; its stdout once it exited 0.
-    /// Every line it prints (stderr, and stdout before the JSON document)
-    /// goes to our stderr as it arrives, redacted.
+    /// Run influxctl with the temporary config; its stdout's JSON document
+    /// once it exited 0. What else it prints goes to our stderr, redacted
+    /// ([`relay`]): as it arrives when a person may have to answer it, else
+    /// once it exited (so the token a create printed is known and redacted in
+    /// every line, whichever came first).
+    ///
+    /// Bounded (issue 19 item 2): [`RUN_TIMEOUT`] ([`LOGIN_TIMEOUT`] with a
+    /// person), after which it is killed; once it exited, its pipes are read
+    /// for at most [`DRAIN`] more (a grandchild that inherited them must not
+    /// hold us). With no person it runs in its own process group, and
+    /// whatever is left of that group is killed when the run ends, however it
+    /// ends (also when the caller drops this future on a signal).
     async fn run(&self, auth: &Auth<'_>, args: &[String]) -> Result<String, ClusterError> {
+        sweep_stale_configs(&std::env::temp_dir());
         let conf =
             TempConfig::write(&self.config_text(auth)).map_err(|e| ClusterError::Unreachable {
                 url: self.what(),
@@ -292,6 +305,7 @@ impl Influxctl {
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let person = matches!(auth, Auth::Person);
         match auth {
             // A person may have to answer influxctl's login on the terminal
             // (so it stays in the terminal's foreground process group).
@@ -308,20 +322,84 @@ impl Influxctl {
                 cmd.process_group(0);
             }
         }
+        die_with_us(&mut cmd);
         tracing::info!("running {} {}", self.program.display(), args.join(" "));
         let mut child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
+        let _group = Group((!person).then(|| child.id()).flatten());
         let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(ClusterError::Unreachable {
                 url: self.what(),
                 cause: "no pipes to the child".into(),
             });
         };
-        let (last, doc, status) = tokio::join!(
-            relay_stderr(err, &self.printer),
-            read_stdout(out, &self.printer),
-            child.wait()
-        );
+        let held: Vec<&str> = match auth {
+            Auth::Token(t) => vec![t.expose()],
+            Auth::Person => Vec::new(),
+        };
+        let relay = RefCell::new(relay::Relay::new(&self.printer, &held, !person));
+        let collected = RefCell::new(relay::Collected::default());
+        let limit = if person { LOGIN_TIMEOUT } else { RUN_TIMEOUT };
+        let status = {
+            let reading = async {
+                tokio::join!(
+                    relay::read_stderr(err, &relay),
+                    relay::read_stdout(out, &relay, &collected)
+                )
+            };
+            tokio::pin!(reading);
+            let deadline = tokio::time::sleep(limit);
+            tokio::pin!(deadline);
+            let mut read_all = false;
+            let status = loop {
+                tokio::select! {
+                    s = child.wait() => break Some(s),
+                    _ = &mut reading, if !read_all => read_all = true,
+                    _ = &mut deadline => break None,
+                }
+            };
+            if !read_all {
+                let _ = tokio::time::timeout(DRAIN, &mut reading).await;
+            }
+            status
+        };
+        let status = match status {
+            Some(s) => s,
+            None => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                relay.borrow_mut().finish();
+                return Err(ClusterError::Unreachable {
+                    url: self.what(),
+                    cause: format!(
+                        "`{}` did not finish within {}; it was killed",
+                        args[..2].join(" "),
+                        humantime::format_duration(limit)
+                    ),
+                });
+            }
+        };
         drop(conf);
+        let (doc, before) = collected.into_inner().document();
+        let mut relay = relay.into_inner();
+        for l in before {
+            relay.line(l);
+        }
+        // Whatever token the document holds is a secret from now on (the
+        // stand-in, like a leaky tool, also logs it on stderr).
+        if let Ok(v) = serde_json::from_str::<Json>(&doc) {
+            let mut all = Vec::new();
+            strings(&v, &mut all);
+            for t in all.into_iter().filter(|s| is_full_token(s)) {
+                relay.add_secret(t);
+            }
+        }
+        let last = relay.finish();
+        if let Some(e) = relay.overflow() {
+            return Err(ClusterError::BadResponse {
+                url: self.what(),
+                cause: e,
+            });
+        }
         let status = status.map_err(|e| ClusterError::Unreachable {
             url: self.what(),
             cause: e.to_string(),
@@ -378,44 +456,106 @@ impl Influxctl {
     }
 }
 
-/// One line of influxctl's output, as a person may see it: control
-/// characters removed first (so none can split a token), then token-shaped
-/// runs redacted.
+/// One line of influxctl's output, as a person may see it: token-shaped
+/// runs redacted first (a cut must never leave a token's head unredacted),
+/// then control characters made visible and the line cut to length.
 fn shown(line: &str) -> String {
-    redact(&crate::text::sanitize(line))
+    crate::text::sanitize(&redact(line))
 }
 
-/// Relay influxctl's stderr to ours line by line as it arrives; the last
-/// few lines (redacted) are kept for the error message.
-async fn relay_stderr(err: tokio::process::ChildStderr, printer: &Printer) -> Vec<String> {
-    let mut lines = BufReader::new(err).lines();
-    let mut last = Vec::new();
-    while let Ok(Some(l)) = lines.next_line().await {
-        let l = shown(&l);
-        printer.block(&format!("influxctl: {l}\n"));
-        last.push(l);
-        if last.len() > 5 {
-            last.remove(0);
+/// How long one influxctl run with a token may take (a create, a list, a
+/// revoke: one gRPC call each).
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+/// With a person: influxctl's own device login is part of the run (RFC 8628
+/// device codes commonly live 10 to 15 minutes).
+pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+/// How long its pipes are still read once it exited.
+const DRAIN: Duration = Duration::from_secs(2);
+/// The name our temporary config directories start with; the pid of the run
+/// follows, so a sweep can tell a dead run's directory from a live one.
+const TEMP_PREFIX: &str = "influx-bootstrap-influxctl-";
+
+/// The process group of a run with no person: SIGKILLed when dropped, so
+/// nothing influxctl started outlives the run in its group.
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: a signal to the process group we created at spawn.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
         }
     }
-    last
 }
 
-/// Read influxctl's stdout: the JSON document comes last; the lines before
-/// it (a login prompt) are relayed to our stderr like its stderr.
-async fn read_stdout(out: tokio::process::ChildStdout, printer: &Printer) -> String {
-    let mut lines = BufReader::new(out).lines();
-    let mut doc = String::new();
-    while let Ok(Some(l)) = lines.next_line().await {
-        let t = l.trim_start();
-        if doc.is_empty() && !(t.starts_with('{') || t.starts_with('[')) {
-            printer.block(&format!("influxctl: {}\n", shown(&l)));
+/// Linux: influxctl gets SIGKILL when we die (PR_SET_PDEATHSIG), even by
+/// `kill -9`; it must not keep running with a management token. (It is tied
+/// to the spawning thread: ours is the current-thread runtime's, which lives
+/// as long as the process.) Elsewhere nothing.
+fn die_with_us(cmd: &mut tokio::process::Command) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe; nothing is allocated after fork.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
+}
+
+/// Remove temporary config directories of ours that a run which died (a
+/// `kill -9`, a power cut) left behind with a management token in them: the
+/// name is ours, the directory (not a link) is owned by us, and its run is
+/// over: its pid is gone (and it is a minute old), or it is older than the
+/// longest run could be. Returns how many were removed.
+pub fn sweep_stale_configs(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+            continue;
+        };
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.uid() != crate::fsutil::euid() {
+                continue;
+            }
+        }
+        if !meta.is_dir() {
             continue;
         }
-        doc.push_str(&l);
-        doc.push('\n');
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .unwrap_or_default();
+        let pid = rest
+            .split_once('-')
+            .and_then(|(p, _)| p.parse::<u32>().ok());
+        let over = age > LOGIN_TIMEOUT + Duration::from_secs(60)
+            || pid.is_some_and(|p| {
+                p != std::process::id()
+                    && age >= Duration::from_secs(60)
+                    && !crate::fsutil::process_alive(p)
+            });
+        if over && std::fs::remove_dir_all(e.path()).is_ok() {
+            tracing::info!("removed a stale influxctl config {}", e.path().display());
+            removed += 1;
+        }
     }
-    doc
+    removed
 }
 
 /// Variables the child never sees: ours (`INFLUX_BOOTSTRAP_*`) and any
@@ -601,8 +741,37 @@ pub fn parse_list(text: &str) -> Result<Vec<ManagementToken>, String> {
 }
 
 /// Replace token-shaped runs in a line we relay: management tokens
-/// (`M.V1.…`), database tokens (`apiv1_…`) and JWTs (`eyJ….….…`).
+/// (`M.V1.…`), database tokens (`apiv1_…`), JWTs (`eyJ….….…`), and any
+/// other run that looks random enough to be a secret ([`opaque`]: a piece of
+/// a wrapped JWT, an opaque refresh token).
 pub fn redact(line: &str) -> String {
+    opaque(&shapes(line))
+}
+
+/// Runs of 40 or more base64/base64url characters holding upper- and
+/// lower-case letters and digits: how random secrets look, and how words,
+/// paths, UUIDs (36) and hex digests (no upper case) do not.
+fn opaque(line: &str) -> String {
+    let body = |c: char| is_b64url(c) || "+/=".contains(c);
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find(body) {
+        out.push_str(&rest[..i]);
+        let run = &rest[i..];
+        let n = run.find(|c: char| !body(c)).unwrap_or(run.len());
+        let r = &run[..n];
+        let random = n >= 40
+            && r.contains(|c: char| c.is_ascii_uppercase())
+            && r.contains(|c: char| c.is_ascii_lowercase())
+            && r.contains(|c: char| c.is_ascii_digit());
+        out.push_str(if random { "[redacted]" } else { r });
+        rest = &run[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn shapes(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while !rest.is_empty() {

@@ -111,7 +111,7 @@ async fn if_missing<A: provision::TokenApi>(
     let bound = |tok: &crate::secret::Secret| {
         provision::check_bound(first.as_ref(), record.as_ref(), tok, &here, &address)
     };
-    match provision::held_token(p, &plan.stores, min_remaining, bound).await? {
+    match provision::held_token(p, &plan.stores, min_remaining, record.as_ref(), bound).await? {
         Held::Fresh(t) => {
             unchanged(ctx, &first.to_string(), &t, plan.json)?;
             return Ok(Some(()));

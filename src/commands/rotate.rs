@@ -114,7 +114,11 @@ async fn management_token<A: provision::TokenApi>(
         &provision::management_ref(cfg, base.as_str()),
         &provision::profile_address(cfg),
     )?;
-    let Some(meta) = p.describe_held(&old).await? else {
+    let known = record
+        .as_ref()
+        .filter(|r| r.describes(&old))
+        .map(|r| r.token_id.as_str());
+    let Some(meta) = p.describe_held(&old, known).await? else {
         return Err(ConfigError::usage(
             "--store",
             format!("the token in {first} no longer works on this cluster (revoked, expired, or another cluster)"),

@@ -166,7 +166,10 @@ pub(super) fn run(
     inject: &[(&str, &str)],
     out: Box<dyn Write + Send>,
 ) -> Result<StoreOutcome, StoreError> {
+    become_subreaper();
+    let mark = uuid::Uuid::new_v4().simple().to_string();
     let mut child = shell(command, opts, inject, false)
+        .env(MARK, &mark)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -183,11 +186,12 @@ pub(super) fn run(
         let _ = stdin.write_all(&line).and_then(|_| stdin.flush());
         // Dropping closes it: EOF for the child.
     }
-    let status = wait(&mut child, opts.exec_timeout)?;
+    let status = wait(&mut child, opts.exec_timeout).inspect_err(|_| kill_adopted(&mark))?;
     if !status.is_some_and(|s| s.success()) {
         // Failed or killed: whatever it left running in the background has
         // the token and must not store it after we roll back.
         kill_group(&child);
+        kill_adopted(&mark);
     }
     let _ = stdout_done.recv_timeout(DRAIN_WAIT);
     let stderr_bytes = collect(stderr);
@@ -243,6 +247,20 @@ fn wait(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>, Stor
         if let Some(s) = child.try_wait().map_err(waited)? {
             return Ok(Some(s));
         }
+        // Ctrl-C at the terminal no longer reaches the command (its own
+        // process group), so a signal to us stops it here, at once; the
+        // pipeline then treats the store as failed and rolls back (issue 19
+        // item 7).
+        if crate::interrupt::delivered().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            kill_group(child);
+            return Err(StoreError::ExecFailed {
+                status: "stopped: a signal arrived, and the command's process group was killed"
+                    .into(),
+                stderr: String::new(),
+            });
+        }
         if Instant::now() >= deadline {
             break;
         }
@@ -268,6 +286,64 @@ fn wait(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>, Stor
     let _ = child.wait();
     kill_group(child);
     Ok(None)
+}
+
+/// Linux: make us the reaper of our orphaned descendants
+/// (PR_SET_CHILD_SUBREAPER), so that a command's child that left its process
+/// group (`setsid`) is re-parented to us rather than to init when its parent
+/// dies, and [`kill_adopted`] can find it. What still escapes: a descendant
+/// whose parent is alive when we look (it is not ours yet), and one that
+/// double-forks after we looked; only a cgroup would hold those.
+fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain prctl on our own process.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    }
+}
+
+/// The variable that marks a command's descendants (a random id per run, not
+/// a secret): [`kill_adopted`] kills only processes that carry it.
+const MARK: &str = "INFLUX_BOOTSTRAP_EXEC_RUN";
+
+/// Linux: SIGKILL and reap every process re-parented to us (see
+/// [`become_subreaper`]) that carries this run's `mark` in its environment:
+/// what the exec command left behind after it failed or was stopped.
+fn kill_adopted(mark: &str) {
+    #[cfg(not(target_os = "linux"))]
+    let _ = mark;
+    #[cfg(target_os = "linux")]
+    for _ in 0..3 {
+        let me = std::process::id();
+        let mut found = false;
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid …`; comm may hold spaces and parens.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            let needle = format!("{MARK}={mark}\0");
+            let marked = std::fs::read(e.path().join("environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes()));
+            if ppid == Some(me) && marked {
+                found = true;
+                // SAFETY: a signal to, then a wait for, a child of ours.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, std::ptr::null_mut(), 0);
+                }
+            }
+        }
+        if !found {
+            break;
+        }
+    }
 }
 
 /// SIGKILL what is left of the child's process group, then wait (bounded)

@@ -19,6 +19,7 @@ mod hardening;
 mod hostile;
 mod idp_fixture;
 mod influxctl_backend;
+mod influxctl_hostile;
 mod login;
 mod management;
 mod mint;
