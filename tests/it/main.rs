@@ -27,4 +27,5 @@ mod output;
 mod properties;
 mod providers;
 mod quirks;
+mod store_hardening;
 mod tty;

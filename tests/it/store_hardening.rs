@@ -1,0 +1,66 @@
+//! Stores under a careful admin's eye, second pass (issue 19 items 7, 8, 9):
+//! signals during an `exec:` store, ownership on reads, whole-path checks.
+use crate::support::{self, Stack};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Await the death of `pid` (not our child: nothing to block on).
+fn await_death(pid: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+        });
+        if !alive {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read_pid(p: &Path) -> u32 {
+    std::fs::read_to_string(p).unwrap().trim().parse().unwrap()
+}
+
+/// Item 7: SIGTERM while an `exec:` store waits stops its process group at
+/// once (the command would store the token if let go: its gate is never
+/// opened), a `setsid` child it started dies too, and the new token is
+/// revoked. Before, the signal waited for the command's 60 s timeout.
+#[test]
+fn a_signal_during_an_exec_store_stops_it_at_once_and_revokes_the_token() {
+    let s = Stack::start();
+    let gate = support::StoreGate::new(s.env.home(), "sig", 0);
+    let pidfile = s.env.home().join("escaped.pid");
+    let spec = gate.spec.replacen(
+        "exec:",
+        &format!(
+            "exec:setsid sh -c 'sleep 300' & echo $! > {}.tmp && mv {0}.tmp {0}; ",
+            pidfile.display()
+        ),
+        1,
+    );
+    let run = s
+        .env
+        .spawn(["mint", "--description", "sig", "--store", spec.as_str()]);
+    gate.wait_until_storing(&run);
+    let escaped = read_pid(&pidfile);
+    run.signal("TERM");
+    // Well inside the exec: timeout (60 s): the signal alone ended the store.
+    let out = run.wait_output_timeout(Duration::from_secs(30));
+    out.assert_code(143);
+    assert!(out.stderr.contains("revoked"), "{out}");
+    let all = s.tokens();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(all[0]["revokedAt"].is_string(), "no orphan: {all:?}");
+    let gone = await_death(escaped);
+    if !gone {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &escaped.to_string()])
+            .status();
+    }
+    assert!(gone, "the setsid child outlived the store");
+}
