@@ -168,8 +168,43 @@ pub fn check_target(path: &Path) -> Result<Option<Metadata>, Refusal> {
         {
             return Err(refuse(dir, why));
         }
+        check_ancestors(dir).map_err(|(p, why)| refuse(&p, why))?;
     }
     Ok(existing)
+}
+
+/// Every directory above `dir`, from `/` down, as OpenSSH checks the path of
+/// `authorized_keys` (issue 19 item 9): none may be changeable by another
+/// user ([`others_can_write`], with the uid of the entry below it, so a
+/// sticky `/tmp` above a directory of ours passes). A user who owns a higher
+/// directory could otherwise swap a lower one for a link between our check
+/// and our write, and redirect it. Both the path as given and its real path
+/// (links resolved) are walked; parts that do not exist yet end the walk
+/// (what we create there is ours, 0700).
+#[cfg(unix)]
+fn check_ancestors(dir: &Path) -> Result<(), (PathBuf, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let given = std::path::absolute(dir).ok();
+    let real = std::fs::canonicalize(dir).ok();
+    for p in [given, real].into_iter().flatten() {
+        let mut cur = PathBuf::new();
+        for comp in p.components() {
+            let next = cur.join(comp);
+            if cur.as_os_str().is_empty() || matches!(comp, std::path::Component::ParentDir) {
+                cur = next;
+                continue;
+            }
+            let (Ok(d), Ok(entry)) = (std::fs::metadata(&cur), std::fs::symlink_metadata(&next))
+            else {
+                break;
+            };
+            if let Some(why) = others_can_write(&d, Some(entry.uid())) {
+                return Err((cur, why));
+            }
+            cur = next;
+        }
+    }
+    Ok(())
 }
 
 /// The directory a file lives in (`.` for a bare name).

@@ -303,8 +303,9 @@ fn become_subreaper() {
 }
 
 /// The variable that marks a command's descendants (a random id per run, not
-/// a secret): [`kill_adopted`] kills only processes that carry it.
-const MARK: &str = "INFLUX_BOOTSTRAP_EXEC_RUN";
+/// a secret): [`kill_adopted`] kills only processes that carry it. (Not an
+/// `INFLUX_BOOTSTRAP_*` name: none of those reach a child.)
+const MARK: &str = "IB_EXEC_STORE_RUN";
 
 /// Linux: SIGKILL and reap every process re-parented to us (see
 /// [`become_subreaper`]) that carries this run's `mark` in its environment:

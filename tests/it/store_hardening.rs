@@ -3,6 +3,7 @@
 use crate::support::{self, Stack};
 use std::path::Path;
 use std::time::{Duration, Instant};
+use test_support::users;
 
 /// Await the death of `pid` (not our child: nothing to block on).
 fn await_death(pid: u32) -> bool {
@@ -63,4 +64,73 @@ fn a_signal_during_an_exec_store_stops_it_at_once_and_revokes_the_token() {
             .status();
     }
     assert!(gone, "the setsid child outlived the store");
+}
+
+fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Item 8 (L6): `--if-missing` applies the write-side ownership rule to what
+/// it reads: a working token that another user planted in a sticky
+/// directory is refused, not taken as "already holds a working token".
+#[test]
+fn if_missing_refuses_a_token_file_another_user_planted() {
+    users::require_root("planting a file as another user");
+    let s = Stack::start();
+    let mine = s.env.home().join("mine");
+    s.env
+        .run([
+            "mint",
+            "--description",
+            "theirs",
+            "--store",
+            &format!("file:{}", mine.display()),
+        ])
+        .assert_success();
+    let shared = s.env.home().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    set_mode(&shared, 0o1777);
+    let planted = shared.join("app-token");
+    std::fs::copy(&mine, &planted).unwrap();
+    set_mode(&planted, 0o600);
+    std::os::unix::fs::chown(&planted, Some(users::OTHER), Some(users::OTHER)).unwrap();
+    let out = s.env.run([
+        "mint",
+        "--if-missing",
+        "--description",
+        "app",
+        "--store",
+        &format!("file:{}", planted.display()),
+    ]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("belongs to another user"), "{out}");
+    assert!(!out.stderr.contains("nothing to do"), "{out}");
+    assert_eq!(s.tokens().len(), 1, "nothing created");
+}
+
+/// Item 9 (L7): every directory above a store is checked, not only its own:
+/// a user who owns a higher directory could swap a lower one for a link.
+#[test]
+fn a_store_below_a_directory_another_user_owns_is_refused() {
+    users::require_root("a directory of another user");
+    let s = Stack::start();
+    let anc = s.env.home().join("anc");
+    users::dir_of_other(&anc, 0o755);
+    let sub = anc.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    set_mode(&sub, 0o700);
+    let file = sub.join("tok");
+    let out = s.env.run([
+        "mint",
+        "--description",
+        "ancestor",
+        "--store",
+        &format!("file:{}", file.display()),
+    ]);
+    out.assert_code(2);
+    assert!(out.stderr.contains(&anc.display().to_string()), "{out}");
+    assert!(out.stderr.contains("another user"), "{out}");
+    assert!(!file.exists());
+    assert!(s.tokens().is_empty(), "nothing created");
 }
