@@ -191,6 +191,10 @@ pub async fn dispatch(
     interrupt: crate::interrupt::Interrupt,
     printer: crate::printer::Printer,
 ) -> anyhow::Result<()> {
+    crate::output::summary::remember_selection(
+        cli.global.config.as_deref(),
+        cli.global.profile.as_deref(),
+    );
     let ctx = Context {
         env,
         global: cli.global,

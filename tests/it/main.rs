@@ -9,6 +9,7 @@
 
 mod support;
 
+mod careful_admin;
 mod config_cli;
 mod db_mint;
 mod doctor;
