@@ -31,31 +31,12 @@ pub const MAX_RELAYED: usize = 1 << 20;
 const MIN_MATCH: usize = 12;
 
 /// Every form of `secret` we can compute and might see in output: raw,
-/// percent-encoded (upper and lower case hex, every non-alphanumeric byte or
-/// only reserved ones), base64 and base64url at each of the three byte
-/// alignments (the part of the encoding that depends on the secret alone, so
+/// base64 and base64url at each of the three byte alignments (the part of
+/// the encoding that depends on the secret alone, so
 /// `base64("Bearer " + secret)` is caught too) and JSON-escaped.
+/// Percent-encoding needs no form of its own: the skeleton decodes `%XX`.
 pub fn encodings(secret: &str) -> Vec<String> {
     let mut out = vec![secret.to_string()];
-    let pct = |all: bool, lower: bool| {
-        let mut s = String::new();
-        for b in secret.bytes() {
-            let keep = b.is_ascii_alphanumeric() || (!all && b"-._~".contains(&b));
-            if keep {
-                s.push(b as char);
-            } else if lower {
-                s.push_str(&format!("%{b:02x}"));
-            } else {
-                s.push_str(&format!("%{b:02X}"));
-            }
-        }
-        s
-    };
-    for all in [true, false] {
-        for lower in [true, false] {
-            out.push(pct(all, lower));
-        }
-    }
     let engines = [
         base64::engine::general_purpose::STANDARD_NO_PAD,
         base64::engine::general_purpose::URL_SAFE_NO_PAD,
@@ -91,11 +72,13 @@ fn invisible(c: char) -> bool {
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}')
 }
 
-/// The skeleton of `line`: (byte offset in `line`, char) for each visible
-/// character outside ANSI escape sequences (CSI `ESC [ … final`, OSC
-/// `ESC ] … BEL|ESC \`, and two-character `ESC x`).
-fn skeleton(line: &str) -> Vec<(usize, char)> {
+/// The skeleton of `line`: (start, end byte offset in `line`, char) for
+/// each visible character outside ANSI escape sequences (CSI `ESC [ …
+/// final`, OSC `ESC ] … BEL|ESC \`, and two-character `ESC x`), with `%XX`
+/// percent-escapes of printable ASCII decoded (in either case of hex).
+fn skeleton(line: &str) -> Vec<(usize, usize, char)> {
     let mut out = Vec::new();
+    let bytes = line.as_bytes();
     let mut it = line.char_indices().peekable();
     while let Some((i, c)) = it.next() {
         if c == '\u{1b}' {
@@ -131,8 +114,18 @@ fn skeleton(line: &str) -> Vec<(usize, char)> {
             }
             continue;
         }
+        if c == '%'
+            && let Some(hex) = bytes.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(hex).unwrap_or("-"), 16)
+            && (0x21..0x7f).contains(&b)
+        {
+            it.next();
+            it.next();
+            out.push((i, i + 3, b as char));
+            continue;
+        }
         if !invisible(c) {
-            out.push((i, c));
+            out.push((i, i + c.len_utf8(), c));
         }
     }
     out
@@ -238,9 +231,9 @@ impl Redactor {
         let mut joined = String::new();
         let mut map: Vec<(usize, usize, usize)> = Vec::new(); // (line, start, end)
         for (n, (l, _)) in self.held.iter().enumerate() {
-            for (i, c) in skeleton(l) {
+            for (a, b, c) in skeleton(l) {
                 for _ in 0..c.len_utf8() {
-                    map.push((n, i, i + c.len_utf8()));
+                    map.push((n, a, b));
                 }
                 joined.push(c);
             }
