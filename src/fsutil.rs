@@ -182,7 +182,7 @@ pub fn check_target(path: &Path) -> Result<Option<Metadata>, Refusal> {
 /// (links resolved) are walked; parts that do not exist yet end the walk
 /// (what we create there is ours, 0700).
 #[cfg(unix)]
-fn check_ancestors(dir: &Path) -> Result<(), (PathBuf, String)> {
+pub fn check_ancestors(dir: &Path) -> Result<(), (PathBuf, String)> {
     use std::os::unix::fs::MetadataExt;
     let given = std::path::absolute(dir).ok();
     let real = std::fs::canonicalize(dir).ok();

@@ -254,7 +254,10 @@ impl Influxctl {
 
     /// `influxctl version`, for error messages ("unknown version" if it fails).
     pub async fn version(&self) -> String {
-        let mut cmd = self.command();
+        let Ok(program) = self.located() else {
+            return "`influxctl version` failed".into();
+        };
+        let mut cmd = self.command(&program);
         cmd.arg("version").stdin(Stdio::null());
         match cmd.output().await {
             Ok(o) if o.status.success() => {
@@ -269,8 +272,8 @@ impl Influxctl {
         format!("influxctl ({})", self.program.display())
     }
 
-    fn command(&self) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(&self.program);
+    fn command(&self, program: &Path) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(program);
         for n in &self.scrub {
             cmd.env_remove(n);
         }
@@ -291,13 +294,15 @@ impl Influxctl {
     /// whatever is left of that group is killed when the run ends, however it
     /// ends (also when the caller drops this future on a signal).
     async fn run(&self, auth: &Auth<'_>, args: &[String]) -> Result<String, ClusterError> {
+        // The directory tempfile puts `TempConfig` in (it reads TMPDIR).
         sweep_stale_configs(&std::env::temp_dir());
+        let program = self.located()?;
         let conf =
             TempConfig::write(&self.config_text(auth)).map_err(|e| ClusterError::Unreachable {
                 url: self.what(),
                 cause: format!("cannot write its temporary config: {e}"),
             })?;
-        let mut cmd = self.command();
+        let mut cmd = self.command(&program);
         cmd.arg("--config")
             .arg(conf.path())
             .arg("--profile")
@@ -441,6 +446,19 @@ impl Influxctl {
         Ok(doc)
     }
 
+    /// The program to run, located and checked ([`locate`]).
+    fn located(&self) -> Result<PathBuf, ClusterError> {
+        locate(&self.program, &crate::env::Env::from_process()).map_err(|e| match e {
+            Located::Missing => {
+                self.spawn_error(std::io::Error::from(std::io::ErrorKind::NotFound))
+            }
+            Located::Untrusted(why) => ClusterError::UntrustedProgram {
+                program: self.program.display().to_string(),
+                why,
+            },
+        })
+    }
+
     fn spawn_error(&self, e: std::io::Error) -> ClusterError {
         let cause = if e.kind() == std::io::ErrorKind::NotFound {
             format!(
@@ -454,6 +472,56 @@ impl Influxctl {
             cause,
         }
     }
+}
+
+/// Why [`locate`] found no program to run.
+#[derive(Debug, PartialEq)]
+pub enum Located {
+    /// Not there (or not executable, or not on `PATH`).
+    Missing,
+    /// There, but not to be trusted with the management token: why.
+    Untrusted(String),
+}
+
+/// The influxctl program we may hand the management token to (issue 19
+/// item 5): an absolute path, or a bare name looked up on `PATH` — never a
+/// relative path with a slash, which would resolve against whatever the
+/// current directory is; and the file (links resolved) must be owned by root
+/// or us, writable by nobody else, in directories nobody else can change
+/// from `/` down ([`crate::fsutil::check_ancestors`]). `doctor` says the same.
+pub fn locate(program: &Path, env: &crate::env::Env) -> Result<PathBuf, Located> {
+    if !program.is_absolute() && program.components().count() > 1 {
+        return Err(Located::Untrusted(format!(
+            "`{}` is a relative path, which would run whatever the current directory holds",
+            program.display()
+        )));
+    }
+    let found = env.find_program(program).ok_or(Located::Missing)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let real = std::fs::canonicalize(&found).map_err(|_| Located::Missing)?;
+        let m = std::fs::metadata(&real).map_err(|_| Located::Missing)?;
+        let me = crate::fsutil::euid();
+        if m.uid() != me && m.uid() != 0 {
+            return Err(Located::Untrusted(format!(
+                "{} belongs to another user (uid {})",
+                real.display(),
+                m.uid()
+            )));
+        }
+        if m.mode() & 0o022 != 0 {
+            return Err(Located::Untrusted(format!(
+                "{} is writable by others (mode {:04o})",
+                real.display(),
+                m.mode() & 0o7777
+            )));
+        }
+        if let Err((d, why)) = crate::fsutil::check_ancestors(&real) {
+            return Err(Located::Untrusted(format!("{}: {why}", d.display())));
+        }
+    }
+    Ok(found)
 }
 
 /// One line of influxctl's output, as a person may see it: token-shaped
@@ -692,7 +760,11 @@ fn token_meta(o: &serde_json::Map<String, Json>) -> Result<ManagementToken, Stri
         } else {
             prefix
         },
-        created_at: time(o.get("created_at"))?.unwrap_or_else(Utc::now),
+        // No `created_at`: the Unix epoch, never "now" (issue 19 item 6).
+        // "Now" made an old token pass every "created since the run began"
+        // filter of reconciliation and recovery; the epoch passes none, and
+        // reads as obviously unknown in a list.
+        created_at: time(o.get("created_at"))?.unwrap_or(DateTime::UNIX_EPOCH),
         created_by: {
             let by = text(o, "created_by");
             if by.is_empty() {

@@ -323,3 +323,71 @@ fn output_is_capped_decoded_lossily_and_its_document_found() {
     assert!(made[0]["revokedAt"].is_null(), "{made:?}");
     assert_eq!(documented_status(&s.cluster, &read(&file)), 200);
 }
+
+/// L2, I5 (item 5): a relative `influxctl` path, or a program another user
+/// owns (also when `INFLUX_BOOTSTRAP_INFLUXCTL` names it), is never handed
+/// the management token, and `doctor` says so instead of a tick.
+#[test]
+fn an_untrusted_influxctl_is_never_run() {
+    test_support::users::require_root("a program of another user");
+    let s = setup();
+    let admin = admin_token(&s.cluster);
+    let tools = s.env.home().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let prog = tools.join("influxctl");
+    std::fs::write(
+        &prog,
+        format!(
+            "#!/bin/sh\ntouch {0}/ran\nexec node {STANDIN} \"$@\"\n",
+            tools.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = std::fs::read_to_string(s.env.config_path()).unwrap();
+    let standin = toml::Value::String(STANDIN.into()).to_string();
+
+    // Relative (the working directory is the test home): refused.
+    s.env
+        .write_config(&cfg.replace(&standin, "\"tools/influxctl\""));
+    let out = cmd(&s, &admin, &["management", "list"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("relative path"), "{stderr}");
+    // doctor wraps its lines: compare with the whitespace collapsed.
+    let doctor = || {
+        let out = s.env.run(["doctor"]);
+        out.stdout.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let said = doctor();
+    assert!(said.contains("✗ influxctl"), "{said}");
+    assert!(said.contains("relative path"), "{said}");
+
+    // Absolute, but another user's program: refused, from the profile and
+    // from the environment alike.
+    std::os::unix::fs::chown(&prog, Some(test_support::users::OTHER), None).unwrap();
+    let abs = toml::Value::String(prog.display().to_string()).to_string();
+    for from_env in [false, true] {
+        let mut c = cmd(&s, &admin, &["management", "list"]);
+        if from_env {
+            s.env.write_config(&cfg);
+            c.env("INFLUX_BOOTSTRAP_INFLUXCTL", &prog);
+        } else {
+            s.env.write_config(&cfg.replace(&standin, &abs));
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("belongs to another user"), "{stderr}");
+    }
+    s.env.write_config(&cfg.replace(&standin, &abs));
+    let said = doctor();
+    assert!(said.contains("belongs to another user"), "{said}");
+    assert!(!tools.join("ran").exists(), "the program never ran");
+
+    // Ours again: it runs.
+    std::os::unix::fs::chown(&prog, Some(0), None).unwrap();
+    run_ok(&mut cmd(&s, &admin, &["management", "list"]));
+    assert!(tools.join("ran").exists());
+}
