@@ -582,44 +582,16 @@ fn die_with_us(cmd: &mut tokio::process::Command) {
 /// over: its pid is gone (and it is a minute old), or it is older than the
 /// longest run could be. Returns how many were removed.
 pub fn sweep_stale_configs(dir: &Path) -> usize {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
     let mut removed = 0;
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
-            continue;
-        };
-        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
-            continue;
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            if meta.uid() != crate::fsutil::euid() {
-                continue;
-            }
-        }
-        if !meta.is_dir() {
-            continue;
-        }
-        let age = meta
-            .modified()
-            .ok()
-            .and_then(|m| m.elapsed().ok())
-            .unwrap_or_default();
-        let pid = rest
-            .split_once('-')
-            .and_then(|(p, _)| p.parse::<u32>().ok());
-        let over = age > LOGIN_TIMEOUT + Duration::from_secs(60)
-            || pid.is_some_and(|p| {
+    for l in crate::fsutil::leftovers(dir, |n| n.strip_prefix(TEMP_PREFIX), true) {
+        let over = l.age > LOGIN_TIMEOUT + Duration::from_secs(60)
+            || l.pid.is_some_and(|p| {
                 p != std::process::id()
-                    && age >= Duration::from_secs(60)
+                    && l.age >= Duration::from_secs(60)
                     && !crate::fsutil::process_alive(p)
             });
-        if over && std::fs::remove_dir_all(e.path()).is_ok() {
-            tracing::info!("removed a stale influxctl config {}", e.path().display());
+        if over && std::fs::remove_dir_all(&l.path).is_ok() {
+            tracing::info!("removed a stale influxctl config {}", l.path.display());
             removed += 1;
         }
     }

@@ -70,15 +70,7 @@ pub fn revoke_question<'a>(
 /// so scripts must say `--force`.
 pub fn confirm(printer: &Printer, action: Action, question: &str) -> anyhow::Result<()> {
     let Action { verb, done } = action;
-    if !std::io::stdin().is_terminal() || !printer.stderr_is_terminal() {
-        return Err(ConfigError::invalid(
-            "confirmation",
-            verb,
-            format!("refusing to {verb} without confirmation: no terminal to ask on"),
-            format!("pass --force to {verb} from a script").as_str(),
-        )
-        .into());
-    }
+    require_terminal(printer, action)?;
     printer.block(question);
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

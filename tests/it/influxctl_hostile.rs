@@ -16,37 +16,15 @@ const HOSTILE: &str = concat!(
     "/tests/idp/influxctl-hostile.mjs"
 );
 
-/// Point the profile at the hostile program in `mode`; returns the
-/// directory where it leaves its pid files.
-fn hostile(s: &Setup, mode: &str) -> PathBuf {
-    let dir = s.env.home().join(format!("hostile-{mode}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let prog = dir.join("influxctl");
-    std::fs::write(
-        &prog,
-        format!(
-            "#!/bin/sh\nexec node {HOSTILE} {mode} {} \"$@\"\n",
-            dir.display()
-        ),
-    )
-    .unwrap();
+/// An executable script at `path`.
+fn write_program(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let cfg = std::fs::read_to_string(s.env.config_path()).unwrap();
-    let current = cfg
-        .lines()
-        .find_map(|l| l.strip_prefix("influxctl = "))
-        .unwrap()
-        .to_string();
-    s.env.write_config(&cfg.replace(
-        &current,
-        &toml::Value::String(prog.display().to_string()).to_string(),
-    ));
-    dir
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// Back to the well-behaved stand-in.
-fn plain(s: &Setup) {
+/// Set the profile's `influxctl` to `program`.
+fn use_program(s: &Setup, program: &str) {
     let cfg = std::fs::read_to_string(s.env.config_path()).unwrap();
     let current = cfg
         .lines()
@@ -54,7 +32,29 @@ fn plain(s: &Setup) {
         .unwrap()
         .to_string();
     s.env
-        .write_config(&cfg.replace(&current, &toml::Value::String(STANDIN.into()).to_string()));
+        .write_config(&cfg.replace(&current, &toml::Value::String(program.into()).to_string()));
+}
+
+/// Point the profile at the hostile program in `mode`; returns the
+/// directory where it leaves its pid files.
+fn hostile(s: &Setup, mode: &str) -> PathBuf {
+    let dir = s.env.home().join(format!("hostile-{mode}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("influxctl");
+    write_program(
+        &prog,
+        &format!(
+            "#!/bin/sh\nexec node {HOSTILE} {mode} {} \"$@\"\n",
+            dir.display()
+        ),
+    );
+    use_program(s, &prog.display().to_string());
+    dir
+}
+
+/// Back to the well-behaved stand-in.
+fn plain(s: &Setup) {
+    use_program(s, STANDIN);
 }
 
 /// A command with the admin's management token (no person) and a private
@@ -101,7 +101,7 @@ fn alive(pid: u32) -> bool {
 }
 
 /// Await the death of `pid` (not our child: no wait to block on).
-fn await_death(pid: u32) -> bool {
+pub(crate) fn await_death(pid: u32) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while alive(pid) {
         if Instant::now() > deadline {
@@ -335,16 +335,13 @@ fn an_untrusted_influxctl_is_never_run() {
     let tools = s.env.home().join("tools");
     std::fs::create_dir_all(&tools).unwrap();
     let prog = tools.join("influxctl");
-    std::fs::write(
+    write_program(
         &prog,
-        format!(
+        &format!(
             "#!/bin/sh\ntouch {0}/ran\nexec node {STANDIN} \"$@\"\n",
             tools.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let cfg = std::fs::read_to_string(s.env.config_path()).unwrap();
     let standin = toml::Value::String(STANDIN.into()).to_string();
 

@@ -1,27 +1,10 @@
 //! Stores under a careful admin's eye, second pass (issue 19 items 7, 8, 9):
 //! signals during an `exec:` store, ownership on reads, whole-path checks.
+use crate::influxctl_hostile::await_death;
 use crate::support::{self, Stack};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use test_support::users;
-
-/// Await the death of `pid` (not our child: nothing to block on).
-fn await_death(pid: u32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            s.rsplit_once(')')
-                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
-        });
-        if !alive {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn read_pid(p: &Path) -> u32 {
     std::fs::read_to_string(p).unwrap().trim().parse().unwrap()

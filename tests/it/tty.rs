@@ -285,18 +285,7 @@ fn verbose_logs_in_a_pipe_or_file_have_no_escape_sequences() {
 fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
     let (idp, _cluster, env) = setup();
     support::login(&env, &idp, "admin");
-    let made = env.run([
-        "management",
-        "create",
-        "--description",
-        "pty list",
-        "--expires-in",
-        "90d",
-        "--format",
-        "json",
-    ]);
-    made.assert_success();
-    let id = made.stdout_json()["id"].as_str().unwrap().to_string();
+    let id = created_id(&env, &["--description", "pty list", "--expires-in", "90d"]);
     let short = &id[..8];
 
     let out = in_pty(&env, 120, 24, "management list", &[]).wait_output();
@@ -344,6 +333,15 @@ fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
     env.run(["token", "get", "zzzzzzzz"]).assert_code(1);
 }
 
+/// `management create ARGS`: the new token's id.
+fn created_id(env: &TestEnv, args: &[&str]) -> String {
+    let mut all = vec!["management", "create", "--format", "json"];
+    all.extend_from_slice(args);
+    let made = env.run(all);
+    made.assert_success();
+    made.stdout_json()["id"].as_str().unwrap().to_string()
+}
+
 /// Issue 19 item 11: `management revoke PREFIX` asks about the resolved id
 /// and its description, never about the prefix as typed (a typo resolves to
 /// another token). No answer (end of input): nothing is revoked.
@@ -351,16 +349,7 @@ fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
 fn revoke_asks_about_the_resolved_id_and_its_description() {
     let (idp, _cluster, env) = setup();
     support::login(&env, &idp, "admin");
-    let made = env.run([
-        "management",
-        "create",
-        "--description",
-        "the one to keep",
-        "--format",
-        "json",
-    ]);
-    made.assert_success();
-    let id = made.stdout_json()["id"].as_str().unwrap().to_string();
+    let id = created_id(&env, &["--description", "the one to keep"]);
     let out = in_pty(
         &env,
         200,
