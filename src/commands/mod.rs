@@ -185,6 +185,7 @@ pub fn store_options(ctx: &Context, force: bool) -> crate::store::StoreOptions {
             .filter(|n| n.starts_with("INFLUX_BOOTSTRAP_"))
             .map(str::to_string)
             .collect(),
+        exec_stop_on_signal: true,
         ..StoreOptions::default()
     }
 }

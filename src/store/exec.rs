@@ -106,7 +106,7 @@ fn parse_check(command: &str, opts: &StoreOptions) -> Result<(), StoreError> {
         .spawn()
         .map_err(spawn_err)?;
     let stderr = capture(child.stderr.take());
-    let status = wait(&mut child, CHECK_TIMEOUT)?;
+    let status = wait(&mut child, CHECK_TIMEOUT, false)?;
     let stderr = util::clean_output(&collect(stderr), "");
     match status {
         Some(s) if s.success() => Ok(()),
@@ -186,7 +186,8 @@ pub(super) fn run(
         let _ = stdin.write_all(&line).and_then(|_| stdin.flush());
         // Dropping closes it: EOF for the child.
     }
-    let status = wait(&mut child, opts.exec_timeout).inspect_err(|_| kill_adopted(&mark))?;
+    let status = wait(&mut child, opts.exec_timeout, opts.exec_stop_on_signal)
+        .inspect_err(|_| kill_adopted(&mark))?;
     if !status.is_some_and(|s| s.success()) {
         // Failed or killed: whatever it left running in the background has
         // the token and must not store it after we roll back.
@@ -236,7 +237,11 @@ fn describe_status(s: ExitStatus) -> String {
 
 /// Wait for the child until `timeout`; on timeout stop it (SIGTERM, then
 /// SIGKILL a second later) and return None.
-fn wait(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>, StoreError> {
+fn wait(
+    child: &mut Child,
+    timeout: Duration,
+    stop_on_signal: bool,
+) -> Result<Option<ExitStatus>, StoreError> {
     let deadline = Instant::now() + timeout;
     let waited = |e| StoreError::Io {
         what: "wait for",
@@ -251,7 +256,7 @@ fn wait(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>, Stor
         // process group), so a signal to us stops it here, at once; the
         // pipeline then treats the store as failed and rolls back (issue 19
         // item 7).
-        if crate::interrupt::delivered().is_some() {
+        if stop_on_signal && crate::interrupt::delivered().is_some() {
             let _ = child.kill();
             let _ = child.wait();
             kill_group(child);
