@@ -34,9 +34,12 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 
+mod child;
 mod relay;
+
+use child::{Group, TEMP_PREFIX, die_with_us};
+pub use child::{LOGIN_TIMEOUT, Located, RUN_TIMEOUT, locate, sweep_stale_configs};
 
 /// Where InfluxData documents installing influxctl.
 pub const INSTALL_DOCS: &str = crate::error::INFLUXCTL_DOCS;
@@ -344,29 +347,13 @@ impl Influxctl {
         let relay = RefCell::new(relay::Relay::new(&self.printer, &held, !person));
         let collected = RefCell::new(relay::Collected::default());
         let limit = if person { LOGIN_TIMEOUT } else { RUN_TIMEOUT };
-        let status = {
-            let reading = async {
-                tokio::join!(
-                    relay::read_stderr(err, &relay),
-                    relay::read_stdout(out, &relay, &collected)
-                )
-            };
-            tokio::pin!(reading);
-            let deadline = tokio::time::sleep(limit);
-            tokio::pin!(deadline);
-            let mut read_all = false;
-            let status = loop {
-                tokio::select! {
-                    s = child.wait() => break Some(s),
-                    _ = &mut reading, if !read_all => read_all = true,
-                    _ = &mut deadline => break None,
-                }
-            };
-            if !read_all {
-                let _ = tokio::time::timeout(DRAIN, &mut reading).await;
-            }
-            status
+        let reading = async {
+            tokio::join!(
+                relay::read_stderr(err, &relay),
+                relay::read_stdout(out, &relay, &collected)
+            );
         };
+        let status = child::bounded(&mut child, reading, limit).await;
         let status = match status {
             Some(s) => s,
             None => {
@@ -410,38 +397,7 @@ impl Influxctl {
             cause: e.to_string(),
         })?;
         if !status.success() {
-            let tail = last.join(" / ");
-            // gRPC status names in influxctl's error line (its only error
-            // contract is a non-zero exit; see docs/real-cluster-checklist.md
-            // §8): a rejected management token is told apart so that a
-            // revoked stored token reads as "no longer works" (`--if-missing`
-            // replaces it), and an unknown id as 404.
-            if tail.contains("code = Unauthenticated") && matches!(auth, Auth::Token(_)) {
-                return Err(ClusterError::Unauthorized {
-                    url: self.what(),
-                    credential: "management token",
-                    message: format!(": {tail}"),
-                });
-            }
-            if tail.contains("code = NotFound") {
-                return Err(ClusterError::NotFound {
-                    what: format!("management token (influxctl: {tail})"),
-                    list: "management list",
-                });
-            }
-            return Err(ClusterError::Server {
-                url: self.what(),
-                status: 0,
-                message: format!(
-                    ": `{}` failed ({status}){}",
-                    args[..2].join(" "),
-                    if tail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {tail}")
-                    }
-                ),
-            });
+            return Err(self.failure(auth, args, status, &last));
         }
         Ok(doc)
     }
@@ -459,6 +415,48 @@ impl Influxctl {
         })
     }
 
+    /// What a non-zero exit of influxctl means, from its last lines.
+    fn failure(
+        &self,
+        auth: &Auth<'_>,
+        args: &[String],
+        status: std::process::ExitStatus,
+        last: &[String],
+    ) -> ClusterError {
+        let tail = last.join(" / ");
+        // gRPC status names in influxctl's error line (its only error
+        // contract is a non-zero exit; see docs/real-cluster-checklist.md
+        // §8): a rejected management token is told apart so that a
+        // revoked stored token reads as "no longer works" (`--if-missing`
+        // replaces it), and an unknown id as 404.
+        if tail.contains("code = Unauthenticated") && matches!(auth, Auth::Token(_)) {
+            return ClusterError::Unauthorized {
+                url: self.what(),
+                credential: "management token",
+                message: format!(": {tail}"),
+            };
+        }
+        if tail.contains("code = NotFound") {
+            return ClusterError::NotFound {
+                what: format!("management token (influxctl: {tail})"),
+                list: "management list",
+            };
+        }
+        ClusterError::Server {
+            url: self.what(),
+            status: 0,
+            message: format!(
+                ": `{}` failed ({status}){}",
+                args[..2].join(" "),
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {tail}")
+                }
+            ),
+        }
+    }
+
     fn spawn_error(&self, e: std::io::Error) -> ClusterError {
         let cause = if e.kind() == std::io::ErrorKind::NotFound {
             format!(
@@ -474,128 +472,11 @@ impl Influxctl {
     }
 }
 
-/// Why [`locate`] found no program to run.
-#[derive(Debug, PartialEq)]
-pub enum Located {
-    /// Not there (or not executable, or not on `PATH`).
-    Missing,
-    /// There, but not to be trusted with the management token: why.
-    Untrusted(String),
-}
-
-/// The influxctl program we may hand the management token to (issue 19
-/// item 5): an absolute path, or a bare name looked up on `PATH` — never a
-/// relative path with a slash, which would resolve against whatever the
-/// current directory is; and the file (links resolved) must be owned by root
-/// or us, writable by nobody else, in directories nobody else can change
-/// from `/` down ([`crate::fsutil::check_ancestors`]). `doctor` says the same.
-pub fn locate(program: &Path, env: &crate::env::Env) -> Result<PathBuf, Located> {
-    if !program.is_absolute() && program.components().count() > 1 {
-        return Err(Located::Untrusted(format!(
-            "`{}` is a relative path, which would run whatever the current directory holds",
-            program.display()
-        )));
-    }
-    let found = env.find_program(program).ok_or(Located::Missing)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let real = std::fs::canonicalize(&found).map_err(|_| Located::Missing)?;
-        let m = std::fs::metadata(&real).map_err(|_| Located::Missing)?;
-        let me = crate::fsutil::euid();
-        if m.uid() != me && m.uid() != 0 {
-            return Err(Located::Untrusted(format!(
-                "{} belongs to another user (uid {})",
-                real.display(),
-                m.uid()
-            )));
-        }
-        if m.mode() & 0o022 != 0 {
-            return Err(Located::Untrusted(format!(
-                "{} is writable by others (mode {:04o})",
-                real.display(),
-                m.mode() & 0o7777
-            )));
-        }
-        if let Err((d, why)) = crate::fsutil::check_ancestors(&real) {
-            return Err(Located::Untrusted(format!("{}: {why}", d.display())));
-        }
-    }
-    Ok(found)
-}
-
 /// One line of influxctl's output, as a person may see it: token-shaped
 /// runs redacted first (a cut must never leave a token's head unredacted),
 /// then control characters made visible and the line cut to length.
 fn shown(line: &str) -> String {
     crate::text::sanitize(&redact(line))
-}
-
-/// How long one influxctl run with a token may take (a create, a list, a
-/// revoke: one gRPC call each).
-pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-/// With a person: influxctl's own device login is part of the run (RFC 8628
-/// device codes commonly live 10 to 15 minutes).
-pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(20 * 60);
-/// How long its pipes are still read once it exited.
-const DRAIN: Duration = Duration::from_secs(2);
-/// The name our temporary config directories start with; the pid of the run
-/// follows, so a sweep can tell a dead run's directory from a live one.
-const TEMP_PREFIX: &str = "influx-bootstrap-influxctl-";
-
-/// The process group of a run with no person: SIGKILLed when dropped, so
-/// nothing influxctl started outlives the run in its group.
-struct Group(Option<u32>);
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: a signal to the process group we created at spawn.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-/// Linux: influxctl gets SIGKILL when we die (PR_SET_PDEATHSIG), even by
-/// `kill -9`; it must not keep running with a management token. (It is tied
-/// to the spawning thread: ours is the current-thread runtime's, which lives
-/// as long as the process.) Elsewhere nothing.
-fn die_with_us(cmd: &mut tokio::process::Command) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl is async-signal-safe; nothing is allocated after fork.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = cmd;
-}
-
-/// Remove temporary config directories of ours that a run which died (a
-/// `kill -9`, a power cut) left behind with a management token in them: the
-/// name is ours, the directory (not a link) is owned by us, and its run is
-/// over: its pid is gone (and it is a minute old), or it is older than the
-/// longest run could be. Returns how many were removed.
-pub fn sweep_stale_configs(dir: &Path) -> usize {
-    let mut removed = 0;
-    for l in crate::fsutil::leftovers(dir, |n| n.strip_prefix(TEMP_PREFIX), true) {
-        let over = l.age > LOGIN_TIMEOUT + Duration::from_secs(60)
-            || l.pid.is_some_and(|p| {
-                p != std::process::id()
-                    && l.age >= Duration::from_secs(60)
-                    && !crate::fsutil::process_alive(p)
-            });
-        if over && std::fs::remove_dir_all(&l.path).is_ok() {
-            tracing::info!("removed a stale influxctl config {}", l.path.display());
-            removed += 1;
-        }
-    }
-    removed
 }
 
 /// Variables the child never sees: ours (`INFLUX_BOOTSTRAP_*`) and any
