@@ -305,7 +305,12 @@ pub struct Relay<'p> {
     printer: &'p Printer,
     redactor: Redactor,
     relayed: usize,
+    /// Bytes taken into the redactor (which, holding all, must stay bounded).
+    taken: usize,
     dropped: usize,
+    /// The last lines past the cap: still shown (and redacted) at the end,
+    /// since the error that classifies a failure comes last.
+    tail: std::collections::VecDeque<String>,
     last: Vec<String>,
     overflow: Option<String>,
 }
@@ -318,7 +323,9 @@ impl<'p> Relay<'p> {
             printer,
             redactor: Redactor::new(secrets, hold_all),
             relayed: 0,
+            taken: 0,
             dropped: 0,
+            tail: std::collections::VecDeque::new(),
             last: Vec::new(),
             overflow: None,
         }
@@ -329,6 +336,16 @@ impl<'p> Relay<'p> {
     }
 
     pub fn line(&mut self, line: String) {
+        if self.taken + line.len() > MAX_RELAYED {
+            self.tail.push_back(line);
+            if self.tail.len() > 5
+                && let Some(l) = self.tail.pop_front()
+            {
+                self.dropped += l.len();
+            }
+            return;
+        }
+        self.taken += line.len();
         for l in self.redactor.push(line) {
             self.emit(l);
         }
@@ -346,7 +363,29 @@ impl<'p> Relay<'p> {
             ));
             self.dropped = 0;
         }
+        while let Some(l) = self.tail.pop_front() {
+            for l in self.redactor.push(l) {
+                self.emit_last(l);
+            }
+        }
+        for l in self.redactor.finish() {
+            self.emit_last(l);
+        }
         self.last.clone()
+    }
+
+    /// One of the last lines: always shown (cut to a line's length).
+    fn emit_last(&mut self, redacted: String) {
+        let l = crate::text::sanitize(&redacted);
+        self.printer.block(&format!("influxctl: {l}\n"));
+        self.keep(l);
+    }
+
+    fn keep(&mut self, l: String) {
+        self.last.push(l);
+        if self.last.len() > 5 {
+            self.last.remove(0);
+        }
     }
 
     /// Why the output could not be used whole (too much of it).
@@ -362,10 +401,7 @@ impl<'p> Relay<'p> {
             self.relayed += l.len();
             self.printer.block(&format!("influxctl: {l}\n"));
         }
-        self.last.push(l);
-        if self.last.len() > 5 {
-            self.last.remove(0);
-        }
+        self.keep(l);
     }
 }
 
@@ -530,6 +566,34 @@ mod tests {
             got.iter().map(String::len).collect::<Vec<_>>(),
             [MAX_LINE, MAX_LINE, 3]
         );
+    }
+
+    #[test]
+    fn a_flood_is_bounded_and_its_last_lines_still_shown() {
+        let printer = Printer::capture();
+        let mut r = Relay::new(&printer, &[TOKEN], true);
+        let line = "A".repeat(MAX_LINE);
+        for _ in 0..(4 * MAX_RELAYED / MAX_LINE) {
+            r.line(line.clone());
+        }
+        r.line(format!("Error: rpc error: code = Unauthenticated {TOKEN}"));
+        assert!(r.taken <= MAX_RELAYED);
+        assert!(r.tail.len() <= 5, "held past the cap: {}", r.tail.len());
+        let last = r.finish();
+        let err = printer.captured().stderr;
+        assert!(
+            err.contains("more bytes of its output not shown"),
+            "{}",
+            err.len()
+        );
+        assert!(
+            last.last()
+                .unwrap()
+                .contains("code = Unauthenticated [redacted]"),
+            "{last:?}"
+        );
+        assert!(!err.contains(&TOKEN[5..]));
+        assert!(err.len() < 2 * MAX_RELAYED, "{}", err.len());
     }
 
     #[test]
