@@ -375,6 +375,10 @@ pub enum ClusterError {
     },
     #[error("cannot reach the cluster at {url}: {cause}")]
     Unreachable { url: String, cause: String },
+    /// The program that would receive the management token (influxctl) is
+    /// not one to trust with it: `why` says which rule it breaks.
+    #[error("refusing to run {program}: {why}")]
+    UntrustedProgram { program: String, why: String },
     #[error("the cluster at {url} answered with something that is not the management API: {cause}")]
     BadResponse { url: String, cause: String },
     /// A create answered with a secret no store can hold safely (see
@@ -407,6 +411,7 @@ impl Classify for ClusterError {
             ClusterError::NotFound { .. }
             | ClusterError::AlreadyExists { .. }
             | ClusterError::Rejected { .. } => exit::FAILURE,
+            ClusterError::UntrustedProgram { .. } => exit::USAGE,
             _ => exit::CLUSTER,
         }
     }
@@ -417,6 +422,9 @@ impl Classify for ClusterError {
             ),
             ClusterError::Unauthorized { .. } => Some(
                 "the management token is invalid, expired or revoked; unset mgmt_token (or INFLUX_BOOTSTRAP_MGMT_TOKEN) to log in as a person instead".into(),
+            ),
+            ClusterError::UntrustedProgram { .. } => Some(
+                "set `influxctl` (or INFLUX_BOOTSTRAP_INFLUXCTL) to an absolute path, or a bare name found on PATH, of a program owned by root or you that nobody else can change".into(),
             ),
             ClusterError::Forbidden { .. } => Some(
                 "ask a cluster admin to add you to the cluster's admin users, or log in as another user with `login --force`".into(),

@@ -335,9 +335,19 @@ async fn cluster_checks(
 /// `management_backend = "influxctl"`: is the program there to run?
 fn influxctl(ctx: &Context, cfg: &Config) -> Check {
     let program = &cfg.profile.influxctl;
-    match ctx.env.find_program(&program.value) {
-        Some(p) => Check::new("influxctl", State::Ok, format!("{}", p.display())),
-        None => Check::new(
+    // The same rule as a run (issue 19 item 5): where it resolves, and that
+    // it may be trusted with the management token.
+    match crate::cluster::influxctl::locate(&program.value, &ctx.env) {
+        Ok(p) => Check::new("influxctl", State::Ok, format!("{}", p.display())),
+        Err(crate::cluster::influxctl::Located::Untrusted(why)) => Check::new(
+            "influxctl",
+            State::Fail,
+            format!("`{}` (from {}): {why}", program.value.display(), program.source),
+        )
+        .hint(
+            "give an absolute path (or a bare name found on PATH) to a program owned by root or you that nobody else can change",
+        ),
+        Err(crate::cluster::influxctl::Located::Missing) => Check::new(
             "influxctl",
             State::Fail,
             format!(

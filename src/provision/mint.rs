@@ -173,13 +173,17 @@ pub async fn held_token<A: TokenApi>(
     p: &Pipeline<'_, A>,
     stores: &[Arc<dyn Store>],
     min_remaining: Duration,
+    record: Option<&crate::state::Record>,
     bound: impl FnOnce(&Secret) -> Result<(), crate::error::ConfigError>,
 ) -> anyhow::Result<Held> {
     let Some(tok) = read_first(stores).await? else {
         return Ok(Held::Missing);
     };
     bound(&tok)?;
-    let Some(t) = p.describe_held(&tok).await? else {
+    let known = record
+        .filter(|r| r.describes(&tok))
+        .map(|r| r.token_id.as_str());
+    let Some(t) = p.describe_held(&tok, known).await? else {
         return Ok(Held::Replace(
             "holds a token that no longer works on this cluster".into(),
         ));

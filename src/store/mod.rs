@@ -109,6 +109,11 @@ pub struct StoreOptions {
     /// [`crate::env::VARS`]. Meant to hold every `INFLUX_BOOTSTRAP_*` name
     /// present in the process environment (the names only).
     pub exec_env_remove: Vec<String>,
+    /// Stop an `exec:` command (kill its process group) as soon as a signal
+    /// reaches this process (`interrupt::delivered`); the commands set it,
+    /// library callers and unit tests (which raise signals of their own in
+    /// the test process) leave it off.
+    pub exec_stop_on_signal: bool,
 }
 
 impl Default for StoreOptions {
@@ -121,6 +126,7 @@ impl Default for StoreOptions {
             keyring_timeout: DEFAULT_KEYRING_TIMEOUT,
             exec_timeout: DEFAULT_EXEC_TIMEOUT,
             exec_env_remove: Vec::new(),
+            exec_stop_on_signal: false,
         }
     }
 }

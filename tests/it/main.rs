@@ -9,6 +9,7 @@
 
 mod support;
 
+mod careful_admin;
 mod config_cli;
 mod db_mint;
 mod doctor;
@@ -20,6 +21,7 @@ mod hardening;
 mod hostile;
 mod idp_fixture;
 mod influxctl_backend;
+mod influxctl_hostile;
 mod login;
 mod management;
 mod mint;
@@ -27,4 +29,5 @@ mod output;
 mod properties;
 mod providers;
 mod quirks;
+mod store_hardening;
 mod tty;

@@ -258,18 +258,7 @@ fn verbose_logs_in_a_pipe_or_file_have_no_escape_sequences() {
 fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
     let (idp, _cluster, env) = setup();
     support::login(&env, &idp, "admin");
-    let made = env.run([
-        "management",
-        "create",
-        "--description",
-        "pty list",
-        "--expires-in",
-        "90d",
-        "--format",
-        "json",
-    ]);
-    made.assert_success();
-    let id = made.stdout_json()["id"].as_str().unwrap().to_string();
+    let id = created_id(&env, &["--description", "pty list", "--expires-in", "90d"]);
     let short = &id[..8];
 
     let out = in_pty(&env, 120, 24, "management list", &[]).wait_output();
@@ -278,12 +267,13 @@ fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
     assert!(out.stdout.contains(short), "{out}");
     assert!(!out.stdout.contains(&id), "the full id is for pipes: {out}");
     assert!(out.stdout.contains("active"), "{out}");
-    assert!(out.stdout.contains("in 89 days"), "{out}");
+    // Nearest, as the summary says it (issue 19 item 16).
+    assert!(out.stdout.contains("in 90 days"), "{out}");
     // Piped: the full id and RFC 3339 times, as before.
     let piped = env.run(["management", "list"]);
     piped.assert_success();
     assert!(piped.stdout.contains(&id), "{piped}");
-    assert!(!piped.stdout.contains("in 89 days"), "{piped}");
+    assert!(!piped.stdout.contains("in 90 days"), "{piped}");
 
     // What the terminal showed can be typed back.
     env.run(["management", "revoke", "--force", short])
@@ -314,4 +304,41 @@ fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
     // Too short, or matching nothing: clear errors.
     env.run(["token", "get", "abc"]).assert_code(2);
     env.run(["token", "get", "zzzzzzzz"]).assert_code(1);
+}
+
+/// `management create ARGS`: the new token's id.
+fn created_id(env: &TestEnv, args: &[&str]) -> String {
+    let mut all = vec!["management", "create", "--format", "json"];
+    all.extend_from_slice(args);
+    let made = env.run(all);
+    made.assert_success();
+    made.stdout_json()["id"].as_str().unwrap().to_string()
+}
+
+/// Issue 19 item 11: `management revoke PREFIX` asks about the resolved id
+/// and its description, never about the prefix as typed (a typo resolves to
+/// another token). No answer (end of input): nothing is revoked.
+#[test]
+fn revoke_asks_about_the_resolved_id_and_its_description() {
+    let (idp, _cluster, env) = setup();
+    support::login(&env, &idp, "admin");
+    let id = created_id(&env, &["--description", "the one to keep"]);
+    let out = in_pty(
+        &env,
+        200,
+        24,
+        &format!("management revoke {}", &id[..6]),
+        &[],
+    )
+    .wait_output();
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stdout.contains(&format!(
+            "Revoke 1 management token: {id} (the one to keep)?"
+        )),
+        "{out}"
+    );
+    assert!(out.stdout.contains("nothing was revoked"), "{out}");
+    let listed = env.run(["management", "list", "--format", "json"]);
+    assert!(listed.stdout_json()[0]["revoked_at"].is_null(), "{listed}");
 }

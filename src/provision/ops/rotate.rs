@@ -99,7 +99,12 @@ async fn management_token(
         &here,
         &provision::profile_address(cfg),
     )?;
-    let Some(meta) = p.describe_held(&old).await? else {
+    let held_id = known
+        .record
+        .as_ref()
+        .filter(|r| r.describes(&old))
+        .map(|r| r.token_id.as_str());
+    let Some(meta) = p.describe_held(&old, held_id).await? else {
         return Err(ConfigError::usage(
             "--store",
             format!("the token in {first} no longer works on this cluster (revoked, expired, or another cluster)"),

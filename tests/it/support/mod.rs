@@ -888,8 +888,13 @@ impl StoreGate {
         run.wait_for_stderr(&self.storing);
     }
 
-    /// Let the store finish.
+    /// Let the store finish. The write happens on a thread of its own: a
+    /// signal stops an `exec:` store at once (issue 19 item 7), and then
+    /// nobody ever opens the FIFO to read.
     pub fn open(&self) {
-        fs::write(&self.fifo, "go\n").expect("open the gate");
+        let fifo = self.fifo.clone();
+        std::thread::spawn(move || {
+            let _ = fs::write(&fifo, "go\n");
+        });
     }
 }
