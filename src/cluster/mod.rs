@@ -527,7 +527,7 @@ pub fn resolve_id<'a>(
         return Err(ConfigError::usage(
             "ID",
             format!("`{}` is too short to name a {noun}", sanitize(typed)),
-            "type at least four characters of the id (see `influx-bootstrap {list}`)",
+            &format!("type at least four characters of the id (see `influx-bootstrap {list}`)"),
         )
         .into());
     }

@@ -410,7 +410,8 @@ impl<R: BufRead> Asker<'_, R> {
         };
         self.ctx.printer.ask(&shown);
         let mut line = String::new();
-        if self.lines.read_line(&mut line)? == 0 {
+        let lines = &mut self.lines;
+        if crate::interrupt::at_prompt(|| lines.read_line(&mut line))? == 0 {
             return Err(ConfigError::usage(
                 "config init",
                 "no answer (end of input)",

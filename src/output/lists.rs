@@ -10,6 +10,12 @@ use chrono::{DateTime, Utc};
 pub const SHORT_ID: usize = 8;
 pub const MIN_PREFIX: usize = 4;
 
+/// The columns a list on a narrow terminal drops first, in this order,
+/// before it cuts values below eight characters (`--format json` and a pipe
+/// have them all): the token prefix and the creation time matter least to a
+/// person choosing a token.
+pub const DROP_FIRST: &[&str] = &["PREFIX", "CREATED", "CREATED BY", "PERMISSIONS"];
+
 /// Is stdout a terminal (a person reads the list)?
 pub fn for_people() -> bool {
     use std::io::IsTerminal;

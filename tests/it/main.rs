@@ -22,6 +22,7 @@ mod influxctl_backend;
 mod login;
 mod management;
 mod mint;
+mod newcomer;
 mod output;
 mod properties;
 mod providers;

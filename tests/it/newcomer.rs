@@ -1,0 +1,195 @@
+//! What a newcomer trips over (issue 23, and items 10, 13 and 15 of issue
+//! 19), each driven the way a person meets it: questions and Ctrl-C typed on
+//! a real pseudo-terminal (util-linux `script`), completion through bash's
+//! own completion machinery, lists on narrow terminals.
+
+use crate::support;
+
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use support::cluster::Cluster;
+use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, TestEnv};
+
+/// A program on a `cols`×`rows` pseudo-terminal that the test types into.
+struct Pty {
+    child: Child,
+    input: ChildStdin,
+    /// What the terminal showed so far, and a signal for every chunk.
+    screen: Arc<(Mutex<(Vec<u8>, bool)>, Condvar)>,
+}
+
+impl Pty {
+    fn start(env: &TestEnv, cols: u16, rows: u16, args: &str) -> Pty {
+        let base = env.cmd(["unused"]);
+        let mut cmd = Command::new("script");
+        cmd.args(["-q", "-e", "-c"])
+            .arg(format!(
+                "stty cols {cols} rows {rows}; exec {} {args}",
+                support::bin_path().display()
+            ))
+            .arg("/dev/null")
+            .env_clear()
+            .current_dir(env.home())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in base.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        cmd.env("TERM", "xterm");
+        let mut child = cmd.spawn().expect("spawn script");
+        let input = child.stdin.take().unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let screen = Arc::new((Mutex::new((Vec::new(), false)), Condvar::new()));
+        let shared = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = out.read(&mut chunk).unwrap_or(0);
+                let (buf, added) = &*shared;
+                let mut state = buf.lock().unwrap();
+                if n == 0 {
+                    state.1 = true;
+                    added.notify_all();
+                    return;
+                }
+                state.0.extend_from_slice(&chunk[..n]);
+                added.notify_all();
+            }
+        });
+        Pty {
+            child,
+            input,
+            screen,
+        }
+    }
+
+    /// Wait (woken by every chunk) until the terminal shows `needle`.
+    #[track_caller]
+    fn wait_for(&self, needle: &str) {
+        let (buf, added) = &*self.screen;
+        let deadline = Instant::now() + DEFAULT_TIMEOUT;
+        let mut state = buf.lock().unwrap();
+        loop {
+            if String::from_utf8_lossy(&state.0).contains(needle) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !state.1 && !left.is_zero(),
+                "{needle:?} never showed:\n{}",
+                String::from_utf8_lossy(&state.0)
+            );
+            state = added.wait_timeout(state, left).unwrap().0;
+        }
+    }
+
+    fn type_in(&mut self, keys: &str) {
+        // The program may be gone already (that is what some tests expect).
+        let _ = self.input.write_all(keys.as_bytes());
+        let _ = self.input.flush();
+    }
+
+    fn wait(self) -> Output {
+        drop(self.input);
+        let status = test_support::process::wait_or_panic(self.child, DEFAULT_TIMEOUT, "script");
+        let (buf, added) = &*self.screen;
+        let mut state = buf.lock().unwrap();
+        while !state.1 {
+            state = added.wait_timeout(state, Duration::from_secs(5)).unwrap().0;
+        }
+        Output {
+            status,
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&state.0).into_owned(),
+            stderr: String::new(),
+        }
+    }
+}
+
+fn width(l: &str) -> usize {
+    console::measure_text_width(l)
+}
+
+/// Every row the terminal showed (a spinner redraws its row after `\r`).
+fn rows(screen: &str) -> impl Iterator<Item = &str> {
+    screen.lines().flat_map(|l| l.split('\r'))
+}
+
+// --- A1: Ctrl-C at a question --------------------------------------------------
+
+#[test]
+fn ctrl_c_at_a_question_exits_130_at_once_and_writes_nothing() {
+    let env = TestEnv::new();
+    let mut pty = Pty::start(&env, 80, 24, "config init --no-check --profile ctrlc");
+    pty.wait_for("Identity provider");
+    // Ctrl-C, then what the person types next (the old behaviour took these
+    // lines as the answers and wrote the profile with exit 0).
+    pty.type_in("\x03\n\n127.0.0.1\n8086\nhttp://127.0.0.1:1\nclient\n");
+    let out = pty.wait();
+    assert_eq!(out.code, Some(130), "{out}");
+    assert!(
+        out.stdout.contains("cancelled: nothing was changed"),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("wrote profile"), "{out}");
+    assert!(!env.config_path().exists());
+}
+
+#[test]
+fn ctrl_c_at_a_confirmation_exits_130_at_once() {
+    let idp = Idp::start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    support::login(&env, &idp, "admin");
+    let made = env.run([
+        "management",
+        "create",
+        "--description",
+        "keep me",
+        "--format",
+        "json",
+    ]);
+    made.assert_success();
+    let id = made.stdout_json()["id"].as_str().unwrap().to_string();
+    let mut pty = Pty::start(&env, 80, 24, &format!("management revoke {id}"));
+    pty.wait_for("[y/N]");
+    pty.type_in("\x03yes\n");
+    let out = pty.wait();
+    assert_eq!(out.code, Some(130), "{out}");
+    let list = env.run(["management", "list", "--format", "json"]);
+    list.assert_success();
+    let still = list.stdout_json();
+    let t = still
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert!(t["revoked_at"].is_null(), "{t}");
+
+    // A3: the hint names the list command, not a template.
+    let out = env.run(["token", "get", "abc"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("(see `influx-bootstrap token list`)"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("{list}"), "{out}");
+
+    // A5: on 40 columns no row is wider than the terminal, whole words.
+    let out = Pty::start(&env, 40, 24, "management list").wait();
+    assert_eq!(out.code, Some(0), "{out}");
+    for l in rows(&out.stdout) {
+        assert!(width(l) <= 40, "{} columns: {l:?}\n{out}", width(l));
+    }
+    assert!(out.stdout.contains(&id[..8]), "{out}");
+    assert!(out.stdout.contains("STATUS"), "{out}");
+    assert!(out.stdout.contains("active"), "{out}");
+}
