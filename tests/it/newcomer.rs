@@ -193,3 +193,122 @@ fn ctrl_c_at_a_confirmation_exits_130_at_once() {
     assert!(out.stdout.contains("STATUS"), "{out}");
     assert!(out.stdout.contains("active"), "{out}");
 }
+
+// --- A2, A13, A14: completion, man pages, tokens on the command line -----------
+
+/// What bash's completion function for us offers for `line` (the word
+/// under the cursor is the last one; a trailing space starts a new word).
+fn complete(script: &std::path::Path, line: &str) -> Vec<String> {
+    let driver = r#"
+set -u
+source "$1"
+COMP_LINE="$2"
+COMP_POINT=${#COMP_LINE}
+read -r -a COMP_WORDS <<< "$COMP_LINE"
+if [[ "$COMP_LINE" == *" " ]]; then COMP_WORDS+=(""); fi
+COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+prev=""
+if (( COMP_CWORD > 0 )); then prev="${COMP_WORDS[COMP_CWORD-1]}"; fi
+# The function `complete -p` names, called as bash calls it.
+fn=$(complete -p influx-bootstrap | sed -n 's/.*-F \([^ ]*\) .*/\1/p')
+"$fn" influx-bootstrap "${COMP_WORDS[COMP_CWORD]}" "$prev"
+printf '%s\n' "${COMPREPLY[@]}"
+"#;
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", driver, "driver"])
+        .arg(script)
+        .arg(line)
+        .output()
+        .expect("run bash");
+    assert!(
+        out.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completes_after_a_subcommand() {
+    let env = TestEnv::new();
+    let out = env.run(["completions", "bash"]);
+    out.assert_success();
+    let script = env.home().join("influx-bootstrap.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // (line, words that must be offered)
+    let cases: [(&str, &[&str]); 6] = [
+        ("influx-bootstrap to", &["token"]),
+        ("influx-bootstrap mint --st", &["--store"]),
+        ("influx-bootstrap mint --format ", &["table", "json"]),
+        (
+            "influx-bootstrap token ",
+            &["create", "list", "get", "revoke"],
+        ),
+        ("influx-bootstrap management cr", &["create"]),
+        ("influx-bootstrap config init --pre", &["--preset"]),
+    ];
+    for (line, want) in cases {
+        let got = complete(&script, line);
+        for w in want {
+            assert!(got.iter().any(|g| g == w), "{line:?}: {w} not in {got:?}");
+        }
+    }
+}
+
+#[test]
+fn a_man_page_for_every_command() {
+    let env = TestEnv::new();
+    let out = env.run(["man", "mint"]);
+    out.assert_success();
+    assert!(out.stdout.contains(".TH influx-bootstrap-mint 1"), "{out}");
+    assert!(out.stdout.contains(r"\-\-store"), "{out}");
+    let out = env.run(["man", "management", "create"]);
+    out.assert_success();
+    assert!(out.stdout.contains(r"\-\-expires\-in"), "{out}");
+    // Every page in a directory, each one `man -l` can read.
+    let dir = env.home().join("man1");
+    env.run(["man", "--dir", dir.to_str().unwrap()])
+        .assert_success();
+    let pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for p in [
+        "influx-bootstrap.1",
+        "influx-bootstrap-mint.1",
+        "influx-bootstrap-token-revoke.1",
+    ] {
+        assert!(pages.iter().any(|n| n == p), "{p} not in {pages:?}");
+    }
+    let out = env.run(["man", "nosuch"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("no man page for `nosuch`"), "{out}");
+}
+
+#[test]
+fn a_token_on_the_command_line_is_never_echoed() {
+    let env = TestEnv::new();
+    let token = "M.V1.kFzqAbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+    for args in [
+        vec!["management", "list", token],
+        vec!["management", "list", "--token", token],
+        vec!["--mgmt-token", token, "management", "list"],
+    ] {
+        let out = env.run(&args);
+        out.assert_code(2);
+        assert!(!out.stderr.contains("kFzq"), "{args:?}\n{out}");
+        assert!(!out.stdout.contains("kFzq"), "{args:?}\n{out}");
+        assert!(
+            out.stderr.contains("INFLUX_BOOTSTRAP_MGMT_TOKEN"),
+            "{args:?}\n{out}"
+        );
+    }
+    // --help names the variable.
+    let out = env.run(["--help"]);
+    out.assert_success();
+    assert!(out.stdout.contains("INFLUX_BOOTSTRAP_MGMT_TOKEN"), "{out}");
+}
