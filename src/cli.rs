@@ -537,9 +537,18 @@ pub struct ConfigInitArgs {
     /// Replace a profile of the same name
     #[arg(long)]
     pub force: bool,
-    /// Do not try discovery at the issuer
+    /// Do not try discovery at the issuer or reach the cluster
     #[arg(long)]
     pub no_check: bool,
+    /// The cluster speaks plain HTTP (loopback only): writes
+    /// `[profile.tls] disable = true`; pasting an `http://` URL as --host
+    /// does the same
+    #[arg(long, conflicts_with = "ca")]
+    pub tls_disable: bool,
+    /// The CA certificate (PEM) that signed the cluster's certificate, for a
+    /// private CA: writes `[profile.tls] ca = PATH`
+    #[arg(long, value_name = "PATH")]
+    pub ca: Option<PathBuf>,
 }
 
 #[cfg(test)]

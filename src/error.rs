@@ -53,6 +53,14 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A config file that is there but may not be read (no `source`: the
+    /// reason is already in the message, said once).
+    #[error("cannot read config file {path}: {why}")]
+    Unreadable { path: PathBuf, why: String },
+    /// Our config file exists but defines no profile (an empty file): the
+    /// same first-run advice as no file at all.
+    #[error("no configuration: {path} defines no profile")]
+    EmptyConfig { path: String },
     #[error("{path}:{line}: {message}")]
     Parse {
         path: PathBuf,
@@ -148,6 +156,13 @@ impl Classify for ConfigError {
                 "create it with `influx-bootstrap config init --config {}`, or name another file",
                 path.display()
             )),
+            ConfigError::Unreadable { .. } => Some(
+                "run as the user who owns it (`sudo -H` for root's own files), or point INFLUX_BOOTSTRAP_CONFIG at a file you may read".into(),
+            ),
+            ConfigError::EmptyConfig { .. } => Some(
+                "run `influx-bootstrap config init` to write a profile into it (or see the examples in `config/`)"
+                    .into(),
+            ),
             ConfigError::NoConfig { .. } => Some(
                 "run `influx-bootstrap config init` to write one (or see the examples in `config/`)"
                     .into(),

@@ -312,3 +312,150 @@ fn a_token_on_the_command_line_is_never_echoed() {
     out.assert_success();
     assert!(out.stdout.contains("INFLUX_BOOTSTRAP_MGMT_TOKEN"), "{out}");
 }
+
+// --- config init: shapes it does not edit, what it writes, TLS -----------------
+
+fn init(env: &TestEnv, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "config",
+        "init",
+        "--no-check",
+        "--issuer",
+        "https://kc.example.com/realms/x",
+        "--client-id",
+        "cli",
+    ];
+    if !extra.contains(&"--host") {
+        args.extend(["--host", "db.example.com"]);
+    }
+    args.extend(extra);
+    env.run(&args)
+}
+
+#[test]
+fn config_init_keeps_profiles_it_cannot_edit_and_refuses_bad_values() {
+    let env = TestEnv::new();
+    // Profiles written as an inline array or a single [profile] table, with
+    // their mgmt_token: refused, with or without --force, file unchanged.
+    let shapes = [
+        "profile = [{ name = \"a\", host = \"h\", mgmt_token = \"M.V1.keepme\" }]\n",
+        "[profile]\nname = \"a\"\nhost = \"h\"\nmgmt_token = \"M.V1.keepme\"\n",
+    ];
+    for text in shapes {
+        for force in [false, true] {
+            env.write_config(text);
+            let mut extra = vec!["--profile", "b"];
+            if force {
+                extra.push("--force");
+            }
+            let out = init(&env, &extra);
+            out.assert_code(2);
+            assert!(out.stderr.contains("[[profile]]"), "{out}");
+            assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), text);
+        }
+    }
+    std::fs::remove_file(env.config_path()).unwrap();
+    // Values with newlines, spaces or no host in them: refused, nothing written.
+    let bad: [&[&str]; 5] = [
+        &["--profile", "a\nb"],
+        &["--host", "db.example.com\nport = \"1\""],
+        &["--host", "db example.com"],
+        &["--client-id", "cli\n[x]"],
+        &["--host", "db.example.com", "--tls-disable"],
+    ];
+    for extra in bad {
+        let out = init(&env, extra);
+        out.assert_code(2);
+        assert!(!env.config_path().exists(), "{extra:?}\n{out}");
+    }
+    // Good values are written and read back.
+    init(&env, &["--profile", "ok"]).assert_success();
+    env.run(["--profile", "ok", "config", "show"])
+        .assert_success();
+}
+
+#[test]
+fn config_init_honours_http_on_loopback_and_checks_the_cluster() {
+    let idp = Idp::start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    let plain = format!("http://127.0.0.1:{}", cluster.port());
+    let base = [
+        "config",
+        "init",
+        "--issuer",
+        idp.issuer(),
+        "--client-id",
+        "influx-bootstrap",
+        "--resource",
+        idp.audience(),
+    ];
+    // The URL pasted as the host: plain HTTP kept, the cluster reached.
+    let mut args = base.to_vec();
+    args.extend(["--host", &plain]);
+    let out = env.run(&args);
+    out.assert_success();
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(text.contains("disable = true"), "{text}");
+    assert!(out.stderr.contains("✓ the cluster answered"), "{out}");
+    assert!(out.stderr.contains("Next: influx-bootstrap login"), "{out}");
+    env.run(["doctor"]).assert_success();
+
+    // Host and port without the scheme: the plain-HTTP cluster is found
+    // out at once, and "Next" is not "login".
+    let port = cluster.port().to_string();
+    let mut args = base.to_vec();
+    args.extend(["--host", "127.0.0.1", "--port", &port, "--force"]);
+    let out = env.run(&args);
+    out.assert_success();
+    assert!(out.stderr.contains("answers plain HTTP"), "{out}");
+    assert!(out.stderr.contains("--tls-disable"), "{out}");
+    assert!(
+        !out.stderr.contains("Next: influx-bootstrap login"),
+        "{out}"
+    );
+    // And --tls-disable writes what doctor needs.
+    args.push("--tls-disable");
+    env.run(&args).assert_success();
+    env.run(["doctor"]).assert_success();
+}
+
+// --- first run: an empty file, a file we may not read -------------------------
+
+#[test]
+fn an_empty_config_file_gets_the_first_run_advice() {
+    let env = TestEnv::new();
+    for text in ["", "\n# nothing yet\n"] {
+        env.write_config(text);
+        let out = env.run(["login", "--browser", "never"]);
+        out.assert_code(2);
+        assert!(out.stderr.contains("defines no profile"), "{out}");
+        assert!(out.stderr.contains("config init"), "{out}");
+        assert!(!out.stderr.contains("is not set for profile"), "{out}");
+    }
+}
+
+#[test]
+fn an_unreadable_config_file_is_not_reported_missing() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    env.write_config("[[profile]]\nname = \"default\"\nhost = \"h\"\n");
+    let cmd = support::as_unprivileged(&env, env.cmd(["status"]));
+    // The config's directory belongs to someone else (root, when the tests
+    // run as root) and is 0700.
+    let dir = env.config_path().parent().unwrap().to_path_buf();
+    if support::is_root() {
+        std::os::unix::fs::lchown(&dir, Some(0), Some(0)).unwrap();
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if !support::is_root() {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let out = support::Running::spawn(cmd).wait_output();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    out.assert_code(2);
+    assert!(out.stderr.contains("cannot read config file"), "{out}");
+    assert!(out.stderr.contains("permission denied"), "{out}");
+    assert!(!out.stderr.contains("does not exist"), "{out}");
+    assert_eq!(out.stderr.matches("ermission denied").count(), 1, "{out}");
+}
