@@ -178,7 +178,7 @@ fn ctrl_c_at_a_confirmation_exits_130_at_once() {
     let out = env.run(["token", "get", "abc"]);
     out.assert_code(2);
     assert!(
-        out.stderr.contains("(see `influx-bootstrap token list`)"),
+        out.stderr.contains("`influx-bootstrap token list`"),
         "{out}"
     );
     assert!(!out.stderr.contains("{list}"), "{out}");
