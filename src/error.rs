@@ -325,6 +325,17 @@ pub enum CacheError {
     /// (another owner, writable by others, a symbolic link).
     #[error("refusing to use the session cache at {path}: {why}")]
     Unsafe { path: PathBuf, why: String },
+    /// The cache directory belongs to another user. As root, that is most
+    /// often the user's own HOME under `sudo` (issue 23, A10): their
+    /// session must not be removed.
+    #[error(
+        "refusing to use the session cache at {path}: the directory belongs to another user (uid {uid})"
+    )]
+    Foreign {
+        path: PathBuf,
+        uid: u32,
+        as_root: bool,
+    },
     #[error("cannot use the session cache at {path}: {source}")]
     Io {
         path: PathBuf,
@@ -345,7 +356,12 @@ impl Classify for CacheError {
             CacheError::Io { .. } => {
                 Some("set INFLUX_BOOTSTRAP_CACHE_DIR to a writable directory".into())
             }
-            CacheError::Unsafe { .. } => Some(
+            CacheError::Foreign {
+                uid, as_root: true, ..
+            } => Some(format!(
+                "running as root with another user's HOME (uid {uid}; `sudo` without -H?): run `sudo -H …`, or set INFLUX_BOOTSTRAP_CACHE_DIR to a directory of root's; do not remove it, it may be that user's session"
+            )),
+            CacheError::Foreign { .. } | CacheError::Unsafe { .. } => Some(
                 "someone else may have planted it: remove it and log in again, or set \
                  INFLUX_BOOTSTRAP_CACHE_DIR to a directory of your own (mode 0700)"
                     .into(),

@@ -459,3 +459,55 @@ fn an_unreadable_config_file_is_not_reported_missing() {
     assert!(!out.stderr.contains("does not exist"), "{out}");
     assert_eq!(out.stderr.matches("ermission denied").count(), 1, "{out}");
 }
+
+// --- A10: another user's cache directory (the `sudo` case) ---------------------
+
+#[test]
+fn doctor_refuses_another_users_cache_directory_as_the_commands_do() {
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::for_issuer("https://idp.example.com/", None).build());
+    // A cache directory someone else owns: as root, one of `nobody`'s; as
+    // anyone else, a directory of root's.
+    let dir = if support::is_root() {
+        let d = env.home().join("their-cache");
+        std::fs::create_dir(&d).unwrap();
+        support::chown_tree(&d, support::UNPRIVILEGED, support::UNPRIVILEGED);
+        d
+    } else {
+        std::path::PathBuf::from("/usr")
+    };
+    let run = |args: &[&str]| {
+        let mut cmd = env.cmd(args);
+        cmd.env("INFLUX_BOOTSTRAP_CACHE_DIR", &dir);
+        support::Running::spawn(cmd).wait_output()
+    };
+    let status = run(&["status"]);
+    status.assert_code(7);
+    let doctor = run(&["doctor"]);
+    let line = doctor
+        .stdout
+        .lines()
+        .find(|l| l.contains("cache directory"))
+        .unwrap_or_else(|| panic!("{doctor}"))
+        .to_string();
+    assert!(line.contains('✗'), "{line}\n{doctor}");
+    // Words, whatever the wrapping.
+    let words = |o: &Output| {
+        format!("{} {}", o.stdout, o.stderr)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        words(&doctor).contains("directory belongs to another user"),
+        "{doctor}"
+    );
+    if support::is_root() {
+        // Root is told not to delete that user's session.
+        for out in [&status, &doctor] {
+            let text = words(out);
+            assert!(text.contains("sudo -H"), "{out}");
+            assert!(!text.contains("remove it and log in again"), "{out}");
+        }
+    }
+}
