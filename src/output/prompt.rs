@@ -48,6 +48,22 @@ enum Event<'a> {
         wait: u64,
         error: &'a str,
     },
+    Authorized {
+        profile: &'a str,
+        subject: Option<&'a str>,
+        name: Option<&'a str>,
+        email: Option<&'a str>,
+        /// The issuer, or absent when the profile names endpoints only
+        /// (never the token URL: it is not an issuer and checks nothing).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        issuer: Option<&'a str>,
+        /// Whether the identity comes from a signature-checked ID token.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        identity_verified: Option<bool>,
+        expires_at: Option<String>,
+        refreshable: bool,
+        session: crate::auth::Obtained,
+    },
 }
 
 impl DevicePrompt {
@@ -368,6 +384,22 @@ impl LoginUi for DevicePrompt {
             Some((pb, _)) => pb.println(format!("note: {note}")),
             None => self.printer.note(note),
         }
+    }
+
+    fn authorized(&mut self, profile: &str, acquired: &crate::auth::Acquired) {
+        let s = &acquired.session;
+        let id = s.identity.as_ref();
+        self.emit(&Event::Authorized {
+            profile,
+            subject: id.map(|i| i.subject.as_str()),
+            name: id.and_then(|i| i.name.as_deref()),
+            email: id.and_then(|i| i.email.as_deref()),
+            issuer: s.issuer.as_deref(),
+            identity_verified: id.map(|i| i.verified),
+            expires_at: s.expires_at.map(crate::text::rfc3339),
+            refreshable: s.refresh_token.is_some(),
+            session: acquired.how,
+        });
     }
 
     fn waiting_for_other_process(&mut self) {

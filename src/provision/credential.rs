@@ -51,6 +51,7 @@ pub(super) async fn session<'a>(
     }
     let auth = Auth::new(cfg, http)?;
     let acq = auth.session(false, true, ui).await?;
+    ui.authorized(&cfg.profile.name.value, &acq);
     // Whoever approved is named before anything is created with their session.
     if acq.how == crate::auth::Obtained::DeviceFlow {
         http.printer()

@@ -511,3 +511,42 @@ fn doctor_refuses_another_users_cache_directory_as_the_commands_do() {
         }
     }
 }
+
+// --- A12: mint's JSON stream has the login's `authorized` event ---------------
+
+#[test]
+fn mint_json_emits_the_same_login_events_as_login() {
+    let idp = Idp::builder().interval(1).start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let store = format!("file:{}", env.home().join("mgmt-token").display());
+    let mut run = env.spawn([
+        "mint",
+        "--description",
+        "json events",
+        "--store",
+        &store,
+        "--browser",
+        "never",
+        "--format",
+        "json",
+    ]);
+    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
+    assert_eq!(ev["event"], "device_code", "{ev}");
+    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
+    let out = run.wait_output();
+    out.assert_success();
+    let events: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    let at = |n: &str| names.iter().position(|e| *e == n);
+    assert!(at("authorized").is_some(), "{names:?}\n{out}");
+    assert!(at("authorized") < at("minted"), "{names:?}");
+    let authorized = &events[at("authorized").unwrap()];
+    assert_eq!(authorized["session"], "device_flow", "{authorized}");
+    assert_eq!(authorized["email"], "ada@example.test", "{authorized}");
+}
