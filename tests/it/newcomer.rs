@@ -550,3 +550,33 @@ fn mint_json_emits_the_same_login_events_as_login() {
     assert_eq!(authorized["session"], "device_flow", "{authorized}");
     assert_eq!(authorized["email"], "ada@example.test", "{authorized}");
 }
+
+// --- A16: a relative `file:` store names one file from anywhere ---------------
+
+#[test]
+fn a_relative_file_store_is_made_absolute_for_the_record_and_the_hint() {
+    let idp = Idp::start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    support::login(&env, &idp, "admin");
+    std::fs::create_dir(env.home().join("relative")).unwrap();
+    let out = env.run([
+        "mint",
+        "--description",
+        "relative store",
+        "--expires-in",
+        "1d",
+        "--store",
+        "file:relative/tok",
+    ]);
+    out.assert_success();
+    let abs = env.home().join("relative/tok");
+    assert!(abs.is_file());
+    let hint = format!("rotate --store file:{}", abs.display());
+    assert!(out.stderr.contains(&hint), "{hint}\n{out}");
+    // What the hint says works from another directory, as cron runs it.
+    let mut cmd = env.cmd(["rotate", "--store", &format!("file:{}", abs.display())]);
+    cmd.current_dir("/");
+    support::Running::spawn(cmd).wait_output().assert_success();
+}
