@@ -580,3 +580,28 @@ fn a_relative_file_store_is_made_absolute_for_the_record_and_the_hint() {
     cmd.current_dir("/");
     support::Running::spawn(cmd).wait_output().assert_success();
 }
+
+// --- A8: another web server on the cluster's port ------------------------------
+
+#[test]
+fn another_web_server_is_not_called_a_stock_cluster() {
+    let idp = Idp::start();
+    let env = TestEnv::new();
+    // The cluster's port is the identity provider's: a web server that
+    // answers 404 to everything InfluxDB serves.
+    env.write_config(
+        &ProfileToml::new(&idp)
+            .port(idp.port())
+            .tls_disable(true)
+            .build(),
+    );
+    let out = env.run(["management", "list"]);
+    out.assert_code(9);
+    assert!(!out.stderr.contains("stock InfluxDB 3 cluster"), "{out}");
+    assert!(!out.stderr.contains("influxctl"), "{out}");
+    assert!(
+        out.stderr.contains("not like an InfluxDB 3 cluster"),
+        "{out}"
+    );
+    assert_eq!(idp.stat("device_authorization"), 0, "{out}");
+}
