@@ -175,7 +175,7 @@ impl Classify for ConfigError {
 /// What went wrong talking HTTP to a server (identity provider or cluster).
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("cannot reach {url}: {cause}")]
+    #[error("cannot reach {url}: {}", transport_words(url, cause))]
     Transport { url: String, cause: String },
     #[error("{url} answered HTTP {status} ({content_type}, {len} bytes){detail}")]
     Status {
@@ -222,6 +222,9 @@ impl Classify for HttpError {
                 "use https://, or set `disable = true` under [profile.tls] if you really mean plain HTTP"
                     .into(),
             ),
+            HttpError::Transport { url, cause } if speaks_plain_http(url, cause) => Some(
+                "use http:// (loopback only) or the server's HTTPS port".into(),
+            ),
             HttpError::Transport { cause, .. } if cause.contains("certificate") => Some(
                 "the server's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]"
                     .into(),
@@ -232,6 +235,28 @@ impl Classify for HttpError {
             _ => None,
         }
     }
+}
+
+/// Did a TLS handshake to `url` meet a server speaking plain HTTP? rustls
+/// and OpenSSL say so in their own terms ("received corrupt message of type
+/// InvalidContentType", "wrong version number"); people need the plain words
+/// (issue 23, A9). The one list of those terms (`cluster::probe` uses it too).
+pub fn speaks_plain_http(url: &str, cause: &str) -> bool {
+    let c = cause.to_ascii_lowercase();
+    url.starts_with("https:")
+        && (c.contains("invalidcontenttype")
+            || c.contains("corrupt message")
+            || c.contains("wrong version number")
+            || c.contains("http request"))
+}
+
+/// A transport failure's cause for the error line: plain words for what we
+/// recognise, the library's text otherwise.
+fn transport_words(url: &str, cause: &str) -> String {
+    if speaks_plain_http(url, cause) {
+        return "the server answers plain HTTP, not HTTPS".into();
+    }
+    cause.to_string()
 }
 
 /// Outcomes of the login that are not bugs: the person said no, time ran out…

@@ -230,12 +230,7 @@ pub fn explain_transport(url: &Url, cause: &str) -> (String, String) {
             "check `host` in the profile, and your DNS or VPN".into(),
         );
     }
-    if https
-        && (c.contains("invalidcontenttype")
-            || c.contains("corrupt message")
-            || c.contains("wrong version number")
-            || c.contains("http request"))
-    {
+    if crate::error::speaks_plain_http(url.as_str(), cause) {
         return (
             format!("the server at {origin} answers plain HTTP, not HTTPS"),
             "set `[profile.tls] disable = true` (loopback only) or use the HTTPS port".into(),

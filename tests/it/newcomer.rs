@@ -605,3 +605,22 @@ fn another_web_server_is_not_called_a_stock_cluster() {
     );
     assert_eq!(idp.stat("device_authorization"), 0, "{out}");
 }
+
+// --- A9: an https:// issuer that speaks plain HTTP ------------------------------
+
+#[test]
+fn login_says_plain_http_in_plain_words() {
+    let idp = Idp::start();
+    let env = TestEnv::new();
+    let issuer = format!("https://127.0.0.1:{}", idp.port());
+    env.write_config(&ProfileToml::for_issuer(&issuer, None).build());
+    let out = env.run(["login", "--browser", "never"]);
+    out.assert_code(5);
+    assert!(
+        out.stderr
+            .contains("the server answers plain HTTP, not HTTPS"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("InvalidContentType"), "{out}");
+    assert!(out.stderr.contains("use http:// (loopback only)"), "{out}");
+}
