@@ -543,7 +543,12 @@ fn split_host(s: &str) -> (String, Option<String>, Option<String>) {
 
 /// An absolute http(s) URL (http only for loopback, as everywhere).
 fn check_issuer(s: &str) -> anyhow::Result<String> {
+    // Admins copy the discovery URL from Okta's or Keycloak's console; the
+    // issuer is what comes before it (OpenID Connect Discovery 1.0 §4).
     let s = s.trim();
+    let s = s
+        .strip_suffix("/.well-known/openid-configuration")
+        .unwrap_or(s);
     let u = url::Url::parse(s).map_err(|_| {
         ConfigError::usage(
             "--issuer",
@@ -781,6 +786,25 @@ mod tests {
                 "{input}"
             );
         }
+    }
+
+    #[test]
+    fn issuers_people_paste() {
+        let cases = [
+            (
+                "https://kc.example.com/realms/x",
+                "https://kc.example.com/realms/x",
+            ),
+            (
+                " https://kc.example.com/realms/x/.well-known/openid-configuration ",
+                "https://kc.example.com/realms/x",
+            ),
+            ("http://127.0.0.1:4444", "http://127.0.0.1:4444"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(check_issuer(input).unwrap(), want, "{input}");
+        }
+        assert!(check_issuer("http://idp.example.com").is_err());
     }
 
     #[test]

@@ -433,6 +433,10 @@ fn an_empty_config_file_gets_the_first_run_advice() {
         assert!(out.stderr.contains("config init"), "{out}");
         assert!(!out.stderr.contains("is not set for profile"), "{out}");
     }
+    // P27: `config path` names the state directory too.
+    let out = env.run(["config", "path"]);
+    out.assert_success();
+    assert!(out.stdout.contains("state dir"), "{out}");
 }
 
 #[test]
