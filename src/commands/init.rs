@@ -73,40 +73,10 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
     }
 
     let interactive = std::io::stdin().is_terminal() && ctx.printer.stderr_is_terminal();
-    let answers = gather(ctx, &args, interactive)?;
+    let mut answers = gather(ctx, &args, interactive)?;
     check_answers(&answers)?;
-    let table = profile_table(&name, &answers);
-    insert(&mut doc, at, table);
-    // What is written must read back as this profile, strictly.
-    let written = doc.to_string();
-    match settings::parse_text(&written) {
-        Ok(names) if names.contains(&name) => {}
-        Ok(_) => anyhow::bail!("internal error: the new profile `{name}` would not read back"),
-        Err(e) => anyhow::bail!("internal error: the edited file would not read back: {e}"),
-    }
-
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fsutil::create_private_dir(dir).map_err(|source| ConfigError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    let before = existing.as_deref().map(str::as_bytes);
-    fsutil::write_private(
-        &path,
-        written.as_bytes(),
-        Replace {
-            unchanged: before,
-            ..Replace::default()
-        },
-    )
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "cannot write {}: {}",
-            path.display(),
-            std::io::Error::from(e)
-        )
-    })?;
+    insert(&mut doc, at, profile_table(&name, &answers));
+    let written = write(&path, &doc, &name, existing.as_deref())?;
     ctx.printer.status(format!(
         "✓ wrote profile `{name}` to {} (mode 0600)",
         path.display()
@@ -124,7 +94,24 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
     let mut ok = true;
     if !args.no_check {
         ok &= check_discovery(ctx).await;
-        ok &= check_cluster(ctx).await;
+        let mut cluster = check_cluster(ctx).await;
+        // A local cluster without TLS: offer what `doctor` would tell the
+        // person to write by hand (issue 23, A7).
+        if cluster == ClusterCheck::PlainHttp
+            && interactive
+            && !answers.tls_disable
+            && loopback(&answers.host)
+            && offer_tls_disable(ctx)?
+        {
+            answers.tls_disable = true;
+            let at = position_of(&doc, &name);
+            insert(&mut doc, at, profile_table(&name, &answers));
+            write(&path, &doc, &name, Some(&written))?;
+            ctx.printer
+                .status("✓ wrote `[profile.tls] disable = true` (plain HTTP, loopback only)");
+            cluster = check_cluster(ctx).await;
+        }
+        ok &= cluster == ClusterCheck::Ok;
     }
     if ok {
         ctx.printer
@@ -141,6 +128,59 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Write `doc` (checked to read back with the profile `name`) 0600 over
+/// `before`; returns what was written.
+fn write(
+    path: &Path,
+    doc: &DocumentMut,
+    name: &str,
+    before: Option<&str>,
+) -> anyhow::Result<String> {
+    // What is written must read back as this profile, strictly.
+    let written = doc.to_string();
+    match settings::parse_text(&written) {
+        Ok(names) if names.iter().any(|n| n == name) => {}
+        Ok(_) => anyhow::bail!("internal error: the new profile `{name}` would not read back"),
+        Err(e) => anyhow::bail!("internal error: the edited file would not read back: {e}"),
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fsutil::create_private_dir(dir).map_err(|source| ConfigError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    fsutil::write_private(
+        path,
+        written.as_bytes(),
+        Replace {
+            unchanged: before.map(str::as_bytes),
+            ..Replace::default()
+        },
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write {}: {}",
+            path.display(),
+            std::io::Error::from(e)
+        )
+    })?;
+    Ok(written)
+}
+
+/// Ask whether to write `[profile.tls] disable = true` (default yes).
+fn offer_tls_disable(ctx: &Context) -> anyhow::Result<bool> {
+    let mut ask = Asker {
+        ctx,
+        interactive: true,
+        lines: std::io::stdin().lock(),
+    };
+    let a = ask.ask(
+        "The cluster speaks plain HTTP (fine on loopback). Write `[profile.tls] disable = true`? (y, n)",
+        Some("y"),
+    )?;
+    Ok(matches!(a.to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
 /// `config init` edits a `[[profile]]` list only. Another shape (an inline
@@ -678,7 +718,18 @@ async fn check_discovery(ctx: &Context) -> bool {
 /// profile's cluster, as `doctor` and the pre-flight do: a cluster answers
 /// 401 there. `config init` said ✓ and "Next: login" for a plain-HTTP
 /// cluster that every command then refused (issue 23, A7).
-async fn check_cluster(ctx: &Context) -> bool {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClusterCheck {
+    /// It answered as a cluster does, or cannot be reached from here (it
+    /// may be from where the commands will run).
+    Ok,
+    /// Plain HTTP on the HTTPS port.
+    PlainHttp,
+    /// Something that is wrong from anywhere (TLS, another service).
+    Failed,
+}
+
+async fn check_cluster(ctx: &Context) -> ClusterCheck {
     use crate::cluster::probe;
     let result = async {
         let cfg = ctx.config()?;
@@ -698,12 +749,12 @@ async fn check_cluster(ctx: &Context) -> bool {
                     p.url
                 ));
                 warn_hint("check the host and port (another web server may be listening there)");
-                false
+                ClusterCheck::Failed
             }
             _ => {
                 ctx.printer
                     .status(format!("✓ the cluster answered at {}", p.url));
-                true
+                ClusterCheck::Ok
             }
         },
         Ok(Err(crate::error::ProbeError::Unreachable { why, hint, .. })) => {
@@ -712,23 +763,26 @@ async fn check_cluster(ctx: &Context) -> bool {
                 warn_hint(
                     "if this is a local cluster without TLS, run config init again with --tls-disable --force (loopback only), or give the HTTPS port",
                 );
-                return false;
+                return ClusterCheck::PlainHttp;
             }
             warn_hint(&hint);
             // A cluster we cannot reach from here (DNS, refused, silent) may
             // be reachable from where the commands will run, as with the
             // issuer; a wrong answer (TLS, another service) is wrong anywhere.
-            ["does not resolve", "nothing is listening", "did not answer"]
-                .iter()
-                .any(|w| why.contains(w))
+            let elsewhere = ["does not resolve", "nothing is listening", "did not answer"];
+            if elsewhere.iter().any(|w| why.contains(w)) {
+                ClusterCheck::Ok
+            } else {
+                ClusterCheck::Failed
+            }
         }
         Ok(Err(e)) => {
             ctx.printer.warn(format!("the cluster: {e}"));
-            false
+            ClusterCheck::Failed
         }
         Err(e) => {
             ctx.printer.warn(format!("cannot check the cluster: {e:#}"));
-            false
+            ClusterCheck::Failed
         }
     }
 }

@@ -628,3 +628,26 @@ fn login_says_plain_http_in_plain_words() {
     assert!(!out.stderr.contains("InvalidContentType"), "{out}");
     assert!(out.stderr.contains("use http:// (loopback only)"), "{out}");
 }
+
+#[test]
+fn config_init_on_a_terminal_offers_plain_http_for_a_local_cluster() {
+    let idp = Idp::start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    let mut pty = Pty::start(&env, 100, 40, "config init");
+    pty.wait_for("Identity provider");
+    // preset, product, host, port, issuer, client id; then yes to TLS off.
+    pty.type_in(&format!(
+        "\n\n127.0.0.1\n{}\n{}\ninflux-bootstrap\n",
+        cluster.port(),
+        idp.issuer()
+    ));
+    pty.wait_for("Write `[profile.tls] disable = true`?");
+    pty.type_in("y\n");
+    let out = pty.wait();
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("✓ the cluster answered"), "{out}");
+    assert!(out.stdout.contains("Next: influx-bootstrap login"), "{out}");
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(text.contains("disable = true"), "{text}");
+}
