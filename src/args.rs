@@ -30,6 +30,12 @@ pub fn parse() -> Cli {
                 );
                 std::process::exit(USAGE);
             }
+            if let Some(ours) = influxctl_habit(&words) {
+                // clap's own message first, then the word we use (P16).
+                let _ = e.print();
+                eprintln!("\ntip: influxctl's `auth {ours}` is `influx-bootstrap {ours}` here");
+                std::process::exit(USAGE);
+            }
             e.exit()
         }
     }
@@ -47,6 +53,19 @@ fn carries_token(words: &[String]) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// `auth login` / `auth logout`, as influxctl spells them: our verb.
+fn influxctl_habit(words: &[String]) -> Option<&'static str> {
+    let mut plain = words.iter().filter(|w| !w.starts_with('-'));
+    if plain.next().map(String::as_str) != Some("auth") {
+        return None;
+    }
+    match plain.next().map(String::as_str) {
+        Some("login") => Some("login"),
+        Some("logout") => Some("logout"),
+        _ => None,
+    }
 }
 
 /// A management token (`M.V1.…`), a database token (`apiv1_…`) or a JWT
@@ -85,5 +104,11 @@ mod tests {
         assert!(carries_token(&words(&["management", "list", "--token", "x"])).is_some());
         assert!(carries_token(&words(&["--mgmt-token=x", "management", "list"])).is_some());
         assert!(carries_token(&words(&["mint", "--st"])).is_none());
+        assert_eq!(influxctl_habit(&words(&["auth", "login"])), Some("login"));
+        assert_eq!(
+            influxctl_habit(&words(&["-v", "auth", "logout"])),
+            Some("logout")
+        );
+        assert_eq!(influxctl_habit(&words(&["login"])), None);
     }
 }

@@ -307,6 +307,14 @@ fn a_token_on_the_command_line_is_never_echoed() {
             "{args:?}\n{out}"
         );
     }
+    // influxctl's `auth login` habit gets a tip (P16).
+    let out = env.run(["auth", "login"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .contains("tip: influxctl's `auth login` is `influx-bootstrap login` here"),
+        "{out}"
+    );
     // --help names the variable.
     let out = env.run(["--help"]);
     out.assert_success();
