@@ -113,21 +113,25 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
         }
         ok &= cluster == ClusterCheck::Ok;
     }
-    if ok {
-        ctx.printer
-            .status(format!("Next: {}", next_command(ctx, &name)));
-    } else {
-        ctx.printer.status(format!(
-            "Next: fix the profile (run `influx-bootstrap config init --force` with the values above, or edit {}), then `{}`",
-            path.display(),
-            next_command(ctx, &name)
-                .split("   ")
-                .next()
-                .unwrap_or_default()
-                .replace(" login", " doctor")
-        ));
-    }
+    say_next(ctx, &name, &path, ok);
     Ok(())
+}
+
+/// The last line: `login` when everything checked out, else what to fix.
+fn say_next(ctx: &Context, name: &str, path: &Path, ok: bool) {
+    let next = next_command(ctx, name);
+    if ok {
+        ctx.printer.status(format!("Next: {next}"));
+        return;
+    }
+    ctx.printer.status(format!(
+        "Next: fix the profile (run `influx-bootstrap config init --force` with the values above, or edit {}), then `{}`",
+        path.display(),
+        next.split("   ")
+            .next()
+            .unwrap_or_default()
+            .replace(" login", " doctor")
+    ));
 }
 
 /// Write `doc` (checked to read back with the profile `name`) 0600 over

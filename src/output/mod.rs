@@ -50,49 +50,10 @@ pub fn table_fit(header: &[&str], rows: &[Vec<String>], width: Option<usize>) ->
         }
     }
     // Columns shown, in order (a narrow terminal drops some).
-    let mut shown: Vec<usize> = (0..header.len()).collect();
-    if let Some(limit) = width {
-        let total = |w: &[usize], shown: &[usize]| {
-            shown.iter().map(|i| w[*i]).sum::<usize>() + 2 * shown.len().saturating_sub(1)
-        };
-        // Shrink the widest shown column, one character at a time, down to
-        // `floor` (or its header), until the table fits.
-        let shrink = |w: &mut Vec<usize>, shown: &[usize], floor: usize| {
-            while total(w, shown) > limit {
-                let Some(i) = shown
-                    .iter()
-                    .copied()
-                    .filter(|i| {
-                        w[*i]
-                            > if floor > 8 {
-                                floor.max(cols(header[*i]))
-                            } else {
-                                floor
-                            }
-                    })
-                    .max_by_key(|i| w[*i])
-                else {
-                    break;
-                };
-                w[i] -= 1;
-            }
-        };
-        // First cut long values (descriptions, URLs) but keep short ones
-        // such as "in 89 days" whole; then drop the columns a person can
-        // best do without (lists::DROP_FIRST); then cut to 8; then drop
-        // columns from the right: a row must never wrap (issue 23, A5).
-        shrink(&mut widths, &shown, 12);
-        let mut droppable = lists::DROP_FIRST.iter();
-        while total(&widths, &shown) > limit {
-            let Some(name) = droppable.next() else { break };
-            shown.retain(|i| header[*i] != *name);
-        }
-        shrink(&mut widths, &shown, 8);
-        while total(&widths, &shown) > limit && shown.len() > 2 {
-            shown.pop();
-        }
-        shrink(&mut widths, &shown, 1);
-    }
+    let shown = match width {
+        Some(limit) => fit(header, &mut widths, limit),
+        None => (0..header.len()).collect(),
+    };
     let cut = |c: &str, w: usize| -> String {
         if cols(c) <= w {
             c.to_string()
@@ -121,6 +82,54 @@ pub fn table_fit(header: &[&str], rows: &[Vec<String>], width: Option<usize>) ->
         line(row.iter().map(String::as_str).collect());
     }
     out
+}
+
+/// Fit the columns of `widths` into `limit` columns: which columns are
+/// shown (cutting `widths` down as needed).
+fn fit(header: &[&str], widths: &mut [usize], limit: usize) -> Vec<usize> {
+    let cols = |s: &str| s.chars().count();
+    let mut shown: Vec<usize> = (0..header.len()).collect();
+    let total = |w: &[usize], shown: &[usize]| {
+        shown.iter().map(|i| w[*i]).sum::<usize>() + 2 * shown.len().saturating_sub(1)
+    };
+    // Shrink the widest shown column, one character at a time, down to
+    // `floor` (or its header), until the table fits.
+    let shrink = |w: &mut [usize], shown: &[usize], floor: usize| {
+        while total(w, shown) > limit {
+            let Some(i) = shown
+                .iter()
+                .copied()
+                .filter(|i| {
+                    w[*i]
+                        > if floor > 8 {
+                            floor.max(cols(header[*i]))
+                        } else {
+                            floor
+                        }
+                })
+                .max_by_key(|i| w[*i])
+            else {
+                break;
+            };
+            w[i] -= 1;
+        }
+    };
+    // First cut long values (descriptions, URLs) but keep short ones
+    // such as "in 89 days" whole; then drop the columns a person can
+    // best do without (lists::DROP_FIRST); then cut to 8; then drop
+    // columns from the right: a row must never wrap (issue 23, A5).
+    shrink(widths, &shown, 12);
+    let mut droppable = lists::DROP_FIRST.iter();
+    while total(widths, &shown) > limit {
+        let Some(name) = droppable.next() else { break };
+        shown.retain(|i| header[*i] != *name);
+    }
+    shrink(widths, &shown, 8);
+    while total(widths, &shown) > limit && shown.len() > 2 {
+        shown.pop();
+    }
+    shrink(widths, &shown, 1);
+    shown
 }
 
 #[cfg(test)]
