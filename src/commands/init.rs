@@ -417,39 +417,11 @@ fn cluster_answers<R: BufRead>(
             let (h, p, scheme) = split_host(&h);
             a.host = h;
             a.port = p.unwrap_or_else(|| port.clone().unwrap_or_else(|| "443".into()));
-            if scheme.as_deref() == Some("http") {
-                if !loopback(&a.host) {
-                    return Err(ConfigError::usage(
-                        "--host",
-                        format!("`http://{}` is plain HTTP to a host that is not loopback", a.host),
-                        "clusters are reached over HTTPS (plain HTTP only on loopback): give the host name and its HTTPS port",
-                    )
-                    .into());
-                }
-                if !args.tls_disable {
-                    ask.ctx.printer.note(format!(
-                        "`http://` on loopback: writing `[profile.tls] disable = true` for {}",
-                        a.host
-                    ));
-                }
-                a.tls_disable = true;
-            }
+            plain_http_scheme(ask.ctx, args, scheme.as_deref(), a)?;
         }
         None => missing.push("--host"),
     }
-    a.tls_disable |= args.tls_disable;
-    if let Some(ca) = &args.ca {
-        let ca = std::path::absolute(ca).unwrap_or_else(|_| ca.clone());
-        if !ca.is_file() {
-            return Err(ConfigError::usage(
-                "--ca",
-                format!("{} is not a file", ca.display()),
-                "give the PEM file of the CA that signed the cluster's certificate",
-            )
-            .into());
-        }
-        a.ca = Some(ca.display().to_string());
-    }
+    tls_answers(args, a)?;
     let port_ok = a.port.trim().parse::<u16>().is_ok_and(|p| p > 0);
     if !port_ok && !a.host.is_empty() {
         return Err(ConfigError::usage(
@@ -468,6 +440,51 @@ fn cluster_answers<R: BufRead>(
         if a.cluster_id.is_none() {
             missing.push("--cluster-id");
         }
+    }
+    Ok(())
+}
+
+/// An `http://` URL pasted as the host: plain HTTP, loopback only.
+fn plain_http_scheme(
+    ctx: &Context,
+    args: &ConfigInitArgs,
+    scheme: Option<&str>,
+    a: &mut Answers,
+) -> anyhow::Result<()> {
+    if scheme == Some("http") {
+        if !loopback(&a.host) {
+            return Err(ConfigError::usage(
+                "--host",
+                format!("`http://{}` is plain HTTP to a host that is not loopback", a.host),
+                "clusters are reached over HTTPS (plain HTTP only on loopback): give the host name and its HTTPS port",
+            )
+            .into());
+        }
+        if !args.tls_disable {
+            ctx.printer.note(format!(
+                "`http://` on loopback: writing `[profile.tls] disable = true` for {}",
+                a.host
+            ));
+        }
+        a.tls_disable = true;
+    }
+    Ok(())
+}
+
+/// `--tls-disable` and `--ca`.
+fn tls_answers(args: &ConfigInitArgs, a: &mut Answers) -> anyhow::Result<()> {
+    a.tls_disable |= args.tls_disable;
+    if let Some(ca) = &args.ca {
+        let ca = std::path::absolute(ca).unwrap_or_else(|_| ca.clone());
+        if !ca.is_file() {
+            return Err(ConfigError::usage(
+                "--ca",
+                format!("{} is not a file", ca.display()),
+                "give the PEM file of the CA that signed the cluster's certificate",
+            )
+            .into());
+        }
+        a.ca = Some(ca.display().to_string());
     }
     Ok(())
 }
