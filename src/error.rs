@@ -53,6 +53,14 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A config file that is there but may not be read (no `source`: the
+    /// reason is already in the message, said once).
+    #[error("cannot read config file {path}: {why}")]
+    Unreadable { path: PathBuf, why: String },
+    /// Our config file exists but defines no profile (an empty file): the
+    /// same first-run advice as no file at all.
+    #[error("no configuration: {path} defines no profile")]
+    EmptyConfig { path: String },
     #[error("{path}:{line}: {message}")]
     Parse {
         path: PathBuf,
@@ -148,6 +156,13 @@ impl Classify for ConfigError {
                 "create it with `influx-bootstrap config init --config {}`, or name another file",
                 path.display()
             )),
+            ConfigError::Unreadable { .. } => Some(
+                "run as the user who owns it (`sudo -H` for root's own files), or point INFLUX_BOOTSTRAP_CONFIG at a file you may read".into(),
+            ),
+            ConfigError::EmptyConfig { .. } => Some(
+                "run `influx-bootstrap config init` to write a profile into it (or see the examples in `config/`)"
+                    .into(),
+            ),
             ConfigError::NoConfig { .. } => Some(
                 "run `influx-bootstrap config init` to write one (or see the examples in `config/`)"
                     .into(),
@@ -160,7 +175,7 @@ impl Classify for ConfigError {
 /// What went wrong talking HTTP to a server (identity provider or cluster).
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("cannot reach {url}: {cause}")]
+    #[error("cannot reach {url}: {}", transport_words(url, cause))]
     Transport { url: String, cause: String },
     #[error("{url} answered HTTP {status} ({content_type}, {len} bytes){detail}")]
     Status {
@@ -207,6 +222,9 @@ impl Classify for HttpError {
                 "use https://, or set `disable = true` under [profile.tls] if you really mean plain HTTP"
                     .into(),
             ),
+            HttpError::Transport { url, cause } if speaks_plain_http(url, cause) => Some(
+                "use http:// (loopback only) or the server's HTTPS port".into(),
+            ),
             HttpError::Transport { cause, .. } if cause.contains("certificate") => Some(
                 "the server's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]"
                     .into(),
@@ -217,6 +235,28 @@ impl Classify for HttpError {
             _ => None,
         }
     }
+}
+
+/// Did a TLS handshake to `url` meet a server speaking plain HTTP? rustls
+/// and OpenSSL say so in their own terms ("received corrupt message of type
+/// InvalidContentType", "wrong version number"); people need the plain words
+/// (issue 23, A9). The one list of those terms (`cluster::probe` uses it too).
+pub fn speaks_plain_http(url: &str, cause: &str) -> bool {
+    let c = cause.to_ascii_lowercase();
+    url.starts_with("https:")
+        && (c.contains("invalidcontenttype")
+            || c.contains("corrupt message")
+            || c.contains("wrong version number")
+            || c.contains("http request"))
+}
+
+/// A transport failure's cause for the error line: plain words for what we
+/// recognise, the library's text otherwise.
+fn transport_words(url: &str, cause: &str) -> String {
+    if speaks_plain_http(url, cause) {
+        return "the server answers plain HTTP, not HTTPS".into();
+    }
+    cause.to_string()
 }
 
 /// Outcomes of the login that are not bugs: the person said no, time ran out…
@@ -314,6 +354,17 @@ pub enum CacheError {
     /// (another owner, writable by others, a symbolic link).
     #[error("refusing to use the session cache at {path}: {why}")]
     Unsafe { path: PathBuf, why: String },
+    /// The cache directory belongs to another user. As root, that is most
+    /// often the user's own HOME under `sudo` (issue 23, A10): their
+    /// session must not be removed.
+    #[error(
+        "refusing to use the session cache at {path}: the directory belongs to another user (uid {uid})"
+    )]
+    Foreign {
+        path: PathBuf,
+        uid: u32,
+        as_root: bool,
+    },
     #[error("cannot use the session cache at {path}: {source}")]
     Io {
         path: PathBuf,
@@ -334,7 +385,12 @@ impl Classify for CacheError {
             CacheError::Io { .. } => {
                 Some("set INFLUX_BOOTSTRAP_CACHE_DIR to a writable directory".into())
             }
-            CacheError::Unsafe { .. } => Some(
+            CacheError::Foreign {
+                uid, as_root: true, ..
+            } => Some(format!(
+                "running as root with another user's HOME (uid {uid}; `sudo` without -H?): run `sudo -H …`, or set INFLUX_BOOTSTRAP_CACHE_DIR to a directory of root's; do not remove it, it may be that user's session"
+            )),
+            CacheError::Foreign { .. } | CacheError::Unsafe { .. } => Some(
                 "someone else may have planted it: remove it and log in again, or set \
                  INFLUX_BOOTSTRAP_CACHE_DIR to a directory of your own (mode 0700)"
                     .into(),

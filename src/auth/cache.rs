@@ -184,7 +184,7 @@ impl Cache {
     /// otherwise another user could plant a session (and make `status` show
     /// their identity as verified) or a symlink where we create a lock.
     /// A directory that does not exist yet is fine (we create it 0700).
-    fn check_dir(&self) -> Result<(), CacheError> {
+    pub fn check_dir(&self) -> Result<(), CacheError> {
         let meta = match std::fs::metadata(&self.dir) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -198,10 +198,11 @@ impl Cache {
             use std::os::unix::fs::MetadataExt;
             let (uid, mode) = (meta.uid(), meta.mode() & 0o7777);
             if uid != fsutil::euid() {
-                return Err(self.unsafe_(
-                    &self.dir,
-                    format!("the directory belongs to another user (uid {uid})"),
-                ));
+                return Err(CacheError::Foreign {
+                    path: self.dir.clone(),
+                    uid,
+                    as_root: fsutil::euid() == 0,
+                });
             }
             if mode & 0o022 != 0 {
                 return Err(self.unsafe_(

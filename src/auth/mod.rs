@@ -25,6 +25,10 @@ pub trait LoginUi {
     fn waiting_for_other_process(&mut self);
     /// The flow is over (success or not): stop any live display.
     fn finish(&mut self);
+    /// A session is in hand (reused, refreshed or new) for `profile`: the
+    /// `authorized` event of `--format json`, for `login` and for every
+    /// command that logs in on its way (issue 23, A12).
+    fn authorized(&mut self, _profile: &str, _acquired: &Acquired) {}
 }
 
 /// How the returned session was obtained.

@@ -145,6 +145,8 @@ struct PathView {
     read: Option<String>,
     read_kind: FileKind,
     cache_dir: String,
+    /// Token records and rotation journals (`INFLUX_BOOTSTRAP_STATE_DIR`).
+    state_dir: Option<String>,
     writes: Vec<String>,
 }
 
@@ -162,6 +164,7 @@ pub fn path(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         read: f.read.as_ref().map(|p| p.display().to_string()),
         read_kind: f.kind,
         cache_dir: f.cache_dir.value.display().to_string(),
+        state_dir: crate::state::state_dir(&ctx.env).map(|p| p.display().to_string()),
         writes: vec![
             format!(
                 "{} (session cache, 0600 files)",
@@ -205,6 +208,11 @@ pub fn path(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
             "cache dir".into(),
             v.cache_dir.clone(),
             "written (sessions, documented API path forms)".into(),
+        ],
+        vec![
+            "state dir".into(),
+            v.state_dir.clone().unwrap_or_else(|| "-".into()),
+            "written (what each store holds, rotation journals; no secrets)".into(),
         ],
     ];
     crate::commands::data(ctx, &output::table(&["WHAT", "PATH", "NOTE"], &rows))

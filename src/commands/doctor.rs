@@ -428,6 +428,15 @@ fn cache_dir(cfg: &Option<Config>) -> Check {
         }
         Ok(m) => m.unwrap_or(0o700),
     };
+    // Ownership first, exactly as every command checks it: a ✓ here for a
+    // directory the commands then refuse (exit 7) was a lie (issue 23, A10).
+    let cache = crate::auth::cache::Cache::new(dir.clone(), crate::printer::Printer::capture());
+    if let Err(e) = cache.check_dir() {
+        let hint = crate::error::Classify::hint(&e).unwrap_or_default();
+        let why = e.to_string();
+        let why = why.split_once(": ").map_or(why.as_str(), |(_, w)| w);
+        return Check::new(name, State::Fail, format!("{}: {why}", dir.display())).hint(hint);
+    }
     // Can we write there? (create and remove a probe file)
     if let Err(e) = tempfile::Builder::new().prefix(".doctor-").tempfile_in(dir) {
         return Check::new(

@@ -228,6 +228,6 @@ pub async fn dispatch(
         Command::Config(ConfigCommand::Init(a)) => init::run(&ctx, *a).await,
         Command::Doctor(a) => doctor::run(&ctx, a).await,
         Command::Completions(a) => completions::completions(&ctx, a),
-        Command::Man => completions::man(&ctx),
+        Command::Man(a) => completions::man(&ctx, a),
     }
 }

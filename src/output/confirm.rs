@@ -73,7 +73,7 @@ pub fn confirm(printer: &Printer, action: Action, question: &str) -> anyhow::Res
     require_terminal(printer, action)?;
     printer.block(question);
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    crate::interrupt::at_prompt(|| std::io::stdin().lock().read_line(&mut line))?;
     if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {

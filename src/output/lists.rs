@@ -8,6 +8,12 @@ use chrono::{DateTime, Utc};
 /// an id accept any unique prefix ([`crate::cluster::ids`]).
 pub use crate::cluster::ids::{MIN_PREFIX, SHORT_ID};
 
+/// The columns a list on a narrow terminal drops first, in this order,
+/// before it cuts values below eight characters (`--format json` and a pipe
+/// have them all): the token prefix and the creation time matter least to a
+/// person choosing a token.
+pub const DROP_FIRST: &[&str] = &["PREFIX", "CREATED", "CREATED BY", "PERMISSIONS"];
+
 /// Is stdout a terminal (a person reads the list)?
 pub fn for_people() -> bool {
     use std::io::IsTerminal;

@@ -53,6 +53,7 @@ pub(super) async fn session<'a>(
     let acq = auth.session(false, true, ui).await?;
     // Whoever approved is named before anything is created with their session.
     if acq.how == crate::auth::Obtained::DeviceFlow {
+        ui.authorized(&cfg.profile.name.value, &acq);
         http.printer()
             .status(format!("Signed in as {}.", who(&acq.session)));
     }

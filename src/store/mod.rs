@@ -410,7 +410,17 @@ fn parse_path(s: &str) -> Result<PathBuf, String> {
     if s.contains('\0') {
         return Err("the path contains a NUL byte".into());
     }
-    Ok(PathBuf::from(s))
+    // A relative path is made absolute here, against the directory the
+    // command runs in: the store, its record and the "schedule `rotate`"
+    // hint then name the same file from anywhere (cron runs in another
+    // directory; issue 23, A16). Lexical only (`..` kept, links not
+    // followed): the file's directory is checked when it is written.
+    std::path::absolute(s).map_err(|e| {
+        format!(
+            "cannot make the relative path absolute ({}); write the full path",
+            crate::text::without_os_error(&e.to_string())
+        )
+    })
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`

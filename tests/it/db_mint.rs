@@ -118,7 +118,11 @@ fn mint_a_database_token_in_both_path_forms() {
         let r = &recs[0];
         assert_eq!(r["kind"], "database");
         assert_eq!(r["token_id"], summary["id"]);
-        assert_eq!(r["store"], "file:telegraf.token");
+        // Relative store paths are made absolute (issue 23, A16).
+        assert_eq!(
+            r["store"],
+            format!("file:{}", env.home().join("telegraf.token").display())
+        );
         assert_eq!(r["description"], "telegraf on host-1");
         assert_eq!(r["cluster"]["api_base"], format!("{}/", cluster.url()));
         assert!(!r.to_string().contains("apiv1_"), "{r}");
@@ -505,7 +509,11 @@ fn a_management_rotation_killed_at_its_last_store_is_finished_by_the_next_one() 
     assert_eq!(live.len(), 1, "{live:?}");
     assert!(new.starts_with(live[0]["tokenPrefix"].as_str().unwrap()));
     let recs = records(env);
-    let a = recs.iter().find(|r| r["store"] == "file:a.token").unwrap();
+    let a_store = format!("file:{}", env.home().join("a.token").display());
+    let a = recs
+        .iter()
+        .find(|r| r["store"] == a_store.as_str())
+        .unwrap();
     assert_eq!(a["token_id"], live[0]["id"]);
     let journal = env.home().join(".local/state/influx-bootstrap/journal");
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);

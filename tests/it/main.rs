@@ -25,6 +25,7 @@ mod influxctl_hostile;
 mod login;
 mod management;
 mod mint;
+mod newcomer;
 mod output;
 mod properties;
 mod providers;
