@@ -24,7 +24,7 @@ pub mod words;
 
 pub use layer::{Source, Value};
 pub use paths::{FileKind, Files, influxctl_config_path, our_config_path};
-pub use profile::{ManagementBackend, OAuth2, Product, Profile, Tls};
+pub use profile::{Grant, KeyAlg, ManagementBackend, OAuth2, Product, Profile, Tls};
 pub use schema::parse_text;
 
 pub const DEFAULT_PROFILE: &str = "default";

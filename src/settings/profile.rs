@@ -61,6 +61,58 @@ impl ManagementBackend {
     }
 }
 
+/// How the profile logs in (issue 20): a person through the device flow
+/// (RFC 8628, the default) or a workload through the client credentials
+/// grant (RFC 6749 §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    Device,
+    ClientCredentials,
+}
+
+impl Grant {
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "device" | "device_code" => Some(Grant::Device),
+            "client_credentials" => Some(Grant::ClientCredentials),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::Device => "device",
+            Grant::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+/// The signing algorithm of a `private_key_file` (RFC 7518 §3.1), for keys
+/// whose PEM does not say (or to insist on one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyAlg {
+    RS256,
+    ES256,
+}
+
+impl KeyAlg {
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "RS256" => Some(KeyAlg::RS256),
+            "ES256" => Some(KeyAlg::ES256),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAlg::RS256 => "RS256",
+            KeyAlg::ES256 => "ES256",
+        }
+    }
+}
+
 /// A fully resolved profile.
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -103,6 +155,19 @@ pub struct OAuth2 {
     /// RFC 7009 revocation endpoint; wins over discovery (for `logout`).
     pub revocation_url: Option<Value<Url>>,
     pub issuer: Option<Value<Url>>,
+    /// `device` (a person) or `client_credentials` (a workload; issue 20).
+    pub grant: Value<Grant>,
+    /// The client secret, read from this file on every use.
+    pub client_secret_file: Option<Value<PathBuf>>,
+    /// The client secret itself, from `INFLUX_BOOTSTRAP_CLIENT_SECRET` only
+    /// (never a file value, never a flag: argv is visible to every user).
+    pub client_secret: Option<Value<Secret>>,
+    /// A PEM private key that signs `private_key_jwt` assertions (RFC 7523).
+    pub private_key_file: Option<Value<PathBuf>>,
+    pub private_key_alg: Option<Value<KeyAlg>>,
+    /// A client assertion the platform writes and rotates (a Kubernetes
+    /// projected service-account token, a CI OIDC token), re-read on every use.
+    pub client_assertion_file: Option<Value<PathBuf>>,
 }
 
 impl Profile {
@@ -179,6 +244,15 @@ impl OAuth2 {
                 "revocation_url",
             )?,
             issuer: l.url(f.issuer, "INFLUX_BOOTSTRAP_ISSUER", "issuer")?,
+            grant: l.grant(f.grant)?,
+            client_secret_file: l.path(f.client_secret_file, "INFLUX_BOOTSTRAP_CLIENT_SECRET_FILE"),
+            client_secret: l.secret(None, "INFLUX_BOOTSTRAP_CLIENT_SECRET"),
+            private_key_file: l.path(f.private_key_file, "INFLUX_BOOTSTRAP_PRIVATE_KEY_FILE"),
+            private_key_alg: l.key_alg(f.private_key_alg)?,
+            client_assertion_file: l.path(
+                f.client_assertion_file,
+                "INFLUX_BOOTSTRAP_CLIENT_ASSERTION_FILE",
+            ),
         })
     }
 }

@@ -27,3 +27,4 @@ mod properties;
 mod providers;
 mod quirks;
 mod tty;
+mod workload;
