@@ -391,6 +391,34 @@ fn proof(
     })
 }
 
+/// For `doctor`: whether the credential can be used now, without sending
+/// it — the file is read and checked (owner, mode), a key signs a throwaway
+/// assertion, a platform assertion is checked for expiry. Returns a line
+/// for people.
+pub fn check_usable(
+    auth: &ClientAuth,
+    client_id: &str,
+    endpoint: &TokenEndpoint,
+) -> Result<String, ClientError> {
+    let now = Utc::now();
+    Ok(match proof(auth, client_id, endpoint, now)? {
+        Proof::Assertion {
+            claims: Some(c), ..
+        } => {
+            let left = c
+                .exp
+                .map(|e| format!("; expires in {}s", e - now.timestamp()))
+                .unwrap_or_else(|| "; no expiry".into());
+            format!(
+                "{} (aud {}{left})",
+                auth.describe(),
+                crate::text::sanitize(&c.audience())
+            )
+        }
+        _ => auth.describe(),
+    })
+}
+
 /// A workload's access token, and who the provider says it is.
 #[derive(Debug)]
 pub struct Grant {
@@ -674,19 +702,35 @@ mod tests {
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         // ring cannot generate RSA keys: RS256 is signed end to end
         // (tests/it/workload.rs, with a key made by the provider fixture).
-        let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        for (pem, alg) in [(ec.serialize_pem(), "ES256")] {
-            let jwt = sign_assertion(
+        let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .unwrap()
+            .serialize_pem();
+        // (key, private_key_alg, the header's alg or None for BadKey)
+        let cases: [(&str, Option<KeyAlg>, Option<&str>); 4] = [
+            (&ec, None, Some("ES256")),
+            (&ec, Some(KeyAlg::ES256), Some("ES256")),
+            (&ec, Some(KeyAlg::RS256), None),
+            ("not a key", None, None),
+        ];
+        for (pem, alg, want) in cases {
+            let got = sign_assertion(
                 pem.as_bytes(),
-                None,
+                alg,
                 Path::new("k"),
                 "c1",
                 "https://t/token",
                 now,
-            )
-            .unwrap();
+            );
+            let Some(want) = want else {
+                assert!(
+                    matches!(got, Err(ClientError::BadKey { .. })),
+                    "{alg:?}: {got:?}"
+                );
+                continue;
+            };
+            let jwt = got.unwrap();
             let header = jsonwebtoken::decode_header(jwt.expose()).unwrap();
-            assert_eq!(format!("{:?}", header.alg), alg);
+            assert_eq!(format!("{:?}", header.alg), want);
             let c = AssertionClaims::read(jwt.expose()).unwrap();
             assert_eq!(
                 (c.iss.as_deref(), c.sub.as_deref()),
@@ -695,7 +739,5 @@ mod tests {
             assert_eq!(c.audience(), "https://t/token");
             assert_eq!(c.exp, Some(now.timestamp() + ASSERTION_LIFETIME_SECS));
         }
-        let err = sign_assertion(b"not a key", None, Path::new("k"), "c1", "a", now).unwrap_err();
-        assert!(matches!(err, ClientError::BadKey { .. }), "{err}");
     }
 }

@@ -418,3 +418,111 @@ fn python_providers_issue_a_workload_token() {
         );
     }
 }
+
+fn doctor_check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {report}"))
+}
+
+#[test]
+fn doctor_checks_what_a_workload_needs() {
+    let idp = Idp::start();
+    let cluster = cluster_with_admins(&idp, &["workload-platform"]);
+    let env = TestEnv::new();
+    let path = env.home().join("token.jwt");
+    env.write_config(&workload_profile(
+        &idp,
+        Some(&cluster),
+        "workload-platform",
+        &toml_path("client_assertion_file", &path),
+    ));
+    write_file(&env, "token.jwt", &idp.platform_token(json!({})), 0o600);
+    let out = env.run(["doctor", "--format", "json"]);
+    out.assert_success();
+    let report = out.stdout_json();
+    for name in ["workload grant", "client auth method", "client credential"] {
+        assert_eq!(
+            doctor_check(&report, name)["status"],
+            "ok",
+            "{name}: {report}"
+        );
+    }
+    assert!(
+        doctor_check(&report, "client credential")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expires in"),
+        "{report}"
+    );
+    // Nothing was sent with the credential.
+    assert_eq!(idp.stat("token_client_credentials"), 0);
+
+    // Expired, then readable by others: the credential check fails.
+    let expired = idp.platform_token(json!({ "exp_in": -30, "iat_offset": -600 }));
+    write_file(&env, "token.jwt", &expired, 0o600);
+    let out = env.run(["doctor", "--format", "json"]);
+    out.assert_code(1);
+    let c = doctor_check(&out.stdout_json(), "client credential").clone();
+    assert_eq!(c["status"], "fail");
+    assert!(c["detail"].as_str().unwrap().contains("expired"), "{c}");
+    write_file(&env, "token.jwt", &idp.platform_token(json!({})), 0o644);
+    let out = env.run(["doctor", "--format", "json"]);
+    out.assert_code(1);
+    let c = doctor_check(&out.stdout_json(), "client credential").clone();
+    assert!(c["hint"].as_str().unwrap().contains("chmod 600"), "{c}");
+}
+
+#[test]
+fn config_init_writes_a_workload_profile() {
+    let idp = Idp::start();
+    let env = TestEnv::new();
+    let key = write_file(
+        &env,
+        "client.key",
+        idp.workload()["ec_pem"].as_str().unwrap(),
+        0o600,
+    );
+    let key_arg = key.display().to_string();
+    env.run([
+        "config",
+        "init",
+        "--host",
+        "127.0.0.1",
+        "--issuer",
+        idp.issuer(),
+        "--client-id",
+        "workload-jwt",
+        "--private-key-file",
+        &key_arg,
+    ])
+    .assert_success();
+    let show = env.run(["config", "show", "--format", "json"]);
+    show.assert_success();
+    let v = show.stdout_json();
+    let value = |k: &str| {
+        v["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == k)
+            .unwrap_or_else(|| panic!("no {k} in {v}"))
+            .clone()
+    };
+    assert_eq!(value("auth.oauth2.grant")["value"], "client_credentials");
+    assert_eq!(value("auth.oauth2.private_key_file")["value"], key_arg);
+    assert!(
+        value("auth.oauth2.private_key_file")["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("file")
+    );
+    // A client's scopes are not a person's: none written, none sent.
+    assert_eq!(value("auth.oauth2.scopes")["source"], "default");
+    let out = login_json(&env);
+    out.assert_success();
+    assert_eq!(out.stdout_json()["subject"], "workload-jwt");
+}
