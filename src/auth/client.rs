@@ -421,7 +421,7 @@ pub fn check_usable(
 
 /// A workload's access token, and who the provider says it is.
 #[derive(Debug)]
-pub struct Grant {
+pub struct WorkloadToken {
     pub tokens: TokenSet,
     pub identity: Identity,
 }
@@ -433,7 +433,7 @@ pub async fn client_credentials(
     client_id: &str,
     auth: &ClientAuth,
     endpoint: &TokenEndpoint,
-) -> Result<Grant, anyhow::Error> {
+) -> Result<WorkloadToken, anyhow::Error> {
     let proof = proof(auth, client_id, endpoint, Utc::now())?;
     let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
     // The default scopes are a person's (openid, offline_access): a client
@@ -479,7 +479,7 @@ pub async fn client_credentials(
     }
     let tokens = parse_tokens(&resp)?;
     let identity = identity(&tokens.access_token, client_id, endpoint.issuer.as_deref());
-    Ok(Grant { tokens, identity })
+    Ok(WorkloadToken { tokens, identity })
 }
 
 #[derive(Deserialize)]

@@ -327,6 +327,8 @@ impl Store for MemStore {
 struct Rig {
     cluster: FakeCluster,
     printer: Printer,
+    /// The command layer's renderer, so summaries are checked as printed.
+    reporter: crate::commands::Summaries,
     interrupt: Interrupt,
     trigger: Trigger,
 }
@@ -334,9 +336,11 @@ struct Rig {
 impl Rig {
     fn new(faults: Faults) -> Self {
         let (interrupt, trigger) = Interrupt::manual();
+        let printer = Printer::capture();
         Rig {
+            reporter: crate::commands::Summaries(printer.clone()),
             cluster: FakeCluster::new(faults, trigger.clone()),
-            printer: Printer::capture(),
+            printer,
             interrupt,
             trigger,
         }
@@ -346,6 +350,7 @@ impl Rig {
             api: &self.cluster,
             printer: &self.printer,
             interrupt: &self.interrupt,
+            reporter: &self.reporter,
         }
     }
 }

@@ -1,117 +1,13 @@
 //! The resolved profile: every field layered from the file entry, the
 //! environment and the defaults, one line per field.
-use super::layer::{Layers, Source, Value};
+use super::layer::Layers;
 use super::schema::{FileOAuth2, FileProfile, FileTls};
+use super::values::{Grant, KeyAlg, ManagementBackend, Product, Source, Value};
 use crate::error::ConfigError;
 use crate::secret::Secret;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use url::Url;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Product {
-    Clustered,
-    Dedicated,
-}
-
-impl Product {
-    pub(super) fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "clustered" => Some(Product::Clustered),
-            "dedicated" => Some(Product::Dedicated),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Product::Clustered => "clustered",
-            Product::Dedicated => "dedicated",
-        }
-    }
-}
-
-/// Who creates, lists and revokes management tokens: our HTTP endpoints
-/// (`api`, the default) or InfluxData's `influxctl` driven as a subprocess
-/// (`influxctl`: stock clusters serve management tokens only over a private
-/// gRPC API whose one public client is influxctl; issue 9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ManagementBackend {
-    Api,
-    Influxctl,
-}
-
-impl ManagementBackend {
-    pub(super) fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "api" => Some(ManagementBackend::Api),
-            "influxctl" => Some(ManagementBackend::Influxctl),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ManagementBackend::Api => "api",
-            ManagementBackend::Influxctl => "influxctl",
-        }
-    }
-}
-
-/// How the profile logs in (issue 20): a person through the device flow
-/// (RFC 8628, the default) or a workload through the client credentials
-/// grant (RFC 6749 §4.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Grant {
-    Device,
-    ClientCredentials,
-}
-
-impl Grant {
-    pub(super) fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "device" | "device_code" => Some(Grant::Device),
-            "client_credentials" => Some(Grant::ClientCredentials),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grant::Device => "device",
-            Grant::ClientCredentials => "client_credentials",
-        }
-    }
-}
-
-/// The signing algorithm of a `private_key_file` (RFC 7518 §3.1), for keys
-/// whose PEM does not say (or to insist on one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum KeyAlg {
-    RS256,
-    ES256,
-}
-
-impl KeyAlg {
-    pub(super) fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "RS256" => Some(KeyAlg::RS256),
-            "ES256" => Some(KeyAlg::ES256),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyAlg::RS256 => "RS256",
-            KeyAlg::ES256 => "ES256",
-        }
-    }
-}
 
 /// A fully resolved profile.
 #[derive(Debug, Clone)]
