@@ -116,6 +116,8 @@ fn mint_and_rotate_as_a_workload_with_a_client_secret() {
     let minted = out.stdout_json();
     assert_eq!(minted["event"], "minted");
     assert_eq!(minted["verified"], true);
+    // The summary names the client that made the token.
+    assert_eq!(minted["created_by"], "workload-secret");
     let token = std::fs::read_to_string(env.home().join("token")).unwrap();
     let listed = cluster.list_with(token.trim());
     let t = listed.iter().find(|t| t["id"] == minted["id"]).unwrap();
