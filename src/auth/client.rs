@@ -504,9 +504,13 @@ fn refused(
         .map(|d| format!(": {}", crate::text::sanitize(&d)))
         .unwrap_or_default();
     let lower = description.to_ascii_lowercase();
-    let clock = ["exp", "iat", "nbf", "expired", "future", "clock"]
-        .iter()
-        .any(|w| lower.contains(w));
+    // Whole words only: "unexpected" is not about `exp`.
+    let clock = lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        matches!(
+            w,
+            "exp" | "iat" | "nbf" | "expired" | "future" | "clock" | "skew"
+        )
+    });
     // RFC 6749 §5.2 says `unauthorized_client`; oidc-provider answers
     // `invalid_request` "requested grant type is not allowed for this client".
     let grant_refused = matches!(
@@ -647,6 +651,119 @@ mod tests {
                 (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{e}"),
                 (got, want) => panic!("{got:?} for {want:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn refusals_get_the_hint_for_the_client_and_method() {
+        let endpoint = TokenEndpoint {
+            issuer: None,
+            token: url::Url::parse("https://idp.example/token").unwrap(),
+            grant_types: None,
+            auth_methods: None,
+        };
+        let secret = ClientAuth::SecretEnv(Secret::new("s"));
+        let key = ClientAuth::PrivateKey {
+            path: "/k".into(),
+            alg: None,
+        };
+        let file = ClientAuth::AssertionFile("/a".into());
+        let claims = AssertionClaims {
+            iss: Some("https://k8s".into()),
+            sub: Some("system:serviceaccount:ns:sa".into()),
+            aud: Some(serde_json::json!(["api://AzureADTokenExchange"])),
+            ..Default::default()
+        };
+        // (auth, error, description, claims, hint contains, exit code)
+        let cases: Vec<(
+            &ClientAuth,
+            &str,
+            Option<&str>,
+            Option<&AssertionClaims>,
+            &str,
+            i32,
+        )> = vec![
+            (
+                &secret,
+                "unauthorized_client",
+                None,
+                None,
+                "enable the client credentials grant for client `c`",
+                2,
+            ),
+            (
+                &secret,
+                "invalid_request",
+                Some("requested grant type is not allowed for this client"),
+                None,
+                "enable the client credentials grant",
+                2,
+            ),
+            (
+                &secret,
+                "invalid_client",
+                None,
+                None,
+                "check `client_id` and the client secret",
+                2,
+            ),
+            (
+                &key,
+                "invalid_client",
+                Some("jwt expired"),
+                None,
+                "clock",
+                2,
+            ),
+            (&key, "invalid_client", None, None, "aud", 2),
+            (
+                &key,
+                "invalid_client",
+                Some("unexpected key"),
+                None,
+                "register this key",
+                2,
+            ),
+            (
+                &file,
+                "invalid_client",
+                None,
+                Some(&claims),
+                "aud api://AzureADTokenExchange",
+                2,
+            ),
+            (
+                &file,
+                "invalid_client",
+                None,
+                Some(&claims),
+                "sub system:serviceaccount:ns:sa",
+                2,
+            ),
+            (&secret, "invalid_scope", None, None, "`scopes`", 2),
+            (
+                &secret,
+                "server_error",
+                None,
+                None,
+                "identity provider's log",
+                5,
+            ),
+        ];
+        for (auth, error, description, claims, want, code) in cases {
+            let e = refused(
+                "c",
+                auth,
+                &endpoint,
+                claims,
+                ErrorBody {
+                    error: error.into(),
+                    error_description: description.map(str::to_string),
+                },
+            );
+            let hint = crate::error::Classify::hint(&e).unwrap();
+            assert!(hint.contains(want), "{error}: {hint}");
+            assert_eq!(crate::error::Classify::exit_code(&e), code, "{error}");
         }
     }
 
