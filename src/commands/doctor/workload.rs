@@ -89,3 +89,25 @@ fn advertised(name: &'static str, list: Option<&[String]>, wanted: &str, hint: &
         .hint(hint),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertised_lists_are_checked_only_when_given() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let grants = list(&["authorization_code", "client_credentials"]);
+        let device_only = list(&["urn:ietf:params:oauth:grant-type:device_code"]);
+        let cases: [(Option<&[String]>, State); 3] = [
+            (None, State::Skip),
+            (Some(&grants), State::Ok),
+            (Some(&device_only), State::Fail),
+        ];
+        for (l, want) in cases {
+            let c = advertised("workload grant", l, "client_credentials", "enable it");
+            assert_eq!(c.status, want, "{l:?}");
+            assert_eq!(c.hint.is_some(), want == State::Fail, "{l:?}");
+        }
+    }
+}
