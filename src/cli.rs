@@ -534,6 +534,15 @@ pub struct ConfigInitArgs {
     /// RFC 8707 `resource` parameter of the device request
     #[arg(long, value_name = "R")]
     pub resource: Option<String>,
+    /// A workload (client credentials grant): the file holding the client secret
+    #[arg(long, value_name = "PATH")]
+    pub client_secret_file: Option<std::path::PathBuf>,
+    /// A workload: the PEM private key that signs private_key_jwt assertions
+    #[arg(long, value_name = "PATH")]
+    pub private_key_file: Option<std::path::PathBuf>,
+    /// A workload: the client assertion file the platform writes (Kubernetes, CI)
+    #[arg(long, value_name = "PATH")]
+    pub client_assertion_file: Option<std::path::PathBuf>,
     /// Replace a profile of the same name
     #[arg(long)]
     pub force: bool,

@@ -345,6 +345,80 @@ pub fn oauth_config_hint(error: &str) -> Option<&'static str> {
     })
 }
 
+/// Problems logging in as a workload: the OAuth 2.0 client credentials
+/// grant (RFC 6749 §4.4) and its client authentication (issue 20).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "profile `{profile}` logs in as a workload (grant = \"client_credentials\") but names no client credential"
+    )]
+    NoCredential { profile: String },
+    #[error("profile `{profile}` names more than one client credential: {keys}")]
+    Conflicting { profile: String, keys: String },
+    /// A secret, key or assertion file others could read or replace.
+    #[error("refusing to use {path}: {why}")]
+    UnsafeFile { path: PathBuf, why: String },
+    #[error("cannot read {what} {path}: {cause}")]
+    Unreadable {
+        what: &'static str,
+        path: PathBuf,
+        cause: String,
+    },
+    #[error("{path} is not a usable private key: {why}")]
+    BadKey { path: PathBuf, why: String },
+    #[error("the client assertion in {path} {problem}")]
+    Assertion { path: PathBuf, problem: String },
+    /// The provider's answer to the token request (RFC 6749 §5.2).
+    #[error(
+        "the identity provider refused the workload login of client `{client_id}`: {error}{description}"
+    )]
+    Refused {
+        client_id: String,
+        error: String,
+        description: String,
+        hint: String,
+    },
+}
+
+impl Classify for ClientError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            ClientError::UnsafeFile { .. } => exit::LOCAL_STATE,
+            // The platform did not rotate the file in time: no usable
+            // credential, like an expired session.
+            ClientError::Assertion { .. } => exit::NO_SESSION,
+            ClientError::Refused { error, .. }
+                if !matches!(
+                    error.as_str(),
+                    "invalid_client"
+                        | "invalid_request"
+                        | "unauthorized_client"
+                        | "unsupported_grant_type"
+                        | "invalid_scope"
+                        | "invalid_target"
+                ) =>
+            {
+                exit::IDP
+            }
+            _ => exit::USAGE,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            ClientError::NoCredential { .. } => "set one of `client_secret_file`, `private_key_file` or `client_assertion_file` under [profile.auth.oauth2] (or INFLUX_BOOTSTRAP_CLIENT_SECRET), or `grant = \"device\"` to log in as a person".into(),
+            ClientError::Conflicting { .. } => "keep exactly one way for the client to authenticate; `config show` says where each value comes from".into(),
+            ClientError::UnsafeFile { path, .. } => format!(
+                "run `chmod 600 {}` (owned by the user that runs influx-bootstrap); in Kubernetes set `defaultMode: 0400` on the volume, or `runAsUser` so a projected token is written 0600 for that user",
+                path.display()
+            ),
+            ClientError::Unreadable { .. } => "check the path under [profile.auth.oauth2]; an assertion file is written by the platform (Kubernetes projected volume, CI job step) before the command runs".into(),
+            ClientError::BadKey { .. } => "use a PEM private key: RSA (PKCS#1 or PKCS#8) for RS256, P-256 in PKCS#8 for ES256 (`openssl pkcs8 -topk8 -nocrypt -in ec.pem -out key.pem`); set `private_key_alg` if the key does not say".into(),
+            ClientError::Assertion { .. } => "the platform writes and rotates this file: check that its volume or job step still runs, and this machine's clock (`influx-bootstrap doctor` measures the skew)".into(),
+            ClientError::Refused { hint, .. } => hint.clone(),
+        })
+    }
+}
+
 /// Problems with the local session cache.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {

@@ -40,6 +40,79 @@ struct Metadata {
     #[serde(default)]
     revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
     jwks_uri: Option<Url>,
+    #[serde(default)]
+    grant_types_supported: Option<Vec<String>>,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+/// What a workload login (client credentials, issue 20) needs: the token
+/// endpoint, and what the provider advertises about grants and client
+/// authentication (RFC 8414 §2; absent lists mean "not advertised").
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenEndpoint {
+    pub issuer: Option<String>,
+    pub token: Url,
+    pub grant_types: Option<Vec<String>>,
+    pub auth_methods: Option<Vec<String>>,
+}
+
+/// The token endpoint: `token_url` when set (then nothing is fetched and
+/// nothing is known about what the provider supports), else discovered from
+/// `issuer`. Unlike [`resolve`] no device authorization endpoint is needed.
+pub async fn token_endpoint(
+    http: &HttpClient,
+    oauth: &OAuth2,
+    profile: &str,
+) -> Result<TokenEndpoint, anyhow::Error> {
+    let explicit = oauth.token_url.as_ref().map(|v| v.value.clone());
+    let Some(issuer) = oauth.issuer.as_ref().map(|v| &v.value) else {
+        return match explicit {
+            Some(token) => Ok(TokenEndpoint {
+                issuer: None,
+                token,
+                grant_types: None,
+                auth_methods: None,
+            }),
+            None => Err(ConfigError::Missing {
+                what: "`issuer` (or `token_url`)".into(),
+                profile: profile.to_string(),
+                hint: "add `issuer = \"https://...\"` under [profile.auth.oauth2]".into(),
+            }
+            .into()),
+        };
+    };
+    let (meta, doc_url, _) = fetch(http, issuer).await?;
+    check_issuer(&meta, issuer, &doc_url)?;
+    let token = explicit
+        .or(meta.token_endpoint)
+        .ok_or_else(|| AuthError::Discovery {
+            url: doc_url,
+            message: "it has no `token_endpoint`; set `token_url` to override".into(),
+        })?;
+    Ok(TokenEndpoint {
+        issuer: Some(meta.issuer),
+        token,
+        grant_types: meta.grant_types_supported,
+        auth_methods: meta.token_endpoint_auth_methods_supported,
+    })
+}
+
+/// OIDC Discovery §4.3 / RFC 8414 §3.3: the document's issuer must be the
+/// one we asked for. We forgive only a trailing slash, and then use the
+/// provider's spelling, which is what its tokens carry in `iss`.
+fn check_issuer(meta: &Metadata, issuer: &Url, doc_url: &str) -> Result<(), AuthError> {
+    if meta.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
+        return Err(AuthError::Discovery {
+            url: doc_url.to_string(),
+            message: format!(
+                "it is for issuer `{}`, not the configured `{}` (issuers must match exactly; 127.0.0.1 is not localhost)",
+                crate::text::sanitize(&meta.issuer),
+                issuer
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// `{issuer}/.well-known/openid-configuration` (OIDC Discovery §4).
@@ -96,20 +169,7 @@ pub async fn resolve(
         };
     };
     let (mut meta, doc_url, other) = fetch(http, issuer).await?;
-    // OIDC Discovery §4.3 / RFC 8414 §3.3: the document's issuer must be the
-    // one we asked for. We forgive only a trailing slash, and then use the
-    // provider's spelling, which is what its tokens carry in `iss`.
-    if meta.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
-        return Err(AuthError::Discovery {
-            url: doc_url,
-            message: format!(
-                "it is for issuer `{}`, not the configured `{}` (issuers must match exactly; 127.0.0.1 is not localhost)",
-                crate::text::sanitize(&meta.issuer),
-                issuer
-            ),
-        }
-        .into());
-    }
+    check_issuer(&meta, issuer, &doc_url)?;
     let need_device = explicit_device.is_none() && meta.device_authorization_endpoint.is_none();
     let need_revocation = explicit_revocation.is_none() && meta.revocation_endpoint.is_none();
     if (need_device || need_revocation)

@@ -1,5 +1,6 @@
 //! The OAuth session: discovery, device flow, token cache, refresh.
 pub mod cache;
+pub mod client;
 pub mod device;
 pub mod discovery;
 pub mod idtoken;
@@ -38,13 +39,16 @@ pub enum Obtained {
     Cached,
     Refreshed,
     DeviceFlow,
+    /// A workload's token from the client credentials grant (never cached).
+    ClientCredentials,
 }
 
 #[derive(Debug)]
 pub struct Acquired {
     pub session: Session,
     pub how: Obtained,
-    pub path: PathBuf,
+    /// Where the session is cached (none for a workload's token).
+    pub path: Option<PathBuf>,
 }
 
 /// What to do when the provider refuses the saved session's refresh token.
@@ -142,6 +146,11 @@ impl<'a> Auth<'a> {
         allow_device_flow: bool,
         ui: &mut dyn LoginUi,
     ) -> Result<Acquired, anyhow::Error> {
+        // A workload logs in afresh every time: no cache, no lock, no
+        // device flow, no refresh token (issue 20).
+        if self.cfg.profile.oauth2.grant.value == crate::settings::Grant::ClientCredentials {
+            return self.workload().await;
+        }
         // Hold the lock across read-refresh-write so a concurrent process
         // cannot refresh with the same (rotating) refresh token.
         let _lock = match self.cache.try_lock(&self.key)? {
@@ -156,7 +165,7 @@ impl<'a> Auth<'a> {
             if let Some(s) = self.cache.load(&self.key)? {
                 if s.access_token_valid(now) {
                     tracing::info!("using the cached session");
-                    let path = self.cache.path(&self.key);
+                    let path = Some(self.cache.path(&self.key));
                     return Ok(Acquired {
                         session: s,
                         how: Obtained::Cached,
@@ -172,7 +181,7 @@ impl<'a> Auth<'a> {
                             let session = self.refreshed(s, tokens).await?;
                             // Saved before anyone uses the new tokens: the old
                             // refresh token is already spent at the provider.
-                            let path = self.cache.store(&session)?;
+                            let path = Some(self.cache.store(&session)?);
                             return Ok(Acquired {
                                 session,
                                 how: Obtained::Refreshed,
@@ -211,11 +220,59 @@ impl<'a> Auth<'a> {
             }
         }
         let session = self.device_flow(ui).await?;
-        let path = self.cache.store(&session)?;
+        let path = Some(self.cache.store(&session)?);
         Ok(Acquired {
             session,
             how: Obtained::DeviceFlow,
             path,
+        })
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4) with the profile's one
+    /// client credential; the session is built but never stored.
+    async fn workload(&self) -> Result<Acquired, anyhow::Error> {
+        let p = &self.cfg.profile;
+        let auth = client::ClientAuth::from_profile(&p.oauth2, &p.name.value)?;
+        let endpoint = discovery::token_endpoint(self.http, &p.oauth2, &p.name.value).await?;
+        tracing::info!(
+            client_id = %self.client_id(),
+            method = auth.method(),
+            "logging in as a workload (client credentials): {}",
+            auth.describe()
+        );
+        let grant =
+            client::client_credentials(self.http, &p.oauth2, self.client_id(), &auth, &endpoint)
+                .await?;
+        tracing::info!(
+            client_id = %self.client_id(),
+            subject = %grant.identity.subject,
+            "workload access token obtained (not cached)"
+        );
+        let now = Utc::now();
+        let tokens = grant.tokens;
+        Ok(Acquired {
+            session: Session {
+                version: cache::FORMAT_VERSION,
+                key: self.key.clone(),
+                profile: p.name.value.clone(),
+                token_endpoint: endpoint.token,
+                revocation_endpoint: None,
+                jwks_uri: None,
+                issuer: endpoint.issuer,
+                expires_at: tokens.expires_in.map(|d| cache::expires_at(now, d)),
+                access_token: tokens.access_token,
+                // RFC 6749 §4.4.3: none is expected; one sent anyway is
+                // dropped, since nothing is kept between runs.
+                refresh_token: None,
+                refresh_expires_at: None,
+                id_token: None,
+                scope: tokens.scope,
+                identity: Some(grant.identity),
+                obtained_at: now,
+                refreshed_at: None,
+            },
+            how: Obtained::ClientCredentials,
+            path: None,
         })
     }
 

@@ -72,6 +72,30 @@ fn rows(cfg: &Config) -> Vec<Row> {
         opt("auth.oauth2.device_url", &p.oauth2.device_url, url),
         opt("auth.oauth2.token_url", &p.oauth2.token_url, url),
         opt("auth.oauth2.revocation_url", &p.oauth2.revocation_url, url),
+        row("auth.oauth2.grant", &p.oauth2.grant, |g| g.as_str().into()),
+        opt(
+            "auth.oauth2.client_secret_file",
+            &p.oauth2.client_secret_file,
+            path,
+        ),
+        opt("auth.oauth2.client_secret", &p.oauth2.client_secret, |_| {
+            "(set, hidden)".into()
+        }),
+        opt(
+            "auth.oauth2.private_key_file",
+            &p.oauth2.private_key_file,
+            path,
+        ),
+        opt(
+            "auth.oauth2.private_key_alg",
+            &p.oauth2.private_key_alg,
+            |a| a.as_str().into(),
+        ),
+        opt(
+            "auth.oauth2.client_assertion_file",
+            &p.oauth2.client_assertion_file,
+            path,
+        ),
         row("timeout", &cfg.timeout, |d| {
             humantime::format_duration(*d).to_string()
         }),

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use url::Url;
 
+mod workload;
+
 /// Clock skew worth a warning: ID tokens and JWT access tokens carry
 /// `iat`/`exp`, and verifiers allow some leeway, often 30 to 60 s.
 const MAX_SKEW_SECS: i64 = 30;
@@ -133,8 +135,13 @@ async fn checks(ctx: &Context) -> Vec<Check> {
     };
     let mut dates: Vec<(&'static str, Option<DateTime<Utc>>)> = Vec::new();
 
-    // Identity provider: discovery, the device endpoint, its clock.
-    out.extend(provider_checks(&cfg, &http, &mut dates).await);
+    // Identity provider: discovery, the device endpoint (or, for a
+    // workload, the client credential), its clock.
+    if cfg.profile.oauth2.grant.value == crate::settings::Grant::ClientCredentials {
+        out.extend(workload::checks(&cfg, &http, &mut dates).await);
+    } else {
+        out.extend(provider_checks(&cfg, &http, &mut dates).await);
+    }
 
     // Cluster: reachable, TLS, which management API.
     let (tls, cluster) = cluster_checks(&cfg, &http, &mut dates).await;

@@ -15,6 +15,8 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use toml_edit::DocumentMut;
 
+mod workload;
+
 /// What goes into the new `[[profile]]`.
 #[derive(Debug, Default)]
 struct Answers {
@@ -31,6 +33,8 @@ struct Answers {
     tls_disable: bool,
     /// `[profile.tls] ca`: a private CA's certificate.
     ca: Option<String>,
+    /// A workload's client credential (key, path): `grant = "client_credentials"`.
+    workload: Option<(&'static str, std::path::PathBuf)>,
 }
 
 pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
@@ -325,8 +329,14 @@ fn profile_table(name: &str, a: &Answers) -> toml_edit::Table {
     let mut oauth2 = Table::new();
     oauth2["client_id"] = value(&a.client_id);
     oauth2["issuer"] = value(&a.issuer);
-    let scopes: Array = a.scopes.iter().map(String::as_str).collect();
-    oauth2["scopes"] = value(scopes);
+    if let Some((key, path)) = &a.workload {
+        oauth2["grant"] = value("client_credentials");
+        oauth2[*key] = value(path.display().to_string());
+    }
+    if !a.scopes.is_empty() || a.workload.is_none() {
+        let scopes: Array = a.scopes.iter().map(String::as_str).collect();
+        oauth2["scopes"] = value(scopes);
+    }
     if !a.parameters.is_empty() {
         let mut p = InlineTable::new();
         for (k, v) in &a.parameters {
@@ -378,7 +388,12 @@ fn gather(ctx: &Context, args: &ConfigInitArgs, interactive: bool) -> anyhow::Re
         )
         .into());
     }
-    a.scopes = scopes(&args.scopes, preset, &a.client_id);
+    a.workload = workload::credential(args)?;
+    a.scopes = if a.workload.is_some() {
+        workload::scopes(split_scopes(&args.scopes), preset, &a.client_id)
+    } else {
+        scopes(&args.scopes, preset, &a.client_id)
+    };
     Ok(a)
 }
 
@@ -535,12 +550,7 @@ fn provider_answers<R: BufRead>(
 
 /// The scopes from the flags (space/comma separated or repeated), else the preset's.
 fn scopes(flags: &[String], preset: Option<Preset>, client_id: &str) -> Vec<String> {
-    let given: Vec<String> = flags
-        .iter()
-        .flat_map(|s| s.split([' ', ',']))
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let given = split_scopes(flags);
     if !given.is_empty() {
         return given;
     }
@@ -554,6 +564,16 @@ fn scopes(flags: &[String], preset: Option<Preset>, client_id: &str) -> Vec<Stri
         ],
         _ => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
     }
+}
+
+/// `--scopes`, space/comma separated or repeated.
+fn split_scopes(flags: &[String]) -> Vec<String> {
+    flags
+        .iter()
+        .flat_map(|s| s.split([' ', ',']))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn parse_preset(s: &str) -> anyhow::Result<Option<Preset>> {
@@ -689,14 +709,26 @@ async fn check_discovery(ctx: &Context) -> bool {
     let result = async {
         let cfg = ctx.config()?;
         let http = ctx.http(&cfg)?;
-        crate::auth::discovery::resolve(&http, &cfg.profile.oauth2, &cfg.profile.name.value).await
+        let (o, name) = (&cfg.profile.oauth2, &cfg.profile.name.value);
+        // A workload needs the token endpoint only (issue 20).
+        if o.grant.value == crate::settings::Grant::ClientCredentials {
+            let ep = crate::auth::discovery::token_endpoint(&http, o, name).await?;
+            return Ok(format!(
+                "token endpoint {}",
+                crate::text::display_url(&ep.token)
+            ));
+        }
+        let ep = crate::auth::discovery::resolve(&http, o, name).await?;
+        anyhow::Ok(format!(
+            "device endpoint {}",
+            crate::text::display_url(&ep.device_authorization)
+        ))
     }
     .await;
     match result {
-        Ok(ep) => {
+        Ok(found) => {
             ctx.printer.status(format!(
-                "✓ the identity provider answered discovery; device endpoint {}",
-                crate::text::display_url(&ep.device_authorization)
+                "✓ the identity provider answered discovery; {found}"
             ));
             true
         }

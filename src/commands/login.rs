@@ -34,6 +34,9 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
         Obtained::Cached => "Already logged in",
         Obtained::Refreshed => "Session refreshed",
         Obtained::DeviceFlow => "Logged in",
+        Obtained::ClientCredentials => {
+            "Logged in as a workload (client credentials, nothing cached)"
+        }
     };
     let until = s
         .expires_at

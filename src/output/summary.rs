@@ -24,6 +24,11 @@ pub struct Summary {
     pub verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_old: Option<String>,
+    /// Who the cluster says made the token (a person's or a workload
+    /// client's subject, or `token:ID`), so an audit of the run's output can
+    /// tell them apart; absent where the API does not say (database tokens).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub created_by: String,
 }
 
 impl Summary {
@@ -49,6 +54,7 @@ impl Summary {
             stores,
             verified,
             revoked_old: None,
+            created_by: crate::text::sanitize(&created.token.created_by),
         }
     }
 
@@ -76,6 +82,9 @@ impl Summary {
         }
         if !self.permissions.is_empty() {
             rows.push(vec!["PERMISSIONS".into(), self.permissions.join(" ")]);
+        }
+        if !self.created_by.is_empty() {
+            rows.push(vec!["CREATED BY".into(), self.created_by.clone()]);
         }
         if let Some(old) = &self.revoked_old {
             rows.push(vec!["OLD TOKEN".into(), old.clone()]);

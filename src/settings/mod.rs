@@ -26,7 +26,7 @@ pub mod words;
 pub use paths::{FileKind, Files, influxctl_config_path, our_config_path, unreadable};
 pub use profile::{OAuth2, Profile, Tls};
 pub use schema::parse_text;
-pub use values::{ManagementBackend, Product, Source, Value};
+pub use values::{Grant, KeyAlg, ManagementBackend, Product, Source, Value};
 
 pub const DEFAULT_PROFILE: &str = "default";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -342,6 +342,30 @@ impl Idp {
         }
     }
 
+    /// `GET /__test/workload`: the workload clients' credentials, made per
+    /// process (`secret` of `workload-secret` and `workload-device`;
+    /// `rsa_pem`, `ec_pem`: PKCS#8 keys of `workload-jwt`).
+    pub fn workload(&self) -> Value {
+        self.get_json("/__test/workload")
+    }
+
+    /// `POST /__test/platform-token`: a client assertion for
+    /// `workload-platform` signed the way a platform would (Kubernetes, a CI
+    /// system); `body` may set `aud`, `exp_in` (s) and `iat_offset` (s).
+    pub fn platform_token(&self, body: Value) -> String {
+        let resp = self
+            .http()
+            .post(self.url("/__test/platform-token"))
+            .json(&body)
+            .send()
+            .expect("POST /__test/platform-token");
+        let v: Value = resp.json().expect("platform token JSON");
+        v["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {v}"))
+            .to_owned()
+    }
+
     /// `GET /__test/stats`: request counters and `pending_user_codes`.
     pub fn stats(&self) -> Value {
         self.get_json("/__test/stats")

@@ -32,3 +32,4 @@ mod providers;
 mod quirks;
 mod store_hardening;
 mod tty;
+mod workload;
