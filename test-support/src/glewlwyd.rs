@@ -36,8 +36,8 @@ const PLUGIN: &str = "oidc";
 
 /// The public client (device grant and refresh, no secret).
 pub const PUBLIC_CLIENT: &str = "influx-bootstrap";
-/// The confidential client (client credentials, `client_secret_basic`); for
-/// workload login once it lands.
+/// The confidential client (client credentials, `client_secret_basic`), for
+/// workload login.
 pub const CONFIDENTIAL_CLIENT: &str = "influx-bootstrap-workload";
 pub const CONFIDENTIAL_SECRET: &str = "glewlwyd-test-secret";
 /// The person who approves device codes, and the scopes they may grant.
