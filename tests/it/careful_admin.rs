@@ -73,9 +73,12 @@ fn the_suggested_rotate_keeps_the_profile_and_the_config() {
         "file:tok",
     ]);
     out.assert_success();
+    // (The store is named by its absolute path, so the command works from
+    // any directory.)
     let want = format!(
-        "influx-bootstrap --config {} --profile default rotate --store file:tok",
-        config.display()
+        "influx-bootstrap --config {} --profile default rotate --store file:{}",
+        config.display(),
+        s.env.home().join("tok").display()
     );
     assert!(out.stderr.contains(&want), "{out}");
     assert!(out.stdout.contains("(in 90 days)"), "{out}");
