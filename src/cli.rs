@@ -17,13 +17,16 @@ Exit codes:
   5    the identity provider was unreachable or answered garbage
   6    no usable session (not logged in, or the session was refused)
   7    unsafe or unusable local state (e.g. a world-readable session cache,
-       a cache directory or session file another user owns or can write)
+       a cache or state directory or file another user owns or can write)
   8    the cluster refused the credential (HTTP 401/403)
   9    the cluster could not be reached or answered an error
   10   mint/rotate: some stores failed (the token is kept in the others)
   11   mint: no store took the token (it was revoked, or printed with
        --on-store-failure print)
   12   mint/rotate: the new token was stored but failed verification
+  13   mint/rotate: an interrupted rotation may have made a token and
+       nothing proves which is ours; nothing revoked, candidates named
+  14   mint/rotate: another run holds the lock of these stores (named)
   128+n interrupted by signal n: 130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT,
        143 SIGTERM (after cleanup)
 

@@ -160,6 +160,8 @@ pub const DATA_ROUTES: &[Route] = &[
 pub const TEST_ROUTES: &[(&str, &str)] = &[
     ("POST", "/__test/faults"),
     ("GET", "/__test/stats"),
+    ("POST", "/__test/activation"),
+    ("GET", "/__test/activation"),
     ("POST", "/__test/management-tokens"),
     ("POST", crate::private::PREFIX),
     ("GET", crate::private::PREFIX),
@@ -328,6 +330,8 @@ pub struct AppState {
     /// stored response holds the raw token, which thus never reaches the disk
     /// and is forgotten after [`IDEMPOTENCY_TTL`] (or a restart).
     idempotency: Mutex<IdempotencyRecords>,
+    /// When new tokens start to work (`crate::activation`).
+    pub activation: crate::activation::Activation,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -395,6 +399,7 @@ impl AppState {
         let state = Arc::new(AppState {
             verifier: JwtVerifier::new(config.identity.clone()),
             faults: Mutex::new(config.faults),
+            activation: crate::activation::Activation::new(config.activation),
             config: Arc::new(config),
             store,
             stats: Mutex::default(),
@@ -538,6 +543,11 @@ impl AppState {
             if !record.is_usable(token::now_micros()) {
                 return Err(ApiError::unauthorized("management token has expired"));
             }
+            self.activation.check(
+                crate::activation::Kind::Management,
+                record.created_at,
+                token::now_micros(),
+            )?;
             return Ok(Principal::Token(record.id));
         }
 
@@ -1143,7 +1153,8 @@ pub fn app(state: Arc<AppState>) -> Router {
                 "/__test/management-tokens",
                 axum::routing::post(test_issue_management_token).fallback(method_not_allowed),
             )
-            .merge(crate::private::routes());
+            .merge(crate::private::routes())
+            .merge(crate::activation::routes());
     }
     router
         .fallback(not_found)

@@ -78,6 +78,11 @@ async fn token_of(state: &AppState, req: &Parts) -> Result<DatabaseTokenRecord, 
     if !record.is_usable(token::now_micros()) {
         return Err(ApiError::unauthorized("database token has expired"));
     }
+    state.activation.check(
+        crate::activation::Kind::Database,
+        record.created_at,
+        token::now_micros(),
+    )?;
     Ok(record)
 }
 

@@ -18,6 +18,7 @@ use url::Url;
 pub mod documented;
 pub mod expiry;
 pub mod influxctl;
+pub mod ours;
 pub mod probe;
 
 /// A management token as the cluster describes it (never the secret). The

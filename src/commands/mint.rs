@@ -40,6 +40,8 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
         )
         .into());
     }
+    // One run at a time per store (a second one waits, then names the first).
+    let _locks = provision::lock_stores(&ctx.env, &ctx.printer, &plan.stores).await?;
     if !args.read_databases.is_empty() || !args.write_databases.is_empty() {
         return database_token(ctx, &args, plan, min_remaining).await;
     }
@@ -81,7 +83,7 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
         s = provision::credential(&cfg, &http, &mut ui) => s?,
     };
     drop(ui);
-    finish_rotation(ctx, &p, &args, &session.cred)
+    finish_rotation(ctx, &p, &args, &session.cred, &plan)
         .await
         .map_err(|e| session.on_error(e))?;
 
@@ -105,7 +107,7 @@ async fn if_missing<A: provision::TokenApi>(
     min_remaining: Duration,
 ) -> anyhow::Result<Option<()>> {
     let first = plan.stores[0].clone();
-    let record = provision::record_of(&ctx.env, &ctx.printer, &first.to_string());
+    let record = provision::record_of(&ctx.env, &ctx.printer, &first.to_string())?;
     let here = provision::management_ref(cfg, crate::cluster::base_url(&cfg.profile)?.as_str());
     let address = provision::profile_address(cfg);
     let bound = |tok: &crate::secret::Secret| {
@@ -161,7 +163,7 @@ async fn influxctl_token(
         _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
         r = provision::influxctl_login(&api, &cred) => r?,
     };
-    finish_rotation(ctx, &p, args, &cred).await?;
+    finish_rotation(ctx, &p, args, &cred, &plan).await?;
     provision::mint(&p, &plan, &cred).await
 }
 
@@ -215,7 +217,7 @@ async fn database_token(
     };
     drop(ui);
     let cred = &session.cred;
-    finish_rotation(ctx, &p, args, cred)
+    finish_rotation(ctx, &p, args, cred, &plan)
         .await
         .map_err(|e| session.on_error(e))?;
 
@@ -249,10 +251,15 @@ async fn finish_rotation<A: provision::TokenApi>(
     p: &provision::Pipeline<'_, A>,
     args: &MintArgs,
     cred: &crate::cluster::Credential,
+    plan: &provision::Plan,
 ) -> anyhow::Result<()> {
+    // No state directory, no journal.
+    let Some(here) = plan.record.as_ref().map(|r| &r.cluster) else {
+        return Ok(());
+    };
     // Recovery writes stores back: that is its purpose.
     let stores = provision::spec_stores(&args.stores, &store_options(ctx, true))?;
-    let Some((records, j)) = provision::journal_for(&ctx.env, &ctx.printer, &stores) else {
+    let Some((records, j)) = provision::journal_for(&ctx.env, &ctx.printer, &stores)? else {
         return Ok(());
     };
     if j.kind != p.api.kind() {
@@ -268,7 +275,7 @@ async fn finish_rotation<A: provision::TokenApi>(
         )
         .into());
     }
-    provision::recover(p, &records, &j, &stores, Some(cred)).await?;
+    provision::recover(p, &records, &j, &stores, Some(cred), here).await?;
     Ok(())
 }
 

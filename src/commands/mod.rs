@@ -124,6 +124,7 @@ impl Context {
             api,
             printer: &self.printer,
             interrupt: &self.interrupt,
+            run: crate::cluster::ours::new_run(),
         }
     }
 }

@@ -33,12 +33,14 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         args.expiry.expires_in.as_deref(),
         Utc::now(),
     )?;
+    // One run at a time per store (a second one waits, then names the first).
+    let _locks = provision::lock_stores(&ctx.env, &ctx.printer, &stores).await?;
     let first = stores[0].to_string();
     // An earlier rotation of these stores that died half-way is finished or
     // rolled back first: a management token's with the tokens in the stores,
     // a database token's once the management credential is in hand.
-    let journal = provision::journal_for(&ctx.env, &ctx.printer, &stores);
-    let record = provision::record_of(&ctx.env, &ctx.printer, &first);
+    let journal = provision::journal_for(&ctx.env, &ctx.printer, &stores)?;
+    let record = provision::record_of(&ctx.env, &ctx.printer, &first)?;
     let database = record.as_ref().filter(|r| r.kind == TokenKind::Database);
     let db_journal = journal
         .as_ref()
@@ -85,7 +87,15 @@ async fn management_token<A: provision::TokenApi>(
     let json = args.format.format == Format::Json;
     let first = stores[0].to_string();
     if let Some((records, j)) = &journal
-        && let Recovered::Finished(_) = provision::recover(p, records, j, &stores, None).await?
+        && let Recovered::Finished(_) = provision::recover(
+            p,
+            records,
+            j,
+            &stores,
+            None,
+            &provision::management_ref(cfg, base.as_str()),
+        )
+        .await?
     {
         return Ok(());
     }
@@ -181,7 +191,7 @@ async fn database_token(
             permissions: j.permissions.clone(),
         };
         let p = ctx.pipeline(&api);
-        let done = provision::recover(&p, records, j, &stores, Some(&session.cred))
+        let done = provision::recover(&p, records, j, &stores, Some(&session.cred), &cluster)
             .await
             .map_err(|e| session.on_error(e))?;
         if let Recovered::Finished(_) = done {

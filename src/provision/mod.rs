@@ -26,6 +26,7 @@
 //! permissions), not by copies of the pipeline.
 mod credential;
 mod database;
+mod fleet;
 mod influxctl;
 mod mint;
 mod recover;
@@ -33,6 +34,7 @@ mod rotate;
 
 pub use credential::{Session, credential, credential_for};
 pub use database::{DatabaseTokens, database_token_meta, held_database_token};
+pub use fleet::lock_stores;
 pub use influxctl::{
     InfluxctlTokens, influxctl_credential, influxctl_tokens, login as influxctl_login,
 };
@@ -263,14 +265,22 @@ fn product_name(cfg: &crate::settings::Config) -> String {
 }
 
 /// The record `mint` left for `store`, if any (an unreadable one is a
-/// warning: `rotate --id` still works).
-pub fn record_of(env: &crate::env::Env, printer: &Printer, store: &str) -> Option<Record> {
-    let dir = crate::state::state_dir(env)?;
+/// warning: `rotate --id` still works; an unsafe state directory stops the
+/// run, exit 7).
+pub fn record_of(
+    env: &crate::env::Env,
+    printer: &Printer,
+    store: &str,
+) -> Result<Option<Record>, crate::error::StateError> {
+    let Some(dir) = crate::state::state_dir(env) else {
+        return Ok(None);
+    };
     match Records::in_dir(&dir).load(store) {
-        Ok(r) => r,
+        Ok(r) => Ok(r),
+        Err(e @ crate::error::StateError::Unsafe { .. }) => Err(e),
         Err(e) => {
             printer.warn(format!("could not read the record of {store}: {e}"));
-            None
+            Ok(None)
         }
     }
 }
@@ -362,6 +372,9 @@ pub struct Pipeline<'a, A: TokenApi> {
     pub api: &'a A,
     pub printer: &'a Printer,
     pub interrupt: &'a Interrupt,
+    /// This run's marker, appended to every description it creates
+    /// ([`crate::cluster::ours`]): what proves a listed token is ours.
+    pub run: String,
 }
 
 /// The credential a created token gives: its own access token.
@@ -467,6 +480,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
         description: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<anyhow::Result<CreatedToken>, String> {
+        let description = &crate::cluster::ours::marked(description, &self.run);
         let created = if self.api.idempotent_create() {
             self.create_replayed(cred, description, expires_at).await?
         } else {
@@ -523,9 +537,10 @@ impl<A: TokenApi> Pipeline<'_, A> {
     /// 2. Create (the `Idempotency-Key` is sent; nothing depends on it).
     /// 3. If the outcome is unknown (connection dropped after sending, a
     ///    timeout, a 5xx; [`ClusterError::create_outcome_unknown`]), list
-    ///    again: a token that is new since step 1, live, with our description
-    ///    and exactly our permissions, created after we started (five minutes
-    ///    of clock skew allowed) is the one whose secret we never received. It
+    ///    again: a token that is new since step 1, live, with exactly our
+    ///    permissions and this run's marked description
+    ///    ([`crate::cluster::ours`]) is one whose secret we never received —
+    ///    never another host's token of the same description. It
     ///    is revoked, and only then is the create sent once more. If it cannot
     ///    be revoked, nothing is created again (two live tokens would be worse
     ///    than an error that names the one to revoke).
@@ -548,7 +563,6 @@ impl<A: TokenApi> Pipeline<'_, A> {
                 )));
             }
         };
-        let started = Utc::now();
         for attempt in 0..2 {
             let key = uuid::Uuid::new_v4().to_string();
             let create = self.api.create(cred, description, expires_at, &key);
@@ -559,7 +573,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
                 _ = self.interrupt.wait() => {
                     return Err(match tokio::time::timeout(CLEANUP_BUDGET, &mut create).await {
                         Ok(Ok(c)) => self.revoke_unstored(&[cred], &c.token.id).await,
-                        _ => match self.revoke_lost(cred, &before, description, started).await {
+                        _ => match self.revoke_lost(cred, &before, description).await {
                             Ok(ids) if ids.is_empty() => "no token was created".into(),
                             Ok(ids) => format!("the token it made was revoked (id {})", ids.join(", ")),
                             Err(e) => e,
@@ -574,7 +588,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
             self.printer.note(format!(
                 "the create's outcome is unknown ({e}); looking for a token it may have made"
             ));
-            match self.revoke_lost(cred, &before, description, started).await {
+            match self.revoke_lost(cred, &before, description).await {
                 Ok(ids) => {
                     for id in &ids {
                         self.printer.status(format!(
@@ -596,16 +610,15 @@ impl<A: TokenApi> Pipeline<'_, A> {
         unreachable!("the second attempt always returns")
     }
 
-    /// Revoke every token that appeared since `before` and matches what we
-    /// asked for: the ids revoked, or what went wrong (naming the ids).
+    /// Revoke every token that appeared since `before` with this run's
+    /// marked `description` and our permissions: the ids revoked, or what
+    /// went wrong (naming the ids).
     async fn revoke_lost(
         &self,
         cred: &Credential,
         before: &std::collections::HashSet<String>,
         description: &str,
-        started: DateTime<Utc>,
     ) -> Result<Vec<String>, String> {
-        let skew = chrono::Duration::minutes(5);
         let list = tokio::time::timeout(CLEANUP_BUDGET, self.api.list(cred)).await;
         let all = match list {
             Ok(Ok(all)) => all,
@@ -620,7 +633,6 @@ impl<A: TokenApi> Pipeline<'_, A> {
                     && t.revoked_at.is_none()
                     && t.description == description
                     && sorted(&t.permissions) == want
-                    && t.created_at >= started - skew
             })
             .map(|t| t.id)
             .collect();
@@ -747,6 +759,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
             .get(&self.checker(cred, created), &created.token.id)
             .await
             .map_err(|e| fail(e.to_string()))?;
+        let description = crate::cluster::ours::marked(description, &self.run);
         if t.description != description {
             return Err(fail(format!(
                 "the cluster reports description {:?}, expected {:?}",

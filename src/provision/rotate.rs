@@ -90,7 +90,7 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
                     account_id: None,
                     cluster_id: None,
                 }),
-            description: meta.description.clone(),
+            description: crate::cluster::ours::unmarked(&meta.description).to_string(),
             permissions: meta.permissions.clone(),
             old_id: meta.id.clone(),
             old_sha256: crate::state::fingerprint(&plan.old),
@@ -98,6 +98,8 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
             new_sha256: None,
             switched: Vec::new(),
             started_at: Utc::now(),
+            run: Some(p.run.clone()),
+            keep_old: plan.keep_old,
         },
     };
     // Intent first: a crash from here on is finished or rolled back by the

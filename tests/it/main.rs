@@ -15,6 +15,7 @@ mod doctor;
 mod documented;
 mod faults;
 mod first_run;
+mod fleet;
 mod hardening;
 mod hostile;
 mod idp_fixture;

@@ -1,0 +1,248 @@
+//! Rotation a fleet can trust (issue 17): many hosts, each with its own HOME
+//! and state directory, run the same `mint`/`rotate` with the same
+//! description against one cluster. One regression test per item of the
+//! issue (H1, M1, M3, M5, L4 of the 2026-12-06 security review), each through
+//! the real binary against the reference cluster playing a stock cluster
+//! (database tokens: no token prefix, no server idempotency — the case where
+//! guessing "ours" from a description went furthest wrong).
+
+use crate::support;
+
+use reference_cluster::config::DocumentedPaths;
+use std::path::PathBuf;
+use support::cluster::Cluster;
+use support::stock::{management_token, stock, write};
+use support::{Idp, Output, ProfileToml, Running, StoreGate, TestEnv};
+
+/// One simulated host: its own HOME (so its own state directory), the
+/// cluster's profile, the automation's management token.
+struct Host {
+    env: TestEnv,
+    mgmt: String,
+}
+
+impl Host {
+    fn new(idp: &Idp, cluster: &Cluster, mgmt: &str) -> Host {
+        let env = TestEnv::new();
+        env.write_config(&ProfileToml::new(idp).cluster(cluster).build());
+        Host {
+            env,
+            mgmt: mgmt.to_string(),
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = self.env.cmd(args);
+        c.env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &self.mgmt);
+        c
+    }
+
+    fn spawn(&self, args: &[&str]) -> Running {
+        Running::spawn(self.cmd(args))
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.spawn(args).wait_output()
+    }
+
+    fn mint(&self, stores: &[&str]) -> Output {
+        let mut args = vec![
+            "mint",
+            "--description",
+            "telegraf",
+            "--write-database",
+            "db",
+            "--create-database",
+        ];
+        for s in stores {
+            args.extend(["--store", s]);
+        }
+        self.run(&args)
+    }
+
+    fn state(&self) -> PathBuf {
+        self.env.home().join(".local/state/influx-bootstrap")
+    }
+
+    fn journals(&self) -> usize {
+        std::fs::read_dir(self.state().join("journal")).map_or(0, |d| d.count())
+    }
+
+    fn token(&self, name: &str) -> String {
+        std::fs::read_to_string(self.env.home().join(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+}
+
+fn setup() -> (Idp, Cluster, String) {
+    let idp = Idp::builder().interval(1).start();
+    let cluster = stock(&idp, DocumentedPaths::Both, None);
+    let mgmt = management_token(&cluster);
+    (idp, cluster, mgmt)
+}
+
+/// Items 1 and 2 (H1): host x's rotation loses its create's answer (the
+/// cluster commits, the connection drops, twice) and keeps its journal; host
+/// y rotates its own token with the same description; x's next run finishes
+/// its journal and revokes only what x's run provably made — y's token keeps
+/// working. (Before: x revoked every same-description token created since.)
+#[test]
+fn a_lost_create_never_revokes_another_hosts_token() {
+    let (idp, cluster, mgmt) = setup();
+    let (x, y) = (
+        Host::new(&idp, &cluster, &mgmt),
+        Host::new(&idp, &cluster, &mgmt),
+    );
+    x.mint(&["file:t"]).assert_success();
+    y.mint(&["file:t"]).assert_success();
+
+    cluster.faults(serde_json::json!({"drop_after_create": 2}));
+    let out = x.run(&["rotate", "--store", "file:t"]);
+    assert!(!out.success(), "{out}");
+    assert_eq!(
+        x.journals(),
+        1,
+        "the unknown outcome keeps the journal\n{out}"
+    );
+    cluster.faults(serde_json::json!({"drop_after_create": 0}));
+
+    y.run(&["rotate", "--store", "file:t"]).assert_success();
+    let y_token = y.token("t");
+    assert_eq!(write(&cluster, &y_token, "db"), 204);
+
+    let out = x.run(&["rotate", "--store", "file:t"]);
+    out.assert_success();
+    assert!(out.stderr.contains("was interrupted"), "{out}");
+    assert_eq!(x.journals(), 0, "a resolved journal is removed\n{out}");
+    assert_eq!(
+        write(&cluster, &y_token, "db"),
+        204,
+        "y's token was revoked\n{out}"
+    );
+    assert_eq!(write(&cluster, &x.token("t"), "db"), 204);
+}
+
+/// Item 3 (M1): a state directory other users can write to is refused
+/// before anything is created or revoked (exit 7), as the session cache is.
+#[test]
+fn a_state_directory_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let (idp, cluster, mgmt) = setup();
+    let x = Host::new(&idp, &cluster, &mgmt);
+    x.mint(&["file:t"]).assert_success();
+    let before = cluster.stats()["database_tokens"].clone();
+    std::fs::set_permissions(x.state(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    for args in [
+        &["rotate", "--store", "file:t"][..],
+        &[
+            "mint",
+            "--force",
+            "--description",
+            "telegraf",
+            "--write-database",
+            "db",
+            "--store",
+            "file:t",
+        ],
+    ] {
+        let out = x.run(args);
+        out.assert_code(7);
+        assert!(out.stderr.contains("writable by other users"), "{out}");
+        assert!(
+            out.stderr.contains("INFLUX_BOOTSTRAP_STATE_DIR"),
+            "hint\n{out}"
+        );
+    }
+    assert_eq!(
+        cluster.stats()["database_tokens"],
+        before,
+        "nothing created"
+    );
+    assert_eq!(write(&cluster, &x.token("t"), "db"), 204, "nothing revoked");
+}
+
+/// Item 5 (M5): a second run of the same stores waits a bounded time for the
+/// first, then stops with exit 14 naming it; the first finishes with the
+/// store holding its live token.
+#[test]
+fn overlapping_runs_of_one_store_are_serialised() {
+    let (idp, cluster, mgmt) = setup();
+    let x = Host::new(&idp, &cluster, &mgmt);
+    let gate = StoreGate::new(x.env.home(), "slow", 0);
+    x.mint(&["file:t"]).assert_success();
+    let first = x.spawn(&["rotate", "--store", "file:t", "--store", &gate.spec]);
+    gate.wait_until_storing(&first);
+    let mut second = x.cmd(&["rotate", "--store", "file:t"]);
+    second.env("INFLUX_BOOTSTRAP_LOCK_WAIT", "300ms");
+    let out = Running::spawn(second).wait_output();
+    out.assert_code(14);
+    assert!(
+        out.stderr.contains(&format!("pid {}", first.pid())),
+        "{out}"
+    );
+    gate.open();
+    first.wait_output().assert_success();
+    assert_eq!(write(&cluster, &x.token("t"), "db"), 204);
+}
+
+/// Item 6 (L4) and item 4 (M3): a rotation with `--keep-old`, killed after
+/// every readable store took the new token, is finished forward by the next
+/// run — and the old token, which the person asked to keep, stays valid. A
+/// run with another cluster's profile finds the journal and sends nothing.
+#[test]
+fn recovery_keeps_the_old_token_and_stays_on_its_cluster() {
+    let (idp, cluster, mgmt) = setup();
+    let x = Host::new(&idp, &cluster, &mgmt);
+    x.mint(&["file:a", "file:b"]).assert_success();
+    let old = x.token("a");
+    let gate = StoreGate::new(x.env.home(), "crash", 0);
+    let rotate = [
+        "rotate",
+        "--keep-old",
+        "--store",
+        "file:a",
+        "--store",
+        "file:b",
+        "--store",
+        gate.spec.as_str(),
+    ];
+    let first = x.spawn(&rotate);
+    gate.wait_until_storing(&first);
+    first.signal("KILL");
+    gate.open();
+    assert_eq!(first.wait_output().code, None);
+    let new = x.token("a");
+    assert_ne!(new, old);
+    assert_eq!(x.journals(), 1);
+
+    // Another cluster's profile: refused before the journal's tokens are
+    // sent anywhere.
+    let other = stock(&idp, DocumentedPaths::Both, None);
+    let other_toml = x.env.home().join("other.toml");
+    std::fs::write(&other_toml, ProfileToml::new(&idp).cluster(&other).build()).unwrap();
+    let other_mgmt = management_token(&other);
+    let mut c = x.cmd(&rotate);
+    c.env("INFLUX_BOOTSTRAP_CONFIG", &other_toml)
+        .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &other_mgmt);
+    let out = Running::spawn(c).wait_output();
+    out.assert_code(2);
+    assert!(out.stderr.contains("belongs to"), "{out}");
+    assert_eq!(x.journals(), 1, "kept for its own cluster");
+    assert_eq!(other.stats()["database_tokens"], 0, "nothing created there");
+
+    let second = x.spawn(&rotate);
+    gate.wait_until_storing(&second);
+    gate.open();
+    let out = second.wait_output();
+    out.assert_success();
+    assert!(out.stderr.contains("kept (--keep-old)"), "{out}");
+    assert_eq!(x.journals(), 0);
+    assert_eq!(write(&cluster, &new, "db"), 204);
+    assert_eq!(
+        write(&cluster, &old, "db"),
+        204,
+        "the kept token was revoked\n{out}"
+    );
+}
