@@ -285,8 +285,16 @@ pub fn record_of(
     }
 }
 
-/// The profile's cluster as `host:port` (what an influxctl profile names).
+/// Where a stored management token would be sent, as `host:port` (what an
+/// influxctl profile names): `management_url`'s when set — the token goes
+/// there, so that is what a store's binding must match (M4 of the
+/// 2026-12-06 review) — else the profile's cluster.
 pub fn profile_address(cfg: &crate::settings::Config) -> String {
+    if let Some(u) = &cfg.profile.management_url
+        && let (Some(host), Some(port)) = (u.value.host_str(), u.value.port_or_known_default())
+    {
+        return format!("{}:{port}", host.to_ascii_lowercase());
+    }
     let host = cfg
         .profile
         .host

@@ -246,3 +246,47 @@ fn recovery_keeps_the_old_token_and_stays_on_its_cluster() {
         "the kept token was revoked\n{out}"
     );
 }
+
+/// Item 4 (M4): `management_url` decides where a stored token is sent, so
+/// an `influxctl:` store's binding is compared with it, not with the
+/// profile's host: a management token bound to this cluster is never sent
+/// to another one through `INFLUX_BOOTSTRAP_MANAGEMENT_URL`.
+#[test]
+fn management_url_cannot_redirect_an_influxctl_stores_token() {
+    let s = support::Stack::start();
+    let out = s.env.run([
+        "mint",
+        "--browser",
+        "never",
+        "--description",
+        "ctl",
+        "--expires-in",
+        "90d",
+        "--store",
+        "file:a.token",
+    ]);
+    out.assert_success();
+    let token = std::fs::read_to_string(s.env.home().join("a.token")).unwrap();
+    let ctl = s.env.xdg_config_home().join("influxctl/config.toml");
+    std::fs::create_dir_all(ctl.parent().unwrap()).unwrap();
+    let ctl_text = format!(
+        "[[profile]]\n  name = \"prod\"\n  host = \"127.0.0.1\"\n  port = \"{}\"\n  mgmt_token = \"{}\"\n",
+        s.cluster.port(),
+        token.trim()
+    );
+    std::fs::write(&ctl, &ctl_text).unwrap();
+    let elsewhere = Cluster::start(&s.idp);
+    let mut cmd = s.env.cmd(["rotate", "--store", "influxctl:prod"]);
+    cmd.env("INFLUX_BOOTSTRAP_MANAGEMENT_URL", elsewhere.url());
+    let out = Running::spawn(cmd).wait_output();
+    out.assert_code(2);
+    assert!(out.stderr.contains("it was not sent"), "{out}");
+    // Only the pre-flight probe's unauthenticated GET reached it (before
+    // the fix, the list sent with the stored token made it two).
+    let (list, create) = (
+        elsewhere.requests("GET /api/v0/management/tokens"),
+        elsewhere.requests("POST /api/v0/management/tokens"),
+    );
+    assert_eq!((list, create), (1, 0), "{out}");
+    assert_eq!(std::fs::read_to_string(&ctl).unwrap(), ctl_text);
+}
