@@ -194,6 +194,10 @@ pub struct RotateArgs {
     /// README "Rotating database tokens"); needs the management credential
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
+    /// Rotate only if the stored token expires within this window (e.g.
+    /// 14d); otherwise report it unchanged and exit 0 (for timers)
+    #[arg(long, value_name = "DURATION")]
+    pub when_remaining: Option<String>,
     #[command(flatten)]
     pub device: DeviceArgs,
     #[command(flatten)]

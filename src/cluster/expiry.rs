@@ -82,6 +82,17 @@ pub fn parse_expiry(
     Ok(None)
 }
 
+/// A window such as `14d` or `12h` (`--min-remaining`, `--when-remaining`).
+pub fn parse_window(flag: &str, text: &str) -> Result<std::time::Duration, ConfigError> {
+    humantime::parse_duration(text).map_err(|e| {
+        bad(
+            flag,
+            format!("`{text}`: {e}"),
+            "write a duration such as 7d or 12h",
+        )
+    })
+}
+
 /// `mint --if-missing` with a lifetime shorter than `--min-remaining`: every
 /// run would find the token "about to expire" and mint again, asking a
 /// person to approve each time. Refused before anything happens.

@@ -17,9 +17,12 @@ use url::Url;
 
 pub mod documented;
 pub mod expiry;
+pub mod ids;
 pub mod influxctl;
 pub mod ours;
 pub mod probe;
+
+pub use ids::{is_prefix, resolve_id, resolve_ids};
 
 /// A management token as the cluster describes it (never the secret). The
 /// API speaks camelCase; everything we print is snake_case.
@@ -505,111 +508,3 @@ fn status_error(resp: &Response, cred: &Credential, missing: Option<Missing<'_>>
 
 #[cfg(test)]
 mod tests;
-
-/// Does `typed` need [`resolve_id`] (it is shorter than a whole UUID)?
-pub fn is_prefix(typed: &str) -> bool {
-    typed.len() < 36
-}
-
-/// A token id as a person typed it: whole, or a unique prefix (at least
-/// four characters) of one of `ids` — terminal lists show the first eight,
-/// like `docker ps`, and what is shown can be typed back. `noun` names the
-/// kind ("management token"), `list` the command that shows them.
-pub fn resolve_id<'a>(
-    typed: &str,
-    ids: impl IntoIterator<Item = &'a str>,
-    noun: &str,
-    list: &'static str,
-) -> anyhow::Result<String> {
-    if !is_prefix(typed) {
-        return Ok(typed.to_string());
-    }
-    if typed.chars().count() < crate::output::lists::MIN_PREFIX {
-        return Err(ConfigError::usage(
-            "ID",
-            format!("`{}` is too short to name a {noun}", sanitize(typed)),
-            "type at least four characters of the id (see `influx-bootstrap {list}`)",
-        )
-        .into());
-    }
-    let matches: Vec<&str> = ids.into_iter().filter(|id| id.starts_with(typed)).collect();
-    match matches.as_slice() {
-        [one] => Ok(one.to_string()),
-        [] => Err(ClusterError::NotFound {
-            what: format!("{noun} with an id starting `{}`", sanitize(typed)),
-            list,
-        }
-        .into()),
-        many => Err(ConfigError::usage(
-            "ID",
-            format!(
-                "`{}` starts {} {noun} ids: {}",
-                sanitize(typed),
-                many.len(),
-                many.iter()
-                    .map(|i| sanitize(i))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            "type more of the id",
-        )
-        .into()),
-    }
-}
-
-/// [`resolve_id`] for each of `typed`; `all_ids` (a listing) is called only
-/// when one of them is a prefix.
-pub async fn resolve_ids<F, Fut>(
-    typed: &[String],
-    noun: &str,
-    list: &'static str,
-    all_ids: F,
-) -> anyhow::Result<Vec<String>>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Vec<String>>>,
-{
-    if !typed.iter().any(|t| is_prefix(t)) {
-        return Ok(typed.to_vec());
-    }
-    let all = all_ids().await?;
-    typed
-        .iter()
-        .map(|t| resolve_id(t, all.iter().map(String::as_str), noun, list))
-        .collect()
-}
-
-#[cfg(test)]
-mod resolve_tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_resolve_to_one_id() {
-        let ids = [
-            "0a1b2c3d-0000-4000-8000-000000000001",
-            "0a1b2c3d-0000-4000-8000-000000000002",
-            "ffff0000-0000-4000-8000-000000000003",
-        ];
-        let cases: [(&str, Result<&str, &str>); 6] = [
-            ("ffff", Ok(ids[2])),
-            ("ffff0000", Ok(ids[2])),
-            (ids[0], Ok(ids[0])),
-            ("0a1b2c3d", Err("starts 2 management token ids")),
-            ("abc", Err("too short")),
-            (
-                "eeee",
-                Err("no management token with an id starting `eeee`"),
-            ),
-        ];
-        for (typed, want) in cases {
-            let got = resolve_id(typed, ids, "management token", "management list");
-            match want {
-                Ok(id) => assert_eq!(got.unwrap(), id, "{typed}"),
-                Err(msg) => {
-                    let e = got.unwrap_err().to_string();
-                    assert!(e.contains(msg), "{typed}: {e}");
-                }
-            }
-        }
-    }
-}

@@ -36,7 +36,7 @@ fn fields(d: &Database) -> Vec<Vec<String>> {
 }
 
 pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
-    let (cfg, http) = super::documented_context(ctx)?;
+    let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
     let mut dbs = s
         .documented()?
@@ -66,7 +66,7 @@ pub async fn create(ctx: &Context, args: DatabaseCreateArgs) -> anyhow::Result<(
             .map(documented::parse_retention)
             .transpose()?,
     };
-    let (cfg, http) = super::documented_context(ctx)?;
+    let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
     let db = s
         .documented()?
@@ -83,7 +83,7 @@ pub async fn create(ctx: &Context, args: DatabaseCreateArgs) -> anyhow::Result<(
 
 pub async fn delete(ctx: &Context, args: DatabaseDeleteArgs) -> anyhow::Result<()> {
     let name = documented::check_database_name("NAME", &args.name)?;
-    let (cfg, http) = super::documented_context(ctx)?;
+    let (cfg, http) = super::configured(ctx)?;
     if !args.force {
         let question = format!(
             "Delete database {} and all of its data? This cannot be undone. [y/N] ",

@@ -1,23 +1,9 @@
 //! `management create|list|revoke`.
 use super::Context;
-use crate::cli::{CreateArgs, DeviceArgs, Format, ListArgs, RevokeArgs, SortKey};
+use crate::cli::{CreateArgs, Format, ListArgs, RevokeArgs, SortKey};
 use crate::cluster::{CreatedToken, ManagementToken, expiry};
-use crate::error::{AuthError, MintError};
-use crate::http::HttpClient;
 use crate::output;
-use crate::provision::{self, Session};
-use crate::settings::Config;
-
-/// The credential for a `management` command (a device flow if needed).
-async fn session<'a>(
-    ctx: &Context,
-    cfg: &'a Config,
-    http: &'a HttpClient,
-    device: &DeviceArgs,
-) -> anyhow::Result<Session<'a>> {
-    let mut ui = ctx.prompt(device, false);
-    provision::credential(cfg, http, &mut ui).await
-}
+use crate::provision::{self, TokenApi, Want};
 
 pub fn token_rows(t: &ManagementToken) -> Vec<Vec<String>> {
     vec![
@@ -45,84 +31,18 @@ pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         args.expiry.expires_in.as_deref(),
         chrono::Utc::now(),
     )?;
-    let (cfg, http) = super::cluster_context(ctx)?;
-    if cfg.uses_influxctl() {
-        let api = influxctl(ctx, &cfg, &http).await?;
-        let cred = provision::influxctl_credential(&cfg);
-        tokio::select! {
-            biased;
-            _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
-            r = provision::influxctl_login(&api, &cred) => r?,
-        };
-        let created = create_with(
-            ctx,
-            &ctx.pipeline(&api),
-            &cred,
-            &description,
-            expires_at,
-            &|e| e,
-        )
-        .await?;
-        return print_created(ctx, &created, args.format.format);
-    }
+    let (cfg, http) = super::configured(ctx)?;
     // This command cleans up on a signal itself (`cleans_up_on_interrupt`):
     // while logging in, nothing exists yet, so a signal just stops.
-    let s = tokio::select! {
-        biased;
-        _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
-        s = session(ctx, &cfg, &http, &args.device) => s?,
-    };
-    let client = s.client()?;
-    let created = create_with(
-        ctx,
-        &ctx.pipeline(&client),
-        &s.cred,
-        &description,
-        expires_at,
-        &|e| s.on_error(e),
-    )
-    .await?;
+    let (backend, s) = ctx
+        .backend(&cfg, &http, Want::Management, &args.device)
+        .await?;
+    let io = ctx.io();
+    let created =
+        provision::create_to_show(&io.pipeline(&backend), &s.cred, &description, expires_at)
+            .await
+            .map_err(|e| s.on_error(e))?;
     print_created(ctx, &created, args.format.format)
-}
-
-/// The `management` backend of a profile with `management_backend = "influxctl"`.
-async fn influxctl<'a>(
-    ctx: &Context,
-    cfg: &Config,
-    http: &'a HttpClient,
-) -> anyhow::Result<provision::InfluxctlTokens<'a>> {
-    let person = cfg.profile.mgmt_token.is_none();
-    provision::influxctl_tokens(cfg, http, &ctx.printer, person).await
-}
-
-/// Create one token, never leaving it behind on a signal.
-async fn create_with<A: provision::TokenApi>(
-    ctx: &Context,
-    p: &provision::Pipeline<'_, A>,
-    cred: &crate::cluster::Credential,
-    description: &str,
-    expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    on_error: &dyn Fn(anyhow::Error) -> anyhow::Error,
-) -> anyhow::Result<CreatedToken> {
-    // A signal between the cluster's commit and its response would leave a
-    // token nobody ever sees: `create_guarded` replays the Idempotency-Key
-    // to find it and revokes it, as `mint` does.
-    let created = p
-        .create_guarded(cred, description, expires_at)
-        .await
-        .map_err(|what| MintError::Interrupted {
-            what: format!("no token was shown: {what}"),
-        })?
-        .map_err(on_error)?;
-    if ctx.interrupt.is_set() {
-        let cleanup = [cred, &provision::own_credential(&created)];
-        let what = p.revoke_unstored(&cleanup, &created.token.id).await;
-        return Err(MintError::Interrupted {
-            what: format!("the new token was not shown: {what}"),
-        }
-        .into());
-    }
-    Ok(created)
 }
 
 fn print_created(ctx: &Context, c: &CreatedToken, format: Format) -> anyhow::Result<()> {
@@ -165,15 +85,11 @@ pub fn sort_tokens(tokens: &mut [ManagementToken], key: SortKey) {
 }
 
 pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
-    let (cfg, http) = super::cluster_context(ctx)?;
-    let mut tokens = if cfg.uses_influxctl() {
-        let api = influxctl(ctx, &cfg, &http).await?;
-        let cred = provision::influxctl_credential(&cfg);
-        provision::TokenApi::list(&api, &cred).await?
-    } else {
-        let s = session(ctx, &cfg, &http, &args.device).await?;
-        s.client()?.list(&s.cred).await.map_err(|e| s.on_error(e))?
-    };
+    let (cfg, http) = super::configured(ctx)?;
+    let (backend, s) = ctx
+        .backend(&cfg, &http, Want::Management, &args.device)
+        .await?;
+    let mut tokens = backend.list(&s.cred).await.map_err(|e| s.on_error(e))?;
     sort_tokens(&mut tokens, args.sort);
     if args.format.format == Format::Json {
         return Ok(ctx.printer.json(&tokens)?);
@@ -251,7 +167,7 @@ fn people_table(tokens: &[ManagementToken], now: chrono::DateTime<chrono::Utc>) 
 }
 
 pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
-    let (cfg, http) = super::cluster_context(ctx)?;
+    let (cfg, http) = super::configured(ctx)?;
     if !args.force {
         let ids = &args.ids;
         let question = format!(
@@ -263,14 +179,10 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
         );
         output::confirm::confirm(&ctx.printer, output::confirm::REVOKE, &question)?;
     }
-    if cfg.uses_influxctl() {
-        let api = influxctl(ctx, &cfg, &http).await?;
-        let cred = provision::influxctl_credential(&cfg);
-        return revoke_with(ctx, &api, &cred, &args.ids, &|e| e.into()).await;
-    }
-    let s = session(ctx, &cfg, &http, &args.device).await?;
-    let client = s.client()?;
-    revoke_with(ctx, &client, &s.cred, &args.ids, &|e| s.on_error(e)).await
+    let (backend, s) = ctx
+        .backend(&cfg, &http, Want::Management, &args.device)
+        .await?;
+    revoke_with(ctx, &backend, &s.cred, &args.ids, &|e| s.on_error(e)).await
 }
 
 /// Revoke each id in turn, reporting each; a failure does not stop the rest.

@@ -8,6 +8,8 @@ pub mod login;
 pub mod logout;
 pub mod management;
 pub mod mint;
+mod reporter;
+pub use reporter::Summaries;
 pub mod rotate;
 pub mod status;
 pub mod token;
@@ -21,6 +23,8 @@ pub struct Context {
     pub global: crate::cli::GlobalArgs,
     pub interrupt: crate::interrupt::Interrupt,
     pub printer: crate::printer::Printer,
+    /// Renders the pipeline's reports.
+    pub reporter: reporter::Summaries,
 }
 
 impl Context {
@@ -59,42 +63,54 @@ impl Context {
     }
 }
 
-/// Configuration and an HTTP client for a command that talks to the cluster.
-/// The cluster address is checked here, before anyone is asked to log in.
-pub fn cluster_context(
+/// Configuration and an HTTP client for a command that talks to a cluster
+/// (the backend checks the cluster's address before anyone logs in).
+pub fn configured(
     ctx: &Context,
 ) -> anyhow::Result<(crate::settings::Config, crate::http::HttpClient)> {
     let cfg = ctx.config()?;
-    crate::cluster::base_url(&cfg.profile)?;
-    let http = ctx.http(&cfg)?;
-    Ok((cfg, http))
-}
-
-/// Configuration and an HTTP client for a command of InfluxData's documented
-/// Management API (databases, database tokens). Where that API is served is
-/// checked here, before anyone is asked to log in.
-pub fn documented_context(
-    ctx: &Context,
-) -> anyhow::Result<(crate::settings::Config, crate::http::HttpClient)> {
-    let cfg = ctx.config()?;
-    crate::cluster::documented::Target::from_profile(&cfg.profile)?;
     let http = ctx.http(&cfg)?;
     Ok((cfg, http))
 }
 
 impl Context {
-    /// The credential for a cluster command: the profile's management token,
-    /// else the OAuth session (a device flow if needed, its prompt on stderr
-    /// only, so JSON on stdout stays one document).
+    /// What a provision call talks to besides the cluster.
+    pub fn io(&self) -> crate::provision::Io<'_> {
+        crate::provision::Io {
+            env: &self.env,
+            printer: &self.printer,
+            interrupt: &self.interrupt,
+            reporter: &self.reporter,
+        }
+    }
+
+    /// The backend for a command, and its credential: the profile's
+    /// management token, else the OAuth session (a device flow if needed,
+    /// its prompt on stderr only, so JSON on stdout stays one document).
+    /// A signal while logging in just stops: nothing exists yet.
+    pub async fn backend<'a>(
+        &self,
+        cfg: &'a crate::settings::Config,
+        http: &'a crate::http::HttpClient,
+        want: crate::provision::Want,
+        device: &crate::cli::DeviceArgs,
+    ) -> anyhow::Result<(crate::provision::Backend<'a>, crate::provision::Session<'a>)> {
+        let backend = crate::provision::Backend::choose(cfg, http, want, true).await?;
+        let mut ui = self.prompt(device, false);
+        let session = backend.credential(&mut ui, &self.interrupt).await?;
+        Ok((backend, session))
+    }
+
+    /// The credential for the documented Management API (databases,
+    /// database tokens).
     pub async fn session<'a>(
         &self,
         cfg: &'a crate::settings::Config,
         http: &'a crate::http::HttpClient,
         device: &crate::cli::DeviceArgs,
     ) -> anyhow::Result<crate::provision::Session<'a>> {
-        let mut ui = self.prompt(device, false);
-        let need = crate::cluster::probe::Need::Documented;
-        crate::provision::credential_for(cfg, http, &mut ui, need).await
+        let want = crate::provision::Want::Database(Vec::new());
+        Ok(self.backend(cfg, http, want, device).await?.1)
     }
 
     /// The HTTP client for this profile, speaking through our printer.
@@ -113,19 +129,6 @@ impl Context {
         json_events: bool,
     ) -> crate::output::prompt::DevicePrompt {
         crate::output::prompt::DevicePrompt::new(device, json_events, &self.env, &self.printer)
-    }
-
-    /// The pipeline steps over this cluster client.
-    pub fn pipeline<'a, A: crate::provision::TokenApi>(
-        &'a self,
-        api: &'a A,
-    ) -> crate::provision::Pipeline<'a, A> {
-        crate::provision::Pipeline {
-            api,
-            printer: &self.printer,
-            interrupt: &self.interrupt,
-            run: crate::cluster::ours::new_run(),
-        }
     }
 }
 
@@ -196,6 +199,7 @@ pub async fn dispatch(
         env,
         global: cli.global,
         interrupt,
+        reporter: reporter::Summaries(printer.clone()),
         printer,
     };
     match cli.command {

@@ -5,7 +5,6 @@ use super::Context;
 use crate::cli::{Format, ReadArgs, TokenCreateArgs, TokenGetArgs, TokenRevokeArgs};
 use crate::cluster::documented::{self, CreatedDatabaseToken, DatabaseToken, Permission};
 use crate::cluster::expiry;
-use crate::error::{AuthError, MintError};
 use crate::output;
 use crate::output::confirm::{REVOKE, confirm};
 use crate::provision;
@@ -57,37 +56,19 @@ pub async fn create(ctx: &Context, args: TokenCreateArgs) -> anyhow::Result<()> 
         args.expiry.expires_in.as_deref(),
         chrono::Utc::now(),
     )?;
-    let (cfg, http) = super::documented_context(ctx)?;
-    // This command cleans up on a signal itself (`cleans_up_on_interrupt`):
-    // while logging in, nothing exists yet, so a signal just stops.
-    let s = tokio::select! {
-        biased;
-        _ = ctx.interrupt.wait() => return Err(AuthError::Interrupted.into()),
-        s = ctx.session(&cfg, &http, &args.device) => s?,
-    };
-    let client = s.documented()?;
-    let api = provision::DatabaseTokens {
-        client: &client,
-        permissions,
-    };
-    let p = ctx.pipeline(&api);
+    let (cfg, http) = super::configured(ctx)?;
+    // This command cleans up on a signal itself (`cleans_up_on_interrupt`).
     // The documented create has no idempotency: `create_guarded` never
-    // repeats it blindly (a lost answer is found by listing and revoked, then
-    // created once more) and revokes what a signal in flight leaves behind.
-    let created = p
-        .create_guarded(&s.cred, &description, expires_at)
-        .await
-        .map_err(|what| MintError::Interrupted {
-            what: format!("no token was shown: {what}"),
-        })?
-        .map_err(|e| s.on_error(e))?;
-    if ctx.interrupt.is_set() {
-        let what = p.revoke_unstored(&[&s.cred], &created.token.id).await;
-        return Err(MintError::Interrupted {
-            what: format!("the new token was not shown: {what}"),
-        }
-        .into());
-    }
+    // repeats it blindly (a lost answer is found by listing and revoked,
+    // then created once more) and revokes what a signal leaves behind.
+    let want = provision::Want::Database(permissions);
+    let (backend, s) = ctx.backend(&cfg, &http, want, &args.device).await?;
+    let io = ctx.io();
+    let created =
+        provision::create_to_show(&io.pipeline(&backend), &s.cred, &description, expires_at)
+            .await
+            .map_err(|e| s.on_error(e))?;
+    let client = s.documented()?;
     // The pipeline's metadata has no account/cluster ids: read the token
     // back in the documented shape (best effort; it was just created).
     let token = match client.get_token(&s.cred, &created.token.id).await {
@@ -124,7 +105,7 @@ fn print_created(ctx: &Context, c: &CreatedDatabaseToken, format: Format) -> any
 }
 
 pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
-    let (cfg, http) = super::documented_context(ctx)?;
+    let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
     let mut tokens = s
         .documented()?
@@ -189,7 +170,7 @@ async fn resolve_ids(
 }
 
 pub async fn get(ctx: &Context, args: TokenGetArgs) -> anyhow::Result<()> {
-    let (cfg, http) = super::documented_context(ctx)?;
+    let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
     let client = s.documented()?;
     let id = resolve_ids(&client, &s, std::slice::from_ref(&args.id))
@@ -206,7 +187,7 @@ pub async fn get(ctx: &Context, args: TokenGetArgs) -> anyhow::Result<()> {
 }
 
 pub async fn revoke(ctx: &Context, args: TokenRevokeArgs) -> anyhow::Result<()> {
-    let (cfg, http) = super::documented_context(ctx)?;
+    let (cfg, http) = super::configured(ctx)?;
     let ids = &args.ids;
     if !args.force {
         let question = format!(

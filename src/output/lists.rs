@@ -4,11 +4,9 @@
 //! the table keep working, and `--format json` has everything.
 use chrono::{DateTime, Utc};
 
-/// How many characters of an id a terminal list shows. Commands that take an
-/// id accept any unique prefix of at least [`MIN_PREFIX`] characters
-/// ([`crate::cluster::resolve_id`]), so what is shown can be typed back.
-pub const SHORT_ID: usize = 8;
-pub const MIN_PREFIX: usize = 4;
+/// How many characters of an id a terminal list shows; commands that take
+/// an id accept any unique prefix ([`crate::cluster::ids`]).
+pub use crate::cluster::ids::{MIN_PREFIX, SHORT_ID};
 
 /// Is stdout a terminal (a person reads the list)?
 pub fn for_people() -> bool {

@@ -4,30 +4,7 @@ use crate::cluster::CreatedToken;
 use crate::printer::Printer;
 use serde::Serialize;
 
-/// How one store took (or did not take) the token.
-#[derive(Debug, Serialize, Clone, PartialEq, Eq)]
-pub struct StoreResult {
-    pub store: String,
-    pub ok: bool,
-    pub detail: String,
-}
-
-impl StoreResult {
-    pub fn ok(store: String, detail: impl Into<String>) -> Self {
-        StoreResult {
-            store,
-            ok: true,
-            detail: detail.into(),
-        }
-    }
-    pub fn failed(store: String, detail: impl Into<String>) -> Self {
-        StoreResult {
-            store,
-            ok: false,
-            detail: detail.into(),
-        }
-    }
-}
+pub use crate::store::StoreResult;
 
 #[derive(Debug, Serialize, Clone)]
 pub struct Summary {

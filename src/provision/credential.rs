@@ -3,7 +3,6 @@
 //! flow when there is none): one command, no separate `login`.
 use crate::auth::{Auth, LoginUi};
 use crate::cluster::documented::DocumentedClient;
-use crate::cluster::probe::{self, Need};
 use crate::cluster::{ClusterClient, Credential, CredentialKind};
 use crate::error::{ClusterError, ConfigError};
 use crate::http::HttpClient;
@@ -19,35 +18,36 @@ pub struct Session<'a> {
     printer: Printer,
 }
 
-/// Choose the credential for a command that needs our management-token
-/// API; `ui` shows the device code if a login is needed.
-pub async fn credential<'a>(
-    cfg: &'a Config,
-    http: &'a HttpClient,
-    ui: &mut dyn LoginUi,
-) -> anyhow::Result<Session<'a>> {
-    credential_for(cfg, http, ui, Need::ManagementTokens).await
-}
-
-/// Choose the credential after probing the cluster for what the command
-/// `need`s: a wrong host, a failed TLS handshake or a stock cluster for our
-/// API stops the command here, before a person is asked to approve anything.
-pub async fn credential_for<'a>(
-    cfg: &'a Config,
-    http: &'a HttpClient,
-    ui: &mut dyn LoginUi,
-    need: Need,
-) -> anyhow::Result<Session<'a>> {
-    probe::check(&cfg.profile, http, need).await?;
-    if let Some(t) = &cfg.profile.mgmt_token {
-        tracing::info!("authenticating with the management token from {}", t.source);
-        return Ok(Session {
+/// A fixed credential (a management token, or influxctl's own login): no
+/// session to drop on a 401.
+impl<'a> Session<'a> {
+    pub fn fixed(cfg: &'a Config, http: &'a HttpClient, cred: Credential) -> Self {
+        Session {
             cfg,
             http,
-            cred: super::management_credential(&t.value),
+            cred,
             auth: None,
             printer: http.printer().clone(),
-        });
+        }
+    }
+}
+
+/// The credential for our APIs, once the cluster was probed
+/// ([`super::Backend::credential`]): the profile's management token, else
+/// the person's OAuth session, logging in with a device flow when there is
+/// none.
+pub(super) async fn session<'a>(
+    cfg: &'a Config,
+    http: &'a HttpClient,
+    ui: &mut dyn LoginUi,
+) -> anyhow::Result<Session<'a>> {
+    if let Some(t) = &cfg.profile.mgmt_token {
+        tracing::info!("authenticating with the management token from {}", t.source);
+        return Ok(Session::fixed(
+            cfg,
+            http,
+            super::management_credential(&t.value),
+        ));
     }
     let auth = Auth::new(cfg, http)?;
     let acq = auth.session(false, true, ui).await?;

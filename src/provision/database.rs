@@ -14,7 +14,7 @@ use crate::state::TokenKind;
 use chrono::{DateTime, Utc};
 
 pub struct DatabaseTokens<'a> {
-    pub client: &'a DocumentedClient<'a>,
+    pub client: DocumentedClient<'a>,
     pub permissions: Vec<Permission>,
 }
 

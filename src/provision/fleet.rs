@@ -1,10 +1,28 @@
 //! What makes `mint` and `rotate` safe to run from a scheduler on every host
 //! of a fleet (issue 17): one run at a time per store
-//! ([`crate::state::lock`]).
+//! ([`crate::state::lock`]), and `rotate --when-remaining` ([`due`]).
 use super::Stores;
 use crate::error::ConfigError;
 use crate::printer::Printer;
 use crate::state::lock::{DEFAULT_WAIT, StoreLocks};
+use chrono::{DateTime, Utc};
+
+/// `rotate --when-remaining WINDOW`: is a token expiring at `expires_at`
+/// due for rotation at `now`? A token that never expires never is (it is
+/// rotated when it stops working, or on request without the flag).
+pub fn due(
+    expires_at: Option<DateTime<Utc>>,
+    window: std::time::Duration,
+    now: DateTime<Utc>,
+) -> bool {
+    let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    match expires_at {
+        None => false,
+        Some(e) => now
+            .checked_add_signed(window)
+            .is_none_or(|limit| e <= limit),
+    }
+}
 
 /// Lock every store of this run for its whole length; `None` without a
 /// state directory (nothing to protect: no records, no journal).
@@ -38,4 +56,28 @@ pub async fn lock_stores(
     })
     .await?;
     Ok(Some(locks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_only_within_the_window() {
+        let now = Utc::now();
+        let day = chrono::Duration::days(1);
+        let window = std::time::Duration::from_secs(14 * 86_400);
+        let cases = [
+            (None, false),
+            (Some(now + day * 30), false),
+            (Some(now + day * 14 + chrono::Duration::seconds(1)), false),
+            (Some(now + day * 14), true),
+            (Some(now + day), true),
+            (Some(now - day), true),
+        ];
+        for (expires, want) in cases {
+            assert_eq!(due(expires, window, now), want, "{expires:?}");
+        }
+        assert!(due(Some(now), std::time::Duration::MAX, now));
+    }
 }

@@ -1,10 +1,11 @@
 //! `mint`: create → store everywhere → verify → summary, never losing or
 //! orphaning the token.
+use super::Finished;
 use super::{OnNoStore, Pipeline, Plan, Store, TokenApi, read_first};
 use crate::cluster::{CreatedToken, Credential, ManagementToken};
 use crate::error::MintError;
-use crate::output::summary::{self, StoreResult, Summary};
 use crate::secret::Secret;
+use crate::store::StoreResult;
 use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,10 +62,18 @@ pub async fn mint<A: TokenApi>(
     };
     let ok = matches!(verified, Some(Ok(())));
     let failed = results.iter().filter(|r| !r.ok).count();
-    let s = Summary::new("minted", &created, results, ok);
-    summary::print(p.printer, &s, plan.json, plan.stdout_taken());
+    let total = results.len();
+    p.reporter.finished(Finished {
+        event: "minted",
+        created: &created,
+        stores: results,
+        verified: ok,
+        old: None,
+        json: plan.json,
+        to_stderr: plan.stdout_taken(),
+    });
     let id = &created.token.id;
-    let stored_in = format!("{} of {}", s.stores.len() - failed, s.stores.len());
+    let stored_in = format!("{} of {total}", total - failed);
     match verified {
         None => Err(MintError::Interrupted {
             what: format!("the token {id} is stored but was not verified"),
@@ -77,7 +86,7 @@ pub async fn mint<A: TokenApi>(
         .into()),
         Some(Ok(())) if failed > 0 => Err(MintError::SomeStoresFailed {
             failed,
-            total: s.stores.len(),
+            total,
             id: id.clone(),
         }
         .into()),
@@ -134,8 +143,15 @@ async fn no_store<A: TokenApi>(
         }
         .into());
     }
-    let s = Summary::new("minted", created, results, false);
-    summary::print(p.printer, &s, plan.json, true);
+    p.reporter.finished(Finished {
+        event: "minted",
+        created,
+        stores: results,
+        verified: false,
+        old: None,
+        json: plan.json,
+        to_stderr: true,
+    });
     Err(MintError::NoStore {
         id: id.clone(),
         what,

@@ -24,33 +24,38 @@
 //! documented API, [`DatabaseTokens`]) are two implementations of
 //! [`TokenApi`]; what differs is declared by it (kind, idempotency,
 //! permissions), not by copies of the pipeline.
+mod backend;
 mod credential;
 mod database;
 mod fleet;
 mod influxctl;
 mod mint;
+pub mod ops;
 mod recover;
+mod report;
 mod rotate;
 
-pub use credential::{Session, credential, credential_for};
+pub use backend::{Backend, Want};
+pub use credential::Session;
 pub use database::{DatabaseTokens, database_token_meta, held_database_token};
-pub use fleet::lock_stores;
+pub use fleet::{due, lock_stores};
 pub use influxctl::{
     InfluxctlTokens, influxctl_credential, influxctl_tokens, login as influxctl_login,
 };
 pub use mint::{Held, held_token, mint};
+pub use ops::{Io, MintPlan, RotateRequest, create_to_show, run_mint, run_rotate};
 pub use recover::{Recovered, journal_for, recover};
+pub use report::{Finished, Reporter, Silent};
 pub use rotate::{RotatePlan, rotate};
 
 use crate::cluster::documented::Permission;
 use crate::cluster::{ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken};
 use crate::error::{ClusterError, ConfigError, MintError};
 use crate::interrupt::Interrupt;
-use crate::output::summary::StoreResult;
 use crate::printer::Printer;
 use crate::secret::Secret;
 use crate::state::{ClusterRef, Record, Records, TokenKind};
-use crate::store::{StoreError, StoreOptions, StoreOutcome, StoreSpec};
+use crate::store::{StoreError, StoreOptions, StoreOutcome, StoreResult, StoreSpec};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -383,6 +388,7 @@ pub struct Pipeline<'a, A: TokenApi> {
     /// This run's marker, appended to every description it creates
     /// ([`crate::cluster::ours`]): what proves a listed token is ours.
     pub run: String,
+    pub reporter: &'a dyn Reporter,
 }
 
 /// The credential a created token gives: its own access token.

@@ -3,12 +3,13 @@
 //! credential (`mgmt_token` or the session). If any step fails, the old token
 //! stays valid and stored: stores already switched are switched back and the
 //! new token is revoked.
+use super::Finished;
 use super::{Pipeline, Recorder, Stores, TokenApi};
 use crate::cluster::{CreatedToken, Credential, ManagementToken};
 use crate::error::{ClusterError, MintError};
-use crate::output::summary::{self, StoreResult, Summary};
 use crate::secret::Secret;
 use crate::state::{Journal, TokenKind};
+use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 
 /// What to rotate: the token the first store holds, as the cluster describes
@@ -148,8 +149,16 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         if consistent {
             journal.remove(p);
         }
-        let s = Summary::new("rotated", &created, results, false);
-        summary::print(p.printer, &s, plan.json, true);
+        let total = results.len();
+        p.reporter.finished(Finished {
+            event: "rotated",
+            created: &created,
+            stores: results,
+            verified: false,
+            old: None,
+            json: plan.json,
+            to_stderr: true,
+        });
         let what = format!(
             "rotation rolled back, the old token {} is still valid; new token: {what}",
             meta.id
@@ -161,7 +170,7 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         } else {
             anyhow::Error::new(MintError::SomeStoresFailed {
                 failed,
-                total: s.stores.len(),
+                total,
                 id: created.token.id.clone(),
             })
             .context(what)
@@ -214,10 +223,10 @@ async fn finish<A: TokenApi>(
         let stored: Vec<String> = results.iter().map(|r| r.store.clone()).collect();
         rec.save(p.printer, p.api.kind(), created, &stored);
     }
-    let mut s = Summary::new("rotated", created, results, true);
     let mut revoke_error = None;
+    let old;
     if plan.keep_old {
-        s.revoked_old = Some(format!("{} kept (--keep-old)", meta.id));
+        old = Some(format!("{} kept (--keep-old)", meta.id));
     } else {
         // A management token: the new one revokes the old (the old one may
         // be the only other credential). A database token: the manager.
@@ -227,20 +236,27 @@ async fn finish<A: TokenApi>(
         };
         match p.api.revoke(&revoker, &meta.id).await {
             Ok(t) => {
-                s.revoked_old = Some(format!(
+                old = Some(format!(
                     "{} revoked at {}",
                     t.id,
                     crate::text::rfc3339_or_dash(t.revoked_at)
                 ))
             }
             Err(e) => {
-                s.revoked_old = Some(format!("{} NOT revoked: {e}", meta.id));
+                old = Some(format!("{} NOT revoked: {e}", meta.id));
                 revoke_error = Some(e);
             }
         }
     }
-    let stdout_taken = plan.stores.iter().any(|s| s.is_stdout());
-    summary::print(p.printer, &s, plan.json, stdout_taken);
+    p.reporter.finished(Finished {
+        event: "rotated",
+        created,
+        stores: results,
+        verified: true,
+        old,
+        json: plan.json,
+        to_stderr: plan.stores.iter().any(|s| s.is_stdout()),
+    });
     match revoke_error {
         Some(e) => Err(anyhow::Error::new(e).context(format!(
             "the new token is in place, but the old token {} is still valid; revoke it with `{}`",

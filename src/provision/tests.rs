@@ -338,6 +338,8 @@ impl Store for MemStore {
 struct Rig {
     cluster: FakeCluster,
     printer: Printer,
+    /// The command layer's renderer, so summaries are checked as printed.
+    reporter: crate::commands::Summaries,
     interrupt: Interrupt,
     trigger: Trigger,
 }
@@ -345,9 +347,11 @@ struct Rig {
 impl Rig {
     fn new(faults: Faults) -> Self {
         let (interrupt, trigger) = Interrupt::manual();
+        let printer = Printer::capture();
         Rig {
+            reporter: crate::commands::Summaries(printer.clone()),
             cluster: FakeCluster::new(faults, trigger.clone()),
-            printer: Printer::capture(),
+            printer,
             interrupt,
             trigger,
         }
@@ -358,6 +362,7 @@ impl Rig {
             printer: &self.printer,
             interrupt: &self.interrupt,
             run: crate::cluster::ours::new_run(),
+            reporter: &self.reporter,
         }
     }
 }

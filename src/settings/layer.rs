@@ -1,49 +1,14 @@
 //! Layering one value: default < file < `INFLUX_BOOTSTRAP_*` env < flag,
 //! recording where the value came from.
-use super::profile::{ManagementBackend, Product};
-use super::schema::FilePort;
+use super::values::{FilePort, ManagementBackend, Product, Source, Value};
 use super::{DEFAULT_PROFILE, DEFAULT_SCOPES, DEFAULT_TIMEOUT};
 use crate::env::Env;
 use crate::error::ConfigError;
 use crate::secret::Secret;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::Url;
-
-/// Where a value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Default,
-    File(PathBuf),
-    Env(&'static str),
-    Flag(&'static str),
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Default => f.write_str("default"),
-            Source::File(p) => write!(f, "file {}", p.display()),
-            Source::Env(v) => write!(f, "env {v}"),
-            Source::Flag(n) => write!(f, "flag {n}"),
-        }
-    }
-}
-
-/// A value and its source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Value<T> {
-    pub value: T,
-    pub source: Source,
-}
-
-impl<T> Value<T> {
-    pub(super) fn new(value: T, source: Source) -> Self {
-        Value { value, source }
-    }
-}
 
 /// The environment and the file a profile was read from: one method per kind
 /// of value, each taking the file's value and the variable that overrides it.

@@ -20,12 +20,13 @@ mod layer;
 mod paths;
 mod profile;
 mod schema;
+mod values;
 pub mod words;
 
-pub use layer::{Source, Value};
 pub use paths::{FileKind, Files, influxctl_config_path, our_config_path};
-pub use profile::{ManagementBackend, OAuth2, Product, Profile, Tls};
+pub use profile::{OAuth2, Profile, Tls};
 pub use schema::parse_text;
+pub use values::{ManagementBackend, Product, Source, Value};
 
 pub const DEFAULT_PROFILE: &str = "default";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,6 +1,6 @@
 //! Where configuration lives: the platform directories, our file and
 //! influxctl's, and which of them is read.
-use super::layer::{Source, Value};
+use super::values::{Source, Value};
 use crate::cli::GlobalArgs;
 use crate::env::Env;
 use crate::error::ConfigError;

@@ -1,65 +1,13 @@
 //! The resolved profile: every field layered from the file entry, the
 //! environment and the defaults, one line per field.
-use super::layer::{Layers, Source, Value};
+use super::layer::Layers;
 use super::schema::{FileOAuth2, FileProfile, FileTls};
+use super::values::{ManagementBackend, Product, Source, Value};
 use crate::error::ConfigError;
 use crate::secret::Secret;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use url::Url;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Product {
-    Clustered,
-    Dedicated,
-}
-
-impl Product {
-    pub(super) fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "clustered" => Some(Product::Clustered),
-            "dedicated" => Some(Product::Dedicated),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Product::Clustered => "clustered",
-            Product::Dedicated => "dedicated",
-        }
-    }
-}
-
-/// Who creates, lists and revokes management tokens: our HTTP endpoints
-/// (`api`, the default) or InfluxData's `influxctl` driven as a subprocess
-/// (`influxctl`: stock clusters serve management tokens only over a private
-/// gRPC API whose one public client is influxctl; issue 9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ManagementBackend {
-    Api,
-    Influxctl,
-}
-
-impl ManagementBackend {
-    pub(super) fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "api" => Some(ManagementBackend::Api),
-            "influxctl" => Some(ManagementBackend::Influxctl),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ManagementBackend::Api => "api",
-            ManagementBackend::Influxctl => "influxctl",
-        }
-    }
-}
 
 /// A fully resolved profile.
 #[derive(Debug, Clone)]

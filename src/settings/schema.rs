@@ -1,8 +1,8 @@
 //! The file as people and influxctl write it: influxctl's profile schema
 //! (`[[profile]]`, `port` as a string, `[profile.auth.oauth2]`…) plus two
 //! extensions, `issuer` and `management_url`. Unknown keys are located with toml_edit's spans.
-use super::layer::{Source, Value};
 use super::paths::{FileKind, Files};
+use super::values::{FilePort, Source, Value};
 use crate::error::ConfigError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -12,23 +12,6 @@ use std::path::{Path, PathBuf};
 pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) profile: Vec<FileProfile>,
-}
-
-/// influxctl writes `port = "443"`; people also write `port = 443`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(super) enum FilePort {
-    Str(String),
-    Int(i64),
-}
-
-impl FilePort {
-    pub(super) fn into_text(self) -> String {
-        match self {
-            FilePort::Str(s) => s,
-            FilePort::Int(i) => i.to_string(),
-        }
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -541,6 +541,31 @@ fn write_stdout(out: &mut dyn std::io::Write, token: &str) -> Result<StoreOutcom
     Ok(StoreOutcome::new("printed to stdout"))
 }
 
+/// How one store took (or did not take) the token.
+#[derive(Debug, serde::Serialize, Clone, PartialEq, Eq)]
+pub struct StoreResult {
+    pub store: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl StoreResult {
+    pub fn ok(store: String, detail: impl Into<String>) -> Self {
+        StoreResult {
+            store,
+            ok: true,
+            detail: detail.into(),
+        }
+    }
+    pub fn failed(store: String, detail: impl Into<String>) -> Self {
+        StoreResult {
+            store,
+            ok: false,
+            detail: detail.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -290,3 +290,68 @@ fn management_url_cannot_redirect_an_influxctl_stores_token() {
     assert_eq!((list, create), (1, 0), "{out}");
     assert_eq!(std::fs::read_to_string(&ctl).unwrap(), ctl_text);
 }
+
+/// The sum of every request the cluster served.
+fn served(cluster: &Cluster) -> u64 {
+    let stats = cluster.stats();
+    stats["requests"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum()
+}
+
+/// `rotate --when-remaining`: safe to run hourly on every host. A token
+/// that does not expire within the window is left alone with one line (a
+/// JSON `unchanged` event with `--format json`), exit 0, after one request;
+/// one that does is rotated.
+#[test]
+fn when_remaining_rotates_only_a_token_that_is_due() {
+    let (idp, cluster, mgmt) = setup();
+    let x = Host::new(&idp, &cluster, &mgmt);
+    x.run(&[
+        "mint",
+        "--description",
+        "telegraf",
+        "--write-database",
+        "db",
+        "--create-database",
+        "--expires-in",
+        "30d",
+        "--store",
+        "file:t",
+    ])
+    .assert_success();
+    let old = x.token("t");
+
+    let before = served(&cluster);
+    let out = x.run(&["rotate", "--when-remaining", "14d", "--store", "file:t"]);
+    out.assert_success();
+    assert_eq!(served(&cluster) - before, 1, "one request\n{out}");
+    assert_eq!(out.stderr.trim().lines().count(), 1, "one line\n{out}");
+    assert!(out.stderr.contains("nothing to do"), "{out}");
+    assert_eq!(x.token("t"), old);
+
+    let out = x.run(&[
+        "rotate",
+        "--when-remaining",
+        "14d",
+        "--format",
+        "json",
+        "--store",
+        "file:t",
+    ]);
+    out.assert_success();
+    assert_eq!(out.stdout_json()["event"], "unchanged", "{out}");
+
+    let out = x.run(&["rotate", "--when-remaining", "31d", "--store", "file:t"]);
+    out.assert_success();
+    let new = x.token("t");
+    assert_ne!(new, old, "{out}");
+    assert_eq!(write(&cluster, &new, "db"), 204);
+
+    let out = x.run(&["rotate", "--when-remaining", "soon", "--store", "file:t"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("--when-remaining"), "{out}");
+}

@@ -27,4 +27,5 @@ mod output;
 mod properties;
 mod providers;
 mod quirks;
+mod recipes;
 mod tty;

@@ -1,0 +1,233 @@
+//! The backend, chosen once: which API makes this profile's tokens, and how
+//! a credential for it is obtained. ripgrep builds its matcher once in
+//! `HiArgs` and everything downstream just uses it; here [`Backend::choose`]
+//! is the only place that reads `management_backend`, and commands and
+//! pipeline steps only ever see a [`Backend`] (which is itself a
+//! [`TokenApi`]).
+//!
+//! | want            | profile                          | backend                     |
+//! |-----------------|----------------------------------|-----------------------------|
+//! | management token| `management_backend = "api"`     | [`Backend::Api`] (ours)     |
+//! | management token| `management_backend = "influxctl"`| [`Backend::Influxctl`]     |
+//! | database token  | either                           | [`Backend::Database`] (documented API) |
+use super::credential::Session;
+use super::{DatabaseTokens, InfluxctlTokens, TokenApi};
+use crate::auth::LoginUi;
+use crate::cluster::documented::{DocumentedClient, Permission};
+use crate::cluster::probe::Need;
+use crate::cluster::{ClusterClient, CreatedToken, Credential, ManagementToken};
+use crate::error::{AuthError, ClusterError};
+use crate::http::HttpClient;
+use crate::interrupt::Interrupt;
+use crate::settings::Config;
+use crate::state::{ClusterRef, TokenKind};
+use chrono::{DateTime, Utc};
+use std::cell::Cell;
+
+/// What a command wants to make or manage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Want {
+    /// Management tokens (ours, or influxctl's on a stock cluster).
+    Management,
+    /// Database tokens with these permissions (the documented API). Empty
+    /// until known for a rotation, which reads them back from the old token.
+    Database(Vec<Permission>),
+}
+
+/// Which API makes the tokens, with the profile and HTTP client it speaks
+/// with. Built once per command by [`Backend::choose`].
+pub struct Backend<'a> {
+    cfg: &'a Config,
+    http: &'a HttpClient,
+    api: Api<'a>,
+    /// The pre-flight probe ran (it runs at most once per command).
+    probed: Cell<bool>,
+}
+
+// One per command, never moved around: the size difference is harmless.
+#[allow(clippy::large_enum_variant)]
+enum Api<'a> {
+    /// Our management-token API.
+    Ours(ClusterClient<'a>),
+    /// `influxctl` on a stock cluster (its private gRPC API).
+    Influxctl(InfluxctlTokens<'a>),
+    /// Database tokens on InfluxData's documented Management API.
+    Database(DatabaseTokens<'a>),
+}
+
+impl<'a> Backend<'a> {
+    /// Choose the backend from the profile, once. `person_needed`: whether
+    /// influxctl may have to log a person in (it then needs the provider's
+    /// endpoints); a rotation authenticates with the stored token.
+    pub async fn choose(
+        cfg: &'a Config,
+        http: &'a HttpClient,
+        want: Want,
+        person_needed: bool,
+    ) -> anyhow::Result<Backend<'a>> {
+        let api = match want {
+            Want::Database(permissions) => {
+                crate::cluster::documented::Target::from_profile(&cfg.profile)?;
+                Api::Database(DatabaseTokens {
+                    client: DocumentedClient::new(cfg, http)?,
+                    permissions,
+                })
+            }
+            Want::Management => {
+                crate::cluster::base_url(&cfg.profile)?;
+                if cfg.uses_influxctl() {
+                    let person = person_needed && cfg.profile.mgmt_token.is_none();
+                    let printer = http.printer();
+                    Api::Influxctl(super::influxctl_tokens(cfg, http, printer, person).await?)
+                } else {
+                    Api::Ours(ClusterClient::new(&cfg.profile, http)?)
+                }
+            }
+        };
+        Ok(Backend {
+            cfg,
+            http,
+            api,
+            probed: Cell::new(false),
+        })
+    }
+
+    pub fn cfg(&self) -> &'a Config {
+        self.cfg
+    }
+
+    /// The documented API's client (database tokens, databases).
+    pub fn documented(&self) -> Option<&DocumentedClient<'a>> {
+        match &self.api {
+            Api::Database(t) => Some(&t.client),
+            _ => None,
+        }
+    }
+
+    /// Does this backend make tokens through influxctl (which logs a person
+    /// in itself and authenticates with the token it is given)?
+    pub fn is_influxctl(&self) -> bool {
+        matches!(self.api, Api::Influxctl(_))
+    }
+
+    /// The permissions of the database tokens made from now on (a rotation
+    /// learns them from the old token).
+    pub fn set_permissions(&mut self, ps: Vec<Permission>) {
+        if let Api::Database(t) = &mut self.api {
+            t.permissions = ps;
+        }
+    }
+
+    /// The cluster the tokens belong to, as the state directory records it.
+    pub fn cluster_ref(&self) -> anyhow::Result<ClusterRef> {
+        Ok(match &self.api {
+            Api::Database(t) => super::documented_ref(self.cfg, t.client.target()),
+            Api::Ours(_) | Api::Influxctl(_) => {
+                let base = crate::cluster::base_url(&self.cfg.profile)?;
+                super::management_ref(self.cfg, base.as_str())
+            }
+        })
+    }
+
+    /// Probe the cluster for what this backend needs (a wrong host, a
+    /// failed TLS handshake or a stock cluster for our API stops here, in
+    /// plain words, before anything is sent or anyone is asked to log in),
+    /// at most once per command. influxctl needs no probe of ours.
+    pub async fn probe(&self) -> anyhow::Result<()> {
+        let need = match self.api {
+            Api::Ours(_) => Need::ManagementTokens,
+            Api::Database(_) => Need::Documented,
+            Api::Influxctl(_) => return Ok(()),
+        };
+        if !self.probed.get() {
+            crate::cluster::probe::check(&self.cfg.profile, self.http, need).await?;
+            self.probed.set(true);
+        }
+        Ok(())
+    }
+
+    /// The credential for this backend, obtained before anything exists (a
+    /// signal just stops): the profile's management token, else the OAuth
+    /// session (a device flow with `ui` if needed), else, for influxctl,
+    /// influxctl's own login.
+    pub async fn credential(
+        &self,
+        ui: &mut dyn LoginUi,
+        interrupt: &Interrupt,
+    ) -> anyhow::Result<Session<'a>> {
+        let work = async {
+            match &self.api {
+                Api::Influxctl(t) => {
+                    let cred = super::influxctl_credential(self.cfg);
+                    super::influxctl_login(t, &cred).await?;
+                    Ok(Session::fixed(self.cfg, self.http, cred))
+                }
+                Api::Ours(_) | Api::Database(_) => {
+                    self.probe().await?;
+                    super::credential::session(self.cfg, self.http, ui).await
+                }
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = interrupt.wait() => Err(AuthError::Interrupted.into()),
+            s = work => s,
+        }
+    }
+}
+
+impl TokenApi for Backend<'_> {
+    async fn create(
+        &self,
+        cred: &Credential,
+        description: &str,
+        expires_at: Option<DateTime<Utc>>,
+        key: &str,
+    ) -> Result<CreatedToken, ClusterError> {
+        match &self.api {
+            Api::Ours(client) => TokenApi::create(client, cred, description, expires_at, key).await,
+            Api::Influxctl(tokens) => tokens.create(cred, description, expires_at, key).await,
+            Api::Database(tokens) => tokens.create(cred, description, expires_at, key).await,
+        }
+    }
+    async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+        match &self.api {
+            Api::Ours(client) => TokenApi::get(client, cred, id).await,
+            Api::Influxctl(tokens) => tokens.get(cred, id).await,
+            Api::Database(tokens) => tokens.get(cred, id).await,
+        }
+    }
+    async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
+        match &self.api {
+            Api::Ours(client) => TokenApi::list(client, cred).await,
+            Api::Influxctl(tokens) => tokens.list(cred).await,
+            Api::Database(tokens) => tokens.list(cred).await,
+        }
+    }
+    async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+        match &self.api {
+            Api::Ours(client) => TokenApi::revoke(client, cred, id).await,
+            Api::Influxctl(tokens) => tokens.revoke(cred, id).await,
+            Api::Database(tokens) => tokens.revoke(cred, id).await,
+        }
+    }
+    fn kind(&self) -> TokenKind {
+        match &self.api {
+            Api::Database(tokens) => tokens.kind(),
+            _ => TokenKind::Management,
+        }
+    }
+    fn idempotent_create(&self) -> bool {
+        match &self.api {
+            Api::Ours(client) => client.idempotent_create(),
+            Api::Influxctl(tokens) => tokens.idempotent_create(),
+            Api::Database(tokens) => tokens.idempotent_create(),
+        }
+    }
+    fn permissions(&self) -> &[Permission] {
+        match &self.api {
+            Api::Database(tokens) => tokens.permissions(),
+            _ => &[],
+        }
+    }
+}

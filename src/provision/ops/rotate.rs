@@ -1,0 +1,267 @@
+//! `rotate`: replace the stored token. A management token rotates itself; a
+//! database token is found through the record `mint` left in the state
+//! directory (or `--id`) and rotated with the management credential. An
+//! earlier rotation of these stores that died half-way is finished or
+//! rolled back first.
+use super::Io;
+use crate::auth::LoginUi;
+use crate::error::ConfigError;
+use crate::http::HttpClient;
+use crate::provision::{self, Backend, Recovered, RotatePlan, Stores, TokenApi, Want};
+use crate::secret::Secret;
+use crate::settings::Config;
+use crate::state::{Journal, Record, Records, TokenKind};
+use chrono::{DateTime, Utc};
+
+/// Everything `rotate` was asked, checked.
+pub struct RotateRequest {
+    /// Allowed to overwrite (that is the point); never `stdout`.
+    pub stores: Stores,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub keep_old: bool,
+    pub json: bool,
+    /// `--id`: the database token the stores hold, when no record says.
+    pub id: Option<String>,
+    /// `--when-remaining`: rotate only a token expiring within this window
+    /// (else report it unchanged, exit 0).
+    pub when_remaining: Option<std::time::Duration>,
+}
+
+/// `--when-remaining` and the stored token is not due: say so, once.
+fn not_due(
+    io: &Io<'_>,
+    when_remaining: Option<std::time::Duration>,
+    store: &str,
+    json: bool,
+    meta: &crate::cluster::ManagementToken,
+) -> Option<anyhow::Result<()>> {
+    let window = when_remaining?;
+    if provision::due(meta.expires_at, window, Utc::now()) {
+        return None;
+    }
+    Some(io.reporter.unchanged(store, meta, json))
+}
+
+/// What the stores hold, as the state directory remembers it.
+struct Known {
+    record: Option<Record>,
+    journal: Option<(Records, Journal)>,
+}
+
+pub async fn run_rotate(
+    io: &Io<'_>,
+    cfg: &Config,
+    http: &HttpClient,
+    ui: &mut dyn LoginUi,
+    req: RotateRequest,
+) -> anyhow::Result<()> {
+    // One run at a time per store (a second one waits, then names the first).
+    let _locks = provision::lock_stores(io.env, io.printer, &req.stores).await?;
+    let first = req.stores[0].to_string();
+    let known = Known {
+        journal: provision::journal_for(io.env, io.printer, &req.stores)?,
+        record: provision::record_of(io.env, io.printer, &first)?,
+    };
+    let database = req.id.is_some()
+        || known
+            .record
+            .as_ref()
+            .is_some_and(|r| r.kind == TokenKind::Database)
+        || known
+            .journal
+            .as_ref()
+            .is_some_and(|(_, j)| j.kind == TokenKind::Database);
+    if database {
+        database_token(io, cfg, http, ui, req, known).await
+    } else {
+        management_token(io, cfg, http, req, known).await
+    }
+}
+
+/// A management token rotates itself (over our API or influxctl): the old
+/// token is the credential, so no person is needed.
+async fn management_token(
+    io: &Io<'_>,
+    cfg: &Config,
+    http: &HttpClient,
+    req: RotateRequest,
+    known: Known,
+) -> anyhow::Result<()> {
+    let backend = Backend::choose(cfg, http, Want::Management, false).await?;
+    let p = io.pipeline(&backend);
+    let stores = req.stores;
+    let first = stores[0].to_string();
+    // A journal is finished only on the cluster it names (M3).
+    let here = backend.cluster_ref()?;
+    if let Some((records, j)) = &known.journal
+        && let Recovered::Finished(_) =
+            provision::recover(&p, records, j, &stores, None, &here).await?
+    {
+        return Ok(());
+    }
+    let old = read_old(&stores).await?;
+    // The documented API's tokens start `apiv1_`; only the record (or --id)
+    // links one to its id.
+    if old.expose().starts_with("apiv1_") {
+        return Err(ConfigError::usage(
+            "--store",
+            format!("{first} holds a database token, and no record says which one (it was not minted here, or the state directory was cleared)"),
+            "pass its id: `influx-bootstrap rotate --id ID --store ...` (see `influx-bootstrap token list`)",
+        )
+        .into());
+    }
+    // A stock cluster (no management-token API) stops here, before the
+    // stored token is sent anywhere; and it is only ever sent to the
+    // cluster it belongs to.
+    backend.probe().await?;
+    provision::check_bound(
+        stores[0].as_ref(),
+        known.record.as_ref(),
+        &old,
+        &here,
+        &provision::profile_address(cfg),
+    )?;
+    let held = p.describe_held(&old).await?;
+    let due = |m| not_due(io, req.when_remaining, &first, req.json, m);
+    if let Some(done) = held.as_ref().and_then(due) {
+        return done;
+    }
+    let Some(meta) = held else {
+        return Err(ConfigError::usage(
+            "--store",
+            format!("the token in {first} no longer works on this cluster (revoked, expired, or another cluster)"),
+            "mint a new one with `influx-bootstrap mint --force --store ...`; for a database token minted without a record, pass --id ID",
+        )
+        .into());
+    };
+    provision::preflight(&stores).await?;
+    let plan = RotatePlan {
+        cred: provision::management_credential(&old),
+        old,
+        meta,
+        stores,
+        expires_at: req.expires_at,
+        keep_old: req.keep_old,
+        json: req.json,
+        record: provision::recorder(io.env, io.printer, here),
+    };
+    provision::rotate(&p, &plan).await
+}
+
+async fn read_old(stores: &Stores) -> anyhow::Result<Secret> {
+    let first = stores[0].to_string();
+    Ok(provision::read_first(stores).await?.ok_or_else(|| {
+        ConfigError::usage(
+            "--store",
+            format!("{first} holds no token to rotate"),
+            "create one first with `influx-bootstrap mint --store ...`",
+        )
+    })?)
+}
+
+/// A database token: the record (or `--id`) names it; the management
+/// credential (profile `mgmt_token` / `INFLUX_BOOTSTRAP_MGMT_TOKEN`, else the
+/// session) reads it back and makes its successor with the same description
+/// and permissions.
+async fn database_token(
+    io: &Io<'_>,
+    cfg: &Config,
+    http: &HttpClient,
+    ui: &mut dyn LoginUi,
+    req: RotateRequest,
+    known: Known,
+) -> anyhow::Result<()> {
+    let mut backend = Backend::choose(cfg, http, Want::Database(Vec::new()), true).await?;
+    let session = backend.credential(ui, io.interrupt).await?;
+    let cred = &session.cred;
+    let work = async {
+        let cluster = backend.cluster_ref()?;
+        let journal = known
+            .journal
+            .as_ref()
+            .filter(|(_, j)| j.kind == TokenKind::Database);
+        if let Some((records, j)) = journal {
+            backend.set_permissions(j.permissions.clone());
+            let p = io.pipeline(&backend);
+            if let Recovered::Finished(_) =
+                provision::recover(&p, records, j, &req.stores, Some(cred), &cluster).await?
+            {
+                return Ok(());
+            }
+        }
+        let old = read_old(&req.stores).await?;
+        let id = database_token_id(&req, known.record.as_ref(), &old, &cluster)?;
+        let meta = backend.get(cred, &id).await?;
+        if meta.revoked_at.is_some() {
+            return Err(ConfigError::usage(
+                "--store",
+                format!("the database token {id} held by {} was revoked", req.stores[0]),
+                "mint a new one with `influx-bootstrap mint --force --write-database DB ... --store ...`",
+            )
+            .into());
+        }
+        let first = req.stores[0].to_string();
+        if let Some(done) = not_due(io, req.when_remaining, &first, req.json, &meta) {
+            return done;
+        }
+        backend.set_permissions(meta.permissions.clone());
+        provision::preflight(&req.stores).await?;
+        let plan = RotatePlan {
+            old,
+            meta,
+            stores: req.stores,
+            expires_at: req.expires_at,
+            keep_old: req.keep_old,
+            json: req.json,
+            cred: cred.clone(),
+            record: provision::recorder(io.env, io.printer, cluster),
+        };
+        provision::rotate(&io.pipeline(&backend), &plan).await
+    };
+    work.await.map_err(|e| session.on_error(e))
+}
+
+/// Which database token the first store holds: `--id`, else the record
+/// `mint` left, if it still describes the stored token and this cluster.
+fn database_token_id(
+    req: &RotateRequest,
+    record: Option<&Record>,
+    old: &Secret,
+    cluster: &crate::state::ClusterRef,
+) -> anyhow::Result<String> {
+    let first = req.stores[0].to_string();
+    if let Some(id) = &req.id {
+        return Ok(id.clone());
+    }
+    let Some(r) = record else {
+        return Err(ConfigError::usage(
+            "--store",
+            format!("{first} holds a database token, and no record says which one"),
+            "pass its id: `influx-bootstrap rotate --id ID --store ...` (see `influx-bootstrap token list`)",
+        )
+        .into());
+    };
+    if !r.describes(old) {
+        return Err(ConfigError::usage(
+            "--store",
+            format!(
+                "{first} no longer holds the token recorded for it ({}); it was changed by something else",
+                r.token_id
+            ),
+            "pass the id of the token it holds with --id ID (see `influx-bootstrap token list`)",
+        )
+        .into());
+    }
+    if &r.cluster != cluster {
+        return Err(ConfigError::usage(
+            "--store",
+            format!(
+                "the token in {first} belongs to {} , not to this profile's cluster",
+                r.cluster.api_base
+            ),
+            "use the profile of that cluster (--profile NAME)",
+        )
+        .into());
+    }
+    Ok(r.token_id.clone())
+}
