@@ -508,6 +508,17 @@ pub enum MintError {
     Verify { id: String, message: String },
     #[error("interrupted; {what}")]
     Interrupted { what: String },
+    /// Readiness (issue 17): the new token was not accepted where consumers
+    /// use it in time; the stores kept the old one.
+    #[error(
+        "the new token {id} was not accepted on the cluster's data path within {waited}; \
+         the stores keep the old token, which stays valid; new token: {what}"
+    )]
+    NotReady {
+        id: String,
+        waited: String,
+        what: String,
+    },
 }
 
 impl Classify for MintError {
@@ -517,6 +528,7 @@ impl Classify for MintError {
             MintError::NoStore { .. } => exit::STORE_NONE,
             MintError::Verify { .. } => exit::VERIFY,
             MintError::Interrupted { .. } => exit::INTERRUPTED,
+            MintError::NotReady { .. } => exit::CLUSTER,
         }
     }
 }

@@ -230,4 +230,10 @@ impl TokenApi for Backend<'_> {
             _ => &[],
         }
     }
+    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
+        match &self.api {
+            Api::Database(tokens) => tokens.accepted(created).await,
+            _ => Ok(true),
+        }
+    }
 }

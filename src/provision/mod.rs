@@ -31,6 +31,7 @@ mod fleet;
 mod influxctl;
 mod mint;
 pub mod ops;
+mod ready;
 mod recover;
 mod report;
 mod rotate;
@@ -44,6 +45,7 @@ pub use influxctl::{
 };
 pub use mint::{Held, held_token, mint};
 pub use ops::{Io, MintPlan, RotateRequest, create_to_show, run_mint, run_rotate};
+pub use ready::ready_timeout;
 pub use recover::{Recovered, journal_for, recover};
 pub use report::{Finished, Reporter, Silent};
 pub use rotate::{RotatePlan, rotate};
@@ -96,6 +98,13 @@ pub trait TokenApi {
     /// tokens); verification requires exactly these.
     fn permissions(&self) -> &[Permission] {
         &[]
+    }
+
+    /// Is `created` accepted where its consumers use it yet (issue 17)?
+    /// Only database tokens have a separate data path to ask; a management
+    /// token is checked by `verify` on the API it is used on.
+    async fn accepted(&self, _created: &CreatedToken) -> Result<bool, ClusterError> {
+        Ok(true)
     }
 }
 

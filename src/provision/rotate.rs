@@ -21,6 +21,9 @@ pub struct RotatePlan {
     /// `--expires-at`/`--expires-in`; `None` keeps the old token's lifetime.
     pub expires_at: Option<DateTime<Utc>>,
     pub keep_old: bool,
+    /// How long to wait for the new token to be accepted before the stores
+    /// get it ([`super::ready`]).
+    pub ready_timeout: std::time::Duration,
     pub json: bool,
     /// The credential that creates and revokes: the old token itself for a
     /// management token, the management credential for a database token.
@@ -130,6 +133,29 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         super::mint::created_line(p.api.kind(), &created),
         meta.id
     ));
+    // Ready before anyone sees it: until the cluster accepts the new token
+    // where consumers use it, the stores keep the old one (issue 17).
+    if let Err(why) = p.wait_ready(&created, plan.ready_timeout).await {
+        let managers = p.managers(&plan.cred, &created);
+        let creds: Vec<&Credential> = managers.iter().collect();
+        let what = p.revoke_unstored(&creds, &created.token.id).await;
+        journal.remove(p);
+        return Err(match why {
+            super::ready::NotReady::TimedOut(waited) => MintError::NotReady {
+                id: created.token.id.clone(),
+                waited: humantime::format_duration(waited).to_string(),
+                what,
+            }
+            .into(),
+            super::ready::NotReady::Interrupted => MintError::Interrupted {
+                what: format!("the old token is unchanged; new token: {what}"),
+            }
+            .into(),
+            super::ready::NotReady::Failed(e) => anyhow::Error::new(e).context(format!(
+                "could not tell whether the new token works yet; the old token is unchanged; new token: {what}"
+            )),
+        });
+    }
 
     let (results, interrupted) = p
         .write_stores_noting(&plan.stores, &created.access_token, |store| {

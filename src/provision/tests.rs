@@ -638,6 +638,7 @@ fn rotate_with(
         stores: stores.iter().map(|s| s.clone() as Arc<dyn Store>).collect(),
         expires_at: None,
         keep_old,
+        ready_timeout: std::time::Duration::from_secs(5),
         json: true,
     };
     let r = run(rotate(&rig.pipeline(), &plan));
@@ -754,6 +755,7 @@ fn rotate_interrupted_while_storing_rolls_back() {
         stores: vec![a.clone() as Arc<dyn Store>, b.clone()],
         expires_at: None,
         keep_old: false,
+        ready_timeout: std::time::Duration::from_secs(5),
         json: false,
     };
     let r = run(rotate(&rig.pipeline(), &plan));
@@ -808,6 +810,7 @@ fn new_expiry_keeps_the_lifetime() {
             stores: Vec::new(),
             expires_at: flag,
             keep_old: false,
+            ready_timeout: std::time::Duration::from_secs(5),
             json: false,
         };
         assert_eq!(plan.new_expiry(now), want);
@@ -1033,6 +1036,7 @@ fn database_token_rotate_uses_the_management_credential() {
             stores: vec![store.clone() as Arc<dyn Store>],
             expires_at: None,
             keep_old,
+            ready_timeout: std::time::Duration::from_secs(5),
             json: true,
         };
         let r = run(rotate(&rig.pipeline(), &plan));

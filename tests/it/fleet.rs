@@ -355,3 +355,93 @@ fn when_remaining_rotates_only_a_token_that_is_due() {
     out.assert_code(2);
     assert!(out.stderr.contains("--when-remaining"), "{out}");
 }
+
+/// `POST /__test/activation`: new tokens of each kind start to work this
+/// long after their creation.
+fn activation(cluster: &Cluster, database_ms: u64) {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/__test/activation", cluster.url()))
+        .json(&serde_json::json!({"database_ms": database_ms}))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+/// Item 7 (readiness): with a cluster that accepts new database tokens on
+/// its data path only after 2 s, a consumer re-reading the store and writing
+/// with what it finds the whole time never gets a refusal: the store gets the
+/// new token only once the data path accepts it. With a bound shorter than
+/// the delay, the old token stays stored and valid and the new one is
+/// revoked (exit 9).
+#[test]
+fn consumers_never_get_a_token_the_data_path_does_not_accept_yet() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (idp, cluster, mgmt) = setup();
+    let x = Host::new(&idp, &cluster, &mgmt);
+    x.mint(&["file:t"]).assert_success();
+    let old = x.token("t");
+    // The delay counts from each token's creation: wait (bounded) until the
+    // minted one is past it before the consumer starts.
+    activation(&cluster, 2000);
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while write(&cluster, &old, "db") != 204 {
+        assert!(
+            std::time::Instant::now() < limit,
+            "the minted token never worked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let run = x.spawn(&["rotate", "--store", "file:t"]);
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let consumer = {
+        let (done, url_home) = (done.clone(), x.env.home().join("t"));
+        let cluster_url = cluster.url();
+        std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::new();
+            let mut answers = Vec::new();
+            while !done.load(Ordering::SeqCst) {
+                let tok = std::fs::read_to_string(&url_home).unwrap();
+                let status = client
+                    .post(format!("{cluster_url}/api/v2/write?bucket=db"))
+                    .header("Authorization", format!("Token {}", tok.trim()))
+                    .body("m v=1")
+                    .send()
+                    .unwrap()
+                    .status()
+                    .as_u16();
+                answers.push(status);
+            }
+            answers
+        })
+    };
+    let out = run.wait_output();
+    done.store(true, Ordering::SeqCst);
+    let answers = consumer.join().unwrap();
+    out.assert_success();
+    let new = x.token("t");
+    assert_ne!(new, old);
+    assert!(!answers.is_empty());
+    assert!(answers.iter().all(|s| *s == 204), "{answers:?}\n{out}");
+    assert!(
+        out.stderr.contains("Waiting for the cluster to accept"),
+        "{out}"
+    );
+    assert_eq!(write(&cluster, &new, "db"), 204);
+    assert_eq!(write(&cluster, &old, "db"), 401, "the old one is retired");
+
+    // Not accepted within the bound: the old token stays, the new is revoked.
+    activation(&cluster, 600_000);
+    let before = cluster.stats()["database_tokens"].clone();
+    let mut c = x.cmd(&["rotate", "--store", "file:t"]);
+    c.env("INFLUX_BOOTSTRAP_READY_TIMEOUT", "1s");
+    let out = Running::spawn(c).wait_output();
+    out.assert_code(9);
+    assert!(out.stderr.contains("was not accepted"), "{out}");
+    assert_eq!(x.token("t"), new, "the store kept the old token");
+    activation(&cluster, 0);
+    assert_eq!(write(&cluster, &new, "db"), 204);
+    let after = cluster.stats()["database_tokens"].as_u64().unwrap();
+    assert_eq!(after, before.as_u64().unwrap() + 1, "one made");
+    assert_eq!(x.journals(), 0);
+}

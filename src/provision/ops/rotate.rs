@@ -142,6 +142,7 @@ async fn management_token(
         stores,
         expires_at: req.expires_at,
         keep_old: req.keep_old,
+        ready_timeout: provision::ready_timeout(io.env)?,
         json: req.json,
         record: provision::recorder(io.env, io.printer, here),
     };
@@ -212,6 +213,7 @@ async fn database_token(
             stores: req.stores,
             expires_at: req.expires_at,
             keep_old: req.keep_old,
+            ready_timeout: provision::ready_timeout(io.env)?,
             json: req.json,
             cred: cred.clone(),
             record: provision::recorder(io.env, io.printer, cluster),

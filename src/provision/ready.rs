@@ -1,0 +1,74 @@
+//! Ready before anyone sees it (issue 17): a new token can take seconds to
+//! minutes before a cluster's data path accepts it (InfluxData documents
+//! the delay), and a consumer that re-reads its store (Telegraf, Grafana,
+//! a script) must never pick up a token that does not work yet. So `rotate`
+//! writes the stores only once [`TokenApi::accepted`] says yes; until then
+//! the old token stays in the stores, valid.
+//!
+//! The wait is bounded (`INFLUX_BOOTSTRAP_READY_TIMEOUT`, default
+//! [`DEFAULT_READY_TIMEOUT`]), says once what it waits for, backs off from
+//! 250 ms to 5 s between asks, and stops at a signal.
+use super::{Pipeline, TokenApi};
+use crate::cluster::CreatedToken;
+use std::time::Duration;
+
+/// Real clusters take "seconds to minutes"; five minutes covers that and is
+/// still short enough for an hourly timer.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(300);
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
+const MAX_PAUSE: Duration = Duration::from_secs(5);
+
+/// Why the new token is not ready.
+#[derive(Debug)]
+pub enum NotReady {
+    /// Not accepted within the bound.
+    TimedOut(Duration),
+    /// A signal arrived while waiting.
+    Interrupted,
+    /// The cluster answered an error.
+    Failed(crate::error::ClusterError),
+}
+
+impl<A: TokenApi> Pipeline<'_, A> {
+    /// Wait until `created` is accepted where its consumers use it.
+    pub async fn wait_ready(
+        &self,
+        created: &CreatedToken,
+        timeout: Duration,
+    ) -> Result<(), NotReady> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pause = FIRST_PAUSE;
+        let mut told = false;
+        loop {
+            match self.api.accepted(created).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => return Err(NotReady::Failed(e)),
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                return Err(NotReady::TimedOut(timeout));
+            }
+            if !told {
+                self.printer.status(format!(
+                    "Waiting for the cluster to accept the new token on its data path (up to {})…",
+                    humantime::format_duration(timeout)
+                ));
+                told = true;
+            }
+            tokio::select! {
+                biased;
+                _ = self.interrupt.wait() => return Err(NotReady::Interrupted),
+                _ = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
+    }
+}
+
+/// The bound: `INFLUX_BOOTSTRAP_READY_TIMEOUT` (a duration), else the default.
+pub fn ready_timeout(env: &crate::env::Env) -> Result<Duration, crate::error::ConfigError> {
+    match env.get("INFLUX_BOOTSTRAP_READY_TIMEOUT") {
+        None => Ok(DEFAULT_READY_TIMEOUT),
+        Some(t) => crate::cluster::expiry::parse_window("INFLUX_BOOTSTRAP_READY_TIMEOUT", &t),
+    }
+}
