@@ -198,6 +198,11 @@ pub struct RotateArgs {
     /// 14d); otherwise report it unchanged and exit 0 (for timers)
     #[arg(long, value_name = "DURATION")]
     pub when_remaining: Option<String>,
+    /// Run this shell command once every store holds the new token (e.g.
+    /// `systemctl reload telegraf`), before the old one is revoked; if it
+    /// fails, the old token stays valid and rotate exits non-zero
+    #[arg(long, value_name = "CMD")]
+    pub on_rotated: Option<String>,
     #[command(flatten)]
     pub device: DeviceArgs,
     #[command(flatten)]

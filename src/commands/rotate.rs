@@ -36,6 +36,10 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
             .as_deref()
             .map(|w| expiry::parse_window("--when-remaining", w))
             .transpose()?,
+        on_rotated: args.on_rotated.clone().map(|command| provision::OnRotated {
+            command,
+            opts: store_options(ctx, true),
+        }),
     };
     let (cfg, http) = super::configured(ctx)?;
     let mut ui = ctx.prompt(&args.device, req.json);

@@ -48,7 +48,7 @@ pub use ops::{Io, MintPlan, RotateRequest, create_to_show, run_mint, run_rotate}
 pub use ready::ready_timeout;
 pub use recover::{Recovered, journal_for, recover};
 pub use report::{Finished, Reporter, Silent};
-pub use rotate::{RotatePlan, rotate};
+pub use rotate::{OnRotated, RotatePlan, rotate};
 
 use crate::cluster::documented::Permission;
 use crate::cluster::{ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken};

@@ -24,6 +24,9 @@ pub struct RotatePlan {
     /// How long to wait for the new token to be accepted before the stores
     /// get it ([`super::ready`]).
     pub ready_timeout: std::time::Duration,
+    /// `--on-rotated CMD`: run once every store holds the new, ready token,
+    /// before the old one is retired; its failure keeps the old token.
+    pub on_rotated: Option<OnRotated>,
     pub json: bool,
     /// The credential that creates and revokes: the old token itself for a
     /// management token, the management credential for a database token.
@@ -236,8 +239,15 @@ async fn undo<A: TokenApi>(
     }
 }
 
-/// Everything holds the new token: revoke the old one (unless kept) and
-/// report.
+/// `rotate --on-rotated CMD` and how to run it ([`crate::store::run_hook`]).
+#[derive(Debug, Clone)]
+pub struct OnRotated {
+    pub command: String,
+    pub opts: crate::store::StoreOptions,
+}
+
+/// Everything holds the new token: tell the consumers (`--on-rotated`),
+/// revoke the old one (unless kept) and report.
 async fn finish<A: TokenApi>(
     p: &Pipeline<'_, A>,
     plan: &RotatePlan,
@@ -250,8 +260,21 @@ async fn finish<A: TokenApi>(
         rec.save(p.printer, p.api.kind(), created, &stored);
     }
     let mut revoke_error = None;
+    let mut hook_error = None;
+    if let Some(h) = plan.on_rotated.clone() {
+        let command = h.command.clone();
+        match super::blocking(move || crate::store::run_hook(&h.command, &h.opts)).await {
+            Ok(()) => p
+                .printer
+                .status(format!("✓ --on-rotated `{command}` exited 0")),
+            Err(e) => hook_error = Some(e),
+        }
+    }
     let old;
-    if plan.keep_old {
+    if let Some(e) = &hook_error {
+        // The consumers may not have the new token yet: the old one stays.
+        old = Some(format!("{} kept (--on-rotated failed: {e})", meta.id));
+    } else if plan.keep_old {
         old = Some(format!("{} kept (--keep-old)", meta.id));
     } else {
         // A management token: the new one revokes the old (the old one may
@@ -283,6 +306,14 @@ async fn finish<A: TokenApi>(
         json: plan.json,
         to_stderr: plan.stores.iter().any(|s| s.is_stdout()),
     });
+    if let Some(e) = hook_error {
+        return Err(anyhow::anyhow!(
+            "--on-rotated failed: {e}; every store holds the new token, and the old token {} is kept valid \
+             (revoke it with `{}` once the consumers use the new one)",
+            meta.id,
+            p.api.kind().revoke_command(&meta.id)
+        ));
+    }
     match revoke_error {
         Some(e) => Err(anyhow::Error::new(e).context(format!(
             "the new token is in place, but the old token {} is still valid; revoke it with `{}`",

@@ -639,6 +639,7 @@ fn rotate_with(
         expires_at: None,
         keep_old,
         ready_timeout: std::time::Duration::from_secs(5),
+        on_rotated: None,
         json: true,
     };
     let r = run(rotate(&rig.pipeline(), &plan));
@@ -756,6 +757,7 @@ fn rotate_interrupted_while_storing_rolls_back() {
         expires_at: None,
         keep_old: false,
         ready_timeout: std::time::Duration::from_secs(5),
+        on_rotated: None,
         json: false,
     };
     let r = run(rotate(&rig.pipeline(), &plan));
@@ -811,6 +813,7 @@ fn new_expiry_keeps_the_lifetime() {
             expires_at: flag,
             keep_old: false,
             ready_timeout: std::time::Duration::from_secs(5),
+            on_rotated: None,
             json: false,
         };
         assert_eq!(plan.new_expiry(now), want);
@@ -1037,6 +1040,7 @@ fn database_token_rotate_uses_the_management_credential() {
             expires_at: None,
             keep_old,
             ready_timeout: std::time::Duration::from_secs(5),
+            on_rotated: None,
             json: true,
         };
         let r = run(rotate(&rig.pipeline(), &plan));

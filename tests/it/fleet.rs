@@ -445,3 +445,32 @@ fn consumers_never_get_a_token_the_data_path_does_not_accept_yet() {
     assert_eq!(after, before.as_u64().unwrap() + 1, "one made");
     assert_eq!(x.journals(), 0);
 }
+
+/// `--on-rotated CMD` runs once the store holds the new token (it sees it
+/// there) and before the old one is retired; when it fails, the old token
+/// stays valid, the run says so and exits non-zero.
+#[test]
+fn on_rotated_tells_the_consumers_before_the_old_token_goes() {
+    let (idp, cluster, mgmt) = setup();
+    let x = Host::new(&idp, &cluster, &mgmt);
+    x.mint(&["file:t"]).assert_success();
+    let old = x.token("t");
+    let out = x.run(&["rotate", "--on-rotated", "cp t seen", "--store", "file:t"]);
+    out.assert_success();
+    let new = x.token("t");
+    assert_ne!(new, old);
+    assert_eq!(
+        x.token("seen"),
+        new,
+        "the hook ran after the store took the new token"
+    );
+    assert_eq!(write(&cluster, &old, "db"), 401);
+
+    let out = x.run(&["rotate", "--on-rotated", "exit 3", "--store", "file:t"]);
+    assert!(!out.success(), "{out}");
+    assert!(out.stderr.contains("--on-rotated failed"), "{out}");
+    let newer = x.token("t");
+    assert_ne!(newer, new);
+    assert_eq!(write(&cluster, &newer, "db"), 204);
+    assert_eq!(write(&cluster, &new, "db"), 204, "kept\n{out}");
+}

@@ -25,6 +25,8 @@ pub struct RotateRequest {
     /// `--when-remaining`: rotate only a token expiring within this window
     /// (else report it unchanged, exit 0).
     pub when_remaining: Option<std::time::Duration>,
+    /// `--on-rotated CMD`.
+    pub on_rotated: Option<provision::OnRotated>,
 }
 
 /// `--when-remaining` and the stored token is not due: say so, once.
@@ -143,6 +145,7 @@ async fn management_token(
         expires_at: req.expires_at,
         keep_old: req.keep_old,
         ready_timeout: provision::ready_timeout(io.env)?,
+        on_rotated: req.on_rotated.clone(),
         json: req.json,
         record: provision::recorder(io.env, io.printer, here),
     };
@@ -214,6 +217,7 @@ async fn database_token(
             expires_at: req.expires_at,
             keep_old: req.keep_old,
             ready_timeout: provision::ready_timeout(io.env)?,
+            on_rotated: req.on_rotated.clone(),
             json: req.json,
             cred: cred.clone(),
             record: provision::recorder(io.env, io.printer, cluster),
