@@ -176,6 +176,17 @@ impl<'a> Backend<'a> {
     }
 }
 
+/// The same call on whichever API was chosen.
+macro_rules! on_api {
+    ($backend:expr, $t:ident => $call:expr) => {
+        match &$backend.api {
+            Api::Ours($t) => $call,
+            Api::Influxctl($t) => $call,
+            Api::Database($t) => $call,
+        }
+    };
+}
+
 impl TokenApi for Backend<'_> {
     async fn create(
         &self,
@@ -184,56 +195,27 @@ impl TokenApi for Backend<'_> {
         expires_at: Option<DateTime<Utc>>,
         key: &str,
     ) -> Result<CreatedToken, ClusterError> {
-        match &self.api {
-            Api::Ours(client) => TokenApi::create(client, cred, description, expires_at, key).await,
-            Api::Influxctl(tokens) => tokens.create(cred, description, expires_at, key).await,
-            Api::Database(tokens) => tokens.create(cred, description, expires_at, key).await,
-        }
+        on_api!(self, t => TokenApi::create(t, cred, description, expires_at, key).await)
     }
     async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
-        match &self.api {
-            Api::Ours(client) => TokenApi::get(client, cred, id).await,
-            Api::Influxctl(tokens) => tokens.get(cred, id).await,
-            Api::Database(tokens) => tokens.get(cred, id).await,
-        }
+        on_api!(self, t => TokenApi::get(t, cred, id).await)
     }
     async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
-        match &self.api {
-            Api::Ours(client) => TokenApi::list(client, cred).await,
-            Api::Influxctl(tokens) => tokens.list(cred).await,
-            Api::Database(tokens) => tokens.list(cred).await,
-        }
+        on_api!(self, t => TokenApi::list(t, cred).await)
     }
     async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
-        match &self.api {
-            Api::Ours(client) => TokenApi::revoke(client, cred, id).await,
-            Api::Influxctl(tokens) => tokens.revoke(cred, id).await,
-            Api::Database(tokens) => tokens.revoke(cred, id).await,
-        }
+        on_api!(self, t => TokenApi::revoke(t, cred, id).await)
     }
     fn kind(&self) -> TokenKind {
-        match &self.api {
-            Api::Database(tokens) => tokens.kind(),
-            _ => TokenKind::Management,
-        }
+        on_api!(self, t => TokenApi::kind(t))
     }
     fn idempotent_create(&self) -> bool {
-        match &self.api {
-            Api::Ours(client) => client.idempotent_create(),
-            Api::Influxctl(tokens) => tokens.idempotent_create(),
-            Api::Database(tokens) => tokens.idempotent_create(),
-        }
+        on_api!(self, t => TokenApi::idempotent_create(t))
     }
     fn permissions(&self) -> &[Permission] {
-        match &self.api {
-            Api::Database(tokens) => tokens.permissions(),
-            _ => &[],
-        }
+        on_api!(self, t => TokenApi::permissions(t))
     }
     async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
-        match &self.api {
-            Api::Database(tokens) => tokens.accepted(created).await,
-            _ => Ok(true),
-        }
+        on_api!(self, t => TokenApi::accepted(t, created).await)
     }
 }
