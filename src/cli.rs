@@ -203,6 +203,10 @@ pub struct RotateArgs {
     /// fails, the old token stays valid and rotate exits non-zero
     #[arg(long, value_name = "CMD")]
     pub on_rotated: Option<String>,
+    /// Keep the old token valid this long (e.g. 1h); its revocation is
+    /// recorded as pending and done by a later rotate of the same stores
+    #[arg(long, value_name = "DURATION", conflicts_with = "keep_old")]
+    pub grace: Option<String>,
     #[command(flatten)]
     pub device: DeviceArgs,
     #[command(flatten)]

@@ -36,6 +36,11 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
             .as_deref()
             .map(|w| expiry::parse_window("--when-remaining", w))
             .transpose()?,
+        grace: args
+            .grace
+            .as_deref()
+            .map(|g| expiry::parse_window("--grace", g))
+            .transpose()?,
         on_rotated: args.on_rotated.clone().map(|command| provision::OnRotated {
             command,
             opts: store_options(ctx, true),

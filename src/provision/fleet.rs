@@ -58,6 +58,49 @@ pub async fn lock_stores(
     Ok(Some(locks))
 }
 
+/// `rotate --grace`: revoke the pending old tokens of a rotation of these
+/// stores whose grace has passed and whose successor is in use — the first
+/// store holds it (`held`), and it was accepted before it was stored
+/// ([`super::ready`]). Each file goes only once the cluster confirmed (or
+/// said the token is gone), so a crash repeats a revocation, never skips
+/// one. Failures are warnings: the next run tries again.
+pub async fn retire_pending<A: super::TokenApi>(
+    p: &super::Pipeline<'_, A>,
+    env: &crate::env::Env,
+    stores: &Stores,
+    held: &crate::secret::Secret,
+    cred: &crate::cluster::Credential,
+) -> anyhow::Result<()> {
+    let Some(root) = crate::state::state_dir(env) else {
+        return Ok(());
+    };
+    let list = crate::state::pending::PendingList::in_dir(&root);
+    let specs: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
+    let now = Utc::now();
+    let held_sha = crate::state::fingerprint(held);
+    for pending in list.for_stores(&specs)? {
+        if pending.not_before > now || pending.successor_sha256 != held_sha {
+            continue;
+        }
+        match p.api.revoke(cred, &pending.id).await {
+            Ok(_) | Err(crate::error::ClusterError::NotFound { .. }) => {
+                list.remove(&pending.id)?;
+                p.printer.status(format!(
+                    "Revoked {} {}: its grace ended and its successor {} is in use.",
+                    pending.kind.noun(),
+                    pending.id,
+                    pending.successor_id
+                ));
+            }
+            Err(e) => p.printer.warn(format!(
+                "could not revoke {} after its grace (the next run tries again): {e}",
+                pending.id
+            )),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

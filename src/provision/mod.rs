@@ -39,7 +39,7 @@ mod rotate;
 pub use backend::{Backend, Want};
 pub use credential::Session;
 pub use database::{DatabaseTokens, database_token_meta, held_database_token};
-pub use fleet::{due, lock_stores};
+pub use fleet::{due, lock_stores, retire_pending};
 pub use influxctl::{
     InfluxctlTokens, influxctl_credential, influxctl_tokens, login as influxctl_login,
 };

@@ -27,6 +27,9 @@ pub struct RotatePlan {
     /// `--on-rotated CMD`: run once every store holds the new, ready token,
     /// before the old one is retired; its failure keeps the old token.
     pub on_rotated: Option<OnRotated>,
+    /// `--grace`: keep the old token valid this long, its revocation
+    /// pending in the state directory ([`crate::state::pending`]).
+    pub grace: Option<std::time::Duration>,
     pub json: bool,
     /// The credential that creates and revokes: the old token itself for a
     /// management token, the management credential for a database token.
@@ -239,6 +242,42 @@ async fn undo<A: TokenApi>(
     }
 }
 
+/// `--grace`: record the old token's revocation as pending; the time it
+/// becomes due, or `None` (no grace, no state directory, or it could not be
+/// recorded: then it is revoked now, as without `--grace`).
+fn pending_until<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    plan: &RotatePlan,
+    created: &CreatedToken,
+) -> Option<DateTime<Utc>> {
+    let grace = plan.grace.filter(|g| !g.is_zero() && !plan.keep_old)?;
+    let Some(rec) = &plan.record else {
+        p.printer
+            .warn("--grace needs a state directory: the old token is revoked now");
+        return None;
+    };
+    let until = Utc::now() + chrono::Duration::from_std(grace).ok()?;
+    let pending = crate::state::pending::Pending {
+        version: crate::state::RECORD_VERSION,
+        id: plan.meta.id.clone(),
+        kind: p.api.kind(),
+        cluster: rec.cluster.clone(),
+        stores: plan.stores.iter().map(|s| s.to_string()).collect(),
+        not_before: until,
+        successor_id: created.token.id.clone(),
+        successor_sha256: crate::state::fingerprint(&created.access_token),
+    };
+    match crate::state::pending::PendingList::in_dir(rec.records.root()).save(&pending) {
+        Ok(()) => Some(until),
+        Err(e) => {
+            p.printer.warn(format!(
+                "could not record the pending revocation ({e}): the old token is revoked now"
+            ));
+            None
+        }
+    }
+}
+
 /// `rotate --on-rotated CMD` and how to run it ([`crate::store::run_hook`]).
 #[derive(Debug, Clone)]
 pub struct OnRotated {
@@ -274,6 +313,12 @@ async fn finish<A: TokenApi>(
     if let Some(e) = &hook_error {
         // The consumers may not have the new token yet: the old one stays.
         old = Some(format!("{} kept (--on-rotated failed: {e})", meta.id));
+    } else if let Some(until) = pending_until(p, plan, created) {
+        old = Some(format!(
+            "{} valid until {}, then revoked by the next rotate (--grace)",
+            meta.id,
+            crate::text::rfc3339(until)
+        ));
     } else if plan.keep_old {
         old = Some(format!("{} kept (--keep-old)", meta.id));
     } else {

@@ -640,6 +640,7 @@ fn rotate_with(
         keep_old,
         ready_timeout: std::time::Duration::from_secs(5),
         on_rotated: None,
+        grace: None,
         json: true,
     };
     let r = run(rotate(&rig.pipeline(), &plan));
@@ -758,6 +759,7 @@ fn rotate_interrupted_while_storing_rolls_back() {
         keep_old: false,
         ready_timeout: std::time::Duration::from_secs(5),
         on_rotated: None,
+        grace: None,
         json: false,
     };
     let r = run(rotate(&rig.pipeline(), &plan));
@@ -814,6 +816,7 @@ fn new_expiry_keeps_the_lifetime() {
             keep_old: false,
             ready_timeout: std::time::Duration::from_secs(5),
             on_rotated: None,
+            grace: None,
             json: false,
         };
         assert_eq!(plan.new_expiry(now), want);
@@ -1041,6 +1044,7 @@ fn database_token_rotate_uses_the_management_credential() {
             keep_old,
             ready_timeout: std::time::Duration::from_secs(5),
             on_rotated: None,
+            grace: None,
             json: true,
         };
         let r = run(rotate(&rig.pipeline(), &plan));

@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub mod lock;
+pub mod pending;
 mod trust;
 
 use trust::Area;

@@ -601,3 +601,49 @@ fn five_hosts_rotate_at_once_and_no_consumer_is_refused() {
         .collect();
     assert_eq!(live.len(), 5, "{live:#?}");
 }
+
+/// `rotate --grace`: the old token stays valid, its revocation pending in
+/// the state directory; a later run of the same stores that has nothing else
+/// to do (`--when-remaining`) revokes it once the grace has passed — not
+/// before — exactly once.
+#[test]
+fn a_grace_keeps_the_old_token_until_a_later_run_retires_it() {
+    let (idp, cluster, mgmt) = setup();
+    let x = Host::new(&idp, &cluster, &mgmt);
+    x.mint(&["file:t"]).assert_success();
+    let old = x.token("t");
+    let started = std::time::Instant::now();
+    let out = x.run(&["rotate", "--grace", "2s", "--store", "file:t"]);
+    out.assert_success();
+    assert!(out.stdout.contains("(--grace)"), "{out}");
+    let new = x.token("t");
+    assert_ne!(new, old);
+    let pending = || std::fs::read_dir(x.state().join("pending")).map_or(0, |d| d.count());
+    assert_eq!(pending(), 1);
+
+    let idle = ["rotate", "--when-remaining", "1d", "--store", "file:t"];
+    let mut runs = 0;
+    loop {
+        let out = x.run(&idle);
+        out.assert_success();
+        runs += 1;
+        if write(&cluster, &old, "db") == 401 {
+            assert!(
+                started.elapsed() >= std::time::Duration::from_secs(2),
+                "revoked early"
+            );
+            assert!(out.stderr.contains("its grace ended"), "{out}");
+            break;
+        }
+        assert_eq!(pending(), 1);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "never retired"
+        );
+    }
+    assert!(runs > 1, "the first idle run came before the grace ended");
+    assert_eq!(pending(), 0);
+    assert_eq!(write(&cluster, &new, "db"), 204);
+    let out = x.run(&idle);
+    assert!(!out.stderr.contains("its grace ended"), "once\n{out}");
+}

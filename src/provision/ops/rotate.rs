@@ -27,6 +27,8 @@ pub struct RotateRequest {
     pub when_remaining: Option<std::time::Duration>,
     /// `--on-rotated CMD`.
     pub on_rotated: Option<provision::OnRotated>,
+    /// `--grace`: the old token's revocation is pending this long.
+    pub grace: Option<std::time::Duration>,
 }
 
 /// `--when-remaining` and the stored token is not due: say so, once.
@@ -123,6 +125,15 @@ async fn management_token(
         &here,
         &provision::profile_address(cfg),
     )?;
+    // Old tokens whose grace has passed go first, even if nothing is due.
+    provision::retire_pending(
+        &p,
+        io.env,
+        &stores,
+        &old,
+        &provision::management_credential(&old),
+    )
+    .await?;
     let held = p.describe_held(&old).await?;
     let due = |m| not_due(io, req.when_remaining, &first, req.json, m);
     if let Some(done) = held.as_ref().and_then(due) {
@@ -146,6 +157,7 @@ async fn management_token(
         keep_old: req.keep_old,
         ready_timeout: provision::ready_timeout(io.env)?,
         on_rotated: req.on_rotated.clone(),
+        grace: req.grace,
         json: req.json,
         record: provision::recorder(io.env, io.printer, here),
     };
@@ -204,6 +216,7 @@ async fn database_token(
             )
             .into());
         }
+        provision::retire_pending(&io.pipeline(&backend), io.env, &req.stores, &old, cred).await?;
         let first = req.stores[0].to_string();
         if let Some(done) = not_due(io, req.when_remaining, &first, req.json, &meta) {
             return done;
@@ -218,6 +231,7 @@ async fn database_token(
             keep_old: req.keep_old,
             ready_timeout: provision::ready_timeout(io.env)?,
             on_rotated: req.on_rotated.clone(),
+            grace: req.grace,
             json: req.json,
             cred: cred.clone(),
             record: provision::recorder(io.env, io.printer, cluster),
