@@ -5,6 +5,10 @@
 //! writes the stores only once [`TokenApi::accepted`] says yes; until then
 //! the old token stays in the stores, valid.
 //!
+//! A data path we cannot reach at all says nothing about the token: the
+//! rotation then goes on with a warning (as before readiness existed); a 5xx
+//! is asked again.
+//!
 //! The wait is bounded (`INFLUX_BOOTSTRAP_READY_TIMEOUT`, default
 //! [`DEFAULT_READY_TIMEOUT`]), says once what it waits for, backs off from
 //! 250 ms to 5 s between asks, and stops at a signal.
@@ -43,6 +47,18 @@ impl<A: TokenApi> Pipeline<'_, A> {
             match self.api.accepted(created).await {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
+                // The data path may not be reachable from where we run (a
+                // management-only network, Dedicated's data host elsewhere):
+                // that says nothing about the token, so the rotation goes on
+                // as it did before readiness existed, with a warning.
+                Err(e @ crate::error::ClusterError::Unreachable { .. }) => {
+                    self.printer.warn(format!(
+                        "cannot ask the cluster's data path whether the new token works yet ({e}); not waiting"
+                    ));
+                    return Ok(());
+                }
+                // A 5xx is the gateway, not the token: ask again.
+                Err(crate::error::ClusterError::Server { .. }) => {}
                 Err(e) => return Err(NotReady::Failed(e)),
             }
             if tokio::time::Instant::now() + pause > deadline {

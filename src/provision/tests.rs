@@ -1056,6 +1056,26 @@ fn database_token_rotate_uses_the_management_credential() {
     }
 }
 
+/// A state directory and the stores `mem:a`, `mem:b` holding `a` and `b`.
+#[allow(clippy::type_complexity)]
+fn two_stores(
+    a: &str,
+    b: &str,
+) -> (
+    tempfile::TempDir,
+    crate::state::Records,
+    Arc<MemStore>,
+    Arc<MemStore>,
+    Stores,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let records = crate::state::Records::in_dir(dir.path());
+    let sa = Arc::new(MemStore::holding("a", a));
+    let sb = Arc::new(MemStore::holding("b", b));
+    let stores: Stores = vec![sa.clone() as Arc<dyn Store>, sb.clone()];
+    (dir, records, sa, sb, stores)
+}
+
 /// After a crash mid-rotation, `recover` converges to exactly one live
 /// token held by every store: back while any store holds the old token,
 /// forward when none does, and a create that never answered has its token
@@ -1063,7 +1083,7 @@ fn database_token_rotate_uses_the_management_credential() {
 #[test]
 fn recover_interrupted_rotation() {
     use crate::cluster::ours::marked;
-    use crate::state::{ClusterRef, Journal, Records, fingerprint};
+    use crate::state::{ClusterRef, Journal, fingerprint};
     const NEW: &str = "new-secret-token-bbbbbbbb";
     const NEIGHBOUR: &str = "nbr-secret-token-cccccccc";
     const RUN: &str = "0123456789ab";
@@ -1120,11 +1140,7 @@ fn recover_interrupted_rotation() {
                     }
                 }
             }
-            let dir = tempfile::tempdir().unwrap();
-            let records = Records::in_dir(dir.path());
-            let sa = Arc::new(MemStore::holding("a", a));
-            let sb = Arc::new(MemStore::holding("b", b));
-            let stores: Stores = vec![sa.clone() as Arc<dyn Store>, sb.clone()];
+            let (_dir, records, sa, sb, stores) = two_stores(a, b);
             let journal = Journal {
                 version: 1,
                 stores: vec!["mem:a".into(), "mem:b".into()],
@@ -1189,7 +1205,7 @@ fn recover_interrupted_rotation() {
 #[test]
 fn recover_touches_only_what_it_can_prove() {
     use crate::cluster::ours::marked;
-    use crate::state::{ClusterRef, Journal, Records, fingerprint};
+    use crate::state::{ClusterRef, Journal, fingerprint};
     const NEW: &str = "new-secret-token-bbbbbbbb";
     const NEIGHBOUR: &str = "nbr-secret-token-cccccccc";
     let here = ClusterRef {
@@ -1259,12 +1275,8 @@ fn recover_touches_only_what_it_can_prove() {
             .seed(NEW, &marked("telegraf", "ffffffffffff"), 30);
         rig.cluster
             .seed(NEIGHBOUR, &marked("telegraf", "ba9876543210"), 30);
-        let dir = tempfile::tempdir().unwrap();
-        let records = Records::in_dir(dir.path());
         let (a, b) = if known { (NEW, NEW) } else { (OLD, OLD) };
-        let sa = Arc::new(MemStore::holding("a", a));
-        let sb = Arc::new(MemStore::holding("b", b));
-        let stores: Stores = vec![sa.clone() as Arc<dyn Store>, sb.clone()];
+        let (_dir, records, _, _, stores) = two_stores(a, b);
         let journal = Journal {
             version: 1,
             stores: vec!["mem:a".into(), "mem:b".into()],

@@ -76,6 +76,14 @@ impl Host {
     }
 }
 
+/// One host that minted a database token into `file:t`.
+fn one_host() -> (Idp, Cluster, Host) {
+    let (idp, cluster, mgmt) = setup();
+    let x = Host::new(&idp, &cluster, &mgmt);
+    x.mint(&["file:t"]).assert_success();
+    (idp, cluster, x)
+}
+
 fn setup() -> (Idp, Cluster, String) {
     let idp = Idp::builder().interval(1).start();
     let cluster = stock(&idp, DocumentedPaths::Both, None);
@@ -129,9 +137,7 @@ fn a_lost_create_never_revokes_another_hosts_token() {
 #[test]
 fn a_state_directory_others_can_write_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let (idp, cluster, mgmt) = setup();
-    let x = Host::new(&idp, &cluster, &mgmt);
-    x.mint(&["file:t"]).assert_success();
+    let (_idp, cluster, x) = one_host();
     let before = cluster.stats()["database_tokens"].clone();
     std::fs::set_permissions(x.state(), std::fs::Permissions::from_mode(0o777)).unwrap();
     for args in [
@@ -376,9 +382,7 @@ fn activation(cluster: &Cluster, database_ms: u64) {
 #[test]
 fn consumers_never_get_a_token_the_data_path_does_not_accept_yet() {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let (idp, cluster, mgmt) = setup();
-    let x = Host::new(&idp, &cluster, &mgmt);
-    x.mint(&["file:t"]).assert_success();
+    let (_idp, cluster, x) = one_host();
     let old = x.token("t");
     // The delay counts from each token's creation: wait (bounded) until the
     // minted one is past it before the consumer starts.
@@ -451,9 +455,7 @@ fn consumers_never_get_a_token_the_data_path_does_not_accept_yet() {
 /// stays valid, the run says so and exits non-zero.
 #[test]
 fn on_rotated_tells_the_consumers_before_the_old_token_goes() {
-    let (idp, cluster, mgmt) = setup();
-    let x = Host::new(&idp, &cluster, &mgmt);
-    x.mint(&["file:t"]).assert_success();
+    let (_idp, cluster, x) = one_host();
     let old = x.token("t");
     let out = x.run(&["rotate", "--on-rotated", "cp t seen", "--store", "file:t"]);
     out.assert_success();
@@ -608,9 +610,7 @@ fn five_hosts_rotate_at_once_and_no_consumer_is_refused() {
 /// before — exactly once.
 #[test]
 fn a_grace_keeps_the_old_token_until_a_later_run_retires_it() {
-    let (idp, cluster, mgmt) = setup();
-    let x = Host::new(&idp, &cluster, &mgmt);
-    x.mint(&["file:t"]).assert_success();
+    let (_idp, cluster, x) = one_host();
     let old = x.token("t");
     let started = std::time::Instant::now();
     let out = x.run(&["rotate", "--grace", "2s", "--store", "file:t"]);
