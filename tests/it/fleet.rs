@@ -46,6 +46,11 @@ impl Host {
     }
 
     fn mint(&self, stores: &[&str]) -> Output {
+        self.mint_with(&[], stores)
+    }
+
+    /// `mint` of the fleet's database token, with `extra` flags.
+    fn mint_with(&self, extra: &[&str], stores: &[&str]) -> Output {
         let mut args = vec![
             "mint",
             "--description",
@@ -54,6 +59,7 @@ impl Host {
             "db",
             "--create-database",
         ];
+        args.extend_from_slice(extra);
         for s in stores {
             args.extend(["--store", s]);
         }
@@ -316,19 +322,8 @@ fn served(cluster: &Cluster) -> u64 {
 fn when_remaining_rotates_only_a_token_that_is_due() {
     let (idp, cluster, mgmt) = setup();
     let x = Host::new(&idp, &cluster, &mgmt);
-    x.run(&[
-        "mint",
-        "--description",
-        "telegraf",
-        "--write-database",
-        "db",
-        "--create-database",
-        "--expires-in",
-        "30d",
-        "--store",
-        "file:t",
-    ])
-    .assert_success();
+    x.mint_with(&["--expires-in", "30d"], &["file:t"])
+        .assert_success();
     let old = x.token("t");
 
     let before = served(&cluster);
