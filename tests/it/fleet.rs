@@ -615,6 +615,13 @@ fn a_grace_keeps_the_old_token_until_a_later_run_retires_it() {
     assert_ne!(new, old);
     let pending = || std::fs::read_dir(x.state().join("pending")).map_or(0, |d| d.count());
     assert_eq!(pending(), 1);
+    // `status` names it (this host never logged in: as a note, exit 6).
+    let status = x.run(&["status"]);
+    status.assert_code(6);
+    assert!(
+        status.stderr.contains("pending revocation: database token"),
+        "{status}"
+    );
 
     let idle = ["rotate", "--when-remaining", "1d", "--store", "file:t"];
     let mut runs = 0;
