@@ -150,6 +150,10 @@ pub struct MintArgs {
     /// does not expire within --min-remaining
     #[arg(long)]
     pub if_missing: bool,
+    /// Store the new token at once, without waiting until the cluster's data
+    /// path accepts it (database tokens)
+    #[arg(long)]
+    pub no_wait: bool,
     /// With --if-missing: how long the existing token must still be valid
     #[arg(long, value_name = "DURATION", default_value = "7d")]
     pub min_remaining: String,

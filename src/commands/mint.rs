@@ -32,6 +32,11 @@ fn plan(ctx: &Context, args: &MintArgs) -> anyhow::Result<MintPlan> {
         },
         json,
         record: None,
+        ready_timeout: if args.no_wait {
+            None
+        } else {
+            Some(provision::ready_timeout(&ctx.env)?)
+        },
     };
     if args.if_missing {
         expiry::check_if_missing_lifetime(plan.expires_at, Utc::now(), min_remaining)?;

@@ -251,6 +251,9 @@ pub struct Plan {
     pub json: bool,
     /// Where to record what each store now holds (`crate::state`).
     pub record: Option<Recorder>,
+    /// Wait this long at most for the new token to be accepted before the
+    /// stores get it (`provision::ready`); `None`: `--no-wait`.
+    pub ready_timeout: Option<std::time::Duration>,
 }
 
 /// Where `mint`/`rotate` record what they put in each store; none (with a

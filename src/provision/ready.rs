@@ -81,6 +81,41 @@ impl<A: TokenApi> Pipeline<'_, A> {
     }
 }
 
+impl<A: TokenApi> Pipeline<'_, A> {
+    /// [`Self::wait_ready`]; if the token is not ready, revoke it (never
+    /// stored) and say what happened, `before` saying what the stores hold.
+    pub async fn ready_or_revoke(
+        &self,
+        cred: &crate::cluster::Credential,
+        created: &CreatedToken,
+        timeout: Duration,
+        before: &str,
+    ) -> anyhow::Result<()> {
+        use crate::error::MintError;
+        let Err(why) = self.wait_ready(created, timeout).await else {
+            return Ok(());
+        };
+        let managers = self.managers(cred, created);
+        let creds: Vec<&crate::cluster::Credential> = managers.iter().collect();
+        let what = self.revoke_unstored(&creds, &created.token.id).await;
+        Err(match why {
+            NotReady::TimedOut(waited) => MintError::NotReady {
+                id: created.token.id.clone(),
+                waited: humantime::format_duration(waited).to_string(),
+                what,
+            }
+            .into(),
+            NotReady::Interrupted => MintError::Interrupted {
+                what: format!("{before}; new token: {what}"),
+            }
+            .into(),
+            NotReady::Failed(e) => anyhow::Error::new(e).context(format!(
+                "could not tell whether the new token works yet; {before}; new token: {what}"
+            )),
+        })
+    }
+}
+
 /// The bound: `INFLUX_BOOTSTRAP_READY_TIMEOUT` (a duration), else the default.
 pub fn ready_timeout(env: &crate::env::Env) -> Result<Duration, crate::error::ConfigError> {
     match env.get("INFLUX_BOOTSTRAP_READY_TIMEOUT") {

@@ -141,26 +141,17 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
     ));
     // Ready before anyone sees it: until the cluster accepts the new token
     // where consumers use it, the stores keep the old one (issue 17).
-    if let Err(why) = p.wait_ready(&created, plan.ready_timeout).await {
-        let managers = p.managers(&plan.cred, &created);
-        let creds: Vec<&Credential> = managers.iter().collect();
-        let what = p.revoke_unstored(&creds, &created.token.id).await;
+    if let Err(e) = p
+        .ready_or_revoke(
+            &plan.cred,
+            &created,
+            plan.ready_timeout,
+            "the old token is unchanged",
+        )
+        .await
+    {
         journal.remove(p);
-        return Err(match why {
-            super::ready::NotReady::TimedOut(waited) => MintError::NotReady {
-                id: created.token.id.clone(),
-                waited: humantime::format_duration(waited).to_string(),
-                what,
-            }
-            .into(),
-            super::ready::NotReady::Interrupted => MintError::Interrupted {
-                what: format!("the old token is unchanged; new token: {what}"),
-            }
-            .into(),
-            super::ready::NotReady::Failed(e) => anyhow::Error::new(e).context(format!(
-                "could not tell whether the new token works yet; the old token is unchanged; new token: {what}"
-            )),
-        });
+        return Err(e);
     }
 
     let (results, interrupted) = p

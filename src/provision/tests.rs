@@ -375,6 +375,7 @@ fn plan(stores: &[Arc<MemStore>], on_no_store: OnNoStore) -> Plan {
         on_no_store,
         json: true,
         record: None,
+        ready_timeout: None,
     }
 }
 

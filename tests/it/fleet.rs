@@ -649,3 +649,28 @@ fn a_grace_keeps_the_old_token_until_a_later_run_retires_it() {
     let out = x.run(&idle);
     assert!(!out.stderr.contains("its grace ended"), "once\n{out}");
 }
+
+/// A first `mint` waits the same way: once it returns, the stored token
+/// works on the data path; `--no-wait` stores it at once.
+#[test]
+fn mint_stores_a_token_only_once_the_data_path_accepts_it() {
+    let (idp, cluster, mgmt) = setup();
+    let x = Host::new(&idp, &cluster, &mgmt);
+    activation(&cluster, 1500);
+    let out = x.mint(&["file:t"]);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("Waiting for the cluster to accept"),
+        "{out}"
+    );
+    assert_eq!(write(&cluster, &x.token("t"), "db"), 204);
+
+    let out = x.mint_with(&["--no-wait"], &["file:u"]);
+    out.assert_success();
+    assert!(!out.stderr.contains("Waiting"), "{out}");
+    assert_eq!(
+        write(&cluster, &x.token("u"), "db"),
+        401,
+        "not accepted yet"
+    );
+}
