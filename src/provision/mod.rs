@@ -101,8 +101,8 @@ pub trait TokenApi {
     }
 
     /// Is `created` accepted where its consumers use it yet (issue 17)?
-    /// Only database tokens have a separate data path to ask; a management
-    /// token is checked by `verify` on the API it is used on.
+    /// The data path for a database token, the Management API for one of
+    /// ours; influxctl's tokens are checked by `verify`.
     async fn accepted(&self, _created: &CreatedToken) -> Result<bool, ClusterError> {
         Ok(true)
     }
@@ -126,6 +126,15 @@ impl TokenApi for ClusterClient<'_> {
     }
     async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
         ClusterClient::revoke(self, cred, id).await
+    }
+    /// A management token is used on the Management API: it is accepted
+    /// once it can read itself there (401 until then).
+    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
+        match ClusterClient::get(self, &own_credential(created), &created.token.id).await {
+            Ok(_) => Ok(true),
+            Err(ClusterError::Unauthorized { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }
 

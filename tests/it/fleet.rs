@@ -674,3 +674,50 @@ fn mint_stores_a_token_only_once_the_data_path_accepts_it() {
         "not accepted yet"
     );
 }
+
+/// A management token is ready once the Management API accepts it: with a
+/// delay there, `rotate` waits instead of failing verification and rolling
+/// back, and the stored token works when it returns.
+#[test]
+fn a_management_token_is_stored_once_the_management_api_accepts_it() {
+    let s = support::Stack::start();
+    s.env
+        .run([
+            "mint",
+            "--browser",
+            "never",
+            "--description",
+            "ops",
+            "--expires-in",
+            "90d",
+            "--store",
+            "file:m.token",
+        ])
+        .assert_success();
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/__test/activation", s.cluster.url()))
+        .json(&serde_json::json!({"management_ms": 1500}))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
+    // The delay counts from creation: wait (bounded) until the minted token
+    // is past it.
+    let minted = std::fs::read_to_string(s.env.home().join("m.token")).unwrap();
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while s.cluster.get_with(minted.trim(), "none").status().as_u16() == 401 {
+        assert!(
+            std::time::Instant::now() < limit,
+            "the minted token never worked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = s.env.run(["rotate", "--store", "file:m.token"]);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("Waiting for the cluster to accept"),
+        "{out}"
+    );
+    let token = std::fs::read_to_string(s.env.home().join("m.token")).unwrap();
+    let r = s.cluster.get_with(token.trim(), "self-check-unknown-id");
+    assert_ne!(r.status().as_u16(), 401, "the stored token is accepted");
+}

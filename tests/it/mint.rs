@@ -96,11 +96,11 @@ fn mint_to_a_file_then_verify() {
             .status(),
         200
     );
-    // Verification used the new token itself.
+    // Readiness and verification used the new token itself.
     assert_eq!(
         s.cluster.requests("GET /api/v0/management/tokens/{id}"),
-        2,
-        "one verify + the test's own check"
+        3,
+        "one readiness check + one verify + the test's own check"
     );
 
     // No clobber: refused before a token is created.
