@@ -32,7 +32,8 @@ BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/influx-bootstrap"
 
 scripts/stack.sh start "$WORK/stack" --interval 1 --owner $$
 # STACK_ISSUER, STACK_CLUSTER_URL…, INFLUX_BOOTSTRAP_CONFIG (a throwaway
-# profile for the stack's cluster) and INFLUX_BOOTSTRAP_CACHE_DIR.
+# profile for the stack's cluster), INFLUX_BOOTSTRAP_CACHE_DIR and
+# INFLUX_BOOTSTRAP_STATE_DIR (token records), all inside $WORK.
 set -a
 # shellcheck disable=SC1091
 . "$WORK/stack/stack.env"
@@ -40,7 +41,7 @@ set +a
 
 TOKEN_FILE="$WORK/secrets/influx-mgmt-token"
 MINT=("$BIN" mint --description "quickstart automation" --expires-in 90d --store "file:$TOKEN_FILE" --browser never)
-echo "==> influx-bootstrap ${MINT[*]:1}" >&2
+echo "==> influx-bootstrap $(printf '%q ' "${MINT[@]:1}")" >&2
 if [ "${QUICKSTART_APPROVE:-0}" = "1" ]; then
     # Read the JSON event stream; approve through the provider's own device
     # pages (the fixture's /__test/approve drives them) as the admin user.
@@ -58,6 +59,15 @@ else
     "${MINT[@]}"
 fi
 echo "==> the token is in $TOKEN_FILE ($(stat -c %a "$TOKEN_FILE" 2>/dev/null || stat -f %Lp "$TOKEN_FILE"))" >&2
+
+# The promise above, checked: the token record went into the stack's state
+# directory, not ~/.local/state (issue 23, A6).
+case "${INFLUX_BOOTSTRAP_STATE_DIR:-}" in
+"$WORK"/*) ;;
+*) echo "quickstart: INFLUX_BOOTSTRAP_STATE_DIR is not inside $WORK" >&2; exit 1 ;;
+esac
+ls "$INFLUX_BOOTSTRAP_STATE_DIR"/tokens/* >/dev/null 2>&1 ||
+    { echo "quickstart: no token record in $INFLUX_BOOTSTRAP_STATE_DIR/tokens" >&2; exit 1; }
 
 echo "==> influx-bootstrap management list" >&2
 "$BIN" management list

@@ -32,6 +32,8 @@
 #   STACK_CLUSTER_NAME STACK_CLUSTER_URL STACK_CLUSTER_PORT STACK_CLUSTER_PID
 #   STACK_CLUSTER_LOG STACK_CLUSTER_DB
 #   INFLUX_BOOTSTRAP_CONFIG (= profile-NAME.toml) INFLUX_BOOTSTRAP_CACHE_DIR (= cache-NAME)
+#   INFLUX_BOOTSTRAP_STATE_DIR (= state-NAME: token records and rotation
+#   journals stay in DIR, not in ~/.local/state)
 # The servers keep running after this script exits, until `stop` (or their
 # owner's exit, or a signal).
 set -euo pipefail
@@ -150,6 +152,7 @@ TOML
         assign STACK_CLUSTER_DB "$db"
         assign INFLUX_BOOTSTRAP_CONFIG "$profile"
         assign INFLUX_BOOTSTRAP_CACHE_DIR "$DIR/cache-$name"
+        assign INFLUX_BOOTSTRAP_STATE_DIR "$DIR/state-$name"
     } >"$DIR/cluster-$name.env"
     echo "    cluster $name: $url (pid $SERVER_PID)" >&2
 }
@@ -219,6 +222,7 @@ cmd_start() {
     echo "==> starting the reference cluster" >&2
     start_cluster default
     cp "$DIR/cluster-default.env" "$DIR/stack.env"
+    next_steps
 
     if [ -n "$owner" ]; then
         # Waits for the owner's exit (tail --pid), then stops the stack; an
@@ -233,6 +237,25 @@ cmd_start() {
         ) </dev/null >/dev/null 2>&1 &
         echo $! >"$DIR/watcher"
     fi
+}
+
+# How to point the CLI at the stack by hand (stderr: stdout stays clean).
+next_steps() {
+    local port
+    port=$(sed -nE 's/^STACK_CLUSTER_PORT=(.*)$/\1/p' "$DIR/stack.env")
+    cat >&2 <<EOF
+==> ready. Use it by hand with the throwaway profile (config, session cache
+    and token records all stay in $DIR):
+      set -a; . $(printf '%q' "$DIR/stack.env"); set +a
+      influx-bootstrap doctor && influx-bootstrap login
+    or write a profile of your own for it:
+      influx-bootstrap config init --host http://127.0.0.1:$port --issuer $STACK_ISSUER \\
+        --client-id $CLIENT_ID --resource $AUDIENCE
+    Approve a device code as 'admin' on the page it shows (any password), or:
+      curl -X POST $STACK_ISSUER/__test/approve -H 'content-type: application/json' \\
+        -d '{"user_code":"CODE","user":"admin"}'
+    Stop it with: scripts/stack.sh stop $(printf '%q' "$DIR")
+EOF
 }
 
 cmd_cluster() {

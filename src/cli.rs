@@ -1,5 +1,9 @@
 //! Command-line definition (clap derive). Raw data only: no I/O, no defaults
 //! that depend on the environment — layering happens in `config`.
+//!
+//! `build.rs` includes this file to generate the completion scripts and the
+//! man pages at build time (so clap_complete and clap_mangen are not in the
+//! binary): it must import nothing of ours, only `clap` and `std`.
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -32,17 +36,24 @@ Exit codes:
 
 Environment:
   INFLUX_BOOTSTRAP_CONFIG, INFLUX_BOOTSTRAP_PROFILE, INFLUX_BOOTSTRAP_TIMEOUT,
-  INFLUX_BOOTSTRAP_CACHE_DIR, and INFLUX_BOOTSTRAP_<KEY> for profile keys
-  (see `influx-bootstrap config show`).";
+  INFLUX_BOOTSTRAP_CACHE_DIR, INFLUX_BOOTSTRAP_STATE_DIR, and
+  INFLUX_BOOTSTRAP_<KEY> for profile keys (see `influx-bootstrap config show`).
+  INFLUX_BOOTSTRAP_MGMT_TOKEN: a management token to use instead of a login
+  (or `mgmt_token` in the profile). Never put a token on the command line:
+  it ends up in shell history and `ps`.";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "influx-bootstrap",
-    // The package version and the git commit it was built from (build.rs).
-    version = env!("IB_BUILD_VERSION"),
+    // The package version and the git commit it was built from (build.rs;
+    // the build script itself, which includes this file, has only the first).
+    version = match option_env!("IB_BUILD_VERSION") {
+        Some(v) => v,
+        None => env!("CARGO_PKG_VERSION"),
+    },
     about = "Log in to an InfluxDB 3 cluster's identity provider with a device code, and bootstrap automation tokens",
     after_long_help = EXIT_CODES,
-    after_help = "Exit codes: 0 ok, 2 usage/config, 3 denied, 4 expired, 5 IdP unreachable, 128+n interrupted by signal n (see --help)"
+    after_help = "Exit codes: 0 ok, 2 usage/config, 3 denied, 4 expired, 5 IdP unreachable, 128+n interrupted by signal n (see --help)\nA management token instead of a login: INFLUX_BOOTSTRAP_MGMT_TOKEN (never on the command line)"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -101,15 +112,50 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(CompletionsArgs),
-    /// Print the man page (roff), e.g. `influx-bootstrap man > influx-bootstrap.1`
-    Man,
+    /// Print a man page (roff): `man > influx-bootstrap.1`, `man mint`, or
+    /// every page with `man --dir ~/.local/share/man/man1`
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args, Clone, Copy)]
 pub struct CompletionsArgs {
     /// The shell, e.g. bash: `influx-bootstrap completions bash > ~/.local/share/bash-completion/completions/influx-bootstrap`
     #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    pub shell: Shell,
+}
+
+/// The shells completion scripts are generated for (at build time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+impl Shell {
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Powershell => "powershell",
+            Shell::Elvish => "elvish",
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `mint` or `management create`
+    /// (default: the top-level page)
+    #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+    pub command: Vec<String>,
+    /// Write every page (one per command, `influx-bootstrap-mint.1`, …) into
+    /// this directory instead
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 impl Command {
@@ -508,12 +554,30 @@ pub struct ConfigInitArgs {
     /// RFC 8707 `resource` parameter of the device request
     #[arg(long, value_name = "R")]
     pub resource: Option<String>,
+    /// A workload (client credentials grant): the file holding the client secret
+    #[arg(long, value_name = "PATH")]
+    pub client_secret_file: Option<std::path::PathBuf>,
+    /// A workload: the PEM private key that signs private_key_jwt assertions
+    #[arg(long, value_name = "PATH")]
+    pub private_key_file: Option<std::path::PathBuf>,
+    /// A workload: the client assertion file the platform writes (Kubernetes, CI)
+    #[arg(long, value_name = "PATH")]
+    pub client_assertion_file: Option<std::path::PathBuf>,
     /// Replace a profile of the same name
     #[arg(long)]
     pub force: bool,
-    /// Do not try discovery at the issuer
+    /// Do not try discovery at the issuer or reach the cluster
     #[arg(long)]
     pub no_check: bool,
+    /// The cluster speaks plain HTTP (loopback only): writes
+    /// `[profile.tls] disable = true`; pasting an `http://` URL as --host
+    /// does the same
+    #[arg(long, conflicts_with = "ca")]
+    pub tls_disable: bool,
+    /// The CA certificate (PEM) that signed the cluster's certificate, for a
+    /// private CA: writes `[profile.tls] ca = PATH`
+    #[arg(long, value_name = "PATH")]
+    pub ca: Option<PathBuf>,
 }
 
 #[cfg(test)]

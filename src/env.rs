@@ -29,6 +29,14 @@ pub const VARS: &[&str] = &[
     "INFLUX_BOOTSTRAP_DEVICE_URL",
     "INFLUX_BOOTSTRAP_TOKEN_URL",
     "INFLUX_BOOTSTRAP_REVOCATION_URL",
+    "INFLUX_BOOTSTRAP_GRANT",
+    // The one environment form of a client secret (issue 20): like every
+    // variable here, never passed to a child we start.
+    "INFLUX_BOOTSTRAP_CLIENT_SECRET",
+    "INFLUX_BOOTSTRAP_CLIENT_SECRET_FILE",
+    "INFLUX_BOOTSTRAP_PRIVATE_KEY_FILE",
+    "INFLUX_BOOTSTRAP_PRIVATE_KEY_ALG",
+    "INFLUX_BOOTSTRAP_CLIENT_ASSERTION_FILE",
     "INFLUX_BOOTSTRAP_TLS_CA",
     "INFLUX_BOOTSTRAP_TLS_DISABLE",
     "INFLUX_BOOTSTRAP_TLS_INSECURE",
@@ -76,12 +84,12 @@ const OTHER_VARS: &[&str] = &[
     "PATH",
 ];
 
-/// Variables named like a token of ours or of another InfluxDB tool:
-/// `INFLUX*` containing `TOKEN` (any case). Children we start (`exec:`
-/// stores, influxctl) never get them.
+/// Variables named like a token or a client secret of ours or of another
+/// InfluxDB tool: `INFLUX*` containing `TOKEN` or `SECRET` (any case).
+/// Children we start (`exec:` stores, influxctl) never get them.
 pub fn is_token_var(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    n.starts_with("INFLUX") && n.contains("TOKEN")
+    n.starts_with("INFLUX") && (n.contains("TOKEN") || n.contains("SECRET"))
 }
 
 impl Env {

@@ -59,6 +59,14 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A config file that is there but may not be read (no `source`: the
+    /// reason is already in the message, said once).
+    #[error("cannot read config file {path}: {why}")]
+    Unreadable { path: PathBuf, why: String },
+    /// Our config file exists but defines no profile (an empty file): the
+    /// same first-run advice as no file at all.
+    #[error("no configuration: {path} defines no profile")]
+    EmptyConfig { path: String },
     #[error("{path}:{line}: {message}")]
     Parse {
         path: PathBuf,
@@ -154,6 +162,13 @@ impl Classify for ConfigError {
                 "create it with `influx-bootstrap config init --config {}`, or name another file",
                 path.display()
             )),
+            ConfigError::Unreadable { .. } => Some(
+                "run as the user who owns it (`sudo -H` for root's own files), or point INFLUX_BOOTSTRAP_CONFIG at a file you may read".into(),
+            ),
+            ConfigError::EmptyConfig { .. } => Some(
+                "run `influx-bootstrap config init` to write a profile into it (or see the examples in `config/`)"
+                    .into(),
+            ),
             ConfigError::NoConfig { .. } => Some(
                 "run `influx-bootstrap config init` to write one (or see the examples in `config/`)"
                     .into(),
@@ -166,7 +181,7 @@ impl Classify for ConfigError {
 /// What went wrong talking HTTP to a server (identity provider or cluster).
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("cannot reach {url}: {cause}")]
+    #[error("cannot reach {url}: {}", transport_words(url, cause))]
     Transport { url: String, cause: String },
     #[error("{url} answered HTTP {status} ({content_type}, {len} bytes){detail}")]
     Status {
@@ -213,6 +228,9 @@ impl Classify for HttpError {
                 "use https://, or set `disable = true` under [profile.tls] if you really mean plain HTTP"
                     .into(),
             ),
+            HttpError::Transport { url, cause } if speaks_plain_http(url, cause) => Some(
+                "use http:// (loopback only) or the server's HTTPS port".into(),
+            ),
             HttpError::Transport { cause, .. } if cause.contains("certificate") => Some(
                 "the server's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]"
                     .into(),
@@ -223,6 +241,28 @@ impl Classify for HttpError {
             _ => None,
         }
     }
+}
+
+/// Did a TLS handshake to `url` meet a server speaking plain HTTP? rustls
+/// and OpenSSL say so in their own terms ("received corrupt message of type
+/// InvalidContentType", "wrong version number"); people need the plain words
+/// (issue 23, A9). The one list of those terms (`cluster::probe` uses it too).
+pub fn speaks_plain_http(url: &str, cause: &str) -> bool {
+    let c = cause.to_ascii_lowercase();
+    url.starts_with("https:")
+        && (c.contains("invalidcontenttype")
+            || c.contains("corrupt message")
+            || c.contains("wrong version number")
+            || c.contains("http request"))
+}
+
+/// A transport failure's cause for the error line: plain words for what we
+/// recognise, the library's text otherwise.
+fn transport_words(url: &str, cause: &str) -> String {
+    if speaks_plain_http(url, cause) {
+        return "the server answers plain HTTP, not HTTPS".into();
+    }
+    cause.to_string()
 }
 
 /// Outcomes of the login that are not bugs: the person said no, time ran out…
@@ -242,8 +282,10 @@ pub enum AuthError {
     IdToken { issuer: String, message: String },
     #[error("not logged in for profile `{profile}`")]
     NotLoggedIn { profile: String },
-    #[error("the session was refused by the identity provider ({error})")]
-    RefreshRejected { error: String },
+    #[error(
+        "the saved session of profile `{profile}` is over: the identity provider refused its refresh token ({error}); it was deleted"
+    )]
+    RefreshRejected { error: String, profile: String },
     #[error("interrupted")]
     Interrupted,
 }
@@ -271,7 +313,9 @@ impl Classify for AuthError {
                 Some("run `influx-bootstrap login` again and approve within the time shown".into())
             }
             AuthError::NotLoggedIn { .. } => Some("run `influx-bootstrap login`".into()),
-            AuthError::RefreshRejected { .. } => Some("run `influx-bootstrap login --force`".into()),
+            AuthError::RefreshRejected { profile, .. } => Some(format!(
+                "run `influx-bootstrap --profile {profile} login` where a person can approve it, then run this again"
+            )),
             AuthError::Discovery { .. } => Some(
                 "check `issuer` under [profile.auth.oauth2], or set `device_url` and `token_url` explicitly"
                     .into(),
@@ -307,6 +351,80 @@ pub fn oauth_config_hint(error: &str) -> Option<&'static str> {
     })
 }
 
+/// Problems logging in as a workload: the OAuth 2.0 client credentials
+/// grant (RFC 6749 §4.4) and its client authentication (issue 20).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "profile `{profile}` logs in as a workload (grant = \"client_credentials\") but names no client credential"
+    )]
+    NoCredential { profile: String },
+    #[error("profile `{profile}` names more than one client credential: {keys}")]
+    Conflicting { profile: String, keys: String },
+    /// A secret, key or assertion file others could read or replace.
+    #[error("refusing to use {path}: {why}")]
+    UnsafeFile { path: PathBuf, why: String },
+    #[error("cannot read {what} {path}: {cause}")]
+    Unreadable {
+        what: &'static str,
+        path: PathBuf,
+        cause: String,
+    },
+    #[error("{path} is not a usable private key: {why}")]
+    BadKey { path: PathBuf, why: String },
+    #[error("the client assertion in {path} {problem}")]
+    Assertion { path: PathBuf, problem: String },
+    /// The provider's answer to the token request (RFC 6749 §5.2).
+    #[error(
+        "the identity provider refused the workload login of client `{client_id}`: {error}{description}"
+    )]
+    Refused {
+        client_id: String,
+        error: String,
+        description: String,
+        hint: String,
+    },
+}
+
+impl Classify for ClientError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            ClientError::UnsafeFile { .. } => exit::LOCAL_STATE,
+            // The platform did not rotate the file in time: no usable
+            // credential, like an expired session.
+            ClientError::Assertion { .. } => exit::NO_SESSION,
+            ClientError::Refused { error, .. }
+                if !matches!(
+                    error.as_str(),
+                    "invalid_client"
+                        | "invalid_request"
+                        | "unauthorized_client"
+                        | "unsupported_grant_type"
+                        | "invalid_scope"
+                        | "invalid_target"
+                ) =>
+            {
+                exit::IDP
+            }
+            _ => exit::USAGE,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            ClientError::NoCredential { .. } => "set one of `client_secret_file`, `private_key_file` or `client_assertion_file` under [profile.auth.oauth2] (or INFLUX_BOOTSTRAP_CLIENT_SECRET), or `grant = \"device\"` to log in as a person".into(),
+            ClientError::Conflicting { .. } => "keep exactly one way for the client to authenticate; `config show` says where each value comes from".into(),
+            ClientError::UnsafeFile { path, .. } => format!(
+                "run `chmod 600 {}` (owned by the user that runs influx-bootstrap); in Kubernetes set `defaultMode: 0400` on the volume, or `runAsUser` so a projected token is written 0600 for that user",
+                path.display()
+            ),
+            ClientError::Unreadable { .. } => "check the path under [profile.auth.oauth2]; an assertion file is written by the platform (Kubernetes projected volume, CI job step) before the command runs".into(),
+            ClientError::BadKey { .. } => "use a PEM private key: RSA (PKCS#1 or PKCS#8) for RS256, P-256 in PKCS#8 for ES256 (`openssl pkcs8 -topk8 -nocrypt -in ec.pem -out key.pem`); set `private_key_alg` if the key does not say".into(),
+            ClientError::Assertion { .. } => "the platform writes and rotates this file: check that its volume or job step still runs, and this machine's clock (`influx-bootstrap doctor` measures the skew)".into(),
+            ClientError::Refused { hint, .. } => hint.clone(),
+        })
+    }
+}
+
 /// Problems with the local session cache.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -316,6 +434,17 @@ pub enum CacheError {
     /// (another owner, writable by others, a symbolic link).
     #[error("refusing to use the session cache at {path}: {why}")]
     Unsafe { path: PathBuf, why: String },
+    /// The cache directory belongs to another user. As root, that is most
+    /// often the user's own HOME under `sudo` (issue 23, A10): their
+    /// session must not be removed.
+    #[error(
+        "refusing to use the session cache at {path}: the directory belongs to another user (uid {uid})"
+    )]
+    Foreign {
+        path: PathBuf,
+        uid: u32,
+        as_root: bool,
+    },
     #[error("cannot use the session cache at {path}: {source}")]
     Io {
         path: PathBuf,
@@ -336,7 +465,12 @@ impl Classify for CacheError {
             CacheError::Io { .. } => {
                 Some("set INFLUX_BOOTSTRAP_CACHE_DIR to a writable directory".into())
             }
-            CacheError::Unsafe { .. } => Some(
+            CacheError::Foreign {
+                uid, as_root: true, ..
+            } => Some(format!(
+                "running as root with another user's HOME (uid {uid}; `sudo` without -H?): run `sudo -H …`, or set INFLUX_BOOTSTRAP_CACHE_DIR to a directory of root's; do not remove it, it may be that user's session"
+            )),
+            CacheError::Foreign { .. } | CacheError::Unsafe { .. } => Some(
                 "someone else may have planted it: remove it and log in again, or set \
                  INFLUX_BOOTSTRAP_CACHE_DIR to a directory of your own (mode 0700)"
                     .into(),
@@ -433,6 +567,10 @@ pub enum ClusterError {
     },
     #[error("cannot reach the cluster at {url}: {cause}")]
     Unreachable { url: String, cause: String },
+    /// The program that would receive the management token (influxctl) is
+    /// not one to trust with it: `why` says which rule it breaks.
+    #[error("refusing to run {program}: {why}")]
+    UntrustedProgram { program: String, why: String },
     #[error("the cluster at {url} answered with something that is not the management API: {cause}")]
     BadResponse { url: String, cause: String },
     /// A create answered with a secret no store can hold safely (see
@@ -465,6 +603,7 @@ impl Classify for ClusterError {
             ClusterError::NotFound { .. }
             | ClusterError::AlreadyExists { .. }
             | ClusterError::Rejected { .. } => exit::FAILURE,
+            ClusterError::UntrustedProgram { .. } => exit::USAGE,
             _ => exit::CLUSTER,
         }
     }
@@ -475,6 +614,9 @@ impl Classify for ClusterError {
             ),
             ClusterError::Unauthorized { .. } => Some(
                 "the management token is invalid, expired or revoked; unset mgmt_token (or INFLUX_BOOTSTRAP_MGMT_TOKEN) to log in as a person instead".into(),
+            ),
+            ClusterError::UntrustedProgram { .. } => Some(
+                "set `influxctl` (or INFLUX_BOOTSTRAP_INFLUXCTL) to an absolute path, or a bare name found on PATH, of a program owned by root or you that nobody else can change".into(),
             ),
             ClusterError::Forbidden { .. } => Some(
                 "ask a cluster admin to add you to the cluster's admin users, or log in as another user with `login --force`".into(),

@@ -168,8 +168,43 @@ pub fn check_target(path: &Path) -> Result<Option<Metadata>, Refusal> {
         {
             return Err(refuse(dir, why));
         }
+        check_ancestors(dir).map_err(|(p, why)| refuse(&p, why))?;
     }
     Ok(existing)
+}
+
+/// Every directory above `dir`, from `/` down, as OpenSSH checks the path of
+/// `authorized_keys` (issue 19 item 9): none may be changeable by another
+/// user ([`others_can_write`], with the uid of the entry below it, so a
+/// sticky `/tmp` above a directory of ours passes). A user who owns a higher
+/// directory could otherwise swap a lower one for a link between our check
+/// and our write, and redirect it. Both the path as given and its real path
+/// (links resolved) are walked; parts that do not exist yet end the walk
+/// (what we create there is ours, 0700).
+#[cfg(unix)]
+pub fn check_ancestors(dir: &Path) -> Result<(), (PathBuf, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let given = std::path::absolute(dir).ok();
+    let real = std::fs::canonicalize(dir).ok();
+    for p in [given, real].into_iter().flatten() {
+        let mut cur = PathBuf::new();
+        for comp in p.components() {
+            let next = cur.join(comp);
+            if cur.as_os_str().is_empty() || matches!(comp, std::path::Component::ParentDir) {
+                cur = next;
+                continue;
+            }
+            let (Ok(d), Ok(entry)) = (std::fs::metadata(&cur), std::fs::symlink_metadata(&next))
+            else {
+                break;
+            };
+            if let Some(why) = others_can_write(&d, Some(entry.uid())) {
+                return Err((cur, why));
+            }
+            cur = next;
+        }
+    }
+    Ok(())
 }
 
 /// The directory a file lives in (`.` for a bare name).
@@ -260,23 +295,50 @@ const STALE_NO_PID_AFTER: std::time::Duration = std::time::Duration::from_secs(3
 /// is gone (or that carry no pid and are an hour old), and that are older
 /// than a minute, are removed. Returns how many were removed.
 pub fn clean_stale_temps(dir: &Path) -> usize {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
+    fn ours(n: &str) -> Option<&str> {
+        n.strip_prefix(TEMP_PREFIX)
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+    }
     let mut removed = 0;
+    for l in leftovers(dir, ours, false) {
+        let stale = match l.pid {
+            Some(pid) => l.age >= STALE_AFTER && !process_alive(pid),
+            None => l.age >= STALE_NO_PID_AFTER,
+        };
+        if stale && std::fs::remove_file(&l.path).is_ok() {
+            tracing::info!("removed a stale temporary file {}", l.path.display());
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Something a run of ours may have left in a directory ([`leftovers`]).
+pub struct Leftover {
+    pub path: PathBuf,
+    /// The pid in its name (the first `-`-separated part after the prefix).
+    pub pid: Option<u32>,
+    /// Since it was last modified.
+    pub age: std::time::Duration,
+}
+
+/// The entries of `dir` whose name `ours` recognises (returning what follows
+/// our prefix: `<pid>-…`), that we own, and that are directories (`dirs`) or
+/// regular files — never a link. Deciding which are stale is the caller's.
+pub fn leftovers(dir: &Path, ours: impl Fn(&str) -> Option<&str>, dirs: bool) -> Vec<Leftover> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
     for e in rd.flatten() {
         let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(mid) = name
-            .strip_prefix(TEMP_PREFIX)
-            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
-        else {
+        let Some(rest) = name.to_str().and_then(&ours) else {
             continue;
         };
         let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
             continue;
         };
-        if !meta.is_file() {
+        if (dirs && !meta.is_dir()) || (!dirs && !meta.is_file()) {
             continue;
         }
         #[cfg(unix)]
@@ -286,26 +348,21 @@ pub fn clean_stale_temps(dir: &Path) -> usize {
                 continue;
             }
         }
-        let age = meta
-            .modified()
-            .ok()
-            .and_then(|m| m.elapsed().ok())
-            .unwrap_or_default();
-        let pid = mid.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok());
-        let stale = match pid {
-            Some(pid) => age >= STALE_AFTER && !process_alive(pid),
-            None => age >= STALE_NO_PID_AFTER,
-        };
-        if stale && std::fs::remove_file(e.path()).is_ok() {
-            tracing::info!("removed a stale temporary file {}", e.path().display());
-            removed += 1;
-        }
+        out.push(Leftover {
+            path: e.path(),
+            pid: rest.split_once('-').and_then(|(p, _)| p.parse().ok()),
+            age: meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .unwrap_or_default(),
+        });
     }
-    removed
+    out
 }
 
 /// Does a process with this pid exist (on this host's pid namespace)?
-fn process_alive(pid: u32) -> bool {
+pub fn process_alive(pid: u32) -> bool {
     #[cfg(unix)]
     {
         let Ok(pid) = i32::try_from(pid) else {

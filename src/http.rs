@@ -331,12 +331,29 @@ impl HttpClient {
     /// POST `application/x-www-form-urlencoded` (RFC 6749 §4.1.3, RFC 8628
     /// §3.1/§3.4) to the identity provider: at most [`IDP_BODY_LIMIT`] bytes.
     pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Response, HttpError> {
+        self.post_form_as(url, form, None).await
+    }
+
+    /// [`Self::post_form`] with HTTP Basic client authentication when
+    /// `basic` is given: RFC 6749 §2.3.1 (`client_secret_basic`; id and
+    /// secret are form-urlencoded before they are joined).
+    pub async fn post_form_as(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &crate::secret::Secret)>,
+    ) -> Result<Response, HttpError> {
         self.check_url(url)?;
-        let req = self
+        let mut req = self
             .client(url)?
             .post(url.clone())
             .header("Accept", "application/json")
             .form(form);
+        if let Some((id, secret)) = basic {
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            req = req.basic_auth(enc(id), Some(enc(secret.expose())));
+        }
         self.send(url, req, IDP_BODY_LIMIT).await
     }
 

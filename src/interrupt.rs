@@ -17,6 +17,9 @@ use tokio::sync::watch;
 /// Set by the signal handler of this process.
 static DELIVERED: AtomicBool = AtomicBool::new(false);
 
+/// Set while the process blocks reading a person's answer ([`at_prompt`]).
+static AT_PROMPT: AtomicBool = AtomicBool::new(false);
+
 #[derive(Clone)]
 pub struct Interrupt {
     rx: watch::Receiver<bool>,
@@ -105,16 +108,57 @@ pub fn exit_code(code: i32) -> i32 {
     }
 }
 
-/// The handler's own flag (Unix): storing to atomics is all it does.
+/// What a prompt prints when a signal ends it (the terminal has echoed `^C`).
+const CANCELLED: &[u8] = b"\ncancelled: nothing was changed\n";
+
+/// Run `read`, a blocking read of a person's answer, so that Ctrl-C (or
+/// SIGTERM, SIGHUP, SIGQUIT) ends the process at once with 128 + the signal's
+/// number. The handler restarts an interrupted `read(2)` (SA_RESTART), so
+/// without this a Ctrl-C at a question waited for Enter and the next line
+/// typed became the answer (issue 23, A1). Nothing needs undoing at a prompt:
+/// every question is asked before anything is written, created or revoked.
+pub fn at_prompt<T>(read: impl FnOnce() -> T) -> T {
+    AT_PROMPT.store(true, Ordering::SeqCst);
+    // A signal that came just before the flag was set.
+    if let Some(n) = delivered() {
+        cancel_now(n);
+    }
+    let answer = read();
+    AT_PROMPT.store(false, Ordering::SeqCst);
+    if let Some(n) = delivered() {
+        cancel_now(n);
+    }
+    answer
+}
+
+/// Say so on stderr and `_exit(128 + sig)`: both async-signal-safe, so the
+/// handler may call this.
+fn cancel_now(sig: i32) -> ! {
+    #[cfg(unix)]
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is static.
+    unsafe {
+        libc::write(2, CANCELLED.as_ptr().cast(), CANCELLED.len());
+        libc::_exit(128 + sig)
+    }
+    #[cfg(not(unix))]
+    std::process::exit(128 + sig)
+}
+
+/// The handler's own flag (Unix): storing to atomics is all it does, except
+/// at a prompt, where it ends the process ([`at_prompt`]).
 fn flag_on_signal() {
     #[cfg(unix)]
     for sig in SIGNALS {
         // SAFETY: the action only stores to static atomics, which is
-        // async-signal-safe; it allocates, locks and panics on nothing.
+        // async-signal-safe, or calls `cancel_now` (write + _exit, both
+        // async-signal-safe); it allocates, locks and panics on nothing.
         let r = unsafe {
             signal_hook_registry::register(sig, move || {
                 let _ = SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
                 DELIVERED.store(true, Ordering::SeqCst);
+                if AT_PROMPT.load(Ordering::SeqCst) {
+                    cancel_now(sig);
+                }
             })
         };
         if let Err(e) = r {

@@ -1,5 +1,6 @@
 //! influx-bootstrap: device-code login for InfluxDB 3 cluster admins, and the
 //! automation tokens that follow from it.
+pub mod args;
 pub mod auth;
 pub mod cli;
 pub mod cluster;

@@ -1,11 +1,10 @@
 //! Entry point: harden the process, parse arguments, initialise logging, run,
 //! report, exit.
-use clap::Parser;
-use influx_bootstrap::{cli::Cli, env::Env, harden, interrupt, logging, output, printer::Printer};
+use influx_bootstrap::{args, env::Env, harden, interrupt, logging, output, printer::Printer};
 
 fn main() {
     harden::apply();
-    let cli = Cli::parse();
+    let cli = args::parse();
     let env = Env::from_process();
     let printer = Printer::with_color(&env, cli.global.quiet, !cli.global.no_color);
     logging::init(cli.global.verbose, env.get("RUST_LOG").as_deref());

@@ -38,6 +38,9 @@ struct Inner {
     quiet: bool,
     color: bool,
     stderr_tty: bool,
+    /// stdin and stderr are terminals and `CI` is unset: a person can
+    /// answer (a CI runner may give jobs a pseudo-terminal).
+    person: bool,
     sink: Sink,
     /// Set once stdout's reader has gone away: later data is dropped.
     stdout_closed: AtomicBool,
@@ -67,6 +70,7 @@ impl Printer {
     /// (no-color.org).
     pub fn with_color(env: &Env, quiet: bool, color: bool) -> Self {
         let stderr_tty = std::io::stderr().is_terminal();
+        let person = stderr_tty && std::io::stdin().is_terminal() && !env.in_ci();
         let color = color
             && stderr_tty
             && !env.is_set("NO_COLOR")
@@ -75,6 +79,7 @@ impl Printer {
             quiet,
             color,
             stderr_tty,
+            person,
             sink: Sink::Process,
             stdout_closed: AtomicBool::new(false),
         }))
@@ -86,6 +91,7 @@ impl Printer {
             quiet: false,
             color: false,
             stderr_tty: false,
+            person: false,
             sink: Sink::Capture(Mutex::new(Captured::default())),
             stdout_closed: AtomicBool::new(false),
         }))
@@ -106,6 +112,11 @@ impl Printer {
     /// Is stderr a terminal (a person is probably reading)?
     pub fn stderr_is_terminal(&self) -> bool {
         self.0.stderr_tty
+    }
+
+    /// Is a person there to answer (stdin and stderr terminals, not CI)?
+    pub fn person_present(&self) -> bool {
+        self.0.person
     }
 
     /// Columns of the terminal on stderr (80 when unknown or not a terminal).
@@ -274,6 +285,7 @@ mod tests {
             quiet: true,
             color: false,
             stderr_tty: false,
+            person: false,
             sink: Sink::Capture(Mutex::new(Captured::default())),
             stdout_closed: AtomicBool::new(false),
         }));

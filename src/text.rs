@@ -60,7 +60,9 @@ pub fn json_escape_hidden(json: &str) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
-        if hides_text(c) {
+        // JSON escapes C0 only: DEL and the C1 controls (U+0080–U+009F; 0x9b
+        // is an 8-bit CSI some terminals honour) pass raw unless escaped here.
+        if hides_text(c) || (c.is_control() && u32::from(c) >= 0x7f) {
             let mut units = [0u16; 2];
             for u in c.encode_utf16(&mut units) {
                 let _ = write!(out, "\\u{u:04x}");
@@ -140,6 +142,35 @@ pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 /// An optional instant, `-` when absent (tables).
 pub fn rfc3339_or_dash(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map_or_else(|| "-".into(), rfc3339)
+}
+
+/// A time relative to `now` for people: "in 90 days", "3 hours ago", "now"
+/// (under a minute). The unit is the largest that fits (minutes under an
+/// hour, hours under two days, days under two years, then years) and the
+/// count is rounded to the NEAREST one, the one rule for every place we
+/// show it (issue 19 item 16): a token made for 90 days reads "in 90 days"
+/// in `mint`'s summary and in `management list` alike, a second later too.
+pub fn relative(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = t.signed_duration_since(now).num_seconds();
+    let abs = secs.unsigned_abs();
+    let unit = match abs {
+        0..60 => return "now".into(),
+        60..3_600 => (60, "minute"),
+        3_600..172_800 => (3_600, "hour"),
+        172_800..63_072_000 => (86_400, "day"),
+        _ => (31_557_600, "year"),
+    };
+    let n = (abs + unit.0 / 2) / unit.0;
+    let unit = if n == 1 {
+        unit.1.to_string()
+    } else {
+        format!("{}s", unit.1)
+    };
+    if secs > 0 {
+        format!("in {n} {unit}")
+    } else {
+        format!("{n} {unit} ago")
+    }
 }
 
 /// "9:41", "1:02:03": a countdown as people read it.
@@ -247,12 +278,44 @@ mod tests {
 
     #[test]
     fn json_keeps_its_meaning_without_hidden_characters() {
-        let v = serde_json::json!({"d": "a\u{202e}b\u{e0041}c\u{1b}日"});
+        let v = serde_json::json!({"d": "a\u{202e}b\u{e0041}c\u{1b}日\u{9b}31m\u{7f}"});
         let plain = serde_json::to_string(&v).unwrap();
         let escaped = json_escape_hidden(&plain);
-        assert_eq!(escaped, r#"{"d":"a\u202eb\udb40\udc41c\u001b日"}"#);
+        assert_eq!(
+            escaped,
+            r#"{"d":"a\u202eb\udb40\udc41c\u001b日\u009b31m\u007f"}"#
+        );
         let back: serde_json::Value = serde_json::from_str(&escaped).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn relative_times_round_to_the_nearest_unit() {
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        let now = at("2026-11-30T12:00:00Z");
+        let cases = [
+            ("2026-11-30T12:00:30Z", "now"),
+            ("2026-11-30T11:59:01Z", "now"),
+            ("2026-11-30T12:01:00Z", "in 1 minute"),
+            ("2026-11-30T12:30:00Z", "in 30 minutes"),
+            ("2026-11-30T11:15:00Z", "45 minutes ago"),
+            ("2026-11-30T15:00:00Z", "in 3 hours"),
+            ("2026-12-01T11:00:00Z", "in 23 hours"),
+            ("2026-12-02T12:00:00Z", "in 2 days"),
+            ("2027-02-28T12:00:00Z", "in 90 days"),
+            // A fresh 90-day token a few seconds (or hours) later.
+            ("2027-02-28T11:59:59Z", "in 90 days"),
+            ("2027-02-28T02:00:00Z", "in 90 days"),
+            ("2026-11-27T12:00:00Z", "3 days ago"),
+            ("2030-12-01T12:00:00Z", "in 4 years"),
+        ];
+        for (t, want) in cases {
+            assert_eq!(relative(at(t), now), want, "{t}");
+        }
     }
 
     #[test]

@@ -25,7 +25,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, AppState, json_response};
+use crate::error::{ApiError, json_response};
+use crate::state::AppState;
 
 /// `[activation]` in the config: delays in milliseconds, 0 = at once.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -132,7 +133,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         "/__test/activation",
         axum::routing::post(set)
             .get(show)
-            .fallback(crate::api::method_not_allowed),
+            .fallback(crate::error::method_not_allowed),
     )
 }
 

@@ -1,23 +1,20 @@
-//! Verification of OAuth access tokens (JWTs) against the identity provider's JWKS.
+//! Who is calling: the credential of `Authorization` (RFC 6750 section 2.1,
+//! and InfluxDB's `Token` scheme on the data path) turned into a
+//! [`Principal`] for the Management APIs, or into a database token for the
+//! data path. Handlers never read the header themselves: the Management APIs
+//! go through `request::Call`, the data path through
+//! `database_token`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use axum::http::{HeaderMap, StatusCode, header};
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::{Map, Value};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::jwt::{self, JwtError, JwtVerifier};
+use crate::store::{DatabaseTokenRecord, Store, TokenKind, TokenRecord};
+use crate::token;
 
-use crate::config::Identity;
-
-/// Clock skew tolerated for `exp` and `nbf`.
-pub const LEEWAY_SECS: u64 = 60;
-/// An unknown `kid` triggers a JWKS refetch at most this often.
-pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
-/// After a failed JWKS fetch, requests are refused (503) without asking the
-/// identity provider again for this long, doubling per further failure up to
-/// [`JWKS_MAX_BACKOFF`]; a success resets it.
-pub const JWKS_FIRST_BACKOFF: Duration = Duration::from_secs(1);
-pub const JWKS_MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// `Retry-After` sent when the identity provider's JWKS cannot be fetched.
+pub const JWKS_UNAVAILABLE_RETRY_AFTER: u64 = 5;
 
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -46,357 +43,145 @@ impl Principal {
     }
 }
 
-/// Why a JWT was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JwtError {
-    /// The credential is not acceptable (401).
-    Invalid(String),
-    /// The JWKS could not be obtained (503).
-    Unavailable(String),
+/// What authenticates a Management API request.
+pub(crate) struct Authority<'a> {
+    pub config: &'a Config,
+    pub store: &'a Store,
+    pub verifier: &'a JwtVerifier,
+    /// When new management tokens start to work (`crate::activation`).
+    pub activation: &'a crate::activation::Activation,
 }
 
-struct Cache {
-    jwks_uri: Option<String>,
-    keys: Option<Vec<Jwk>>,
-    last_fetch: Option<Instant>,
-    gate: FetchGate,
+/// The credential of `Authorization: SCHEME credential` for one of
+/// `schemes` (case-insensitive); a missing header is answered with
+/// `WWW-Authenticate: challenge`.
+pub(crate) fn credential_of<'h>(
+    headers: &'h HeaderMap,
+    schemes: &[&str],
+    challenge: &'static str,
+) -> Result<&'h str, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError {
+            www_authenticate: Some(challenge),
+            ..ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization header")
+        });
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            schemes
+                .iter()
+                .any(|s| scheme.eq_ignore_ascii_case(s))
+                .then(|| rest.trim())
+        })
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized(format!(
+                "Authorization header is not a {} credential",
+                schemes.join(" or ")
+            ))
+        })
 }
 
-/// Single flight and back-off for JWKS fetches. The fetch runs under the
-/// cache lock, so requests that queued behind it take its outcome instead of
-/// each asking the identity provider in turn (which stalled requests for
-/// 9–36 s while the provider was down); after a failure, nobody asks again
-/// until the back-off has passed.
-#[derive(Debug, Default)]
-struct FetchGate {
-    /// When the last fetch ended, and its error if it failed.
-    last: Option<(Instant, Option<String>)>,
-    failures: u32,
+/// The stored token of kind `K` whose hash is `hash`, if it may still
+/// authenticate (401 otherwise). `kind` names it in the messages
+/// ("management token"); `seen` learns its id as soon as it is found (for
+/// the access log).
+async fn stored<K: TokenKind>(
+    store: &Store,
+    hash: Vec<u8>,
+    kind: &str,
+    seen: impl FnOnce(&str),
+) -> Result<K, ApiError> {
+    let record: K = store
+        .run(move |s| s.get_by_hash(&hash))
+        .await
+        .map_err(|e| ApiError::internal("token lookup", e))?
+        .ok_or_else(|| ApiError::unauthorized(format!("unknown {kind}")))?;
+    let common = record.common();
+    seen(common.id);
+    if common.revoked_at.is_some() {
+        return Err(ApiError::unauthorized(format!("{kind} has been revoked")));
+    }
+    if !record.is_usable(token::now_micros()) {
+        return Err(ApiError::unauthorized(format!("{kind} has expired")));
+    }
+    Ok(record)
 }
 
-impl FetchGate {
-    /// Whether a request that started waiting at `started` may fetch at
-    /// `now`: `Err` carries the outcome to report instead. `Ok(Some(()))`
-    /// means a fetch that ended after `started` succeeded: use its keys.
-    fn admit(&self, started: Instant, now: Instant) -> Result<Option<()>, String> {
-        let Some((ended, error)) = &self.last else {
-            return Ok(None);
-        };
-        if *ended >= started {
-            // Someone fetched while we waited: share that outcome.
-            return match error {
-                None => Ok(Some(())),
-                Some(e) => Err(e.clone()),
-            };
-        }
-        match error {
-            Some(e) if now < *ended + self.backoff() => Err(format!(
-                "{e} (not retried for {}s)",
-                (*ended + self.backoff() - now).as_secs_f32().ceil()
-            )),
-            _ => Ok(None),
-        }
-    }
-
-    fn backoff(&self) -> Duration {
-        let n = self.failures.saturating_sub(1).min(16);
-        JWKS_FIRST_BACKOFF
-            .saturating_mul(1 << n)
-            .min(JWKS_MAX_BACKOFF)
-    }
-
-    fn record(&mut self, now: Instant, error: Option<String>) {
-        self.failures = if error.is_some() {
-            self.failures.saturating_add(1)
-        } else {
-            0
-        };
-        self.last = Some((now, error));
-    }
-}
-
-/// Verifies RS256/ES256 JWT access tokens: signature (JWKS fetched lazily and
-/// cached), `iss`, `aud`, `exp`/`nbf` with [`LEEWAY_SECS`].
-pub struct JwtVerifier {
-    identity: Identity,
-    http: reqwest::Client,
-    cache: tokio::sync::Mutex<Cache>,
-    fetches: AtomicU64,
-    refetch_interval_ms: AtomicU64,
-}
-
-impl JwtVerifier {
-    pub fn new(identity: Identity) -> JwtVerifier {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .user_agent(concat!("reference-cluster/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client with static settings");
-        JwtVerifier {
-            cache: tokio::sync::Mutex::new(Cache {
-                jwks_uri: identity.jwks_endpoint.clone(),
-                keys: None,
-                last_fetch: None,
-                gate: FetchGate::default(),
-            }),
-            identity,
-            http,
-            fetches: AtomicU64::new(0),
-            refetch_interval_ms: AtomicU64::new(JWKS_REFETCH_INTERVAL.as_millis() as u64),
-        }
-    }
-
-    /// Changes the minimum time between JWKS refetches caused by an unknown
-    /// `kid` (default [`JWKS_REFETCH_INTERVAL`]); for tests.
-    pub fn set_refetch_interval(&self, interval: Duration) {
-        self.refetch_interval_ms
-            .store(interval.as_millis() as u64, Ordering::Relaxed);
-    }
-
-    /// How many times the JWKS has been requested (successfully or not).
-    pub fn jwks_fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
-    }
-
-    async fn fetch_json(&self, url: &str) -> Result<Value, String> {
-        let resp = self
-            .http
-            .get(url)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
-        if !resp.status().is_success() {
-            return Err(format!("GET {url}: HTTP {}", resp.status()));
-        }
-        resp.json::<Value>()
-            .await
-            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))
-    }
-
-    /// [`Self::refresh`] behind the [`FetchGate`]; `started` is when the
-    /// request began waiting for the cache.
-    async fn refresh_gated(&self, cache: &mut Cache, started: Instant) -> Result<(), JwtError> {
-        match cache.gate.admit(started, Instant::now()) {
-            Ok(Some(())) => return Ok(()),
-            Err(e) => return Err(JwtError::Unavailable(e)),
-            Ok(None) => {}
-        }
-        let r = self.refresh(cache).await;
-        let error = match &r {
-            Err(JwtError::Unavailable(e) | JwtError::Invalid(e)) => Some(e.clone()),
-            Ok(()) => None,
-        };
-        cache.gate.record(Instant::now(), error);
-        r
-    }
-
-    async fn refresh(&self, cache: &mut Cache) -> Result<(), JwtError> {
-        let uri = match &cache.jwks_uri {
-            Some(u) => u.clone(),
-            None => {
-                let url = format!(
-                    "{}/.well-known/openid-configuration",
-                    self.identity.issuer.trim_end_matches('/')
-                );
-                let doc = self.fetch_json(&url).await.map_err(JwtError::Unavailable)?;
-                let uri = doc
-                    .get("jwks_uri")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| JwtError::Unavailable(format!("{url} has no jwks_uri")))?
-                    .to_string();
-                cache.jwks_uri = Some(uri.clone());
-                uri
-            }
-        };
-        self.fetches.fetch_add(1, Ordering::Relaxed);
-        cache.last_fetch = Some(Instant::now());
-        let doc = self.fetch_json(&uri).await.map_err(JwtError::Unavailable)?;
-        let keys = doc
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or_else(|| JwtError::Unavailable(format!("{uri} is not a JWK set")))?;
-        // Parse keys one by one so that one key of an unsupported kind does not
-        // make the whole set unusable.
-        let keys = keys
-            .iter()
-            .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
-            .collect();
-        cache.keys = Some(keys);
-        Ok(())
-    }
-
-    fn candidates(keys: &[Jwk], alg: Algorithm, kid: Option<&str>) -> Vec<Jwk> {
-        keys.iter()
-            .filter(|k| kid.is_none() || k.common.key_id.as_deref() == kid)
-            .filter(|k| key_fits(k, alg))
-            .cloned()
-            .collect()
-    }
-
-    /// Verifies `token` and returns its claims.
-    pub async fn verify(&self, token: &str) -> Result<Map<String, Value>, JwtError> {
-        let invalid = |m: &str| JwtError::Invalid(m.to_string());
-        let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::Json(_) => {
-                invalid("token is not a JWT with an accepted algorithm (RS256 or ES256)")
-            }
-            _ => invalid("token is not a well-formed JWT"),
-        })?;
-        if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
-            return Err(JwtError::Invalid(format!(
-                "token algorithm {:?} is not accepted (RS256 or ES256 only)",
-                header.alg
-            )));
-        }
-        // RFC 9068 §2.1/§4: access tokens are typed `at+jwt`; an ID token
-        // (`JWT` or untyped) must not pass for one, even with our audience.
-        let typ = header.typ.as_deref().unwrap_or("");
-        let typ = typ
-            .get(..12)
-            .filter(|p| p.eq_ignore_ascii_case("application/"))
-            .map_or(typ, |_| &typ[12..]);
-        if !self
-            .identity
-            .access_token_types
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(typ))
-        {
-            return Err(JwtError::Invalid(format!(
-                "token type (JOSE typ) {typ:?} is not an access token type ({})",
-                self.identity.access_token_types.join(", ")
-            )));
-        }
-        let kid = header.kid.as_deref();
-        let candidates = {
-            let started = Instant::now();
-            let mut cache = self.cache.lock().await;
-            if cache.keys.is_none() {
-                self.refresh_gated(&mut cache, started).await?;
-            }
-            let mut found =
-                Self::candidates(cache.keys.as_deref().unwrap_or_default(), header.alg, kid);
-            let interval = Duration::from_millis(self.refetch_interval_ms.load(Ordering::Relaxed));
-            let may_refetch = cache.last_fetch.is_none_or(|t| t.elapsed() >= interval);
-            if found.is_empty() && may_refetch {
-                self.refresh_gated(&mut cache, started).await?;
-                found =
-                    Self::candidates(cache.keys.as_deref().unwrap_or_default(), header.alg, kid);
-            }
-            found
-        };
-        if candidates.is_empty() {
-            return Err(invalid(
-                "token is signed with a key the issuer does not publish",
+impl Authority<'_> {
+    /// Authenticates a Management API request from its `Authorization:
+    /// Bearer` header: a management token, or an admin's OAuth access token
+    /// (a JWT checked against the identity provider's keys).
+    pub(crate) async fn principal(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let credential = credential_of(headers, &["Bearer"], "Bearer")?;
+        if credential.starts_with(token::DATABASE_TOKEN_PREFIX) {
+            // Never looked up: a database token is for the data path only.
+            return Err(ApiError::unauthorized(
+                "a database token cannot call the Management API",
             ));
         }
+        if credential.starts_with(token::TOKEN_PREFIX) {
+            let hash = token::hash_token(credential).to_vec();
+            let record: TokenRecord = stored(self.store, hash, "management token", |_| ()).await?;
+            self.activation.check(
+                crate::activation::Kind::Management,
+                record.created_at,
+                token::now_micros(),
+            )?;
+            return Ok(Principal::Token(record.id));
+        }
+        self.admin(credential).await
+    }
 
-        let mut validation = Validation::new(header.alg);
-        validation.leeway = LEEWAY_SECS;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&self.identity.issuer]);
-        validation.set_audience(&[&self.identity.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-
-        for jwk in &candidates {
-            let Ok(key) = DecodingKey::from_jwk(jwk) else {
-                continue;
-            };
-            match jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation) {
-                Ok(data) => return Ok(data.claims),
-                Err(e) => {
-                    use jsonwebtoken::errors::ErrorKind as K;
-                    let err = match e.kind() {
-                        // Another candidate key (same kid or no kid) may fit.
-                        K::InvalidSignature => continue,
-                        K::ExpiredSignature => invalid("token has expired"),
-                        K::ImmatureSignature => invalid("token is not valid yet (nbf)"),
-                        K::InvalidIssuer => invalid("token has the wrong issuer"),
-                        K::InvalidAudience => invalid("token has the wrong audience"),
-                        K::MissingRequiredClaim(c) => {
-                            JwtError::Invalid(format!("token has no {c:?} claim"))
-                        }
-                        _ => invalid("invalid token"),
-                    };
-                    return Err(err);
+    /// The admin a JWT names, or why it names none.
+    async fn admin(&self, credential: &str) -> Result<Principal, ApiError> {
+        let claims = self
+            .verifier
+            .verify(credential)
+            .await
+            .map_err(|e| match e {
+                JwtError::Invalid(m) => ApiError::unauthorized(m),
+                JwtError::Unavailable(m) => {
+                    tracing::warn!("identity provider unavailable: {m}");
+                    ApiError {
+                        retry_after: Some(JWKS_UNAVAILABLE_RETRY_AFTER),
+                        ..ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "cannot verify the token: the identity provider's keys are unavailable",
+                        )
+                    }
                 }
-            }
+            })?;
+        let claim = &self.config.identity.user_id_claim;
+        let Some(user) = jwt::user_id(&claims, claim) else {
+            return Err(ApiError::forbidden(format!(
+                "token has no {claim:?} claim to identify the user"
+            )));
+        };
+        if !self.config.is_admin(&user) {
+            return Err(ApiError::forbidden(format!(
+                "user {user:?} (claim {claim}) is not an admin of this cluster"
+            )));
         }
-        Err(invalid("invalid token signature"))
+        Ok(Principal::User(user))
     }
 }
 
-/// `error: cause: cause …`, since reqwest's own message omits the causes.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
+/// The database token of `Authorization: Bearer|Token apiv1_…`, if usable
+/// (the data path). Management tokens and JWTs are unknown here.
+/// `seen` learns the token's id as soon as it is found (for the access log).
+pub(crate) async fn database_token(
+    store: &Store,
+    headers: &HeaderMap,
+    seen: impl FnOnce(&str),
+) -> Result<DatabaseTokenRecord, ApiError> {
+    let credential = credential_of(headers, &["Bearer", "Token"], "Token")?;
+    if !credential.starts_with(token::DATABASE_TOKEN_PREFIX) {
+        return Err(ApiError::unauthorized("unknown database token"));
     }
-    s
-}
-
-/// Whether `jwk` can verify a signature made with `alg`.
-fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
-    if let Some(PublicKeyUse::Encryption) = jwk.common.public_key_use {
-        return false;
-    }
-    let declared_ok = match jwk.common.key_algorithm {
-        None => true,
-        Some(KeyAlgorithm::RS256) => alg == Algorithm::RS256,
-        Some(KeyAlgorithm::ES256) => alg == Algorithm::ES256,
-        Some(_) => false,
-    };
-    let kind_ok = match (&jwk.algorithm, alg) {
-        (AlgorithmParameters::RSA(_), Algorithm::RS256) => true,
-        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
-            ec.curve == EllipticCurve::P256
-        }
-        _ => false,
-    };
-    declared_ok && kind_ok
-}
-
-/// Extracts the user id from `claims[claim]` (a string, or a number rendered as text).
-pub fn user_id(claims: &Map<String, Value>, claim: &str) -> Option<String> {
-    match claims.get(claim)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fetch_gate_shares_outcomes_and_backs_off() {
-        let t0 = Instant::now();
-        let s = Duration::from_secs;
-        let mut g = FetchGate::default();
-        // Nothing fetched yet: go ahead.
-        assert_eq!(g.admit(t0, t0), Ok(None));
-        g.record(t0 + s(1), Some("down".into()));
-        // Queued before that fetch ended: its error, no second fetch.
-        assert_eq!(g.admit(t0, t0 + s(1)), Err("down".into()));
-        // Arrived later, within the back-off (1 s after one failure): refused.
-        let later = t0 + Duration::from_millis(1500);
-        assert!(g.admit(later, later).unwrap_err().contains("not retried"));
-        // After it: fetch again.
-        assert_eq!(g.admit(t0 + s(2), t0 + s(2)), Ok(None));
-        // The back-off doubles per failure, capped.
-        let cases = [(1, 1), (2, 2), (3, 4), (5, 16), (6, 30), (40, 30)];
-        for (failures, secs) in cases {
-            g.failures = failures;
-            assert_eq!(g.backoff(), s(secs), "{failures}");
-        }
-        // A success resets it and is shared with those who waited.
-        g.record(t0 + s(100), None);
-        assert_eq!(g.failures, 0);
-        assert_eq!(g.admit(t0 + s(99), t0 + s(100)), Ok(Some(())));
-        assert_eq!(g.admit(t0 + s(101), t0 + s(101)), Ok(None));
-    }
+    let hash = token::hash_database_token(credential).to_vec();
+    stored(store, hash, "database token", seen).await
 }

@@ -199,17 +199,10 @@ fn default_retry_after() -> u64 {
     1
 }
 
-/// A configuration error with a human-readable message.
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
+crate::error::message_error!(
+    /// A configuration error with a human-readable message.
+    ConfigError
+);
 
 impl Config {
     /// Parses and validates a TOML document.

@@ -19,9 +19,10 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::{ApiError, AppState, credential_of, json_response, slot_of};
-use crate::store::DatabaseTokenRecord;
-use crate::token;
+use crate::auth;
+use crate::error::{ApiError, json_response};
+use crate::request::LogSlot;
+use crate::state::AppState;
 
 /// Body of a successful query: one statement, no series.
 pub const EMPTY_QUERY_RESULT: &str = r#"{"results":[{"statement_id":0}]}"#;
@@ -58,34 +59,6 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The database token of `Authorization: Bearer|Token apiv1_…`, if usable.
-async fn token_of(state: &AppState, req: &Parts) -> Result<DatabaseTokenRecord, ApiError> {
-    let credential = credential_of(&req.headers, &["Bearer", "Token"], "Token")?;
-    if !credential.starts_with(token::DATABASE_TOKEN_PREFIX) {
-        return Err(ApiError::unauthorized("unknown database token"));
-    }
-    let hash = token::hash_database_token(credential);
-    let record = state
-        .store
-        .run(move |s| s.get_database_token_by_hash(&hash))
-        .await
-        .map_err(|e| ApiError::internal("token lookup", e))?
-        .ok_or_else(|| ApiError::unauthorized("unknown database token"))?;
-    slot_of(&req.extensions).set(format!("database-token:{}", record.id));
-    if record.revoked_at.is_some() {
-        return Err(ApiError::unauthorized("database token has been revoked"));
-    }
-    if !record.is_usable(token::now_micros()) {
-        return Err(ApiError::unauthorized("database token has expired"));
-    }
-    state.activation.check(
-        crate::activation::Kind::Database,
-        record.created_at,
-        token::now_micros(),
-    )?;
-    Ok(record)
-}
-
 /// Authenticates, then checks that the token may do `action` on the database
 /// named by query parameter `param`, and that the database exists.
 async fn authorize(
@@ -94,22 +67,28 @@ async fn authorize(
     action: &str,
     param: &str,
 ) -> Result<(), ApiError> {
-    let record = token_of(state, req).await?;
+    let slot = LogSlot::of(&req.extensions);
+    let record = auth::database_token(&state.store, &req.headers, |id| {
+        slot.set(format!("database-token:{id}"))
+    })
+    .await?;
+    state.activation.check(
+        crate::activation::Kind::Database,
+        record.created_at,
+        crate::token::now_micros(),
+    )?;
     let database = query_param(&req.uri, param)
         .filter(|d| !d.is_empty())
         .ok_or_else(|| ApiError::bad_request(format!("query parameter {param} is required")))?;
     if !record.allows(action, &database) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("token has no {action} permission on database {database:?}"),
-        ));
+        return Err(ApiError::forbidden(format!(
+            "token has no {action} permission on database {database:?}"
+        )));
     }
     let lookup = database.clone();
     let exists = state
-        .store
-        .run(move |s| s.get_database(&lookup))
-        .await
-        .map_err(|e| ApiError::internal("database lookup", e))?
+        .db("database lookup", move |s| s.get_database(&lookup))
+        .await?
         .is_some();
     if !exists {
         return Err(ApiError::not_found(format!(
@@ -156,6 +135,7 @@ mod tests {
     use super::*;
     use crate::store::{DatabaseTokenRecord, Permission};
     use crate::test_support::{TestApp, assert_error, config};
+    use crate::token;
     use serde_json::json;
 
     #[test]
@@ -183,11 +163,10 @@ mod tests {
 
     #[tokio::test]
     async fn database_tokens_are_checked_on_the_data_path() {
-        let app = TestApp::new(config());
-        let m = app.management_token().await;
+        let (app, m) = TestApp::with_admin(config()).await;
         for name in ["db1", "db2", "a/b"] {
             let r = app
-                .call("POST", "/api/v0/databases", &m, Some(json!({"name": name})))
+                .post("/api/v0/databases", &m, json!({"name": name}))
                 .await;
             assert_eq!(r.status, StatusCode::OK);
         }
@@ -205,21 +184,14 @@ mod tests {
             ("revoked", json!([{"action": "read", "resource": "*"}])),
         ] {
             let r = app
-                .call(
-                    "POST",
+                .post(
                     "/api/v0/tokens",
                     &m,
-                    Some(json!({"description": label, "permissions": perms})),
+                    json!({"description": label, "permissions": perms}),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-            tokens.insert(
-                label,
-                (
-                    r.body["id"].as_str().unwrap().to_string(),
-                    r.body["accessToken"].as_str().unwrap().to_string(),
-                ),
-            );
+            tokens.insert(label, (r.str("id"), r.str("accessToken")));
         }
         let revoked_id = &tokens["revoked"].0;
         assert_eq!(
@@ -245,7 +217,7 @@ mod tests {
         let hash = token::hash_database_token(&expired);
         app.state
             .store
-            .run(move |s| s.insert_database_token(&record, &hash))
+            .run(move |s| s.insert(&record, &hash))
             .await
             .unwrap();
 
@@ -358,22 +330,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_deleted_database_or_a_patched_token_changes_the_answer() {
-        let app = TestApp::new(config());
-        let m = app.management_token().await;
-        app.call("POST", "/api/v0/databases", &m, Some(json!({"name": "db"})))
+        let (app, m) = TestApp::with_admin(config()).await;
+        app.post("/api/v0/databases", &m, json!({"name": "db"}))
             .await;
         let r = app
-            .call(
-                "POST",
+            .post(
                 "/api/v0/tokens",
                 &m,
-                Some(json!({"description": "d", "permissions": [{"action": "write", "resource": "db"}]})),
+                json!({"description": "d", "permissions": [{"action": "write", "resource": "db"}]}),
             )
             .await;
-        let (id, secret) = (
-            r.body["id"].as_str().unwrap().to_string(),
-            r.body["accessToken"].as_str().unwrap().to_string(),
-        );
+        let (id, secret) = (r.str("id"), r.str("accessToken"));
         let auth = format!("Bearer {secret}");
         let write = |app: &TestApp| {
             let auth = auth.clone();
@@ -390,19 +357,17 @@ mod tests {
             }
         };
         assert_eq!(write(&app).await, StatusCode::NO_CONTENT);
-        app.call(
-            "PATCH",
+        app.patch(
             &format!("/api/v0/tokens/{id}"),
             &m,
-            Some(json!({"permissions": [{"action": "read", "resource": "db"}]})),
+            json!({"permissions": [{"action": "read", "resource": "db"}]}),
         )
         .await;
         assert_eq!(write(&app).await, StatusCode::FORBIDDEN);
-        app.call(
-            "PATCH",
+        app.patch(
             &format!("/api/v0/tokens/{id}"),
             &m,
-            Some(json!({"permissions": [{"action": "write", "resource": "*"}]})),
+            json!({"permissions": [{"action": "write", "resource": "*"}]}),
         )
         .await;
         assert_eq!(write(&app).await, StatusCode::NO_CONTENT);

@@ -15,25 +15,34 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`app`] gives the bare axum router for `tower::ServiceExt::oneshot` use.
+//! [`app()`] gives the bare axum router for `tower::ServiceExt::oneshot` use.
 
 pub mod activation;
-pub mod api;
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod documented;
+pub mod error;
+pub mod idempotency;
+pub mod jwt;
+pub mod management;
 pub mod private;
+pub mod request;
+pub mod routes;
 pub mod server;
+pub mod state;
 pub mod store;
+pub mod test_control;
 pub mod token;
 
 #[cfg(test)]
 mod test_support;
 
-pub use api::{
-    AppState, DATA_ROUTES, DOCUMENTED_ROUTES, ROUTES, Route, TEST_ROUTES, app, served_routes,
-};
+pub use app::app;
 pub use config::Config;
+pub use error::ApiError;
+pub use routes::{DATA_ROUTES, DOCUMENTED_ROUTES, ROUTES, Route, TEST_ROUTES, served_routes};
 pub use server::{RunningServer, StartError, start};
+pub use state::AppState;

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{delete, post};
 
-use crate::api::{self, AppState};
-
-/// Prefix of the private routes.
-pub const PREFIX: &str = "/__test/private/management/tokens";
+use crate::error::method_not_allowed;
+use crate::management;
+pub use crate::routes::PRIVATE_PREFIX as PREFIX;
+use crate::state::AppState;
 
 /// The private routes: create (`POST`), list (`GET`), revoke (`DELETE …/{id}`),
 /// with the request and response bodies of our management-token API.
@@ -26,13 +26,13 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route(
             PREFIX,
-            post(api::create_token)
-                .get(api::list_tokens)
-                .fallback(api::method_not_allowed),
+            post(management::create_token)
+                .get(management::list_tokens)
+                .fallback(method_not_allowed),
         )
         .route(
             "/__test/private/management/tokens/{id}",
-            delete(api::revoke_token).fallback(api::method_not_allowed),
+            delete(management::revoke_token).fallback(method_not_allowed),
         )
 }
 
@@ -59,21 +59,16 @@ mod tests {
         let mut c = config();
         c.management_tokens = false;
         c.faults.test_control = true;
-        let app = TestApp::new(c);
-        let admin = app.management_token().await;
+        let (app, admin) = TestApp::with_admin(c).await;
         let r = app
-            .call(
-                "POST",
+            .post(
                 super::PREFIX,
                 &admin,
-                Some(serde_json::json!({"description": "ci"})),
+                serde_json::json!({"description": "ci"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        let (id, m) = (
-            r.body["id"].as_str().unwrap().to_string(),
-            r.body["accessToken"].as_str().unwrap().to_string(),
-        );
+        let (id, m) = (r.str("id"), r.str("accessToken"));
         assert!(m.starts_with("M.V1.") && m.len() > 40, "{m}");
         // The documented API takes it as a management token.
         assert_eq!(

@@ -16,20 +16,15 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
-use crate::api::{self, AppState, ConnectionAbort};
+use crate::app::app;
 use crate::config::{Config, Tls};
+use crate::request::ConnectionAbort;
+use crate::state::AppState;
 
-/// Why the server could not start.
-#[derive(Debug)]
-pub struct StartError(pub String);
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StartError {}
+crate::error::message_error!(
+    /// Why the server could not start.
+    StartError
+);
 
 /// A running server. Dropping it does not stop it; call [`RunningServer::shutdown`].
 pub struct RunningServer {
@@ -110,7 +105,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         .map_err(|e| StartError(format!("local address: {e}")))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{local_addr}");
-    let router = api::app(state.clone());
+    let router = app(state.clone());
     let (shutdown, rx) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, tls, router, rx));
     Ok(RunningServer {

@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
-use crate::api::{AppState, app};
+use crate::app::app;
 use crate::config::Config;
+use crate::state::AppState;
 
 /// An issuer nobody listens on: a JWT would get 503 (JWKS unavailable).
 pub const ISSUER: &str = "http://127.0.0.1:9";
@@ -104,6 +105,49 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// An app for `config` and a management token for it.
+    pub async fn with_admin(config: Config) -> (TestApp, String) {
+        let app = TestApp::new(config);
+        let token = app.management_token().await;
+        (app, token)
+    }
+
+    /// `PATCH` with `Authorization: Bearer TOKEN` and a JSON body.
+    pub async fn patch(&self, uri: &str, token: &str, body: Value) -> Reply {
+        self.call("PATCH", uri, token, Some(body)).await
+    }
+
+    /// `POST` of a JSON text without a credential (the test-control routes).
+    pub async fn post_text(&self, uri: &str, body: &str) -> Reply {
+        self.send("POST", uri, None, Some(body)).await
+    }
+
+    /// `POST` with `Authorization: Bearer TOKEN` and a JSON body.
+    pub async fn post(&self, uri: &str, token: &str, body: Value) -> Reply {
+        self.call("POST", uri, token, Some(body)).await
+    }
+}
+
+impl Reply {
+    /// The string member `key` of the body (panics if there is none).
+    pub fn str(&self, key: &str) -> String {
+        match self.body[key].as_str() {
+            Some(s) => s.to_string(),
+            None => panic!("no string {key:?} in {}", self.text),
+        }
+    }
+}
+
+/// `path` in the long form (`long_form`) or the short one (`/api/v0…`).
+pub fn form(long_form: bool, path: &str) -> String {
+    if long_form {
+        long(path)
+    } else {
+        format!("/api/v0{path}")
+    }
+}
+
 /// Asserts an error reply: `{code: <status>, message: "..."}`.
 pub fn assert_error(r: &Reply, status: u16, what: &str) {
     assert_eq!(r.status.as_u16(), status, "{what}: {}", r.text);
@@ -113,4 +157,11 @@ pub fn assert_error(r: &Reply, status: u16, what: &str) {
         "{what}: {}",
         r.text
     );
+}
+
+/// Whether `v` is an RFC 3339 date-time string.
+pub fn is_rfc3339(v: &Value) -> bool {
+    v.as_str()
+        .and_then(crate::token::parse_rfc3339_micros)
+        .is_some()
 }

@@ -1,5 +1,7 @@
 //! The session cache: one JSON file per (issuer or token URL, client, audience,
-//! cluster), so one cluster's session is never sent to another.
+//! cluster, requested scopes, extra authorization parameters), so one
+//! cluster's session is never sent to another, and a profile that asks for
+//! more is never handed a session granted less.
 //!
 //! Files are 0600 in a 0700 directory and replaced atomically. A per-session
 //! lock file serialises refreshes across processes: with rotating refresh
@@ -29,6 +31,16 @@ pub struct SessionKey {
     pub audience: Option<String>,
     /// `host:port` of the cluster.
     pub cluster: String,
+    /// The scopes the profile asks for, sorted and without repeats. Sessions
+    /// saved before this field existed read as asking for none: they never
+    /// match a profile again (its key has a different file name anyway), and
+    /// `logout --all` still finds and revokes them.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The extra authorization request parameters (`audience`, `resource`
+    /// (RFC 8707), …): a token for one resource is no token for another.
+    #[serde(default)]
+    pub parameters: std::collections::BTreeMap<String, String>,
 }
 
 impl SessionKey {
@@ -39,6 +51,8 @@ impl SessionKey {
             &self.client_id,
             &self.audience,
             &self.cluster,
+            &self.scopes,
+            &self.parameters,
         ))
         .expect("serialising strings cannot fail");
         h.update(&json);
@@ -65,6 +79,10 @@ pub struct Session {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub refresh_token: Option<Secret>,
+    /// When the refresh token stops working, if the provider said so
+    /// (`refresh_expires_in`, or the `exp` of a JWT refresh token).
+    #[serde(default)]
+    pub refresh_expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub id_token: Option<Secret>,
     #[serde(default)]
@@ -166,16 +184,34 @@ impl Cache {
     /// otherwise another user could plant a session (and make `status` show
     /// their identity as verified) or a symlink where we create a lock.
     /// A directory that does not exist yet is fine (we create it 0700).
-    fn check_dir(&self) -> Result<(), CacheError> {
+    pub fn check_dir(&self) -> Result<(), CacheError> {
         let meta = match std::fs::metadata(&self.dir) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(self.io(&self.dir)(e)),
         };
-        match fsutil::untrusted_dir(&meta) {
-            Some(why) => Err(self.unsafe_(&self.dir, why)),
-            None => Ok(()),
+        if !meta.is_dir() {
+            return Err(self.unsafe_(&self.dir, "it is not a directory".into()));
         }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let (uid, mode) = (meta.uid(), meta.mode() & 0o7777);
+            if uid != fsutil::euid() {
+                return Err(CacheError::Foreign {
+                    path: self.dir.clone(),
+                    uid,
+                    as_root: fsutil::euid() == 0,
+                });
+            }
+            if mode & 0o022 != 0 {
+                return Err(self.unsafe_(
+                    &self.dir,
+                    format!("the directory is writable by other users (mode {mode:04o})"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn unsafe_(&self, path: &Path, why: String) -> CacheError {
@@ -367,6 +403,8 @@ mod tests {
             client_id: "c".into(),
             audience: None,
             cluster: cluster.into(),
+            scopes: vec!["openid".into()],
+            parameters: Default::default(),
         }
     }
 
@@ -382,6 +420,7 @@ mod tests {
             access_token: Secret::new("at-secret"),
             expires_at: None,
             refresh_token: Some(Secret::new("rt-secret")),
+            refresh_expires_at: None,
             id_token: None,
             scope: None,
             identity: None,
@@ -501,5 +540,49 @@ mod tests {
                 "{secs}"
             );
         }
+    }
+
+    #[test]
+    fn scopes_and_parameters_separate_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("c"), Printer::capture());
+        let base = key("a:443");
+        let more = SessionKey {
+            scopes: vec!["influxdb".into(), "openid".into()],
+            ..base.clone()
+        };
+        let resource = SessionKey {
+            parameters: [("resource".to_string(), "https://db".to_string())].into(),
+            ..base.clone()
+        };
+        let cases = [(&base, &more), (&base, &resource), (&more, &resource)];
+        for (a, b) in cases {
+            assert_ne!(cache.path(a), cache.path(b), "{a:?} / {b:?}");
+        }
+        cache.store(&session(base.clone())).unwrap();
+        assert!(cache.load(&more).unwrap().is_none(), "asks for more");
+        assert!(cache.load(&resource).unwrap().is_none(), "another resource");
+        assert!(cache.load(&base).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_session_saved_before_scopes_were_in_the_key_never_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("c"), Printer::capture());
+        let k = key("a:443");
+        let p = cache.store(&session(k.clone())).unwrap();
+        // What an earlier version wrote: no `scopes`, no `parameters`.
+        let mut old: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        let o = old["key"].as_object_mut().unwrap();
+        o.remove("scopes");
+        o.remove("parameters");
+        fsutil::write_private_atomic(&p, &serde_json::to_vec(&old).unwrap()).unwrap();
+        let read = cache
+            .load_path(&p)
+            .unwrap()
+            .expect("still readable (logout --all)");
+        assert!(read.key.scopes.is_empty());
+        assert!(cache.load(&k).unwrap().is_none(), "not reused");
     }
 }

@@ -24,6 +24,10 @@ pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_cod
 pub struct IdTokenField {
     #[serde(default)]
     id_token: Option<Secret>,
+    /// Keycloak's lifetime of the refresh token (not in RFC 6749): shown by
+    /// `logout` when the refresh token could not be revoked.
+    #[serde(default)]
+    refresh_expires_in: Option<serde_json::Value>,
 }
 impl oauth2::ExtraTokenFields for IdTokenField {}
 
@@ -47,6 +51,8 @@ pub struct TokenSet {
     pub refresh_token: Option<Secret>,
     pub id_token: Option<Secret>,
     pub expires_in: Option<Duration>,
+    /// How long the refresh token lives, when the provider says so.
+    pub refresh_expires_in: Option<Duration>,
     pub scope: Option<String>,
 }
 
@@ -255,6 +261,13 @@ pub fn parse_tokens(resp: &Response) -> Result<TokenSet, HttpError> {
             .clone()
             .filter(|s| !s.is_empty()),
         expires_in: raw.expires_in(),
+        refresh_expires_in: raw
+            .extra_fields()
+            .refresh_expires_in
+            .as_ref()
+            .and_then(serde_json::Value::as_u64)
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs),
         scope: raw
             .scopes()
             .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
@@ -265,7 +278,9 @@ pub fn parse_tokens(resp: &Response) -> Result<TokenSet, HttpError> {
 #[derive(Debug)]
 pub enum RefreshOutcome {
     Refreshed(TokenSet),
-    /// The IdP said the refresh token is no good (`invalid_grant`…): a new login is needed.
+    /// The IdP refused the refresh token (`invalid_grant`, or any client
+    /// error): the session is over and a new login is needed. The text says
+    /// what the provider answered, for the person.
     Rejected(String),
 }
 
@@ -281,17 +296,39 @@ pub async fn refresh(
         ("client_id", client_id),
     ];
     let resp = http.post_form(token_url, &form).await?;
-    if let Some(e) = oauth_error(&resp) {
-        if matches!(
+    classify_refresh(&resp)
+}
+
+/// A refresh answer: new tokens, a refusal (the session is over), or an
+/// error worth retrying later (a 5xx, overload, a proxy's page).
+pub fn classify_refresh(resp: &Response) -> Result<RefreshOutcome, anyhow::Error> {
+    let body_error = oauth_error(resp);
+    if let Some(e) = &body_error
+        && matches!(
             e.error.as_str(),
             "invalid_grant" | "invalid_token" | "unauthorized_client"
-        ) {
-            return Ok(RefreshOutcome::Rejected(sanitize(&e.error)));
-        }
+        )
+    {
+        return Ok(RefreshOutcome::Rejected(sanitize(&e.error)));
+    }
+    // RFC 6749 §5.2 says 400 `invalid_grant`, but Glewlwyd 2.7 answers an
+    // expired, revoked or disabled refresh token with a bare 400 and an empty
+    // body. Any client error means this refresh token will not work again:
+    // asking again later cannot help, only a new login can. 408 and 429 are
+    // about the moment, not the token.
+    if (400..500).contains(&resp.status) && !matches!(resp.status, 408 | 429) {
+        let what = match (&body_error, resp.body.is_empty()) {
+            (Some(e), _) => format!("HTTP {} {}", resp.status, sanitize(&e.error)),
+            (None, true) => format!("HTTP {} with an empty body", resp.status),
+            (None, false) => format!("HTTP {}", resp.status),
+        };
+        return Ok(RefreshOutcome::Rejected(what));
+    }
+    if let Some(e) = body_error {
         return Err(e.into_error().into());
     }
-    if resp.status == 200 && looks_like_json(&resp) {
-        return Ok(RefreshOutcome::Refreshed(parse_tokens(&resp)?));
+    if resp.status == 200 && looks_like_json(resp) {
+        return Ok(RefreshOutcome::Refreshed(parse_tokens(resp)?));
     }
     Err(resp.unexpected().into())
 }

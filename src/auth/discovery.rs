@@ -13,7 +13,22 @@ pub struct Endpoints {
     pub device_authorization: Url,
     pub token: Url,
     pub revocation: Option<Url>,
+    /// `revocation_endpoint_auth_methods_supported` (RFC 8414 §2) of the
+    /// document that named the revocation endpoint, when it says.
+    #[serde(default)]
+    pub revocation_auth_methods: Option<Vec<String>>,
     pub jwks: Option<Url>,
+}
+
+impl Endpoints {
+    /// Whether the provider says a public client (auth method `none`: this
+    /// client has no secret) may use its revocation endpoint; `None` when it
+    /// has none or does not say.
+    pub fn public_client_may_revoke(&self) -> Option<bool> {
+        self.revocation.as_ref()?;
+        let methods = self.revocation_auth_methods.as_ref()?;
+        Some(methods.iter().any(|m| m == "none"))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -22,7 +37,82 @@ struct Metadata {
     token_endpoint: Option<Url>,
     device_authorization_endpoint: Option<Url>,
     revocation_endpoint: Option<Url>,
+    #[serde(default)]
+    revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
     jwks_uri: Option<Url>,
+    #[serde(default)]
+    grant_types_supported: Option<Vec<String>>,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+/// What a workload login (client credentials, issue 20) needs: the token
+/// endpoint, and what the provider advertises about grants and client
+/// authentication (RFC 8414 §2; absent lists mean "not advertised").
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenEndpoint {
+    pub issuer: Option<String>,
+    pub token: Url,
+    pub grant_types: Option<Vec<String>>,
+    pub auth_methods: Option<Vec<String>>,
+}
+
+/// The token endpoint: `token_url` when set (then nothing is fetched and
+/// nothing is known about what the provider supports), else discovered from
+/// `issuer`. Unlike [`resolve`] no device authorization endpoint is needed.
+pub async fn token_endpoint(
+    http: &HttpClient,
+    oauth: &OAuth2,
+    profile: &str,
+) -> Result<TokenEndpoint, anyhow::Error> {
+    let explicit = oauth.token_url.as_ref().map(|v| v.value.clone());
+    let Some(issuer) = oauth.issuer.as_ref().map(|v| &v.value) else {
+        return match explicit {
+            Some(token) => Ok(TokenEndpoint {
+                issuer: None,
+                token,
+                grant_types: None,
+                auth_methods: None,
+            }),
+            None => Err(ConfigError::Missing {
+                what: "`issuer` (or `token_url`)".into(),
+                profile: profile.to_string(),
+                hint: "add `issuer = \"https://...\"` under [profile.auth.oauth2]".into(),
+            }
+            .into()),
+        };
+    };
+    let (meta, doc_url, _) = fetch(http, issuer).await?;
+    check_issuer(&meta, issuer, &doc_url)?;
+    let token = explicit
+        .or(meta.token_endpoint)
+        .ok_or_else(|| AuthError::Discovery {
+            url: doc_url,
+            message: "it has no `token_endpoint`; set `token_url` to override".into(),
+        })?;
+    Ok(TokenEndpoint {
+        issuer: Some(meta.issuer),
+        token,
+        grant_types: meta.grant_types_supported,
+        auth_methods: meta.token_endpoint_auth_methods_supported,
+    })
+}
+
+/// OIDC Discovery §4.3 / RFC 8414 §3.3: the document's issuer must be the
+/// one we asked for. We forgive only a trailing slash, and then use the
+/// provider's spelling, which is what its tokens carry in `iss`.
+fn check_issuer(meta: &Metadata, issuer: &Url, doc_url: &str) -> Result<(), AuthError> {
+    if meta.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
+        return Err(AuthError::Discovery {
+            url: doc_url.to_string(),
+            message: format!(
+                "it is for issuer `{}`, not the configured `{}` (issuers must match exactly; 127.0.0.1 is not localhost)",
+                crate::text::sanitize(&meta.issuer),
+                issuer
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// `{issuer}/.well-known/openid-configuration` (OIDC Discovery §4).
@@ -67,6 +157,7 @@ pub async fn resolve(
                 device_authorization: device,
                 token,
                 revocation: explicit_revocation,
+                revocation_auth_methods: None,
                 jwks: None,
             }),
             _ => Err(ConfigError::Missing {
@@ -78,20 +169,7 @@ pub async fn resolve(
         };
     };
     let (mut meta, doc_url, other) = fetch(http, issuer).await?;
-    // OIDC Discovery §4.3 / RFC 8414 §3.3: the document's issuer must be the
-    // one we asked for. We forgive only a trailing slash, and then use the
-    // provider's spelling, which is what its tokens carry in `iss`.
-    if meta.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
-        return Err(AuthError::Discovery {
-            url: doc_url,
-            message: format!(
-                "it is for issuer `{}`, not the configured `{}` (issuers must match exactly; 127.0.0.1 is not localhost)",
-                crate::text::sanitize(&meta.issuer),
-                issuer
-            ),
-        }
-        .into());
-    }
+    check_issuer(&meta, issuer, &doc_url)?;
     let need_device = explicit_device.is_none() && meta.device_authorization_endpoint.is_none();
     let need_revocation = explicit_revocation.is_none() && meta.revocation_endpoint.is_none();
     if (need_device || need_revocation)
@@ -101,7 +179,11 @@ pub async fn resolve(
         meta.device_authorization_endpoint = meta
             .device_authorization_endpoint
             .or(extra.device_authorization_endpoint);
-        meta.revocation_endpoint = meta.revocation_endpoint.or(extra.revocation_endpoint);
+        if meta.revocation_endpoint.is_none() {
+            meta.revocation_endpoint = extra.revocation_endpoint;
+            meta.revocation_endpoint_auth_methods_supported =
+                extra.revocation_endpoint_auth_methods_supported;
+        }
         meta.jwks_uri = meta.jwks_uri.or(extra.jwks_uri);
     }
     let device = explicit_device
@@ -120,6 +202,10 @@ pub async fn resolve(
         issuer: Some(meta.issuer),
         device_authorization: device,
         token,
+        revocation_auth_methods: match &explicit_revocation {
+            Some(_) => None,
+            None => meta.revocation_endpoint_auth_methods_supported,
+        },
         revocation: explicit_revocation.or(meta.revocation_endpoint),
         jwks: meta.jwks_uri,
     })
@@ -218,5 +304,35 @@ mod tests {
             assert_eq!(oidc_url(&u).as_str(), oidc);
             assert_eq!(rfc8414_url(&u).as_str(), oauth);
         }
+    }
+
+    /// Whether a public client (`none`: no secret, RFC 8414 §2 / RFC 7591
+    /// §2) may revoke, by what the provider advertises; `None` when it does
+    /// not say (RFC 8414's default, `client_secret_basic`, is too often
+    /// untrue of public clients to warn on).
+    #[test]
+    fn public_client_revocation() {
+        let ep = |m: Option<&[&str]>| Endpoints {
+            issuer: None,
+            device_authorization: Url::parse("https://i/d").unwrap(),
+            token: Url::parse("https://i/t").unwrap(),
+            revocation: Some(Url::parse("https://i/r").unwrap()),
+            revocation_auth_methods: m.map(|m| m.iter().map(|s| s.to_string()).collect()),
+            jwks: None,
+        };
+        let cases: [(Option<&[&str]>, Option<bool>); 4] = [
+            (None, None),
+            (Some(&["client_secret_basic"]), Some(false)),
+            (Some(&[]), Some(false)),
+            (Some(&["client_secret_basic", "none"]), Some(true)),
+        ];
+        for (methods, want) in cases {
+            assert_eq!(ep(methods).public_client_may_revoke(), want, "{methods:?}");
+        }
+        let none = Endpoints {
+            revocation: None,
+            ..ep(Some(&["client_secret_basic"]))
+        };
+        assert_eq!(none.public_client_may_revoke(), None, "no endpoint at all");
     }
 }

@@ -10,6 +10,7 @@ use crate::http::HttpClient;
 use crate::secret::Secret;
 use crate::text::sanitize;
 use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -183,13 +184,30 @@ pub fn verify(
 
 /// Read claims from a JWT access token without verifying it (display only).
 pub fn unverified_identity(access_token: &Secret) -> Option<Identity> {
-    let payload = access_token.expose().split('.').nth(1)?;
+    let claims: Claims = unverified_claims(access_token)?;
+    let id = claims.identity(false);
+    (!id.subject.is_empty()).then_some(id)
+}
+
+/// The payload of a JWT, read without checking its signature.
+fn unverified_claims<T: serde::de::DeserializeOwned>(token: &Secret) -> Option<T> {
+    let payload = token.expose().split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    let claims: Claims = serde_json::from_slice(&bytes).ok()?;
-    let id = claims.identity(false);
-    (!id.subject.is_empty()).then_some(id)
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The `exp` of a token that is a JWT (Keycloak's refresh tokens are),
+/// unverified: only ever shown to the person (when `logout` could not revoke
+/// it), never used to decide anything.
+pub fn unverified_expiry(token: &Secret) -> Option<DateTime<Utc>> {
+    #[derive(serde::Deserialize)]
+    struct Exp {
+        exp: i64,
+    }
+    let e: Exp = unverified_claims(token)?;
+    DateTime::from_timestamp(e.exp, 0)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The OAuth session: discovery, device flow, token cache, refresh.
 pub mod cache;
+pub mod client;
 pub mod device;
 pub mod discovery;
 pub mod idtoken;
@@ -25,6 +26,10 @@ pub trait LoginUi {
     fn waiting_for_other_process(&mut self);
     /// The flow is over (success or not): stop any live display.
     fn finish(&mut self);
+    /// A session is in hand (reused, refreshed or new) for `profile`: the
+    /// `authorized` event of `--format json`, for `login` and for every
+    /// command that logs in on its way (issue 23, A12).
+    fn authorized(&mut self, _profile: &str, _acquired: &Acquired) {}
 }
 
 /// How the returned session was obtained.
@@ -34,13 +39,27 @@ pub enum Obtained {
     Cached,
     Refreshed,
     DeviceFlow,
+    /// A workload's token from the client credentials grant (never cached).
+    ClientCredentials,
 }
 
 #[derive(Debug)]
 pub struct Acquired {
     pub session: Session,
     pub how: Obtained,
-    pub path: PathBuf,
+    /// Where the session is cached (none for a workload's token).
+    pub path: Option<PathBuf>,
+}
+
+/// What to do when the provider refuses the saved session's refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenRefused {
+    /// Start a new device flow (`login`: a new login is what was asked for).
+    LogIn,
+    /// Start one only where a person can approve it (stdin and stderr
+    /// terminals, not CI); a script stops with exit 6 and the command to run,
+    /// instead of waiting for an approval nobody will give.
+    LogInIfPersonPresent,
 }
 
 /// Session management for one profile.
@@ -49,6 +68,7 @@ pub struct Auth<'a> {
     http: &'a HttpClient,
     cache: Cache,
     key: SessionKey,
+    when_refused: WhenRefused,
 }
 
 /// The cache key of the active profile, from configuration alone.
@@ -74,11 +94,16 @@ pub fn session_key(cfg: &Config) -> Result<SessionKey, ConfigError> {
             profile: p.name.value.clone(),
             hint: "add `issuer = \"https://...\"` under [profile.auth.oauth2]; see `config/` for examples".into(),
         })?;
+    let mut scopes = p.oauth2.scopes.value.clone();
+    scopes.sort();
+    scopes.dedup();
     Ok(SessionKey {
         authority: authority.value.as_str().trim_end_matches('/').to_string(),
         client_id: client_id.value.clone(),
         audience: p.audience().map(str::to_string),
         cluster: p.cluster_address(),
+        scopes,
+        parameters: p.oauth2.parameters.value.clone(),
     })
 }
 
@@ -89,7 +114,15 @@ impl<'a> Auth<'a> {
             http,
             cache: Cache::new(cfg.files.cache_dir.value.clone(), http.printer().clone()),
             key: session_key(cfg)?,
+            when_refused: WhenRefused::LogInIfPersonPresent,
         })
+    }
+
+    /// What a refused refresh token leads to (default: a new login only
+    /// where a person is present).
+    pub fn when_refused(mut self, then: WhenRefused) -> Self {
+        self.when_refused = then;
+        self
     }
 
     pub fn cache(&self) -> &Cache {
@@ -113,6 +146,11 @@ impl<'a> Auth<'a> {
         allow_device_flow: bool,
         ui: &mut dyn LoginUi,
     ) -> Result<Acquired, anyhow::Error> {
+        // A workload logs in afresh every time: no cache, no lock, no
+        // device flow, no refresh token (issue 20).
+        if self.cfg.profile.oauth2.grant.value == crate::settings::Grant::ClientCredentials {
+            return self.workload().await;
+        }
         // Hold the lock across read-refresh-write so a concurrent process
         // cannot refresh with the same (rotating) refresh token.
         let _lock = match self.cache.try_lock(&self.key)? {
@@ -127,7 +165,7 @@ impl<'a> Auth<'a> {
             if let Some(s) = self.cache.load(&self.key)? {
                 if s.access_token_valid(now) {
                     tracing::info!("using the cached session");
-                    let path = self.cache.path(&self.key);
+                    let path = Some(self.cache.path(&self.key));
                     return Ok(Acquired {
                         session: s,
                         how: Obtained::Cached,
@@ -143,7 +181,7 @@ impl<'a> Auth<'a> {
                             let session = self.refreshed(s, tokens).await?;
                             // Saved before anyone uses the new tokens: the old
                             // refresh token is already spent at the provider.
-                            let path = self.cache.store(&session)?;
+                            let path = Some(self.cache.store(&session)?);
                             return Ok(Acquired {
                                 session,
                                 how: Obtained::Refreshed,
@@ -151,19 +189,26 @@ impl<'a> Auth<'a> {
                             });
                         }
                         RefreshOutcome::Rejected(error) => {
+                            // The session is over (RFC 6749 §5.2): keeping it
+                            // would only fail the same way next time.
                             tracing::info!(%error, "refresh token rejected; dropping the session");
                             self.cache.remove(&self.key)?;
-                            if !allow_device_flow {
-                                return Err(AuthError::RefreshRejected { error }.into());
+                            let profile = self.cfg.profile.name.value.clone();
+                            let person = self.http.printer().person_present();
+                            let log_in = allow_device_flow
+                                && (self.when_refused == WhenRefused::LogIn || person);
+                            if !log_in {
+                                return Err(AuthError::RefreshRejected { error, profile }.into());
                             }
                             self.http.printer().note(format!(
-                                "the saved session was refused by the identity provider ({error}); starting a new login"
+                                "the saved session of profile `{profile}` is over: the identity provider refused its refresh token ({error}); it was deleted; starting a new login"
                             ));
                         }
                     }
                 } else if !allow_device_flow {
                     return Err(AuthError::RefreshRejected {
                         error: "access token expired and no refresh token".into(),
+                        profile: self.cfg.profile.name.value.clone(),
                     }
                     .into());
                 }
@@ -175,11 +220,59 @@ impl<'a> Auth<'a> {
             }
         }
         let session = self.device_flow(ui).await?;
-        let path = self.cache.store(&session)?;
+        let path = Some(self.cache.store(&session)?);
         Ok(Acquired {
             session,
             how: Obtained::DeviceFlow,
             path,
+        })
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4) with the profile's one
+    /// client credential; the session is built but never stored.
+    async fn workload(&self) -> Result<Acquired, anyhow::Error> {
+        let p = &self.cfg.profile;
+        let auth = client::ClientAuth::from_profile(&p.oauth2, &p.name.value)?;
+        let endpoint = discovery::token_endpoint(self.http, &p.oauth2, &p.name.value).await?;
+        tracing::info!(
+            client_id = %self.client_id(),
+            method = auth.method(),
+            "logging in as a workload (client credentials): {}",
+            auth.describe()
+        );
+        let grant =
+            client::client_credentials(self.http, &p.oauth2, self.client_id(), &auth, &endpoint)
+                .await?;
+        tracing::info!(
+            client_id = %self.client_id(),
+            subject = %grant.identity.subject,
+            "workload access token obtained (not cached)"
+        );
+        let now = Utc::now();
+        let tokens = grant.tokens;
+        Ok(Acquired {
+            session: Session {
+                version: cache::FORMAT_VERSION,
+                key: self.key.clone(),
+                profile: p.name.value.clone(),
+                token_endpoint: endpoint.token,
+                revocation_endpoint: None,
+                jwks_uri: None,
+                issuer: endpoint.issuer,
+                expires_at: tokens.expires_in.map(|d| cache::expires_at(now, d)),
+                access_token: tokens.access_token,
+                // RFC 6749 §4.4.3: none is expected; one sent anyway is
+                // dropped, since nothing is kept between runs.
+                refresh_token: None,
+                refresh_expires_at: None,
+                id_token: None,
+                scope: tokens.scope,
+                identity: Some(grant.identity),
+                obtained_at: now,
+                refreshed_at: None,
+            },
+            how: Obtained::ClientCredentials,
+            path: None,
         })
     }
 
@@ -285,6 +378,7 @@ impl<'a> Auth<'a> {
             jwks_uri: endpoints.jwks.clone(),
             issuer: endpoints.issuer.clone(),
             expires_at: tokens.expires_in.map(|d| cache::expires_at(now, d)),
+            refresh_expires_at: refresh_expiry(now, &tokens),
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             id_token: tokens.id_token,
@@ -319,8 +413,15 @@ impl<'a> Auth<'a> {
         } else {
             old.identity.clone()
         };
+        // A new refresh token brings its own lifetime; a kept one keeps its.
+        let refresh_expires_at = if tokens.refresh_token.is_some() {
+            refresh_expiry(now, &tokens)
+        } else {
+            old.refresh_expires_at
+        };
         Ok(Session {
             expires_at: tokens.expires_in.map(|d| cache::expires_at(now, d)),
+            refresh_expires_at,
             access_token: tokens.access_token,
             // RFC 6749 §6: the server MAY issue a new refresh token; if it
             // does not, the old one stays valid.
@@ -331,5 +432,15 @@ impl<'a> Auth<'a> {
             refreshed_at: Some(now),
             ..old
         })
+    }
+}
+
+/// When the refresh token of `tokens` stops working, if the provider says:
+/// `refresh_expires_in` (Keycloak), else the `exp` of a JWT refresh token.
+fn refresh_expiry(now: DateTime<Utc>, tokens: &TokenSet) -> Option<DateTime<Utc>> {
+    let rt = tokens.refresh_token.as_ref()?;
+    match tokens.refresh_expires_in {
+        Some(d) => Some(cache::expires_at(now, d)),
+        None => idtoken::unverified_expiry(rt),
     }
 }

@@ -30,10 +30,16 @@ use crate::settings::Profile;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::Value as Json;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
+
+mod child;
+mod relay;
+
+use child::{Group, TEMP_PREFIX, die_with_us};
+pub use child::{LOGIN_TIMEOUT, Located, RUN_TIMEOUT, locate, sweep_stale_configs};
 
 /// Where InfluxData documents installing influxctl.
 pub const INSTALL_DOCS: &str = crate::error::INFLUXCTL_DOCS;
@@ -130,7 +136,7 @@ impl TempConfig {
     /// Write `text` to `config.toml`, 0600, in a fresh 0700 directory.
     pub fn write(text: &str) -> std::io::Result<TempConfig> {
         let dir = tempfile::Builder::new()
-            .prefix("influx-bootstrap-influxctl-")
+            .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
             .tempdir()?;
         #[cfg(unix)]
         {
@@ -251,7 +257,10 @@ impl Influxctl {
 
     /// `influxctl version`, for error messages ("unknown version" if it fails).
     pub async fn version(&self) -> String {
-        let mut cmd = self.command();
+        let Ok(program) = self.located() else {
+            return "`influxctl version` failed".into();
+        };
+        let mut cmd = self.command(&program);
         cmd.arg("version").stdin(Stdio::null());
         match cmd.output().await {
             Ok(o) if o.status.success() => {
@@ -266,8 +275,8 @@ impl Influxctl {
         format!("influxctl ({})", self.program.display())
     }
 
-    fn command(&self) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(&self.program);
+    fn command(&self, program: &Path) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(program);
         for n in &self.scrub {
             cmd.env_remove(n);
         }
@@ -275,16 +284,28 @@ impl Influxctl {
         cmd
     }
 
-    /// Run influxctl with the temporary config; its stdout once it exited 0.
-    /// Every line it prints (stderr, and stdout before the JSON document)
-    /// goes to our stderr as it arrives, redacted.
+    /// Run influxctl with the temporary config; its stdout's JSON document
+    /// once it exited 0. What else it prints goes to our stderr, redacted
+    /// ([`relay`]): as it arrives when a person may have to answer it, else
+    /// once it exited (so the token a create printed is known and redacted in
+    /// every line, whichever came first).
+    ///
+    /// Bounded (issue 19 item 2): [`RUN_TIMEOUT`] ([`LOGIN_TIMEOUT`] with a
+    /// person), after which it is killed; once it exited, its pipes are read
+    /// for at most [`DRAIN`] more (a grandchild that inherited them must not
+    /// hold us). With no person it runs in its own process group, and
+    /// whatever is left of that group is killed when the run ends, however it
+    /// ends (also when the caller drops this future on a signal).
     async fn run(&self, auth: &Auth<'_>, args: &[String]) -> Result<String, ClusterError> {
+        // The directory tempfile puts `TempConfig` in (it reads TMPDIR).
+        sweep_stale_configs(&std::env::temp_dir());
+        let program = self.located()?;
         let conf =
             TempConfig::write(&self.config_text(auth)).map_err(|e| ClusterError::Unreachable {
                 url: self.what(),
                 cause: format!("cannot write its temporary config: {e}"),
             })?;
-        let mut cmd = self.command();
+        let mut cmd = self.command(&program);
         cmd.arg("--config")
             .arg(conf.path())
             .arg("--profile")
@@ -292,6 +313,7 @@ impl Influxctl {
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let person = matches!(auth, Auth::Person);
         match auth {
             // A person may have to answer influxctl's login on the terminal
             // (so it stays in the terminal's foreground process group).
@@ -308,59 +330,131 @@ impl Influxctl {
                 cmd.process_group(0);
             }
         }
+        die_with_us(&mut cmd);
         tracing::info!("running {} {}", self.program.display(), args.join(" "));
         let mut child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
+        let _group = Group((!person).then(|| child.id()).flatten());
         let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(ClusterError::Unreachable {
                 url: self.what(),
                 cause: "no pipes to the child".into(),
             });
         };
-        let (last, doc, status) = tokio::join!(
-            relay_stderr(err, &self.printer),
-            read_stdout(out, &self.printer),
-            child.wait()
-        );
+        let held: Vec<&str> = match auth {
+            Auth::Token(t) => vec![t.expose()],
+            Auth::Person => Vec::new(),
+        };
+        let relay = RefCell::new(relay::Relay::new(&self.printer, &held, !person));
+        let collected = RefCell::new(relay::Collected::default());
+        let limit = if person { LOGIN_TIMEOUT } else { RUN_TIMEOUT };
+        let reading = async {
+            tokio::join!(
+                relay::read_stderr(err, &relay),
+                relay::read_stdout(out, &relay, &collected)
+            );
+        };
+        let status = child::bounded(&mut child, reading, limit).await;
+        let status = match status {
+            Some(s) => s,
+            None => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                relay.borrow_mut().finish();
+                return Err(ClusterError::Unreachable {
+                    url: self.what(),
+                    cause: format!(
+                        "`{}` did not finish within {}; it was killed",
+                        args[..2].join(" "),
+                        humantime::format_duration(limit)
+                    ),
+                });
+            }
+        };
         drop(conf);
+        let (doc, before) = collected.into_inner().document();
+        let mut relay = relay.into_inner();
+        for l in before {
+            relay.line(l);
+        }
+        // Whatever token the document holds is a secret from now on (the
+        // stand-in, like a leaky tool, also logs it on stderr).
+        if let Ok(v) = serde_json::from_str::<Json>(&doc) {
+            let mut all = Vec::new();
+            strings(&v, &mut all);
+            for t in all.into_iter().filter(|s| is_full_token(s)) {
+                relay.add_secret(t);
+            }
+        }
+        let last = relay.finish();
+        if let Some(e) = relay.overflow() {
+            return Err(ClusterError::BadResponse {
+                url: self.what(),
+                cause: e,
+            });
+        }
         let status = status.map_err(|e| ClusterError::Unreachable {
             url: self.what(),
             cause: e.to_string(),
         })?;
         if !status.success() {
-            let tail = last.join(" / ");
-            // gRPC status names in influxctl's error line (its only error
-            // contract is a non-zero exit; see docs/real-cluster-checklist.md
-            // §8): a rejected management token is told apart so that a
-            // revoked stored token reads as "no longer works" (`--if-missing`
-            // replaces it), and an unknown id as 404.
-            if tail.contains("code = Unauthenticated") && matches!(auth, Auth::Token(_)) {
-                return Err(ClusterError::Unauthorized {
-                    url: self.what(),
-                    credential: "management token",
-                    message: format!(": {tail}"),
-                });
-            }
-            if tail.contains("code = NotFound") {
-                return Err(ClusterError::NotFound {
-                    what: format!("management token (influxctl: {tail})"),
-                    list: "management list",
-                });
-            }
-            return Err(ClusterError::Server {
-                url: self.what(),
-                status: 0,
-                message: format!(
-                    ": `{}` failed ({status}){}",
-                    args[..2].join(" "),
-                    if tail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {tail}")
-                    }
-                ),
-            });
+            return Err(self.failure(auth, args, status, &last));
         }
         Ok(doc)
+    }
+
+    /// The program to run, located and checked ([`locate`]).
+    fn located(&self) -> Result<PathBuf, ClusterError> {
+        locate(&self.program, &crate::env::Env::from_process()).map_err(|e| match e {
+            Located::Missing => {
+                self.spawn_error(std::io::Error::from(std::io::ErrorKind::NotFound))
+            }
+            Located::Untrusted(why) => ClusterError::UntrustedProgram {
+                program: self.program.display().to_string(),
+                why,
+            },
+        })
+    }
+
+    /// What a non-zero exit of influxctl means, from its last lines.
+    fn failure(
+        &self,
+        auth: &Auth<'_>,
+        args: &[String],
+        status: std::process::ExitStatus,
+        last: &[String],
+    ) -> ClusterError {
+        let tail = last.join(" / ");
+        // gRPC status names in influxctl's error line (its only error
+        // contract is a non-zero exit; see docs/real-cluster-checklist.md
+        // §8): a rejected management token is told apart so that a
+        // revoked stored token reads as "no longer works" (`--if-missing`
+        // replaces it), and an unknown id as 404.
+        if tail.contains("code = Unauthenticated") && matches!(auth, Auth::Token(_)) {
+            return ClusterError::Unauthorized {
+                url: self.what(),
+                credential: "management token",
+                message: format!(": {tail}"),
+            };
+        }
+        if tail.contains("code = NotFound") {
+            return ClusterError::NotFound {
+                what: format!("management token (influxctl: {tail})"),
+                list: "management list",
+            };
+        }
+        ClusterError::Server {
+            url: self.what(),
+            status: 0,
+            message: format!(
+                ": `{}` failed ({status}){}",
+                args[..2].join(" "),
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {tail}")
+                }
+            ),
+        }
     }
 
     fn spawn_error(&self, e: std::io::Error) -> ClusterError {
@@ -378,44 +472,11 @@ impl Influxctl {
     }
 }
 
-/// One line of influxctl's output, as a person may see it: control
-/// characters removed first (so none can split a token), then token-shaped
-/// runs redacted.
+/// One line of influxctl's output, as a person may see it: token-shaped
+/// runs redacted first (a cut must never leave a token's head unredacted),
+/// then control characters made visible and the line cut to length.
 fn shown(line: &str) -> String {
-    redact(&crate::text::sanitize(line))
-}
-
-/// Relay influxctl's stderr to ours line by line as it arrives; the last
-/// few lines (redacted) are kept for the error message.
-async fn relay_stderr(err: tokio::process::ChildStderr, printer: &Printer) -> Vec<String> {
-    let mut lines = BufReader::new(err).lines();
-    let mut last = Vec::new();
-    while let Ok(Some(l)) = lines.next_line().await {
-        let l = shown(&l);
-        printer.block(&format!("influxctl: {l}\n"));
-        last.push(l);
-        if last.len() > 5 {
-            last.remove(0);
-        }
-    }
-    last
-}
-
-/// Read influxctl's stdout: the JSON document comes last; the lines before
-/// it (a login prompt) are relayed to our stderr like its stderr.
-async fn read_stdout(out: tokio::process::ChildStdout, printer: &Printer) -> String {
-    let mut lines = BufReader::new(out).lines();
-    let mut doc = String::new();
-    while let Ok(Some(l)) = lines.next_line().await {
-        let t = l.trim_start();
-        if doc.is_empty() && !(t.starts_with('{') || t.starts_with('[')) {
-            printer.block(&format!("influxctl: {}\n", shown(&l)));
-            continue;
-        }
-        doc.push_str(&l);
-        doc.push('\n');
-    }
-    doc
+    crate::text::sanitize(&redact(line))
 }
 
 /// Variables the child never sees: ours (`INFLUX_BOOTSTRAP_*`) and any
@@ -552,7 +613,11 @@ fn token_meta(o: &serde_json::Map<String, Json>) -> Result<ManagementToken, Stri
         } else {
             prefix
         },
-        created_at: time(o.get("created_at"))?.unwrap_or_else(Utc::now),
+        // No `created_at`: the Unix epoch, never "now" (issue 19 item 6).
+        // "Now" made an old token pass every "created since the run began"
+        // filter of reconciliation and recovery; the epoch passes none, and
+        // reads as obviously unknown in a list.
+        created_at: time(o.get("created_at"))?.unwrap_or(DateTime::UNIX_EPOCH),
         created_by: {
             let by = text(o, "created_by");
             if by.is_empty() {
@@ -601,8 +666,37 @@ pub fn parse_list(text: &str) -> Result<Vec<ManagementToken>, String> {
 }
 
 /// Replace token-shaped runs in a line we relay: management tokens
-/// (`M.V1.…`), database tokens (`apiv1_…`) and JWTs (`eyJ….….…`).
+/// (`M.V1.…`), database tokens (`apiv1_…`), JWTs (`eyJ….….…`), and any
+/// other run that looks random enough to be a secret ([`opaque`]: a piece of
+/// a wrapped JWT, an opaque refresh token).
 pub fn redact(line: &str) -> String {
+    opaque(&shapes(line))
+}
+
+/// Runs of 40 or more base64/base64url characters holding upper- and
+/// lower-case letters and digits: how random secrets look, and how words,
+/// paths, UUIDs (36) and hex digests (no upper case) do not.
+fn opaque(line: &str) -> String {
+    let body = |c: char| is_b64url(c) || "+/=".contains(c);
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find(body) {
+        out.push_str(&rest[..i]);
+        let run = &rest[i..];
+        let n = run.find(|c: char| !body(c)).unwrap_or(run.len());
+        let r = &run[..n];
+        let random = n >= 40
+            && r.contains(|c: char| c.is_ascii_uppercase())
+            && r.contains(|c: char| c.is_ascii_lowercase())
+            && r.contains(|c: char| c.is_ascii_digit());
+        out.push_str(if random { "[redacted]" } else { r });
+        rest = &run[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn shapes(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while !rest.is_empty() {

@@ -64,9 +64,15 @@ pub async fn check(profile: &Profile, http: &HttpClient, need: Need) -> Result<P
                 // Busy or failing (429, 5xx): it is there, and the call that
                 // follows retries what is worth retrying.
                 Serves::Http { status } if status == 429 || status >= 500 => Ok(p),
-                Serves::NotOurApi { status: 404 } => Err(ProbeError::StockCluster {
-                    origin: origin_of(&url),
-                }),
+                // 404 on our route: a stock cluster only if the documented
+                // API answers like one; any web server says 404 (issue 23,
+                // A8: the IdP's port was called "a stock cluster").
+                Serves::NotOurApi { status: 404 } => match documented(profile, http).await? {
+                    Ok(_) => Err(ProbeError::StockCluster {
+                        origin: origin_of(&url),
+                    }),
+                    Err(other) => Err(other),
+                },
                 Serves::NotOurApi { status } | Serves::Http { status } => {
                     Err(ProbeError::OtherService {
                         origin: origin_of(&url),
@@ -82,9 +88,51 @@ pub async fn check(profile: &Profile, http: &HttpClient, need: Need) -> Result<P
                 .value;
             // The origin's root: any answer at all proves host, port and TLS;
             // the documented client finds its own path form afterwards.
+            // (Asking the documented API here, as the 404 case above does,
+            // would add a request to every command; left for the lead.)
             probe(http, &origin).await
         }
     }
+}
+
+/// After a 404 on our route: does the documented Management API answer as
+/// a cluster does without a credential (401/403; 429 and 5xx: busy, but
+/// there)? Tried in each path
+/// form the profile allows (short, then long). `Ok(Err(_))`: a web server
+/// that is not one, found before anyone approves a login (issue 23, A8).
+async fn documented(
+    profile: &Profile,
+    http: &HttpClient,
+) -> Result<Result<Probe, ProbeError>, ProbeError> {
+    use super::documented::{PathForm, Target};
+    let target = Target::from_profile(profile).map_err(|e| ProbeError::Config(e.to_string()))?;
+    let forms: &[PathForm] = match target.fixed {
+        Some(PathForm::Long) => &[PathForm::Long],
+        Some(PathForm::Short) => &[PathForm::Short],
+        None => &[PathForm::Short, PathForm::Long],
+    };
+    let mut last = None;
+    for form in forms {
+        let mut url = target.base(*form);
+        url.path_segments_mut()
+            .expect("http(s) URLs have paths")
+            .push("databases");
+        let p = probe(http, &url).await?;
+        let status = match p.serves {
+            Serves::ManagementTokens => 401,
+            Serves::NotOurApi { status } | Serves::Http { status } => status,
+        };
+        if matches!(status, 401 | 403 | 429) || status >= 500 {
+            return Ok(Ok(p));
+        }
+        last = Some((url, p, status));
+    }
+    let (url, p, status) = last.expect("at least one path form");
+    Ok(Err(ProbeError::OtherService {
+        origin: origin_of(&url),
+        url: p.url,
+        status,
+    }))
 }
 
 /// `{base}/management/tokens`, the collection every cluster serving our
@@ -182,12 +230,7 @@ pub fn explain_transport(url: &Url, cause: &str) -> (String, String) {
             "check `host` in the profile, and your DNS or VPN".into(),
         );
     }
-    if https
-        && (c.contains("invalidcontenttype")
-            || c.contains("corrupt message")
-            || c.contains("wrong version number")
-            || c.contains("http request"))
-    {
+    if crate::error::speaks_plain_http(url.as_str(), cause) {
         return (
             format!("the server at {origin} answers plain HTTP, not HTTPS"),
             "set `[profile.tls] disable = true` (loopback only) or use the HTTPS port".into(),

@@ -72,6 +72,30 @@ fn rows(cfg: &Config) -> Vec<Row> {
         opt("auth.oauth2.device_url", &p.oauth2.device_url, url),
         opt("auth.oauth2.token_url", &p.oauth2.token_url, url),
         opt("auth.oauth2.revocation_url", &p.oauth2.revocation_url, url),
+        row("auth.oauth2.grant", &p.oauth2.grant, |g| g.as_str().into()),
+        opt(
+            "auth.oauth2.client_secret_file",
+            &p.oauth2.client_secret_file,
+            path,
+        ),
+        opt("auth.oauth2.client_secret", &p.oauth2.client_secret, |_| {
+            "(set, hidden)".into()
+        }),
+        opt(
+            "auth.oauth2.private_key_file",
+            &p.oauth2.private_key_file,
+            path,
+        ),
+        opt(
+            "auth.oauth2.private_key_alg",
+            &p.oauth2.private_key_alg,
+            |a| a.as_str().into(),
+        ),
+        opt(
+            "auth.oauth2.client_assertion_file",
+            &p.oauth2.client_assertion_file,
+            path,
+        ),
         row("timeout", &cfg.timeout, |d| {
             humantime::format_duration(*d).to_string()
         }),
@@ -145,6 +169,8 @@ struct PathView {
     read: Option<String>,
     read_kind: FileKind,
     cache_dir: String,
+    /// Token records and rotation journals (`INFLUX_BOOTSTRAP_STATE_DIR`).
+    state_dir: Option<String>,
     writes: Vec<String>,
 }
 
@@ -162,6 +188,7 @@ pub fn path(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         read: f.read.as_ref().map(|p| p.display().to_string()),
         read_kind: f.kind,
         cache_dir: f.cache_dir.value.display().to_string(),
+        state_dir: crate::state::state_dir(&ctx.env).map(|p| p.display().to_string()),
         writes: vec![
             format!(
                 "{} (session cache, 0600 files)",
@@ -205,6 +232,11 @@ pub fn path(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
             "cache dir".into(),
             v.cache_dir.clone(),
             "written (sessions, documented API path forms)".into(),
+        ],
+        vec![
+            "state dir".into(),
+            v.state_dir.clone().unwrap_or_else(|| "-".into()),
+            "written (what each store holds, rotation journals; no secrets)".into(),
         ],
     ];
     crate::commands::data(ctx, &output::table(&["WHAT", "PATH", "NOTE"], &rows))

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use url::Url;
 
+mod workload;
+
 /// Clock skew worth a warning: ID tokens and JWT access tokens carry
 /// `iat`/`exp`, and verifiers allow some leeway, often 30 to 60 s.
 const MAX_SKEW_SECS: i64 = 30;
@@ -133,8 +135,13 @@ async fn checks(ctx: &Context) -> Vec<Check> {
     };
     let mut dates: Vec<(&'static str, Option<DateTime<Utc>>)> = Vec::new();
 
-    // Identity provider: discovery, the device endpoint, its clock.
-    out.extend(provider_checks(&cfg, &http, &mut dates).await);
+    // Identity provider: discovery, the device endpoint (or, for a
+    // workload, the client credential), its clock.
+    if cfg.profile.oauth2.grant.value == crate::settings::Grant::ClientCredentials {
+        out.extend(workload::checks(&cfg, &http, &mut dates).await);
+    } else {
+        out.extend(provider_checks(&cfg, &http, &mut dates).await);
+    }
 
     // Cluster: reachable, TLS, which management API.
     let (tls, cluster) = cluster_checks(&cfg, &http, &mut dates).await;
@@ -176,6 +183,9 @@ async fn provider_checks(
             if let Ok((_, d)) = http.get_dated(&ep.token).await {
                 dates.push(("identity provider", d));
             }
+            if ep.public_client_may_revoke() == Some(false) {
+                out.push(revocation_warning(&ep));
+            }
         }
         Err(e) => {
             let (detail, hint) = plain(&e);
@@ -203,6 +213,33 @@ async fn provider_checks(
         }
     }
     out
+}
+
+/// The provider advertises revocation only for authenticated clients (as
+/// Glewlwyd does: `client_secret_basic`), and this client is public (`none`):
+/// `logout` will not be able to end the session at the provider (RFC 7009
+/// §2.1 lets it require client authentication).
+fn revocation_warning(ep: &crate::auth::discovery::Endpoints) -> Check {
+    let methods = ep
+        .revocation_auth_methods
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| crate::text::sanitize(m))
+        .collect::<Vec<_>>();
+    let accepts = if methods.is_empty() {
+        "no client authentication method at all".to_string()
+    } else {
+        methods.join(", ")
+    };
+    Check::new(
+        "token revocation",
+        State::Warn,
+        format!(
+            "the revocation endpoint accepts {accepts}, not `none` (this client is public): `logout` cannot revoke the refresh token, which stays valid at the provider until it expires"
+        ),
+    )
+    .hint("allow public clients to revoke their own tokens at the provider, or end sessions in its admin console after `logout`")
 }
 
 async fn cluster_checks(
@@ -305,9 +342,19 @@ async fn cluster_checks(
 /// `management_backend = "influxctl"`: is the program there to run?
 fn influxctl(ctx: &Context, cfg: &Config) -> Check {
     let program = &cfg.profile.influxctl;
-    match ctx.env.find_program(&program.value) {
-        Some(p) => Check::new("influxctl", State::Ok, format!("{}", p.display())),
-        None => Check::new(
+    // The same rule as a run (issue 19 item 5): where it resolves, and that
+    // it may be trusted with the management token.
+    match crate::cluster::influxctl::locate(&program.value, &ctx.env) {
+        Ok(p) => Check::new("influxctl", State::Ok, format!("{}", p.display())),
+        Err(crate::cluster::influxctl::Located::Untrusted(why)) => Check::new(
+            "influxctl",
+            State::Fail,
+            format!("`{}` (from {}): {why}", program.value.display(), program.source),
+        )
+        .hint(
+            "give an absolute path (or a bare name found on PATH) to a program owned by root or you that nobody else can change",
+        ),
+        Err(crate::cluster::influxctl::Located::Missing) => Check::new(
             "influxctl",
             State::Fail,
             format!(
@@ -388,6 +435,15 @@ fn cache_dir(cfg: &Option<Config>) -> Check {
         }
         Ok(m) => m.unwrap_or(0o700),
     };
+    // Ownership first, exactly as every command checks it: a ✓ here for a
+    // directory the commands then refuse (exit 7) was a lie (issue 23, A10).
+    let cache = crate::auth::cache::Cache::new(dir.clone(), crate::printer::Printer::capture());
+    if let Err(e) = cache.check_dir() {
+        let hint = crate::error::Classify::hint(&e).unwrap_or_default();
+        let why = e.to_string();
+        let why = why.split_once(": ").map_or(why.as_str(), |(_, w)| w);
+        return Check::new(name, State::Fail, format!("{}: {why}", dir.display())).hint(hint);
+    }
     // Can we write there? (create and remove a probe file)
     if let Err(e) = tempfile::Builder::new().prefix(".doctor-").tempfile_in(dir) {
         return Check::new(

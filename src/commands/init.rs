@@ -15,6 +15,8 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use toml_edit::DocumentMut;
 
+mod workload;
+
 /// What goes into the new `[[profile]]`.
 #[derive(Debug, Default)]
 struct Answers {
@@ -27,6 +29,12 @@ struct Answers {
     client_id: String,
     scopes: Vec<String>,
     parameters: Vec<(String, String)>,
+    /// `[profile.tls] disable = true`: plain HTTP to a loopback cluster.
+    tls_disable: bool,
+    /// `[profile.tls] ca`: a private CA's certificate.
+    ca: Option<String>,
+    /// A workload's client credential (key, path): `grant = "client_credentials"`.
+    workload: Option<(&'static str, std::path::PathBuf)>,
 }
 
 pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
@@ -40,13 +48,7 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
     let existing = match std::fs::read_to_string(&path) {
         Ok(t) => Some(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(ConfigError::Read {
-                path: path.clone(),
-                source,
-            }
-            .into());
-        }
+        Err(e) => return Err(settings::unreadable(&path, &e).into()),
     };
     let mut doc = match &existing {
         Some(t) => t.parse::<DocumentMut>().map_err(|e| ConfigError::Parse {
@@ -61,6 +63,8 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
         })?,
         None => DocumentMut::new(),
     };
+    check_name(&name)?;
+    refuse_other_shapes(&doc, &path)?;
     let at = position_of(&doc, &name);
     if at.is_some() && !args.force {
         return Err(ConfigError::invalid(
@@ -73,32 +77,10 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
     }
 
     let interactive = std::io::stdin().is_terminal() && ctx.printer.stderr_is_terminal();
-    let answers = gather(ctx, &args, interactive)?;
-    let table = profile_table(&name, &answers);
-    insert(&mut doc, at, table);
-
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fsutil::create_private_dir(dir).map_err(|source| ConfigError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    let before = existing.as_deref().map(str::as_bytes);
-    fsutil::write_private(
-        &path,
-        doc.to_string().as_bytes(),
-        Replace {
-            unchanged: before,
-            ..Replace::default()
-        },
-    )
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "cannot write {}: {}",
-            path.display(),
-            std::io::Error::from(e)
-        )
-    })?;
+    let mut answers = gather(ctx, &args, interactive)?;
+    check_answers(&answers)?;
+    insert(&mut doc, at, profile_table(&name, &answers));
+    let written = write(&path, &doc, &name, existing.as_deref())?;
     ctx.printer.status(format!(
         "✓ wrote profile `{name}` to {} (mode 0600)",
         path.display()
@@ -113,12 +95,198 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
         ));
     }
 
+    let mut ok = true;
     if !args.no_check {
-        check_discovery(ctx).await;
+        ok &= check_discovery(ctx).await;
+        let mut cluster = check_cluster(ctx).await;
+        // A local cluster without TLS: offer what `doctor` would tell the
+        // person to write by hand (issue 23, A7).
+        if cluster == ClusterCheck::PlainHttp
+            && interactive
+            && !answers.tls_disable
+            && loopback(&answers.host)
+            && offer_tls_disable(ctx)?
+        {
+            answers.tls_disable = true;
+            let at = position_of(&doc, &name);
+            insert(&mut doc, at, profile_table(&name, &answers));
+            write(&path, &doc, &name, Some(&written))?;
+            ctx.printer
+                .status("✓ wrote `[profile.tls] disable = true` (plain HTTP, loopback only)");
+            cluster = check_cluster(ctx).await;
+        }
+        ok &= cluster == ClusterCheck::Ok;
     }
-    ctx.printer
-        .status(format!("Next: {}", next_command(ctx, &name)));
+    say_next(ctx, &name, &path, ok);
     Ok(())
+}
+
+/// The last line: `login` when everything checked out, else what to fix.
+fn say_next(ctx: &Context, name: &str, path: &Path, ok: bool) {
+    let next = next_command(ctx, name);
+    if ok {
+        ctx.printer.status(format!("Next: {next}"));
+        return;
+    }
+    ctx.printer.status(format!(
+        "Next: fix the profile (run `influx-bootstrap config init --force` with the values above, or edit {}), then `{}`",
+        path.display(),
+        next.split("   ")
+            .next()
+            .unwrap_or_default()
+            .replace(" login", " doctor")
+    ));
+}
+
+/// Write `doc` (checked to read back with the profile `name`) 0600 over
+/// `before`; returns what was written.
+fn write(
+    path: &Path,
+    doc: &DocumentMut,
+    name: &str,
+    before: Option<&str>,
+) -> anyhow::Result<String> {
+    // What is written must read back as this profile, strictly.
+    let written = doc.to_string();
+    match settings::parse_text(&written) {
+        Ok(names) if names.iter().any(|n| n == name) => {}
+        Ok(_) => anyhow::bail!("internal error: the new profile `{name}` would not read back"),
+        Err(e) => anyhow::bail!("internal error: the edited file would not read back: {e}"),
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fsutil::create_private_dir(dir).map_err(|source| ConfigError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    fsutil::write_private(
+        path,
+        written.as_bytes(),
+        Replace {
+            unchanged: before.map(str::as_bytes),
+            ..Replace::default()
+        },
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write {}: {}",
+            path.display(),
+            std::io::Error::from(e)
+        )
+    })?;
+    Ok(written)
+}
+
+/// Ask whether to write `[profile.tls] disable = true` (default yes).
+fn offer_tls_disable(ctx: &Context) -> anyhow::Result<bool> {
+    let mut ask = Asker {
+        ctx,
+        interactive: true,
+        lines: std::io::stdin().lock(),
+    };
+    let a = ask.ask(
+        "The cluster speaks plain HTTP (fine on loopback). Write `[profile.tls] disable = true`? (y, n)",
+        Some("y"),
+    )?;
+    Ok(matches!(a.to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+/// `config init` edits a `[[profile]]` list only. Another shape (an inline
+/// array, a single `[profile]` table) was silently replaced, dropping its
+/// profiles and their `mgmt_token` (issue 19, item 10): refuse, whatever
+/// `--force` says, and leave the file as it is.
+fn refuse_other_shapes(doc: &DocumentMut, path: &Path) -> anyhow::Result<()> {
+    let shape = match doc.get("profile") {
+        None => return Ok(()),
+        Some(i) if i.is_array_of_tables() => return Ok(()),
+        Some(i) if i.is_array() => "an inline array (`profile = [...]`)",
+        Some(i) if i.is_table() || i.is_inline_table() => "a single `[profile]` table",
+        Some(_) => "a value that is not a list of tables",
+    };
+    Err(ConfigError::usage(
+        "config init",
+        format!(
+            "{} writes `profile` as {shape}; config init only edits `[[profile]]` lists, and left the file unchanged",
+            path.display()
+        ),
+        "rewrite the profiles as `[[profile]]` tables (two brackets), then run config init again",
+    )
+    .into())
+}
+
+/// A profile name is one word of printable characters: it is shown in
+/// messages and suggested commands.
+fn check_name(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.@+".contains(c));
+    if ok {
+        return Ok(());
+    }
+    Err(ConfigError::usage(
+        "--profile",
+        format!("`{}` is not a profile name", crate::text::escape(name)),
+        "use letters, digits and - _ . @ + (at most 64), e.g. --profile prod",
+    )
+    .into())
+}
+
+/// What goes into the file is checked before it is written: a host name or
+/// address, ids without spaces or control characters (a newline in one
+/// would end up in the TOML string and in every message that shows it).
+fn check_answers(a: &Answers) -> anyhow::Result<()> {
+    let host_ok = !a.host.is_empty()
+        && !a
+            .host
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "/@?#".contains(c))
+        && url::Host::parse(&a.host).is_ok();
+    if !host_ok {
+        return Err(ConfigError::usage(
+            "--host",
+            format!("`{}` is not a host name", crate::text::escape(&a.host)),
+            "give the cluster's host name or IP address, e.g. --host influxdb.example.com",
+        )
+        .into());
+    }
+    let word = |v: &str| {
+        !v.is_empty() && v.len() <= 255 && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    let ids = [
+        ("--client-id", Some(&a.client_id)),
+        ("--account-id", a.account_id.as_ref()),
+        ("--cluster-id", a.cluster_id.as_ref()),
+    ];
+    for (flag, v) in ids {
+        if let Some(v) = v.filter(|v| !word(v)) {
+            return Err(ConfigError::usage(
+                flag,
+                format!("`{}` is not an id", crate::text::escape(v)),
+                "ids are one word: no spaces, newlines or control characters",
+            )
+            .into());
+        }
+    }
+    if a.tls_disable && !loopback(&a.host) {
+        return Err(ConfigError::usage(
+            "--tls-disable",
+            format!("`{}` is not a loopback address", a.host),
+            "plain HTTP only to 127.0.0.1, ::1 or localhost; give the cluster's HTTPS port (and --ca for a private CA)",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn loopback(host: &str) -> bool {
+    let bracketed = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    url::Url::parse(&format!("http://{bracketed}/")).is_ok_and(|u| crate::http::is_loopback(&u))
 }
 
 /// Where the profile called `name` is in the file's `[[profile]]` list.
@@ -161,14 +329,30 @@ fn profile_table(name: &str, a: &Answers) -> toml_edit::Table {
     let mut oauth2 = Table::new();
     oauth2["client_id"] = value(&a.client_id);
     oauth2["issuer"] = value(&a.issuer);
-    let scopes: Array = a.scopes.iter().map(String::as_str).collect();
-    oauth2["scopes"] = value(scopes);
+    if let Some((key, path)) = &a.workload {
+        oauth2["grant"] = value("client_credentials");
+        oauth2[*key] = value(path.display().to_string());
+    }
+    if !a.scopes.is_empty() || a.workload.is_none() {
+        let scopes: Array = a.scopes.iter().map(String::as_str).collect();
+        oauth2["scopes"] = value(scopes);
+    }
     if !a.parameters.is_empty() {
         let mut p = InlineTable::new();
         for (k, v) in &a.parameters {
             p.insert(k, v.as_str().into());
         }
         oauth2["parameters"] = value(p);
+    }
+    if a.tls_disable || a.ca.is_some() {
+        let mut tls = Table::new();
+        if a.tls_disable {
+            tls["disable"] = value(true);
+        }
+        if let Some(ca) = &a.ca {
+            tls["ca"] = value(ca);
+        }
+        t["tls"] = Item::Table(tls);
     }
     let mut auth = Table::new();
     auth.set_implicit(true);
@@ -204,7 +388,12 @@ fn gather(ctx: &Context, args: &ConfigInitArgs, interactive: bool) -> anyhow::Re
         )
         .into());
     }
-    a.scopes = scopes(&args.scopes, preset, &a.client_id);
+    a.workload = workload::credential(args)?;
+    a.scopes = if a.workload.is_some() {
+        workload::scopes(split_scopes(&args.scopes), preset, &a.client_id)
+    } else {
+        scopes(&args.scopes, preset, &a.client_id)
+    };
     Ok(a)
 }
 
@@ -235,15 +424,19 @@ fn cluster_answers<R: BufRead>(
         .clone()
         .or_else(|| (!ask.interactive).then(|| "443".into()));
     let port = ask.value(&port_flag, "Cluster HTTPS port", Some("443"))?;
-    // People paste a URL where a host goes: take its host and port.
+    // People paste a URL where a host goes: take its host and port, and
+    // its scheme: `http://` means plain HTTP (loopback only), which was
+    // dropped without a word (issue 23, A7).
     match host {
         Some(h) => {
-            let (h, p) = split_host(&h);
+            let (h, p, scheme) = split_host(&h);
             a.host = h;
             a.port = p.unwrap_or_else(|| port.clone().unwrap_or_else(|| "443".into()));
+            plain_http_scheme(ask.ctx, args, scheme.as_deref(), a)?;
         }
         None => missing.push("--host"),
     }
+    tls_answers(args, a)?;
     let port_ok = a.port.trim().parse::<u16>().is_ok_and(|p| p > 0);
     if !port_ok && !a.host.is_empty() {
         return Err(ConfigError::usage(
@@ -262,6 +455,51 @@ fn cluster_answers<R: BufRead>(
         if a.cluster_id.is_none() {
             missing.push("--cluster-id");
         }
+    }
+    Ok(())
+}
+
+/// An `http://` URL pasted as the host: plain HTTP, loopback only.
+fn plain_http_scheme(
+    ctx: &Context,
+    args: &ConfigInitArgs,
+    scheme: Option<&str>,
+    a: &mut Answers,
+) -> anyhow::Result<()> {
+    if scheme == Some("http") {
+        if !loopback(&a.host) {
+            return Err(ConfigError::usage(
+                "--host",
+                format!("`http://{}` is plain HTTP to a host that is not loopback", a.host),
+                "clusters are reached over HTTPS (plain HTTP only on loopback): give the host name and its HTTPS port",
+            )
+            .into());
+        }
+        if !args.tls_disable {
+            ctx.printer.note(format!(
+                "`http://` on loopback: writing `[profile.tls] disable = true` for {}",
+                a.host
+            ));
+        }
+        a.tls_disable = true;
+    }
+    Ok(())
+}
+
+/// `--tls-disable` and `--ca`.
+fn tls_answers(args: &ConfigInitArgs, a: &mut Answers) -> anyhow::Result<()> {
+    a.tls_disable |= args.tls_disable;
+    if let Some(ca) = &args.ca {
+        let ca = std::path::absolute(ca).unwrap_or_else(|_| ca.clone());
+        if !ca.is_file() {
+            return Err(ConfigError::usage(
+                "--ca",
+                format!("{} is not a file", ca.display()),
+                "give the PEM file of the CA that signed the cluster's certificate",
+            )
+            .into());
+        }
+        a.ca = Some(ca.display().to_string());
     }
     Ok(())
 }
@@ -312,12 +550,7 @@ fn provider_answers<R: BufRead>(
 
 /// The scopes from the flags (space/comma separated or repeated), else the preset's.
 fn scopes(flags: &[String], preset: Option<Preset>, client_id: &str) -> Vec<String> {
-    let given: Vec<String> = flags
-        .iter()
-        .flat_map(|s| s.split([' ', ',']))
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let given = split_scopes(flags);
     if !given.is_empty() {
         return given;
     }
@@ -331,6 +564,16 @@ fn scopes(flags: &[String], preset: Option<Preset>, client_id: &str) -> Vec<Stri
         ],
         _ => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
     }
+}
+
+/// `--scopes`, space/comma separated or repeated.
+fn split_scopes(flags: &[String]) -> Vec<String> {
+    flags
+        .iter()
+        .flat_map(|s| s.split([' ', ',']))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn parse_preset(s: &str) -> anyhow::Result<Option<Preset>> {
@@ -356,26 +599,37 @@ fn parse_preset(s: &str) -> anyhow::Result<Option<Preset>> {
     })
 }
 
-/// `https://h:8443/x` → (`h`, Some(`8443`)); `h:8443` → (`h`, Some(`8443`)).
-fn split_host(s: &str) -> (String, Option<String>) {
+/// `https://h:8443/x` → (`h`, Some(`8443`), Some(`https`)); `h:8443` →
+/// (`h`, Some(`8443`), None).
+fn split_host(s: &str) -> (String, Option<String>, Option<String>) {
     let s = s.trim();
     if s.contains("://")
         && let Ok(u) = url::Url::parse(s)
         && let Some(h) = u.host_str()
     {
-        return (h.to_string(), u.port().map(|p| p.to_string()));
+        let h = h.trim_start_matches('[').trim_end_matches(']');
+        return (
+            h.to_string(),
+            u.port().map(|p| p.to_string()),
+            Some(u.scheme().to_string()),
+        );
     }
     match s.rsplit_once(':') {
         Some((h, p)) if !h.contains(':') && p.parse::<u16>().is_ok() => {
-            (h.to_string(), Some(p.to_string()))
+            (h.to_string(), Some(p.to_string()), None)
         }
-        _ => (s.trim_end_matches('/').to_string(), None),
+        _ => (s.trim_end_matches('/').to_string(), None, None),
     }
 }
 
 /// An absolute http(s) URL (http only for loopback, as everywhere).
 fn check_issuer(s: &str) -> anyhow::Result<String> {
+    // Admins copy the discovery URL from Okta's or Keycloak's console; the
+    // issuer is what comes before it (OpenID Connect Discovery 1.0 §4).
     let s = s.trim();
+    let s = s
+        .strip_suffix("/.well-known/openid-configuration")
+        .unwrap_or(s);
     let u = url::Url::parse(s).map_err(|_| {
         ConfigError::usage(
             "--issuer",
@@ -410,7 +664,8 @@ impl<R: BufRead> Asker<'_, R> {
         };
         self.ctx.printer.ask(&shown);
         let mut line = String::new();
-        if self.lines.read_line(&mut line)? == 0 {
+        let lines = &mut self.lines;
+        if crate::interrupt::at_prompt(|| lines.read_line(&mut line))? == 0 {
             return Err(ConfigError::usage(
                 "config init",
                 "no answer (end of input)",
@@ -450,18 +705,33 @@ impl<R: BufRead> Asker<'_, R> {
 /// Discovery at the new profile's issuer: ✓ with the device endpoint, or
 /// the reason in plain words (the profile is written either way: the
 /// provider may only be reachable from elsewhere).
-async fn check_discovery(ctx: &Context) {
+async fn check_discovery(ctx: &Context) -> bool {
     let result = async {
         let cfg = ctx.config()?;
         let http = ctx.http(&cfg)?;
-        crate::auth::discovery::resolve(&http, &cfg.profile.oauth2, &cfg.profile.name.value).await
+        let (o, name) = (&cfg.profile.oauth2, &cfg.profile.name.value);
+        // A workload needs the token endpoint only (issue 20).
+        if o.grant.value == crate::settings::Grant::ClientCredentials {
+            let ep = crate::auth::discovery::token_endpoint(&http, o, name).await?;
+            return Ok(format!(
+                "token endpoint {}",
+                crate::text::display_url(&ep.token)
+            ));
+        }
+        let ep = crate::auth::discovery::resolve(&http, o, name).await?;
+        anyhow::Ok(format!(
+            "device endpoint {}",
+            crate::text::display_url(&ep.device_authorization)
+        ))
     }
     .await;
     match result {
-        Ok(ep) => ctx.printer.status(format!(
-            "✓ the identity provider answered discovery; device endpoint {}",
-            crate::text::display_url(&ep.device_authorization)
-        )),
+        Ok(found) => {
+            ctx.printer.status(format!(
+                "✓ the identity provider answered discovery; {found}"
+            ));
+            true
+        }
         Err(e) => {
             // A transport failure in plain words (refused, DNS, TLS…).
             if let Some(crate::error::HttpError::Transport { url, cause }) = e
@@ -475,7 +745,7 @@ async fn check_discovery(ctx: &Context) {
                 ctx.printer.warn(
                         "hint: check `issuer`, your network and HTTPS_PROXY/NO_PROXY; the profile was written (run `influx-bootstrap doctor` once the provider is reachable)",
                     );
-                return;
+                return false;
             }
             let mut line = String::new();
             for (i, c) in e.chain().enumerate() {
@@ -492,6 +762,80 @@ async fn check_discovery(ctx: &Context) {
             ctx.printer.warn(
                 "the profile was written; fix the issuer (or run `influx-bootstrap doctor` once the provider is reachable)",
             );
+            false
+        }
+    }
+}
+
+/// One unauthenticated GET of the documented Management API at the new
+/// profile's cluster, as `doctor` and the pre-flight do: a cluster answers
+/// 401 there. `config init` said ✓ and "Next: login" for a plain-HTTP
+/// cluster that every command then refused (issue 23, A7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClusterCheck {
+    /// It answered as a cluster does, or cannot be reached from here (it
+    /// may be from where the commands will run).
+    Ok,
+    /// Plain HTTP on the HTTPS port.
+    PlainHttp,
+    /// Something that is wrong from anywhere (TLS, another service).
+    Failed,
+}
+
+async fn check_cluster(ctx: &Context) -> ClusterCheck {
+    use crate::cluster::probe;
+    let result = async {
+        let cfg = ctx.config()?;
+        let http = ctx.http(&cfg)?;
+        let url = probe::documented_url(&cfg.profile)?;
+        anyhow::Ok(probe::probe(&http, &url).await)
+    }
+    .await;
+    let warn_hint = |h: &str| ctx.printer.warn(format!("hint: {h}"));
+    match result {
+        Ok(Ok(p)) => match p.serves {
+            probe::Serves::NotOurApi { status } | probe::Serves::Http { status }
+                if status != 401 =>
+            {
+                ctx.printer.warn(format!(
+                    "{} answered HTTP {status}, not 401: that does not look like an InfluxDB 3 cluster",
+                    p.url
+                ));
+                warn_hint("check the host and port (another web server may be listening there)");
+                ClusterCheck::Failed
+            }
+            _ => {
+                ctx.printer
+                    .status(format!("✓ the cluster answered at {}", p.url));
+                ClusterCheck::Ok
+            }
+        },
+        Ok(Err(crate::error::ProbeError::Unreachable { why, hint, .. })) => {
+            ctx.printer.warn(format!("the cluster: {why}"));
+            if why.contains("answers plain HTTP") {
+                warn_hint(
+                    "if this is a local cluster without TLS, run config init again with --tls-disable --force (loopback only), or give the HTTPS port",
+                );
+                return ClusterCheck::PlainHttp;
+            }
+            warn_hint(&hint);
+            // A cluster we cannot reach from here (DNS, refused, silent) may
+            // be reachable from where the commands will run, as with the
+            // issuer; a wrong answer (TLS, another service) is wrong anywhere.
+            let elsewhere = ["does not resolve", "nothing is listening", "did not answer"];
+            if elsewhere.iter().any(|w| why.contains(w)) {
+                ClusterCheck::Ok
+            } else {
+                ClusterCheck::Failed
+            }
+        }
+        Ok(Err(e)) => {
+            ctx.printer.warn(format!("the cluster: {e}"));
+            ClusterCheck::Failed
+        }
+        Err(e) => {
+            ctx.printer.warn(format!("cannot check the cluster: {e:#}"));
+            ClusterCheck::Failed
         }
     }
 }
@@ -503,7 +847,7 @@ fn next_command(ctx: &Context, name: &str) -> String {
         cmd.push_str(&format!(" --config {}", shell_word(c)));
     }
     if name != settings::DEFAULT_PROFILE {
-        cmd.push_str(&format!(" --profile {name}"));
+        cmd.push_str(&format!(" --profile {}", shell_word(Path::new(name))));
     }
     format!("{cmd} login   (then `{cmd} doctor` if anything fails)")
 }
@@ -526,21 +870,48 @@ mod tests {
     #[test]
     fn hosts_people_paste() {
         let cases = [
-            ("influxdb.example.com", ("influxdb.example.com", None)),
+            ("influxdb.example.com", ("influxdb.example.com", None, None)),
             (
                 "https://influxdb.example.com:8443/",
-                ("influxdb.example.com", Some("8443")),
+                ("influxdb.example.com", Some("8443"), Some("https")),
             ),
             (
                 "https://influxdb.example.com",
-                ("influxdb.example.com", None),
+                ("influxdb.example.com", None, Some("https")),
             ),
-            ("db:8086", ("db", Some("8086"))),
+            (
+                "http://127.0.0.1:33449",
+                ("127.0.0.1", Some("33449"), Some("http")),
+            ),
+            ("db:8086", ("db", Some("8086"), None)),
         ];
-        for (input, (h, p)) in cases {
+        for (input, (h, p, scheme)) in cases {
             let got = split_host(input);
-            assert_eq!((got.0.as_str(), got.1.as_deref()), (h, p), "{input}");
+            assert_eq!(
+                (got.0.as_str(), got.1.as_deref(), got.2.as_deref()),
+                (h, p, scheme),
+                "{input}"
+            );
         }
+    }
+
+    #[test]
+    fn issuers_people_paste() {
+        let cases = [
+            (
+                "https://kc.example.com/realms/x",
+                "https://kc.example.com/realms/x",
+            ),
+            (
+                " https://kc.example.com/realms/x/.well-known/openid-configuration ",
+                "https://kc.example.com/realms/x",
+            ),
+            ("http://127.0.0.1:4444", "http://127.0.0.1:4444"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(check_issuer(input).unwrap(), want, "{input}");
+        }
+        assert!(check_issuer("http://idp.example.com").is_err());
     }
 
     #[test]

@@ -34,7 +34,13 @@ pub async fn run(ctx: &Context, args: LogoutArgs) -> anyhow::Result<()> {
         let lock = cache.lock(&s.key)?;
         let revoked = match revocation_url(&http, own, &s).await {
             Some(url) => revoke(&http, &url, &s).await,
-            None => "the identity provider has no revocation endpoint (set `revocation_url` if it has one), so the tokens stay valid until they expire".into(),
+            None => format!(
+                "the identity provider has no revocation endpoint (set `revocation_url` if it has one), so the tokens stay valid until they expire{}",
+                match (&s.refresh_token, s.refresh_expires_at) {
+                    (Some(_), Some(_)) => format!(" (the refresh token{})", refresh_until(&s)),
+                    _ => String::new(),
+                }
+            ),
         };
         std::fs::remove_file(&path).or_else(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -131,7 +137,17 @@ async fn revoke(http: &HttpClient, url: &url::Url, s: &Session) -> String {
         access.map_err(|e| e.to_string()),
         is_jwt(s.access_token.expose()),
         s.expires_at,
+        &refresh_until(s),
     )
+}
+
+/// When a refresh token that stays valid expires, to end "… until it
+/// expires": " at <time>" when the provider told us, else that it did not.
+fn refresh_until(s: &Session) -> String {
+    match s.refresh_expires_at {
+        Some(t) => format!(" at {}", t.format("%Y-%m-%d %H:%M UTC")),
+        None => " (the identity provider did not say when)".into(),
+    }
 }
 
 /// A JWT (three base64url parts) is checked by the cluster on its own, with
@@ -150,6 +166,7 @@ fn revocation_outcome(
     access: Result<(), String>,
     access_is_jwt: bool,
     access_expires: Option<chrono::DateTime<chrono::Utc>>,
+    refresh_until: &str,
 ) -> String {
     let until = match access_expires {
         Some(t) => format!("expires at {}", t.format("%H:%M UTC")),
@@ -158,7 +175,13 @@ fn revocation_outcome(
     let mut said = Vec::new();
     match refresh {
         Some(Ok(())) => said.push("refresh token revoked".to_string()),
-        Some(Err(e)) => said.push(format!("revoking the refresh token failed ({e})")),
+        // Revocation failing leaves the grant alive at the provider: whoever
+        // holds a copy of the refresh token can keep minting access tokens
+        // until it expires (RFC 7009 §2.2). Deleting our copy does not
+        // change that, so it is said plainly.
+        Some(Err(e)) => said.push(format!(
+            "revoking the refresh token failed ({e}): it stays valid at the identity provider until it expires{refresh_until}"
+        )),
         None => {}
     }
     match (access, access_is_jwt) {
@@ -211,11 +234,15 @@ mod tests {
                 Some(Err(&boom)),
                 Ok(()),
                 true,
-                "revoking the refresh token failed (HTTP 400 unsupported_token_type); the access token is a JWT the cluster checks on its own: it cannot be revoked and expires at 10:41 UTC; the cached session was deleted anyway",
+                "revoking the refresh token failed (HTTP 400 unsupported_token_type): it stays valid at the identity provider until it expires at 2026-12-14 10:41 UTC; the access token is a JWT the cluster checks on its own: it cannot be revoked and expires at 10:41 UTC; the cached session was deleted anyway",
             ),
         ];
         for (refresh, access, jwt, want) in cases {
-            assert_eq!(revocation_outcome(refresh, access, jwt, Some(at)), want);
+            let until = " at 2026-12-14 10:41 UTC";
+            assert_eq!(
+                revocation_outcome(refresh, access, jwt, Some(at), until),
+                want
+            );
         }
         assert!(is_jwt("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig"));
         assert!(!is_jwt("opaque-token"));

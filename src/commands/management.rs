@@ -49,6 +49,10 @@ fn print_created(ctx: &Context, c: &CreatedToken, format: Format) -> anyhow::Res
     ctx.printer.warn(
         "this is the only time the token is shown; store it now (or use `influx-bootstrap mint --store ...`)",
     );
+    // As `mint` warns (issue 19 item 14).
+    if c.token.expires_at.is_none() {
+        ctx.printer.warn(output::summary::NEVER_EXPIRES);
+    }
     if format == Format::Json {
         return Ok(ctx.printer.json(c)?);
     }
@@ -169,20 +173,12 @@ fn people_table(tokens: &[ManagementToken], now: chrono::DateTime<chrono::Utc>) 
 pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
     if !args.force {
-        let ids = &args.ids;
-        let question = format!(
-            "Revoke {} management token{} ({})? Anything using {} will stop working. [y/N] ",
-            ids.len(),
-            if ids.len() == 1 { "" } else { "s" },
-            ids.join(", "),
-            if ids.len() == 1 { "it" } else { "them" }
-        );
-        output::confirm::confirm(&ctx.printer, output::confirm::REVOKE, &question)?;
+        output::confirm::require_terminal(&ctx.printer, output::confirm::REVOKE)?;
     }
     let (backend, s) = ctx
         .backend(&cfg, &http, Want::Management, &args.device)
         .await?;
-    revoke_with(ctx, &backend, &s.cred, &args.ids, &|e| s.on_error(e)).await
+    revoke_with(ctx, &backend, &s.cred, &args, &|e| s.on_error(e)).await
 }
 
 /// Revoke each id in turn, reporting each; a failure does not stop the rest.
@@ -190,16 +186,36 @@ async fn revoke_with<A: provision::TokenApi>(
     ctx: &Context,
     api: &A,
     cred: &crate::cluster::Credential,
-    ids: &[String],
+    args: &RevokeArgs,
     on_error: &dyn Fn(crate::error::ClusterError) -> anyhow::Error,
 ) -> anyhow::Result<()> {
+    // Listed when a prefix is to be resolved or a person is asked (the
+    // question names the resolved ids and their descriptions).
+    let mut all: Option<Vec<ManagementToken>> = None;
+    if !args.force {
+        all = Some(api.list(cred).await.map_err(on_error)?);
+    }
     // Ids as typed, whole or as unique prefixes (terminal lists show eight
     // characters).
-    let ids = &crate::cluster::resolve_ids(ids, "management token", "management list", || async {
-        let all = api.list(cred).await.map_err(on_error)?;
-        Ok(all.into_iter().map(|t| t.id).collect())
-    })
-    .await?;
+    let listed = all.clone();
+    let ids =
+        &crate::cluster::resolve_ids(&args.ids, "management token", "management list", || async {
+            let all = match listed {
+                Some(a) => a,
+                None => api.list(cred).await.map_err(on_error)?,
+            };
+            Ok(all.into_iter().map(|t| t.id).collect())
+        })
+        .await?;
+    if let Some(all) = &all {
+        let q = output::confirm::revoke_question(
+            "management token",
+            "Anything using",
+            ids,
+            all.iter().map(|t| (t.id.as_str(), t.description.as_str())),
+        );
+        output::confirm::confirm(&ctx.printer, output::confirm::REVOKE, &q)?;
+    }
     let mut failed: Vec<(String, anyhow::Error)> = Vec::new();
     for id in ids {
         match api.revoke(cred, id).await {

@@ -185,6 +185,7 @@ pub fn store_options(ctx: &Context, force: bool) -> crate::store::StoreOptions {
             .filter(|n| n.starts_with("INFLUX_BOOTSTRAP_"))
             .map(str::to_string)
             .collect(),
+        exec_stop_on_signal: true,
         ..StoreOptions::default()
     }
 }
@@ -195,6 +196,10 @@ pub async fn dispatch(
     interrupt: crate::interrupt::Interrupt,
     printer: crate::printer::Printer,
 ) -> anyhow::Result<()> {
+    crate::output::summary::remember_selection(
+        cli.global.config.as_deref(),
+        cli.global.profile.as_deref(),
+    );
     let ctx = Context {
         env,
         global: cli.global,
@@ -223,6 +228,6 @@ pub async fn dispatch(
         Command::Config(ConfigCommand::Init(a)) => init::run(&ctx, *a).await,
         Command::Doctor(a) => doctor::run(&ctx, a).await,
         Command::Completions(a) => completions::completions(&ctx, a),
-        Command::Man => completions::man(&ctx),
+        Command::Man(a) => completions::man(&ctx, a),
     }
 }

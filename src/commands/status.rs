@@ -1,16 +1,20 @@
 //! `status`: what the cache holds for the active profile. No network.
 use super::Context;
 use crate::auth::cache::Cache;
+use crate::auth::client::ClientAuth;
 use crate::auth::session_key;
 use crate::cli::{Format, FormatArgs};
 use crate::error::AuthError;
 use crate::output;
+use crate::settings::{Config, Grant};
 use chrono::Utc;
 use serde::Serialize;
 
 #[derive(Serialize)]
 struct StatusView {
     profile: String,
+    /// `person` (device flow, a cached session) or `workload` (issue 20).
+    identity_kind: &'static str,
     logged_in: bool,
     /// The issuer, or absent when the profile names endpoints only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +84,10 @@ impl StatusView {
         vec![
             vec!["Profile".into(), self.profile.clone()],
             vec![
+                "Identity".into(),
+                "a person (device flow; the session below)".into(),
+            ],
+            vec![
                 "Issuer".into(),
                 self.issuer
                     .clone()
@@ -143,6 +151,9 @@ impl StatusView {
 pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
     let cfg = ctx.config()?;
     let key = session_key(&cfg)?;
+    if cfg.profile.oauth2.grant.value == Grant::ClientCredentials {
+        return workload(ctx, &cfg, &key, args);
+    }
     let cache = Cache::new(cfg.files.cache_dir.value.clone(), ctx.printer.clone());
     let path = cache.path(&key);
     let Some(s) = cache.load(&key)? else {
@@ -166,6 +177,7 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
     let valid = s.access_token_valid(Utc::now());
     let v = StatusView {
         profile: cfg.profile.name.value.clone(),
+        identity_kind: "person",
         logged_in: true,
         issuer: s.issuer.clone(),
         client_id: key.client_id.clone(),
@@ -186,5 +198,78 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         return crate::commands::json(ctx, &v);
     }
     let rows = v.rows();
+    crate::commands::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
+}
+
+/// `status` of a profile that logs in as a workload (client credentials):
+/// nothing is cached, so it says which client and credential every command
+/// will use; no network, like the rest of `status`.
+#[derive(Serialize)]
+struct WorkloadView {
+    profile: String,
+    identity_kind: &'static str,
+    grant: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
+    client_id: String,
+    /// `client_secret_basic` or `private_key_jwt`.
+    client_auth: &'static str,
+    credential: String,
+    cluster: String,
+    cached: bool,
+}
+
+fn workload(
+    ctx: &Context,
+    cfg: &Config,
+    key: &crate::auth::cache::SessionKey,
+    args: FormatArgs,
+) -> anyhow::Result<()> {
+    let o = &cfg.profile.oauth2;
+    let auth = ClientAuth::from_profile(o, &cfg.profile.name.value)?;
+    let v = WorkloadView {
+        profile: cfg.profile.name.value.clone(),
+        identity_kind: "workload",
+        grant: o.grant.value.as_str(),
+        issuer: o.issuer.as_ref().map(|i| i.value.to_string()),
+        client_id: key.client_id.clone(),
+        client_auth: auth.method(),
+        credential: auth.describe(),
+        cluster: key.cluster.clone(),
+        cached: false,
+    };
+    if args.format == Format::Json {
+        return crate::commands::json(ctx, &v);
+    }
+    let rows = vec![
+        vec!["Profile".into(), v.profile.clone()],
+        vec![
+            "Identity".into(),
+            format!(
+                "a workload: client {} (client credentials grant)",
+                v.client_id
+            ),
+        ],
+        vec![
+            "Issuer".into(),
+            v.issuer
+                .clone()
+                .unwrap_or_else(|| "- (token_url configured)".into()),
+        ],
+        vec!["Client auth".into(), v.client_auth.into()],
+        vec!["Credential".into(), v.credential.clone()],
+        vec![
+            "Cluster".into(),
+            if v.cluster.is_empty() {
+                "-".into()
+            } else {
+                v.cluster.clone()
+            },
+        ],
+        vec![
+            "Session".into(),
+            "none cached: every command logs in again".into(),
+        ],
+    ];
     crate::commands::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
 }

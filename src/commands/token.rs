@@ -6,7 +6,7 @@ use crate::cli::{Format, ReadArgs, TokenCreateArgs, TokenGetArgs, TokenRevokeArg
 use crate::cluster::documented::{self, CreatedDatabaseToken, DatabaseToken, Permission};
 use crate::cluster::expiry;
 use crate::output;
-use crate::output::confirm::{REVOKE, confirm};
+use crate::output::confirm::{REVOKE, confirm, require_terminal, revoke_question};
 use crate::provision;
 use crate::text::{rfc3339, rfc3339_or_dash, sanitize};
 
@@ -188,20 +188,27 @@ pub async fn get(ctx: &Context, args: TokenGetArgs) -> anyhow::Result<()> {
 
 pub async fn revoke(ctx: &Context, args: TokenRevokeArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
-    let ids = &args.ids;
     if !args.force {
-        let question = format!(
-            "Revoke {} database token{} ({})? Anything writing or querying with {} will stop working. [y/N] ",
-            ids.len(),
-            if ids.len() == 1 { "" } else { "s" },
-            sanitize(&ids.join(", ")),
-            if ids.len() == 1 { "it" } else { "them" }
-        );
-        confirm(&ctx.printer, REVOKE, &question)?;
+        require_terminal(&ctx.printer, REVOKE)?;
     }
     let s = ctx.session(&cfg, &http, &args.device).await?;
     let client = s.documented()?;
-    let ids = &resolve_ids(&client, &s, ids).await?;
+    let ids = &resolve_ids(&client, &s, &args.ids).await?;
+    if !args.force {
+        // Name what will be revoked, resolved, with its description (issue
+        // 19 item 11), never the prefix as typed.
+        let all = client
+            .list_tokens(&s.cred)
+            .await
+            .map_err(|e| s.on_error(e))?;
+        let q = revoke_question(
+            "database token",
+            "Anything writing or querying with",
+            ids,
+            all.iter().map(|t| (t.id.as_str(), t.description.as_str())),
+        );
+        confirm(&ctx.printer, REVOKE, &q)?;
+    }
     let mut failed: Vec<(String, anyhow::Error)> = Vec::new();
     for id in ids {
         match client.revoke_token(&s.cred, id).await {

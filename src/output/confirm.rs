@@ -20,10 +20,10 @@ pub const DELETE: Action = Action {
     done: "deleted",
 };
 
-/// Ask `question` (ending in `[y/N] `) on the terminal; refuse without one,
-/// so scripts must say `--force`.
-pub fn confirm(printer: &Printer, action: Action, question: &str) -> anyhow::Result<()> {
-    let Action { verb, done } = action;
+/// Refuse at once when there is no terminal to ask on (before anything is
+/// looked up), so scripts must say `--force`.
+pub fn require_terminal(printer: &Printer, action: Action) -> anyhow::Result<()> {
+    let verb = action.verb;
     if !std::io::stdin().is_terminal() || !printer.stderr_is_terminal() {
         return Err(ConfigError::invalid(
             "confirmation",
@@ -33,9 +33,47 @@ pub fn confirm(printer: &Printer, action: Action, question: &str) -> anyhow::Res
         )
         .into());
     }
+    Ok(())
+}
+
+/// The question before revoking `ids` (resolved), each with its
+/// description from `listed` (id, description): what is asked about is what
+/// will be revoked, never a typed prefix (issue 19 item 11: a
+/// four-character typo resolves to another token).
+pub fn revoke_question<'a>(
+    noun: &str,
+    consequence: &str,
+    ids: &[String],
+    listed: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let listed: std::collections::HashMap<&str, &str> = listed.into_iter().collect();
+    let n = ids.len();
+    let list: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                "{} ({})",
+                crate::text::sanitize(id),
+                crate::text::sanitize(listed.get(id.as_str()).copied().unwrap_or("not listed"))
+            )
+        })
+        .collect();
+    format!(
+        "Revoke {n} {noun}{}: {}? {consequence} {} will stop working. [y/N] ",
+        if n == 1 { "" } else { "s" },
+        list.join(", "),
+        if n == 1 { "it" } else { "them" }
+    )
+}
+
+/// Ask `question` (ending in `[y/N] `) on the terminal; refuse without one,
+/// so scripts must say `--force`.
+pub fn confirm(printer: &Printer, action: Action, question: &str) -> anyhow::Result<()> {
+    let Action { verb, done } = action;
+    require_terminal(printer, action)?;
     printer.block(question);
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    crate::interrupt::at_prompt(|| std::io::stdin().lock().read_line(&mut line))?;
     if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
@@ -46,5 +84,40 @@ pub fn confirm(printer: &Printer, action: Action, question: &str) -> anyhow::Res
             None,
         )
         .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_question_names_resolved_ids_and_descriptions() {
+        let listed = [
+            ("85394163-937c-4313-95c3-841a0c7cdca9", "vv api"),
+            ("a", "x"),
+            ("b", "evil\u{1b}[2K"),
+        ];
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["85394163-937c-4313-95c3-841a0c7cdca9"],
+                "Revoke 1 management token: 85394163-937c-4313-95c3-841a0c7cdca9 (vv api)? Anything using it will stop working. [y/N] ",
+            ),
+            (
+                &["a", "b"],
+                "Revoke 2 management tokens: a (x), b (evil\\x1b[2K)? Anything using them will stop working. [y/N] ",
+            ),
+            (
+                &["c"],
+                "Revoke 1 management token: c (not listed)? Anything using it will stop working. [y/N] ",
+            ),
+        ];
+        for (ids, want) in cases {
+            let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+            assert_eq!(
+                revoke_question("management token", "Anything using", &ids, listed),
+                want
+            );
+        }
     }
 }

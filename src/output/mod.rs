@@ -49,22 +49,11 @@ pub fn table_fit(header: &[&str], rows: &[Vec<String>], width: Option<usize>) ->
             }
         }
     }
-    if let Some(limit) = width {
-        // Two spaces between columns; shrink the widest column, one
-        // character at a time, down to 8 (or its header), until it fits.
-        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
-        while total(&widths) > limit {
-            let Some((i, _)) = widths
-                .iter()
-                .enumerate()
-                .filter(|(i, w)| **w > 8.max(cols(header[*i])))
-                .max_by_key(|(_, w)| **w)
-            else {
-                break;
-            };
-            widths[i] -= 1;
-        }
-    }
+    // Columns shown, in order (a narrow terminal drops some).
+    let shown = match width {
+        Some(limit) => fit(header, &mut widths, limit),
+        None => (0..header.len()).collect(),
+    };
     let cut = |c: &str, w: usize| -> String {
         if cols(c) <= w {
             c.to_string()
@@ -76,14 +65,12 @@ pub fn table_fit(header: &[&str], rows: &[Vec<String>], width: Option<usize>) ->
     };
     let mut out = String::new();
     let mut line = |cells: Vec<&str>| {
-        let n = cells.len();
-        for (i, c) in cells.into_iter().enumerate() {
-            let c = match widths.get(i) {
-                Some(w) => cut(c, *w),
-                None => c.to_string(),
-            };
+        let n = shown.len();
+        for (k, i) in shown.iter().copied().enumerate() {
+            let c = cells.get(i).copied().unwrap_or_default();
+            let c = cut(c, widths[i]);
             out.push_str(&c);
-            if i + 1 < n {
+            if k + 1 < n {
                 let pad = widths[i] - cols(&c) + 2;
                 out.extend(std::iter::repeat_n(' ', pad));
             }
@@ -95,6 +82,54 @@ pub fn table_fit(header: &[&str], rows: &[Vec<String>], width: Option<usize>) ->
         line(row.iter().map(String::as_str).collect());
     }
     out
+}
+
+/// Fit the columns of `widths` into `limit` columns: which columns are
+/// shown (cutting `widths` down as needed).
+fn fit(header: &[&str], widths: &mut [usize], limit: usize) -> Vec<usize> {
+    let cols = |s: &str| s.chars().count();
+    let mut shown: Vec<usize> = (0..header.len()).collect();
+    let total = |w: &[usize], shown: &[usize]| {
+        shown.iter().map(|i| w[*i]).sum::<usize>() + 2 * shown.len().saturating_sub(1)
+    };
+    // Shrink the widest shown column, one character at a time, down to
+    // `floor` (or its header), until the table fits.
+    let shrink = |w: &mut [usize], shown: &[usize], floor: usize| {
+        while total(w, shown) > limit {
+            let Some(i) = shown
+                .iter()
+                .copied()
+                .filter(|i| {
+                    w[*i]
+                        > if floor > 8 {
+                            floor.max(cols(header[*i]))
+                        } else {
+                            floor
+                        }
+                })
+                .max_by_key(|i| w[*i])
+            else {
+                break;
+            };
+            w[i] -= 1;
+        }
+    };
+    // First cut long values (descriptions, URLs) but keep short ones
+    // such as "in 89 days" whole; then drop the columns a person can
+    // best do without (lists::DROP_FIRST); then cut to 8; then drop
+    // columns from the right: a row must never wrap (issue 23, A5).
+    shrink(widths, &shown, 12);
+    let mut droppable = lists::DROP_FIRST.iter();
+    while total(widths, &shown) > limit {
+        let Some(name) = droppable.next() else { break };
+        shown.retain(|i| header[*i] != *name);
+    }
+    shrink(widths, &shown, 8);
+    while total(widths, &shown) > limit && shown.len() > 2 {
+        shown.pop();
+    }
+    shrink(widths, &shown, 1);
+    shown
 }
 
 #[cfg(test)]
@@ -120,6 +155,49 @@ mod tests {
             &[vec!["1".into(), "\x1b[1A\x1b[2K\u{202e}evil".into()]],
         );
         assert_eq!(t, "ID  DESCRIPTION\n1   \\x1b[1A\\x1b[2K\\u{202e}evil\n");
+    }
+
+    #[test]
+    fn narrow_terminals_drop_columns_before_cutting_words() {
+        let header = [
+            "ID",
+            "DESCRIPTION",
+            "PREFIX",
+            "STATUS",
+            "CREATED",
+            "EXPIRES",
+        ];
+        let rows = vec![vec![
+            "bee02036".to_string(),
+            "telegraf on the edge hosts".to_string(),
+            "M.V1.kFzq".to_string(),
+            "active".to_string(),
+            "1 minute ago".to_string(),
+            "in 89 days".to_string(),
+        ]];
+        // (width, columns that must be there whole, columns that must be gone)
+        let cases: [(usize, &[&str], &[&str]); 4] = [
+            (120, &["PREFIX", "CREATED", "M.V1.kFzq", "in 89 days"], &[]),
+            (60, &["STATUS", "active", "in 89 days"], &["PREFIX"]),
+            (
+                40,
+                &["STATUS", "active", "in 89 days", "bee02036"],
+                &["PREFIX", "CREATED"],
+            ),
+            (20, &["ID", "bee02036"], &["PREFIX", "CREATED"]),
+        ];
+        for (width, present, gone) in cases {
+            let t = table_fit(&header, &rows, Some(width));
+            for l in t.lines() {
+                assert!(l.chars().count() <= width, "{width}: {l:?}\n{t}");
+            }
+            for p in present {
+                assert!(t.contains(p), "{width}: {p}\n{t}");
+            }
+            for g in gone {
+                assert!(!t.contains(g), "{width}: {g}\n{t}");
+            }
+        }
     }
 
     #[test]

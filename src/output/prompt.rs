@@ -48,6 +48,22 @@ enum Event<'a> {
         wait: u64,
         error: &'a str,
     },
+    Authorized {
+        profile: &'a str,
+        subject: Option<&'a str>,
+        name: Option<&'a str>,
+        email: Option<&'a str>,
+        /// The issuer, or absent when the profile names endpoints only
+        /// (never the token URL: it is not an issuer and checks nothing).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        issuer: Option<&'a str>,
+        /// Whether the identity comes from a signature-checked ID token.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        identity_verified: Option<bool>,
+        expires_at: Option<String>,
+        refreshable: bool,
+        session: crate::auth::Obtained,
+    },
 }
 
 impl DevicePrompt {
@@ -109,9 +125,6 @@ impl DevicePrompt {
         let width = self.printer.width();
         let wrap = |t: &str| crate::output::wrap("", t, width);
         let mut s = String::new();
-        if self.qr {
-            s.push_str(&self.qr_block(a, width));
-        }
         s.push_str(&wrap(
             "\nTo sign in, open this page in a browser on any device:",
         ));
@@ -127,12 +140,20 @@ impl DevicePrompt {
             "Approve only if the page shows the code {} and you started this login yourself.",
             self.bold(&code)
         )));
+        if self.qr {
+            // The QR code goes first, and only if all of it, the text above
+            // and the wait line fit on the screen together: a QR code whose
+            // top has scrolled away cannot be scanned (issue 23, A4).
+            let below = s.lines().count() + 1;
+            s.insert_str(0, &self.qr_block(a, width, below));
+        }
         s
     }
 
     /// The QR code with its caption, or one line saying why there is none.
     /// Only `https:` URLs (and `http:` on loopback) become QR codes.
-    fn qr_block(&self, a: &DeviceAuthorization, width: usize) -> String {
+    /// `below` is the number of lines printed after it.
+    fn qr_block(&self, a: &DeviceAuthorization, width: usize, below: usize) -> String {
         let complete = a
             .verification_uri_complete
             .as_deref()
@@ -150,13 +171,13 @@ impl DevicePrompt {
         };
         let q = indent(&q, "  ");
         let cols = q.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-        let rows = q.lines().count() + 1;
+        let rows = q.lines().count() + 1 + below;
         let too_small = cols > width || self.printer.height().is_some_and(|h| rows > h);
         if too_small {
             return crate::output::wrap(
                 "",
                 &format!(
-                    "(QR code skipped: it needs {cols}×{rows} characters and the terminal is {width} wide{})",
+                    "(QR code skipped: with the code it needs {cols}×{rows} characters and the terminal is {width} wide{})",
                     self.printer
                         .height()
                         .map(|h| format!(", {h} high"))
@@ -208,13 +229,12 @@ impl DevicePrompt {
             );
             pb.enable_steady_tick(Duration::from_millis(120));
             let pb2 = pb.clone();
+            let printer = self.printer.clone();
             let tick = tokio::spawn(async move {
                 loop {
                     let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
-                    pb2.set_message(format!(
-                        "waiting for approval… (expires in {})",
-                        crate::text::countdown(left)
-                    ));
+                    // Read each time: the terminal may be resized.
+                    pb2.set_message(waiting_line(&crate::text::countdown(left), printer.width()));
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             });
@@ -226,6 +246,23 @@ impl DevicePrompt {
             ));
         }
     }
+}
+
+/// The spinner's message, short enough that the spinner, a space and it fit
+/// in `width` columns: a redrawn line that wraps leaves a copy of itself
+/// behind at every redraw (issue 19, item 13). One column is kept free,
+/// since some terminals wrap when the last column is written.
+fn waiting_line(left: &str, width: usize) -> String {
+    let room = width.saturating_sub(3);
+    [
+        format!("waiting for approval… (expires in {left})"),
+        format!("waiting… (expires in {left})"),
+        format!("waiting… ({left})"),
+        left.to_string(),
+    ]
+    .into_iter()
+    .find(|m| m.chars().count() <= room)
+    .unwrap_or_default()
 }
 
 /// The user code in a box, letters spaced, so `0`/`O` and `1`/`I` confusions
@@ -349,6 +386,22 @@ impl LoginUi for DevicePrompt {
         }
     }
 
+    fn authorized(&mut self, profile: &str, acquired: &crate::auth::Acquired) {
+        let s = &acquired.session;
+        let id = s.identity.as_ref();
+        self.emit(&Event::Authorized {
+            profile,
+            subject: id.map(|i| i.subject.as_str()),
+            name: id.and_then(|i| i.name.as_deref()),
+            email: id.and_then(|i| i.email.as_deref()),
+            issuer: s.issuer.as_deref(),
+            identity_verified: id.map(|i| i.verified),
+            expires_at: s.expires_at.map(crate::text::rfc3339),
+            refreshable: s.refresh_token.is_some(),
+            session: acquired.how,
+        });
+    }
+
     fn waiting_for_other_process(&mut self) {
         self.printer
             .status("Waiting for another influx-bootstrap process using this session…");
@@ -401,6 +454,21 @@ mod tests {
         for (u, want) in cases {
             assert_eq!(openable(u), want, "{u}");
         }
+    }
+
+    #[test]
+    fn the_waiting_line_fits_the_terminal() {
+        for width in [20, 30, 40, 41, 43, 80] {
+            for left in ["9:58", "10:00", "1:00:00"] {
+                let line = format!("⠤ {}", waiting_line(left, width));
+                assert!(line.chars().count() < width, "{width}: {line:?}");
+                assert!(line.contains(left) || width < 10, "{width}: {line:?}");
+            }
+        }
+        assert_eq!(
+            waiting_line("9:58", 80),
+            "waiting for approval… (expires in 9:58)"
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The top-level error report: one line for the whole error chain, an
 //! optional hint, and the documented exit code found in the chain.
 use crate::error::{
-    AuthError, CacheError, Classify, ClusterError, ConfigError, HttpError, MintError, ProbeError,
-    StateError, exit,
+    AuthError, CacheError, Classify, ClientError, ClusterError, ConfigError, HttpError, MintError,
+    ProbeError, StateError, exit,
 };
 use crate::printer::Printer;
 use crate::store::StoreError;
@@ -26,6 +26,9 @@ fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
             return Some(e);
         }
         if let Some(e) = cause.downcast_ref::<AuthError>() {
+            return Some(e);
+        }
+        if let Some(e) = cause.downcast_ref::<ClientError>() {
             return Some(e);
         }
         if let Some(e) = cause.downcast_ref::<HttpError>() {

@@ -24,6 +24,11 @@ pub struct Summary {
     pub verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_old: Option<String>,
+    /// Who the cluster says made the token (a person's or a workload
+    /// client's subject, or `token:ID`), so an audit of the run's output can
+    /// tell them apart; absent where the API does not say (database tokens).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub created_by: String,
 }
 
 impl Summary {
@@ -49,6 +54,7 @@ impl Summary {
             stores,
             verified,
             revoked_old: None,
+            created_by: crate::text::sanitize(&created.token.created_by),
         }
     }
 
@@ -76,6 +82,9 @@ impl Summary {
         }
         if !self.permissions.is_empty() {
             rows.push(vec!["PERMISSIONS".into(), self.permissions.join(" ")]);
+        }
+        if !self.created_by.is_empty() {
+            rows.push(vec!["CREATED BY".into(), self.created_by.clone()]);
         }
         if let Some(old) = &self.revoked_old {
             rows.push(vec!["OLD TOKEN".into(), old.clone()]);
@@ -116,19 +125,19 @@ pub fn print(printer: &Printer, s: &Summary, json: bool, to_stderr: bool) {
         return;
     }
     match &s.expires_at {
-        None => printer.warn(
-            "this token never expires: whoever copies it keeps access until it is revoked; next time pass --expires-in (e.g. 90d) and schedule `rotate`",
-        ),
+        None => printer.warn(NEVER_EXPIRES),
         Some(t) => {
             if let Some(cmd) = rotate_command(&s.stores) {
                 let when = rotate_by(t, chrono::Utc::now()).unwrap_or_else(|| t.clone());
-                printer.status(format!(
-                    "Next: schedule `{cmd}` (with this run's --profile/--config, if any) before {when}."
-                ));
+                printer.status(format!("Next: schedule `{cmd}` before {when}."));
             }
         }
     }
 }
+
+/// The warning after making a management token without an expiry (`mint`,
+/// `management create`).
+pub const NEVER_EXPIRES: &str = "this token never expires: whoever copies it keeps access until it is revoked; next time pass --expires-in (e.g. 90d) and schedule `rotate`";
 
 /// When to rotate by: a week before expiry ("2027-02-21, a week before the
 /// token expires"), or halfway through a lifetime shorter than two weeks.
@@ -151,34 +160,40 @@ pub fn rotate_by(rfc3339: &str, now: chrono::DateTime<chrono::Utc>) -> Option<St
     })
 }
 
-/// "in 90 days", "in 5 hours", "in 12 minutes"; None once past.
+/// "in 90 days" ([`crate::text::relative`]); None once past.
 pub fn relative(rfc3339: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
-    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?;
-    let d = t.with_timezone(&chrono::Utc) - now;
-    let plural = |n: i64, unit: &str| {
-        if n == 1 {
-            format!("in 1 {unit}")
-        } else {
-            format!("in {n} {unit}s")
-        }
-    };
-    // Rounded to the nearest unit: a token created for 90d reads "in 90 days".
-    let secs = d.num_seconds();
-    if secs <= 0 {
-        return None;
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .ok()?
+        .with_timezone(&chrono::Utc);
+    (t > now).then(|| crate::text::relative(t, now))
+}
+
+/// This run's `--config` (absolute) and `--profile` flags, for the `rotate`
+/// command we suggest: without them it would rotate with another profile's
+/// cluster (issue 19 item 16). Set once by the command dispatcher.
+static SELECTION: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Remember the flags that chose the profile (see [`rotate_command`]).
+pub fn remember_selection(config: Option<&std::path::Path>, profile: Option<&str>) {
+    let mut flags = Vec::new();
+    if let Some(c) = config {
+        let c = std::path::absolute(c).unwrap_or_else(|_| c.to_path_buf());
+        flags.extend(["--config".to_string(), c.display().to_string()]);
     }
-    Some(if secs >= 2 * 86_400 {
-        plural((secs + 43_200) / 86_400, "day")
-    } else if secs >= 2 * 3_600 {
-        plural((secs + 1_800) / 3_600, "hour")
-    } else {
-        plural((secs + 30).max(60) / 60, "minute")
-    })
+    if let Some(p) = profile {
+        flags.extend(["--profile".to_string(), p.to_string()]);
+    }
+    let _ = SELECTION.set(flags);
 }
 
 /// The `rotate` command for these stores (every store but `stdout`, which
-/// cannot be read back), quoted for a POSIX shell.
+/// cannot be read back), with this run's `--config`/`--profile`, quoted for
+/// a POSIX shell.
 pub fn rotate_command(stores: &[StoreResult]) -> Option<String> {
+    rotate_command_with(stores, SELECTION.get().map_or(&[][..], Vec::as_slice))
+}
+
+fn rotate_command_with(stores: &[StoreResult], selection: &[String]) -> Option<String> {
     let specs: Vec<&str> = stores
         .iter()
         .map(|r| r.store.as_str())
@@ -187,7 +202,12 @@ pub fn rotate_command(stores: &[StoreResult]) -> Option<String> {
     if specs.is_empty() {
         return None;
     }
-    let mut cmd = String::from("influx-bootstrap rotate");
+    let mut cmd = String::from("influx-bootstrap");
+    for f in selection {
+        cmd.push(' ');
+        cmd.push_str(&shell_quote(f));
+    }
+    cmd.push_str(" rotate");
     for spec in specs {
         cmd.push_str(" --store ");
         cmd.push_str(&shell_quote(spec));
@@ -220,7 +240,9 @@ mod tests {
             ("2026-12-02T12:00:00Z", Some("in 2 days")),
             ("2026-12-01T11:00:00Z", Some("in 23 hours")),
             ("2026-11-30T12:30:00Z", Some("in 30 minutes")),
-            ("2026-11-30T12:00:20Z", Some("in 1 minute")),
+            ("2026-11-30T12:00:20Z", Some("now")),
+            // Nearest, as the lists say it (issue 19 item 16).
+            ("2027-02-28T11:59:59Z", Some("in 90 days")),
             ("2026-11-30T11:00:00Z", None),
         ];
         for (t, want) in cases {
@@ -251,5 +273,12 @@ mod tests {
             Some("influx-bootstrap rotate --store file:/etc/t --store 'exec:vault kv put x'")
         );
         assert_eq!(rotate_command(&[r("stdout")]), None);
+        let sel = ["--config", "/etc/ib/my config.toml", "--profile", "prod"].map(String::from);
+        assert_eq!(
+            rotate_command_with(&[r("file:/etc/t")], &sel).as_deref(),
+            Some(
+                "influx-bootstrap --config '/etc/ib/my config.toml' --profile prod rotate --store file:/etc/t"
+            )
+        );
     }
 }

@@ -52,9 +52,16 @@ pub(super) async fn session<'a>(
     let auth = Auth::new(cfg, http)?;
     let acq = auth.session(false, true, ui).await?;
     // Whoever approved is named before anything is created with their session.
-    if acq.how == crate::auth::Obtained::DeviceFlow {
-        http.printer()
-            .status(format!("Signed in as {}.", who(&acq.session)));
+    match acq.how {
+        crate::auth::Obtained::DeviceFlow => {
+            ui.authorized(&cfg.profile.name.value, &acq);
+            http.printer()
+                .status(format!("Signed in as {}.", who(&acq.session)))
+        }
+        crate::auth::Obtained::ClientCredentials => http
+            .printer()
+            .status(format!("Signed in as workload {}.", who(&acq.session))),
+        _ => {}
     }
     Ok(Session {
         cfg,

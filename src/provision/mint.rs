@@ -125,11 +125,8 @@ async fn no_store<A: TokenApi>(
 ) -> anyhow::Result<()> {
     let id = &created.token.id;
     let show = plan.on_no_store == OnNoStore::Print;
-    // A person must be there to copy it: stdin and stderr both terminals,
-    // and not a CI runner (which may give jobs a pseudo-terminal).
-    let person = p.printer.stderr_is_terminal()
-        && std::io::IsTerminal::is_terminal(&std::io::stdin())
-        && !crate::env::Env::from_process().in_ci();
+    // A person must be there to copy it.
+    let person = p.printer.person_present();
     let what = if show && person && !interrupted {
         p.printer.block(&format!(
             "\nNo store took the token. Here it is — save it now, it is not shown again:\n\n    {}\n\n",
@@ -182,13 +179,17 @@ pub async fn held_token<A: TokenApi>(
     p: &Pipeline<'_, A>,
     stores: &[Arc<dyn Store>],
     min_remaining: Duration,
+    record: Option<&crate::state::Record>,
     bound: impl FnOnce(&Secret) -> Result<(), crate::error::ConfigError>,
 ) -> anyhow::Result<Held> {
     let Some(tok) = read_first(stores).await? else {
         return Ok(Held::Missing);
     };
     bound(&tok)?;
-    let Some(t) = p.describe_held(&tok).await? else {
+    let known = record
+        .filter(|r| r.describes(&tok))
+        .map(|r| r.token_id.as_str());
+    let Some(t) = p.describe_held(&tok, known).await? else {
         return Ok(Held::Replace(
             "holds a token that no longer works on this cluster".into(),
         ));

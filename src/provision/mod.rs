@@ -28,6 +28,7 @@ mod backend;
 mod credential;
 mod database;
 mod fleet;
+mod identify;
 mod influxctl;
 mod mint;
 pub mod ops;
@@ -590,7 +591,13 @@ impl<A: TokenApi> Pipeline<'_, A> {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<anyhow::Result<CreatedToken>, String> {
         let kind = self.api.kind();
-        let before: std::collections::HashSet<String> = match self.api.list(cred).await {
+        // A signal during this listing stops here: nothing exists yet.
+        let listed = tokio::select! {
+            biased;
+            _ = self.interrupt.wait() => return Err("no token was created".into()),
+            r = self.api.list(cred) => r,
+        };
+        let before: std::collections::HashSet<String> = match listed {
             Ok(all) => all.into_iter().map(|t| t.id).collect(),
             Err(e) => {
                 return Ok(Err(anyhow::Error::new(e).context(
@@ -831,25 +838,18 @@ impl<A: TokenApi> Pipeline<'_, A> {
     }
 
     /// The metadata of the token a store holds, found by using it: `None`
-    /// when it no longer authenticates.
+    /// when it no longer authenticates. Only a positively identified entry
+    /// is returned ([`identify::held`]: `known_id` is the id a record for
+    /// this very secret names); an unidentifiable one is an error.
     pub async fn describe_held(
         &self,
         token: &Secret,
-    ) -> Result<Option<ManagementToken>, ClusterError> {
+        known_id: Option<&str>,
+    ) -> anyhow::Result<Option<ManagementToken>> {
         match self.api.list(&management_credential(token)).await {
-            Ok(all) => {
-                let mut mine: Vec<ManagementToken> = all
-                    .into_iter()
-                    .filter(|t| {
-                        t.revoked_at.is_none() && token.expose().starts_with(&t.token_prefix)
-                    })
-                    .collect();
-                // Prefixes are short; with a collision take the longest match.
-                mine.sort_by_key(|t| std::cmp::Reverse(t.token_prefix.len()));
-                Ok(mine.into_iter().next())
-            }
+            Ok(all) => Ok(identify::held(all, token, known_id)?),
             Err(ClusterError::Unauthorized { .. }) => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Layering one value: default < file < `INFLUX_BOOTSTRAP_*` env < flag,
 //! recording where the value came from.
-use super::values::{FilePort, ManagementBackend, Product, Source, Value};
+use super::values::{FilePort, Grant, KeyAlg, ManagementBackend, Product, Source, Value};
 use super::{DEFAULT_PROFILE, DEFAULT_SCOPES, DEFAULT_TIMEOUT};
 use crate::env::Env;
 use crate::error::ConfigError;
@@ -132,6 +132,43 @@ impl<'a> Layers<'a> {
             )
         })?;
         Ok(Value::new(b, v.source))
+    }
+
+    /// `device` (the default) or `client_credentials` (issue 20).
+    pub(super) fn grant(&self, file: Option<String>) -> Result<Value<Grant>, ConfigError> {
+        let Some(v) = self.string(file, "INFLUX_BOOTSTRAP_GRANT") else {
+            return Ok(Value::new(Grant::Device, Source::Default));
+        };
+        let g = Grant::parse(&v.value).ok_or_else(|| {
+            let message = format!("`{}` is not a grant", v.value);
+            ConfigError::invalid(
+                "grant",
+                &v.source,
+                message,
+                "use `device` (a person approves in a browser) or `client_credentials` (a workload logs in as its client)",
+            )
+        })?;
+        Ok(Value::new(g, v.source))
+    }
+
+    /// `RS256` or `ES256`, when set.
+    pub(super) fn key_alg(
+        &self,
+        file: Option<String>,
+    ) -> Result<Option<Value<KeyAlg>>, ConfigError> {
+        let Some(v) = self.string(file, "INFLUX_BOOTSTRAP_PRIVATE_KEY_ALG") else {
+            return Ok(None);
+        };
+        let a = KeyAlg::parse(&v.value).ok_or_else(|| {
+            let message = format!("`{}` is not a supported signing algorithm", v.value);
+            ConfigError::invalid(
+                "private_key_alg",
+                &v.source,
+                message,
+                "use `RS256` (an RSA key) or `ES256` (a P-256 key)",
+            )
+        })?;
+        Ok(Some(Value::new(a, v.source)))
     }
 
     /// A TCP port, 443 by default; the file may write it as a string or a number.

@@ -23,10 +23,10 @@ mod schema;
 mod values;
 pub mod words;
 
-pub use paths::{FileKind, Files, influxctl_config_path, our_config_path};
+pub use paths::{FileKind, Files, influxctl_config_path, our_config_path, unreadable};
 pub use profile::{OAuth2, Profile, Tls};
 pub use schema::parse_text;
-pub use values::{ManagementBackend, Product, Source, Value};
+pub use values::{Grant, KeyAlg, ManagementBackend, Product, Source, Value};
 
 pub const DEFAULT_PROFILE: &str = "default";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,7 +51,7 @@ impl Config {
     pub fn nothing_configured(&self) -> bool {
         let p = &self.profile;
         let o = &p.oauth2;
-        self.files.kind == FileKind::None
+        (self.files.kind == FileKind::None || self.files.blank)
             && p.host.is_none()
             && p.management_url.is_none()
             && p.mgmt_token.is_none()
@@ -63,6 +63,11 @@ impl Config {
 
     /// The error for [`Config::nothing_configured`]: which files are missing.
     pub fn no_config_error(&self) -> ConfigError {
+        if self.files.blank {
+            return ConfigError::EmptyConfig {
+                path: self.files.ours.value.display().to_string(),
+            };
+        }
         let influxctl = match &self.files.influxctl {
             Some(p) => format!(", and influxctl's {} was not found either", p.display()),
             None => String::new(),

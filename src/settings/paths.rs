@@ -29,6 +29,9 @@ pub struct Files {
     /// The file actually read, if any.
     pub read: Option<PathBuf>,
     pub kind: FileKind,
+    /// Our file is there but holds nothing (whitespace and comments only):
+    /// first-run advice, as for no file (issue 19, item 15).
+    pub blank: bool,
     pub cache_dir: Value<PathBuf>,
 }
 
@@ -43,11 +46,18 @@ impl Files {
         let influxctl = influxctl_config_path(env);
         let cache_dir = cache_dir(env)?;
         let (read, kind) = choose(&ours, influxctl.as_deref(), notes)?;
+        let blank = kind == FileKind::Ours
+            && std::fs::read_to_string(&ours.value).is_ok_and(|t| {
+                t.lines()
+                    .map(str::trim)
+                    .all(|l| l.is_empty() || l.starts_with('#'))
+            });
         Ok(Files {
             ours,
             influxctl,
             read,
             kind,
+            blank,
             cache_dir,
         })
     }
@@ -97,8 +107,12 @@ fn choose(
     influxctl: Option<&Path>,
     notes: &mut Vec<String>,
 ) -> Result<(Option<PathBuf>, FileKind), ConfigError> {
-    if ours.value.exists() {
-        return Ok((Some(ours.value.clone()), FileKind::Ours));
+    match ours.value.try_exists() {
+        Ok(true) => return Ok((Some(ours.value.clone()), FileKind::Ours)),
+        Ok(false) => {}
+        // EACCES on the way to it (another user's 0700 directory, the sudo
+        // case) is not "does not exist" (issue 23, A11).
+        Err(e) => return Err(unreadable(&ours.value, &e)),
     }
     if ours.source != Source::Default {
         return Err(ConfigError::NamedFileMissing {
@@ -118,6 +132,37 @@ fn choose(
         p.display()
     ));
     Ok((Some(p.to_path_buf()), FileKind::Influxctl))
+}
+
+/// The error for a config file we may not read: "permission denied", with
+/// the owner and mode of the nearest directory on its path we can see, which
+/// is usually the one in the way.
+pub fn unreadable(path: &Path, e: &std::io::Error) -> ConfigError {
+    let why = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => crate::text::without_os_error(&e.to_string()),
+    };
+    #[cfg(unix)]
+    let owner = {
+        use std::os::unix::fs::MetadataExt;
+        std::iter::successors(Some(path), |p| p.parent())
+            .find_map(|p| std::fs::metadata(p).ok().map(|m| (p, m)))
+            .map(|(p, m)| {
+                format!(
+                    " ({} is owned by uid {}, mode {:04o})",
+                    p.display(),
+                    m.uid(),
+                    m.mode() & 0o7777
+                )
+            })
+            .unwrap_or_default()
+    };
+    #[cfg(not(unix))]
+    let owner = String::new();
+    ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        why: format!("{why}{owner}"),
+    }
 }
 
 /// Platform config directory. On Linux and other Unixes we follow XDG from our

@@ -2,7 +2,7 @@
 //! environment and the defaults, one line per field.
 use super::layer::Layers;
 use super::schema::{FileOAuth2, FileProfile, FileTls};
-use super::values::{ManagementBackend, Product, Source, Value};
+use super::values::{Grant, KeyAlg, ManagementBackend, Product, Source, Value};
 use crate::error::ConfigError;
 use crate::secret::Secret;
 use std::collections::BTreeMap;
@@ -51,6 +51,19 @@ pub struct OAuth2 {
     /// RFC 7009 revocation endpoint; wins over discovery (for `logout`).
     pub revocation_url: Option<Value<Url>>,
     pub issuer: Option<Value<Url>>,
+    /// `device` (a person) or `client_credentials` (a workload; issue 20).
+    pub grant: Value<Grant>,
+    /// The client secret, read from this file on every use.
+    pub client_secret_file: Option<Value<PathBuf>>,
+    /// The client secret itself, from `INFLUX_BOOTSTRAP_CLIENT_SECRET` only
+    /// (never a file value, never a flag: argv is visible to every user).
+    pub client_secret: Option<Value<Secret>>,
+    /// A PEM private key that signs `private_key_jwt` assertions (RFC 7523).
+    pub private_key_file: Option<Value<PathBuf>>,
+    pub private_key_alg: Option<Value<KeyAlg>>,
+    /// A client assertion the platform writes and rotates (a Kubernetes
+    /// projected service-account token, a CI OIDC token), re-read on every use.
+    pub client_assertion_file: Option<Value<PathBuf>>,
 }
 
 impl Profile {
@@ -127,6 +140,15 @@ impl OAuth2 {
                 "revocation_url",
             )?,
             issuer: l.url(f.issuer, "INFLUX_BOOTSTRAP_ISSUER", "issuer")?,
+            grant: l.grant(f.grant)?,
+            client_secret_file: l.path(f.client_secret_file, "INFLUX_BOOTSTRAP_CLIENT_SECRET_FILE"),
+            client_secret: l.secret(None, "INFLUX_BOOTSTRAP_CLIENT_SECRET"),
+            private_key_file: l.path(f.private_key_file, "INFLUX_BOOTSTRAP_PRIVATE_KEY_FILE"),
+            private_key_alg: l.key_alg(f.private_key_alg)?,
+            client_assertion_file: l.path(
+                f.client_assertion_file,
+                "INFLUX_BOOTSTRAP_CLIENT_ASSERTION_FILE",
+            ),
         })
     }
 }

@@ -56,6 +56,12 @@ pub(super) struct FileOAuth2 {
     pub(super) device_url: Option<String>,
     pub(super) revocation_url: Option<String>,
     pub(super) issuer: Option<String>,
+    /// Our extension (issue 20): `device` (default) or `client_credentials`.
+    pub(super) grant: Option<String>,
+    pub(super) client_secret_file: Option<PathBuf>,
+    pub(super) private_key_file: Option<PathBuf>,
+    pub(super) private_key_alg: Option<String>,
+    pub(super) client_assertion_file: Option<PathBuf>,
 }
 
 /// The entry for profile `name` in the file being read, or an empty entry

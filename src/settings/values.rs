@@ -107,3 +107,55 @@ impl FilePort {
         }
     }
 }
+
+/// How the profile logs in (issue 20): a person through the device flow
+/// (RFC 8628, the default) or a workload through the client credentials
+/// grant (RFC 6749 §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    Device,
+    ClientCredentials,
+}
+
+impl Grant {
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "device" | "device_code" => Some(Grant::Device),
+            "client_credentials" => Some(Grant::ClientCredentials),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::Device => "device",
+            Grant::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+/// The signing algorithm of a `private_key_file` (RFC 7518 §3.1), for keys
+/// whose PEM does not say (or to insist on one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyAlg {
+    RS256,
+    ES256,
+}
+
+impl KeyAlg {
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "RS256" => Some(KeyAlg::RS256),
+            "ES256" => Some(KeyAlg::ES256),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAlg::RS256 => "RS256",
+            KeyAlg::ES256 => "ES256",
+        }
+    }
+}

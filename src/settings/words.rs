@@ -42,6 +42,11 @@ pub fn keys_of(table: &str) -> &'static [&'static str] {
             "device_url",
             "revocation_url",
             "issuer",
+            "grant",
+            "client_secret_file",
+            "private_key_file",
+            "private_key_alg",
+            "client_assertion_file",
         ],
         _ => &[],
     }

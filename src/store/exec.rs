@@ -106,7 +106,7 @@ fn parse_check(command: &str, opts: &StoreOptions) -> Result<(), StoreError> {
         .spawn()
         .map_err(spawn_err)?;
     let stderr = capture(child.stderr.take());
-    let status = wait(&mut child, CHECK_TIMEOUT)?;
+    let status = wait(&mut child, CHECK_TIMEOUT, false)?;
     let stderr = util::clean_output(&collect(stderr), "");
     match status {
         Some(s) if s.success() => Ok(()),
@@ -166,7 +166,10 @@ pub(super) fn run(
     inject: &[(&str, &str)],
     out: Box<dyn Write + Send>,
 ) -> Result<StoreOutcome, StoreError> {
+    become_subreaper();
+    let mark = uuid::Uuid::new_v4().simple().to_string();
     let mut child = shell(command, opts, inject, false)
+        .env(MARK, &mark)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -183,11 +186,13 @@ pub(super) fn run(
         let _ = stdin.write_all(&line).and_then(|_| stdin.flush());
         // Dropping closes it: EOF for the child.
     }
-    let status = wait(&mut child, opts.exec_timeout)?;
+    let status = wait(&mut child, opts.exec_timeout, opts.exec_stop_on_signal)
+        .inspect_err(|_| kill_adopted(&mark))?;
     if !status.is_some_and(|s| s.success()) {
         // Failed or killed: whatever it left running in the background has
         // the token and must not store it after we roll back.
         kill_group(&child);
+        kill_adopted(&mark);
     }
     let _ = stdout_done.recv_timeout(DRAIN_WAIT);
     let stderr_bytes = collect(stderr);
@@ -232,7 +237,11 @@ fn describe_status(s: ExitStatus) -> String {
 
 /// Wait for the child until `timeout`; on timeout stop it (SIGTERM, then
 /// SIGKILL a second later) and return None.
-fn wait(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>, StoreError> {
+fn wait(
+    child: &mut Child,
+    timeout: Duration,
+    stop_on_signal: bool,
+) -> Result<Option<ExitStatus>, StoreError> {
     let deadline = Instant::now() + timeout;
     let waited = |e| StoreError::Io {
         what: "wait for",
@@ -242,6 +251,20 @@ fn wait(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>, Stor
     loop {
         if let Some(s) = child.try_wait().map_err(waited)? {
             return Ok(Some(s));
+        }
+        // Ctrl-C at the terminal no longer reaches the command (its own
+        // process group), so a signal to us stops it here, at once; the
+        // pipeline then treats the store as failed and rolls back (issue 19
+        // item 7).
+        if stop_on_signal && crate::interrupt::delivered().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            kill_group(child);
+            return Err(StoreError::ExecFailed {
+                status: "stopped: a signal arrived, and the command's process group was killed"
+                    .into(),
+                stderr: String::new(),
+            });
         }
         if Instant::now() >= deadline {
             break;
@@ -268,6 +291,65 @@ fn wait(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>, Stor
     let _ = child.wait();
     kill_group(child);
     Ok(None)
+}
+
+/// Linux: make us the reaper of our orphaned descendants
+/// (PR_SET_CHILD_SUBREAPER), so that a command's child that left its process
+/// group (`setsid`) is re-parented to us rather than to init when its parent
+/// dies, and [`kill_adopted`] can find it. What still escapes: a descendant
+/// whose parent is alive when we look (it is not ours yet), and one that
+/// double-forks after we looked; only a cgroup would hold those.
+fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain prctl on our own process.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    }
+}
+
+/// The variable that marks a command's descendants (a random id per run, not
+/// a secret): [`kill_adopted`] kills only processes that carry it. (Not an
+/// `INFLUX_BOOTSTRAP_*` name: none of those reach a child.)
+const MARK: &str = "IB_EXEC_STORE_RUN";
+
+/// Linux: SIGKILL and reap every process re-parented to us (see
+/// [`become_subreaper`]) that carries this run's `mark` in its environment:
+/// what the exec command left behind after it failed or was stopped.
+fn kill_adopted(mark: &str) {
+    #[cfg(not(target_os = "linux"))]
+    let _ = mark;
+    #[cfg(target_os = "linux")]
+    for _ in 0..3 {
+        let me = std::process::id();
+        let mut found = false;
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid …`; comm may hold spaces and parens.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            let needle = format!("{MARK}={mark}\0");
+            let marked = std::fs::read(e.path().join("environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes()));
+            if ppid == Some(me) && marked {
+                found = true;
+                // SAFETY: a signal to, then a wait for, a child of ours.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, std::ptr::null_mut(), 0);
+                }
+            }
+        }
+        if !found {
+            break;
+        }
+    }
 }
 
 /// SIGKILL what is left of the child's process group, then wait (bounded)

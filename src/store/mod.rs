@@ -118,6 +118,11 @@ pub struct StoreOptions {
     /// [`crate::env::VARS`]. Meant to hold every `INFLUX_BOOTSTRAP_*` name
     /// present in the process environment (the names only).
     pub exec_env_remove: Vec<String>,
+    /// Stop an `exec:` command (kill its process group) as soon as a signal
+    /// reaches this process (`interrupt::delivered`); the commands set it,
+    /// library callers and unit tests (which raise signals of their own in
+    /// the test process) leave it off.
+    pub exec_stop_on_signal: bool,
 }
 
 impl Default for StoreOptions {
@@ -130,6 +135,7 @@ impl Default for StoreOptions {
             keyring_timeout: DEFAULT_KEYRING_TIMEOUT,
             exec_timeout: DEFAULT_EXEC_TIMEOUT,
             exec_env_remove: Vec::new(),
+            exec_stop_on_signal: false,
         }
     }
 }
@@ -413,7 +419,17 @@ fn parse_path(s: &str) -> Result<PathBuf, String> {
     if s.contains('\0') {
         return Err("the path contains a NUL byte".into());
     }
-    Ok(PathBuf::from(s))
+    // A relative path is made absolute here, against the directory the
+    // command runs in: the store, its record and the "schedule `rotate`"
+    // hint then name the same file from anywhere (cron runs in another
+    // directory; issue 23, A16). Lexical only (`..` kept, links not
+    // followed): the file's directory is checked when it is written.
+    std::path::absolute(s).map_err(|e| {
+        format!(
+            "cannot make the relative path absolute ({}); write the full path",
+            crate::text::without_os_error(&e.to_string())
+        )
+    })
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`

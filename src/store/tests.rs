@@ -50,7 +50,7 @@ fn parses_every_form() {
         (
             "file:rel/token",
             StoreSpec::File {
-                path: "rel/token".into(),
+                path: std::env::current_dir().unwrap().join("rel/token"),
             },
         ),
         (

@@ -226,11 +226,17 @@ pub(super) fn safe_target(path: &Path) -> Result<Option<Metadata>, StoreError> {
 }
 
 /// Read a store file without following a symlink at it; None if absent.
+///
+/// The rule for writing applies to reading too ([`safe_target`], issue 19
+/// item 8): a token file that another user owns in a directory others can
+/// write (a planted file in `/tmp`), or below a directory another user can
+/// change, is refused, never taken for "already holds a working token".
 pub(super) fn read_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        // Say it plainly (O_NOFOLLOW's ELOOP reads "too many levels of
-        // symbolic links").
-        safe_target(path)?;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink() || m.is_file()) {
+        // A link is said plainly too (O_NOFOLLOW's ELOOP reads "too many
+        // levels of symbolic links"). Reads come before anything is
+        // created: a refusal is a pre-flight one (exit 2).
+        safe_target(path).map_err(|e| StoreError::Preflight(Box::new(e)))?;
     }
     match fsutil::read_nofollow(path) {
         Ok(d) => Ok(Some(d)),

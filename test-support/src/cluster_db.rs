@@ -1,4 +1,4 @@
-//! The reference cluster's SQLite database (`reference-cluster/src/store.rs`),
+//! The reference cluster's SQLite database (`reference-cluster/src/store/`),
 //! edited behind the running server's back.
 //!
 //! The server reads a token's row on every request, so a changed row takes
@@ -36,7 +36,10 @@ impl ClusterDb {
         ClusterDb { path }
     }
 
-    fn update(&self, sql: &str, id: &str, value: i64) {
+    /// Sets `column` of the token `id` (of either kind: both live in the
+    /// one `tokens` table).
+    fn update(&self, column: &str, id: &str, value: i64) {
+        let sql = &format!("UPDATE tokens SET {column} = ?2 WHERE id = ?1");
         let conn = Connection::open(&self.path)
             .unwrap_or_else(|e| panic!("open {}: {e}", self.path.display()));
         // The server holds the file open in WAL mode; wait for its writes.
@@ -49,11 +52,7 @@ impl ClusterDb {
 
     /// Sets the token's `expires_at` (µs since the epoch).
     pub fn set_expires_at(&self, id: &str, micros: i64) {
-        self.update(
-            "UPDATE management_tokens SET expires_at = ?2 WHERE id = ?1",
-            id,
-            micros,
-        );
+        self.update("expires_at", id, micros);
     }
 
     /// Makes the token expired: its expiry becomes one second ago.
@@ -63,10 +62,6 @@ impl ClusterDb {
 
     /// Sets the token's `revoked_at` (µs since the epoch).
     pub fn set_revoked_at(&self, id: &str, micros: i64) {
-        self.update(
-            "UPDATE management_tokens SET revoked_at = ?2 WHERE id = ?1",
-            id,
-            micros,
-        );
+        self.update("revoked_at", id, micros);
     }
 }

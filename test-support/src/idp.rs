@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::server::Server;
+use crate::server::Endpoint;
 use serde_json::{Value, json};
 
 /// Default resource indicator / audience of the fixture's access tokens (and of
@@ -239,21 +239,9 @@ impl IdpBuilder {
         let args = self.args();
         let mut cmd = Command::new("node");
         cmd.args(&args).current_dir(idp_dir());
-        let (server, ready) = Server::start("IdP fixture", cmd, IDP_READY_TIMEOUT);
-        let issuer = ready["issuer"]
-            .as_str()
-            .unwrap_or_else(|| panic!("ready line has no issuer: {ready}"))
-            .to_owned();
-        let port = ready["port"]
-            .as_u64()
-            .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or_else(|| panic!("ready line has no valid port: {ready}"));
         Idp {
-            server,
-            issuer,
-            port,
+            endpoint: Endpoint::start("IdP fixture", cmd, IDP_READY_TIMEOUT),
             audience: self.audience.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
-            http: OnceLock::new(),
         }
     }
 }
@@ -262,20 +250,15 @@ impl IdpBuilder {
 /// If the current thread is panicking (a failed test), the fixture's stderr is
 /// printed so it shows up in the test's captured output.
 pub struct Idp {
-    server: Server,
-    issuer: String,
-    port: u16,
+    endpoint: Endpoint,
     audience: String,
-    /// Made on first use: a blocking client must not be built (or dropped)
-    /// inside an async runtime, and some users never need one.
-    http: OnceLock<reqwest::blocking::Client>,
 }
 
 impl fmt::Debug for Idp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Idp")
-            .field("issuer", &self.issuer)
-            .field("pid", &self.server.pid())
+            .field("issuer", &self.endpoint.issuer)
+            .field("pid", &self.endpoint.server.pid())
             .finish_non_exhaustive()
     }
 }
@@ -292,11 +275,11 @@ impl Idp {
 
     /// `http://127.0.0.1:PORT` as printed by the fixture.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.endpoint.issuer
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.endpoint.port
     }
 
     /// The audience the fixture was started with ([`DEFAULT_AUDIENCE`] unless set).
@@ -306,18 +289,12 @@ impl Idp {
 
     /// `issuer` + `path` (path starts with `/`).
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.issuer, path)
+        format!("{}{}", self.endpoint.issuer, path)
     }
 
     /// A blocking HTTP client (no proxy, 15 s timeout) for talking to the fixture.
     pub fn http(&self) -> &reqwest::blocking::Client {
-        self.http.get_or_init(|| {
-            reqwest::blocking::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(15))
-                .build()
-                .expect("build reqwest blocking client")
-        })
+        self.endpoint.http()
     }
 
     /// `GET /.well-known/openid-configuration`.
@@ -363,6 +340,30 @@ impl Idp {
         } else {
             Err(format!("HTTP {status}: {body}"))
         }
+    }
+
+    /// `GET /__test/workload`: the workload clients' credentials, made per
+    /// process (`secret` of `workload-secret` and `workload-device`;
+    /// `rsa_pem`, `ec_pem`: PKCS#8 keys of `workload-jwt`).
+    pub fn workload(&self) -> Value {
+        self.get_json("/__test/workload")
+    }
+
+    /// `POST /__test/platform-token`: a client assertion for
+    /// `workload-platform` signed the way a platform would (Kubernetes, a CI
+    /// system); `body` may set `aud`, `exp_in` (s) and `iat_offset` (s).
+    pub fn platform_token(&self, body: Value) -> String {
+        let resp = self
+            .http()
+            .post(self.url("/__test/platform-token"))
+            .json(&body)
+            .send()
+            .expect("POST /__test/platform-token");
+        let v: Value = resp.json().expect("platform token JSON");
+        v["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {v}"))
+            .to_owned()
     }
 
     /// `GET /__test/stats`: request counters and `pending_user_codes`.
@@ -515,16 +516,16 @@ impl Idp {
 
     /// The fixture's stderr so far (useful with `--log`).
     pub fn stderr_log(&self) -> String {
-        self.server.stderr_log()
+        self.endpoint.server.stderr_log()
     }
 
     /// Directory holding the fixture's stderr log (removed on drop).
     pub fn log_dir(&self) -> &Path {
-        self.server.log_dir()
+        self.endpoint.server.log_dir()
     }
 
     /// Process id of the node process.
     pub fn pid(&self) -> u32 {
-        self.server.pid()
+        self.endpoint.server.pid()
     }
 }

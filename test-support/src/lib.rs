@@ -7,6 +7,9 @@
 //! * [`pyidp`]: the Python device-flow servers of `tests/providers`
 //!   (django-oauth-toolkit, Authlib): their venv under a lock, [`pyidp::PyIdp`]
 //!   to run one, their test-only routes;
+//! * [`glewlwyd`]: Glewlwyd 2.7 from Debian's package (installed once under
+//!   a lock), run per test with a throwaway SQLite database and configured
+//!   through its admin REST API; device approval through the same API;
 //! * [`tls`]: a throwaway CA and a server certificate for 127.0.0.1/localhost;
 //! * [`cluster_db`]: the reference cluster's SQLite file, edited behind the
 //!   server's back to put a token into a state that would otherwise take
@@ -24,6 +27,7 @@
 //! `scripts/stack.sh`.
 
 pub mod cluster_db;
+pub mod glewlwyd;
 pub mod idp;
 pub mod process;
 pub mod pyidp;

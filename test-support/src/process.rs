@@ -127,3 +127,15 @@ fn wait_for_status(pid: u32, what: &str, done: impl Fn(&dyn Fn(&str) -> u64) -> 
         thread::yield_now();
     }
 }
+
+/// Whether process `pid` is running and not a zombie (a killed orphan may
+/// wait for its reaper): its state in `/proc/PID/stat` (proc(5)).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::server::Server;
+use crate::server::Endpoint;
 use serde_json::{Value, json};
 
 /// Generous: the DOT server migrates its SQLite database before it listens.
@@ -159,13 +159,9 @@ impl PyIdpBuilder {
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONUNBUFFERED", "1");
         let name = format!("{:?} server", self.provider);
-        let (server, ready) = Server::start(&name, cmd, READY_TIMEOUT);
         PyIdp {
             provider: self.provider,
-            issuer: ready["issuer"].as_str().expect("issuer").to_owned(),
-            port: ready["port"].as_u64().expect("port") as u16,
-            server,
-            http: OnceLock::new(),
+            endpoint: Endpoint::start(&name, cmd, READY_TIMEOUT),
         }
     }
 }
@@ -174,17 +170,14 @@ impl PyIdpBuilder {
 /// panicking thread its stderr is printed first.
 pub struct PyIdp {
     provider: Provider,
-    issuer: String,
-    port: u16,
-    server: Server,
-    http: OnceLock<reqwest::blocking::Client>,
+    endpoint: Endpoint,
 }
 
 impl fmt::Debug for PyIdp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PyIdp")
             .field("provider", &self.provider)
-            .field("issuer", &self.issuer)
+            .field("issuer", &self.endpoint.issuer)
             .finish_non_exhaustive()
     }
 }
@@ -202,26 +195,20 @@ impl PyIdp {
     }
 
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.endpoint.issuer
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.endpoint.port
     }
 
     /// `http://127.0.0.1:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://127.0.0.1:{}{path}", self.endpoint.port)
     }
 
     fn http(&self) -> &reqwest::blocking::Client {
-        self.http.get_or_init(|| {
-            reqwest::blocking::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(15))
-                .build()
-                .expect("build reqwest blocking client")
-        })
+        self.endpoint.http()
     }
 
     /// Approves a pending device authorization as `user`; panics on failure.
@@ -307,6 +294,6 @@ impl PyIdp {
 
     /// The server's stderr so far.
     pub fn stderr_log(&self) -> String {
-        self.server.stderr_log()
+        self.endpoint.server.stderr_log()
     }
 }

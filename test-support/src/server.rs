@@ -1,18 +1,62 @@
 //! A test server run as a child process (the Node and Python identity
-//! providers): started with its stderr in a log file, ready once it prints a
-//! JSON line on stdout (stdout is drained after that, so it can never block
-//! on a full pipe), stopped on drop by closing its stdin and killing it, its
-//! stderr printed when the test is panicking.
+//! providers, Glewlwyd): started with its stderr in a log file, ready once it
+//! prints its ready line on stdout (a JSON line for ours; Glewlwyd's own
+//! "started" log line), stdout drained after that so it can never block on a
+//! full pipe, stopped on drop by closing its stdin and killing it, its stderr
+//! printed when the test is panicking.
 
 use serde_json::Value;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 use tempfile::TempDir;
+
+/// A started server as its tests reach it: its process, the issuer and port
+/// of its ready line (`{"issuer": …, "port": …}`), and a blocking HTTP client
+/// (no proxy, 15 s timeout) made on first use: a blocking client must not be
+/// built (or dropped) inside an async runtime, and some users never need one.
+pub struct Endpoint {
+    pub server: Server,
+    pub issuer: String,
+    pub port: u16,
+    http: OnceLock<reqwest::blocking::Client>,
+}
+
+impl Endpoint {
+    /// [`Server::start`], then the issuer and port of the ready line.
+    pub fn start(name: &str, cmd: Command, timeout: Duration) -> Endpoint {
+        let (server, ready) = Server::start(name, cmd, timeout);
+        let issuer = ready["issuer"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: ready line has no issuer: {ready}"))
+            .to_owned();
+        let port = ready["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_else(|| panic!("{name}: ready line has no valid port: {ready}"));
+        Endpoint {
+            server,
+            issuer,
+            port,
+            http: OnceLock::new(),
+        }
+    }
+
+    pub fn http(&self) -> &reqwest::blocking::Client {
+        self.http.get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("build reqwest blocking client")
+        })
+    }
+}
 
 pub struct Server {
     /// How panics and the log name it ("IdP fixture", "Dot server").
@@ -28,7 +72,23 @@ impl Server {
     /// Spawn `cmd` (its stdio is set here) and wait up to `timeout` for its
     /// JSON ready line, which is returned. Panics with the server's stderr
     /// when it does not come.
-    pub fn start(name: &str, mut cmd: Command, timeout: Duration) -> (Server, Value) {
+    pub fn start(name: &str, cmd: Command, timeout: Duration) -> (Server, Value) {
+        Self::start_until(name, cmd, timeout, |line| {
+            serde_json::from_str(line)
+                .map(Some)
+                .map_err(|e| format!("ready line is not JSON ({e}): {line:?}"))
+        })
+    }
+
+    /// Like [`Server::start`] for a server that is not ours: every stdout
+    /// line goes to `ready` until it answers `Ok(Some(value))` (ready) or
+    /// `Err(why)` (panic with the server's stderr); `Ok(None)` reads on.
+    pub fn start_until(
+        name: &str,
+        mut cmd: Command,
+        timeout: Duration,
+        ready: impl Fn(&str) -> Result<Option<Value>, String>,
+    ) -> (Server, Value) {
         let log_dir = tempfile::Builder::new()
             .prefix("test-server-log-")
             .tempdir()
@@ -51,31 +111,30 @@ impl Server {
             }
         });
         let read_log = || fs::read_to_string(&stderr_path).unwrap_or_default();
-        let ready = match rx.recv_timeout(timeout) {
-            Ok(line) => line,
-            Err(e) => {
-                let why = match e {
-                    RecvTimeoutError::Timeout => {
+        let deadline = std::time::Instant::now() + timeout;
+        let parsed = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let why = match rx.recv_timeout(left) {
+                Ok(line) => match ready(&line) {
+                    Ok(Some(value)) => break value,
+                    Ok(None) => continue,
+                    Err(why) => {
                         let _ = child.kill();
-                        format!("no ready line within {timeout:?}")
+                        why
                     }
-                    RecvTimeoutError::Disconnected => "stdout closed before the ready line".into(),
-                };
-                let status = child.wait().ok();
-                panic!(
-                    "{name} {shown} failed to start: {why} (exit: {status:?})\n--- stderr ---\n{}",
-                    read_log()
-                );
-            }
-        };
-        let parsed: Value = serde_json::from_str(&ready).unwrap_or_else(|e| {
-            let _ = child.kill();
-            let _ = child.wait();
+                },
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    format!("no ready line within {timeout:?}")
+                }
+                Err(RecvTimeoutError::Disconnected) => "stdout closed before the ready line".into(),
+            };
+            let status = child.wait().ok();
             panic!(
-                "{name}: ready line is not JSON ({e}): {ready:?}\n--- stderr ---\n{}",
+                "{name} {shown} failed to start: {why} (exit: {status:?})\n--- stderr ---\n{}",
                 read_log()
-            )
-        });
+            );
+        };
         let server = Server {
             name: name.to_string(),
             child,

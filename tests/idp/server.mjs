@@ -155,7 +155,7 @@ const ACCOUNTS = {
 
 const COUNTER_NAMES = [
   'discovery', 'device_authorization', 'token_device_code', 'token_refresh', 'slow_down',
-  'revocation', 'introspection', 'jwks', 'userinfo',
+  'revocation', 'introspection', 'jwks', 'userinfo', 'token_client_credentials',
 ];
 const counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0]));
 
@@ -306,6 +306,97 @@ function makeJwks() {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Workload clients (client credentials grant, RFC 6749 §4.4; issue 20). Keys and secrets are
+// made per process; GET /__test/workload hands them to the test, which writes them to files the
+// way an operator (secret, key) or a platform (assertion) would.
+//
+//   workload-secret    client_secret_basic
+//   workload-jwt       private_key_jwt with the RSA or the EC key below (RFC 7523 §2.2)
+//   workload-platform  private_key_jwt whose assertions the "platform" signs: POST
+//                      /__test/platform-token returns one, as a Kubernetes projected
+//                      service-account token or a CI OIDC token would be written to a file.
+//                      oidc-provider takes only iss = sub = client_id (a federating provider such
+//                      as Entra ID or Keycloak maps the platform's own iss/sub instead).
+//   workload-device    a confidential client without the client credentials grant
+//                      (unauthorized_client)
+// ---------------------------------------------------------------------------------------------
+
+function keyPairPem(type, options) {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync(type, options);
+  return {
+    privateKey,
+    pem: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    jwk: publicKey.export({ format: 'jwk' }),
+  };
+}
+
+const WORKLOAD = (() => {
+  const rsa = keyPairPem('rsa', { modulusLength: 2048 });
+  const ec = keyPairPem('ec', { namedCurve: 'P-256' });
+  const platform = keyPairPem('rsa', { modulusLength: 2048 });
+  return {
+    secret: crypto.randomBytes(24).toString('base64url'),
+    rsa,
+    ec,
+    platform,
+  };
+})();
+
+function workloadClients() {
+  const base = {
+    application_type: 'web',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+  };
+  return [
+    {
+      ...base, client_id: 'workload-secret', client_secret: WORKLOAD.secret, token_endpoint_auth_method: 'client_secret_basic',
+    },
+    {
+      ...base,
+      client_id: 'workload-jwt',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...WORKLOAD.rsa.jwk, use: 'sig' }, { ...WORKLOAD.ec.jwk, use: 'sig' }] },
+    },
+    {
+      ...base,
+      client_id: 'workload-platform',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...WORKLOAD.platform.jwk, use: 'sig', alg: 'RS256' }] },
+    },
+    {
+      ...base,
+      client_id: 'workload-device',
+      client_secret: WORKLOAD.secret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: [DEVICE_CODE_GRANT],
+    },
+  ];
+}
+
+function b64url(data) {
+  return Buffer.from(data).toString('base64url');
+}
+
+// A client assertion as the platform would write it: RS256, iss = sub = workload-platform.
+function platformToken(issuer, { aud, expIn = 600, iatOffset = 0 }) {
+  const now = Math.floor(Date.now() / 1000) + iatOffset;
+  const header = { alg: 'RS256', typ: 'JWT' };
+  const payload = {
+    iss: 'workload-platform',
+    sub: 'workload-platform',
+    aud: aud ?? `${issuer}/token`,
+    jti: crypto.randomUUID(),
+    iat: now,
+    exp: now + expIn,
+  };
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
+  const signature = crypto.sign('sha256', Buffer.from(input), WORKLOAD.platform.privateKey);
+  return `${input}.${signature.toString('base64url')}`;
+}
+
 function makePolicy() {
   const policy = interactionPolicy.base();
   // The stock policy always asks native clients for consent (native_client_prompt). These are
@@ -327,15 +418,18 @@ function providerConfiguration() {
     adapter: KeepExpiredAdapter,
     jwks: makeJwks(),
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
-    clients: CLIENT_IDS.map((clientId) => ({
-      client_id: clientId,
-      client_name: clientId,
-      application_type: 'native',
-      token_endpoint_auth_method: 'none',
-      grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
-      response_types: [],
-      redirect_uris: [],
-    })),
+    clients: [
+      ...CLIENT_IDS.map((clientId) => ({
+        client_id: clientId,
+        client_name: clientId,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+        response_types: [],
+        redirect_uris: [],
+      })),
+      ...workloadClients(),
+    ],
     scopes: OIDC_SCOPES,
     claims: {
       openid: ['sub'],
@@ -407,6 +501,7 @@ function providerConfiguration() {
     },
     features: {
       devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
       revocation: { enabled: true },
       introspection: {
         enabled: true,
@@ -795,6 +890,27 @@ async function handleTestRoute(base, req, res, path) {
     if (req.method !== 'GET') return sendJson(res, 405, { ok: false, error: 'use GET' });
     return sendJson(res, 200, { ...counters, pending_user_codes: pendingUserCodes() });
   }
+  if (path === '/__test/workload') {
+    if (req.method !== 'GET') return sendJson(res, 405, { ok: false, error: 'use GET' });
+    return sendJson(res, 200, {
+      secret: WORKLOAD.secret,
+      rsa_pem: WORKLOAD.rsa.pem,
+      ec_pem: WORKLOAD.ec.pem,
+    });
+  }
+  if (path === '/__test/platform-token') {
+    if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
+    let body;
+    try {
+      const raw = (await readBody(req)).toString('utf8');
+      body = raw.trim() ? JSON.parse(raw) : {};
+    } catch (err) {
+      return sendJson(res, 400, { ok: false, error: `request body must be JSON: ${err.message}` });
+    }
+    const expIn = Number.isInteger(body.exp_in) ? body.exp_in : 600;
+    const iatOffset = Number.isInteger(body.iat_offset) ? body.iat_offset : 0;
+    return sendJson(res, 200, { token: platformToken(base, { aud: body.aud, expIn, iatOffset }) });
+  }
   if (path === '/__test/reset-stats') {
     if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
     for (const name of COUNTER_NAMES) counters[name] = 0;
@@ -956,6 +1072,8 @@ server.listen(opts.port, '127.0.0.1', () => {
             }
           } else if (grantType === 'refresh_token') {
             counters.token_refresh += 1;
+          } else if (grantType === 'client_credentials') {
+            counters.token_client_credentials += 1;
           }
           // oidc-provider reads an already-consumed body from req.body.
           req.body = body;

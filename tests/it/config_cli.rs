@@ -28,15 +28,7 @@ fn show_records_the_source_of_every_value() {
         .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let get = |k: &str| {
-        v["values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["key"] == k)
-            .unwrap_or_else(|| panic!("no {k} in {v}"))
-            .clone()
-    };
+    let get = |k: &str| support::config_row(&v, k);
     assert_eq!(get("port")["value"], "9443");
     assert_eq!(get("port")["source"], "env INFLUX_BOOTSTRAP_PORT");
     assert_eq!(
@@ -67,17 +59,14 @@ fn reads_influxctl_config_when_ours_is_missing() {
     std::fs::create_dir_all(ctl.parent().unwrap()).unwrap();
     std::fs::write(&ctl, PROFILE).unwrap();
     let before = std::fs::read(&ctl).unwrap();
-    let out = env
+    let out: support::Output = env
         .cmd(["config", "show"])
         .env_remove("INFLUX_BOOTSTRAP_CONFIG")
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .unwrap()
+        .into();
+    out.assert_success();
+    let stdout = &out.stdout;
     assert!(stdout.contains("influxctl's config"), "{stdout}");
     assert!(stdout.contains("cluster.example.com"), "{stdout}");
     assert_eq!(std::fs::read(&ctl).unwrap(), before, "never written");

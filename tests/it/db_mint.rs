@@ -11,12 +11,11 @@ use crate::support;
 use reference_cluster::config::DocumentedPaths;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use support::cluster::Cluster;
 use support::stock::{
-    LONG, SHORT, assert_no_secret_on_stderr, logged_in, management_token, query, requests, stock,
-    write,
+    LONG, SHORT, assert_no_secret_on_stderr, dedicated_behind_management_url, logged_in,
+    management_token, query, requests, stock, write,
 };
-use support::{Idp, Output, ProfileToml, TestEnv};
+use support::{Idp, ProfileToml, TestEnv};
 fn state_dir(env: &TestEnv) -> PathBuf {
     env.home().join(".local/state/influx-bootstrap/tokens")
 }
@@ -122,7 +121,11 @@ fn mint_a_database_token_in_both_path_forms() {
         let r = &recs[0];
         assert_eq!(r["kind"], "database");
         assert_eq!(r["token_id"], summary["id"]);
-        assert_eq!(r["store"], "file:telegraf.token");
+        // Relative store paths are made absolute (issue 23, A16).
+        assert_eq!(
+            r["store"],
+            format!("file:{}", env.home().join("telegraf.token").display())
+        );
         assert_eq!(support::described(&r["description"]), "telegraf on host-1");
         assert_eq!(r["cluster"]["api_base"], format!("{}/", cluster.url()));
         assert!(!r.to_string().contains("apiv1_"), "{r}");
@@ -233,39 +236,12 @@ fn a_dropped_create_ends_with_one_live_token_stored_and_the_lost_one_revoked() {
 #[test]
 fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
     let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::builder(&idp)
-        .dedicated("acc-1", "clu-1")
-        .configure(|c| c.management_tokens = false)
-        .start();
-    let mgmt = management_token(&cluster);
+    let (cluster, mgmt, profile) = dedicated_behind_management_url(&idp);
     let env = TestEnv::new();
-    let profile = ProfileToml::new(&idp)
-        .dedicated("acc-1", "clu-1")
-        .host("127.0.0.1")
-        .port(support::free_port())
-        .build()
-        .replacen(
-            "[profile.auth.oauth2]",
-            &format!(
-                "management_url = \"{}\"\n[profile.auth.oauth2]",
-                cluster.url()
-            ),
-            1,
-        );
+    let profile = profile.build();
     assert!(profile.contains("management_url"), "{profile}");
     env.write_config(&profile);
-    let run = |args: &[&str]| {
-        env.cmd(args)
-            .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &mgmt)
-            .output()
-            .map(|o| Output {
-                code: o.status.code(),
-                status: o.status,
-                stdout: String::from_utf8_lossy(&o.stdout).into(),
-                stderr: String::from_utf8_lossy(&o.stderr).into(),
-            })
-            .unwrap()
-    };
+    let run = |args: &[&str]| env.run_with_mgmt_token(args, &mgmt);
     run(&["database", "create", "anything"]).assert_success();
     let out = run(&[
         "-vv",
@@ -543,7 +519,11 @@ fn a_management_rotation_killed_at_its_last_store_is_finished_by_the_next_one() 
     assert_eq!(live.len(), 1, "{live:?}");
     assert!(new.starts_with(live[0]["tokenPrefix"].as_str().unwrap()));
     let recs = records(env);
-    let a = recs.iter().find(|r| r["store"] == "file:a.token").unwrap();
+    let a_store = format!("file:{}", env.home().join("a.token").display());
+    let a = recs
+        .iter()
+        .find(|r| r["store"] == a_store.as_str())
+        .unwrap();
     assert_eq!(a["token_id"], live[0]["id"]);
     let journal = env.home().join(".local/state/influx-bootstrap/journal");
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);

@@ -4,8 +4,10 @@
 
 use crate::support;
 
+use reference_cluster::config::DocumentedPaths;
 use serde_json::Value;
 use support::cluster::Cluster;
+use support::stock::{stock, stock_env};
 use support::{Idp, Output, ProfileToml, TestEnv};
 
 /// The line of the check called `name` (the mark, then the name).
@@ -108,11 +110,8 @@ fn https_cluster_with_its_ca_has_a_trusted_certificate() {
 #[test]
 fn stock_cluster_is_a_warning_naming_the_influxctl_backend() {
     let idp = Idp::start();
-    let cluster = Cluster::builder(&idp)
-        .configure(|c| c.management_tokens = false)
-        .start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let cluster = stock(&idp, DocumentedPaths::Both, None);
+    let env = stock_env(&idp, &cluster);
     let out = env.run(["doctor"]);
     out.assert_success();
     let l = line(&out, "cluster");
@@ -127,11 +126,8 @@ fn stock_cluster_is_a_warning_naming_the_influxctl_backend() {
 #[test]
 fn with_the_influxctl_backend_a_stock_cluster_is_fine_and_influxctl_is_checked() {
     let idp = Idp::start();
-    let cluster = Cluster::builder(&idp)
-        .configure(|c| c.management_tokens = false)
-        .start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let cluster = stock(&idp, DocumentedPaths::Both, None);
+    let env = stock_env(&idp, &cluster);
     // Not installed: a cross naming where InfluxData documents installing it.
     let mut cmd = env.cmd(["doctor"]);
     cmd.env("INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND", "influxctl")

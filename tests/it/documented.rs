@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use support::cluster::Cluster;
 use support::stock::{
-    LONG, assert_no_secret_on_stderr, logged_in, management_token, query, requests, stock, write,
+    LONG, assert_no_secret_on_stderr, dedicated_behind_management_url, logged_in, query, requests,
+    stock, write,
 };
 use support::{Idp, Output, ProfileToml, TestEnv};
 
@@ -459,35 +460,13 @@ fn clustered_long_form_with_the_profile_ids() {
 #[test]
 fn dedicated_behind_management_url_with_a_management_token() {
     let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::builder(&idp)
-        .dedicated("acc-1", "clu-1")
-        .configure(|c| c.management_tokens = false)
-        .start();
-    let mgmt = management_token(&cluster);
+    let (cluster, mgmt, profile) = dedicated_behind_management_url(&idp);
     let env = TestEnv::new();
-    // The cluster host itself has nothing listening: the documented API is
-    // at management_url, as console.influxdata.com is for Cloud Dedicated.
-    let profile = ProfileToml::new(&idp)
-        .dedicated("acc-1", "clu-1")
-        .host("127.0.0.1")
-        .port(support::free_port())
-        .mgmt_token(Some(&mgmt))
-        .build()
-        .replacen(
-            "mgmt_token",
-            &format!("management_url = \"{}\"\nmgmt_token", cluster.url()),
-            1,
-        );
+    let profile = profile.mgmt_token(Some(&mgmt)).build();
     env.write_config(&profile);
 
     let show = json(&env, &["config", "show"]);
-    let row = show["values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["key"] == "management_url")
-        .unwrap()
-        .clone();
+    let row = support::config_row(&show, "management_url");
     assert_eq!(row["value"], format!("{}/", cluster.url()));
     assert!(
         row["source"].as_str().unwrap().starts_with("file "),
@@ -558,13 +537,7 @@ fn dedicated_behind_management_url_with_a_management_token() {
     let env = TestEnv::new();
     env.write_config(&ProfileToml::new(&idp).dedicated("a", "c").build());
     let show = json(&env, &["config", "show"]);
-    let row = show["values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["key"] == "management_url")
-        .unwrap()
-        .clone();
+    let row = support::config_row(&show, "management_url");
     assert_eq!(
         row,
         json!({"key": "management_url", "value": "https://console.influxdata.com/", "source": "default"})

@@ -29,8 +29,7 @@ fn no_files_but(dir: &Path, allowed: &[&str]) {
 #[test]
 fn idp_outage_while_polling_is_survived() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     let mut run = env.spawn(["login", "--format", "json", "--browser", "never"]);
     let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
     // The provider stops listening for 2.5 s (connection refused), then comes
@@ -103,11 +102,7 @@ fn slow_down_storm_keeps_growing_the_interval() {
 
 #[test]
 fn server_error_on_create_touches_no_store() {
-    let Stack {
-        idp: _idp,
-        cluster,
-        env,
-    } = Stack::start();
+    let (_idp, cluster, env) = Stack::start().parts();
     // The first 500 goes to the pre-flight probe (which goes on: the
     // cluster is there), the second to the create.
     cluster.faults(json!({"fail_next": 2, "fail_status": 500}));
@@ -135,11 +130,7 @@ fn server_error_on_create_touches_no_store() {
 
 #[test]
 fn cluster_restart_between_create_and_verify() {
-    let Stack {
-        idp: _idp,
-        mut cluster,
-        env,
-    } = Stack::start();
+    let (_idp, mut cluster, env) = Stack::start().parts();
     // The store runs between create and verify: hold it there while the
     // cluster goes down.
     let gate = StoreGate::new(env.home(), "restart", 0);
@@ -167,11 +158,7 @@ fn cluster_restart_between_create_and_verify() {
 
 #[test]
 fn revoked_management_token_mid_run() {
-    let Stack {
-        idp: _idp,
-        cluster,
-        env,
-    } = Stack::start();
+    let (_idp, cluster, env) = Stack::start().parts();
     let out = env.run([
         "management",
         "create",
@@ -184,23 +171,10 @@ fn revoked_management_token_mid_run() {
     env.run(["management", "revoke", t["id"].as_str().unwrap(), "--force"])
         .assert_success();
     let file = env.home().join("token");
-    let o = env
-        .cmd([
-            "mint",
-            "--description",
-            "y",
-            "--store",
-            &format!("file:{}", file.display()),
-        ])
-        .env(
-            "INFLUX_BOOTSTRAP_MGMT_TOKEN",
-            t["access_token"].as_str().unwrap(),
-        )
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(8));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("rejected the management token"), "{stderr}");
+    let store = format!("file:{}", file.display());
+    let args = ["mint", "--description", "y", "--store", &store];
+    let o = env.run_with_mgmt_token(args, t["access_token"].as_str().unwrap());
+    let stderr = support::assert_rejected_management_token(&o);
     assert!(!stderr.contains(t["access_token"].as_str().unwrap()));
     assert!(!file.exists());
     assert_eq!(cluster.token_count(), 1);
@@ -211,8 +185,7 @@ fn revoked_management_token_mid_run() {
 #[test]
 fn unusable_cache_dir_fails_before_any_request() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     let out = env
         .cmd(["login", "--browser", "never"])
         .env("INFLUX_BOOTSTRAP_CACHE_DIR", "/dev/null/cache")
@@ -278,11 +251,7 @@ exit $rc"#;
 
 #[test]
 fn disk_full_while_storing_revokes_and_leaves_no_partial_file() {
-    let Stack {
-        idp: _idp,
-        cluster,
-        env,
-    } = Stack::start();
+    let (_idp, cluster, env) = Stack::start().parts();
     let mnt = env.home().join("small-disk");
     let ls = env.home().join("left-on-disk");
     for policy in ["revoke", "print"] {
@@ -417,13 +386,8 @@ fn signals_at_each_stage() {
 
 #[test]
 fn bad_flags_are_clear_errors_with_exit_2() {
-    let env = TestEnv::new();
-    let issuer = format!("http://127.0.0.1:{}", support::free_port());
-    env.write_config(
-        &ProfileToml::for_issuer(&issuer, None)
-            .tls_disable(true)
-            .build(),
-    );
+    // Nothing listens at this issuer: a network call would exit 5, not 2.
+    let env = support::unreachable_issuer_env();
     let long = "é".repeat(300);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--timeout", "", "status"], "timeout"),

@@ -365,15 +365,7 @@ fn config_init_scripted_writes_0600_checks_discovery_and_says_what_next() {
     let show = env.run(["config", "show", "--format", "json"]);
     show.assert_success();
     let v = show.stdout_json();
-    let value = |k: &str| {
-        v["values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["key"] == k)
-            .map(|r| r["value"].clone())
-            .unwrap()
-    };
+    let value = |k: &str| support::config_row(&v, k)["value"].clone();
     assert_eq!(value("host"), "influxdb.example.com");
     assert_eq!(value("port"), "443");
     assert_eq!(

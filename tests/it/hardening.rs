@@ -13,20 +13,6 @@ use std::time::Duration;
 use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, Stack, TestEnv, login, session_jwt};
 use test_support::users;
 
-/// A profile whose identity provider and cluster do not exist: anything that
-/// fails here failed before the network (and before anyone was asked).
-fn offline_env() -> TestEnv {
-    let env = TestEnv::new();
-    let nowhere = format!("http://127.0.0.1:{}", support::free_port());
-    env.write_config(
-        &ProfileToml::for_issuer(&nowhere, Some(support::DEFAULT_AUDIENCE))
-            .port(support::free_port())
-            .tls_disable(true)
-            .build(),
-    );
-    env
-}
-
 fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
@@ -35,23 +21,12 @@ fn set_mode(p: &Path, m: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
 }
 
-/// Running and not a zombie.
-fn alive(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, r)| r.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
 // --- 1. symlinks and directories others control -------------------------------
 
 #[test]
 fn a_symlink_or_a_directory_of_another_user_is_refused_before_anything_exists() {
     users::require_root("planting a symlink as another user");
-    let env = offline_env();
+    let env = support::offline_env();
     // The attacker may enter our home, not write to it.
     set_mode(env.home(), 0o711);
     let victim = env.home().join("victim.conf");
@@ -196,8 +171,7 @@ fn stale_temp_files_of_ours_are_removed_on_the_next_run() {
 #[test]
 fn core_dumps_are_off_and_the_process_is_not_dumpable() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     // Unprivileged, so that "not dumpable" is visible: its /proc files then
     // belong to root instead of to the user it runs as (proc(5)).
     let cmd = support::as_unprivileged(
@@ -425,7 +399,7 @@ fn a_failed_exec_store_leaves_no_grandchild_and_the_token_is_revoked() {
         .parse()
         .unwrap();
     assert!(
-        !alive(pid),
+        !test_support::process::alive(pid),
         "the background child {pid} still holds the token"
     );
     let all = s.tokens();
@@ -511,7 +485,7 @@ fn a_stored_token_is_never_sent_to_another_cluster() {
 
 #[test]
 fn a_store_that_holds_a_token_is_not_replaced_without_force() {
-    let env = offline_env();
+    let env = support::offline_env();
     let dotenv = env.home().join(".env");
     fs::write(&dotenv, "INFLUX_MGMT_TOKEN=live-token\n").unwrap();
     let influxctl = env.xdg_config_home().join("influxctl");
@@ -553,7 +527,7 @@ fn a_store_that_holds_a_token_is_not_replaced_without_force() {
 
 #[test]
 fn rotate_refuses_stdout() {
-    let env = offline_env();
+    let env = support::offline_env();
     let file = env.home().join("token");
     fs::write(&file, "old\n").unwrap();
     let out = env.run([
@@ -572,7 +546,7 @@ fn rotate_refuses_stdout() {
 
 #[test]
 fn an_exec_program_not_on_path_is_refused_up_front() {
-    let env = offline_env();
+    let env = support::offline_env();
     let out = env.run([
         "mint",
         "--description",
@@ -589,7 +563,7 @@ fn an_exec_program_not_on_path_is_refused_up_front() {
 /// bits say to root) is found before anything is created.
 #[test]
 fn a_store_directory_where_no_file_can_be_created_is_refused_up_front() {
-    let env = offline_env();
+    let env = support::offline_env();
     // /proc/self is a directory nobody, root included, can create files in.
     let spec = "file:/proc/self/token".to_string();
     let out = env.run(["mint", "--description", "x", "--store", &spec]);

@@ -269,26 +269,16 @@ fn a_management_list_over_the_cap_fails_with_exit_9() {
 
 #[test]
 fn a_huge_expires_in_after_approval_does_not_panic() {
-    use support::canned::{Canned, Reply};
-    let c = Canned::start_with_base(|base, r, _| match r.path.as_str() {
-        "/.well-known/openid-configuration" => Reply::json(
-            200,
-            json!({
-                "issuer": base,
-                "device_authorization_endpoint": format!("{base}/device/code"),
-                "token_endpoint": format!("{base}/token"),
-            }),
-        ),
-        "/device/code" => Reply::json(
-            200,
-            json!({
-                "device_code": "dc", "user_code": "ABCD-EFGH",
-                "verification_uri": "https://idp.example.test/device",
-                "expires_in": u64::MAX, "interval": 1,
-            }),
-        ),
+    use support::canned::{Reply, provider};
+    let device = json!({
+        "device_code": "dc", "user_code": "ABCD-EFGH",
+        "verification_uri": "https://idp.example.test/device",
+        "expires_in": u64::MAX, "interval": 1,
+    });
+    let c = provider(
+        move |_| Reply::json(200, device.clone()),
         // Approved at once, with lifetimes no clock can hold.
-        "/token" => Reply {
+        |_, _| Reply {
             status: 200,
             content_type: "application/json".into(),
             headers: vec![],
@@ -296,8 +286,7 @@ fn a_huge_expires_in_after_approval_does_not_panic() {
                 r#"{"access_token":"at-1","token_type":"Bearer","expires_in":18446744073709551615}"#
                     .into(),
         },
-        _ => Reply::json(404, json!({"error": "not_found"})),
-    });
+    );
     let env = TestEnv::new();
     env.write_config(&ProfileToml::for_issuer(&c.base(), None).build());
     let out = env.run(["login", "--format", "json", "--browser", "never"]);
@@ -399,30 +388,21 @@ fn loopback_requests_never_go_through_a_proxy() {
 /// reaches the terminal escaped.
 #[test]
 fn provider_text_reaches_the_terminal_escaped() {
-    use support::canned::{Canned, Reply};
-    let c = Canned::start_with_base(|base, r, _| match r.path.as_str() {
-        "/.well-known/openid-configuration" => Reply::json(
-            200,
-            json!({
-                "issuer": base,
-                "device_authorization_endpoint": format!("{base}/device/code"),
-                "token_endpoint": format!("{base}/token"),
-            }),
-        ),
-        "/device/code" => Reply::json(
-            200,
-            json!({
-                "device_code": "dc", "user_code": "AB\u{202e}CD\x1b[2J",
-                "verification_uri": "https://idp.example.test/device\u{200b}",
-                "expires_in": 60, "interval": 1,
-            }),
-        ),
-        "/token" => Reply::json(
-            400,
-            json!({"error": "invalid_grant", "error_description": "no\x1b[1A\x1b[2K\u{202e}pe"}),
-        ),
-        _ => Reply::json(404, json!({"error": "not_found"})),
+    use support::canned::{Reply, provider};
+    let device = json!({
+        "device_code": "dc", "user_code": "AB\u{202e}CD\x1b[2J",
+        "verification_uri": "https://idp.example.test/device\u{200b}",
+        "expires_in": 60, "interval": 1,
     });
+    let c = provider(
+        move |_| Reply::json(200, device.clone()),
+        |_, _| {
+            Reply::json(
+                400,
+                json!({"error": "invalid_grant", "error_description": "no\x1b[1A\x1b[2K\u{202e}pe"}),
+            )
+        },
+    );
     let env = TestEnv::new();
     env.write_config(&ProfileToml::for_issuer(&c.base(), None).build());
     let out = env.run(["login", "--browser", "never", "--qr", "never"]);

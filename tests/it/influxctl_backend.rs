@@ -8,18 +8,18 @@ use crate::support::{Idp, ProfileToml, Running, TestEnv};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-const STANDIN: &str = concat!(
+pub(crate) const STANDIN: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/idp/influxctl-standin.mjs"
 );
 
-struct Setup {
-    idp: Idp,
-    cluster: Cluster,
-    env: TestEnv,
+pub(crate) struct Setup {
+    pub(crate) idp: Idp,
+    pub(crate) cluster: Cluster,
+    pub(crate) env: TestEnv,
 }
 
-fn setup() -> Setup {
+pub(crate) fn setup() -> Setup {
     let idp = Idp::builder().interval(1).start();
     let cluster = Cluster::builder(&idp)
         .configure(|c| c.management_tokens = false)
@@ -37,7 +37,7 @@ fn setup() -> Setup {
     Setup { idp, cluster, env }
 }
 
-fn http() -> reqwest::blocking::Client {
+pub(crate) fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .no_proxy()
         .build()
@@ -45,7 +45,7 @@ fn http() -> reqwest::blocking::Client {
 }
 
 /// `GET /api/v0/databases` of the documented API with `token`.
-fn documented_status(cluster: &Cluster, token: &str) -> u16 {
+pub(crate) fn documented_status(cluster: &Cluster, token: &str) -> u16 {
     http()
         .get(format!("{}/api/v0/databases", cluster.url()))
         .bearer_auth(token)
@@ -56,7 +56,7 @@ fn documented_status(cluster: &Cluster, token: &str) -> u16 {
 }
 
 /// An admin's management token, issued by the test route.
-fn admin_token(cluster: &Cluster) -> String {
+pub(crate) fn admin_token(cluster: &Cluster) -> String {
     let r: Value = http()
         .post(format!("{}/__test/management-tokens", cluster.url()))
         .json(&json!({"description": "admin automation"}))
@@ -68,7 +68,7 @@ fn admin_token(cluster: &Cluster) -> String {
 }
 
 /// Every token on the cluster, through the private routes.
-fn private_list(cluster: &Cluster, bearer: &str) -> Vec<Value> {
+pub(crate) fn private_list(cluster: &Cluster, bearer: &str) -> Vec<Value> {
     http()
         .get(format!(
             "{}/__test/private/management/tokens",
@@ -81,12 +81,12 @@ fn private_list(cluster: &Cluster, bearer: &str) -> Vec<Value> {
         .unwrap()
 }
 
-fn standin_dir(env: &TestEnv) -> PathBuf {
+pub(crate) fn standin_dir(env: &TestEnv) -> PathBuf {
     env.xdg_cache_home().join("influxctl-standin")
 }
 
 /// The temporary configs influxctl was given (the stand-in logs each path).
-fn configs_given(env: &TestEnv) -> Vec<PathBuf> {
+pub(crate) fn configs_given(env: &TestEnv) -> Vec<PathBuf> {
     std::fs::read_to_string(standin_dir(env).join("configs.log"))
         .unwrap_or_default()
         .lines()
@@ -94,7 +94,7 @@ fn configs_given(env: &TestEnv) -> Vec<PathBuf> {
         .collect()
 }
 
-fn assert_no_config_left(env: &TestEnv) {
+pub(crate) fn assert_no_config_left(env: &TestEnv) {
     let given = configs_given(env);
     assert!(!given.is_empty(), "influxctl was never run");
     for p in given {
@@ -108,7 +108,7 @@ fn assert_no_config_left(env: &TestEnv) {
 }
 
 /// Nothing token-shaped on a stream meant for people.
-fn assert_no_token_shaped(text: &str, secrets: &[&str]) {
+pub(crate) fn assert_no_token_shaped(text: &str, secrets: &[&str]) {
     for s in secrets {
         assert!(!text.contains(s), "a token reached stderr:\n{text}");
     }
@@ -138,7 +138,7 @@ fn approve_influxctl_login(run: &Running, idp: &Idp) {
     idp.approve(code, "admin");
 }
 
-fn read(p: &Path) -> String {
+pub(crate) fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap().trim().to_string()
 }
 
@@ -407,7 +407,17 @@ fn a_signal_during_the_create_revokes_what_it_made() {
     cmd.env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &admin)
         .env("STANDIN_CREATE_GATE", &gate);
     let run = Running::spawn(cmd);
-    run.wait_for_stderr("standin: creating");
+    // With no person, influxctl's output is relayed once it exited (so the
+    // token it printed is known and redacted): its second run (list, then
+    // create) having started is the sign.
+    let deadline = std::time::Instant::now() + crate::support::DEFAULT_TIMEOUT;
+    while configs_given(&s.env).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the create never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     run.signal("INT");
     // influxctl runs in its own process group: the signal reached only us,
     // and its create finishes once let go.

@@ -6,17 +6,7 @@ use crate::support;
 
 use serde_json::Value;
 use std::path::Path;
-use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, TestEnv, free_port};
-
-/// Start `login --format json`, wait for the device code event.
-fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
-    let mut args = vec!["login", "--format", "json", "--browser", "never"];
-    args.extend_from_slice(extra);
-    let mut run = env.spawn(args);
-    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
-    assert_eq!(ev["event"], "device_code", "{ev}");
-    (run, ev)
-}
+use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, TestEnv, free_port, start_login};
 
 fn login_as(env: &TestEnv, idp: &Idp, user: &str) -> Value {
     support::login(env, idp, user)
@@ -39,8 +29,7 @@ fn mode(p: &Path) -> u32 {
 #[test]
 fn approve_then_reuse_the_cached_session() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     // Let the CLI create the cache directory itself (0700).
     std::fs::remove_dir(env.cache_dir()).unwrap();
 
@@ -117,25 +106,19 @@ fn approve_then_reuse_the_cached_session() {
 #[test]
 fn denied_exits_3_and_writes_nothing() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     let (run, ev) = start_login(&env, &[]);
     idp.deny(ev["user_code"].as_str().unwrap(), "admin");
     let out = run.wait_output();
     out.assert_code(3);
     assert!(out.stderr.contains("denied"), "{}", out.stderr);
-    assert!(
-        env.cache_files()
-            .iter()
-            .all(|p| p.extension().is_none_or(|e| e != "json"))
-    );
+    env.assert_no_session();
 }
 
 #[test]
 fn expired_code_exits_4() {
     let idp = Idp::builder().interval(1).code_ttl(3).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     let (run, _) = start_login(&env, &[]);
     let out = run.wait_output();
     out.assert_code(4);
@@ -152,21 +135,9 @@ fn slow_down_grows_the_interval() {
     // machine only makes polls later, which the rule allows.)
     let idp = Idp::builder().interval(1).enforce_interval(5).start();
     idp.force_slow_down(1);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
-    let (mut run, ev) = start_login(&env, &[]);
-    let slow = run.next_stdout_json(DEFAULT_TIMEOUT);
-    assert_eq!(slow["event"], "slow_down", "{slow}");
-    assert_eq!(slow["interval"], 6, "{slow}");
-    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
-    loop {
-        let e = run.next_stdout_json(DEFAULT_TIMEOUT);
-        assert_ne!(e["event"], "slow_down", "the interval did not grow: {e}");
-        if e["event"] == "authorized" {
-            break;
-        }
-    }
-    run.wait_output().assert_success();
+    let env = TestEnv::for_idp(&idp);
+    let (run, ev) = start_login(&env, &[]);
+    support::follow_slow_down(run, &ev, |code| idp.approve(code, "admin"));
     assert_eq!(idp.stat("slow_down"), 1);
     assert!(idp.stat("token_device_code") >= 2);
 }
@@ -176,8 +147,7 @@ fn expired_access_token_is_refreshed_without_a_new_device_flow() {
     // The cached access token is made expired by its recorded expiry, not by
     // waiting: the next command must refresh rather than reuse.
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     login_as(&env, &idp, "admin");
     let status = env.run(["status", "--format", "json"]);
     assert_eq!(status.stdout_json()["access_token_valid"], true, "{status}");
@@ -208,8 +178,7 @@ fn concurrent_refreshes_do_not_lose_the_rotated_refresh_token() {
     // Access tokens live 20 s, inside the client's 30 s expiry margin: every
     // command refreshes, however fast or slow the machine is.
     let idp = Idp::builder().interval(1).access_token_ttl(20).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     login_as(&env, &idp, "admin");
 
     let runs: Vec<Running> = (0..4)
@@ -232,8 +201,7 @@ fn concurrent_refreshes_do_not_lose_the_rotated_refresh_token() {
 #[test]
 fn logout_revokes_and_forgets() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     login_as(&env, &idp, "admin");
     let rt = cached(&env)["refresh_token"].as_str().unwrap().to_string();
 
@@ -335,8 +303,7 @@ fn sessions_are_isolated_between_profiles() {
 fn world_readable_cache_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     login_as(&env, &idp, "admin");
     let f = session_file(&env);
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -357,8 +324,7 @@ fn world_readable_cache_is_refused() {
 #[test]
 fn corrupt_cache_is_discarded_with_a_warning() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     login_as(&env, &idp, "admin");
     let f = session_file(&env);
     let text = std::fs::read(&f).unwrap();
@@ -391,17 +357,12 @@ fn idp_down_exits_5_naming_the_url() {
 #[test]
 fn ctrl_c_while_waiting_exits_130_and_writes_nothing() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     let (run, _) = start_login(&env, &[]);
     run.signal("INT");
     let out = run.wait_output();
     out.assert_code(130);
-    assert!(
-        env.cache_files()
-            .iter()
-            .all(|p| p.extension().is_none_or(|e| e != "json"))
-    );
+    env.assert_no_session();
 }
 
 #[test]
@@ -409,8 +370,7 @@ fn no_token_bytes_on_stderr_at_debug_level() {
     // Access tokens live 20 s, inside the client's 30 s expiry margin, so the
     // second login refreshes.
     let idp = Idp::builder().interval(1).access_token_ttl(20).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     let mut stderr = String::new();
 
     let (mut run, ev) = start_login(&env, &["-vv"]);
@@ -459,8 +419,7 @@ fn a_refreshed_id_token_that_fails_verification_keeps_the_new_tokens() {
     // answers 404): the ID token is not trusted, but the rotated tokens are
     // saved (the old refresh token is spent) and the earlier identity stays.
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).build());
+    let env = TestEnv::for_idp(&idp);
     login_as(&env, &idp, "admin");
     support::expire_cached_session(&env);
     let mut s = cached(&env);

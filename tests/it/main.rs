@@ -9,6 +9,7 @@
 
 mod support;
 
+mod careful_admin;
 mod config_cli;
 mod db_mint;
 mod doctor;
@@ -16,16 +17,21 @@ mod documented;
 mod faults;
 mod first_run;
 mod fleet;
+mod glewlwyd;
 mod hardening;
 mod hostile;
 mod idp_fixture;
 mod influxctl_backend;
+mod influxctl_hostile;
 mod login;
 mod management;
 mod mint;
+mod newcomer;
 mod output;
 mod properties;
 mod providers;
 mod quirks;
 mod recipes;
+mod store_hardening;
 mod tty;
+mod workload;

@@ -176,30 +176,17 @@ fn management_tokens_authenticate_and_expire() {
     let (_, short) = create(&env, "short-lived", &["--expires-in", "1h"]);
 
     // A management token creates another; createdBy names it.
-    let (out, b) = {
-        let o = env
-            .cmd([
-                "management",
-                "create",
-                "--description",
-                "made by a token",
-                "--format",
-                "json",
-            ])
-            .env(
-                "INFLUX_BOOTSTRAP_MGMT_TOKEN",
-                a["access_token"].as_str().unwrap(),
-            )
-            .output()
-            .unwrap();
-        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-        (o, v)
-    };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [
+        "management",
+        "create",
+        "--description",
+        "made by a token",
+        "--format",
+        "json",
+    ];
+    let out = env.run_with_mgmt_token(args, a["access_token"].as_str().unwrap());
+    out.assert_success();
+    let b = out.stdout_json();
     assert_eq!(
         b["created_by"],
         format!("token:{}", a["id"].as_str().unwrap())
@@ -208,17 +195,9 @@ fn management_tokens_authenticate_and_expire() {
     // An expired token is refused: its expiry moves into the past on the
     // cluster (no waiting for the clock).
     cluster.db().expire(short["id"].as_str().unwrap());
-    let o = env
-        .cmd(["management", "list"])
-        .env(
-            "INFLUX_BOOTSTRAP_MGMT_TOKEN",
-            short["access_token"].as_str().unwrap(),
-        )
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(8));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("rejected the management token"), "{stderr}");
+    let short_token = short["access_token"].as_str().unwrap();
+    let o = env.run_with_mgmt_token(["management", "list"], short_token);
+    let stderr = support::assert_rejected_management_token(&o);
     assert!(stderr.contains("hint:"), "{stderr}");
 }
 
@@ -304,14 +283,8 @@ fn unauthorized_session_is_dropped_with_a_hint() {
 
 #[test]
 fn bad_input_is_refused_before_any_network_call() {
-    let env = TestEnv::new();
     // Nothing listens at this issuer: a network call would exit 5, not 2.
-    let issuer = format!("http://127.0.0.1:{}", support::free_port());
-    env.write_config(
-        &ProfileToml::for_issuer(&issuer, None)
-            .tls_disable(true)
-            .build(),
-    );
+    let env = support::unreachable_issuer_env();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--description", "x", "--expires-at", "2020-01-01T00:00:00Z"],

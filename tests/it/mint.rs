@@ -258,12 +258,9 @@ fn every_store_kind() {
         .env("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR", &keyring_dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to do"));
+    let out = Output::from(out);
+    out.assert_success();
+    assert!(out.stderr.contains("nothing to do"), "{out}");
     assert_eq!(s.tokens().len(), 1);
 }
 
@@ -525,20 +522,6 @@ fn rotate_with_a_failing_store_keeps_the_old_token() {
 
 // --- stores refused up front --------------------------------------------------
 
-/// An environment whose profile points at a provider and a cluster that are
-/// not there: enough for everything `mint` checks before it asks either.
-fn offline_env() -> TestEnv {
-    let env = TestEnv::new();
-    let nowhere = format!("http://127.0.0.1:{}", support::free_port());
-    env.write_config(
-        &ProfileToml::for_issuer(&nowhere, Some(support::DEFAULT_AUDIENCE))
-            .port(support::free_port())
-            .tls_disable(true)
-            .build(),
-    );
-    env
-}
-
 /// A store in a directory its user may not write is refused before any
 /// token exists. Run as an unprivileged user, also when the tests run as root
 /// (where every directory would be writable).
@@ -546,7 +529,7 @@ fn offline_env() -> TestEnv {
 #[test]
 fn a_store_in_an_unwritable_directory_is_refused_up_front() {
     use std::os::unix::fs::PermissionsExt;
-    let env = offline_env();
+    let env = support::offline_env();
     let ro = env.home().join("ro");
     std::fs::create_dir(&ro).unwrap();
     std::fs::write(ro.join(".env"), "A=1\n").unwrap();
@@ -583,7 +566,7 @@ fn a_store_in_an_unwritable_directory_is_refused_up_front() {
 ))]
 #[test]
 fn keyring_with_a_dead_session_bus_fails_fast_with_a_hint() {
-    let env = offline_env();
+    let env = support::offline_env();
     let refused = env.home().join("no-bus");
     let silent = env.home().join("silent-bus");
     // Never accepts: the kernel queues connections, nobody ever reads them.

@@ -15,7 +15,7 @@
 use crate::support;
 
 use serde_json::Value;
-use support::{DEFAULT_TIMEOUT, ProfileToml, Running, TestEnv};
+use support::{DEFAULT_TIMEOUT, ProfileToml, Running, TestEnv, start_login};
 use test_support::pyidp::{Provider, PyIdp};
 
 /// A TOML basic string.
@@ -49,14 +49,6 @@ fn dot_device_url(idp: &PyIdp) -> String {
     format!("device_url = {}\n", q(&idp.url("/o/device-authorization/")))
 }
 
-/// Starts `login --format json`; returns it with its `device_code` event.
-fn start_login(env: &TestEnv) -> (Running, Value) {
-    let mut run = env.spawn(["login", "--format", "json", "--browser", "never"]);
-    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
-    assert_eq!(ev["event"], "device_code", "{ev}");
-    (run, ev)
-}
-
 /// The user code as a person reads it in the box of the human prompt
 /// (`║   CODE   ║`), to be typed as shown.
 fn code_in_the_box(run: &Running) -> String {
@@ -71,7 +63,7 @@ fn code_in_the_box(run: &Running) -> String {
 
 /// Logs in, approving the code exactly as the human prompt shows it.
 fn login_typing_the_shown_code(env: &TestEnv, idp: &PyIdp, user: &str) -> Value {
-    let (mut run, ev) = start_login(env);
+    let (mut run, ev) = start_login(env, &[]);
     let shown = code_in_the_box(&run);
     assert_eq!(shown, ev["user_code"], "the box shows the code as issued");
     idp.approve(&shown, user);
@@ -86,6 +78,29 @@ fn refresh_token(env: &TestEnv) -> String {
         .as_str()
         .expect("refresh_token in the session")
         .to_owned()
+}
+
+/// `logout` revokes the refresh token (RFC 7009) and leaves no session;
+/// returns the answer of the token endpoint at `token_path` to the old
+/// refresh token.
+fn logout_revokes(env: &TestEnv, idp: &PyIdp, token_path: &str) -> (u16, Value) {
+    let rt = refresh_token(env);
+    let out = env.run(["logout"]);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("refresh token revoked"),
+        "{}",
+        out.stderr
+    );
+    assert_cache_empty(env);
+    idp.post_form(
+        &idp.url(token_path),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("client_id", "influx-bootstrap"),
+        ],
+    )
 }
 
 /// Only the directory itself may be left after logout: no session, no lock.
@@ -109,7 +124,7 @@ fn dot_login_refresh_logout() {
 
     // DOT compares user codes literally: a lower-cased code is refused, the
     // code typed exactly as the box shows it is taken.
-    let (mut run, ev) = start_login(&env);
+    let (mut run, ev) = start_login(&env, &[]);
     let shown = code_in_the_box(&run);
     let lower = shown.to_lowercase();
     if lower != shown {
@@ -155,24 +170,8 @@ fn dot_login_refresh_logout() {
         serde_json::to_vec(&saved).unwrap(),
     )
     .unwrap();
-    let rt = refresh_token(&env);
-    let out = env.run(["logout"]);
-    out.assert_success();
-    assert!(
-        out.stderr.contains("refresh token revoked"),
-        "{}",
-        out.stderr
-    );
+    let (status, body) = logout_revokes(&env, &idp, "/o/token/");
     assert!(idp.stat("revocation") >= 1);
-    assert_cache_empty(&env);
-    let (status, body) = idp.post_form(
-        &idp.url("/o/token/"),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt),
-            ("client_id", "influx-bootstrap"),
-        ],
-    );
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -205,23 +204,7 @@ fn dot_explicit_endpoints_identity_after_refresh_is_unverified() {
     assert!(human.stdout.contains("Last refreshed"), "{}", human.stdout);
 
     // `revocation_url` is used by logout.
-    let rt = refresh_token(&env);
-    let out = env.run(["logout"]);
-    out.assert_success();
-    assert!(
-        out.stderr.contains("refresh token revoked"),
-        "{}",
-        out.stderr
-    );
-    assert_cache_empty(&env);
-    let (status, _) = idp.post_form(
-        &idp.url("/o/token/"),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt),
-            ("client_id", "influx-bootstrap"),
-        ],
-    );
+    let (status, _) = logout_revokes(&env, &idp, "/o/token/");
     assert_eq!(status, 400);
 }
 
@@ -232,7 +215,7 @@ fn dot_expired_code_is_ended_by_our_clock() {
     let idp = PyIdp::builder(Provider::Dot).code_ttl(3).start();
     let env = TestEnv::new();
     env.write_config(&issuer_profile(&idp, &dot_device_url(&idp)));
-    let (run, _) = start_login(&env);
+    let (run, _) = start_login(&env, &[]);
     let out = run.wait_output();
     out.assert_code(4);
     assert!(out.stderr.contains("expired"), "{}", out.stderr);
@@ -288,26 +271,10 @@ fn authlib_login_refresh_logout() {
     let out = env.run(["login", "--format", "json"]);
     out.assert_success();
     assert_eq!(out.stdout_json()["session"], "refreshed");
-    let rt = refresh_token(&env);
-    assert_ne!(before, rt, "rotated and saved");
+    assert_ne!(before, refresh_token(&env), "rotated and saved");
     assert_eq!(idp.stat("token_refresh"), 1);
 
-    let out = env.run(["logout"]);
-    out.assert_success();
-    assert!(
-        out.stderr.contains("refresh token revoked"),
-        "{}",
-        out.stderr
-    );
-    assert_cache_empty(&env);
-    let (status, body) = idp.post_form(
-        &idp.url("/token"),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt),
-            ("client_id", "influx-bootstrap"),
-        ],
-    );
+    let (status, body) = logout_revokes(&env, &idp, "/token");
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -326,19 +293,8 @@ fn authlib_slow_down_adds_five_seconds() {
     idp.force_slow_down(1);
     let env = TestEnv::new();
     env.write_config(&issuer_profile(&idp, ""));
-    let (mut run, ev) = start_login(&env);
-    let slow = run.next_stdout_json(DEFAULT_TIMEOUT);
-    assert_eq!(slow["event"], "slow_down", "{slow}");
-    assert_eq!(slow["interval"], 6, "{slow}");
-    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
-    loop {
-        let e = run.next_stdout_json(DEFAULT_TIMEOUT);
-        assert_ne!(e["event"], "slow_down", "the interval did not grow: {e}");
-        if e["event"] == "authorized" {
-            break;
-        }
-    }
-    run.wait_output().assert_success();
+    let (run, ev) = start_login(&env, &[]);
+    support::follow_slow_down(run, &ev, |code| idp.approve(code, "admin"));
     assert_eq!(idp.stat("slow_down"), 1);
 }
 

@@ -4,29 +4,8 @@
 use crate::support;
 
 use serde_json::{Value, json};
-use support::canned::{Canned, Reply, Request};
+use support::canned::{Canned, Reply, Request, provider};
 use support::{ProfileToml, TestEnv};
-
-/// A provider whose discovery points at itself; `device` and `token` script
-/// the two endpoints (n = how many earlier requests that path has seen).
-fn provider(
-    device: impl Fn(&Request) -> Reply + Send + Sync + 'static,
-    token: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
-) -> Canned {
-    Canned::start_with_base(move |base, r, n| match r.path.as_str() {
-        "/.well-known/openid-configuration" => Reply::json(
-            200,
-            json!({
-                "issuer": base,
-                "device_authorization_endpoint": format!("{base}/device/code"),
-                "token_endpoint": format!("{base}/token"),
-            }),
-        ),
-        "/device/code" => device(r),
-        "/token" => token(r, n),
-        _ => Reply::json(404, json!({"error": "not_found"})),
-    })
-}
 
 fn device_ok(extra: Value) -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
     move |_| {
@@ -321,41 +300,17 @@ fn plain_http_to_a_remote_host_is_refused_before_any_request() {
 /// browser gets the plain `https:` `verification_uri` instead.
 #[test]
 fn a_file_url_from_the_provider_is_never_opened() {
-    use std::os::unix::fs::PermissionsExt;
-    use std::time::Duration;
     let c = provider(
         device_ok(json!({"verification_uri_complete": "file:///etc/shadow"})),
         |_, _| tokens(),
     );
     let env = env_for(&c);
-    // $BROWSER writes the URL it was given into a FIFO the test reads (an
-    // event to wait on: the browser is started detached).
-    let fifo = env.home().join("browser.fifo");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let script = env.home().join("browser.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" > '{}'\n", fifo.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = fifo.clone();
-    std::thread::spawn(move || {
-        let _ = tx.send(std::fs::read_to_string(reader));
-    });
+    let browser = support::FifoBrowser::new(&env);
     let mut cmd = env.cmd(["login", "--browser", "always", "--qr", "always"]);
-    cmd.env("BROWSER", script.display().to_string());
+    cmd.env("BROWSER", browser.command());
     let out = support::Running::spawn(cmd).wait_output();
     out.assert_success();
-    let opened = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("$BROWSER was not started")
-        .unwrap();
+    let opened = browser.opened();
     assert_eq!(opened.trim_end(), "https://idp.example.test/device");
     assert!(!out.stderr.contains("file:"), "{out}");
 }

@@ -8,14 +8,12 @@
 use crate::support;
 
 use std::process::Command;
-use std::sync::mpsc;
-use std::time::Duration;
 use support::cluster::Cluster;
 use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv};
 
 /// `args` on a `cols`×`rows` pseudo-terminal; `env_vars` added to the
 /// test environment (`None` removes one).
-fn in_pty(
+pub(crate) fn in_pty(
     env: &TestEnv,
     cols: u16,
     rows: u16,
@@ -97,10 +95,14 @@ fn on_80x24_the_url_and_the_boxed_code_are_on_screen_at_the_end() {
     for edge in ['╔', '║', '╚'] {
         assert!(screen.iter().any(|l| l.contains(edge)), "{edge} {shown:#?}");
     }
-    // The QR code came first, and fits.
-    let qr_at = shown.iter().position(|l| l.contains("Scan this QR code"));
-    let url_at = shown.iter().position(|l| l.contains(&url)).unwrap();
-    assert!(qr_at.is_some_and(|q| q < url_at), "{shown:#?}");
+    // No QR code: with the text it would be taller than 24 rows, and a QR
+    // code whose top scrolled away cannot be scanned (issue 23, A4).
+    let text = shown.join("\n");
+    assert!(
+        text.contains("(QR code skipped: with the code it needs"),
+        "{text}"
+    );
+    assert!(!text.contains('▀'), "{text}");
     // Every row the terminal shows (a spinner redraws its row after `\r`).
     for l in out.stdout.lines().flat_map(|l| l.split('\r')) {
         assert!(width(l) <= 80, "{} columns: {l:?}", width(l));
@@ -113,14 +115,41 @@ fn on_80x24_the_url_and_the_boxed_code_are_on_screen_at_the_end() {
 }
 
 #[test]
+fn a_qr_code_only_when_all_of_it_and_the_code_fit_on_the_screen() {
+    let (idp, _cluster, env) = setup();
+    let mut run = in_pty(&env, 80, 40, "login --browser never", &[]);
+    let shown = lines_until(&mut run, "yourself.");
+    approve(&idp);
+    run.wait_output().assert_code(0);
+    // From the caption to the warning (and the wait line after it): all
+    // on one screen of 40 rows.
+    let qr_at = shown
+        .iter()
+        .position(|l| l.contains("Scan this QR code"))
+        .unwrap_or_else(|| panic!("{shown:#?}"));
+    assert!(shown.len() - qr_at < 40, "{shown:#?}");
+    let url = format!("http://127.0.0.1:{}/device", idp.port());
+    let url_at = shown.iter().position(|l| l.contains(&url)).unwrap();
+    assert!(qr_at < url_at, "{shown:#?}");
+}
+
+#[test]
 fn a_small_terminal_skips_the_qr_code_and_wraps_at_words() {
     let (idp, _cluster, env) = setup();
     let mut run = in_pty(&env, 40, 24, "login --browser never", &[]);
     let shown = lines_until(&mut run, "yourself.");
     approve(&idp);
-    run.wait_output().assert_code(0);
+    let out = run.wait_output();
+    assert_eq!(out.code, Some(0), "{out}");
+    // The redrawn wait line fits too: one that wraps leaves a copy of
+    // itself at every redraw (issue 19, item 13).
+    assert!(out.stdout.contains("waiting…"), "{out:?}");
+    let redrawn = out.stdout.lines().flat_map(|l| l.split('\r'));
+    for l in redrawn.filter(|l| l.contains("waiting")) {
+        assert!(width(l) <= 40, "{} columns: {l:?}", width(l));
+    }
     let text = shown.join("\n");
-    assert!(text.contains("(QR code skipped: it needs"), "{text}");
+    assert!(text.contains("(QR code skipped:"), "{text}");
     assert!(!text.contains('█') && !text.contains('▀'), "{text}");
     for l in &shown {
         assert!(width(l) <= 40, "{} columns: {l:?}", width(l));
@@ -181,36 +210,11 @@ fn colour_only_on_a_terminal_that_wants_it() {
 #[test]
 fn browser_is_honoured_and_a_failure_is_one_plain_line() {
     let (idp, _cluster, env) = setup();
-    // $BROWSER writes the URL it was given into a FIFO the test reads: an
-    // event to wait on, no polling.
-    let fifo = env.home().join("browser.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let script = env.home().join("browser.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" > '{}'\n", fifo.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (tx, rx) = mpsc::channel();
-    let reader = fifo.clone();
-    std::thread::spawn(move || {
-        let _ = tx.send(std::fs::read_to_string(reader));
-    });
+    let browser = support::FifoBrowser::new(&env);
     let mut cmd = env.cmd(["login", "--browser", "always"]);
-    cmd.env("BROWSER", script.display().to_string());
+    cmd.env("BROWSER", browser.command());
     let run = Running::spawn(cmd);
-    let opened = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("$BROWSER was not started")
-        .unwrap();
+    let opened = browser.opened();
     assert!(
         opened.starts_with(&format!("http://127.0.0.1:{}/device", idp.port())),
         "{opened}"
@@ -285,18 +289,7 @@ fn verbose_logs_in_a_pipe_or_file_have_no_escape_sequences() {
 fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
     let (idp, _cluster, env) = setup();
     support::login(&env, &idp, "admin");
-    let made = env.run([
-        "management",
-        "create",
-        "--description",
-        "pty list",
-        "--expires-in",
-        "90d",
-        "--format",
-        "json",
-    ]);
-    made.assert_success();
-    let id = made.stdout_json()["id"].as_str().unwrap().to_string();
+    let id = created_id(&env, &["--description", "pty list", "--expires-in", "90d"]);
     let short = &id[..8];
 
     let out = in_pty(&env, 120, 24, "management list", &[]).wait_output();
@@ -305,12 +298,13 @@ fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
     assert!(out.stdout.contains(short), "{out}");
     assert!(!out.stdout.contains(&id), "the full id is for pipes: {out}");
     assert!(out.stdout.contains("active"), "{out}");
-    assert!(out.stdout.contains("in 89 days"), "{out}");
+    // Nearest, as the summary says it (issue 19 item 16).
+    assert!(out.stdout.contains("in 90 days"), "{out}");
     // Piped: the full id and RFC 3339 times, as before.
     let piped = env.run(["management", "list"]);
     piped.assert_success();
     assert!(piped.stdout.contains(&id), "{piped}");
-    assert!(!piped.stdout.contains("in 89 days"), "{piped}");
+    assert!(!piped.stdout.contains("in 90 days"), "{piped}");
 
     // What the terminal showed can be typed back.
     env.run(["management", "revoke", "--force", short])
@@ -341,4 +335,41 @@ fn token_lists_on_a_terminal_have_short_ids_a_status_and_relative_times() {
     // Too short, or matching nothing: clear errors.
     env.run(["token", "get", "abc"]).assert_code(2);
     env.run(["token", "get", "zzzzzzzz"]).assert_code(1);
+}
+
+/// `management create ARGS`: the new token's id.
+fn created_id(env: &TestEnv, args: &[&str]) -> String {
+    let mut all = vec!["management", "create", "--format", "json"];
+    all.extend_from_slice(args);
+    let made = env.run(all);
+    made.assert_success();
+    made.stdout_json()["id"].as_str().unwrap().to_string()
+}
+
+/// Issue 19 item 11: `management revoke PREFIX` asks about the resolved id
+/// and its description, never about the prefix as typed (a typo resolves to
+/// another token). No answer (end of input): nothing is revoked.
+#[test]
+fn revoke_asks_about_the_resolved_id_and_its_description() {
+    let (idp, _cluster, env) = setup();
+    support::login(&env, &idp, "admin");
+    let id = created_id(&env, &["--description", "the one to keep"]);
+    let out = in_pty(
+        &env,
+        200,
+        24,
+        &format!("management revoke {}", &id[..6]),
+        &[],
+    )
+    .wait_output();
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stdout.contains(&format!(
+            "Revoke 1 management token: {id} (the one to keep)?"
+        )),
+        "{out}"
+    );
+    assert!(out.stdout.contains("nothing was revoked"), "{out}");
+    let listed = env.run(["management", "list", "--format", "json"]);
+    assert!(listed.stdout_json()[0]["revoked_at"].is_null(), "{listed}");
 }

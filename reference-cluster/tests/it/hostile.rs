@@ -10,7 +10,9 @@ use axum::Router;
 use axum::routing::get;
 use serde_json::json;
 
-use crate::support::{Api, Issuer, cluster_config, cluster_config_on_disk, start};
+use crate::support::{
+    Api, Issuer, cluster_config, cluster_config_on_disk, dedicated_config, serve, stack, start,
+};
 
 /// An identity provider whose JWKS endpoint fails (HTTP 500) and counts the
 /// requests; the first one is held until `release` is notified, so that the
@@ -41,9 +43,7 @@ impl BrokenJwks {
                 }
             }),
         );
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let task = serve(listener, app);
         BrokenJwks {
             url,
             hits,
@@ -91,9 +91,7 @@ async fn jwks_fetches_are_single_flight_with_back_off() {
 
 #[tokio::test]
 async fn only_typed_access_tokens_are_access_tokens() {
-    let idp = Issuer::start().await;
-    let server = start(cluster_config(&idp)).await;
-    let api = Api::new(&server);
+    let (idp, server, api) = stack(cluster_config).await;
     let claims = idp.claims("admin");
     let cases = [
         (Some("at+jwt"), 200),
@@ -122,13 +120,7 @@ async fn only_typed_access_tokens_are_access_tokens() {
 
 #[tokio::test]
 async fn callers_without_a_credential_cannot_probe_ids() {
-    let idp = Issuer::start().await;
-    let mut config = cluster_config(&idp);
-    config.dedicated = Some(reference_cluster::config::Dedicated {
-        account_id: "acc-1".into(),
-        cluster_id: "clu-1".into(),
-    });
-    let server = start(config).await;
+    let (_idp, server, _) = stack(dedicated_config).await;
     let http = reqwest::Client::new();
     for ids in [
         "acc-1/clusters/clu-1",

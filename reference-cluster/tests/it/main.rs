@@ -8,4 +8,5 @@ mod api;
 mod binary;
 mod hostile;
 mod idp_e2e;
+mod load;
 mod spec;

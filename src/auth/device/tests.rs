@@ -296,3 +296,60 @@ fn configuration_errors_exit_2_with_a_hint_naming_the_setting() {
     assert_eq!(err.exit_code(), exit::IDP);
     assert_eq!(err.hint(), None);
 }
+
+#[test]
+fn refresh_answers() {
+    let tokens = r#"{"access_token":"a","token_type":"bearer","expires_in":60,"iat":1}"#;
+    let cases: Vec<(&str, Response, Result<&str, &str>)> = vec![
+        (
+            "tokens (Glewlwyd: lower-case bearer, extra iat)",
+            resp(200, JSON, tokens),
+            Ok("Refreshed"),
+        ),
+        (
+            "RFC 6749 §5.2",
+            resp(400, JSON, r#"{"error":"invalid_grant"}"#),
+            Ok("invalid_grant"),
+        ),
+        (
+            "GitHub: error inside HTTP 200",
+            resp(200, JSON, r#"{"error":"invalid_grant"}"#),
+            Ok("invalid_grant"),
+        ),
+        (
+            "Glewlwyd: bare 400",
+            resp(400, "", ""),
+            Ok("HTTP 400 with an empty body"),
+        ),
+        (
+            "another client error with a body",
+            resp(401, JSON, r#"{"error":"invalid_client"}"#),
+            Ok("HTTP 401 invalid_client"),
+        ),
+        (
+            "a client error page",
+            resp(403, "text/html", "<html>no</html>"),
+            Ok("HTTP 403"),
+        ),
+        ("overload is not a refusal", resp(429, "", ""), Err("429")),
+        ("a timeout is not a refusal", resp(408, "", ""), Err("408")),
+        (
+            "a server error is not a refusal",
+            resp(500, JSON, r#"{"error":"server_error"}"#),
+            Err("server_error"),
+        ),
+        (
+            "a proxy's page",
+            resp(502, "text/html", "<html>bad gateway</html>"),
+            Err("502"),
+        ),
+    ];
+    for (name, r, want) in cases {
+        match (classify_refresh(&r), want) {
+            (Ok(RefreshOutcome::Refreshed(_)), Ok("Refreshed")) => {}
+            (Ok(RefreshOutcome::Rejected(why)), Ok(w)) => assert_eq!(why, w, "{name}"),
+            (Err(e), Err(w)) => assert!(format!("{e:#}").contains(w), "{name}: {e:#}"),
+            (got, _) => panic!("{name}: {got:?}, wanted {want:?}"),
+        }
+    }
+}

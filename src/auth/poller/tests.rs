@@ -39,6 +39,7 @@ fn tokens() -> TokenSet {
         refresh_token: None,
         id_token: None,
         expires_in: None,
+        refresh_expires_in: None,
         scope: None,
     }
 }

@@ -112,6 +112,10 @@ fn list_output_shapes() {
             assert!(t.expires_at.is_none(), "absent means never: {doc}");
         }
     }
+    // An entry without `created_at` is not dated "now" (which would widen
+    // every "created since" filter): it is dated long ago.
+    let undated = parse_list(&format!(r#"[{{"id":"{ID}","description":"c"}}]"#)).unwrap();
+    assert_eq!(undated[0].created_at, DateTime::<Utc>::UNIX_EPOCH);
     for bad in [
         "42",
         r#"[{"description":"no id"}]"#,

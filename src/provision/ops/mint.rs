@@ -129,7 +129,7 @@ async fn if_missing<A: TokenApi>(
         provision::check_bound(first.as_ref(), record.as_ref(), tok, &here, &address)
     };
     Ok(
-        match provision::held_token(p, &plan.stores, min_remaining, bound).await? {
+        match provision::held_token(p, &plan.stores, min_remaining, record.as_ref(), bound).await? {
             Held::Fresh(t) => {
                 io.reporter.unchanged(&first.to_string(), &t, plan.json)?;
                 Before::Done

@@ -134,7 +134,12 @@ async fn management_token(
         &provision::management_credential(&old),
     )
     .await?;
-    let held = p.describe_held(&old).await?;
+    let held_id = known
+        .record
+        .as_ref()
+        .filter(|r| r.describes(&old))
+        .map(|r| r.token_id.as_str());
+    let held = p.describe_held(&old, held_id).await?;
     let due = |m| not_due(io, req.when_remaining, &first, req.json, m);
     if let Some(done) = held.as_ref().and_then(due) {
         return done;

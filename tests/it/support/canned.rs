@@ -179,3 +179,24 @@ fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
     let _ = conn.write_all(out.as_bytes());
     let _ = conn.flush();
 }
+
+/// A provider whose discovery points at itself; `device` and `token` script
+/// the two endpoints (n = how many earlier requests that path has seen).
+pub fn provider(
+    device: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    token: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+) -> Canned {
+    Canned::start_with_base(move |base, r, n| match r.path.as_str() {
+        "/.well-known/openid-configuration" => Reply::json(
+            200,
+            serde_json::json!({
+                "issuer": base,
+                "device_authorization_endpoint": format!("{base}/device/code"),
+                "token_endpoint": format!("{base}/token"),
+            }),
+        ),
+        "/device/code" => device(r),
+        "/token" => token(r, n),
+        _ => Reply::json(404, serde_json::json!({"error": "not_found"})),
+    })
+}

@@ -20,7 +20,10 @@
 
 pub mod canned;
 pub mod cluster;
+pub mod steps;
 pub mod stock;
+
+pub use steps::*;
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -66,6 +69,7 @@ pub struct ProfileToml {
     tls_disable: bool,
     tls_ca: Option<String>,
     mgmt_token: Option<String>,
+    management_url: Option<String>,
     account_id: Option<String>,
     cluster_id: Option<String>,
 }
@@ -93,6 +97,7 @@ impl ProfileToml {
             tls_disable: false,
             tls_ca: None,
             mgmt_token: None,
+            management_url: None,
             account_id: None,
             cluster_id: None,
         }
@@ -116,6 +121,10 @@ impl ProfileToml {
         self.mgmt_token = token.map(str::to_owned);
         self
     }
+    pub fn management_url(mut self, url: &str) -> Self {
+        self.management_url = Some(url.to_owned());
+        self
+    }
     pub fn dedicated(mut self, account: &str, cluster: &str) -> Self {
         self.product = "dedicated".into();
         self.account_id = Some(account.into());
@@ -133,6 +142,10 @@ impl ProfileToml {
     }
     pub fn port(mut self, port: impl ToString) -> Self {
         self.port = port.to_string();
+        self
+    }
+    pub fn scopes(mut self, scopes: &[&str]) -> Self {
+        self.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
         self
     }
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
@@ -160,6 +173,9 @@ impl ProfileToml {
         );
         // Top-level profile keys must come before the first sub-table.
         let mut top = String::new();
+        if let Some(u) = &self.management_url {
+            top.push_str(&format!("management_url = {}\n", toml_str(u)));
+        }
         if let Some(t) = &self.mgmt_token {
             top.push_str(&format!("mgmt_token = {}\n", toml_str(t)));
         }
@@ -224,6 +240,24 @@ impl Default for TestEnv {
 }
 
 impl TestEnv {
+    /// A new environment whose config holds the default profile for `idp`.
+    pub fn for_idp(idp: &Idp) -> Self {
+        let env = Self::new();
+        env.write_config(&ProfileToml::new(idp).build());
+        env
+    }
+
+    /// No session file (`*.json`) in the cache: nothing was saved.
+    #[track_caller]
+    pub fn assert_no_session(&self) {
+        let sessions: Vec<_> = self
+            .cache_files()
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert!(sessions.is_empty(), "sessions saved: {sessions:?}");
+    }
+
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("influx-bootstrap-test-")
@@ -329,6 +363,19 @@ impl TestEnv {
     {
         self.spawn(args).wait_output()
     }
+
+    /// Runs the CLI with `INFLUX_BOOTSTRAP_MGMT_TOKEN=token` (stdin closed).
+    pub fn run_with_mgmt_token<I, S>(&self, args: I, token: &str) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd(args)
+            .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", token)
+            .output()
+            .expect("run the CLI")
+            .into()
+    }
 }
 
 /// Result of a finished CLI run.
@@ -339,6 +386,18 @@ pub struct Output {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
+}
+
+/// A run made with [`TestEnv::cmd`] and `Command::output`.
+impl From<std::process::Output> for Output {
+    fn from(o: std::process::Output) -> Output {
+        Output {
+            code: o.status.code(),
+            status: o.status,
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    }
 }
 
 impl Output {
@@ -709,11 +768,12 @@ pub fn login(env: &TestEnv, idp: &Idp, user: &str) -> Value {
     done
 }
 
-/// The cached session file of `env` (there must be exactly one).
-pub fn session_file(env: &TestEnv) -> PathBuf {
-    let files: Vec<PathBuf> = fs::read_dir(env.cache_dir())
-        .expect("cache dir")
-        .map(|e| e.expect("dir entry").path())
+/// Every session file in `env`'s cache (none when there is no cache yet).
+pub fn session_files(env: &TestEnv) -> Vec<PathBuf> {
+    let Ok(dir) = fs::read_dir(env.cache_dir()) else {
+        return Vec::new();
+    };
+    dir.map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         // Other files live beside the sessions (the remembered API path
         // forms): only session files count.
@@ -721,7 +781,12 @@ pub fn session_file(env: &TestEnv) -> PathBuf {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("session-"))
         })
-        .collect();
+        .collect()
+}
+
+/// The cached session file of `env` (there must be exactly one).
+pub fn session_file(env: &TestEnv) -> PathBuf {
+    let files = session_files(env);
     assert_eq!(files.len(), 1, "expected one session file: {files:?}");
     files[0].clone()
 }
@@ -763,6 +828,11 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// (idp, cluster, env): the idp must be kept alive as long as the others.
+    pub fn parts(self) -> (Idp, cluster::Cluster, TestEnv) {
+        (self.idp, self.cluster, self.env)
+    }
+
     /// Logged in as `admin`.
     pub fn start() -> Stack {
         Stack::with(Idp::builder().interval(1).start(), "admin")
@@ -818,9 +888,14 @@ impl StoreGate {
         run.wait_for_stderr(&self.storing);
     }
 
-    /// Let the store finish.
+    /// Let the store finish. The write happens on a thread of its own: a
+    /// signal stops an `exec:` store at once (issue 19 item 7), and then
+    /// nobody ever opens the FIFO to read.
     pub fn open(&self) {
-        fs::write(&self.fifo, "go\n").expect("open the gate");
+        let fifo = self.fifo.clone();
+        std::thread::spawn(move || {
+            let _ = fs::write(&fifo, "go\n");
+        });
     }
 }
 

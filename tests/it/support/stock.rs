@@ -28,10 +28,34 @@ pub fn stock(idp: &Idp, paths: DocumentedPaths, listen: Option<std::net::SocketA
         .start()
 }
 
-/// A CLI environment logged in as `admin` against `cluster`.
-pub fn logged_in(idp: &Idp, cluster: &Cluster) -> TestEnv {
+/// A stock Cloud Dedicated cluster (account `acc-1`, cluster `clu-1`), a
+/// management token handed to it out of band, and a profile for it whose
+/// host has nothing listening: the documented API is at `management_url`,
+/// as console.influxdata.com is for Cloud Dedicated.
+pub fn dedicated_behind_management_url(idp: &Idp) -> (Cluster, String, ProfileToml) {
+    let cluster = Cluster::builder(idp)
+        .dedicated("acc-1", "clu-1")
+        .configure(|c| c.management_tokens = false)
+        .start();
+    let mgmt = management_token(&cluster);
+    let profile = ProfileToml::new(idp)
+        .dedicated("acc-1", "clu-1")
+        .host("127.0.0.1")
+        .port(super::free_port())
+        .management_url(&cluster.url());
+    (cluster, mgmt, profile)
+}
+
+/// A CLI environment with a profile for `cluster` (nobody logged in).
+pub fn stock_env(idp: &Idp, cluster: &Cluster) -> TestEnv {
     let env = TestEnv::new();
     env.write_config(&ProfileToml::new(idp).cluster(cluster).build());
+    env
+}
+
+/// A CLI environment logged in as `admin` against `cluster`.
+pub fn logged_in(idp: &Idp, cluster: &Cluster) -> TestEnv {
+    let env = stock_env(idp, cluster);
     super::login(&env, idp, "admin");
     env
 }

@@ -24,6 +24,7 @@ import argparse
 import json
 import logging
 import os
+import hmac
 import sys
 import threading
 import time
@@ -109,14 +110,36 @@ class Token(dict):
         return self["user"]
 
 
+# A confidential client for the client credentials grant (RFC 6749 §4.4;
+# issue 20). The secret is a test fixture's, known to the tests.
+WORKLOAD_CLIENT_ID = "workload-secret"
+WORKLOAD_SECRET = "authlib-workload-secret-for-tests"
+
+
+class WorkloadClient(Client):
+    def get_client_id(self):
+        return WORKLOAD_CLIENT_ID
+
+    def check_client_secret(self, client_secret):
+        return hmac.compare_digest(client_secret, WORKLOAD_SECRET)
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_grant_type(self, grant_type):
+        return grant_type == "client_credentials"
+
+
 def query_client(client_id):
+    if client_id == WORKLOAD_CLIENT_ID:
+        return WorkloadClient()
     return Client() if client_id == CLIENT_ID else None
 
 
 def save_token(token, req):
     with LOCK:
         t = Token(
-            client_id=CLIENT_ID,
+            client_id=req.client.get_client_id() if req.client else CLIENT_ID,
             user=req.user,
             scope=token.get("scope", ""),
             issued_at=time.time(),
@@ -213,13 +236,24 @@ app = Flask(__name__)
 app.config.update(
     OAUTH2_SCOPES_SUPPORTED=["openid", "profile", "email", "offline_access"],
     OAUTH2_REFRESH_TOKEN_GENERATOR=True,
-    OAUTH2_TOKEN_EXPIRES_IN={DEVICE_CODE_GRANT_TYPE: args.access_token_ttl, "refresh_token": args.access_token_ttl},
+    OAUTH2_TOKEN_EXPIRES_IN={
+        DEVICE_CODE_GRANT_TYPE: args.access_token_ttl,
+        "refresh_token": args.access_token_ttl,
+        "client_credentials": args.access_token_ttl,
+    },
 )
 server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
 server.register_endpoint(DeviceEndpoint)
 server.register_endpoint(Revocation)
 server.register_grant(DeviceGrant)
 server.register_grant(RefreshGrant)
+
+
+class WorkloadGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+server.register_grant(WorkloadGrant)
 
 
 @app.post("/device_authorization")
@@ -246,8 +280,8 @@ def metadata():
         token_endpoint=base + "/token",
         device_authorization_endpoint=base + "/device_authorization",
         revocation_endpoint=base + "/revoke",
-        grant_types_supported=[DEVICE_CODE_GRANT_TYPE, "refresh_token"],
-        token_endpoint_auth_methods_supported=["none"],
+        grant_types_supported=[DEVICE_CODE_GRANT_TYPE, "refresh_token", "client_credentials"],
+        token_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
         scopes_supported=app.config["OAUTH2_SCOPES_SUPPORTED"],
         response_types_supported=[],
     )

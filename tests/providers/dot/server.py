@@ -47,6 +47,8 @@ KEY = (
 
 DB_DIR = tempfile.mkdtemp(prefix="dot-idp-")
 CLIENT_ID = "influx-bootstrap"
+WORKLOAD_CLIENT_ID = "workload-secret"
+WORKLOAD_SECRET = "dot-workload-secret-for-tests"
 USERS = {
     "admin": "ada@example.test",
     "viewer": "vic@example.test",
@@ -223,6 +225,16 @@ def setup_db():
         client_type=Application.CLIENT_PUBLIC,
         authorization_grant_type=Application.GRANT_DEVICE_CODE,
         algorithm=Application.RS256_ALGORITHM,
+    )
+    # A confidential client for the client credentials grant (RFC 6749
+    # §4.4; issue 20). DOT stores the secret hashed; this one is a test
+    # fixture's, known to the tests.
+    Application.objects.create(
+        name="workload",
+        client_id=WORKLOAD_CLIENT_ID,
+        client_secret=WORKLOAD_SECRET,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
     )
 
 

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reference_cluster::{Config, RunningServer};
 use serde_json::{Value, json};
+use test_support::cluster_db::ClusterDb;
 
 pub const AUDIENCE: &str = test_support::DEFAULT_AUDIENCE;
 
@@ -102,9 +103,7 @@ impl Issuer {
                     async move { axum::Json(json!({ "keys": keys })) }
                 }),
             );
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let task = serve(listener, app);
         Issuer {
             url,
             key,
@@ -149,6 +148,13 @@ impl Drop for Issuer {
     }
 }
 
+/// Serves `app` on `listener` until the returned task is aborted.
+pub fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    })
+}
+
 /// A cluster config for `issuer` with admin `admin`, test control on, in memory.
 pub fn cluster_config(issuer: &Issuer) -> Config {
     let mut c = Config::minimal(&issuer.url, AUDIENCE, &["admin"]);
@@ -166,8 +172,37 @@ pub fn cluster_config_on_disk(issuer: &Issuer) -> (Config, tempfile::TempDir) {
     (config, dir)
 }
 
+/// Like [`cluster_config`], for Cloud Dedicated: account `acc-1`, cluster
+/// `clu-1`.
+pub fn dedicated_config(issuer: &Issuer) -> Config {
+    let mut config = cluster_config(issuer);
+    config.dedicated = Some(reference_cluster::config::Dedicated {
+        account_id: "acc-1".into(),
+        cluster_id: "clu-1".into(),
+    });
+    config
+}
+
 pub async fn start(config: Config) -> RunningServer {
     reference_cluster::start(config).await.unwrap()
+}
+
+/// A test issuer, a cluster started on `config(issuer)` and a client for it.
+pub async fn stack(config: impl FnOnce(&Issuer) -> Config) -> (Issuer, RunningServer, Api) {
+    let idp = Issuer::start().await;
+    let server = start(config(&idp)).await;
+    let api = Api::new(&server);
+    (idp, server, api)
+}
+
+/// [`stack`] on [`cluster_config_on_disk`], with the database to edit and
+/// the guard of its directory.
+pub async fn stack_on_disk() -> (Issuer, RunningServer, Api, ClusterDb, tempfile::TempDir) {
+    let idp = Issuer::start().await;
+    let (config, dir) = cluster_config_on_disk(&idp);
+    let server = start(config.clone()).await;
+    let api = Api::new(&server);
+    (idp, server, api, ClusterDb::new(&config.database), dir)
 }
 
 /// Client wrapper with the cluster's base URL and the clustered prefix.
@@ -237,30 +272,64 @@ impl Api {
         .await
     }
 
+    /// `method` on `/management/tokens{path}` with `cred`.
+    async fn tokens(&self, method: reqwest::Method, cred: &str, path: &str) -> Reply {
+        let url = self.url(&format!("/management/tokens{path}"));
+        self.send(self.http.request(method, url).bearer_auth(cred))
+            .await
+    }
+
     pub async fn list(&self, cred: &str) -> Reply {
-        self.send(
-            self.http
-                .get(self.url("/management/tokens"))
-                .bearer_auth(cred),
-        )
-        .await
+        self.tokens(reqwest::Method::GET, cred, "").await
     }
 
     pub async fn get(&self, cred: &str, id: &str) -> Reply {
-        self.send(
-            self.http
-                .get(self.url(&format!("/management/tokens/{id}")))
-                .bearer_auth(cred),
-        )
-        .await
+        self.tokens(reqwest::Method::GET, cred, &format!("/{id}"))
+            .await
     }
 
     pub async fn revoke(&self, cred: &str, id: &str) -> Reply {
-        self.send(
-            self.http
-                .delete(self.url(&format!("/management/tokens/{id}")))
-                .bearer_auth(cred),
-        )
-        .await
+        self.tokens(reqwest::Method::DELETE, cred, &format!("/{id}"))
+            .await
     }
+}
+
+/// An error reply: `{code, message}` as JSON, with `status`.
+pub fn assert_error(r: &Reply, status: u16) {
+    assert_eq!(r.status, status, "body: {}", r.text);
+    assert_eq!(r.body["code"], status, "body: {}", r.text);
+    assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+}
+
+/// `GET /__test/stats`.
+pub async fn stats(server: &RunningServer) -> Value {
+    reqwest::get(format!("{}/__test/stats", server.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `POST /__test/faults`.
+pub async fn set_faults(server: &RunningServer, faults: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/__test/faults", server.url()))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// 401 with the `WWW-Authenticate` challenge of RFC 6750 section 3.1.
+pub fn assert_invalid_token(r: &Reply) {
+    assert_error(r, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#),
+        "{}",
+        r.text
+    );
 }

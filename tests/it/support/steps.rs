@@ -1,0 +1,143 @@
+//! Steps and checks that several test modules share: starting a login,
+//! following `slow_down`, environments that must fail before the network,
+//! reading `config show`, a `$BROWSER` to wait on.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{DEFAULT_AUDIENCE, DEFAULT_TIMEOUT, Output, ProfileToml, Running, TestEnv, free_port};
+
+/// Starts `login --format json` with `extra` arguments; returns it with its
+/// `device_code` event.
+pub fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
+    let mut args = vec!["login", "--format", "json", "--browser", "never"];
+    args.extend_from_slice(extra);
+    let mut run = env.spawn(args);
+    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
+    assert_eq!(ev["event"], "device_code", "{ev}");
+    (run, ev)
+}
+
+/// Follows a login whose first poll the provider answers `slow_down`
+/// (RFC 8628 section 3.5): the interval must grow from 1 s to 1 + 5 = 6 s,
+/// so that no later poll is slowed down. `approve` approves the user code.
+pub fn follow_slow_down(mut run: Running, ev: &Value, approve: impl FnOnce(&str)) {
+    let slow = run.next_stdout_json(DEFAULT_TIMEOUT);
+    assert_eq!(slow["event"], "slow_down", "{slow}");
+    assert_eq!(slow["interval"], 6, "{slow}");
+    approve(ev["user_code"].as_str().unwrap());
+    loop {
+        let e = run.next_stdout_json(DEFAULT_TIMEOUT);
+        assert_ne!(e["event"], "slow_down", "the interval did not grow: {e}");
+        if e["event"] == "authorized" {
+            break;
+        }
+    }
+    run.wait_output().assert_success();
+}
+
+/// The row of `key` in the JSON of `config show --format json`
+/// (`{"key", "value", "source"}`).
+#[track_caller]
+pub fn config_row(show: &Value, key: &str) -> Value {
+    show["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in {show}"))
+        .clone()
+}
+
+/// The run was refused for its management token: exit 8 (authentication)
+/// with the message; returns stderr for further checks.
+#[track_caller]
+pub fn assert_rejected_management_token(o: &Output) -> &str {
+    o.assert_code(8);
+    assert!(
+        o.stderr.contains("rejected the management token"),
+        "{}",
+        o.stderr
+    );
+    &o.stderr
+}
+
+/// An environment whose profile names an issuer where nothing listens (and
+/// no `resource`, the cluster's default port, TLS off): a network call would
+/// fail with exit 5, so a refusal before it is seen as such.
+pub fn unreachable_issuer_env() -> TestEnv {
+    let env = TestEnv::new();
+    let issuer = format!("http://127.0.0.1:{}", free_port());
+    env.write_config(
+        &ProfileToml::for_issuer(&issuer, None)
+            .tls_disable(true)
+            .build(),
+    );
+    env
+}
+
+/// An environment whose profile points at an identity provider and a
+/// cluster that do not exist: anything that fails here failed before the
+/// network (and before anyone was asked).
+pub fn offline_env() -> TestEnv {
+    let env = TestEnv::new();
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    env.write_config(
+        &ProfileToml::for_issuer(&nowhere, Some(DEFAULT_AUDIENCE))
+            .port(free_port())
+            .tls_disable(true)
+            .build(),
+    );
+    env
+}
+
+/// A `$BROWSER` that writes the URL it was given into a FIFO the test
+/// reads: an event to wait on (the browser is started detached), no polling.
+pub struct FifoBrowser {
+    script: PathBuf,
+    opened: std::sync::mpsc::Receiver<std::io::Result<String>>,
+}
+
+impl FifoBrowser {
+    /// The script and its FIFO, in `env`'s home.
+    pub fn new(env: &TestEnv) -> FifoBrowser {
+        use std::os::unix::fs::PermissionsExt;
+        let fifo = env.home().join("browser.fifo");
+        assert!(
+            Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let script = env.home().join("browser.sh");
+        fs::write(
+            &script,
+            format!("#!/bin/sh\nprintf '%s\\n' \"$1\" > '{}'\n", fifo.display()),
+        )
+        .unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        let (tx, opened) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(fs::read_to_string(fifo));
+        });
+        FifoBrowser { script, opened }
+    }
+
+    /// The value for `BROWSER`.
+    pub fn command(&self) -> String {
+        self.script.display().to_string()
+    }
+
+    /// The URL the browser was started with (waits up to 60 s for it).
+    pub fn opened(&self) -> String {
+        self.opened
+            .recv_timeout(Duration::from_secs(60))
+            .expect("$BROWSER was not started")
+            .unwrap()
+    }
+}
