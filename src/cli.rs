@@ -21,13 +21,16 @@ Exit codes:
   5    the identity provider was unreachable or answered garbage
   6    no usable session (not logged in, or the session was refused)
   7    unsafe or unusable local state (e.g. a world-readable session cache,
-       a cache directory or session file another user owns or can write)
+       a cache or state directory or file another user owns or can write)
   8    the cluster refused the credential (HTTP 401/403)
   9    the cluster could not be reached or answered an error
   10   mint/rotate: some stores failed (the token is kept in the others)
   11   mint: no store took the token (it was revoked, or printed with
        --on-store-failure print)
   12   mint/rotate: the new token was stored but failed verification
+  13   mint/rotate: an interrupted rotation may have made a token and
+       nothing proves which is ours; nothing revoked, candidates named
+  14   mint/rotate: another run holds the lock of these stores (named)
   128+n interrupted by signal n: 130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT,
        143 SIGTERM (after cleanup)
 
@@ -193,6 +196,10 @@ pub struct MintArgs {
     /// does not expire within --min-remaining
     #[arg(long)]
     pub if_missing: bool,
+    /// Store the new token at once, without waiting until the cluster's data
+    /// path accepts it (database tokens)
+    #[arg(long)]
+    pub no_wait: bool,
     /// With --if-missing: how long the existing token must still be valid
     #[arg(long, value_name = "DURATION", default_value = "7d")]
     pub min_remaining: String,
@@ -237,6 +244,19 @@ pub struct RotateArgs {
     /// README "Rotating database tokens"); needs the management credential
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
+    /// Rotate only if the stored token expires within this window (e.g.
+    /// 14d); otherwise report it unchanged and exit 0 (for timers)
+    #[arg(long, value_name = "DURATION")]
+    pub when_remaining: Option<String>,
+    /// Run this shell command once every store holds the new token (e.g.
+    /// `systemctl reload telegraf`), before the old one is revoked; if it
+    /// fails, the old token stays valid and rotate exits non-zero
+    #[arg(long, value_name = "CMD")]
+    pub on_rotated: Option<String>,
+    /// Keep the old token valid this long (e.g. 1h); its revocation is
+    /// recorded as pending and done by a later rotate of the same stores
+    #[arg(long, value_name = "DURATION", conflicts_with = "keep_old")]
+    pub grace: Option<String>,
     #[command(flatten)]
     pub device: DeviceArgs,
     #[command(flatten)]

@@ -34,6 +34,12 @@ pub mod exit {
     pub const STORE_NONE: i32 = 11;
     /// The new token was stored but did not verify.
     pub const VERIFY: i32 = 12;
+    /// An interrupted rotation may have made a token, and nothing proves
+    /// which listed token is ours: nothing was revoked, the candidates are
+    /// named (issue 17, the fleet rule).
+    pub const NOT_PROVABLY_OURS: i32 = 13;
+    /// Another run holds the lock of these stores (it was named).
+    pub const BUSY: i32 = 14;
     /// Interrupted by Ctrl-C / SIGINT / SIGTERM.
     pub const INTERRUPTED: i32 = 130;
 }
@@ -473,6 +479,62 @@ impl Classify for CacheError {
     }
 }
 
+/// Problems with the state directory: records, rotate journals, locks.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Not safely ours: another owner, writable by others, a symbolic link,
+    /// a journal that names other stores than its file does.
+    #[error("refusing to use the state directory at {path}: {why}")]
+    Unsafe { path: PathBuf, why: String },
+    #[error("cannot use the state directory at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Another run holds the lock of these stores.
+    #[error("another run is using these stores ({holder}); gave up after waiting {waited}")]
+    Busy { holder: String, waited: String },
+    /// Recovery found tokens that may be the lost create's, and no marker
+    /// proves it: nothing was revoked.
+    #[error(
+        "an interrupted rotation of these stores may have created a token, and nothing proves which is ours; \
+         nothing was revoked. Candidates: {candidates}"
+    )]
+    NotProvablyOurs {
+        candidates: String,
+        journal: PathBuf,
+    },
+}
+
+impl Classify for StateError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            StateError::Unsafe { .. } | StateError::Io { .. } => exit::LOCAL_STATE,
+            StateError::Busy { .. } => exit::BUSY,
+            StateError::NotProvablyOurs { .. } => exit::NOT_PROVABLY_OURS,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            StateError::Unsafe { .. } => "someone else may have planted it: remove what you did not put there, \
+                 or set INFLUX_BOOTSTRAP_STATE_DIR to a directory of your own (mode 0700)"
+                .into(),
+            StateError::Io { .. } => {
+                "set INFLUX_BOOTSTRAP_STATE_DIR to a writable directory of your own".into()
+            }
+            StateError::Busy { .. } => {
+                "run again once it has finished (a run killed with kill -9 releases the lock at once)"
+                    .into()
+            }
+            StateError::NotProvablyOurs { journal, .. } => format!(
+                "look at each with `influx-bootstrap management list` / `token list`, revoke the ones that are \
+                 yours, then remove {}",
+                journal.display()
+            ),
+        })
+    }
+}
+
 /// Errors from the cluster's Management API (ours and the documented one).
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -588,6 +650,17 @@ pub enum MintError {
     Verify { id: String, message: String },
     #[error("interrupted; {what}")]
     Interrupted { what: String },
+    /// Readiness (issue 17): the new token was not accepted where consumers
+    /// use it in time; the stores kept the old one.
+    #[error(
+        "the new token {id} was not accepted on the cluster's data path within {waited}; \
+         the stores keep the old token, which stays valid; new token: {what}"
+    )]
+    NotReady {
+        id: String,
+        waited: String,
+        what: String,
+    },
 }
 
 impl Classify for MintError {
@@ -597,6 +670,7 @@ impl Classify for MintError {
             MintError::NoStore { .. } => exit::STORE_NONE,
             MintError::Verify { .. } => exit::VERIFY,
             MintError::Interrupted { .. } => exit::INTERRUPTED,
+            MintError::NotReady { .. } => exit::CLUSTER,
         }
     }
 }

@@ -214,18 +214,66 @@ fn parent(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
+/// Why a directory we keep private state in (the session cache, the state
+/// directory) is not safely ours, if it is not: not a directory, another
+/// owner, or writable by anyone else. Another user who can change entries
+/// there could plant a session, a rotate journal that makes us revoke
+/// tokens, or a symlink where we create a file.
+pub fn untrusted_dir(meta: &Metadata) -> Option<String> {
+    if !meta.is_dir() {
+        return Some("it is not a directory".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (uid, mode) = (meta.uid(), meta.mode() & 0o7777);
+        if uid != euid() {
+            return Some(format!("the directory belongs to another user (uid {uid})"));
+        }
+        if mode & 0o022 != 0 {
+            return Some(format!(
+                "the directory is writable by other users (mode {mode:04o})"
+            ));
+        }
+    }
+    None
+}
+
+/// Why a file opened in such a directory (with [`open_nofollow`], so not a
+/// symbolic link) is not safely ours, if it is not.
+pub fn untrusted_file(meta: &Metadata) -> Option<String> {
+    if !meta.is_file() {
+        return Some("it is not a regular file".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() != euid() {
+            return Some(format!("it belongs to another user (uid {})", meta.uid()));
+        }
+    }
+    None
+}
+
+/// Open with `opts` without following a symbolic link at the final
+/// component (`O_NOFOLLOW`: a link there is `ELOOP`).
+pub fn open_nofollow(
+    opts: &mut std::fs::OpenOptions,
+    path: &Path,
+) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW);
+    }
+    opts.open(path)
+}
+
 /// Read a file without following a symbolic link at its final component
 /// (`O_NOFOLLOW`): a link there is an error, never someone else's file.
 pub fn read_nofollow(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut o = std::fs::OpenOptions::new();
-    o.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NOFOLLOW);
-    }
-    let mut f = o.open(path)?;
+    let mut f = open_nofollow(std::fs::OpenOptions::new().read(true), path)?;
     let mut out = Vec::new();
     f.read_to_end(&mut out)?;
     Ok(out)

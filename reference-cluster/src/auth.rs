@@ -48,6 +48,8 @@ pub(crate) struct Authority<'a> {
     pub config: &'a Config,
     pub store: &'a Store,
     pub verifier: &'a JwtVerifier,
+    /// When new management tokens start to work (`crate::activation`).
+    pub activation: &'a crate::activation::Activation,
 }
 
 /// The credential of `Authorization: SCHEME credential` for one of
@@ -124,6 +126,11 @@ impl Authority<'_> {
         if credential.starts_with(token::TOKEN_PREFIX) {
             let hash = token::hash_token(credential).to_vec();
             let record: TokenRecord = stored(self.store, hash, "management token", |_| ()).await?;
+            self.activation.check(
+                crate::activation::Kind::Management,
+                record.created_at,
+                token::now_micros(),
+            )?;
             return Ok(Principal::Token(record.id));
         }
         self.admin(credential).await

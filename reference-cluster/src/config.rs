@@ -29,6 +29,9 @@ pub struct Config {
     pub dedicated: Option<Dedicated>,
     #[serde(default)]
     pub faults: Faults,
+    /// When new tokens start to work (`crate::activation`).
+    #[serde(default)]
+    pub activation: crate::activation::ActivationConfig,
     /// Serve our management-token routes (`docs/management-api.yaml`). With
     /// `false` they answer 404 like any unknown path, so the server plays a
     /// stock cluster that serves only InfluxData's documented Management API.
@@ -243,6 +246,7 @@ impl Config {
             tls: None,
             dedicated: None,
             faults: Faults::default(),
+            activation: Default::default(),
             management_tokens: true,
             documented_paths: DocumentedPaths::Both,
         }

@@ -72,6 +72,11 @@ async fn authorize(
         slot.set(format!("database-token:{id}"))
     })
     .await?;
+    state.activation.check(
+        crate::activation::Kind::Database,
+        record.created_at,
+        crate::token::now_micros(),
+    )?;
     let database = query_param(&req.uri, param)
         .filter(|d| !d.is_empty())
         .ok_or_else(|| ApiError::bad_request(format!("query parameter {param} is required")))?;

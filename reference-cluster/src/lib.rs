@@ -17,6 +17,7 @@
 //!
 //! [`app()`] gives the bare axum router for `tower::ServiceExt::oneshot` use.
 
+pub mod activation;
 pub mod app;
 pub mod auth;
 pub mod cli;

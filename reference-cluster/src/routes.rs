@@ -125,6 +125,8 @@ pub const DATA_ROUTES: &[Route] = &[
 pub const TEST_ROUTES: &[(&str, &str)] = &[
     ("POST", "/__test/faults"),
     ("GET", "/__test/stats"),
+    ("POST", "/__test/activation"),
+    ("GET", "/__test/activation"),
     ("POST", "/__test/management-tokens"),
     ("POST", PRIVATE_PREFIX),
     ("GET", PRIVATE_PREFIX),

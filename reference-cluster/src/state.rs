@@ -21,6 +21,8 @@ pub struct AppState {
     /// Request counts per route (`"METHOD /path/template"`).
     requests: Mutex<BTreeMap<String, u64>>,
     pub(crate) idempotency: Arc<Idempotency>,
+    /// When new tokens start to work (`crate::activation`).
+    pub activation: crate::activation::Activation,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -35,6 +37,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             verifier: JwtVerifier::new(config.identity.clone()),
             faults: Mutex::new(config.faults),
+            activation: crate::activation::Activation::new(config.activation),
             config: Arc::new(config),
             store,
             requests: Mutex::default(),
@@ -86,6 +89,7 @@ impl AppState {
             config: &self.config,
             store: &self.store,
             verifier: &self.verifier,
+            activation: &self.activation,
         }
     }
 

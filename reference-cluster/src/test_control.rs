@@ -34,6 +34,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(issue_management_token).fallback(method_not_allowed),
         )
         .merge(crate::private::routes())
+        .merge(crate::activation::routes())
 }
 
 /// Body of `POST /__test/faults`; omitted fields are left unchanged.

@@ -224,30 +224,15 @@ impl Cache {
     /// A file in the cache must be a regular file of ours (not a symlink —
     /// files are opened with `O_NOFOLLOW` — and not another user's).
     fn check_file(&self, path: &Path, meta: &std::fs::Metadata) -> Result<(), CacheError> {
-        if !meta.is_file() {
-            return Err(self.unsafe_(path, "it is not a regular file".into()));
+        match fsutil::untrusted_file(meta) {
+            Some(why) => Err(self.unsafe_(path, why)),
+            None => Ok(()),
         }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            if meta.uid() != fsutil::euid() {
-                return Err(self.unsafe_(
-                    path,
-                    format!("it belongs to another user (uid {})", meta.uid()),
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// Open a cache file without following a symbolic link at it.
     fn open_nofollow(opts: &mut std::fs::OpenOptions, path: &Path) -> std::io::Result<File> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.custom_flags(libc::O_NOFOLLOW);
-        }
-        opts.open(path)
+        fsutil::open_nofollow(opts, path)
     }
 
     /// Turn O_NOFOLLOW's ELOOP into a plain refusal.

@@ -421,17 +421,57 @@ pub struct DocumentedClient<'a> {
     memory: PathMemory,
     /// The form in use: fixed, remembered, or found in this run.
     known: Mutex<Option<PathForm>>,
+    /// `https://host:port/` of the cluster: its data path (readiness).
+    data_origin: Option<Url>,
 }
 
 impl<'a> DocumentedClient<'a> {
     /// For the profile of `cfg`, remembering path forms in its cache dir.
     pub fn new(cfg: &Config, http: &'a HttpClient) -> Result<Self, ConfigError> {
         let target = Target::from_profile(&cfg.profile)?;
-        Ok(Self::with(
-            target,
-            PathMemory::in_dir(&cfg.files.cache_dir.value),
-            http,
-        ))
+        let mut c = Self::with(target, PathMemory::in_dir(&cfg.files.cache_dir.value), http);
+        c.data_origin = super::cluster_origin(&cfg.profile).ok();
+        Ok(c)
+    }
+
+    /// Does the cluster's data path accept `token` yet (issue 17)? A
+    /// read-only InfluxQL query (`SHOW MEASUREMENTS`, which cannot change
+    /// data) on `database`: 401 is "not accepted yet" (the token was just
+    /// created and is live, so nothing else makes it unknown); any other
+    /// 2xx/4xx answer (200, 400, 403 for a write-only token, 404) means the
+    /// token authenticated; a 5xx or no answer is an error.
+    pub async fn accepted(&self, token: &Secret, database: &str) -> Result<bool, ClusterError> {
+        let Some(origin) = &self.data_origin else {
+            return Ok(true);
+        };
+        let mut url = origin
+            .join("query")
+            .map_err(|e| ClusterError::BadResponse {
+                url: origin.to_string(),
+                cause: e.to_string(),
+            })?;
+        url.query_pairs_mut()
+            .append_pair("db", database)
+            .append_pair("q", "SHOW MEASUREMENTS");
+        let shown = crate::text::display_url(&url);
+        let r = self
+            .api
+            .http
+            .request_json(Method::GET, &url, token, None, &[])
+            .await
+            .map_err(|e| ClusterError::Unreachable {
+                url: shown.clone(),
+                cause: e.to_string(),
+            })?;
+        match r.status {
+            401 => Ok(false),
+            s if s >= 500 => Err(ClusterError::Server {
+                url: shown,
+                status: s,
+                message: String::new(),
+            }),
+            _ => Ok(true),
+        }
     }
 
     pub fn with(target: Target, memory: PathMemory, http: &'a HttpClient) -> Self {
@@ -445,6 +485,7 @@ impl<'a> DocumentedClient<'a> {
             target,
             memory,
             known: Mutex::new(known),
+            data_origin: None,
         }
     }
 

@@ -3,7 +3,9 @@
 use crate::error::ConfigError;
 use chrono::{DateTime, Timelike, Utc};
 
-pub const MAX_DESCRIPTION: usize = 255;
+/// The cluster keeps 255 characters; the rest is the run marker
+/// (`cluster::ours`) every created token carries.
+pub const MAX_DESCRIPTION: usize = 255 - super::ours::MARK_LEN;
 
 fn bad(what: &str, message: String, hint: &str) -> ConfigError {
     ConfigError::usage(what, message, hint)
@@ -78,6 +80,17 @@ pub fn parse_expiry(
         return Ok(Some(t));
     }
     Ok(None)
+}
+
+/// A window such as `14d` or `12h` (`--min-remaining`, `--when-remaining`).
+pub fn parse_window(flag: &str, text: &str) -> Result<std::time::Duration, ConfigError> {
+    humantime::parse_duration(text).map_err(|e| {
+        bad(
+            flag,
+            format!("`{text}`: {e}"),
+            "write a duration such as 7d or 12h",
+        )
+    })
 }
 
 /// `mint --if-missing` with a lifetime shorter than `--min-remaining`: every
@@ -244,7 +257,7 @@ mod tests {
     #[test]
     fn descriptions() {
         let long = "x".repeat(256);
-        let ok255 = "é".repeat(255);
+        let ok255 = "é".repeat(MAX_DESCRIPTION);
         let cases: Vec<(&str, Result<&str, &str>)> = vec![
             ("  ci token  ", Ok("ci token")),
             ("", Err("empty")),

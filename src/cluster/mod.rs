@@ -19,6 +19,7 @@ pub mod documented;
 pub mod expiry;
 pub mod ids;
 pub mod influxctl;
+pub mod ours;
 pub mod probe;
 
 pub use ids::{is_prefix, resolve_id, resolve_ids};

@@ -5,7 +5,6 @@ use crate::cluster::{documented, expiry};
 use crate::error::ConfigError;
 use crate::provision::{self, MintPlan, OnNoStore, Plan, Want};
 use chrono::Utc;
-use std::time::Duration;
 
 pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
     let mp = plan(ctx, &args)?;
@@ -18,7 +17,7 @@ pub async fn run(ctx: &Context, args: MintArgs) -> anyhow::Result<()> {
 /// network yet).
 fn plan(ctx: &Context, args: &MintArgs) -> anyhow::Result<MintPlan> {
     let json = args.format.format == Format::Json;
-    let min_remaining = parse_min_remaining(&args.min_remaining)?;
+    let min_remaining = expiry::parse_window("--min-remaining", &args.min_remaining)?;
     let plan = Plan {
         description: expiry::check_description(&args.description)?,
         expires_at: expiry::parse_expiry(
@@ -33,6 +32,11 @@ fn plan(ctx: &Context, args: &MintArgs) -> anyhow::Result<MintPlan> {
         },
         json,
         record: None,
+        ready_timeout: if args.no_wait {
+            None
+        } else {
+            Some(provision::ready_timeout(&ctx.env)?)
+        },
     };
     if args.if_missing {
         expiry::check_if_missing_lifetime(plan.expires_at, Utc::now(), min_remaining)?;
@@ -82,15 +86,5 @@ fn plan(ctx: &Context, args: &MintArgs) -> anyhow::Result<MintPlan> {
         // interrupted rotation, overwrites: that is the purpose.
         overwrite: provision::spec_stores(&args.stores, &store_options(ctx, true))?,
         create_databases,
-    })
-}
-
-fn parse_min_remaining(text: &str) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(text).map_err(|e| {
-        ConfigError::usage(
-            "--min-remaining",
-            format!("`{text}`: {e}"),
-            "write a duration such as 7d or 12h",
-        )
     })
 }

@@ -31,6 +31,20 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
         keep_old: args.keep_old,
         json: args.format.format == Format::Json,
         id: args.id.clone(),
+        when_remaining: args
+            .when_remaining
+            .as_deref()
+            .map(|w| expiry::parse_window("--when-remaining", w))
+            .transpose()?,
+        grace: args
+            .grace
+            .as_deref()
+            .map(|g| expiry::parse_window("--grace", g))
+            .transpose()?,
+        on_rotated: args.on_rotated.clone().map(|command| provision::OnRotated {
+            command,
+            opts: store_options(ctx, true),
+        }),
     };
     let (cfg, http) = super::configured(ctx)?;
     let mut ui = ctx.prompt(&args.device, req.json);

@@ -34,6 +34,36 @@ struct StatusView {
     #[serde(skip_serializing_if = "Option::is_none")]
     refreshed_at: Option<String>,
     cache_file: String,
+    /// `rotate --grace`: old tokens whose revocation is pending (issue 17).
+    pending_revocations: Vec<PendingView>,
+}
+
+#[derive(Serialize)]
+struct PendingView {
+    id: String,
+    kind: crate::state::TokenKind,
+    not_before: String,
+    successor_id: String,
+    stores: Vec<String>,
+}
+
+/// The pending revocations of this state directory (none without one; an
+/// unsafe directory stops `status` as it stops `rotate`, exit 7).
+fn pending(ctx: &Context) -> anyhow::Result<Vec<PendingView>> {
+    let Some(dir) = crate::state::state_dir(&ctx.env) else {
+        return Ok(Vec::new());
+    };
+    Ok(crate::state::pending::PendingList::in_dir(&dir)
+        .all()?
+        .into_iter()
+        .map(|p| PendingView {
+            id: p.id,
+            kind: p.kind,
+            not_before: crate::text::rfc3339(p.not_before),
+            successor_id: p.successor_id,
+            stores: p.stores,
+        })
+        .collect())
 }
 
 impl StatusView {
@@ -93,6 +123,27 @@ impl StatusView {
                 self.refreshed_at.clone().unwrap_or_else(|| "never".into()),
             ],
             vec!["Cache file".into(), self.cache_file.clone()],
+            vec![
+                "Pending revocations".into(),
+                if self.pending_revocations.is_empty() {
+                    "none".into()
+                } else {
+                    let v: Vec<String> = self
+                        .pending_revocations
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{} {} (after {}, replaced by {})",
+                                p.kind.noun(),
+                                p.id,
+                                p.not_before,
+                                p.successor_id
+                            )
+                        })
+                        .collect();
+                    v.join("; ")
+                },
+            ],
         ]
     }
 }
@@ -106,6 +157,17 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
     let cache = Cache::new(cfg.files.cache_dir.value.clone(), ctx.printer.clone());
     let path = cache.path(&key);
     let Some(s) = cache.load(&key)? else {
+        // A host rotating with a management token never logs in: still say
+        // what is pending.
+        for p in pending(ctx)? {
+            ctx.printer.note(format!(
+                "pending revocation: {} {} after {} (replaced by {})",
+                p.kind.noun(),
+                p.id,
+                p.not_before,
+                p.successor_id
+            ));
+        }
         return Err(AuthError::NotLoggedIn {
             profile: cfg.profile.name.value.clone(),
         }
@@ -130,6 +192,7 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         obtained_at: Some(crate::text::rfc3339(s.obtained_at)),
         refreshed_at: s.refreshed_at.map(crate::text::rfc3339),
         cache_file: path.display().to_string(),
+        pending_revocations: pending(ctx)?,
     };
     if args.format == Format::Json {
         return crate::commands::json(ctx, &v);

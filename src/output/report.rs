@@ -2,7 +2,7 @@
 //! optional hint, and the documented exit code found in the chain.
 use crate::error::{
     AuthError, CacheError, Classify, ClientError, ClusterError, ConfigError, HttpError, MintError,
-    ProbeError, exit,
+    ProbeError, StateError, exit,
 };
 use crate::printer::Printer;
 use crate::store::StoreError;
@@ -32,6 +32,9 @@ fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
             return Some(e);
         }
         if let Some(e) = cause.downcast_ref::<HttpError>() {
+            return Some(e);
+        }
+        if let Some(e) = cause.downcast_ref::<StateError>() {
             return Some(e);
         }
         cause

@@ -215,4 +215,7 @@ impl TokenApi for Backend<'_> {
     fn permissions(&self) -> &[Permission] {
         on_api!(self, t => TokenApi::permissions(t))
     }
+    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
+        on_api!(self, t => TokenApi::accepted(t, created).await)
+    }
 }

@@ -97,6 +97,17 @@ impl TokenApi for DatabaseTokens<'_> {
     fn permissions(&self) -> &[Permission] {
         &self.permissions
     }
+    /// The data path, on a database the token may use (any name for `*`:
+    /// a 404 there still says the token authenticated).
+    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
+        let database = self
+            .permissions
+            .iter()
+            .map(|p| p.resource.as_str())
+            .find(|r| *r != "*")
+            .unwrap_or("influx_bootstrap_readiness");
+        self.client.accepted(&created.access_token, database).await
+    }
 }
 
 /// `--if-missing` for a database token: the first store's token is the one

@@ -41,6 +41,12 @@ pub async fn mint<A: TokenApi>(
         .into());
     }
     p.printer.status(created_line(p.api.kind(), &created));
+    // Ready before anyone sees it (issue 17): a consumer waiting for the
+    // store must not pick up a token the data path refuses yet.
+    if let Some(timeout) = plan.ready_timeout {
+        p.ready_or_revoke(cred, &created, timeout, "nothing was stored")
+            .await?;
+    }
 
     let (results, interrupted) = p.write_stores(&plan.stores, &created.access_token).await;
     if let Some(rec) = &plan.record {

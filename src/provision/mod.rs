@@ -27,10 +27,12 @@
 mod backend;
 mod credential;
 mod database;
+mod fleet;
 mod identify;
 mod influxctl;
 mod mint;
 pub mod ops;
+mod ready;
 mod recover;
 mod report;
 mod rotate;
@@ -38,14 +40,16 @@ mod rotate;
 pub use backend::{Backend, Want};
 pub use credential::Session;
 pub use database::{DatabaseTokens, database_token_meta, held_database_token};
+pub use fleet::{due, lock_stores, retire_pending};
 pub use influxctl::{
     InfluxctlTokens, influxctl_credential, influxctl_tokens, login as influxctl_login,
 };
 pub use mint::{Held, held_token, mint};
 pub use ops::{Io, MintPlan, RotateRequest, create_to_show, run_mint, run_rotate};
+pub use ready::ready_timeout;
 pub use recover::{Recovered, journal_for, recover};
 pub use report::{Finished, Reporter, Silent};
-pub use rotate::{RotatePlan, rotate};
+pub use rotate::{OnRotated, RotatePlan, rotate};
 
 use crate::cluster::documented::Permission;
 use crate::cluster::{ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken};
@@ -96,6 +100,13 @@ pub trait TokenApi {
     fn permissions(&self) -> &[Permission] {
         &[]
     }
+
+    /// Is `created` accepted where its consumers use it yet (issue 17)?
+    /// The data path for a database token, the Management API for one of
+    /// ours; influxctl's tokens are checked by `verify`.
+    async fn accepted(&self, _created: &CreatedToken) -> Result<bool, ClusterError> {
+        Ok(true)
+    }
 }
 
 impl TokenApi for ClusterClient<'_> {
@@ -116,6 +127,15 @@ impl TokenApi for ClusterClient<'_> {
     }
     async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
         ClusterClient::revoke(self, cred, id).await
+    }
+    /// A management token is used on the Management API: it is accepted
+    /// once it can read itself there (401 until then).
+    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
+        match ClusterClient::get(self, &own_credential(created), &created.token.id).await {
+            Ok(_) => Ok(true),
+            Err(ClusterError::Unauthorized { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -241,6 +261,9 @@ pub struct Plan {
     pub json: bool,
     /// Where to record what each store now holds (`crate::state`).
     pub record: Option<Recorder>,
+    /// Wait this long at most for the new token to be accepted before the
+    /// stores get it (`provision::ready`); `None`: `--no-wait`.
+    pub ready_timeout: Option<std::time::Duration>,
 }
 
 /// Where `mint`/`rotate` record what they put in each store; none (with a
@@ -269,20 +292,36 @@ fn product_name(cfg: &crate::settings::Config) -> String {
 }
 
 /// The record `mint` left for `store`, if any (an unreadable one is a
-/// warning: `rotate --id` still works).
-pub fn record_of(env: &crate::env::Env, printer: &Printer, store: &str) -> Option<Record> {
-    let dir = crate::state::state_dir(env)?;
+/// warning: `rotate --id` still works; an unsafe state directory stops the
+/// run, exit 7).
+pub fn record_of(
+    env: &crate::env::Env,
+    printer: &Printer,
+    store: &str,
+) -> Result<Option<Record>, crate::error::StateError> {
+    let Some(dir) = crate::state::state_dir(env) else {
+        return Ok(None);
+    };
     match Records::in_dir(&dir).load(store) {
-        Ok(r) => r,
+        Ok(r) => Ok(r),
+        Err(e @ crate::error::StateError::Unsafe { .. }) => Err(e),
         Err(e) => {
             printer.warn(format!("could not read the record of {store}: {e}"));
-            None
+            Ok(None)
         }
     }
 }
 
-/// The profile's cluster as `host:port` (what an influxctl profile names).
+/// Where a stored management token would be sent, as `host:port` (what an
+/// influxctl profile names): `management_url`'s when set — the token goes
+/// there, so that is what a store's binding must match (M4 of the
+/// 2026-12-06 review) — else the profile's cluster.
 pub fn profile_address(cfg: &crate::settings::Config) -> String {
+    if let Some(u) = &cfg.profile.management_url
+        && let (Some(host), Some(port)) = (u.value.host_str(), u.value.port_or_known_default())
+    {
+        return format!("{}:{port}", host.to_ascii_lowercase());
+    }
     let host = cfg
         .profile
         .host
@@ -368,6 +407,9 @@ pub struct Pipeline<'a, A: TokenApi> {
     pub api: &'a A,
     pub printer: &'a Printer,
     pub interrupt: &'a Interrupt,
+    /// This run's marker, appended to every description it creates
+    /// ([`crate::cluster::ours`]): what proves a listed token is ours.
+    pub run: String,
     pub reporter: &'a dyn Reporter,
 }
 
@@ -474,6 +516,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
         description: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<anyhow::Result<CreatedToken>, String> {
+        let description = &crate::cluster::ours::marked(description, &self.run);
         let created = if self.api.idempotent_create() {
             self.create_replayed(cred, description, expires_at).await?
         } else {
@@ -530,9 +573,10 @@ impl<A: TokenApi> Pipeline<'_, A> {
     /// 2. Create (the `Idempotency-Key` is sent; nothing depends on it).
     /// 3. If the outcome is unknown (connection dropped after sending, a
     ///    timeout, a 5xx; [`ClusterError::create_outcome_unknown`]), list
-    ///    again: a token that is new since step 1, live, with our description
-    ///    and exactly our permissions, created after we started (five minutes
-    ///    of clock skew allowed) is the one whose secret we never received. It
+    ///    again: a token that is new since step 1, live, with exactly our
+    ///    permissions and this run's marked description
+    ///    ([`crate::cluster::ours`]) is one whose secret we never received —
+    ///    never another host's token of the same description. It
     ///    is revoked, and only then is the create sent once more. If it cannot
     ///    be revoked, nothing is created again (two live tokens would be worse
     ///    than an error that names the one to revoke).
@@ -561,7 +605,6 @@ impl<A: TokenApi> Pipeline<'_, A> {
                 )));
             }
         };
-        let started = Utc::now();
         for attempt in 0..2 {
             let key = uuid::Uuid::new_v4().to_string();
             let create = self.api.create(cred, description, expires_at, &key);
@@ -572,7 +615,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
                 _ = self.interrupt.wait() => {
                     return Err(match tokio::time::timeout(CLEANUP_BUDGET, &mut create).await {
                         Ok(Ok(c)) => self.revoke_unstored(&[cred], &c.token.id).await,
-                        _ => match self.revoke_lost(cred, &before, description, started).await {
+                        _ => match self.revoke_lost(cred, &before, description).await {
                             Ok(ids) if ids.is_empty() => "no token was created".into(),
                             Ok(ids) => format!("the token it made was revoked (id {})", ids.join(", ")),
                             Err(e) => e,
@@ -587,7 +630,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
             self.printer.note(format!(
                 "the create's outcome is unknown ({e}); looking for a token it may have made"
             ));
-            match self.revoke_lost(cred, &before, description, started).await {
+            match self.revoke_lost(cred, &before, description).await {
                 Ok(ids) => {
                     for id in &ids {
                         self.printer.status(format!(
@@ -609,16 +652,15 @@ impl<A: TokenApi> Pipeline<'_, A> {
         unreachable!("the second attempt always returns")
     }
 
-    /// Revoke every token that appeared since `before` and matches what we
-    /// asked for: the ids revoked, or what went wrong (naming the ids).
+    /// Revoke every token that appeared since `before` with this run's
+    /// marked `description` and our permissions: the ids revoked, or what
+    /// went wrong (naming the ids).
     async fn revoke_lost(
         &self,
         cred: &Credential,
         before: &std::collections::HashSet<String>,
         description: &str,
-        started: DateTime<Utc>,
     ) -> Result<Vec<String>, String> {
-        let skew = chrono::Duration::minutes(5);
         let list = tokio::time::timeout(CLEANUP_BUDGET, self.api.list(cred)).await;
         let all = match list {
             Ok(Ok(all)) => all,
@@ -633,7 +675,6 @@ impl<A: TokenApi> Pipeline<'_, A> {
                     && t.revoked_at.is_none()
                     && t.description == description
                     && sorted(&t.permissions) == want
-                    && t.created_at >= started - skew
             })
             .map(|t| t.id)
             .collect();
@@ -760,6 +801,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
             .get(&self.checker(cred, created), &created.token.id)
             .await
             .map_err(|e| fail(e.to_string()))?;
+        let description = crate::cluster::ours::marked(description, &self.run);
         if t.description != description {
             return Err(fail(format!(
                 "the cluster reports description {:?}, expected {:?}",

@@ -6,37 +6,47 @@
 //! (`kill -9`, power loss, a crash): [`recover`] reads what every store holds
 //! and converges to exactly one live token, stored everywhere:
 //!
-//! - the create never answered (no new id): any token it may have made is
-//!   found by listing (new since the rotation started, same description and
-//!   permissions, not the old one) and revoked; the stores hold the old token;
+//! - the create never answered (no new id): a token it may have made is
+//!   found by listing, and it is ours only if it carries the journal's run
+//!   marker ([`crate::cluster::ours`]); those are revoked, the stores hold the
+//!   old token. A journal without a marker proves nothing: the candidates
+//!   (same description and permissions, live) are named, nothing is revoked,
+//!   exit 13 — the fleet rule: never revoke another host's token;
 //! - some store still holds the old token: **back** — the stores that took the
 //!   new one get the old one again, then the new one is revoked;
 //! - no store holds the old token any more: **forward** — the remaining stores
 //!   get the new one, then the old one is revoked.
 //!
 //! The journal is removed only once that is done; a failed step leaves it for
-//! the next run.
+//! the next run. Nothing is sent before the journal's cluster is the active
+//! profile's (M3 of the 2026-12-06 review): a journal's stored tokens go only
+//! where they were made. `--keep-old`, journaled, is honoured going forward.
 use super::{Pipeline, Stores, TokenApi, blocking, management_credential, sorted};
 use crate::cluster::Credential;
-use crate::error::ClusterError;
+use crate::error::{ClusterError, StateError};
 use crate::secret::Secret;
 use crate::state::{Journal, Records, TokenKind, fingerprint};
 use std::sync::Arc;
 
 /// The journal of an unfinished rotation of these stores, if any (an
-/// unreadable one is a warning).
+/// unreadable one is a warning; an unsafe state directory stops the run,
+/// exit 7).
 pub fn journal_for(
     env: &crate::env::Env,
     printer: &crate::printer::Printer,
     stores: &Stores,
-) -> Option<(Records, Journal)> {
-    let records = Records::in_dir(&crate::state::state_dir(env)?);
+) -> Result<Option<(Records, Journal)>, StateError> {
+    let Some(dir) = crate::state::state_dir(env) else {
+        return Ok(None);
+    };
+    let records = Records::in_dir(&dir);
     let specs: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
     match records.load_journal(&specs) {
-        Ok(j) => j.map(|j| (records, j)),
+        Ok(j) => Ok(j.map(|j| (records, j))),
+        Err(e @ StateError::Unsafe { .. }) => Err(e),
         Err(e) => {
             printer.warn(format!("could not read the rotation journal: {e}"));
-            None
+            Ok(None)
         }
     }
 }
@@ -68,7 +78,19 @@ pub async fn recover<A: TokenApi>(
     journal: &Journal,
     stores: &Stores,
     cred: Option<&Credential>,
+    here: &crate::state::ClusterRef,
 ) -> anyhow::Result<Recovered> {
+    if journal.cluster != *here {
+        return Err(crate::error::ConfigError::usage(
+            "--store",
+            format!(
+                "an interrupted rotation of these stores belongs to {}, not to this profile's cluster {}; nothing was sent",
+                journal.cluster.api_base, here.api_base
+            ),
+            "finish it with the profile of that cluster (--profile NAME)",
+        )
+        .into());
+    }
     p.printer.status(format!(
         "A rotation of these stores was interrupted (old token {}, new token {}); finishing it first.",
         journal.old_id,
@@ -108,8 +130,7 @@ pub async fn recover<A: TokenApi>(
 
     let outcome = match (&journal.new_id, &old, &new) {
         (None, _, _) => {
-            let secrets: Vec<Secret> = held.iter().filter_map(|(_, _, s)| s.clone()).collect();
-            let ids = revoke_strays(p, journal, &creds, &secrets).await?;
+            let ids = revoke_strays(p, records, journal, &creds).await?;
             Recovered::RolledBack(if ids.is_empty() {
                 "the interrupted create made no token".into()
             } else {
@@ -141,10 +162,16 @@ pub async fn recover<A: TokenApi>(
                     p.printer.status(format!("✓ {s}: new token stored"));
                 }
             }
-            revoke(p, &creds, &journal.old_id).await?;
+            // L4: the person asked to keep the old token.
+            let old_fate = if journal.keep_old {
+                "kept (--keep-old)"
+            } else {
+                revoke(p, &creds, &journal.old_id).await?;
+                "revoked"
+            };
             record_new(p, records, journal, &creds, new_id).await;
             Recovered::Finished(format!(
-                "finished: the new token {new_id} is in every store; the old token {} was revoked",
+                "finished: the new token {new_id} is in every store; the old token {} was {old_fate}",
                 journal.old_id
             ))
         }
@@ -237,12 +264,13 @@ async fn revoke<A: TokenApi>(
     )))
 }
 
-/// The create never answered: revoke what it may have made.
+/// The create never answered: revoke what it provably made (its run
+/// marker); without a marker, name the candidates and revoke nothing.
 async fn revoke_strays<A: TokenApi>(
     p: &Pipeline<'_, A>,
+    records: &Records,
     journal: &Journal,
     creds: &[Credential],
-    held: &[Secret],
 ) -> anyhow::Result<Vec<String>> {
     let mut all = None;
     for c in creds {
@@ -256,23 +284,29 @@ async fn revoke_strays<A: TokenApi>(
             "could not list tokens to finish an interrupted rotation (the journal is kept; run again)"
         );
     };
-    let since = journal.started_at - chrono::Duration::minutes(5);
     let want = sorted(&journal.permissions);
-    let mut ids = Vec::new();
-    for t in all {
-        if t.id != journal.old_id
-            && t.revoked_at.is_none()
-            && t.description == journal.description
-            && sorted(&t.permissions) == want
-            && t.created_at >= since
-            // A management token a store holds is not a stray (its prefix
-            // says so); database tokens show no prefix.
-            && (t.token_prefix.is_empty()
-                || !held.iter().any(|s| s.expose().starts_with(&t.token_prefix)))
-        {
-            revoke(p, std::slice::from_ref(cred), &t.id).await?;
-            ids.push(t.id);
+    let live = all.into_iter().filter(|t| {
+        t.id != journal.old_id && t.revoked_at.is_none() && sorted(&t.permissions) == want
+    });
+    let Some(run) = &journal.run else {
+        let candidates: Vec<String> = live
+            .filter(|t| crate::cluster::ours::unmarked(&t.description) == journal.description)
+            .map(|t| t.id)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(Vec::new());
         }
+        return Err(StateError::NotProvablyOurs {
+            candidates: candidates.join(", "),
+            journal: records.journal_path(&journal.stores),
+        }
+        .into());
+    };
+    let ours = crate::cluster::ours::marked(&journal.description, run);
+    let mut ids = Vec::new();
+    for t in live.filter(|t| t.description == ours) {
+        revoke(p, std::slice::from_ref(cred), &t.id).await?;
+        ids.push(t.id);
     }
     Ok(ids)
 }

@@ -21,6 +21,15 @@ pub struct RotatePlan {
     /// `--expires-at`/`--expires-in`; `None` keeps the old token's lifetime.
     pub expires_at: Option<DateTime<Utc>>,
     pub keep_old: bool,
+    /// How long to wait for the new token to be accepted before the stores
+    /// get it ([`super::ready`]).
+    pub ready_timeout: std::time::Duration,
+    /// `--on-rotated CMD`: run once every store holds the new, ready token,
+    /// before the old one is retired; its failure keeps the old token.
+    pub on_rotated: Option<OnRotated>,
+    /// `--grace`: keep the old token valid this long, its revocation
+    /// pending in the state directory ([`crate::state::pending`]).
+    pub grace: Option<std::time::Duration>,
     pub json: bool,
     /// The credential that creates and revokes: the old token itself for a
     /// management token, the management credential for a database token.
@@ -91,7 +100,7 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
                     account_id: None,
                     cluster_id: None,
                 }),
-            description: meta.description.clone(),
+            description: crate::cluster::ours::unmarked(&meta.description).to_string(),
             permissions: meta.permissions.clone(),
             old_id: meta.id.clone(),
             old_sha256: crate::state::fingerprint(&plan.old),
@@ -99,6 +108,8 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
             new_sha256: None,
             switched: Vec::new(),
             started_at: Utc::now(),
+            run: Some(p.run.clone()),
+            keep_old: plan.keep_old,
         },
     };
     // Intent first: a crash from here on is finished or rolled back by the
@@ -128,6 +139,20 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         super::mint::created_line(p.api.kind(), &created),
         meta.id
     ));
+    // Ready before anyone sees it: until the cluster accepts the new token
+    // where consumers use it, the stores keep the old one (issue 17).
+    if let Err(e) = p
+        .ready_or_revoke(
+            &plan.cred,
+            &created,
+            plan.ready_timeout,
+            "the old token is unchanged",
+        )
+        .await
+    {
+        journal.remove(p);
+        return Err(e);
+    }
 
     let (results, interrupted) = p
         .write_stores_noting(&plan.stores, &created.access_token, |store| {
@@ -208,8 +233,51 @@ async fn undo<A: TokenApi>(
     }
 }
 
-/// Everything holds the new token: revoke the old one (unless kept) and
-/// report.
+/// `--grace`: record the old token's revocation as pending; the time it
+/// becomes due, or `None` (no grace, no state directory, or it could not be
+/// recorded: then it is revoked now, as without `--grace`).
+fn pending_until<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    plan: &RotatePlan,
+    created: &CreatedToken,
+) -> Option<DateTime<Utc>> {
+    let grace = plan.grace.filter(|g| !g.is_zero() && !plan.keep_old)?;
+    let Some(rec) = &plan.record else {
+        p.printer
+            .warn("--grace needs a state directory: the old token is revoked now");
+        return None;
+    };
+    let until = Utc::now() + chrono::Duration::from_std(grace).ok()?;
+    let pending = crate::state::pending::Pending {
+        version: crate::state::RECORD_VERSION,
+        id: plan.meta.id.clone(),
+        kind: p.api.kind(),
+        cluster: rec.cluster.clone(),
+        stores: plan.stores.iter().map(|s| s.to_string()).collect(),
+        not_before: until,
+        successor_id: created.token.id.clone(),
+        successor_sha256: crate::state::fingerprint(&created.access_token),
+    };
+    match crate::state::pending::PendingList::in_dir(rec.records.root()).save(&pending) {
+        Ok(()) => Some(until),
+        Err(e) => {
+            p.printer.warn(format!(
+                "could not record the pending revocation ({e}): the old token is revoked now"
+            ));
+            None
+        }
+    }
+}
+
+/// `rotate --on-rotated CMD` and how to run it ([`crate::store::run_hook`]).
+#[derive(Debug, Clone)]
+pub struct OnRotated {
+    pub command: String,
+    pub opts: crate::store::StoreOptions,
+}
+
+/// Everything holds the new token: tell the consumers (`--on-rotated`),
+/// revoke the old one (unless kept) and report.
 async fn finish<A: TokenApi>(
     p: &Pipeline<'_, A>,
     plan: &RotatePlan,
@@ -222,8 +290,27 @@ async fn finish<A: TokenApi>(
         rec.save(p.printer, p.api.kind(), created, &stored);
     }
     let mut revoke_error = None;
+    let mut hook_error = None;
+    if let Some(h) = plan.on_rotated.clone() {
+        let command = h.command.clone();
+        match super::blocking(move || crate::store::run_hook(&h.command, &h.opts)).await {
+            Ok(()) => p
+                .printer
+                .status(format!("✓ --on-rotated `{command}` exited 0")),
+            Err(e) => hook_error = Some(e),
+        }
+    }
     let old;
-    if plan.keep_old {
+    if let Some(e) = &hook_error {
+        // The consumers may not have the new token yet: the old one stays.
+        old = Some(format!("{} kept (--on-rotated failed: {e})", meta.id));
+    } else if let Some(until) = pending_until(p, plan, created) {
+        old = Some(format!(
+            "{} valid until {}, then revoked by the next rotate (--grace)",
+            meta.id,
+            crate::text::rfc3339(until)
+        ));
+    } else if plan.keep_old {
         old = Some(format!("{} kept (--keep-old)", meta.id));
     } else {
         // A management token: the new one revokes the old (the old one may
@@ -255,6 +342,14 @@ async fn finish<A: TokenApi>(
         json: plan.json,
         to_stderr: plan.stores.iter().any(|s| s.is_stdout()),
     });
+    if let Some(e) = hook_error {
+        return Err(anyhow::anyhow!(
+            "--on-rotated failed: {e}; every store holds the new token, and the old token {} is kept valid \
+             (revoke it with `{}` once the consumers use the new one)",
+            meta.id,
+            p.api.kind().revoke_command(&meta.id)
+        ));
+    }
     match revoke_error {
         Some(e) => Err(anyhow::Error::new(e).context(format!(
             "the new token is in place, but the old token {} is still valid; revoke it with `{}`",

@@ -31,6 +31,10 @@ struct Faults {
     interrupt_during_create: bool,
     /// The created secret carries a newline and an escape sequence.
     unsafe_secret: bool,
+    /// Another host of the fleet creates a token with the same description
+    /// (its own run marker) and permissions while our first create is in
+    /// flight (M2 of the 2026-12-06 review).
+    neighbour_in_create: bool,
 }
 
 #[derive(Default)]
@@ -159,6 +163,13 @@ impl TokenApi for FakeCluster {
                     n
                 }
             };
+            if first && self.faults.neighbour_in_create {
+                let n = st.tokens.len();
+                let mut t = st.tokens[i].1.clone();
+                t.id = format!("id-{n}");
+                t.description = crate::cluster::ours::marked(&t.description, "ba9876543210");
+                st.tokens.push((NEIGHBOUR_SECRET.into(), t));
+            }
             let (secret, token) = st.tokens[i].clone();
             let created = CreatedToken {
                 token,
@@ -350,6 +361,7 @@ impl Rig {
             api: &self.cluster,
             printer: &self.printer,
             interrupt: &self.interrupt,
+            run: crate::cluster::ours::new_run(),
             reporter: &self.reporter,
         }
     }
@@ -363,6 +375,7 @@ fn plan(stores: &[Arc<MemStore>], on_no_store: OnNoStore) -> Plan {
         on_no_store,
         json: true,
         record: None,
+        ready_timeout: None,
     }
 }
 
@@ -626,6 +639,9 @@ fn rotate_with(
         stores: stores.iter().map(|s| s.clone() as Arc<dyn Store>).collect(),
         expires_at: None,
         keep_old,
+        ready_timeout: std::time::Duration::from_secs(5),
+        on_rotated: None,
+        grace: None,
         json: true,
     };
     let r = run(rotate(&rig.pipeline(), &plan));
@@ -742,6 +758,9 @@ fn rotate_interrupted_while_storing_rolls_back() {
         stores: vec![a.clone() as Arc<dyn Store>, b.clone()],
         expires_at: None,
         keep_old: false,
+        ready_timeout: std::time::Duration::from_secs(5),
+        on_rotated: None,
+        grace: None,
         json: false,
     };
     let r = run(rotate(&rig.pipeline(), &plan));
@@ -796,11 +815,17 @@ fn new_expiry_keeps_the_lifetime() {
             stores: Vec::new(),
             expires_at: flag,
             keep_old: false,
+            ready_timeout: std::time::Duration::from_secs(5),
+            on_rotated: None,
+            grace: None,
             json: false,
         };
         assert_eq!(plan.new_expiry(now), want);
     }
 }
+
+/// The secret of [`Faults::neighbour_in_create`]'s token.
+const NEIGHBOUR_SECRET: &str = "neighbour-secret-xxxxxxxxxxxx";
 
 fn db_permissions() -> Vec<Permission> {
     vec![
@@ -827,6 +852,19 @@ fn database_token_failure_points() {
             exit::OK,
             2,
             1,
+            1,
+            "",
+        ),
+        (
+            "first answer lost while another host made the same token: only ours revoked",
+            Faults {
+                lose_first_create_response: true,
+                neighbour_in_create: true,
+                ..Faults::default()
+            },
+            exit::OK,
+            2,
+            2,
             1,
             "",
         ),
@@ -924,7 +962,10 @@ fn database_token_failure_points() {
         // Every live token is stored, except when revoking a lost one failed
         // (then the error names it).
         if !faults.fail_revoke {
-            for t in live_tokens {
+            let ours = live_tokens
+                .iter()
+                .filter(|t| t.as_str() != NEIGHBOUR_SECRET);
+            for t in ours {
                 assert_eq!(store.get().as_deref(), Some(t.as_str()), "{name}: orphan");
             }
         } else {
@@ -974,11 +1015,12 @@ fn database_token_verify_checks_permissions() {
     for (asked, ok) in cases {
         let mut rig = Rig::new(Faults::default());
         rig.cluster.database = Some(db_permissions());
-        let created = run(rig.cluster.create(&session(), "telegraf", None, "k")).unwrap();
+        let marked = crate::cluster::ours::marked("telegraf", "0123456789ab");
+        let created = run(rig.cluster.create(&session(), &marked, None, "k")).unwrap();
         rig.cluster.database = Some(asked.clone());
-        let r = run(rig
-            .pipeline()
-            .verify(&session(), &created, "telegraf", None));
+        let mut p = rig.pipeline();
+        p.run = "0123456789ab".into();
+        let r = run(p.verify(&session(), &created, "telegraf", None));
         assert_eq!(r.is_ok(), ok, "{asked:?}: {r:?}");
     }
 }
@@ -1001,6 +1043,9 @@ fn database_token_rotate_uses_the_management_credential() {
             stores: vec![store.clone() as Arc<dyn Store>],
             expires_at: None,
             keep_old,
+            ready_timeout: std::time::Duration::from_secs(5),
+            on_rotated: None,
+            grace: None,
             json: true,
         };
         let r = run(rotate(&rig.pipeline(), &plan));
@@ -1012,14 +1057,38 @@ fn database_token_rotate_uses_the_management_credential() {
     }
 }
 
+/// A state directory and the stores `mem:a`, `mem:b` holding `a` and `b`.
+#[allow(clippy::type_complexity)]
+fn two_stores(
+    a: &str,
+    b: &str,
+) -> (
+    tempfile::TempDir,
+    crate::state::Records,
+    Arc<MemStore>,
+    Arc<MemStore>,
+    Stores,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let records = crate::state::Records::in_dir(dir.path());
+    let sa = Arc::new(MemStore::holding("a", a));
+    let sb = Arc::new(MemStore::holding("b", b));
+    let stores: Stores = vec![sa.clone() as Arc<dyn Store>, sb.clone()];
+    (dir, records, sa, sb, stores)
+}
+
 /// After a crash mid-rotation, `recover` converges to exactly one live
 /// token held by every store: back while any store holds the old token,
 /// forward when none does, and a create that never answered has its token
 /// found by listing and revoked. For both kinds of token.
 #[test]
 fn recover_interrupted_rotation() {
-    use crate::state::{ClusterRef, Journal, Records, fingerprint};
+    use crate::cluster::ours::marked;
+    use crate::state::{ClusterRef, Journal, fingerprint};
     const NEW: &str = "new-secret-token-bbbbbbbb";
+    const NEIGHBOUR: &str = "nbr-secret-token-cccccccc";
+    const RUN: &str = "0123456789ab";
+    const OTHER_RUN: &str = "ba9876543210";
     // (case, new token known to the journal, store a, store b, want live, want in stores, finished)
     let cases: [(&str, bool, &str, &str, &str, bool); 4] = [
         (
@@ -1055,7 +1124,11 @@ fn recover_interrupted_rotation() {
                 rig.cluster.database = Some(db_permissions());
             }
             let old_meta = rig.cluster.seed(OLD, "telegraf", 30);
-            let new_meta = rig.cluster.seed(NEW, "telegraf", 30);
+            let new_meta = rig.cluster.seed(NEW, &marked("telegraf", RUN), 30);
+            // Another host of the fleet rotated at the same moment: same
+            // description and permissions, its own marker. Never touched.
+            rig.cluster
+                .seed(NEIGHBOUR, &marked("telegraf", OTHER_RUN), 30);
             {
                 // The new token was made by the rotation, just now.
                 let mut st = rig.cluster.state.lock().unwrap();
@@ -1063,16 +1136,12 @@ fn recover_interrupted_rotation() {
                     if database {
                         t.permissions = db_permissions();
                     }
-                    if secret == NEW {
+                    if secret == NEW || secret == NEIGHBOUR {
                         t.created_at = Utc::now();
                     }
                 }
             }
-            let dir = tempfile::tempdir().unwrap();
-            let records = Records::in_dir(dir.path());
-            let sa = Arc::new(MemStore::holding("a", a));
-            let sb = Arc::new(MemStore::holding("b", b));
-            let stores: Stores = vec![sa.clone() as Arc<dyn Store>, sb.clone()];
+            let (_dir, records, sa, sb, stores) = two_stores(a, b);
             let journal = Journal {
                 version: 1,
                 stores: vec!["mem:a".into(), "mem:b".into()],
@@ -1095,6 +1164,8 @@ fn recover_interrupted_rotation() {
                 new_sha256: known.then(|| fingerprint(&Secret::new(NEW))),
                 switched: Vec::new(),
                 started_at: Utc::now() - chrono::Duration::minutes(1),
+                run: Some(RUN.into()),
+                keep_old: false,
             };
             records.save_journal(&journal).unwrap();
             let cred = database.then(session);
@@ -1104,11 +1175,16 @@ fn recover_interrupted_rotation() {
                 &journal,
                 &stores,
                 cred.as_ref(),
+                &journal.cluster,
             ))
             .unwrap_or_else(|e| panic!("{name} (database {database}): {e:#}"));
             let tag = format!("{name} (database {database})");
             assert_eq!(matches!(r, Recovered::Finished(_)), finished, "{tag}");
-            assert_eq!(rig.cluster.live(), vec![want.to_string()], "{tag}");
+            let mut live = rig.cluster.live();
+            live.sort();
+            let mut want_live = vec![want.to_string(), NEIGHBOUR.to_string()];
+            want_live.sort();
+            assert_eq!(live, want_live, "{tag}");
             assert_eq!(sa.get().as_deref(), Some(want), "{tag}");
             assert_eq!(sb.get().as_deref(), Some(want), "{tag}");
             assert!(
@@ -1120,5 +1196,129 @@ fn recover_interrupted_rotation() {
                 assert_eq!(rec.token_id, new_meta.id, "{tag}");
             }
         }
+    }
+}
+
+/// The fleet rule (issue 17 items 1 and 6): a journal that cannot prove
+/// which listed token its create made (no run marker, as older versions
+/// wrote) revokes nothing, names the candidates and exits 13; finishing
+/// forward honours `--keep-old`; a journal of another cluster sends nothing.
+#[test]
+fn recover_touches_only_what_it_can_prove() {
+    use crate::cluster::ours::marked;
+    use crate::state::{ClusterRef, Journal, fingerprint};
+    const NEW: &str = "new-secret-token-bbbbbbbb";
+    const NEIGHBOUR: &str = "nbr-secret-token-cccccccc";
+    let here = ClusterRef {
+        product: "clustered".into(),
+        api_base: "mem://cluster".into(),
+        account_id: None,
+        cluster_id: None,
+    };
+    let elsewhere = ClusterRef {
+        api_base: "mem://elsewhere".into(),
+        ..here.clone()
+    };
+    // (case, journal run, new token known, keep_old, profile's cluster,
+    //  want exit code (0 = ok), want live)
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        bool,
+        bool,
+        &'a ClusterRef,
+        i32,
+        &'a [&'a str],
+    );
+    let cases: [Case; 4] = [
+        (
+            "no marker: nothing revoked, exit 13",
+            None,
+            false,
+            false,
+            &here,
+            13,
+            &[OLD, NEW, NEIGHBOUR],
+        ),
+        (
+            "marker of another run: nothing of ours",
+            Some("0123456789ab"),
+            false,
+            false,
+            &here,
+            0,
+            &[OLD, NEW, NEIGHBOUR],
+        ),
+        (
+            "forward with --keep-old: old kept",
+            Some("0123456789ab"),
+            true,
+            true,
+            &here,
+            0,
+            &[OLD, NEW, NEIGHBOUR],
+        ),
+        (
+            "another cluster: refused, nothing sent",
+            Some("0123456789ab"),
+            true,
+            false,
+            &elsewhere,
+            2,
+            &[OLD, NEW, NEIGHBOUR],
+        ),
+    ];
+    for (name, run_marker, known, keep_old, profile, code, want_live) in cases {
+        let rig = Rig::new(Faults::default());
+        let old_meta = rig.cluster.seed(OLD, "telegraf", 30);
+        let new_meta = rig
+            .cluster
+            .seed(NEW, &marked("telegraf", "ffffffffffff"), 30);
+        rig.cluster
+            .seed(NEIGHBOUR, &marked("telegraf", "ba9876543210"), 30);
+        let (a, b) = if known { (NEW, NEW) } else { (OLD, OLD) };
+        let (_dir, records, _, _, stores) = two_stores(a, b);
+        let journal = Journal {
+            version: 1,
+            stores: vec!["mem:a".into(), "mem:b".into()],
+            kind: rig.cluster.kind(),
+            cluster: here.clone(),
+            description: "telegraf".into(),
+            permissions: Vec::new(),
+            old_id: old_meta.id.clone(),
+            old_sha256: fingerprint(&Secret::new(OLD)),
+            new_id: known.then(|| new_meta.id.clone()),
+            new_sha256: known.then(|| fingerprint(&Secret::new(NEW))),
+            switched: Vec::new(),
+            started_at: Utc::now(),
+            run: run_marker.map(String::from),
+            keep_old,
+        };
+        records.save_journal(&journal).unwrap();
+        let r = run(recover(
+            &rig.pipeline(),
+            &records,
+            &journal,
+            &stores,
+            None,
+            profile,
+        ));
+        let got = match &r {
+            Ok(_) => 0,
+            Err(e) => crate::output::report::exit_code(e),
+        };
+        assert_eq!(got, code, "{name}: {r:?}");
+        if code == 13 {
+            let msg = format!("{:#}", r.unwrap_err());
+            assert!(msg.contains("Candidates: id-1, id-2"), "{name}: {msg}");
+        }
+        let mut live = rig.cluster.live();
+        live.sort();
+        let mut want: Vec<String> = want_live.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(live, want, "{name}");
+        // A refused journal stays for the person; a finished one is gone.
+        let kept = records.load_journal(&journal.stores).unwrap().is_some();
+        assert_eq!(kept, code != 0, "{name}");
     }
 }

@@ -81,6 +81,15 @@ pub enum KeyringBackend {
     TestDir(PathBuf),
 }
 
+/// `rotate --on-rotated CMD` (issue 17): run `CMD` the way an `exec:` store
+/// runs (`sh -c`, its own process group, every token variable removed from
+/// its environment, the exec timeout, its stdout relayed to stderr) but
+/// with no token: its stdin gets an empty line. It tells the consumers
+/// (`systemctl reload telegraf`); the token is already where they read it.
+pub fn run_hook(command: &str, opts: &StoreOptions) -> Result<(), StoreError> {
+    exec::run(command, "", opts, &[], Box::new(std::io::stderr())).map(|_| ())
+}
+
 /// Settings shared by all stores, filled by the command from flags and [`crate::env::Env`].
 #[derive(Debug, Clone)]
 pub struct StoreOptions {

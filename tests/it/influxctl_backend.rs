@@ -178,7 +178,7 @@ fn mint_list_rotate_and_revoke_through_influxctl() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|t| t["description"] == "ci bot")
+        .filter(|t| crate::support::unmarked(&t["description"]) == "ci bot")
         .collect();
     assert_eq!(mine.len(), 1, "{list}");
     let id = mine[0]["id"].as_str().unwrap().to_string();
@@ -219,7 +219,9 @@ fn mint_list_rotate_and_revoke_through_influxctl() {
     // exits 3 if it sees one).
     let new_id = private_list(&s.cluster, &new)
         .into_iter()
-        .find(|t| t["revokedAt"].is_null() && t["description"] == "ci bot")
+        .find(|t| {
+            t["revokedAt"].is_null() && crate::support::unmarked(&t["description"]) == "ci bot"
+        })
         .unwrap()["id"]
         .as_str()
         .unwrap()
@@ -259,7 +261,7 @@ fn a_failing_store_revokes_the_new_token() {
     assert_eq!(out.status.code(), Some(11), "{stderr}");
     let doomed: Vec<Value> = private_list(&s.cluster, &admin)
         .into_iter()
-        .filter(|t| t["description"] == "doomed")
+        .filter(|t| crate::support::unmarked(&t["description"]) == "doomed")
         .collect();
     assert_eq!(doomed.len(), 1, "{doomed:?}");
     assert!(doomed[0]["revokedAt"].is_string(), "revoked: {doomed:?}");
@@ -292,7 +294,7 @@ fn an_interrupted_login_leaves_no_config_and_no_token() {
     assert!(
         private_list(&s.cluster, &admin)
             .iter()
-            .all(|t| t["description"] != "never")
+            .all(|t| crate::support::unmarked(&t["description"]) != "never")
     );
 }
 
@@ -330,7 +332,7 @@ fn if_missing_keeps_a_working_token_and_replaces_a_revoked_one() {
     // Revoked behind our back: influxctl rejects it, and it is replaced.
     let id = private_list(&s.cluster, &admin)
         .into_iter()
-        .find(|t| t["description"] == "app")
+        .find(|t| crate::support::unmarked(&t["description"]) == "app")
         .unwrap()["id"]
         .as_str()
         .unwrap()
@@ -425,7 +427,7 @@ fn a_signal_during_the_create_revokes_what_it_made() {
     assert!(!file.exists());
     let made: Vec<Value> = private_list(&s.cluster, &admin)
         .into_iter()
-        .filter(|t| t["description"] == "in flight")
+        .filter(|t| crate::support::unmarked(&t["description"]) == "in flight")
         .collect();
     assert_eq!(made.len(), 1, "{made:?}");
     assert!(made[0]["revokedAt"].is_string(), "{made:?}");

@@ -34,8 +34,11 @@ pub async fn run_mint(
     ui: &mut dyn LoginUi,
     mut mp: MintPlan,
 ) -> anyhow::Result<()> {
+    // One run at a time per store (a second one waits, then names the first).
+    let _locks = provision::lock_stores(io.env, io.printer, &mp.plan.stores).await?;
     let backend = Backend::choose(cfg, http, mp.want.clone(), true).await?;
-    mp.plan.record = provision::recorder(io.env, io.printer, backend.cluster_ref()?);
+    let here = backend.cluster_ref()?;
+    mp.plan.record = provision::recorder(io.env, io.printer, here.clone());
     let p = io.pipeline(&backend);
 
     // --if-missing, what can be known before logging in.
@@ -56,7 +59,7 @@ pub async fn run_mint(
     let session = backend.credential(ui, io.interrupt).await?;
     let cred = &session.cred;
     let work = async {
-        finish_rotation(io, &p, &mp.overwrite, cred).await?;
+        finish_rotation(io, &p, &mp.overwrite, cred, &here).await?;
         if let Some(id) = &held_id
             && let Some(min) = mp.if_missing
         {
@@ -95,7 +98,7 @@ async fn if_missing<A: TokenApi>(
     min_remaining: Duration,
 ) -> anyhow::Result<Before> {
     let first = plan.stores[0].clone();
-    let record = provision::record_of(io.env, io.printer, &first.to_string());
+    let record = provision::record_of(io.env, io.printer, &first.to_string())?;
     if backend.kind() == crate::state::TokenKind::Database {
         // The local half: is the first store's token the one we recorded
         // for this cluster? The cluster is asked once we have a credential.
@@ -149,8 +152,9 @@ async fn finish_rotation<A: TokenApi>(
     p: &Pipeline<'_, A>,
     stores: &Stores,
     cred: &Credential,
+    here: &crate::state::ClusterRef,
 ) -> anyhow::Result<()> {
-    let Some((records, j)) = provision::journal_for(io.env, io.printer, stores) else {
+    let Some((records, j)) = provision::journal_for(io.env, io.printer, stores)? else {
         return Ok(());
     };
     if j.kind != p.api.kind() {
@@ -166,7 +170,7 @@ async fn finish_rotation<A: TokenApi>(
         )
         .into());
     }
-    provision::recover(p, &records, &j, stores, Some(cred)).await?;
+    provision::recover(p, &records, &j, stores, Some(cred), here).await?;
     Ok(())
 }
 

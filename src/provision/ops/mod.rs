@@ -31,6 +31,7 @@ impl<'a> Io<'a> {
             printer: self.printer,
             interrupt: self.interrupt,
             reporter: self.reporter,
+            run: crate::cluster::ours::new_run(),
         }
     }
 }

@@ -22,6 +22,28 @@ pub struct RotateRequest {
     pub json: bool,
     /// `--id`: the database token the stores hold, when no record says.
     pub id: Option<String>,
+    /// `--when-remaining`: rotate only a token expiring within this window
+    /// (else report it unchanged, exit 0).
+    pub when_remaining: Option<std::time::Duration>,
+    /// `--on-rotated CMD`.
+    pub on_rotated: Option<provision::OnRotated>,
+    /// `--grace`: the old token's revocation is pending this long.
+    pub grace: Option<std::time::Duration>,
+}
+
+/// `--when-remaining` and the stored token is not due: say so, once.
+fn not_due(
+    io: &Io<'_>,
+    when_remaining: Option<std::time::Duration>,
+    store: &str,
+    json: bool,
+    meta: &crate::cluster::ManagementToken,
+) -> Option<anyhow::Result<()>> {
+    let window = when_remaining?;
+    if provision::due(meta.expires_at, window, Utc::now()) {
+        return None;
+    }
+    Some(io.reporter.unchanged(store, meta, json))
 }
 
 /// What the stores hold, as the state directory remembers it.
@@ -37,10 +59,12 @@ pub async fn run_rotate(
     ui: &mut dyn LoginUi,
     req: RotateRequest,
 ) -> anyhow::Result<()> {
+    // One run at a time per store (a second one waits, then names the first).
+    let _locks = provision::lock_stores(io.env, io.printer, &req.stores).await?;
     let first = req.stores[0].to_string();
     let known = Known {
-        journal: provision::journal_for(io.env, io.printer, &req.stores),
-        record: provision::record_of(io.env, io.printer, &first),
+        journal: provision::journal_for(io.env, io.printer, &req.stores)?,
+        record: provision::record_of(io.env, io.printer, &first)?,
     };
     let database = req.id.is_some()
         || known
@@ -71,8 +95,11 @@ async fn management_token(
     let p = io.pipeline(&backend);
     let stores = req.stores;
     let first = stores[0].to_string();
+    // A journal is finished only on the cluster it names (M3).
+    let here = backend.cluster_ref()?;
     if let Some((records, j)) = &known.journal
-        && let Recovered::Finished(_) = provision::recover(&p, records, j, &stores, None).await?
+        && let Recovered::Finished(_) =
+            provision::recover(&p, records, j, &stores, None, &here).await?
     {
         return Ok(());
     }
@@ -91,7 +118,6 @@ async fn management_token(
     // stored token is sent anywhere; and it is only ever sent to the
     // cluster it belongs to.
     backend.probe().await?;
-    let here = backend.cluster_ref()?;
     provision::check_bound(
         stores[0].as_ref(),
         known.record.as_ref(),
@@ -99,12 +125,26 @@ async fn management_token(
         &here,
         &provision::profile_address(cfg),
     )?;
+    // Old tokens whose grace has passed go first, even if nothing is due.
+    provision::retire_pending(
+        &p,
+        io.env,
+        &stores,
+        &old,
+        &provision::management_credential(&old),
+    )
+    .await?;
     let held_id = known
         .record
         .as_ref()
         .filter(|r| r.describes(&old))
         .map(|r| r.token_id.as_str());
-    let Some(meta) = p.describe_held(&old, held_id).await? else {
+    let held = p.describe_held(&old, held_id).await?;
+    let due = |m| not_due(io, req.when_remaining, &first, req.json, m);
+    if let Some(done) = held.as_ref().and_then(due) {
+        return done;
+    }
+    let Some(meta) = held else {
         return Err(ConfigError::usage(
             "--store",
             format!("the token in {first} no longer works on this cluster (revoked, expired, or another cluster)"),
@@ -120,6 +160,9 @@ async fn management_token(
         stores,
         expires_at: req.expires_at,
         keep_old: req.keep_old,
+        ready_timeout: provision::ready_timeout(io.env)?,
+        on_rotated: req.on_rotated.clone(),
+        grace: req.grace,
         json: req.json,
         record: provision::recorder(io.env, io.printer, here),
     };
@@ -153,6 +196,7 @@ async fn database_token(
     let session = backend.credential(ui, io.interrupt).await?;
     let cred = &session.cred;
     let work = async {
+        let cluster = backend.cluster_ref()?;
         let journal = known
             .journal
             .as_ref()
@@ -161,13 +205,12 @@ async fn database_token(
             backend.set_permissions(j.permissions.clone());
             let p = io.pipeline(&backend);
             if let Recovered::Finished(_) =
-                provision::recover(&p, records, j, &req.stores, Some(cred)).await?
+                provision::recover(&p, records, j, &req.stores, Some(cred), &cluster).await?
             {
                 return Ok(());
             }
         }
         let old = read_old(&req.stores).await?;
-        let cluster = backend.cluster_ref()?;
         let id = database_token_id(&req, known.record.as_ref(), &old, &cluster)?;
         let meta = backend.get(cred, &id).await?;
         if meta.revoked_at.is_some() {
@@ -178,6 +221,11 @@ async fn database_token(
             )
             .into());
         }
+        provision::retire_pending(&io.pipeline(&backend), io.env, &req.stores, &old, cred).await?;
+        let first = req.stores[0].to_string();
+        if let Some(done) = not_due(io, req.when_remaining, &first, req.json, &meta) {
+            return done;
+        }
         backend.set_permissions(meta.permissions.clone());
         provision::preflight(&req.stores).await?;
         let plan = RotatePlan {
@@ -186,6 +234,9 @@ async fn database_token(
             stores: req.stores,
             expires_at: req.expires_at,
             keep_old: req.keep_old,
+            ready_timeout: provision::ready_timeout(io.env)?,
+            on_rotated: req.on_rotated.clone(),
+            grace: req.grace,
             json: req.json,
             cred: cred.clone(),
             record: provision::recorder(io.env, io.printer, cluster),

@@ -898,3 +898,19 @@ impl StoreGate {
         });
     }
 }
+
+/// A description a run created: it must end with a run marker
+/// (`cluster::ours`); returns the person's text before it.
+pub fn described(v: &Value) -> &str {
+    let d = v.as_str().unwrap_or_else(|| panic!("no description: {v}"));
+    assert!(
+        influx_bootstrap::cluster::ours::run_of(d).is_some(),
+        "no run marker in {d:?}"
+    );
+    influx_bootstrap::cluster::ours::unmarked(d)
+}
+
+/// The person's part of any description (marked or not).
+pub fn unmarked(v: &Value) -> &str {
+    influx_bootstrap::cluster::ours::unmarked(v.as_str().unwrap_or_default())
+}

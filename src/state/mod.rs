@@ -18,13 +18,23 @@
 //! where the token belongs, so a later "only send a stored token to its own
 //! cluster" check can be built on it, and `version` lets a rotate journal be
 //! added beside these fields without breaking old files.
+//!
+//! Nothing here is read or written unless the directories and files are
+//! ours ([`trust`]), and `mint`/`rotate` hold a lock per store ([`lock`]).
 use crate::cluster::documented::Permission;
 use crate::env::Env;
+use crate::error::StateError;
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+
+pub mod lock;
+pub mod pending;
+mod trust;
+
+use trust::Area;
 
 /// The version of the record format written now.
 pub const RECORD_VERSION: u32 = 1;
@@ -118,52 +128,64 @@ pub fn state_dir(env: &Env) -> Option<PathBuf> {
     base.map(|b| b.join("influx-bootstrap"))
 }
 
+/// 128 bits of the SHA-256 of `text`, hex: a file name for a store spec.
+fn short_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))[..32].to_string()
+}
+
 /// The records in one state directory.
 #[derive(Debug, Clone)]
 pub struct Records {
-    dir: PathBuf,
+    tokens: Area,
+    journals: Area,
 }
 
 impl Records {
     pub fn in_dir(state_dir: &Path) -> Self {
         Records {
-            dir: state_dir.join("tokens"),
+            tokens: Area::new(state_dir, "tokens"),
+            journals: Area::new(state_dir, "journal"),
         }
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.tokens.dir
     }
 
+    /// The state directory itself.
+    pub fn root(&self) -> &Path {
+        &self.tokens.root
+    }
+
+    fn name(store: &str) -> String {
+        short_hash(store) + ".json"
+    }
+
+    #[cfg(test)]
     fn path(&self, store: &str) -> PathBuf {
-        let name = hex::encode(Sha256::digest(store.as_bytes()));
-        self.dir.join(format!("{}.json", &name[..32]))
+        self.tokens.dir.join(Self::name(store))
     }
 
     /// The record of `store`; `Ok(None)` when there is none.
-    pub fn load(&self, store: &str) -> std::io::Result<Option<Record>> {
-        let path = self.path(store);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+    pub fn load(&self, store: &str) -> Result<Option<Record>, StateError> {
+        let name = Self::name(store);
+        let Some(bytes) = self.tokens.read(&name)? else {
+            return Ok(None);
         };
         let r: Record = serde_json::from_slice(&bytes).map_err(|e| {
-            std::io::Error::new(
+            trust::io(&self.tokens.dir.join(&name))(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{}: {e}", path.display()),
-            )
+                e,
+            ))
         })?;
         // Two specs never share a file name in practice (128 bits of a
         // hash), but a record says which spec it is for: trust only that.
         Ok((r.store == store).then_some(r))
     }
 
-    pub fn save(&self, r: &Record) -> std::io::Result<()> {
-        crate::fsutil::create_private_dir(&self.dir)?;
+    pub fn save(&self, r: &Record) -> Result<(), StateError> {
         let bytes = serde_json::to_vec_pretty(r).expect("a record always serialises");
-        crate::fsutil::write_private(&self.path(&r.store), &bytes, Default::default())
-            .map_err(std::io::Error::from)
+        self.tokens.write(&Self::name(&r.store), &bytes)
     }
 }
 
@@ -195,49 +217,56 @@ pub struct Journal {
     #[serde(default)]
     pub switched: Vec<String>,
     pub started_at: DateTime<Utc>,
+    /// The marker of the run that wrote this journal
+    /// ([`crate::cluster::ours`]): the only proof of which listed token its
+    /// create made. A journal without one (older versions) proves nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// `rotate --keep-old`: finishing forward leaves the old token valid.
+    #[serde(default)]
+    pub keep_old: bool,
 }
 
 impl Records {
     /// One journal per set of stores (order does not matter).
-    fn journal_path(&self, stores: &[String]) -> PathBuf {
+    fn journal_name(stores: &[String]) -> String {
         let mut sorted: Vec<&str> = stores.iter().map(String::as_str).collect();
         sorted.sort_unstable();
-        let name = hex::encode(Sha256::digest(sorted.join("\n").as_bytes()));
-        self.dir
-            .with_file_name("journal")
-            .join(format!("rotate-{}.json", &name[..32]))
+        format!("rotate-{}.json", short_hash(&sorted.join("\n")))
     }
 
-    pub fn load_journal(&self, stores: &[String]) -> std::io::Result<Option<Journal>> {
-        let path = self.journal_path(stores);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+    /// Where the journal of `stores` lives (for messages).
+    pub fn journal_path(&self, stores: &[String]) -> PathBuf {
+        self.journals.dir.join(Self::journal_name(stores))
+    }
+
+    /// The journal of `stores`, if any. One that names other stores than
+    /// its file name says was not written by us for these stores: refused.
+    pub fn load_journal(&self, stores: &[String]) -> Result<Option<Journal>, StateError> {
+        let name = Self::journal_name(stores);
+        let path = self.journals.dir.join(&name);
+        let Some(bytes) = self.journals.read(&name)? else {
+            return Ok(None);
         };
-        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{}: {e}", path.display()),
-            )
-        })
+        let j: Journal = serde_json::from_slice(&bytes).map_err(|e| {
+            trust::io(&path)(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        })?;
+        if Self::journal_name(&j.stores) != name {
+            return Err(StateError::Unsafe {
+                path,
+                why: "the journal names other stores than these".into(),
+            });
+        }
+        Ok(Some(j))
     }
 
-    pub fn save_journal(&self, j: &Journal) -> std::io::Result<()> {
-        let path = self.journal_path(&j.stores);
-        if let Some(dir) = path.parent() {
-            crate::fsutil::create_private_dir(dir)?;
-        }
+    pub fn save_journal(&self, j: &Journal) -> Result<(), StateError> {
         let bytes = serde_json::to_vec_pretty(j).expect("a journal always serialises");
-        crate::fsutil::write_private(&path, &bytes, Default::default())
-            .map_err(std::io::Error::from)
+        self.journals.write(&Self::journal_name(&j.stores), &bytes)
     }
 
-    pub fn remove_journal(&self, stores: &[String]) -> std::io::Result<()> {
-        match std::fs::remove_file(self.journal_path(stores)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+    pub fn remove_journal(&self, stores: &[String]) -> Result<(), StateError> {
+        self.journals.remove(&Self::journal_name(stores))
     }
 }
 
@@ -308,6 +337,8 @@ mod tests {
             new_sha256: None,
             switched: Vec::new(),
             started_at: Utc::now(),
+            run: Some(crate::cluster::ours::new_run()),
+            keep_old: false,
         };
         records.save_journal(&j).unwrap();
         let cases: [(&[&str], bool); 3] = [
@@ -326,6 +357,16 @@ mod tests {
         records.remove_journal(&j.stores).unwrap();
         records.remove_journal(&j.stores).unwrap();
         assert!(records.load_journal(&j.stores).unwrap().is_none());
+
+        // M1: a journal planted under these stores' name that names other
+        // stores is refused (it was never removed before, so it fired on
+        // every run).
+        let mine = vec!["file:/mine".to_string()];
+        let planted = serde_json::to_vec(&j).unwrap();
+        std::fs::write(records.journal_path(&mine), planted).unwrap();
+        let e = records.load_journal(&mine).unwrap_err();
+        assert!(e.to_string().contains("names other stores"), "{e}");
+        assert_eq!(crate::error::Classify::exit_code(&e), 7);
     }
 
     #[test]
