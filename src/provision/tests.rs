@@ -3,6 +3,16 @@
 //! verify fails, a signal at each step), checking the two promises — never
 //! orphan a token, never lose the old one.
 use super::*;
+use crate::cluster::documented::Permission;
+use crate::cluster::{CreatedToken, Credential, CredentialKind, ManagementToken};
+use crate::error::ClusterError;
+use crate::interrupt::Interrupt;
+use crate::printer::Printer;
+use crate::secret::Secret;
+use crate::state::TokenKind;
+use crate::store::{StoreError, StoreOutcome};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
 use crate::interrupt::Trigger;
 use crate::output::exit_code;
 use std::collections::HashMap;
