@@ -70,15 +70,23 @@ pub async fn mint<A: TokenApi>(
     let failed = results.iter().filter(|r| !r.ok).count();
     let total = results.len();
     p.reporter.finished(Finished {
-        event: "minted",
-        created: &created,
-        stores: results,
         verified: ok,
-        old: None,
-        json: plan.json,
         to_stderr: plan.stdout_taken(),
+        ..Finished::unverified("minted", &created, results, plan.json)
     });
-    let id = &created.token.id;
+    outcome(&created.token.id, verified, interrupted, failed, total)
+}
+
+/// How a mint that stored its token somewhere ends: the verification's
+/// verdict (`None`: a signal cut it short), then a signal during the
+/// stores, then stores that failed (exit codes of [`MintError`]).
+fn outcome(
+    id: &str,
+    verified: Option<Result<(), MintError>>,
+    interrupted: bool,
+    failed: usize,
+    total: usize,
+) -> anyhow::Result<()> {
     let stored_in = format!("{} of {total}", total - failed);
     match verified {
         None => Err(MintError::Interrupted {
@@ -93,7 +101,7 @@ pub async fn mint<A: TokenApi>(
         Some(Ok(())) if failed > 0 => Err(MintError::SomeStoresFailed {
             failed,
             total,
-            id: id.clone(),
+            id: id.to_string(),
         }
         .into()),
         Some(Ok(())) => Ok(()),
@@ -146,15 +154,8 @@ async fn no_store<A: TokenApi>(
         }
         .into());
     }
-    p.reporter.finished(Finished {
-        event: "minted",
-        created,
-        stores: results,
-        verified: false,
-        old: None,
-        json: plan.json,
-        to_stderr: true,
-    });
+    p.reporter
+        .finished(Finished::unverified("minted", created, results, plan.json));
     Err(MintError::NoStore {
         id: id.clone(),
         what,

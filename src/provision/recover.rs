@@ -80,40 +80,13 @@ pub async fn recover<A: TokenApi>(
     cred: Option<&Credential>,
     here: &crate::state::ClusterRef,
 ) -> anyhow::Result<Recovered> {
-    if journal.cluster != *here {
-        return Err(crate::error::ConfigError::usage(
-            "--store",
-            format!(
-                "an interrupted rotation of these stores belongs to {}, not to this profile's cluster {}; nothing was sent",
-                journal.cluster.api_base, here.api_base
-            ),
-            "finish it with the profile of that cluster (--profile NAME)",
-        )
-        .into());
-    }
+    same_cluster(journal, here)?;
     p.printer.status(format!(
         "A rotation of these stores was interrupted (old token {}, new token {}); finishing it first.",
         journal.old_id,
         journal.new_id.as_deref().unwrap_or("unknown")
     ));
-    let mut held = Vec::new();
-    for s in stores {
-        let store = s.clone();
-        let secret = match blocking(move || store.read()).await {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::info!("{s}: cannot read it back: {e}");
-                None
-            }
-        };
-        let fp = secret.as_ref().map(fingerprint);
-        let holds = match fp.as_deref() {
-            Some(f) if f == journal.old_sha256 => Holds::Old,
-            Some(f) if Some(f) == journal.new_sha256.as_deref() => Holds::New,
-            _ => Holds::Unknown,
-        };
-        held.push((s.clone(), holds, secret));
-    }
+    let held = read_held(stores, journal).await;
     let secret_of = |h: Holds| {
         held.iter()
             .find(|(_, x, _)| *x == h)
@@ -141,39 +114,10 @@ pub async fn recover<A: TokenApi>(
             })
         }
         (Some(new_id), Some(old_secret), _) => {
-            for (s, holds, _) in &held {
-                let switched = journal.switched.contains(&s.to_string());
-                if *holds == Holds::New || (*holds == Holds::Unknown && switched) {
-                    write(p, s, old_secret).await?;
-                    p.printer.status(format!("↺ {s}: old token restored"));
-                }
-            }
-            revoke(p, &creds, new_id).await?;
-            Recovered::RolledBack(format!(
-                "rolled back to the old token {}; the new token {new_id} was revoked",
-                journal.old_id
-            ))
+            back_to_old(p, journal, &held, &creds, new_id, old_secret).await?
         }
         (Some(new_id), None, Some(new_secret)) => {
-            for (s, holds, _) in &held {
-                let switched = journal.switched.contains(&s.to_string());
-                if *holds != Holds::New && !switched {
-                    write(p, s, new_secret).await?;
-                    p.printer.status(format!("✓ {s}: new token stored"));
-                }
-            }
-            // L4: the person asked to keep the old token.
-            let old_fate = if journal.keep_old {
-                "kept (--keep-old)"
-            } else {
-                revoke(p, &creds, &journal.old_id).await?;
-                "revoked"
-            };
-            record_new(p, records, journal, &creds, new_id).await;
-            Recovered::Finished(format!(
-                "finished: the new token {new_id} is in every store; the old token {} was {old_fate}",
-                journal.old_id
-            ))
+            on_to_new(p, records, journal, &held, &creds, new_id, new_secret).await?
         }
         (Some(new_id), None, None) => {
             p.printer.warn(format!(
@@ -189,6 +133,109 @@ pub async fn recover<A: TokenApi>(
     };
     p.printer.status(format!("Interrupted rotation: {what}."));
     Ok(outcome)
+}
+
+/// An interrupted rotation is only ever finished with the profile of the
+/// cluster it belongs to: nothing of one cluster is sent to another.
+fn same_cluster(
+    journal: &Journal,
+    here: &crate::state::ClusterRef,
+) -> Result<(), crate::error::ConfigError> {
+    if journal.cluster == *here {
+        return Ok(());
+    }
+    Err(crate::error::ConfigError::usage(
+        "--store",
+        format!(
+            "an interrupted rotation of these stores belongs to {}, not to this profile's cluster {}; nothing was sent",
+            journal.cluster.api_base, here.api_base
+        ),
+        "finish it with the profile of that cluster (--profile NAME)",
+    ))
+}
+
+/// A store of the journal, what it holds compared with the journal, and
+/// that secret (when it can be read back).
+type HeldBy = (Arc<dyn super::Store>, Holds, Option<Secret>);
+
+/// Read every store back and compare it with the journal's fingerprints;
+/// a store that cannot be read back holds [`Holds::Unknown`].
+async fn read_held(stores: &Stores, journal: &Journal) -> Vec<HeldBy> {
+    let mut held = Vec::new();
+    for s in stores {
+        let store = s.clone();
+        let secret = match blocking(move || store.read()).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::info!("{s}: cannot read it back: {e}");
+                None
+            }
+        };
+        let fp = secret.as_ref().map(fingerprint);
+        let holds = match fp.as_deref() {
+            Some(f) if f == journal.old_sha256 => Holds::Old,
+            Some(f) if Some(f) == journal.new_sha256.as_deref() => Holds::New,
+            _ => Holds::Unknown,
+        };
+        held.push((s.clone(), holds, secret));
+    }
+    held
+}
+
+/// Some store still holds the old token: put it back wherever the new one
+/// may be (held, or switched per the journal), then revoke the new one.
+async fn back_to_old<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    journal: &Journal,
+    held: &[HeldBy],
+    creds: &[Credential],
+    new_id: &str,
+    old_secret: &Secret,
+) -> anyhow::Result<Recovered> {
+    for (s, holds, _) in held {
+        let switched = journal.switched.contains(&s.to_string());
+        if *holds == Holds::New || (*holds == Holds::Unknown && switched) {
+            write(p, s, old_secret).await?;
+            p.printer.status(format!("↺ {s}: old token restored"));
+        }
+    }
+    revoke(p, creds, new_id).await?;
+    Ok(Recovered::RolledBack(format!(
+        "rolled back to the old token {}; the new token {new_id} was revoked",
+        journal.old_id
+    )))
+}
+
+/// No store holds the old token any more: finish forward, giving the new
+/// one to the stores not yet switched, and retire the old one.
+async fn on_to_new<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    records: &Records,
+    journal: &Journal,
+    held: &[HeldBy],
+    creds: &[Credential],
+    new_id: &str,
+    new_secret: &Secret,
+) -> anyhow::Result<Recovered> {
+    for (s, holds, _) in held {
+        let switched = journal.switched.contains(&s.to_string());
+        if *holds != Holds::New && !switched {
+            write(p, s, new_secret).await?;
+            p.printer.status(format!("✓ {s}: new token stored"));
+        }
+    }
+    // L4: the person asked to keep the old token.
+    let old_fate = if journal.keep_old {
+        "kept (--keep-old)"
+    } else {
+        revoke(p, creds, &journal.old_id).await?;
+        "revoked"
+    };
+    record_new(p, records, journal, creds, new_id).await;
+    Ok(Recovered::Finished(format!(
+        "finished: the new token {new_id} is in every store; the old token {} was {old_fate}",
+        journal.old_id
+    )))
 }
 
 /// After finishing forward: the records say every store holds the new token.

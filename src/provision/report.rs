@@ -27,6 +27,28 @@ pub trait Reporter: Sync {
     fn unchanged(&self, store: &str, held: &ManagementToken, json: bool) -> anyhow::Result<()>;
 }
 
+impl<'a> Finished<'a> {
+    /// The report of a run whose token was not verified (a failure, or a
+    /// token no store took): no old token, and on stderr, since stdout must
+    /// never carry a failure report a script could take for data.
+    pub fn unverified(
+        event: &'static str,
+        created: &'a CreatedToken,
+        stores: Vec<StoreResult>,
+        json: bool,
+    ) -> Self {
+        Finished {
+            event,
+            created,
+            stores,
+            verified: false,
+            old: None,
+            json,
+            to_stderr: true,
+        }
+    }
+}
+
 /// Reports nothing (tests that only look at the cluster and the stores).
 pub struct Silent;
 

@@ -81,59 +81,50 @@ impl Journaling<'_> {
     }
 }
 
+impl<'a> Journaling<'a> {
+    /// The intent of this rotation, before anything is created: what the
+    /// old token is and which stores take part (the new token comes later).
+    fn begin(p: &Pipeline<'_, impl TokenApi>, plan: &'a RotatePlan) -> Self {
+        let meta = &plan.meta;
+        Journaling {
+            records: plan.record.as_ref().map(|r| &r.records),
+            journal: Journal {
+                version: crate::state::RECORD_VERSION,
+                stores: plan.stores.iter().map(|s| s.to_string()).collect(),
+                kind: p.api.kind(),
+                cluster: plan
+                    .record
+                    .as_ref()
+                    .map(|r| r.cluster.clone())
+                    .unwrap_or_else(|| crate::state::ClusterRef {
+                        product: String::new(),
+                        api_base: String::new(),
+                        account_id: None,
+                        cluster_id: None,
+                    }),
+                description: crate::cluster::ours::unmarked(&meta.description).to_string(),
+                permissions: meta.permissions.clone(),
+                old_id: meta.id.clone(),
+                old_sha256: crate::state::fingerprint(&plan.old),
+                new_id: None,
+                new_sha256: None,
+                switched: Vec::new(),
+                started_at: Utc::now(),
+                run: Some(p.run.clone()),
+                keep_old: plan.keep_old,
+            },
+        }
+    }
+}
+
 pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyhow::Result<()> {
     let meta = &plan.meta;
     let expires_at = plan.new_expiry(Utc::now());
-    let mut journal = Journaling {
-        records: plan.record.as_ref().map(|r| &r.records),
-        journal: Journal {
-            version: crate::state::RECORD_VERSION,
-            stores: plan.stores.iter().map(|s| s.to_string()).collect(),
-            kind: p.api.kind(),
-            cluster: plan
-                .record
-                .as_ref()
-                .map(|r| r.cluster.clone())
-                .unwrap_or_else(|| crate::state::ClusterRef {
-                    product: String::new(),
-                    api_base: String::new(),
-                    account_id: None,
-                    cluster_id: None,
-                }),
-            description: crate::cluster::ours::unmarked(&meta.description).to_string(),
-            permissions: meta.permissions.clone(),
-            old_id: meta.id.clone(),
-            old_sha256: crate::state::fingerprint(&plan.old),
-            new_id: None,
-            new_sha256: None,
-            switched: Vec::new(),
-            started_at: Utc::now(),
-            run: Some(p.run.clone()),
-            keep_old: plan.keep_old,
-        },
-    };
+    let mut journal = Journaling::begin(p, plan);
     // Intent first: a crash from here on is finished or rolled back by the
     // next run with these stores.
     journal.save(p);
-    let created = p
-        .create_guarded(&plan.cred, &meta.description, expires_at)
-        .await
-        .map_err(|what| MintError::Interrupted {
-            what: format!("the old token is unchanged; {what}"),
-        })?
-        .inspect_err(|e| {
-            // A definite refusal leaves nothing to recover; an unknown
-            // outcome keeps the journal, so the next run looks for the token.
-            let unknown = e
-                .downcast_ref::<ClusterError>()
-                .is_some_and(ClusterError::create_outcome_unknown);
-            if !unknown {
-                journal.remove(p);
-            }
-        })?;
-    journal.journal.new_id = Some(created.token.id.clone());
-    journal.journal.new_sha256 = Some(crate::state::fingerprint(&created.access_token));
-    journal.save(p);
+    let created = create_journaled(p, plan, expires_at, &mut journal).await?;
     p.printer.status(format!(
         "{} Replaces {}.",
         super::mint::created_line(p.api.kind(), &created),
@@ -172,33 +163,15 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         if consistent {
             journal.remove(p);
         }
-        let total = results.len();
-        p.reporter.finished(Finished {
-            event: "rotated",
-            created: &created,
-            stores: results,
-            verified: false,
-            old: None,
-            json: plan.json,
-            to_stderr: true,
-        });
-        let what = format!(
-            "rotation rolled back, the old token {} is still valid; new token: {what}",
-            meta.id
-        );
-        let err: anyhow::Error = if interrupted {
-            MintError::Interrupted { what }.into()
-        } else if let Err(e) = verified {
-            anyhow::Error::new(e).context(what)
-        } else {
-            anyhow::Error::new(MintError::SomeStoresFailed {
-                failed,
-                total,
-                id: created.token.id.clone(),
-            })
-            .context(what)
-        };
-        return Err(err);
+        return Err(rolled_back(
+            p,
+            plan,
+            &created,
+            results,
+            interrupted,
+            verified,
+            what,
+        ));
     }
     let r = finish(p, plan, &created, results).await;
     // The stores agree on the new token; an old one that could not be
@@ -207,6 +180,70 @@ pub async fn rotate<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> anyh
         journal.remove(p);
     }
     r
+}
+
+/// Create the replacement and journal its id and fingerprint, so a crash
+/// from here on finds it. A definite refusal leaves nothing to recover and
+/// ends the journal; an unknown outcome keeps it, so the next run looks for
+/// the token ([`super::recover`]).
+async fn create_journaled<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    plan: &RotatePlan,
+    expires_at: Option<DateTime<Utc>>,
+    journal: &mut Journaling<'_>,
+) -> anyhow::Result<CreatedToken> {
+    let created = p
+        .create_guarded(&plan.cred, &plan.meta.description, expires_at)
+        .await
+        .map_err(|what| MintError::Interrupted {
+            what: format!("the old token is unchanged; {what}"),
+        })?
+        .inspect_err(|e| {
+            let unknown = e
+                .downcast_ref::<ClusterError>()
+                .is_some_and(ClusterError::create_outcome_unknown);
+            if !unknown {
+                journal.remove(p);
+            }
+        })?;
+    journal.journal.new_id = Some(created.token.id.clone());
+    journal.journal.new_sha256 = Some(crate::state::fingerprint(&created.access_token));
+    journal.save(p);
+    Ok(created)
+}
+
+/// Report a rotation that was undone, and the error it ends with: a signal,
+/// else the failed verification, else the stores that failed; each names
+/// the old token that is still valid and `what` became of the new one.
+fn rolled_back<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    plan: &RotatePlan,
+    created: &CreatedToken,
+    results: Vec<StoreResult>,
+    interrupted: bool,
+    verified: Result<(), MintError>,
+    what: String,
+) -> anyhow::Error {
+    let failed = results.iter().filter(|r| !r.ok).count();
+    let total = results.len();
+    p.reporter
+        .finished(Finished::unverified("rotated", created, results, plan.json));
+    let what = format!(
+        "rotation rolled back, the old token {} is still valid; new token: {what}",
+        plan.meta.id
+    );
+    if interrupted {
+        MintError::Interrupted { what }.into()
+    } else if let Err(e) = verified {
+        anyhow::Error::new(e).context(what)
+    } else {
+        anyhow::Error::new(MintError::SomeStoresFailed {
+            failed,
+            total,
+            id: created.token.id.clone(),
+        })
+        .context(what)
+    }
 }
 
 /// Switch the stores back to the old token; revoke the new one unless a
@@ -289,58 +326,17 @@ async fn finish<A: TokenApi>(
         let stored: Vec<String> = results.iter().map(|r| r.store.clone()).collect();
         rec.save(p.printer, p.api.kind(), created, &stored);
     }
-    let mut revoke_error = None;
-    let mut hook_error = None;
-    if let Some(h) = plan.on_rotated.clone() {
-        let command = h.command.clone();
-        match super::blocking(move || crate::store::run_hook(&h.command, &h.opts)).await {
-            Ok(()) => p
-                .printer
-                .status(format!("✓ --on-rotated `{command}` exited 0")),
-            Err(e) => hook_error = Some(e),
-        }
-    }
-    let old;
-    if let Some(e) = &hook_error {
+    let hook_error = run_on_rotated(p, plan).await.err();
+    let (old, revoke_error) = match &hook_error {
         // The consumers may not have the new token yet: the old one stays.
-        old = Some(format!("{} kept (--on-rotated failed: {e})", meta.id));
-    } else if let Some(until) = pending_until(p, plan, created) {
-        old = Some(format!(
-            "{} valid until {}, then revoked by the next rotate (--grace)",
-            meta.id,
-            crate::text::rfc3339(until)
-        ));
-    } else if plan.keep_old {
-        old = Some(format!("{} kept (--keep-old)", meta.id));
-    } else {
-        // A management token: the new one revokes the old (the old one may
-        // be the only other credential). A database token: the manager.
-        let revoker = match p.api.kind() {
-            TokenKind::Management => super::own_credential(created),
-            TokenKind::Database => plan.cred.clone(),
-        };
-        match p.api.revoke(&revoker, &meta.id).await {
-            Ok(t) => {
-                old = Some(format!(
-                    "{} revoked at {}",
-                    t.id,
-                    crate::text::rfc3339_or_dash(t.revoked_at)
-                ))
-            }
-            Err(e) => {
-                old = Some(format!("{} NOT revoked: {e}", meta.id));
-                revoke_error = Some(e);
-            }
-        }
-    }
+        Some(e) => (format!("{} kept (--on-rotated failed: {e})", meta.id), None),
+        None => retire_old(p, plan, created).await,
+    };
     p.reporter.finished(Finished {
-        event: "rotated",
-        created,
-        stores: results,
         verified: true,
-        old,
-        json: plan.json,
+        old: Some(old),
         to_stderr: plan.stores.iter().any(|s| s.is_stdout()),
+        ..Finished::unverified("rotated", created, results, plan.json)
     });
     if let Some(e) = hook_error {
         return Err(anyhow::anyhow!(
@@ -357,5 +353,59 @@ async fn finish<A: TokenApi>(
             p.api.kind().revoke_command(&meta.id)
         ))),
         None => Ok(()),
+    }
+}
+
+/// `--on-rotated CMD`, once every store holds the new token: `Err` says why
+/// it failed (the caller then keeps the old token).
+async fn run_on_rotated<A: TokenApi>(p: &Pipeline<'_, A>, plan: &RotatePlan) -> Result<(), String> {
+    let Some(h) = plan.on_rotated.clone() else {
+        return Ok(());
+    };
+    let command = h.command.clone();
+    super::blocking(move || crate::store::run_hook(&h.command, &h.opts)).await?;
+    p.printer
+        .status(format!("✓ --on-rotated `{command}` exited 0"));
+    Ok(())
+}
+
+/// What becomes of the old token once the consumers have the new one:
+/// pending (`--grace`), kept (`--keep-old`) or revoked now. Says which,
+/// with the error when revoking failed.
+async fn retire_old<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    plan: &RotatePlan,
+    created: &CreatedToken,
+) -> (String, Option<ClusterError>) {
+    let meta = &plan.meta;
+    if let Some(until) = pending_until(p, plan, created) {
+        let until = crate::text::rfc3339(until);
+        return (
+            format!(
+                "{} valid until {until}, then revoked by the next rotate (--grace)",
+                meta.id
+            ),
+            None,
+        );
+    }
+    if plan.keep_old {
+        return (format!("{} kept (--keep-old)", meta.id), None);
+    }
+    // A management token: the new one revokes the old (the old one may
+    // be the only other credential). A database token: the manager.
+    let revoker = match p.api.kind() {
+        TokenKind::Management => super::own_credential(created),
+        TokenKind::Database => plan.cred.clone(),
+    };
+    match p.api.revoke(&revoker, &meta.id).await {
+        Ok(t) => (
+            format!(
+                "{} revoked at {}",
+                t.id,
+                crate::text::rfc3339_or_dash(t.revoked_at)
+            ),
+            None,
+        ),
+        Err(e) => (format!("{} NOT revoked: {e}", meta.id), Some(e)),
     }
 }

@@ -7,15 +7,15 @@ use crate::cluster::documented::Permission;
 use crate::cluster::{CreatedToken, Credential, CredentialKind, ManagementToken};
 use crate::error::ClusterError;
 use crate::interrupt::Interrupt;
+use crate::interrupt::Trigger;
+use crate::output::exit_code;
 use crate::printer::Printer;
 use crate::secret::Secret;
 use crate::state::TokenKind;
 use crate::store::{StoreError, StoreOutcome};
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
-use crate::interrupt::Trigger;
-use crate::output::exit_code;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 
 const SESSION: &str = "session-access-token";
