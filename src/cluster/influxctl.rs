@@ -300,45 +300,15 @@ impl Influxctl {
         // The directory tempfile puts `TempConfig` in (it reads TMPDIR).
         sweep_stale_configs(&std::env::temp_dir());
         let program = self.located()?;
-        let conf =
-            TempConfig::write(&self.config_text(auth)).map_err(|e| ClusterError::Unreachable {
-                url: self.what(),
-                cause: format!("cannot write its temporary config: {e}"),
-            })?;
-        let mut cmd = self.command(&program);
-        cmd.arg("--config")
-            .arg(conf.path())
-            .arg("--profile")
-            .arg(PROFILE)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let conf = TempConfig::write(&self.config_text(auth))
+            .map_err(|e| self.unreachable(format!("cannot write its temporary config: {e}")))?;
         let person = matches!(auth, Auth::Person);
-        match auth {
-            // A person may have to answer influxctl's login on the terminal
-            // (so it stays in the terminal's foreground process group).
-            Auth::Person => {
-                cmd.stdin(Stdio::inherit());
-            }
-            // No person: its own process group, so a Ctrl-C on the terminal
-            // reaches only us and a create in flight finishes; the pipeline
-            // then revokes what it made (rather than reconciling a create
-            // that died half-way).
-            Auth::Token(_) => {
-                cmd.stdin(Stdio::null());
-                #[cfg(unix)]
-                cmd.process_group(0);
-            }
-        }
-        die_with_us(&mut cmd);
+        let mut cmd = self.invocation(&program, auth, &conf.path(), args);
         tracing::info!("running {} {}", self.program.display(), args.join(" "));
         let mut child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
         let _group = Group((!person).then(|| child.id()).flatten());
         let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(ClusterError::Unreachable {
-                url: self.what(),
-                cause: "no pipes to the child".into(),
-            });
+            return Err(self.unreachable("no pipes to the child".into()));
         };
         let held: Vec<&str> = match auth {
             Auth::Token(t) => vec![t.expose()],
@@ -360,14 +330,11 @@ impl Influxctl {
                 let _ = child.start_kill();
                 let _ = child.wait().await;
                 relay.borrow_mut().finish();
-                return Err(ClusterError::Unreachable {
-                    url: self.what(),
-                    cause: format!(
-                        "`{}` did not finish within {}; it was killed",
-                        args[..2].join(" "),
-                        humantime::format_duration(limit)
-                    ),
-                });
+                return Err(self.unreachable(format!(
+                    "`{}` did not finish within {}; it was killed",
+                    args[..2].join(" "),
+                    humantime::format_duration(limit)
+                )));
             }
         };
         drop(conf);
@@ -376,15 +343,7 @@ impl Influxctl {
         for l in before {
             relay.line(l);
         }
-        // Whatever token the document holds is a secret from now on (the
-        // stand-in, like a leaky tool, also logs it on stderr).
-        if let Ok(v) = serde_json::from_str::<Json>(&doc) {
-            let mut all = Vec::new();
-            strings(&v, &mut all);
-            for t in all.into_iter().filter(|s| is_full_token(s)) {
-                relay.add_secret(t);
-            }
-        }
+        redact_document(&mut relay, &doc);
         let last = relay.finish();
         if let Some(e) = relay.overflow() {
             return Err(ClusterError::BadResponse {
@@ -392,10 +351,7 @@ impl Influxctl {
                 cause: e,
             });
         }
-        let status = status.map_err(|e| ClusterError::Unreachable {
-            url: self.what(),
-            cause: e.to_string(),
-        })?;
+        let status = status.map_err(|e| self.unreachable(e.to_string()))?;
         if !status.success() {
             return Err(self.failure(auth, args, status, &last));
         }
@@ -465,9 +421,63 @@ impl Influxctl {
         } else {
             format!("cannot start it: {e}")
         };
+        self.unreachable(cause)
+    }
+
+    fn unreachable(&self, cause: String) -> ClusterError {
         ClusterError::Unreachable {
             url: self.what(),
             cause,
+        }
+    }
+
+    /// The command line of one run: our temporary config and profile, then
+    /// `args`, its output piped to us. How it is attached to the terminal
+    /// depends on who answers it.
+    fn invocation(
+        &self,
+        program: &Path,
+        auth: &Auth<'_>,
+        config: &Path,
+        args: &[String],
+    ) -> tokio::process::Command {
+        let mut cmd = self.command(program);
+        cmd.arg("--config")
+            .arg(config)
+            .arg("--profile")
+            .arg(PROFILE)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        match auth {
+            // A person may have to answer influxctl's login on the terminal
+            // (so it stays in the terminal's foreground process group).
+            Auth::Person => {
+                cmd.stdin(Stdio::inherit());
+            }
+            // No person: its own process group, so a Ctrl-C on the terminal
+            // reaches only us and a create in flight finishes; the pipeline
+            // then revokes what it made (rather than reconciling a create
+            // that died half-way).
+            Auth::Token(_) => {
+                cmd.stdin(Stdio::null());
+                #[cfg(unix)]
+                cmd.process_group(0);
+            }
+        }
+        die_with_us(&mut cmd);
+        cmd
+    }
+}
+
+/// Whatever token influxctl's JSON document holds is a secret from now on
+/// (the stand-in, like a leaky tool, also logs it on stderr).
+fn redact_document(relay: &mut relay::Relay<'_>, doc: &str) {
+    if let Ok(v) = serde_json::from_str::<Json>(doc) {
+        let mut all = Vec::new();
+        strings(&v, &mut all);
+        for t in all.into_iter().filter(|s| is_full_token(s)) {
+            relay.add_secret(t);
         }
     }
 }

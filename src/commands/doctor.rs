@@ -250,33 +250,10 @@ async fn cluster_checks(
     let url = match probe::management_url(&cfg.profile) {
         Ok(u) => u,
         Err(e) => {
-            let hint = crate::error::Classify::hint(&e);
-            let mut c = Check::new("cluster", State::Fail, e.to_string());
-            c.hint = hint;
             return (
                 Check::new("TLS", State::Skip, "skipped: no cluster address"),
-                vec![c],
+                vec![failed("cluster", &e)],
             );
-        }
-    };
-    let origin = probe::origin_of(&url);
-    let tls_ok = |url: &Url| {
-        if url.scheme() == "https" {
-            let ca = cfg.profile.tls.ca.as_ref().map_or_else(
-                || "the system's CAs".to_string(),
-                |c| c.value.display().to_string(),
-            );
-            Check::new(
-                "TLS",
-                State::Ok,
-                format!("{origin}: certificate trusted ({ca})"),
-            )
-        } else {
-            Check::new(
-                "TLS",
-                State::Skip,
-                format!("{origin}: plain HTTP (`[profile.tls] disable` or loopback)"),
-            )
         }
     };
     let found = match probe::probe(http, &url).await {
@@ -291,12 +268,7 @@ async fn cluster_checks(
             let c = Check::new("cluster", State::Fail, why).hint(hint);
             return (tls, vec![c]);
         }
-        Err(e) => {
-            let hint = crate::error::Classify::hint(&e);
-            let mut c = Check::new("cluster", State::Fail, e.to_string());
-            c.hint = hint;
-            return (tls_ok(&url), vec![c]);
-        }
+        Err(e) => return (tls_check(cfg, &url), vec![failed("cluster", &e)]),
     };
     if let Ok((_, d)) = http.get_dated(&url).await {
         dates.push(("cluster", d));
@@ -307,12 +279,55 @@ async fn cluster_checks(
         Err(_) => None,
     };
     let documented_served = documented == Some(Serves::ManagementTokens);
+    let cluster = served_check(
+        cfg,
+        &probe::origin_of(&url),
+        found.serves,
+        documented_served,
+    );
+    (tls_check(cfg, &url), vec![cluster])
+}
+
+/// A check that failed with `e`, carrying its hint.
+fn failed<E: std::fmt::Display + crate::error::Classify>(name: &'static str, e: &E) -> Check {
+    let mut c = Check::new(name, State::Fail, e.to_string());
+    c.hint = crate::error::Classify::hint(e);
+    c
+}
+
+/// The TLS check of a cluster that was reached: a verified certificate (by
+/// which CAs), or plain HTTP where the profile allows it.
+fn tls_check(cfg: &Config, url: &Url) -> Check {
+    let origin = probe::origin_of(url);
+    if url.scheme() == "https" {
+        let ca = cfg.profile.tls.ca.as_ref().map_or_else(
+            || "the system's CAs".to_string(),
+            |c| c.value.display().to_string(),
+        );
+        Check::new(
+            "TLS",
+            State::Ok,
+            format!("{origin}: certificate trusted ({ca})"),
+        )
+    } else {
+        Check::new(
+            "TLS",
+            State::Skip,
+            format!("{origin}: plain HTTP (`[profile.tls] disable` or loopback)"),
+        )
+    }
+}
+
+/// What the cluster at `origin` serves, judged against the profile's
+/// backend: ours, the documented API (with or without influxctl), or
+/// neither.
+fn served_check(cfg: &Config, origin: &str, serves: Serves, documented_served: bool) -> Check {
     let docs = if documented_served {
         "; the documented Management API (databases, database tokens) too"
     } else {
         ""
     };
-    let cluster = match found.serves {
+    match serves {
         Serves::ManagementTokens => Check::new(
             "cluster",
             State::Ok,
@@ -335,8 +350,7 @@ async fn cluster_checks(
             format!("{origin} answered HTTP {status}: neither management API is served there"),
         )
         .hint("check `host` and `port` (and `management_url`, if set): another service may be listening there"),
-    };
-    (tls_ok(&url), vec![cluster])
+    }
 }
 
 /// `management_backend = "influxctl"`: is the program there to run?
@@ -421,18 +435,7 @@ fn cache_dir(cfg: &Option<Config>) -> Check {
                 format!("{} (created 0700 on first login)", dir.display()),
             );
         }
-        Err(e) => {
-            return Check::new(
-                name,
-                State::Fail,
-                format!(
-                    "{}: {}",
-                    dir.display(),
-                    crate::text::without_os_error(&e.to_string())
-                ),
-            )
-            .hint("set INFLUX_BOOTSTRAP_CACHE_DIR to a directory of yours");
-        }
+        Err(e) => return unusable_cache(dir, "", &e),
         Ok(m) => m.unwrap_or(0o700),
     };
     // Ownership first, exactly as every command checks it: a ✓ here for a
@@ -446,17 +449,30 @@ fn cache_dir(cfg: &Option<Config>) -> Check {
     }
     // Can we write there? (create and remove a probe file)
     if let Err(e) = tempfile::Builder::new().prefix(".doctor-").tempfile_in(dir) {
-        return Check::new(
-            name,
-            State::Fail,
-            format!(
-                "{} is not writable: {}",
-                dir.display(),
-                crate::text::without_os_error(&e.to_string())
-            ),
-        )
-        .hint("set INFLUX_BOOTSTRAP_CACHE_DIR to a directory of yours");
+        return unusable_cache(dir, " is not writable", &e);
     }
+    cache_privacy(dir, mode)
+}
+
+/// A cache directory we cannot use: `what` went wrong with it.
+fn unusable_cache(dir: &std::path::Path, what: &str, e: &std::io::Error) -> Check {
+    Check::new(
+        "cache directory",
+        State::Fail,
+        format!(
+            "{}{what}: {}",
+            dir.display(),
+            crate::text::without_os_error(&e.to_string())
+        ),
+    )
+    .hint("set INFLUX_BOOTSTRAP_CACHE_DIR to a directory of yours")
+}
+
+/// A usable cache directory: no file in it readable by others (a failure,
+/// the session cache refuses those), and the directory itself not listable
+/// by others (a warning: file names only).
+fn cache_privacy(dir: &std::path::Path, mode: u32) -> Check {
+    let name = "cache directory";
     let exposed: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
