@@ -173,37 +173,8 @@ impl<'a> Auth<'a> {
                     });
                 }
                 if let Some(rt) = s.refresh_token.clone() {
-                    tracing::info!("access token expired; refreshing");
-                    match device::refresh(self.http, &s.token_endpoint, self.client_id(), &rt)
-                        .await?
-                    {
-                        RefreshOutcome::Refreshed(tokens) => {
-                            let session = self.refreshed(s, tokens).await?;
-                            // Saved before anyone uses the new tokens: the old
-                            // refresh token is already spent at the provider.
-                            let path = Some(self.cache.store(&session)?);
-                            return Ok(Acquired {
-                                session,
-                                how: Obtained::Refreshed,
-                                path,
-                            });
-                        }
-                        RefreshOutcome::Rejected(error) => {
-                            // The session is over (RFC 6749 §5.2): keeping it
-                            // would only fail the same way next time.
-                            tracing::info!(%error, "refresh token rejected; dropping the session");
-                            self.cache.remove(&self.key)?;
-                            let profile = self.cfg.profile.name.value.clone();
-                            let person = self.http.printer().person_present();
-                            let log_in = allow_device_flow
-                                && (self.when_refused == WhenRefused::LogIn || person);
-                            if !log_in {
-                                return Err(AuthError::RefreshRejected { error, profile }.into());
-                            }
-                            self.http.printer().note(format!(
-                                "the saved session of profile `{profile}` is over: the identity provider refused its refresh token ({error}); it was deleted; starting a new login"
-                            ));
-                        }
+                    if let Some(acquired) = self.refresh(s, &rt, allow_device_flow).await? {
+                        return Ok(acquired);
                     }
                 } else if !allow_device_flow {
                     return Err(AuthError::RefreshRejected {
@@ -226,6 +197,48 @@ impl<'a> Auth<'a> {
             how: Obtained::DeviceFlow,
             path,
         })
+    }
+
+    /// Refresh the expired session `s` (RFC 6749 §6). `None`: the provider
+    /// refused the refresh token and a new login may start (the caller runs
+    /// the device flow); refused where no login may start is an error.
+    async fn refresh(
+        &self,
+        s: Session,
+        rt: &crate::secret::Secret,
+        allow_device_flow: bool,
+    ) -> Result<Option<Acquired>, anyhow::Error> {
+        tracing::info!("access token expired; refreshing");
+        match device::refresh(self.http, &s.token_endpoint, self.client_id(), rt).await? {
+            RefreshOutcome::Refreshed(tokens) => {
+                let session = self.refreshed(s, tokens).await?;
+                // Saved before anyone uses the new tokens: the old
+                // refresh token is already spent at the provider.
+                let path = Some(self.cache.store(&session)?);
+                Ok(Some(Acquired {
+                    session,
+                    how: Obtained::Refreshed,
+                    path,
+                }))
+            }
+            RefreshOutcome::Rejected(error) => {
+                // The session is over (RFC 6749 §5.2): keeping it
+                // would only fail the same way next time.
+                tracing::info!(%error, "refresh token rejected; dropping the session");
+                self.cache.remove(&self.key)?;
+                let profile = self.cfg.profile.name.value.clone();
+                let person = self.http.printer().person_present();
+                let log_in =
+                    allow_device_flow && (self.when_refused == WhenRefused::LogIn || person);
+                if !log_in {
+                    return Err(AuthError::RefreshRejected { error, profile }.into());
+                }
+                self.http.printer().note(format!(
+                    "the saved session of profile `{profile}` is over: the identity provider refused its refresh token ({error}); it was deleted; starting a new login"
+                ));
+                Ok(None)
+            }
+        }
     }
 
     /// The client credentials grant (RFC 6749 §4.4) with the profile's one

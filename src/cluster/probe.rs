@@ -204,6 +204,34 @@ pub fn origin_of(url: &Url) -> String {
     }
 }
 
+/// What the resolvers of glibc, musl and macOS (through hyper) say when a
+/// name does not resolve.
+const DNS_FAILED: &[&str] = &[
+    "lookup address",
+    "dns error",
+    "name or service not known",
+    "no address associated",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+];
+/// rustls refusing the server's certificate.
+const CERT_REFUSED: &[&str] = &["certificate", "unknownissuer", "notvalidforname", "cert"];
+/// Any other TLS handshake failure.
+const HANDSHAKE_FAILED: &[&str] = &["handshake", "alert", "tls"];
+/// hyper failing to read a plain-HTTP answer (a TLS server's bytes).
+const NOT_PLAIN_HTTP: &[&str] = &[
+    "invalid http version",
+    "connection closed before message completed",
+    "invalid status",
+    "parse",
+    "http/0.9",
+];
+
+/// Does the (lower-cased) error text contain any of `needles`?
+fn mentions(c: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| c.contains(n))
+}
+
 /// A transport failure in plain words, and what to do about it. `cause` is
 /// the innermost error text of reqwest/hyper/rustls/the resolver.
 pub fn explain_transport(url: &Url, cause: &str) -> (String, String) {
@@ -218,13 +246,7 @@ pub fn explain_transport(url: &Url, cause: &str) -> (String, String) {
             check_host.into(),
         );
     }
-    if c.contains("lookup address")
-        || c.contains("dns error")
-        || c.contains("name or service not known")
-        || c.contains("no address associated")
-        || c.contains("nodename nor servname")
-        || c.contains("temporary failure in name resolution")
-    {
+    if mentions(&c, DNS_FAILED) {
         return (
             format!("the host name `{host}` does not resolve (DNS lookup failed)"),
             "check `host` in the profile, and your DNS or VPN".into(),
@@ -236,32 +258,21 @@ pub fn explain_transport(url: &Url, cause: &str) -> (String, String) {
             "set `[profile.tls] disable = true` (loopback only) or use the HTTPS port".into(),
         );
     }
-    if https
-        && (c.contains("certificate")
-            || c.contains("unknownissuer")
-            || c.contains("notvalidforname")
-            || c.contains("cert"))
-    {
+    if https && mentions(&c, CERT_REFUSED) {
         return (
             format!("the TLS certificate of {origin} is not trusted ({})", tls_reason(&c)),
             "set `ca = \"/path/to/ca.pem\"` under [profile.tls] to trust the cluster's CA, or check `host`"
                 .into(),
         );
     }
-    if https && (c.contains("handshake") || c.contains("alert") || c.contains("tls")) {
+    if https && mentions(&c, HANDSHAKE_FAILED) {
         return (
             format!("the TLS handshake with {origin} failed"),
             "check that `port` is the cluster's HTTPS port, and the TLS settings under [profile.tls]"
                 .into(),
         );
     }
-    if !https
-        && (c.contains("invalid http version")
-            || c.contains("connection closed before message completed")
-            || c.contains("invalid status")
-            || c.contains("parse")
-            || c.contains("http/0.9"))
-    {
+    if !https && mentions(&c, NOT_PLAIN_HTTP) {
         return (
             format!("the server at {origin} does not answer plain HTTP (it may expect HTTPS)"),
             "remove `disable = true` under [profile.tls] to use HTTPS".into(),

@@ -45,24 +45,7 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
         .or_else(|| ctx.env.get("INFLUX_BOOTSTRAP_PROFILE"))
         .unwrap_or_else(|| settings::DEFAULT_PROFILE.to_string());
     let path = settings::our_config_path(&ctx.env, &ctx.global)?.value;
-    let existing = match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(settings::unreadable(&path, &e).into()),
-    };
-    let mut doc = match &existing {
-        Some(t) => t.parse::<DocumentMut>().map_err(|e| ConfigError::Parse {
-            path: path.clone(),
-            line: e
-                .span()
-                .map_or(1, |s| t[..s.start.min(t.len())].matches('\n').count() + 1),
-            message: format!(
-                "cannot edit the file: {}",
-                crate::text::sanitize(e.message())
-            ),
-        })?,
-        None => DocumentMut::new(),
-    };
+    let (existing, mut doc) = load_document(&path)?;
     check_name(&name)?;
     refuse_other_shapes(&doc, &path)?;
     let at = position_of(&doc, &name);
@@ -119,6 +102,30 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
     }
     say_next(ctx, &name, &path, ok);
     Ok(())
+}
+
+/// The config file as it is (`None`: there is none yet) and as an editable
+/// document, so that `init` keeps everything else in it as written.
+fn load_document(path: &Path) -> Result<(Option<String>, DocumentMut), ConfigError> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(settings::unreadable(path, &e)),
+    };
+    let doc = match &existing {
+        Some(t) => t.parse::<DocumentMut>().map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            line: e
+                .span()
+                .map_or(1, |s| t[..s.start.min(t.len())].matches('\n').count() + 1),
+            message: format!(
+                "cannot edit the file: {}",
+                crate::text::sanitize(e.message())
+            ),
+        })?,
+        None => DocumentMut::new(),
+    };
+    Ok((existing, doc))
 }
 
 /// The last line: `login` when everything checked out, else what to fix.
