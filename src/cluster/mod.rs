@@ -42,6 +42,16 @@ pub struct ManagementToken {
     pub permissions: Vec<documented::Permission>,
 }
 
+/// What to create, the same for every token API. The key makes a replay of
+/// a create whose answer was lost return the same token, where the server
+/// honours it (ours does; the documented API and influxctl ignore it).
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    pub description: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub idempotency_key: &'a str,
+}
+
 /// The answer to a create: metadata plus the token, shown this once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all(serialize = "snake_case", deserialize = "camelCase"))]
@@ -209,14 +219,12 @@ impl<'a> ClusterClient<'a> {
     pub async fn create(
         &self,
         cred: &Credential,
-        description: &str,
-        expires_at: Option<DateTime<Utc>>,
-        idempotency_key: &str,
+        new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
         let url = self.url(&[]);
         let body = serde_json::json!({
-            "description": description,
-            "expiresAt": expires_at.map(crate::text::rfc3339),
+            "description": new.description,
+            "expiresAt": new.expires_at.map(crate::text::rfc3339),
         });
         let resp = self
             .call(
@@ -224,7 +232,7 @@ impl<'a> ClusterClient<'a> {
                 &url,
                 cred,
                 Some(&body),
-                &[("Idempotency-Key", idempotency_key)],
+                &[("Idempotency-Key", new.idempotency_key)],
                 true,
             )
             .await?;

@@ -1,11 +1,12 @@
 //! The cluster side of the pipeline: the [`TokenApi`] trait, its
 //! implementation for our API, and the credential a created token gives.
 use crate::cluster::documented::Permission;
-use crate::cluster::{ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken};
+use crate::cluster::{
+    ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken, NewToken,
+};
 use crate::error::ClusterError;
 use crate::secret::Secret;
 use crate::state::TokenKind;
-use chrono::{DateTime, Utc};
 
 /// The cluster side of the pipeline ([`ClusterClient`] on a real cluster).
 #[allow(async_fn_in_trait)] // used with concrete types on one thread, never boxed
@@ -14,9 +15,7 @@ pub trait TokenApi {
     async fn create(
         &self,
         cred: &Credential,
-        description: &str,
-        expires_at: Option<DateTime<Utc>>,
-        idempotency_key: &str,
+        new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError>;
     async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError>;
     async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError>;
@@ -54,11 +53,9 @@ impl TokenApi for ClusterClient<'_> {
     async fn create(
         &self,
         cred: &Credential,
-        description: &str,
-        expires_at: Option<DateTime<Utc>>,
-        key: &str,
+        new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
-        ClusterClient::create(self, cred, description, expires_at, key).await
+        ClusterClient::create(self, cred, new).await
     }
     async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
         ClusterClient::get(self, cred, id).await

@@ -15,13 +15,12 @@ use super::{DatabaseTokens, InfluxctlTokens, TokenApi};
 use crate::auth::LoginUi;
 use crate::cluster::documented::{DocumentedClient, Permission};
 use crate::cluster::probe::Need;
-use crate::cluster::{ClusterClient, CreatedToken, Credential, ManagementToken};
+use crate::cluster::{ClusterClient, CreatedToken, Credential, ManagementToken, NewToken};
 use crate::error::{AuthError, ClusterError};
 use crate::http::HttpClient;
 use crate::interrupt::Interrupt;
 use crate::settings::Config;
 use crate::state::{ClusterRef, TokenKind};
-use chrono::{DateTime, Utc};
 use std::cell::Cell;
 
 /// What a command wants to make or manage.
@@ -191,11 +190,9 @@ impl TokenApi for Backend<'_> {
     async fn create(
         &self,
         cred: &Credential,
-        description: &str,
-        expires_at: Option<DateTime<Utc>>,
-        key: &str,
+        new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
-        on_api!(self, t => TokenApi::create(t, cred, description, expires_at, key).await)
+        on_api!(self, t => TokenApi::create(t, cred, new).await)
     }
     async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
         on_api!(self, t => TokenApi::get(t, cred, id).await)

@@ -1,7 +1,7 @@
 //! The guarded create: never leave a token behind whose secret we did not
 //! get, with server idempotency (replay) or without it (reconcile by listing).
 use super::{Pipeline, TokenApi, sorted};
-use crate::cluster::{CreatedToken, Credential};
+use crate::cluster::{CreatedToken, Credential, NewToken};
 use crate::error::ClusterError;
 use crate::state::TokenKind;
 use chrono::{DateTime, Utc};
@@ -80,14 +80,19 @@ impl<A: TokenApi> Pipeline<'_, A> {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<anyhow::Result<CreatedToken>, String> {
         let key = uuid::Uuid::new_v4().to_string();
+        let new = NewToken {
+            description,
+            expires_at,
+            idempotency_key: &key,
+        };
         let kind = self.api.kind();
         tokio::select! {
             biased;
-            r = self.api.create(cred, description, expires_at, &key) => {
+            r = self.api.create(cred, &new) => {
                 Ok(r.map_err(|e| create_failed(e, description, kind)))
             }
             _ = self.interrupt.wait() => {
-                let replay = self.api.create(cred, description, expires_at, &key);
+                let replay = self.api.create(cred, &new);
                 Err(match tokio::time::timeout(CLEANUP_BUDGET, replay).await {
                     Ok(Ok(c)) => {
                         let creds = self.managers(cred, &c);
@@ -139,7 +144,12 @@ impl<A: TokenApi> Pipeline<'_, A> {
         };
         for attempt in 0..2 {
             let key = uuid::Uuid::new_v4().to_string();
-            let create = self.api.create(cred, description, expires_at, &key);
+            let new = NewToken {
+                description,
+                expires_at,
+                idempotency_key: &key,
+            };
+            let create = self.api.create(cred, &new);
             tokio::pin!(create);
             let r = tokio::select! {
                 biased;

@@ -8,10 +8,10 @@
 //! listing, never replayed).
 use super::TokenApi;
 use crate::cluster::documented::{DatabaseToken, DocumentedClient, Permission};
-use crate::cluster::{CreatedToken, Credential, ManagementToken};
+use crate::cluster::{CreatedToken, Credential, ManagementToken, NewToken};
 use crate::error::ClusterError;
 use crate::state::TokenKind;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 pub struct DatabaseTokens<'a> {
     pub client: DocumentedClient<'a>,
@@ -38,10 +38,13 @@ impl TokenApi for DatabaseTokens<'_> {
     async fn create(
         &self,
         cred: &Credential,
-        description: &str,
-        expires_at: Option<DateTime<Utc>>,
-        idempotency_key: &str,
+        new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
+        let NewToken {
+            description,
+            expires_at,
+            idempotency_key,
+        } = *new;
         let c = self
             .client
             .create_token(

@@ -16,11 +16,11 @@
 use super::TokenApi;
 use crate::cluster::documented::DocumentedClient;
 use crate::cluster::influxctl::{Auth, Endpoints, Influxctl};
-use crate::cluster::{CreatedToken, Credential, CredentialKind, ManagementToken};
+use crate::cluster::{CreatedToken, Credential, CredentialKind, ManagementToken, NewToken};
 use crate::error::ClusterError;
 use crate::secret::Secret;
 use crate::settings::Config;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 pub struct InfluxctlTokens<'a> {
     pub ctl: Influxctl,
@@ -134,10 +134,14 @@ impl TokenApi for InfluxctlTokens<'_> {
     async fn create(
         &self,
         cred: &Credential,
-        description: &str,
-        expires_at: Option<DateTime<Utc>>,
-        _idempotency_key: &str,
+        new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
+        // influxctl has no idempotency key: the pipeline reconciles by listing.
+        let NewToken {
+            description,
+            expires_at,
+            ..
+        } = *new;
         let c = self.ctl.create(auth(cred), description, expires_at).await?;
         let mut token = c.meta;
         // What we asked for, where influxctl's output left it out.

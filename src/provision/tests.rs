@@ -4,7 +4,7 @@
 //! orphan a token, never lose the old one.
 use super::*;
 use crate::cluster::documented::Permission;
-use crate::cluster::{CreatedToken, Credential, CredentialKind, ManagementToken};
+use crate::cluster::{CreatedToken, Credential, CredentialKind, ManagementToken, NewToken};
 use crate::error::ClusterError;
 use crate::interrupt::Interrupt;
 use crate::interrupt::Trigger;
@@ -13,7 +13,7 @@ use crate::printer::Printer;
 use crate::secret::Secret;
 use crate::state::TokenKind;
 use crate::store::{StoreError, StoreOutcome};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -132,10 +132,13 @@ impl TokenApi for FakeCluster {
     async fn create(
         &self,
         cred: &Credential,
-        description: &str,
-        expires_at: Option<DateTime<Utc>>,
-        key: &str,
+        new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
+        let NewToken {
+            description,
+            expires_at,
+            idempotency_key: key,
+        } = *new;
         self.authorized(cred)?;
         if self.faults.fail_create {
             return Err(ClusterError::Server {
@@ -1026,7 +1029,15 @@ fn database_token_verify_checks_permissions() {
         let mut rig = Rig::new(Faults::default());
         rig.cluster.database = Some(db_permissions());
         let marked = crate::cluster::ours::marked("telegraf", "0123456789ab");
-        let created = run(rig.cluster.create(&session(), &marked, None, "k")).unwrap();
+        let created = run(rig.cluster.create(
+            &session(),
+            &NewToken {
+                description: &marked,
+                expires_at: None,
+                idempotency_key: "k",
+            },
+        ))
+        .unwrap();
         rig.cluster.database = Some(asked.clone());
         let mut p = rig.pipeline();
         p.run = "0123456789ab".into();
