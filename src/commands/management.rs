@@ -26,11 +26,7 @@ pub fn token_rows(t: &ManagementToken) -> Vec<Vec<String>> {
 pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     // Everything the user typed is checked before any network call.
     let description = expiry::check_description(&args.description)?;
-    let expires_at = expiry::parse_expiry(
-        args.expiry.expires_at.as_deref(),
-        args.expiry.expires_in.as_deref(),
-        chrono::Utc::now(),
-    )?;
+    let expires_at = super::expires_at(&args.expiry)?;
     let (cfg, http) = super::configured(ctx)?;
     // This command cleans up on a signal itself (`cleans_up_on_interrupt`):
     // while logging in, nothing exists yet, so a signal just stops.

@@ -20,11 +20,7 @@ fn plan(ctx: &Context, args: &MintArgs) -> anyhow::Result<MintPlan> {
     let min_remaining = expiry::parse_window("--min-remaining", &args.min_remaining)?;
     let plan = Plan {
         description: expiry::check_description(&args.description)?,
-        expires_at: expiry::parse_expiry(
-            args.expiry.expires_at.as_deref(),
-            args.expiry.expires_in.as_deref(),
-            Utc::now(),
-        )?,
+        expires_at: super::expires_at(&args.expiry)?,
         stores: provision::spec_stores(&args.stores, &store_options(ctx, args.force))?,
         on_no_store: match args.on_store_failure {
             OnStoreFailure::Revoke => OnNoStore::Revoke,

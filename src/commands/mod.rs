@@ -63,6 +63,17 @@ impl Context {
     }
 }
 
+/// `--expires-at` / `--expires-in` as a time, counted from now.
+fn expires_at(
+    a: &crate::cli::ExpiryArgs,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, crate::error::ConfigError> {
+    crate::cluster::expiry::parse_expiry(
+        a.expires_at.as_deref(),
+        a.expires_in.as_deref(),
+        chrono::Utc::now(),
+    )
+}
+
 /// Configuration and an HTTP client for a command that talks to a cluster
 /// (the backend checks the cluster's address before anyone logs in).
 pub fn configured(

@@ -5,7 +5,6 @@ use crate::cli::{Format, RotateArgs};
 use crate::cluster::expiry;
 use crate::error::ConfigError;
 use crate::provision::{self, RotateRequest};
-use chrono::Utc;
 
 pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     // Rotation overwrites the stores: that is its purpose.
@@ -23,11 +22,7 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<()> {
     }
     let req = RotateRequest {
         stores,
-        expires_at: expiry::parse_expiry(
-            args.expiry.expires_at.as_deref(),
-            args.expiry.expires_in.as_deref(),
-            Utc::now(),
-        )?,
+        expires_at: super::expires_at(&args.expiry)?,
         keep_old: args.keep_old,
         json: args.format.format == Format::Json,
         id: args.id.clone(),

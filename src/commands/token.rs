@@ -51,11 +51,7 @@ pub async fn create(ctx: &Context, args: TokenCreateArgs) -> anyhow::Result<()> 
     // Everything the user typed is checked before any network call.
     let description = expiry::check_description(&args.description)?;
     let permissions = documented::permissions(&args.read_databases, &args.write_databases)?;
-    let expires_at = expiry::parse_expiry(
-        args.expiry.expires_at.as_deref(),
-        args.expiry.expires_in.as_deref(),
-        chrono::Utc::now(),
-    )?;
+    let expires_at = super::expires_at(&args.expiry)?;
     let (cfg, http) = super::configured(ctx)?;
     // This command cleans up on a signal itself (`cleans_up_on_interrupt`).
     // The documented create has no idempotency: `create_guarded` never

@@ -144,14 +144,5 @@ pub async fn held_database_token<A: TokenApi>(
             "holds token {token_id}, which has other permissions than asked for"
         )));
     }
-    let left = t
-        .expires_at
-        .map(|e| (e - Utc::now()).to_std().unwrap_or_default());
-    if left.is_some_and(|l| l < min_remaining) {
-        return Ok(Held::Replace(format!(
-            "holds token {token_id} but it expires within {}",
-            humantime::format_duration(min_remaining)
-        )));
-    }
-    Ok(Held::Fresh(t))
+    Ok(super::mint::unless_expiring(t, token_id, min_remaining))
 }

@@ -195,15 +195,20 @@ pub async fn held_token<A: TokenApi>(
             "holds a token that no longer works on this cluster".into(),
         ));
     };
+    let id = t.id.clone();
+    Ok(unless_expiring(t, &id, min_remaining))
+}
+
+/// A working token `id` is fresh unless it expires within `min_remaining`.
+pub(super) fn unless_expiring(t: ManagementToken, id: &str, min_remaining: Duration) -> Held {
     let left = t
         .expires_at
         .map(|e| (e - Utc::now()).to_std().unwrap_or_default());
     if left.is_some_and(|l| l < min_remaining) {
-        return Ok(Held::Replace(format!(
-            "holds token {} but it expires within {}",
-            t.id,
+        return Held::Replace(format!(
+            "holds token {id} but it expires within {}",
             humantime::format_duration(min_remaining)
-        )));
+        ));
     }
-    Ok(Held::Fresh(t))
+    Held::Fresh(t)
 }
