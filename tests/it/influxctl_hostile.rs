@@ -115,7 +115,7 @@ pub(crate) fn await_death(pid: u32) -> bool {
 fn described(s: &Setup, admin: &str, description: &str) -> Vec<Value> {
     private_list(&s.cluster, admin)
         .into_iter()
-        .filter(|t| t["description"] == description)
+        .filter(|t| crate::support::unmarked(&t["description"]) == description)
         .collect()
 }
 
