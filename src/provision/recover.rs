@@ -192,18 +192,43 @@ async fn back_to_old<A: TokenApi>(
     new_id: &str,
     old_secret: &Secret,
 ) -> anyhow::Result<Recovered> {
-    for (s, holds, _) in held {
-        let switched = journal.switched.contains(&s.to_string());
-        if *holds == Holds::New || (*holds == Holds::Unknown && switched) {
-            write(p, s, old_secret).await?;
-            p.printer.status(format!("↺ {s}: old token restored"));
-        }
-    }
+    let may_hold_new =
+        |h: Holds, switched: bool| h == Holds::New || (h == Holds::Unknown && switched);
+    put_where(
+        p,
+        journal,
+        held,
+        old_secret,
+        may_hold_new,
+        '↺',
+        "old token restored",
+    )
+    .await?;
     revoke(p, creds, new_id).await?;
     Ok(Recovered::RolledBack(format!(
         "rolled back to the old token {}; the new token {new_id} was revoked",
         journal.old_id
     )))
+}
+
+/// Write `secret` to every store `picked` by what it holds and whether the
+/// journal says it was switched, saying `{mark} STORE: {done}` for each.
+async fn put_where<A: TokenApi>(
+    p: &Pipeline<'_, A>,
+    journal: &Journal,
+    held: &[HeldBy],
+    secret: &Secret,
+    picked: impl Fn(Holds, bool) -> bool,
+    mark: char,
+    done: &str,
+) -> anyhow::Result<()> {
+    for (s, holds, _) in held {
+        if picked(*holds, journal.switched.contains(&s.to_string())) {
+            write(p, s, secret).await?;
+            p.printer.status(format!("{mark} {s}: {done}"));
+        }
+    }
+    Ok(())
 }
 
 /// No store holds the old token any more: finish forward, giving the new
@@ -217,13 +242,17 @@ async fn on_to_new<A: TokenApi>(
     new_id: &str,
     new_secret: &Secret,
 ) -> anyhow::Result<Recovered> {
-    for (s, holds, _) in held {
-        let switched = journal.switched.contains(&s.to_string());
-        if *holds != Holds::New && !switched {
-            write(p, s, new_secret).await?;
-            p.printer.status(format!("✓ {s}: new token stored"));
-        }
-    }
+    let not_yet_new = |h: Holds, switched: bool| h != Holds::New && !switched;
+    put_where(
+        p,
+        journal,
+        held,
+        new_secret,
+        not_yet_new,
+        '✓',
+        "new token stored",
+    )
+    .await?;
     // L4: the person asked to keep the old token.
     let old_fate = if journal.keep_old {
         "kept (--keep-old)"
