@@ -40,19 +40,14 @@ impl TokenApi for DatabaseTokens<'_> {
         cred: &Credential,
         new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
-        let NewToken {
-            description,
-            expires_at,
-            idempotency_key,
-        } = *new;
         let c = self
             .client
             .create_token(
                 cred,
-                description,
+                new.description,
                 &self.permissions,
-                expires_at,
-                idempotency_key,
+                new.expires_at,
+                new.idempotency_key,
             )
             .await?;
         Ok(CreatedToken {

@@ -137,19 +137,18 @@ impl TokenApi for InfluxctlTokens<'_> {
         new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
         // influxctl has no idempotency key: the pipeline reconciles by listing.
-        let NewToken {
-            description,
-            expires_at,
-            ..
-        } = *new;
-        let c = self.ctl.create(auth(cred), description, expires_at).await?;
+        let description = new.description;
+        let c = self
+            .ctl
+            .create(auth(cred), description, new.expires_at)
+            .await?;
         let mut token = c.meta;
         // What we asked for, where influxctl's output left it out.
         if token.description.is_empty() {
             token.description = description.to_string();
         }
         if token.expires_at.is_none() {
-            token.expires_at = expires_at;
+            token.expires_at = new.expires_at;
         }
         Ok(CreatedToken {
             token,
