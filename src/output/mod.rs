@@ -132,6 +132,89 @@ fn fit(header: &[&str], widths: &mut [usize], limit: usize) -> Vec<usize> {
     shown
 }
 
+/// Wrap `text` to `width` columns without breaking words: the first line
+/// starts with `first`, the others with `rest`. A word longer than a line
+/// (a URL) gets a line of its own rather than being cut. Ends with a newline.
+pub fn wrap_with(first: &str, rest: &str, text: &str, width: usize) -> String {
+    let cols = |s: &str| console::measure_text_width(s);
+    let mut out = String::new();
+    for (n, para) in text.split('\n').enumerate() {
+        let mut line = String::from(if n == 0 { first } else { rest });
+        let mut empty = true;
+        for word in words(para) {
+            let word = word.as_str();
+            let extra = if empty { 0 } else { 1 };
+            if !empty && cols(&line) + extra + cols(word) > width {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = rest.to_string();
+                empty = true;
+            }
+            if !empty {
+                line.push(' ');
+            }
+            line.push_str(word);
+            empty = false;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The words of a line; a `code span` stays one word, so a command to copy
+/// is never split over two lines.
+fn words(para: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for w in para.split(' ').filter(|w| !w.is_empty()) {
+        match out.last_mut() {
+            Some(last) if open => {
+                last.push(' ');
+                last.push_str(w);
+            }
+            _ => out.push(w.to_string()),
+        }
+        if w.matches('`').count() % 2 == 1 {
+            open = !open;
+        }
+    }
+    out
+}
+
+/// [`wrap_with`] with the same prefix on every line.
+pub fn wrap(prefix: &str, text: &str, width: usize) -> String {
+    wrap_with(prefix, prefix, text, width)
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_words_and_keeps_long_words_whole() {
+        let cases = [
+            ("a b c", 80, "a b c\n"),
+            ("aaaa bbbb cccc", 9, "aaaa bbbb\ncccc\n"),
+            (
+                "one https://example.com/a/very/long/url two",
+                10,
+                "one\nhttps://example.com/a/very/long/url\ntwo\n",
+            ),
+            ("x\ny", 80, "x\ny\n"),
+        ];
+        for (text, width, want) in cases {
+            assert_eq!(wrap("", text, width), want, "{text:?} at {width}");
+        }
+        assert_eq!(wrap_with("- ", "  ", "aa bb cc", 5), "- aa\n  bb\n  cc\n");
+        // A `code span` is never split.
+        assert_eq!(
+            wrap("", "hint: run `chmod 700 /some/long/path` now", 20),
+            "hint: run\n`chmod 700 /some/long/path`\nnow\n"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,89 +300,6 @@ mod tests {
         assert_eq!(
             table_fit(&["A", "B", "C"], &rows, None),
             table(&["A", "B", "C"], &rows)
-        );
-    }
-}
-
-/// Wrap `text` to `width` columns without breaking words: the first line
-/// starts with `first`, the others with `rest`. A word longer than a line
-/// (a URL) gets a line of its own rather than being cut. Ends with a newline.
-pub fn wrap_with(first: &str, rest: &str, text: &str, width: usize) -> String {
-    let cols = |s: &str| console::measure_text_width(s);
-    let mut out = String::new();
-    for (n, para) in text.split('\n').enumerate() {
-        let mut line = String::from(if n == 0 { first } else { rest });
-        let mut empty = true;
-        for word in words(para) {
-            let word = word.as_str();
-            let extra = if empty { 0 } else { 1 };
-            if !empty && cols(&line) + extra + cols(word) > width {
-                out.push_str(line.trim_end());
-                out.push('\n');
-                line = rest.to_string();
-                empty = true;
-            }
-            if !empty {
-                line.push(' ');
-            }
-            line.push_str(word);
-            empty = false;
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The words of a line; a `code span` stays one word, so a command to copy
-/// is never split over two lines.
-fn words(para: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut open = false;
-    for w in para.split(' ').filter(|w| !w.is_empty()) {
-        match out.last_mut() {
-            Some(last) if open => {
-                last.push(' ');
-                last.push_str(w);
-            }
-            _ => out.push(w.to_string()),
-        }
-        if w.matches('`').count() % 2 == 1 {
-            open = !open;
-        }
-    }
-    out
-}
-
-/// [`wrap_with`] with the same prefix on every line.
-pub fn wrap(prefix: &str, text: &str, width: usize) -> String {
-    wrap_with(prefix, prefix, text, width)
-}
-
-#[cfg(test)]
-mod wrap_tests {
-    use super::*;
-
-    #[test]
-    fn wraps_at_words_and_keeps_long_words_whole() {
-        let cases = [
-            ("a b c", 80, "a b c\n"),
-            ("aaaa bbbb cccc", 9, "aaaa bbbb\ncccc\n"),
-            (
-                "one https://example.com/a/very/long/url two",
-                10,
-                "one\nhttps://example.com/a/very/long/url\ntwo\n",
-            ),
-            ("x\ny", 80, "x\ny\n"),
-        ];
-        for (text, width, want) in cases {
-            assert_eq!(wrap("", text, width), want, "{text:?} at {width}");
-        }
-        assert_eq!(wrap_with("- ", "  ", "aa bb cc", 5), "- aa\n  bb\n  cc\n");
-        // A `code span` is never split.
-        assert_eq!(
-            wrap("", "hint: run `chmod 700 /some/long/path` now", 20),
-            "hint: run\n`chmod 700 /some/long/path`\nnow\n"
         );
     }
 }

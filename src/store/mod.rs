@@ -591,9 +591,6 @@ impl StoreResult {
     }
 }
 
-#[cfg(test)]
-mod tests;
-
 /// The `env-file:` rewrite as a pure function, for fuzzing: `data` with
 /// `KEY=token` set, or None when the token cannot be written as a value.
 pub fn env_file_edit(data: &[u8], key: &str, token: &str) -> Option<Vec<u8>> {
@@ -605,3 +602,6 @@ pub fn env_file_edit(data: &[u8], key: &str, token: &str) -> Option<Vec<u8>> {
 pub fn env_file_lookup(data: &[u8], key: &str) -> Option<Vec<u8>> {
     envfile::lookup(data, key)
 }
+
+#[cfg(test)]
+mod tests;
