@@ -151,41 +151,39 @@ pub struct IdpBuilder {
     extra_args: Vec<String>,
 }
 
+/// One setter per `server.mjs` option that takes seconds: each sets its
+/// field, so the options read as a list.
+macro_rules! seconds_options {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, secs: u64) -> Self {
+                self.$name = Some(secs);
+                self
+            }
+        )*
+    };
+}
+
 impl IdpBuilder {
     /// Listen on this port instead of an ephemeral one (`--port`).
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
         self
     }
-    /// Device flow polling interval in seconds advertised to clients (`--interval`).
-    pub fn interval(mut self, secs: u64) -> Self {
-        self.interval = Some(secs);
-        self
-    }
-    /// Minimum seconds between token polls before `slow_down` (`--enforce-interval`).
-    pub fn enforce_interval(mut self, secs: u64) -> Self {
-        self.enforce_interval = Some(secs);
-        self
-    }
-    /// Device code lifetime in seconds (`--code-ttl`).
-    pub fn code_ttl(mut self, secs: u64) -> Self {
-        self.code_ttl = Some(secs);
-        self
-    }
-    /// Access token lifetime in seconds (`--access-token-ttl`).
-    pub fn access_token_ttl(mut self, secs: u64) -> Self {
-        self.access_token_ttl = Some(secs);
-        self
-    }
-    /// ID token lifetime in seconds (`--id-token-ttl`).
-    pub fn id_token_ttl(mut self, secs: u64) -> Self {
-        self.id_token_ttl = Some(secs);
-        self
-    }
-    /// Refresh token lifetime in seconds (`--refresh-token-ttl`).
-    pub fn refresh_token_ttl(mut self, secs: u64) -> Self {
-        self.refresh_token_ttl = Some(secs);
-        self
+    seconds_options! {
+        /// Device flow polling interval in seconds advertised to clients (`--interval`).
+        interval,
+        /// Minimum seconds between token polls before `slow_down` (`--enforce-interval`).
+        enforce_interval,
+        /// Device code lifetime in seconds (`--code-ttl`).
+        code_ttl,
+        /// Access token lifetime in seconds (`--access-token-ttl`).
+        access_token_ttl,
+        /// ID token lifetime in seconds (`--id-token-ttl`).
+        id_token_ttl,
+        /// Refresh token lifetime in seconds (`--refresh-token-ttl`).
+        refresh_token_ttl,
     }
     /// Resource indicator / audience of issued access tokens (`--audience`).
     pub fn audience(mut self, uri: impl Into<String>) -> Self {
@@ -392,17 +390,7 @@ impl Idp {
 
     /// `POST /__test/reset-stats`.
     pub fn reset_stats(&self) {
-        let resp = self
-            .http()
-            .post(self.url("/__test/reset-stats"))
-            .send()
-            .expect("POST /__test/reset-stats");
-        let status = resp.status();
-        assert!(
-            status.is_success(),
-            "POST /__test/reset-stats: HTTP {status}: {}",
-            resp.text().unwrap_or_default()
-        );
+        self.post_ok("/__test/reset-stats", &json!({}));
     }
 
     /// `POST /__test/slow-down`: the next `polls` device-code polls are
@@ -410,28 +398,40 @@ impl Idp {
     /// race the clock to provoke one). The timing rule of
     /// [`IdpBuilder::enforce_interval`] still applies to later polls.
     pub fn force_slow_down(&self, polls: u32) {
+        self.post_ok("/__test/slow-down", &json!({ "polls": polls }));
+    }
+
+    /// `POST` `body` to a test route of the fixture; panics unless it
+    /// answers with success.
+    fn post_ok(&self, path: &str, body: &Value) {
         let resp = self
             .http()
-            .post(self.url("/__test/slow-down"))
-            .json(&json!({ "polls": polls }))
+            .post(self.url(path))
+            .json(body)
             .send()
-            .expect("POST /__test/slow-down");
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let status = resp.status();
         assert!(
             status.is_success(),
-            "POST /__test/slow-down: HTTP {status}: {}",
+            "POST {path}: HTTP {status}: {}",
             resp.text().unwrap_or_default()
         );
+    }
+
+    /// The URL discovery names under `key` (panics if it names none).
+    fn discovered_endpoint(&self, key: &str) -> String {
+        let discovery = self.discovery();
+        discovery[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("discovery names no {key}: {discovery}"))
+            .to_owned()
     }
 
     /// Starts a device authorization at the endpoint named by discovery, for
     /// client `influx-bootstrap`, `scope`, and this fixture's audience as the
     /// `resource`. Returns the (checked) JSON answer.
     pub fn device_authorization(&self, scope: &str) -> Value {
-        let endpoint = self.discovery()["device_authorization_endpoint"]
-            .as_str()
-            .expect("discovery names a device_authorization_endpoint")
-            .to_owned();
+        let endpoint = self.discovered_endpoint("device_authorization_endpoint");
         let resp = self
             .http()
             .post(&endpoint)
@@ -455,10 +455,7 @@ impl Idp {
     /// authorization `device`; returns (HTTP status, body). No waiting: start
     /// the fixture with `enforce_interval(0)` to poll as soon as you like.
     pub fn poll_token(&self, device: &Value) -> (u16, Value) {
-        let endpoint = self.discovery()["token_endpoint"]
-            .as_str()
-            .expect("discovery names a token_endpoint")
-            .to_owned();
+        let endpoint = self.discovered_endpoint("token_endpoint");
         let resp = self
             .http()
             .post(&endpoint)

@@ -35,10 +35,7 @@ fn json_check(v: &Value, name: &str) -> Value {
 
 #[test]
 fn healthy_setup_is_all_ticks_and_no_device_flow() {
-    let idp = Idp::start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let (idp, _cluster, env) = support::Stack::configured(Idp::start()).parts();
     let out = env.run(["doctor"]);
     out.assert_success();
     for name in [

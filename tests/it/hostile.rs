@@ -60,13 +60,7 @@ fn descriptions_cannot_hide_rows_of_management_and_token_lists() {
     let planted = management_token(&cluster, HOSTILE);
     let planted_id = planted["id"].as_str().unwrap().to_string();
     let mgmt = planted["accessToken"].as_str().unwrap().to_string();
-    let env = TestEnv::new();
-    env.write_config(
-        &ProfileToml::new(&idp)
-            .cluster(&cluster)
-            .mgmt_token(Some(&mgmt))
-            .build(),
-    );
+    let env = support::env_with_mgmt_token(&idp, &cluster, &mgmt);
 
     shows_escaped(&env.run(["management", "list"]), &planted_id);
     // JSON is data: the same text comes back, but as escapes only.

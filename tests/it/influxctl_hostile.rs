@@ -3,7 +3,7 @@
 //! `tests/idp/influxctl-hostile.mjs` wraps the stand-in, which does the real
 //! work against the reference cluster, and misbehaves in one way per mode.
 use crate::influxctl_backend::{
-    STANDIN, Setup, admin_token, assert_no_config_left, documented_status, private_list, read,
+    STANDIN, Setup, admin_token, assert_no_config_left, documented_status, private_described, read,
     setup,
 };
 use crate::support::{DEFAULT_TIMEOUT, Running};
@@ -112,11 +112,9 @@ pub(crate) fn await_death(pid: u32) -> bool {
     true
 }
 
+/// The tokens described `description` (a run's marker taken off).
 fn described(s: &Setup, admin: &str, description: &str) -> Vec<Value> {
-    private_list(&s.cluster, admin)
-        .into_iter()
-        .filter(|t| t["description"] == description)
-        .collect()
+    private_described(&s.cluster, admin, description)
 }
 
 fn run_ok(c: &mut std::process::Command) -> String {

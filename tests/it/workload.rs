@@ -41,6 +41,39 @@ fn toml_path(key: &str, path: &Path) -> String {
     )
 }
 
+/// Writes `contents` to `name` (mode `mode`) and a profile for `client_id`
+/// naming that file under `key`.
+fn credential_file_profile(
+    env: &TestEnv,
+    idp: &Idp,
+    cluster: Option<&Cluster>,
+    client_id: &str,
+    (name, key): (&str, &str),
+    contents: &str,
+    mode: u32,
+) {
+    let file = write_file(env, name, contents, mode);
+    env.write_config(&workload_profile(
+        idp,
+        cluster,
+        client_id,
+        &toml_path(key, &file),
+    ));
+}
+
+/// `workload-secret` with its secret in `client.secret` (`contents`, mode
+/// `mode`).
+fn secret_client(env: &TestEnv, idp: &Idp, cluster: Option<&Cluster>, contents: &str, mode: u32) {
+    let file = ("client.secret", "client_secret_file");
+    credential_file_profile(env, idp, cluster, "workload-secret", file, contents, mode)
+}
+
+/// `workload-jwt` with its private key `pem` in `client.key` (mode 0600).
+fn key_client(env: &TestEnv, idp: &Idp, cluster: Option<&Cluster>, pem: &str) {
+    let file = ("client.key", "private_key_file");
+    credential_file_profile(env, idp, cluster, "workload-jwt", file, pem, 0o600)
+}
+
 /// A cluster whose admins are the person `admin` and the clients `admins`.
 fn cluster_with_admins(idp: &Idp, admins: &[&str]) -> Cluster {
     Cluster::builder(idp)
@@ -85,13 +118,7 @@ fn mint_and_rotate_as_a_workload_with_a_client_secret() {
     let cluster = cluster_with_admins(&idp, &["workload-secret"]);
     let env = TestEnv::new();
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
-    let file = write_file(&env, "client.secret", &format!("{secret}\n"), 0o600);
-    env.write_config(&workload_profile(
-        &idp,
-        Some(&cluster),
-        "workload-secret",
-        &toml_path("client_secret_file", &file),
-    ));
+    secret_client(&env, &idp, Some(&cluster), &format!("{secret}\n"), 0o600);
 
     let out = env.run([
         "-v",
@@ -164,13 +191,7 @@ fn mint_and_rotate_a_database_token_as_a_workload() {
         .start();
     let env = TestEnv::new();
     let key = idp.workload()["ec_pem"].as_str().unwrap().to_owned();
-    let key = write_file(&env, "client.key", &key, 0o600);
-    env.write_config(&workload_profile(
-        &idp,
-        Some(&cluster),
-        "workload-jwt",
-        &toml_path("private_key_file", &key),
-    ));
+    key_client(&env, &idp, Some(&cluster), &key);
     let out = env.run([
         "mint",
         "--description",
@@ -201,13 +222,7 @@ fn the_cluster_refuses_a_client_that_is_not_an_admin() {
     let cluster = cluster_with_admins(&idp, &[]);
     let env = TestEnv::new();
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
-    let file = write_file(&env, "client.secret", &secret, 0o600);
-    env.write_config(&workload_profile(
-        &idp,
-        Some(&cluster),
-        "workload-secret",
-        &toml_path("client_secret_file", &file),
-    ));
+    secret_client(&env, &idp, Some(&cluster), &secret, 0o600);
     let out = env.run(["mint", "--description", "x", "--store", "file:token"]);
     out.assert_code(8);
     assert!(out.stderr.contains("workload-secret"), "{out}");
@@ -221,13 +236,7 @@ fn private_key_jwt_with_rsa_and_ec_keys() {
     let keys = idp.workload();
     for (pem, alg) in [("rsa_pem", "RS256"), ("ec_pem", "ES256")] {
         let env = TestEnv::new();
-        let key = write_file(&env, "client.key", keys[pem].as_str().unwrap(), 0o600);
-        env.write_config(&workload_profile(
-            &idp,
-            None,
-            "workload-jwt",
-            &toml_path("private_key_file", &key),
-        ));
+        key_client(&env, &idp, None, keys[pem].as_str().unwrap());
         let before = idp.stat("token_client_credentials");
         let out = login_json(&env);
         out.assert_success();
@@ -316,13 +325,7 @@ fn a_secret_file_others_can_read_is_refused() {
     let idp = Idp::start();
     let env = TestEnv::new();
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
-    let file = write_file(&env, "client.secret", &secret, 0o644);
-    env.write_config(&workload_profile(
-        &idp,
-        None,
-        "workload-secret",
-        &toml_path("client_secret_file", &file),
-    ));
+    secret_client(&env, &idp, None, &secret, 0o644);
     let out = env.run(["login"]);
     out.assert_code(7);
     assert!(out.stderr.contains("refusing to use"), "{out}");
@@ -505,15 +508,7 @@ fn config_init_writes_a_workload_profile() {
     let show = env.run(["config", "show", "--format", "json"]);
     show.assert_success();
     let v = show.stdout_json();
-    let value = |k: &str| {
-        v["values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["key"] == k)
-            .unwrap_or_else(|| panic!("no {k} in {v}"))
-            .clone()
-    };
+    let value = |k: &str| support::steps::config_row(&v, k);
     assert_eq!(value("auth.oauth2.grant")["value"], "client_credentials");
     assert_eq!(value("auth.oauth2.private_key_file")["value"], key_arg);
     assert!(

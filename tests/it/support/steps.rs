@@ -141,3 +141,26 @@ impl FifoBrowser {
             .unwrap()
     }
 }
+
+/// `script` (util-linux) running the binary with `args` on a `cols`×`rows`
+/// pseudo-terminal sized with `stty`, with the test environment only and
+/// `TERM=xterm`; the caller chooses stdin, stdout and stderr.
+pub fn pty_command(env: &TestEnv, cols: u16, rows: u16, args: &str) -> Command {
+    let base = env.cmd(["unused"]);
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c"])
+        .arg(format!(
+            "stty cols {cols} rows {rows}; exec {} {args}",
+            super::bin_path().display()
+        ))
+        .arg("/dev/null")
+        .env_clear()
+        .current_dir(env.home());
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env("TERM", "xterm");
+    cmd
+}
