@@ -418,32 +418,30 @@ impl Idp {
         );
     }
 
-    /// The URL discovery names under `key` (panics if it names none).
-    fn discovered_endpoint(&self, key: &str) -> String {
+    /// POSTs `form` to the endpoint discovery names under `key`: the HTTP
+    /// status and the JSON body (panics if discovery names none, or on a
+    /// body that is not JSON).
+    fn post_form_to(&self, key: &str, form: &[(&str, &str)]) -> (u16, Value) {
         let discovery = self.discovery();
-        discovery[key]
+        let endpoint = discovery[key]
             .as_str()
-            .unwrap_or_else(|| panic!("discovery names no {key}: {discovery}"))
-            .to_owned()
+            .unwrap_or_else(|| panic!("discovery names no {key}: {discovery}"));
+        let (status, body) = self.endpoint.post_form(endpoint, form);
+        let body = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{key} response is not JSON ({e}): {body}"));
+        (status, body)
     }
 
     /// Starts a device authorization at the endpoint named by discovery, for
     /// client `influx-bootstrap`, `scope`, and this fixture's audience as the
     /// `resource`. Returns the (checked) JSON answer.
     pub fn device_authorization(&self, scope: &str) -> Value {
-        let endpoint = self.discovered_endpoint("device_authorization_endpoint");
-        let resp = self
-            .http()
-            .post(&endpoint)
-            .form(&[
-                ("client_id", CLIENT_ID),
-                ("scope", scope),
-                ("resource", self.audience.as_str()),
-            ])
-            .send()
-            .expect("POST device authorization");
-        let status = resp.status();
-        let body: Value = resp.json().expect("device authorization response JSON");
+        let form = [
+            ("client_id", CLIENT_ID),
+            ("scope", scope),
+            ("resource", self.audience.as_str()),
+        ];
+        let (status, body) = self.post_form_to("device_authorization_endpoint", &form);
         assert_eq!(status, 200, "device authorization: {body}");
         for field in ["device_code", "user_code", "verification_uri", "expires_in"] {
             assert!(!body[field].is_null(), "missing {field}: {body}");
@@ -455,22 +453,13 @@ impl Idp {
     /// authorization `device`; returns (HTTP status, body). No waiting: start
     /// the fixture with `enforce_interval(0)` to poll as soon as you like.
     pub fn poll_token(&self, device: &Value) -> (u16, Value) {
-        let endpoint = self.discovered_endpoint("token_endpoint");
-        let resp = self
-            .http()
-            .post(&endpoint)
-            .form(&[
-                ("grant_type", DEVICE_CODE_GRANT),
-                (
-                    "device_code",
-                    device["device_code"].as_str().expect("device_code"),
-                ),
-                ("client_id", CLIENT_ID),
-            ])
-            .send()
-            .expect("POST token");
-        let status = resp.status().as_u16();
-        (status, resp.json().expect("token response JSON"))
+        let code = device["device_code"].as_str().expect("device_code");
+        let form = [
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("device_code", code),
+            ("client_id", CLIENT_ID),
+        ];
+        self.post_form_to("token_endpoint", &form)
     }
 
     /// A whole device flow over plain HTTP, approved as `user` before the

@@ -24,13 +24,7 @@ fn line<'a>(out: &'a Output, name: &str) -> &'a str {
 
 #[track_caller]
 fn json_check(v: &Value, name: &str) -> Value {
-    v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no {name} in {v}"))
+    support::steps::doctor_check(v, name).clone()
 }
 
 #[test]

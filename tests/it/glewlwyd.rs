@@ -281,12 +281,7 @@ fn doctor_warns_when_revocation_excludes_public_clients() {
     env.write_config(&profile(&g, "default", WIDE).build());
     let doctor = env.run(["doctor", "--format", "json"]);
     let report = doctor.stdout_json();
-    let check = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "token revocation")
-        .unwrap_or_else(|| panic!("no revocation check: {report}"));
+    let check = support::steps::doctor_check(&report, "token revocation");
     assert_eq!(check["status"], "warn", "{check}");
     let detail = check["detail"].as_str().unwrap();
     assert!(detail.contains("client_secret_basic"), "{detail}");

@@ -68,12 +68,7 @@ fn descriptions_cannot_hide_rows_of_management_and_token_lists() {
     out.assert_success();
     assert!(!out.stdout.contains(['\x1b', '\u{202e}']), "{out}");
     let listed = out.stdout_json();
-    let row = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == planted_id.as_str())
-        .unwrap_or_else(|| panic!("{out}"));
+    let row = support::steps::element(&listed, "id", &planted_id);
     assert_eq!(row["description"], HOSTILE);
 
     // The same through the documented API's database tokens.

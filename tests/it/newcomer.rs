@@ -147,13 +147,7 @@ fn ctrl_c_at_a_confirmation_exits_130_at_once() {
     let list = env.run(["management", "list", "--format", "json"]);
     list.assert_success();
     let still = list.stdout_json();
-    let t = still
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == id.as_str())
-        .cloned()
-        .unwrap();
+    let t = support::steps::element(&still, "id", &id);
     assert!(t["revoked_at"].is_null(), "{t}");
 
     // A3: the hint names the list command, not a template.
@@ -370,16 +364,7 @@ fn config_init_honours_http_on_loopback_and_checks_the_cluster() {
     let cluster = Cluster::start(&idp);
     let env = TestEnv::new();
     let plain = format!("http://127.0.0.1:{}", cluster.port());
-    let base = [
-        "config",
-        "init",
-        "--issuer",
-        idp.issuer(),
-        "--client-id",
-        "influx-bootstrap",
-        "--resource",
-        idp.audience(),
-    ];
+    let base = support::steps::config_init_args(&idp);
     // The URL pasted as the host: plain HTTP kept, the cluster reached.
     let mut args = base.to_vec();
     args.extend(["--host", &plain]);

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 use support::cluster::Cluster;
+use support::steps::doctor_check;
 use support::{Idp, Output, ProfileToml, TestEnv};
 use test_support::pyidp::{Provider, PyIdp};
 
@@ -422,15 +423,6 @@ fn python_providers_issue_a_workload_token() {
             "{out}"
         );
     }
-}
-
-fn doctor_check<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {report}"))
 }
 
 #[test]
