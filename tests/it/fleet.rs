@@ -650,6 +650,37 @@ fn a_grace_keeps_the_old_token_until_a_later_run_retires_it() {
     assert!(!out.stderr.contains("its grace ended"), "once\n{out}");
 }
 
+/// A scheduled `mint --if-missing` of the same stores (the other command
+/// fleets run on a timer) retires a pending revocation too, once its grace
+/// has passed, and leaves the successor it found alone.
+#[test]
+fn a_later_mint_if_missing_retires_a_pending_revocation() {
+    let (_idp, cluster, x) = one_host();
+    let old = x.token("t");
+    x.run(&["rotate", "--grace", "1s", "--store", "file:t"])
+        .assert_success();
+    let new = x.token("t");
+    let pending = || std::fs::read_dir(x.state().join("pending")).map_or(0, |d| d.count());
+    assert_eq!(pending(), 1);
+    let started = std::time::Instant::now();
+    loop {
+        let out = x.mint_with(&["--if-missing"], &["file:t"]);
+        out.assert_success();
+        assert_eq!(x.token("t"), new, "a working token is kept\n{out}");
+        if write(&cluster, &old, "db") == 401 {
+            assert!(out.stderr.contains("its grace ended"), "{out}");
+            break;
+        }
+        assert_eq!(pending(), 1, "{out}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "never retired"
+        );
+    }
+    assert_eq!(pending(), 0);
+    assert_eq!(write(&cluster, &new, "db"), 204);
+}
+
 /// A first `mint` waits the same way: once it returns, the stored token
 /// works on the data path; `--no-wait` stores it at once.
 #[test]

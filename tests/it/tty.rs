@@ -371,8 +371,9 @@ fn revoke_asks_about_the_resolved_id_and_its_description() {
     .wait_output();
     assert_eq!(out.code, Some(2), "{out}");
     assert!(
+        // The description as the cluster keeps it: with our run marker.
         out.stdout.contains(&format!(
-            "Revoke 1 management token: {id} (the one to keep)?"
+            "Revoke 1 management token: {id} (the one to keep [ib:"
         )),
         "{out}"
     );

@@ -45,7 +45,7 @@ pub async fn run_mint(
     let mut held_id = None;
     if let Some(min) = mp.if_missing {
         match if_missing(io, &backend, &p, &mp.plan, min).await? {
-            Before::Done => return Ok(()),
+            Before::Done => return retire(io, &p, &mp.overwrite, None).await,
             Before::Replace => mp.plan.stores = mp.overwrite.clone(),
             Before::Check(id) => {
                 held_id = id;
@@ -60,6 +60,7 @@ pub async fn run_mint(
     let cred = &session.cred;
     let work = async {
         finish_rotation(io, &p, &mp.overwrite, cred, &here).await?;
+        retire(io, &p, &mp.overwrite, Some(cred)).await?;
         if let Some(id) = &held_id
             && let Some(min) = mp.if_missing
         {
@@ -76,6 +77,31 @@ pub async fn run_mint(
         provision::mint(&p, &mp.plan, cred).await
     };
     work.await.map_err(|e| session.on_error(e))
+}
+
+/// Old tokens a `rotate --grace` of these stores left pending are revoked
+/// by every later run, `mint` included (issue 17), once their grace has
+/// passed and the first store holds their successor. `cred` defaults to the
+/// stored (management) token itself. A store that cannot be read back just
+/// means there is nothing to compare with.
+async fn retire<A: TokenApi>(
+    io: &Io<'_>,
+    p: &Pipeline<'_, A>,
+    stores: &Stores,
+    cred: Option<&Credential>,
+) -> anyhow::Result<()> {
+    let Ok(Some(held)) = provision::read_first(stores).await else {
+        return Ok(());
+    };
+    let own;
+    let cred = match cred {
+        Some(c) => c,
+        None => {
+            own = provision::management_credential(&held);
+            &own
+        }
+    };
+    provision::retire_pending(p, io.env, stores, &held, cred).await
 }
 
 /// What `--if-missing` decided before a login.
