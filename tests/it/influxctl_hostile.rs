@@ -231,13 +231,7 @@ fn a_grandchild_holding_the_pipes_does_not_hold_the_run() {
         .status();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let list: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert!(
-        list.as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["description"] == "admin automation"),
-        "{list}"
-    );
+    crate::support::steps::element(&list, "description", "admin automation");
     assert_no_config_left(&s.env);
 }
 

@@ -91,6 +91,14 @@ fn cluster_with_admins(idp: &Idp, admins: &[&str]) -> Cluster {
         .start()
 }
 
+/// The provider, a cluster whose admins include the clients `admins`, and an
+/// empty environment.
+fn workload_stack(admins: &[&str]) -> (Idp, Cluster, TestEnv) {
+    let idp = Idp::start();
+    let cluster = cluster_with_admins(&idp, admins);
+    (idp, cluster, TestEnv::new())
+}
+
 fn login_json(env: &TestEnv) -> Output {
     env.run(["login", "--format", "json"])
 }
@@ -115,9 +123,7 @@ fn assert_no_person_no_cache(idp: &Idp, env: &TestEnv) {
 
 #[test]
 fn mint_and_rotate_as_a_workload_with_a_client_secret() {
-    let idp = Idp::start();
-    let cluster = cluster_with_admins(&idp, &["workload-secret"]);
-    let env = TestEnv::new();
+    let (idp, cluster, env) = workload_stack(&["workload-secret"]);
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
     secret_client(&env, &idp, Some(&cluster), &format!("{secret}\n"), 0o600);
 
@@ -219,9 +225,7 @@ fn mint_and_rotate_a_database_token_as_a_workload() {
 
 #[test]
 fn the_cluster_refuses_a_client_that_is_not_an_admin() {
-    let idp = Idp::start();
-    let cluster = cluster_with_admins(&idp, &[]);
-    let env = TestEnv::new();
+    let (idp, cluster, env) = workload_stack(&[]);
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
     secret_client(&env, &idp, Some(&cluster), &secret, 0o600);
     let out = env.run(["mint", "--description", "x", "--store", "file:token"]);
@@ -360,9 +364,7 @@ fn a_client_without_the_grant_gets_a_hint() {
 
 #[test]
 fn the_secret_from_the_environment_never_reaches_a_store_command() {
-    let idp = Idp::start();
-    let cluster = cluster_with_admins(&idp, &["workload-secret"]);
-    let env = TestEnv::new();
+    let (idp, cluster, env) = workload_stack(&["workload-secret"]);
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
     env.write_config(&workload_profile(
         &idp,
@@ -427,9 +429,7 @@ fn python_providers_issue_a_workload_token() {
 
 #[test]
 fn doctor_checks_what_a_workload_needs() {
-    let idp = Idp::start();
-    let cluster = cluster_with_admins(&idp, &["workload-platform"]);
-    let env = TestEnv::new();
+    let (idp, cluster, env) = workload_stack(&["workload-platform"]);
     let path = env.home().join("token.jwt");
     env.write_config(&workload_profile(
         &idp,
