@@ -167,6 +167,21 @@ impl TokenApi for InfluxctlTokens<'_> {
         self.ctl.list(auth(cred)).await
     }
 
+    /// influxctl's management tokens are used with influxctl and on the
+    /// documented Management API, which accepts a new one only after a delay
+    /// (issue 17): ready once `GET …/databases` with it is no longer 401.
+    /// Without the documented API configured there is nothing to ask.
+    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
+        let Some(doc) = &self.documented else {
+            return Ok(true);
+        };
+        match doc.list_databases(&super::own_credential(created)).await {
+            Ok(_) => Ok(true),
+            Err(ClusterError::Unauthorized { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `management revoke --force ID`, then the token as listed (best
     /// effort: the revoke is what matters). A token that is not listed was
     /// never there (404), so cleanup does not report a failure for it.

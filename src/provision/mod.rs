@@ -102,8 +102,8 @@ pub trait TokenApi {
     }
 
     /// Is `created` accepted where its consumers use it yet (issue 17)?
-    /// The data path for a database token, the Management API for one of
-    /// ours; influxctl's tokens are checked by `verify`.
+    /// The data path for a database token, the Management API for a
+    /// management token (ours, or influxctl's on the documented API).
     async fn accepted(&self, _created: &CreatedToken) -> Result<bool, ClusterError> {
         Ok(true)
     }

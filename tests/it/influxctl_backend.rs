@@ -7,6 +7,7 @@ use crate::support::cluster::Cluster;
 use crate::support::{Idp, ProfileToml, Running, TestEnv};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub(crate) const STANDIN: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -350,6 +351,58 @@ fn if_missing_keeps_a_working_token_and_replaces_a_revoked_one() {
     let second = read(&file);
     assert_ne!(second, first);
     assert_eq!(documented_status(&s.cluster, &second), 200);
+    assert_no_config_left(&s.env);
+}
+
+/// Issue 17, readiness through influxctl: with a cluster whose Management
+/// API accepts a new management token only after a delay, `mint` and
+/// `rotate` store the token once the documented API takes it (they wait
+/// instead of failing verification), so what the store holds always works.
+#[test]
+fn influxctl_tokens_are_stored_once_the_cluster_accepts_them() {
+    let s = setup();
+    let admin = admin_token(&s.cluster);
+    let r = http()
+        .post(format!("{}/__test/activation", s.cluster.url()))
+        .json(&json!({"management_ms": 1500}))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    // The delay counts from creation, the admin's token included: await
+    // (bounded) the moment it works.
+    let limit = Instant::now() + Duration::from_secs(30);
+    while documented_status(&s.cluster, &admin) == 401 {
+        assert!(Instant::now() < limit, "the admin token never worked");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let file = s.env.home().join("mgmt-token");
+    let store = format!("file:{}", file.display());
+    let run = |args: &[&str]| {
+        let out = s
+            .env
+            .cmd(args.iter().copied())
+            .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &admin)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        stderr
+    };
+    let stderr = run(&["mint", "--description", "ready", "--store", &store]);
+    assert!(
+        stderr.contains("Waiting for the cluster to accept"),
+        "{stderr}"
+    );
+    let minted = read(&file);
+    assert_eq!(documented_status(&s.cluster, &minted), 200);
+    let stderr = run(&["rotate", "--store", &store]);
+    assert!(
+        stderr.contains("Waiting for the cluster to accept"),
+        "{stderr}"
+    );
+    let rotated = read(&file);
+    assert_ne!(rotated, minted);
+    assert_eq!(documented_status(&s.cluster, &rotated), 200);
     assert_no_config_left(&s.env);
 }
 

@@ -374,6 +374,26 @@ fn interrupted_while_waiting_for_approval_creates_nothing() {
     assert!(!file.exists());
 }
 
+/// Issue 19 item 16: `mint --if-missing` that finds nothing to keep asks
+/// the cluster exactly what a plain `mint` asks — the pre-flight probe runs
+/// once, not once for the stored token and again before the login.
+#[test]
+fn if_missing_probes_the_cluster_once() {
+    let s = stack();
+    let route = "GET /api/v0/management/tokens";
+    let count = |args: &[&str], store: &str| {
+        let before = s.cluster.requests(route);
+        let spec = s.spec("file", store);
+        let mut all = vec!["--description", "probe once", "--store", spec.as_str()];
+        all.extend_from_slice(args);
+        s.mint(&all).assert_success();
+        s.cluster.requests(route) - before
+    };
+    let plain = count(&[], "a");
+    let if_missing = count(&["--if-missing"], "b");
+    assert_eq!(if_missing, plain, "one probe, as a plain mint");
+}
+
 #[test]
 fn if_missing_is_idempotent() {
     let s = stack();
