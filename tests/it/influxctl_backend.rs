@@ -5,7 +5,7 @@
 //! management-token routes are switched off (`management_tokens = false`).
 use crate::support::cluster::Cluster;
 use crate::support::{Idp, ProfileToml, Running, TestEnv};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
