@@ -151,41 +151,39 @@ pub struct IdpBuilder {
     extra_args: Vec<String>,
 }
 
+/// One setter per `server.mjs` option that takes seconds: each sets its
+/// field, so the options read as a list.
+macro_rules! seconds_options {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, secs: u64) -> Self {
+                self.$name = Some(secs);
+                self
+            }
+        )*
+    };
+}
+
 impl IdpBuilder {
     /// Listen on this port instead of an ephemeral one (`--port`).
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
         self
     }
-    /// Device flow polling interval in seconds advertised to clients (`--interval`).
-    pub fn interval(mut self, secs: u64) -> Self {
-        self.interval = Some(secs);
-        self
-    }
-    /// Minimum seconds between token polls before `slow_down` (`--enforce-interval`).
-    pub fn enforce_interval(mut self, secs: u64) -> Self {
-        self.enforce_interval = Some(secs);
-        self
-    }
-    /// Device code lifetime in seconds (`--code-ttl`).
-    pub fn code_ttl(mut self, secs: u64) -> Self {
-        self.code_ttl = Some(secs);
-        self
-    }
-    /// Access token lifetime in seconds (`--access-token-ttl`).
-    pub fn access_token_ttl(mut self, secs: u64) -> Self {
-        self.access_token_ttl = Some(secs);
-        self
-    }
-    /// ID token lifetime in seconds (`--id-token-ttl`).
-    pub fn id_token_ttl(mut self, secs: u64) -> Self {
-        self.id_token_ttl = Some(secs);
-        self
-    }
-    /// Refresh token lifetime in seconds (`--refresh-token-ttl`).
-    pub fn refresh_token_ttl(mut self, secs: u64) -> Self {
-        self.refresh_token_ttl = Some(secs);
-        self
+    seconds_options! {
+        /// Device flow polling interval in seconds advertised to clients (`--interval`).
+        interval,
+        /// Minimum seconds between token polls before `slow_down` (`--enforce-interval`).
+        enforce_interval,
+        /// Device code lifetime in seconds (`--code-ttl`).
+        code_ttl,
+        /// Access token lifetime in seconds (`--access-token-ttl`).
+        access_token_ttl,
+        /// ID token lifetime in seconds (`--id-token-ttl`).
+        id_token_ttl,
+        /// Refresh token lifetime in seconds (`--refresh-token-ttl`).
+        refresh_token_ttl,
     }
     /// Resource indicator / audience of issued access tokens (`--audience`).
     pub fn audience(mut self, uri: impl Into<String>) -> Self {
@@ -392,17 +390,7 @@ impl Idp {
 
     /// `POST /__test/reset-stats`.
     pub fn reset_stats(&self) {
-        let resp = self
-            .http()
-            .post(self.url("/__test/reset-stats"))
-            .send()
-            .expect("POST /__test/reset-stats");
-        let status = resp.status();
-        assert!(
-            status.is_success(),
-            "POST /__test/reset-stats: HTTP {status}: {}",
-            resp.text().unwrap_or_default()
-        );
+        self.post_ok("/__test/reset-stats", &json!({}));
     }
 
     /// `POST /__test/slow-down`: the next `polls` device-code polls are
@@ -410,40 +398,50 @@ impl Idp {
     /// race the clock to provoke one). The timing rule of
     /// [`IdpBuilder::enforce_interval`] still applies to later polls.
     pub fn force_slow_down(&self, polls: u32) {
+        self.post_ok("/__test/slow-down", &json!({ "polls": polls }));
+    }
+
+    /// `POST` `body` to a test route of the fixture; panics unless it
+    /// answers with success.
+    fn post_ok(&self, path: &str, body: &Value) {
         let resp = self
             .http()
-            .post(self.url("/__test/slow-down"))
-            .json(&json!({ "polls": polls }))
+            .post(self.url(path))
+            .json(body)
             .send()
-            .expect("POST /__test/slow-down");
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let status = resp.status();
         assert!(
             status.is_success(),
-            "POST /__test/slow-down: HTTP {status}: {}",
+            "POST {path}: HTTP {status}: {}",
             resp.text().unwrap_or_default()
         );
+    }
+
+    /// POSTs `form` to the endpoint discovery names under `key`: the HTTP
+    /// status and the JSON body (panics if discovery names none, or on a
+    /// body that is not JSON).
+    fn post_form_to(&self, key: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let discovery = self.discovery();
+        let endpoint = discovery[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("discovery names no {key}: {discovery}"));
+        let (status, body) = self.endpoint.post_form(endpoint, form);
+        let body = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{key} response is not JSON ({e}): {body}"));
+        (status, body)
     }
 
     /// Starts a device authorization at the endpoint named by discovery, for
     /// client `influx-bootstrap`, `scope`, and this fixture's audience as the
     /// `resource`. Returns the (checked) JSON answer.
     pub fn device_authorization(&self, scope: &str) -> Value {
-        let endpoint = self.discovery()["device_authorization_endpoint"]
-            .as_str()
-            .expect("discovery names a device_authorization_endpoint")
-            .to_owned();
-        let resp = self
-            .http()
-            .post(&endpoint)
-            .form(&[
-                ("client_id", CLIENT_ID),
-                ("scope", scope),
-                ("resource", self.audience.as_str()),
-            ])
-            .send()
-            .expect("POST device authorization");
-        let status = resp.status();
-        let body: Value = resp.json().expect("device authorization response JSON");
+        let form = [
+            ("client_id", CLIENT_ID),
+            ("scope", scope),
+            ("resource", self.audience.as_str()),
+        ];
+        let (status, body) = self.post_form_to("device_authorization_endpoint", &form);
         assert_eq!(status, 200, "device authorization: {body}");
         for field in ["device_code", "user_code", "verification_uri", "expires_in"] {
             assert!(!body[field].is_null(), "missing {field}: {body}");
@@ -455,25 +453,13 @@ impl Idp {
     /// authorization `device`; returns (HTTP status, body). No waiting: start
     /// the fixture with `enforce_interval(0)` to poll as soon as you like.
     pub fn poll_token(&self, device: &Value) -> (u16, Value) {
-        let endpoint = self.discovery()["token_endpoint"]
-            .as_str()
-            .expect("discovery names a token_endpoint")
-            .to_owned();
-        let resp = self
-            .http()
-            .post(&endpoint)
-            .form(&[
-                ("grant_type", DEVICE_CODE_GRANT),
-                (
-                    "device_code",
-                    device["device_code"].as_str().expect("device_code"),
-                ),
-                ("client_id", CLIENT_ID),
-            ])
-            .send()
-            .expect("POST token");
-        let status = resp.status().as_u16();
-        (status, resp.json().expect("token response JSON"))
+        let code = device["device_code"].as_str().expect("device_code");
+        let form = [
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("device_code", code),
+            ("client_id", CLIENT_ID),
+        ];
+        self.post_form_to("token_endpoint", &form)
     }
 
     /// A whole device flow over plain HTTP, approved as `user` before the

@@ -281,14 +281,7 @@ impl PyIdp {
     /// `POST` a form to `url` (an endpoint of this server), returning
     /// (status, JSON body or null).
     pub fn post_form(&self, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let resp = self
-            .http()
-            .post(url)
-            .form(form)
-            .send()
-            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-        let status = resp.status().as_u16();
-        let body = resp.text().unwrap_or_default();
+        let (status, body) = self.endpoint.post_form(url, form);
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 

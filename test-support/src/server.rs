@@ -56,6 +56,18 @@ impl Endpoint {
                 .expect("build reqwest blocking client")
         })
     }
+
+    /// POSTs `form` to `url`: the HTTP status and the body's text.
+    pub fn post_form(&self, url: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let resp = self
+            .http()
+            .post(url)
+            .form(form)
+            .send()
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        let status = resp.status().as_u16();
+        (status, resp.text().unwrap_or_default())
+    }
 }
 
 pub struct Server {

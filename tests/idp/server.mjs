@@ -591,6 +591,23 @@ function sendJson(res, status, obj, extraHeaders = {}) {
   res.end(body);
 }
 
+// The body of a POST to a test route: JSON, or empty for `{}`. Anything else
+// (another method, a body that is not JSON) is answered here (405 / 400) and
+// yields `undefined`, so each route reads its body in one line.
+async function postedJson(req, res) {
+  if (req.method !== 'POST') {
+    sendJson(res, 405, { ok: false, error: 'use POST' });
+    return undefined;
+  }
+  try {
+    const raw = (await readBody(req)).toString('utf8');
+    return raw.trim() ? JSON.parse(raw) : {};
+  } catch (err) {
+    sendJson(res, 400, { ok: false, error: `request body must be JSON: ${err.message}` });
+    return undefined;
+  }
+}
+
 function sendHtml(res, status, html) {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
@@ -899,14 +916,8 @@ async function handleTestRoute(base, req, res, path) {
     });
   }
   if (path === '/__test/platform-token') {
-    if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
-    let body;
-    try {
-      const raw = (await readBody(req)).toString('utf8');
-      body = raw.trim() ? JSON.parse(raw) : {};
-    } catch (err) {
-      return sendJson(res, 400, { ok: false, error: `request body must be JSON: ${err.message}` });
-    }
+    const body = await postedJson(req, res);
+    if (body === undefined) return undefined;
     const expIn = Number.isInteger(body.exp_in) ? body.exp_in : 600;
     const iatOffset = Number.isInteger(body.iat_offset) ? body.iat_offset : 0;
     return sendJson(res, 200, { token: platformToken(base, { aud: body.aud, expIn, iatOffset }) });
@@ -917,14 +928,8 @@ async function handleTestRoute(base, req, res, path) {
     return sendJson(res, 200, { ok: true });
   }
   if (path === '/__test/slow-down') {
-    if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
-    let body;
-    try {
-      const raw = (await readBody(req)).toString('utf8');
-      body = raw.trim() ? JSON.parse(raw) : {};
-    } catch (err) {
-      return sendJson(res, 400, { ok: false, error: `request body must be JSON: ${err.message}` });
-    }
+    const body = await postedJson(req, res);
+    if (body === undefined) return undefined;
     const polls = body?.polls ?? 1;
     if (!Number.isInteger(polls) || polls < 0) {
       return sendJson(res, 400, { ok: false, error: 'polls must be a non-negative integer' });
@@ -937,14 +942,8 @@ async function handleTestRoute(base, req, res, path) {
     // state): stop listening and drop idle keep-alive connections, so clients
     // get "connection refused"; listen again after `ms`, then answer this
     // request (its own connection stays open through the outage).
-    if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
-    let body = {};
-    try {
-      const raw = (await readBody(req)).toString('utf8');
-      body = raw.trim() ? JSON.parse(raw) : {};
-    } catch (err) {
-      return sendJson(res, 400, { ok: false, error: `request body must be JSON: ${err.message}` });
-    }
+    const body = await postedJson(req, res);
+    if (body === undefined) return undefined;
     const ms = Number.isFinite(body.ms) ? body.ms : 2000;
     const { port } = server.address();
     server.close();
@@ -955,14 +954,8 @@ async function handleTestRoute(base, req, res, path) {
     return undefined;
   }
   if (path === '/__test/approve' || path === '/__test/deny') {
-    if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
-    let body;
-    try {
-      const raw = (await readBody(req)).toString('utf8');
-      body = raw.trim() ? JSON.parse(raw) : {};
-    } catch (err) {
-      return sendJson(res, 400, { ok: false, error: `request body must be JSON: ${err.message}` });
-    }
+    const body = await postedJson(req, res);
+    if (body === undefined) return undefined;
     const userCode = typeof body?.user_code === 'string' ? body.user_code.trim() : '';
     if (!userCode) return sendJson(res, 400, { ok: false, error: 'user_code (string) is required' });
     const deny = path === '/__test/deny';

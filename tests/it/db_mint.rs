@@ -415,13 +415,7 @@ fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
             .filter(|t| t["revoked_at"].is_null())
             .collect()
     };
-    let env_with_mgmt = TestEnv::new();
-    env_with_mgmt.write_config(
-        &ProfileToml::new(&idp)
-            .cluster(&cluster)
-            .mgmt_token(Some(&mgmt))
-            .build(),
-    );
+    let env_with_mgmt = support::env_with_mgmt_token(&idp, &cluster, &mgmt);
     assert_eq!(live(&env_with_mgmt).len(), 2, "old and half-made");
 
     let second = support::Running::spawn(cmd(&rotate));

@@ -24,21 +24,12 @@ fn line<'a>(out: &'a Output, name: &str) -> &'a str {
 
 #[track_caller]
 fn json_check(v: &Value, name: &str) -> Value {
-    v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no {name} in {v}"))
+    support::steps::doctor_check(v, name).clone()
 }
 
 #[test]
 fn healthy_setup_is_all_ticks_and_no_device_flow() {
-    let idp = Idp::start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let (idp, _cluster, env) = support::Stack::configured(Idp::start()).parts();
     let out = env.run(["doctor"]);
     out.assert_success();
     for name in [

@@ -333,18 +333,9 @@ fn config_mistakes_in_plain_words() {
 fn config_init_scripted_writes_0600_checks_discovery_and_says_what_next() {
     let idp = Idp::start();
     let env = TestEnv::new();
-    let out = env.run([
-        "config",
-        "init",
-        "--host",
-        "influxdb.example.com",
-        "--issuer",
-        idp.issuer(),
-        "--client-id",
-        "influx-bootstrap",
-        "--resource",
-        idp.audience(),
-    ]);
+    let mut args = support::steps::config_init_args(&idp);
+    args.extend(["--host", "influxdb.example.com"]);
+    let out = env.run(&args);
     out.assert_success();
     let path = env.config_path();
     assert!(

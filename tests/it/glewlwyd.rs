@@ -50,6 +50,20 @@ fn login(env: &TestEnv, g: &Glewlwyd, profile: &str) -> Value {
     done
 }
 
+/// Glewlwyd signing with `signing`, a profile on it logged in, and a
+/// reference cluster (it trusts the Node provider) there only so that the
+/// pre-flight probe of `token list` passes: a refused session is seen before
+/// any cluster call.
+fn logged_in_beside_a_cluster(signing: Signing) -> (Glewlwyd, Idp, Cluster, TestEnv) {
+    let g = Glewlwyd::start(signing);
+    let idp = Idp::builder().interval(1).start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    env.write_config(&profile(&g, "default", WIDE).cluster(&cluster).build());
+    login(&env, &g, "default");
+    (g, idp, cluster, env)
+}
+
 /// The next JSON event must be a device code: approve it, granting both scopes.
 fn approve_next(run: &mut Running, g: &Glewlwyd) {
     let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
@@ -120,15 +134,7 @@ fn device_login_with_rs256_and_es256_id_tokens_and_refresh() {
 /// command; `login` itself starts a new device flow at once.
 #[test]
 fn a_refresh_token_refused_with_a_bare_400_ends_the_session() {
-    let g = Glewlwyd::start(Signing::Rs256);
-    // The reference cluster (it trusts the Node provider) is only there so
-    // that the pre-flight probe of `token list` passes: the refusal comes
-    // before any cluster call.
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&profile(&g, "default", WIDE).cluster(&cluster).build());
-    login(&env, &g, "default");
+    let (g, _idp, _cluster, env) = logged_in_beside_a_cluster(Signing::Rs256);
     let rt = refresh_token(&env);
     assert_eq!(g.disable_refresh_tokens(), 1);
     assert_eq!(
@@ -188,12 +194,7 @@ fn a_refresh_token_refused_with_a_bare_400_ends_the_session() {
 /// starts the new device flow itself.
 #[test]
 fn a_refused_session_starts_a_device_flow_where_a_person_is_present() {
-    let g = Glewlwyd::start(Signing::Es256);
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&profile(&g, "default", WIDE).cluster(&cluster).build());
-    login(&env, &g, "default");
+    let (g, _idp, _cluster, env) = logged_in_beside_a_cluster(Signing::Es256);
     assert_eq!(g.disable_refresh_tokens(), 1);
     support::expire_cached_session(&env);
     let mut run = crate::tty::in_pty(&env, 100, 40, "token list --browser never", &[("CI", None)]);
@@ -280,12 +281,7 @@ fn doctor_warns_when_revocation_excludes_public_clients() {
     env.write_config(&profile(&g, "default", WIDE).build());
     let doctor = env.run(["doctor", "--format", "json"]);
     let report = doctor.stdout_json();
-    let check = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "token revocation")
-        .unwrap_or_else(|| panic!("no revocation check: {report}"));
+    let check = support::steps::doctor_check(&report, "token revocation");
     assert_eq!(check["status"], "warn", "{check}");
     let detail = check["detail"].as_str().unwrap();
     assert!(detail.contains("client_secret_basic"), "{detail}");

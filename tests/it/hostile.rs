@@ -60,13 +60,7 @@ fn descriptions_cannot_hide_rows_of_management_and_token_lists() {
     let planted = management_token(&cluster, HOSTILE);
     let planted_id = planted["id"].as_str().unwrap().to_string();
     let mgmt = planted["accessToken"].as_str().unwrap().to_string();
-    let env = TestEnv::new();
-    env.write_config(
-        &ProfileToml::new(&idp)
-            .cluster(&cluster)
-            .mgmt_token(Some(&mgmt))
-            .build(),
-    );
+    let env = support::env_with_mgmt_token(&idp, &cluster, &mgmt);
 
     shows_escaped(&env.run(["management", "list"]), &planted_id);
     // JSON is data: the same text comes back, but as escapes only.
@@ -74,12 +68,7 @@ fn descriptions_cannot_hide_rows_of_management_and_token_lists() {
     out.assert_success();
     assert!(!out.stdout.contains(['\x1b', '\u{202e}']), "{out}");
     let listed = out.stdout_json();
-    let row = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == planted_id.as_str())
-        .unwrap_or_else(|| panic!("{out}"));
+    let row = support::steps::element(&listed, "id", &planted_id);
     assert_eq!(row["description"], HOSTILE);
 
     // The same through the documented API's database tokens.

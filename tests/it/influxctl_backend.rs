@@ -58,14 +58,7 @@ pub(crate) fn documented_status(cluster: &Cluster, token: &str) -> u16 {
 
 /// An admin's management token, issued by the test route.
 pub(crate) fn admin_token(cluster: &Cluster) -> String {
-    let r: Value = http()
-        .post(format!("{}/__test/management-tokens", cluster.url()))
-        .json(&json!({"description": "admin automation"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    r["accessToken"].as_str().unwrap().to_string()
+    crate::support::stock::issued_management_token(cluster, "admin automation")
 }
 
 /// Every token on the cluster, through the private routes.
@@ -80,6 +73,15 @@ pub(crate) fn private_list(cluster: &Cluster, bearer: &str) -> Vec<Value> {
         .unwrap()
         .json()
         .unwrap()
+}
+
+/// The tokens on the cluster described `description` (the marker the CLI
+/// adds taken off), through the private routes.
+pub(crate) fn private_described(cluster: &Cluster, bearer: &str, description: &str) -> Vec<Value> {
+    private_list(cluster, bearer)
+        .into_iter()
+        .filter(|t| crate::support::unmarked(&t["description"]) == description)
+        .collect()
 }
 
 pub(crate) fn standin_dir(env: &TestEnv) -> PathBuf {
@@ -260,10 +262,7 @@ fn a_failing_store_revokes_the_new_token() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(11), "{stderr}");
-    let doomed: Vec<Value> = private_list(&s.cluster, &admin)
-        .into_iter()
-        .filter(|t| crate::support::unmarked(&t["description"]) == "doomed")
-        .collect();
+    let doomed = private_described(&s.cluster, &admin, "doomed");
     assert_eq!(doomed.len(), 1, "{doomed:?}");
     assert!(doomed[0]["revokedAt"].is_string(), "revoked: {doomed:?}");
     assert!(stderr.contains("revoked"), "{stderr}");
@@ -478,10 +477,7 @@ fn a_signal_during_the_create_revokes_what_it_made() {
     let out = run.wait_output();
     assert_eq!(out.code, Some(130), "{}", out.stderr);
     assert!(!file.exists());
-    let made: Vec<Value> = private_list(&s.cluster, &admin)
-        .into_iter()
-        .filter(|t| crate::support::unmarked(&t["description"]) == "in flight")
-        .collect();
+    let made = private_described(&s.cluster, &admin, "in flight");
     assert_eq!(made.len(), 1, "{made:?}");
     assert!(made[0]["revokedAt"].is_string(), "{made:?}");
     assert_no_token_shaped(&out.stderr, &[&admin]);

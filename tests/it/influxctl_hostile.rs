@@ -3,7 +3,7 @@
 //! `tests/idp/influxctl-hostile.mjs` wraps the stand-in, which does the real
 //! work against the reference cluster, and misbehaves in one way per mode.
 use crate::influxctl_backend::{
-    STANDIN, Setup, admin_token, assert_no_config_left, documented_status, private_list, read,
+    STANDIN, Setup, admin_token, assert_no_config_left, documented_status, private_described, read,
     setup,
 };
 use crate::support::{DEFAULT_TIMEOUT, Running};
@@ -16,11 +16,15 @@ const HOSTILE: &str = concat!(
     "/tests/idp/influxctl-hostile.mjs"
 );
 
-/// An executable script at `path`.
-fn write_program(path: &Path, text: &str) {
+/// An executable shell script `dir/influxctl` (the directory made if
+/// needed) running `body`; returns its path.
+fn influxctl_script(dir: &Path, body: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("influxctl");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
 }
 
 /// Set the profile's `influxctl` to `program`.
@@ -39,15 +43,8 @@ fn use_program(s: &Setup, program: &str) {
 /// directory where it leaves its pid files.
 fn hostile(s: &Setup, mode: &str) -> PathBuf {
     let dir = s.env.home().join(format!("hostile-{mode}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let prog = dir.join("influxctl");
-    write_program(
-        &prog,
-        &format!(
-            "#!/bin/sh\nexec node {HOSTILE} {mode} {} \"$@\"\n",
-            dir.display()
-        ),
-    );
+    let run = format!("exec node {HOSTILE} {mode} {} \"$@\"", dir.display());
+    let prog = influxctl_script(&dir, &run);
     use_program(s, &prog.display().to_string());
     dir
 }
@@ -112,11 +109,9 @@ pub(crate) fn await_death(pid: u32) -> bool {
     true
 }
 
+/// The tokens described `description` (a run's marker taken off).
 fn described(s: &Setup, admin: &str, description: &str) -> Vec<Value> {
-    private_list(&s.cluster, admin)
-        .into_iter()
-        .filter(|t| crate::support::unmarked(&t["description"]) == description)
-        .collect()
+    private_described(&s.cluster, admin, description)
 }
 
 fn run_ok(c: &mut std::process::Command) -> String {
@@ -236,13 +231,7 @@ fn a_grandchild_holding_the_pipes_does_not_hold_the_run() {
         .status();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let list: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert!(
-        list.as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["description"] == "admin automation"),
-        "{list}"
-    );
+    crate::support::steps::element(&list, "description", "admin automation");
     assert_no_config_left(&s.env);
 }
 
@@ -333,15 +322,8 @@ fn an_untrusted_influxctl_is_never_run() {
     let s = setup();
     let admin = admin_token(&s.cluster);
     let tools = s.env.home().join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    let prog = tools.join("influxctl");
-    write_program(
-        &prog,
-        &format!(
-            "#!/bin/sh\ntouch {0}/ran\nexec node {STANDIN} \"$@\"\n",
-            tools.display()
-        ),
-    );
+    let run = format!("touch {0}/ran\nexec node {STANDIN} \"$@\"", tools.display());
+    let prog = influxctl_script(&tools, &run);
     let cfg = std::fs::read_to_string(s.env.config_path()).unwrap();
     let standin = toml::Value::String(STANDIN.into()).to_string();
 

@@ -15,6 +15,11 @@ fn logged_in(idp: &Idp, cluster: &Cluster, user: &str) -> TestEnv {
     env
 }
 
+/// A provider, the reference cluster trusting it, and `user` logged in.
+fn stack(user: &str) -> (Idp, Cluster, TestEnv) {
+    support::Stack::with(Idp::builder().interval(1).start(), user).parts()
+}
+
 fn create(env: &TestEnv, description: &str, extra: &[&str]) -> (Output, Value) {
     let mut args = vec![
         "management",
@@ -42,9 +47,7 @@ fn list(env: &TestEnv) -> Vec<Value> {
 
 #[test]
 fn admin_creates_lists_and_revokes() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = logged_in(&idp, &cluster, "admin");
+    let (_idp, cluster, env) = stack("admin");
 
     let (out, t) = create(&env, "ci pipeline", &["--expires-in", "30d", "-vv"]);
     out.assert_success();
@@ -125,10 +128,8 @@ fn admin_creates_lists_and_revokes() {
 
 #[test]
 fn one_command_logs_in_when_needed() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let (idp, _cluster, env) =
+        support::Stack::configured(Idp::builder().interval(1).start()).parts();
     let run = env.spawn([
         "management",
         "list",
@@ -156,9 +157,7 @@ fn one_command_logs_in_when_needed() {
 
 #[test]
 fn non_admin_gets_a_clear_403() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = logged_in(&idp, &cluster, "viewer");
+    let (_idp, cluster, env) = stack("viewer");
     let (out, _) = create(&env, "nope", &[]);
     out.assert_code(8);
     assert!(out.stderr.contains("viewer"), "{}", out.stderr);
@@ -169,9 +168,7 @@ fn non_admin_gets_a_clear_403() {
 
 #[test]
 fn management_tokens_authenticate_and_expire() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = logged_in(&idp, &cluster, "admin");
+    let (_idp, cluster, env) = stack("admin");
     let (_, a) = create(&env, "automation", &[]);
     let (_, short) = create(&env, "short-lived", &["--expires-in", "1h"]);
 
@@ -203,9 +200,7 @@ fn management_tokens_authenticate_and_expire() {
 
 #[test]
 fn a_dropped_response_is_retried_without_minting_twice() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = logged_in(&idp, &cluster, "admin");
+    let (_idp, cluster, env) = stack("admin");
     cluster.faults(json!({"drop_after_create": 1}));
     let (out, t) = create(&env, "exactly once", &[]);
     out.assert_success();
@@ -220,9 +215,7 @@ fn a_dropped_response_is_retried_without_minting_twice() {
 
 #[test]
 fn retry_after_is_waited_out() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = logged_in(&idp, &cluster, "admin");
+    let (_idp, cluster, env) = stack("admin");
     // The first 503 goes to the pre-flight probe (which goes on: the cluster
     // is there), the next two to the list, which waits them out.
     cluster.faults(json!({"fail_next": 3, "retry_after": 1}));
@@ -315,9 +308,7 @@ fn bad_input_is_refused_before_any_network_call() {
 
 #[test]
 fn revoke_needs_confirmation_and_continues_past_failures() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = logged_in(&idp, &cluster, "admin");
+    let (_idp, _cluster, env) = stack("admin");
     let (_, t) = create(&env, "to revoke", &[]);
     let id = t["id"].as_str().unwrap();
     // No terminal and no --force: refused, nothing revoked.

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 use support::cluster::Cluster;
-use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, TestEnv};
+use support::{DEFAULT_TIMEOUT, Idp, Output, TestEnv};
 
 struct Stack {
     idp: Idp,
@@ -349,10 +349,8 @@ fn interrupted_after_creation_revokes_the_token() {
 
 #[test]
 fn interrupted_while_waiting_for_approval_creates_nothing() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let (_idp, cluster, env) =
+        support::Stack::configured(Idp::builder().interval(1).start()).parts();
     let file = env.home().join("token");
     let mut run = env.spawn([
         "mint",

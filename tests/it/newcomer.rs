@@ -22,25 +22,10 @@ struct Pty {
 
 impl Pty {
     fn start(env: &TestEnv, cols: u16, rows: u16, args: &str) -> Pty {
-        let base = env.cmd(["unused"]);
-        let mut cmd = Command::new("script");
-        cmd.args(["-q", "-e", "-c"])
-            .arg(format!(
-                "stty cols {cols} rows {rows}; exec {} {args}",
-                support::bin_path().display()
-            ))
-            .arg("/dev/null")
-            .env_clear()
-            .current_dir(env.home())
-            .stdin(Stdio::piped())
+        let mut cmd = support::steps::pty_command(env, cols, rows, args);
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
-        for (k, v) in base.get_envs() {
-            if let Some(v) = v {
-                cmd.env(k, v);
-            }
-        }
-        cmd.env("TERM", "xterm");
         let mut child = cmd.spawn().expect("spawn script");
         let input = child.stdin.take().unwrap();
         let mut out = child.stdout.take().unwrap();
@@ -142,10 +127,7 @@ fn ctrl_c_at_a_question_exits_130_at_once_and_writes_nothing() {
 
 #[test]
 fn ctrl_c_at_a_confirmation_exits_130_at_once() {
-    let idp = Idp::start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let (idp, _cluster, env) = support::Stack::configured(Idp::start()).parts();
     support::login(&env, &idp, "admin");
     let made = env.run([
         "management",
@@ -165,13 +147,7 @@ fn ctrl_c_at_a_confirmation_exits_130_at_once() {
     let list = env.run(["management", "list", "--format", "json"]);
     list.assert_success();
     let still = list.stdout_json();
-    let t = still
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == id.as_str())
-        .cloned()
-        .unwrap();
+    let t = support::steps::element(&still, "id", &id);
     assert!(t["revoked_at"].is_null(), "{t}");
 
     // A3: the hint names the list command, not a template.
@@ -388,16 +364,7 @@ fn config_init_honours_http_on_loopback_and_checks_the_cluster() {
     let cluster = Cluster::start(&idp);
     let env = TestEnv::new();
     let plain = format!("http://127.0.0.1:{}", cluster.port());
-    let base = [
-        "config",
-        "init",
-        "--issuer",
-        idp.issuer(),
-        "--client-id",
-        "influx-bootstrap",
-        "--resource",
-        idp.audience(),
-    ];
+    let base = support::steps::config_init_args(&idp);
     // The URL pasted as the host: plain HTTP kept, the cluster reached.
     let mut args = base.to_vec();
     args.extend(["--host", &plain]);
@@ -528,10 +495,8 @@ fn doctor_refuses_another_users_cache_directory_as_the_commands_do() {
 
 #[test]
 fn mint_json_emits_the_same_login_events_as_login() {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let (idp, _cluster, env) =
+        support::Stack::configured(Idp::builder().interval(1).start()).parts();
     let store = format!("file:{}", env.home().join("mgmt-token").display());
     let mut run = env.spawn([
         "mint",
@@ -567,10 +532,7 @@ fn mint_json_emits_the_same_login_events_as_login() {
 
 #[test]
 fn a_relative_file_store_is_made_absolute_for_the_record_and_the_hint() {
-    let idp = Idp::start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let (idp, _cluster, env) = support::Stack::configured(Idp::start()).parts();
     support::login(&env, &idp, "admin");
     std::fs::create_dir(env.home().join("relative")).unwrap();
     let out = env.run([

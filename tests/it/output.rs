@@ -12,6 +12,20 @@ fn closed_pipe() -> std::io::PipeWriter {
     writer
 }
 
+/// Runs `args` with stdout a [`closed_pipe`]: its exit code and stderr.
+fn with_stdout_closed(env: &support::TestEnv, args: &[&str]) -> (Option<i32>, String) {
+    let o = env
+        .cmd(args)
+        .stdout(closed_pipe())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 fn dev_full() -> std::fs::File {
     std::fs::OpenOptions::new()
         .write(true)
@@ -92,36 +106,23 @@ fn a_closed_stdout_ends_a_listing_quietly() {
     s.env
         .run(["mint", "--description", "x", "--store", "file:t"])
         .assert_success();
-    let o = s
-        .env
-        .cmd(["management", "list", "--format", "json"])
-        .stdout(closed_pipe())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = with_stdout_closed(&s.env, &["management", "list", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
 fn a_closed_stdout_store_revokes_the_token() {
     let s = support::Stack::start();
-    let o = s
-        .env
-        .cmd([
-            "mint",
-            "--description",
-            "to a closed pipe",
-            "--store",
-            "stdout",
-        ])
-        .stdout(closed_pipe())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(11), "{stderr}");
+    let args = [
+        "mint",
+        "--description",
+        "to a closed pipe",
+        "--store",
+        "stdout",
+    ];
+    let (code, stderr) = with_stdout_closed(&s.env, &args);
+    assert_eq!(code, Some(11), "{stderr}");
     assert!(stderr.contains("revoked"), "{stderr}");
     let tokens = s.tokens();
     assert_eq!(tokens.len(), 1);

@@ -7,7 +7,6 @@
 
 use crate::support;
 
-use std::process::Command;
 use support::cluster::Cluster;
 use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv};
 
@@ -20,23 +19,8 @@ pub(crate) fn in_pty(
     args: &str,
     env_vars: &[(&str, Option<&str>)],
 ) -> Running {
-    let base = env.cmd(["unused"]);
-    let mut cmd = Command::new("script");
-    cmd.args(["-q", "-e", "-c"])
-        .arg(format!(
-            "stty cols {cols} rows {rows}; exec {} {args}",
-            support::bin_path().display()
-        ))
-        .arg("/dev/null")
-        .env_clear()
-        .current_dir(env.home())
-        .stdin(std::process::Stdio::null());
-    for (k, v) in base.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    cmd.env("TERM", "xterm");
+    let mut cmd = support::steps::pty_command(env, cols, rows, args);
+    cmd.stdin(std::process::Stdio::null());
     for (k, v) in env_vars {
         match v {
             Some(v) => cmd.env(k, v),
@@ -59,6 +43,25 @@ fn lines_until(run: &mut Running, needle: &str) -> Vec<String> {
     }
 }
 
+/// `args` on a `cols`×`rows` pseudo-terminal until it shows `until`, then
+/// approved as `admin`: the lines seen until then, and the run's output
+/// (exit 0 checked).
+fn approved_in_pty(
+    env: &TestEnv,
+    idp: &Idp,
+    (cols, rows): (u16, u16),
+    args: &str,
+    env_vars: &[(&str, Option<&str>)],
+    until: &str,
+) -> (Vec<String>, Output) {
+    let mut run = in_pty(env, cols, rows, args, env_vars);
+    let shown = lines_until(&mut run, until);
+    approve(idp);
+    let out = run.wait_output();
+    assert_eq!(out.code, Some(0), "{out}");
+    (shown, out)
+}
+
 /// Approve the one pending device code as `admin`.
 fn approve(idp: &Idp) {
     let codes = idp.pending_user_codes();
@@ -67,10 +70,8 @@ fn approve(idp: &Idp) {
 }
 
 fn setup() -> (Idp, Cluster, TestEnv) {
-    let idp = Idp::builder().interval(1).start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    let (idp, cluster, env) =
+        support::Stack::configured(Idp::builder().interval(1).start()).parts();
     (idp, cluster, env)
 }
 
@@ -81,11 +82,14 @@ fn width(l: &str) -> usize {
 #[test]
 fn on_80x24_the_url_and_the_boxed_code_are_on_screen_at_the_end() {
     let (idp, _cluster, env) = setup();
-    let mut run = in_pty(&env, 80, 24, "management list --browser never", &[]);
-    let shown = lines_until(&mut run, "Approve only if");
-    approve(&idp);
-    let out = run.wait_output();
-    assert_eq!(out.code, Some(0), "{out}");
+    let (shown, out) = approved_in_pty(
+        &env,
+        &idp,
+        (80, 24),
+        "management list --browser never",
+        &[],
+        "Approve only if",
+    );
 
     // The last 24 rows of the screen, when the person is asked to approve
     // (the wait line comes after them): the URL and the whole box are there.
@@ -117,10 +121,14 @@ fn on_80x24_the_url_and_the_boxed_code_are_on_screen_at_the_end() {
 #[test]
 fn a_qr_code_only_when_all_of_it_and_the_code_fit_on_the_screen() {
     let (idp, _cluster, env) = setup();
-    let mut run = in_pty(&env, 80, 40, "login --browser never", &[]);
-    let shown = lines_until(&mut run, "yourself.");
-    approve(&idp);
-    run.wait_output().assert_code(0);
+    let (shown, _) = approved_in_pty(
+        &env,
+        &idp,
+        (80, 40),
+        "login --browser never",
+        &[],
+        "yourself.",
+    );
     // From the caption to the warning (and the wait line after it): all
     // on one screen of 40 rows.
     let qr_at = shown
@@ -136,11 +144,14 @@ fn a_qr_code_only_when_all_of_it_and_the_code_fit_on_the_screen() {
 #[test]
 fn a_small_terminal_skips_the_qr_code_and_wraps_at_words() {
     let (idp, _cluster, env) = setup();
-    let mut run = in_pty(&env, 40, 24, "login --browser never", &[]);
-    let shown = lines_until(&mut run, "yourself.");
-    approve(&idp);
-    let out = run.wait_output();
-    assert_eq!(out.code, Some(0), "{out}");
+    let (shown, out) = approved_in_pty(
+        &env,
+        &idp,
+        (40, 24),
+        "login --browser never",
+        &[],
+        "yourself.",
+    );
     // The redrawn wait line fits too: one that wraps leaves a copy of
     // itself at every redraw (issue 19, item 13).
     assert!(out.stdout.contains("waiting…"), "{out:?}");
@@ -189,11 +200,7 @@ fn colour_only_on_a_terminal_that_wants_it() {
         ),
     ];
     for (args, vars, styled, escapes) in cases {
-        let mut run = in_pty(&env, 100, 40, args, &vars);
-        lines_until(&mut run, "yourself.");
-        approve(&idp);
-        let out = run.wait_output();
-        assert_eq!(out.code, Some(0), "{out}");
+        let (_, out) = approved_in_pty(&env, &idp, (100, 40), args, &vars, "yourself.");
         assert_eq!(
             out.stdout.contains(bold),
             styled,

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 use support::cluster::Cluster;
+use support::steps::doctor_check;
 use support::{Idp, Output, ProfileToml, TestEnv};
 use test_support::pyidp::{Provider, PyIdp};
 
@@ -41,6 +42,39 @@ fn toml_path(key: &str, path: &Path) -> String {
     )
 }
 
+/// Writes `contents` to `name` (mode `mode`) and a profile for `client_id`
+/// naming that file under `key`.
+fn credential_file_profile(
+    env: &TestEnv,
+    idp: &Idp,
+    cluster: Option<&Cluster>,
+    client_id: &str,
+    (name, key): (&str, &str),
+    contents: &str,
+    mode: u32,
+) {
+    let file = write_file(env, name, contents, mode);
+    env.write_config(&workload_profile(
+        idp,
+        cluster,
+        client_id,
+        &toml_path(key, &file),
+    ));
+}
+
+/// `workload-secret` with its secret in `client.secret` (`contents`, mode
+/// `mode`).
+fn secret_client(env: &TestEnv, idp: &Idp, cluster: Option<&Cluster>, contents: &str, mode: u32) {
+    let file = ("client.secret", "client_secret_file");
+    credential_file_profile(env, idp, cluster, "workload-secret", file, contents, mode)
+}
+
+/// `workload-jwt` with its private key `pem` in `client.key` (mode 0600).
+fn key_client(env: &TestEnv, idp: &Idp, cluster: Option<&Cluster>, pem: &str) {
+    let file = ("client.key", "private_key_file");
+    credential_file_profile(env, idp, cluster, "workload-jwt", file, pem, 0o600)
+}
+
 /// A cluster whose admins are the person `admin` and the clients `admins`.
 fn cluster_with_admins(idp: &Idp, admins: &[&str]) -> Cluster {
     Cluster::builder(idp)
@@ -55,6 +89,14 @@ fn cluster_with_admins(idp: &Idp, admins: &[&str]) -> Cluster {
             }
         })
         .start()
+}
+
+/// The provider, a cluster whose admins include the clients `admins`, and an
+/// empty environment.
+fn workload_stack(admins: &[&str]) -> (Idp, Cluster, TestEnv) {
+    let idp = Idp::start();
+    let cluster = cluster_with_admins(&idp, admins);
+    (idp, cluster, TestEnv::new())
 }
 
 fn login_json(env: &TestEnv) -> Output {
@@ -81,17 +123,9 @@ fn assert_no_person_no_cache(idp: &Idp, env: &TestEnv) {
 
 #[test]
 fn mint_and_rotate_as_a_workload_with_a_client_secret() {
-    let idp = Idp::start();
-    let cluster = cluster_with_admins(&idp, &["workload-secret"]);
-    let env = TestEnv::new();
+    let (idp, cluster, env) = workload_stack(&["workload-secret"]);
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
-    let file = write_file(&env, "client.secret", &format!("{secret}\n"), 0o600);
-    env.write_config(&workload_profile(
-        &idp,
-        Some(&cluster),
-        "workload-secret",
-        &toml_path("client_secret_file", &file),
-    ));
+    secret_client(&env, &idp, Some(&cluster), &format!("{secret}\n"), 0o600);
 
     let out = env.run([
         "-v",
@@ -164,13 +198,7 @@ fn mint_and_rotate_a_database_token_as_a_workload() {
         .start();
     let env = TestEnv::new();
     let key = idp.workload()["ec_pem"].as_str().unwrap().to_owned();
-    let key = write_file(&env, "client.key", &key, 0o600);
-    env.write_config(&workload_profile(
-        &idp,
-        Some(&cluster),
-        "workload-jwt",
-        &toml_path("private_key_file", &key),
-    ));
+    key_client(&env, &idp, Some(&cluster), &key);
     let out = env.run([
         "mint",
         "--description",
@@ -197,17 +225,9 @@ fn mint_and_rotate_a_database_token_as_a_workload() {
 
 #[test]
 fn the_cluster_refuses_a_client_that_is_not_an_admin() {
-    let idp = Idp::start();
-    let cluster = cluster_with_admins(&idp, &[]);
-    let env = TestEnv::new();
+    let (idp, cluster, env) = workload_stack(&[]);
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
-    let file = write_file(&env, "client.secret", &secret, 0o600);
-    env.write_config(&workload_profile(
-        &idp,
-        Some(&cluster),
-        "workload-secret",
-        &toml_path("client_secret_file", &file),
-    ));
+    secret_client(&env, &idp, Some(&cluster), &secret, 0o600);
     let out = env.run(["mint", "--description", "x", "--store", "file:token"]);
     out.assert_code(8);
     assert!(out.stderr.contains("workload-secret"), "{out}");
@@ -221,13 +241,7 @@ fn private_key_jwt_with_rsa_and_ec_keys() {
     let keys = idp.workload();
     for (pem, alg) in [("rsa_pem", "RS256"), ("ec_pem", "ES256")] {
         let env = TestEnv::new();
-        let key = write_file(&env, "client.key", keys[pem].as_str().unwrap(), 0o600);
-        env.write_config(&workload_profile(
-            &idp,
-            None,
-            "workload-jwt",
-            &toml_path("private_key_file", &key),
-        ));
+        key_client(&env, &idp, None, keys[pem].as_str().unwrap());
         let before = idp.stat("token_client_credentials");
         let out = login_json(&env);
         out.assert_success();
@@ -316,13 +330,7 @@ fn a_secret_file_others_can_read_is_refused() {
     let idp = Idp::start();
     let env = TestEnv::new();
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
-    let file = write_file(&env, "client.secret", &secret, 0o644);
-    env.write_config(&workload_profile(
-        &idp,
-        None,
-        "workload-secret",
-        &toml_path("client_secret_file", &file),
-    ));
+    secret_client(&env, &idp, None, &secret, 0o644);
     let out = env.run(["login"]);
     out.assert_code(7);
     assert!(out.stderr.contains("refusing to use"), "{out}");
@@ -356,9 +364,7 @@ fn a_client_without_the_grant_gets_a_hint() {
 
 #[test]
 fn the_secret_from_the_environment_never_reaches_a_store_command() {
-    let idp = Idp::start();
-    let cluster = cluster_with_admins(&idp, &["workload-secret"]);
-    let env = TestEnv::new();
+    let (idp, cluster, env) = workload_stack(&["workload-secret"]);
     let secret = idp.workload()["secret"].as_str().unwrap().to_owned();
     env.write_config(&workload_profile(
         &idp,
@@ -421,20 +427,9 @@ fn python_providers_issue_a_workload_token() {
     }
 }
 
-fn doctor_check<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {report}"))
-}
-
 #[test]
 fn doctor_checks_what_a_workload_needs() {
-    let idp = Idp::start();
-    let cluster = cluster_with_admins(&idp, &["workload-platform"]);
-    let env = TestEnv::new();
+    let (idp, cluster, env) = workload_stack(&["workload-platform"]);
     let path = env.home().join("token.jwt");
     env.write_config(&workload_profile(
         &idp,
@@ -505,15 +500,7 @@ fn config_init_writes_a_workload_profile() {
     let show = env.run(["config", "show", "--format", "json"]);
     show.assert_success();
     let v = show.stdout_json();
-    let value = |k: &str| {
-        v["values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["key"] == k)
-            .unwrap_or_else(|| panic!("no {k} in {v}"))
-            .clone()
-    };
+    let value = |k: &str| support::steps::config_row(&v, k);
     assert_eq!(value("auth.oauth2.grant")["value"], "client_credentials");
     assert_eq!(value("auth.oauth2.private_key_file")["value"], key_arg);
     assert!(

@@ -819,6 +819,19 @@ pub fn session_jwt(env: &TestEnv) -> String {
         .to_owned()
 }
 
+/// An environment whose profile points at `cluster` and authenticates with
+/// the management token `mgmt` (no person, no login).
+pub fn env_with_mgmt_token(idp: &Idp, cluster: &cluster::Cluster, mgmt: &str) -> TestEnv {
+    let env = TestEnv::new();
+    env.write_config(
+        &ProfileToml::new(idp)
+            .cluster(cluster)
+            .mgmt_token(Some(mgmt))
+            .build(),
+    );
+    env
+}
+
 /// The whole local stack: an IdP (poll interval 1 s unless given), a
 /// reference cluster, and a CLI environment pointed at both, logged in.
 pub struct Stack {
@@ -839,10 +852,16 @@ impl Stack {
     }
 
     pub fn with(idp: Idp, user: &str) -> Stack {
+        let s = Stack::configured(idp);
+        login(&s.env, &s.idp, user);
+        s
+    }
+
+    /// Pointed at both, not logged in yet.
+    pub fn configured(idp: Idp) -> Stack {
         let cluster = cluster::Cluster::start(&idp);
         let env = TestEnv::new();
         env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
-        login(&env, &idp, user);
         Stack { idp, cluster, env }
     }
 

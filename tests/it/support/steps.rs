@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{DEFAULT_AUDIENCE, DEFAULT_TIMEOUT, Output, ProfileToml, Running, TestEnv, free_port};
+use super::{
+    DEFAULT_AUDIENCE, DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv, free_port,
+};
 
 /// Starts `login --format json` with `extra` arguments; returns it with its
 /// `device_code` event.
@@ -44,13 +46,23 @@ pub fn follow_slow_down(mut run: Running, ev: &Value, approve: impl FnOnce(&str)
 /// (`{"key", "value", "source"}`).
 #[track_caller]
 pub fn config_row(show: &Value, key: &str) -> Value {
-    show["values"]
-        .as_array()
-        .unwrap()
+    element(&show["values"], "key", key).clone()
+}
+
+/// The check `name` in the JSON of `doctor --format json`.
+#[track_caller]
+pub fn doctor_check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    element(&report["checks"], "name", name)
+}
+
+/// The element of the JSON array `list` whose `field` is `value`.
+#[track_caller]
+pub fn element<'a>(list: &'a Value, field: &str, value: &str) -> &'a Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
         .iter()
-        .find(|r| r["key"] == key)
-        .unwrap_or_else(|| panic!("no {key} in {show}"))
-        .clone()
+        .find(|e| e[field] == value)
+        .unwrap_or_else(|| panic!("no {field} {value:?} in {list}"))
 }
 
 /// The run was refused for its management token: exit 8 (authentication)
@@ -140,4 +152,42 @@ impl FifoBrowser {
             .expect("$BROWSER was not started")
             .unwrap()
     }
+}
+
+/// `script` (util-linux) running the binary with `args` on a `cols`×`rows`
+/// pseudo-terminal sized with `stty`, with the test environment only and
+/// `TERM=xterm`; the caller chooses stdin, stdout and stderr.
+pub fn pty_command(env: &TestEnv, cols: u16, rows: u16, args: &str) -> Command {
+    let base = env.cmd(["unused"]);
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c"])
+        .arg(format!(
+            "stty cols {cols} rows {rows}; exec {} {args}",
+            super::bin_path().display()
+        ))
+        .arg("/dev/null")
+        .env_clear()
+        .current_dir(env.home());
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env("TERM", "xterm");
+    cmd
+}
+
+/// `config init` for the test provider's issuer, client `influx-bootstrap`
+/// and its audience as the resource; the caller adds the host.
+pub fn config_init_args(idp: &Idp) -> Vec<&str> {
+    vec![
+        "config",
+        "init",
+        "--issuer",
+        idp.issuer(),
+        "--client-id",
+        "influx-bootstrap",
+        "--resource",
+        idp.audience(),
+    ]
 }

@@ -95,9 +95,15 @@ pub fn write(cluster: &Cluster, token: &str, db: &str) -> u16 {
 /// A management token handed to the cluster out of band (as `influxctl
 /// management create` does on a real one).
 pub fn management_token(cluster: &Cluster) -> String {
+    issued_management_token(cluster, "ops automation")
+}
+
+/// A management token described `description`, issued by the cluster's test
+/// route.
+pub fn issued_management_token(cluster: &Cluster, description: &str) -> String {
     let r: Value = http()
         .post(format!("{}/__test/management-tokens", cluster.url()))
-        .json(&json!({"description": "ops automation"}))
+        .json(&json!({ "description": description }))
         .send()
         .unwrap()
         .json()
