@@ -103,17 +103,7 @@ async fn management_token(
     {
         return Ok(());
     }
-    let old = read_old(&stores).await?;
-    // The documented API's tokens start `apiv1_`; only the record (or --id)
-    // links one to its id.
-    if old.expose().starts_with("apiv1_") {
-        return Err(ConfigError::usage(
-            "--store",
-            format!("{first} holds a database token, and no record says which one (it was not minted here, or the state directory was cleared)"),
-            "pass its id: `influx-bootstrap rotate --id ID --store ...` (see `influx-bootstrap token list`)",
-        )
-        .into());
-    }
+    let old = read_old_management(&stores).await?;
     // A stock cluster (no management-token API) stops here, before the
     // stored token is sent anywhere; and it is only ever sent to the
     // cluster it belongs to.
@@ -167,6 +157,22 @@ async fn management_token(
         record: provision::recorder(io.env, io.printer, here),
     };
     provision::rotate(&p, &plan).await
+}
+
+/// The stored token of a management-token rotation. The documented API's
+/// tokens start `apiv1_`; only the record (or --id) links one to its id, so
+/// one found here is refused with the way out.
+async fn read_old_management(stores: &Stores) -> anyhow::Result<Secret> {
+    let old = read_old(stores).await?;
+    if old.expose().starts_with("apiv1_") {
+        return Err(ConfigError::usage(
+            "--store",
+            format!("{} holds a database token, and no record says which one (it was not minted here, or the state directory was cleared)", stores[0]),
+            "pass its id: `influx-bootstrap rotate --id ID --store ...` (see `influx-bootstrap token list`)",
+        )
+        .into());
+    }
+    Ok(old)
 }
 
 async fn read_old(stores: &Stores) -> anyhow::Result<Secret> {
