@@ -1,6 +1,8 @@
 //! The provisioning pipeline: credential → pre-checks → create → stores →
-//! verify → summary, or rollback. `mint` and `rotate` are short scripts over
-//! the steps here; the commands only parse flags and pick the credential.
+//! verify → summary, or rollback. Each command makes one call into
+//! [`ops`] with its plan; [`Backend`] is chosen once there and decides the
+//! token API and the credential; `mint` and `rotate` are short scripts over
+//! the steps here, reporting through a [`Reporter`].
 //!
 //! The promises every script keeps:
 //! - **Nothing is created before everything checkable is checked**: every
@@ -16,14 +18,16 @@
 //! - **Never lose**: with `--on-store-failure print` and a person at the
 //!   terminal, an unstorable token is shown once instead of revoked.
 //! - **Output never aborts the pipeline**: the printer cannot fail on stderr,
-//!   and the summary is printed after the token is safe.
+//!   and the summary is reported after the token is safe.
 //!
 //! The cluster and the stores are traits ([`TokenApi`], [`Store`]) so unit
 //! tests drive every failure point against in-memory fakes (`tests.rs`).
-//! Management tokens (our API, [`ClusterClient`]) and database tokens (the
-//! documented API, [`DatabaseTokens`]) are two implementations of
-//! [`TokenApi`]; what differs is declared by it (kind, idempotency,
-//! permissions), not by copies of the pipeline.
+//! Three implementations of [`TokenApi`] make tokens — management tokens
+//! over our API ([`ClusterClient`]) or influxctl ([`InfluxctlTokens`]), and
+//! database tokens over the documented API ([`DatabaseTokens`]) — and
+//! [`Backend`] wraps whichever the profile chose; what differs is declared
+//! by the trait (kind, idempotency, permissions, readiness), not by copies
+//! of the pipeline.
 mod api;
 mod backend;
 mod binding;
