@@ -69,11 +69,8 @@ impl TokenApi for ClusterClient<'_> {
     /// A management token is used on the Management API: it is accepted
     /// once it can read itself there (401 until then).
     async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
-        match ClusterClient::get(self, &own_credential(created), &created.token.id).await {
-            Ok(_) => Ok(true),
-            Err(ClusterError::Unauthorized { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        let r = ClusterClient::get(self, &own_credential(created), &created.token.id).await;
+        super::ready::accepted_unless_401(r)
     }
 }
 

@@ -178,11 +178,8 @@ impl TokenApi for InfluxctlTokens<'_> {
         let Some(doc) = &self.documented else {
             return Ok(true);
         };
-        match doc.list_databases(&super::own_credential(created)).await {
-            Ok(_) => Ok(true),
-            Err(ClusterError::Unauthorized { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        let r = doc.list_databases(&super::own_credential(created)).await;
+        super::ready::accepted_unless_401(r)
     }
 
     /// `management revoke --force ID`, then the token as listed (best

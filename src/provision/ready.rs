@@ -14,6 +14,7 @@
 //! 250 ms to 5 s between asks, and stops at a signal.
 use super::{Pipeline, TokenApi};
 use crate::cluster::CreatedToken;
+use crate::error::ClusterError;
 use std::time::Duration;
 
 /// Real clusters take "seconds to minutes"; five minutes covers that and is
@@ -30,7 +31,18 @@ pub enum NotReady {
     /// A signal arrived while waiting.
     Interrupted,
     /// The cluster answered an error.
-    Failed(crate::error::ClusterError),
+    Failed(ClusterError),
+}
+
+/// A request made with the new token says whether it is accepted yet: any
+/// answer it authenticates for means yes, a 401 means "not yet" (clusters
+/// activate new tokens late), anything else is the answer to report.
+pub(super) fn accepted_unless_401<T>(r: Result<T, ClusterError>) -> Result<bool, ClusterError> {
+    match r {
+        Ok(_) => Ok(true),
+        Err(ClusterError::Unauthorized { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 impl<A: TokenApi> Pipeline<'_, A> {
@@ -51,14 +63,14 @@ impl<A: TokenApi> Pipeline<'_, A> {
                 // management-only network, Dedicated's data host elsewhere):
                 // that says nothing about the token, so the rotation goes on
                 // as it did before readiness existed, with a warning.
-                Err(e @ crate::error::ClusterError::Unreachable { .. }) => {
+                Err(e @ ClusterError::Unreachable { .. }) => {
                     self.printer.warn(format!(
                         "cannot ask the cluster's data path whether the new token works yet ({e}); not waiting"
                     ));
                     return Ok(());
                 }
                 // A 5xx is the gateway, not the token: ask again.
-                Err(crate::error::ClusterError::Server { .. }) => {}
+                Err(ClusterError::Server { .. }) => {}
                 Err(e) => return Err(NotReady::Failed(e)),
             }
             if tokio::time::Instant::now() + pause > deadline {

@@ -46,6 +46,35 @@ fn not_due(
     Some(io.reporter.unchanged(store, meta, json))
 }
 
+impl RotateRequest {
+    /// The pipeline's plan: what was asked, with the token found in the
+    /// stores, its metadata and the credential that rotates it (the old
+    /// token itself for a management token, the management credential for
+    /// a database token).
+    fn plan(
+        &self,
+        io: &Io<'_>,
+        old: Secret,
+        meta: crate::cluster::ManagementToken,
+        cred: crate::cluster::Credential,
+        cluster: crate::state::ClusterRef,
+    ) -> anyhow::Result<RotatePlan> {
+        Ok(RotatePlan {
+            old,
+            meta,
+            stores: self.stores.clone(),
+            expires_at: self.expires_at,
+            keep_old: self.keep_old,
+            ready_timeout: provision::ready_timeout(io.env)?,
+            on_rotated: self.on_rotated.clone(),
+            grace: self.grace,
+            json: self.json,
+            cred,
+            record: provision::recorder(io.env, io.printer, cluster),
+        })
+    }
+}
+
 /// What the stores hold, as the state directory remembers it.
 struct Known {
     record: Option<Record>,
@@ -93,7 +122,8 @@ async fn management_token(
 ) -> anyhow::Result<()> {
     let backend = Backend::choose(cfg, http, Want::Management, false).await?;
     let p = io.pipeline(&backend);
-    let stores = req.stores;
+    // Arcs: the request keeps its own list for the plan.
+    let stores = req.stores.clone();
     let first = stores[0].to_string();
     // A journal is finished only on the cluster it names (M3).
     let here = backend.cluster_ref()?;
@@ -143,19 +173,8 @@ async fn management_token(
         .into());
     };
     provision::preflight(&stores).await?;
-    let plan = RotatePlan {
-        cred: provision::management_credential(&old),
-        old,
-        meta,
-        stores,
-        expires_at: req.expires_at,
-        keep_old: req.keep_old,
-        ready_timeout: provision::ready_timeout(io.env)?,
-        on_rotated: req.on_rotated.clone(),
-        grace: req.grace,
-        json: req.json,
-        record: provision::recorder(io.env, io.printer, here),
-    };
+    let cred = provision::management_credential(&old);
+    let plan = req.plan(io, old, meta, cred, here)?;
     provision::rotate(&p, &plan).await
 }
 
@@ -234,19 +253,7 @@ async fn database_token(
         }
         backend.set_permissions(meta.permissions.clone());
         provision::preflight(&req.stores).await?;
-        let plan = RotatePlan {
-            old,
-            meta,
-            stores: req.stores,
-            expires_at: req.expires_at,
-            keep_old: req.keep_old,
-            ready_timeout: provision::ready_timeout(io.env)?,
-            on_rotated: req.on_rotated.clone(),
-            grace: req.grace,
-            json: req.json,
-            cred: cred.clone(),
-            record: provision::recorder(io.env, io.printer, cluster),
-        };
+        let plan = req.plan(io, old, meta, cred.clone(), cluster)?;
         provision::rotate(&io.pipeline(&backend), &plan).await
     };
     work.await.map_err(|e| session.on_error(e))
