@@ -58,6 +58,18 @@ pub async fn lock_stores(
     Ok(Some(locks))
 }
 
+/// Does a `rotate --grace` of these stores have revocations pending? A
+/// cheap local look, so a run with nothing pending never reads its stores
+/// back just to compare.
+pub fn has_pending(env: &crate::env::Env, stores: &Stores) -> anyhow::Result<bool> {
+    let Some(root) = crate::state::state_dir(env) else {
+        return Ok(false);
+    };
+    let specs: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
+    let list = crate::state::pending::PendingList::in_dir(&root);
+    Ok(!list.for_stores(&specs)?.is_empty())
+}
+
 /// `rotate --grace`: revoke the pending old tokens of a rotation of these
 /// stores whose grace has passed and whose successor is in use — the first
 /// store holds it (`held`), and it was accepted before it was stored

@@ -55,7 +55,7 @@ pub use binding::check_bound;
 pub use create::{CLEANUP_BUDGET, create_failed};
 pub use credential::Session;
 pub use database::{DatabaseTokens, database_token_meta, held_database_token};
-pub use fleet::{due, lock_stores, retire_pending};
+pub use fleet::{due, has_pending, lock_stores, retire_pending};
 pub use influxctl::{
     InfluxctlTokens, influxctl_credential, influxctl_tokens, login as influxctl_login,
 };

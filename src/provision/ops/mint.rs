@@ -90,6 +90,9 @@ async fn retire<A: TokenApi>(
     stores: &Stores,
     cred: Option<&Credential>,
 ) -> anyhow::Result<()> {
+    if !provision::has_pending(io.env, stores)? {
+        return Ok(());
+    }
     let Ok(Some(held)) = provision::read_first(stores).await else {
         return Ok(());
     };
