@@ -65,14 +65,14 @@ impl<'a> Backend<'a> {
         person_needed: bool,
     ) -> anyhow::Result<Backend<'a>> {
         let api = match want {
-            Want::Database(permissions) => {
-                crate::cluster::documented::Target::from_profile(&cfg.profile)?;
-                Api::Database(DatabaseTokens {
-                    client: DocumentedClient::new(cfg, http)?,
-                    permissions,
-                })
-            }
+            // The client checks where the documented API is served.
+            Want::Database(permissions) => Api::Database(DatabaseTokens {
+                client: DocumentedClient::new(cfg, http)?,
+                permissions,
+            }),
             Want::Management => {
+                // The cluster's address, checked before anyone logs in
+                // (influxctl builds no client of ours that would).
                 crate::cluster::base_url(&cfg.profile)?;
                 if cfg.uses_influxctl() {
                     let person = person_needed && cfg.profile.mgmt_token.is_none();
