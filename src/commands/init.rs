@@ -82,20 +82,14 @@ pub async fn run(ctx: &Context, args: ConfigInitArgs) -> anyhow::Result<()> {
     if !args.no_check {
         ok &= check_discovery(ctx).await;
         let mut cluster = check_cluster(ctx).await;
-        // A local cluster without TLS: offer what `doctor` would tell the
-        // person to write by hand (issue 23, A7).
-        if cluster == ClusterCheck::PlainHttp
-            && interactive
-            && !answers.tls_disable
-            && loopback(&answers.host)
-            && offer_tls_disable(ctx)?
-        {
-            answers.tls_disable = true;
+        // What `doctor` would tell the person to write by hand, offered at
+        // once on a terminal (issue 23, A7): plain HTTP on loopback, or the
+        // CA of a certificate we do not trust.
+        if interactive && let Some(wrote) = offer_tls_fix(ctx, cluster, &mut answers)? {
             let at = position_of(&doc, &name);
             insert(&mut doc, at, profile_table(&name, &answers));
             write(&path, &doc, &name, Some(&written))?;
-            ctx.printer
-                .status("✓ wrote `[profile.tls] disable = true` (plain HTTP, loopback only)");
+            ctx.printer.status(format!("✓ wrote {wrote}"));
             cluster = check_cluster(ctx).await;
         }
         ok &= cluster == ClusterCheck::Ok;
@@ -184,18 +178,56 @@ fn write(
     Ok(written)
 }
 
-/// Ask whether to write `[profile.tls] disable = true` (default yes).
-fn offer_tls_disable(ctx: &Context) -> anyhow::Result<bool> {
+/// On a terminal, after a failed cluster check: offer the `[profile.tls]`
+/// setting that fixes it, and put the answer in `answers`. `Some(what was
+/// set)` when there is something to write again.
+fn offer_tls_fix(
+    ctx: &Context,
+    cluster: ClusterCheck,
+    answers: &mut Answers,
+) -> anyhow::Result<Option<&'static str>> {
     let mut ask = Asker {
         ctx,
         interactive: true,
         lines: std::io::stdin().lock(),
     };
-    let a = ask.ask(
-        "The cluster speaks plain HTTP (fine on loopback). Write `[profile.tls] disable = true`? (y, n)",
-        Some("y"),
-    )?;
-    Ok(matches!(a.to_ascii_lowercase().as_str(), "y" | "yes"))
+    match cluster {
+        ClusterCheck::PlainHttp if !answers.tls_disable && loopback(&answers.host) => {
+            let a = ask.ask(
+                "The cluster speaks plain HTTP (fine on loopback). Write `[profile.tls] disable = true`? (y, n)",
+                Some("y"),
+            )?;
+            if !matches!(a.to_ascii_lowercase().as_str(), "y" | "yes") {
+                return Ok(None);
+            }
+            answers.tls_disable = true;
+            Ok(Some(
+                "`[profile.tls] disable = true` (plain HTTP, loopback only)",
+            ))
+        }
+        ClusterCheck::Untrusted if answers.ca.is_none() => {
+            // A private CA (on-prem Clustered): ask for its certificate
+            // rather than send the person to edit the file by hand. Three
+            // tries, then the hint `check_cluster` already printed stands.
+            for _ in 0..3 {
+                let a = ask.ask(
+                    "The cluster's certificate is not trusted. Path to the PEM file of the CA that signed it (Enter: skip)",
+                    None,
+                )?;
+                if a.is_empty() {
+                    return Ok(None);
+                }
+                let ca = std::path::absolute(&a).unwrap_or_else(|_| a.clone().into());
+                if ca.is_file() {
+                    answers.ca = Some(ca.display().to_string());
+                    return Ok(Some("`[profile.tls] ca` (the cluster's CA)"));
+                }
+                ctx.printer.warn(format!("{} is not a file", ca.display()));
+            }
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// `config init` edits a `[[profile]]` list only. Another shape (an inline
@@ -785,6 +817,8 @@ enum ClusterCheck {
     Ok,
     /// Plain HTTP on the HTTPS port.
     PlainHttp,
+    /// TLS, with a certificate that the system (or `ca`) does not trust.
+    Untrusted,
     /// Something that is wrong from anywhere (TLS, another service).
     Failed,
 }
@@ -824,6 +858,12 @@ async fn check_cluster(ctx: &Context) -> ClusterCheck {
                     "if this is a local cluster without TLS, run config init again with --tls-disable --force (loopback only), or give the HTTPS port",
                 );
                 return ClusterCheck::PlainHttp;
+            }
+            if why.contains("is not trusted") {
+                warn_hint(
+                    "if the cluster has a private CA, run config init again with --ca /path/to/ca.pem --force",
+                );
+                return ClusterCheck::Untrusted;
             }
             warn_hint(&hint);
             // A cluster we cannot reach from here (DNS, refused, silent) may

@@ -621,3 +621,35 @@ fn config_init_on_a_terminal_offers_plain_http_for_a_local_cluster() {
     let text = std::fs::read_to_string(env.config_path()).unwrap();
     assert!(text.contains("disable = true"), "{text}");
 }
+
+#[test]
+fn config_init_on_a_terminal_asks_for_the_ca_of_an_untrusted_cluster() {
+    let idp = Idp::start();
+    let cluster = Cluster::builder(&idp).tls().start();
+    let ca = cluster
+        .ca_path()
+        .expect("a TLS cluster has a CA")
+        .to_owned();
+    let env = TestEnv::new();
+    let mut pty = Pty::start(&env, 100, 40, "config init");
+    pty.wait_for("Identity provider");
+    // preset, product, host, port, issuer, client id; then a wrong path,
+    // then the CA's PEM file.
+    pty.type_in(&format!(
+        "\n\n127.0.0.1\n{}\n{}\ninflux-bootstrap\n",
+        cluster.port(),
+        idp.issuer()
+    ));
+    pty.wait_for("Path to the PEM file of the CA");
+    pty.type_in("/nonexistent/ca.pem\n");
+    pty.wait_for("is not a file");
+    pty.type_in(&format!("{}\n", ca.display()));
+    let out = pty.wait();
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("✓ wrote `[profile.tls] ca`"), "{out}");
+    assert!(out.stdout.contains("✓ the cluster answered"), "{out}");
+    assert!(out.stdout.contains("Next: influx-bootstrap login"), "{out}");
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(text.contains(&ca.display().to_string()), "{text}");
+    env.run(["doctor"]).assert_success();
+}
