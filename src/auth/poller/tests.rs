@@ -114,138 +114,134 @@ struct Case {
     sleeps: Vec<u64>,
 }
 
+impl Case {
+    /// A case with the common grant: `interval` 5 s, `expires_in` 600 s.
+    fn new<const N: usize, const S: usize>(
+        name: &'static str,
+        responses: [R; N],
+        want: Want,
+        sleeps: [u64; S],
+    ) -> Self {
+        Case {
+            name,
+            interval: 5,
+            expires_in: 600,
+            responses: responses.into(),
+            want,
+            sleeps: sleeps.into(),
+        }
+    }
+
+    /// The grant's `interval` and `expires_in` (RFC 8628 §3.2), in seconds.
+    fn timing(self, interval: u64, expires_in: u64) -> Self {
+        Case {
+            interval,
+            expires_in,
+            ..self
+        }
+    }
+}
+
 #[tokio::test]
 async fn rfc8628_branches() {
-    let cases = vec![
-        Case {
-            name: "waits the interval before the first poll, stops at success",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Ok],
-            want: Want::Ok,
-            sleeps: vec![5],
-        },
-        Case {
-            name: "authorization_pending keeps the interval",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Pending, R::Pending, R::Ok],
-            want: Want::Ok,
-            sleeps: vec![5, 5, 5],
-        },
-        Case {
-            name: "slow_down adds 5 s for this and every later poll",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Pending, R::Slow, R::Pending, R::Slow, R::Pending, R::Ok],
-            want: Want::Ok,
-            sleeps: vec![5, 5, 10, 10, 15, 15],
-        },
-        Case {
-            name: "access_denied stops",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Pending, R::Denied],
-            want: Want::Denied,
-            sleeps: vec![5, 5],
-        },
-        Case {
-            name: "expired_token stops",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Expired],
-            want: Want::Expired,
-            sleeps: vec![5],
-        },
-        Case {
-            name: "other errors stop with the server's error",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Other],
-            want: Want::OAuth("invalid_client"),
-            sleeps: vec![5],
-        },
-        Case {
-            name: "an HTML page from a proxy stops",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Html],
-            want: Want::OAuth("other"),
-            sleeps: vec![5],
-        },
-        Case {
-            name: "503 with Retry-After is waited out",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Busy(Some(20)), R::Pending, R::Ok],
-            want: Want::Ok,
-            sleeps: vec![5, 20, 5],
-        },
-        Case {
-            name: "Retry-After shorter than the interval never speeds us up",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Busy(Some(1)), R::Busy(None), R::Ok],
-            want: Want::Ok,
-            sleeps: vec![5, 5, 5],
-        },
-        Case {
-            name: "connection failures back off exponentially, then recover",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Down, R::Down, R::Down, R::Pending, R::Ok],
-            want: Want::Ok,
-            sleeps: vec![5, 10, 20, 40, 5],
-        },
-        Case {
-            name: "the back-off is capped",
-            interval: 5,
-            expires_in: 600,
-            responses: vec![R::Down, R::Down, R::Down, R::Down, R::Down, R::Ok],
-            want: Want::Ok,
-            sleeps: vec![5, 10, 20, 40, 60, 60],
-        },
-        Case {
-            name: "unreachable until expiry says unreachable, not expired",
-            interval: 5,
-            expires_in: 30,
-            responses: vec![R::Down, R::Down, R::Down],
-            // 5 (first) + 10 + then 15 left: clamp to the remaining 15 for one last try.
-            want: Want::Unreachable,
-            sleeps: vec![5, 10, 15],
-        },
-        Case {
-            name: "busy until expiry also says unreachable",
-            interval: 5,
-            expires_in: 12,
-            responses: vec![R::Busy(Some(30))],
-            want: Want::Unreachable,
-            sleeps: vec![5],
-        },
-        Case {
-            name: "nobody approves: expired, without polling past the deadline",
-            interval: 5,
-            expires_in: 12,
-            responses: vec![R::Pending, R::Pending],
-            want: Want::Expired,
-            sleeps: vec![5, 5],
-        },
-        Case {
-            name: "a reachable answer after failures resets to 'expired'",
-            interval: 5,
-            expires_in: 18,
-            responses: vec![R::Down, R::Pending],
-            want: Want::Expired,
-            sleeps: vec![5, 10],
-        },
-        Case {
-            name: "interval 0 from a broken server is raised to 1 s",
-            interval: 0,
-            expires_in: 600,
-            responses: vec![R::Pending, R::Ok],
-            want: Want::Ok,
-            sleeps: vec![1, 1],
-        },
+    let cases = [
+        Case::new(
+            "waits the interval before the first poll, stops at success",
+            [R::Ok],
+            Want::Ok,
+            [5],
+        ),
+        Case::new(
+            "authorization_pending keeps the interval",
+            [R::Pending, R::Pending, R::Ok],
+            Want::Ok,
+            [5, 5, 5],
+        ),
+        Case::new(
+            "slow_down adds 5 s for this and every later poll",
+            [R::Pending, R::Slow, R::Pending, R::Slow, R::Pending, R::Ok],
+            Want::Ok,
+            [5, 5, 10, 10, 15, 15],
+        ),
+        Case::new(
+            "access_denied stops",
+            [R::Pending, R::Denied],
+            Want::Denied,
+            [5, 5],
+        ),
+        Case::new("expired_token stops", [R::Expired], Want::Expired, [5]),
+        Case::new(
+            "other errors stop with the server's error",
+            [R::Other],
+            Want::OAuth("invalid_client"),
+            [5],
+        ),
+        Case::new(
+            "an HTML page from a proxy stops",
+            [R::Html],
+            Want::OAuth("other"),
+            [5],
+        ),
+        Case::new(
+            "503 with Retry-After is waited out",
+            [R::Busy(Some(20)), R::Pending, R::Ok],
+            Want::Ok,
+            [5, 20, 5],
+        ),
+        Case::new(
+            "Retry-After shorter than the interval never speeds us up",
+            [R::Busy(Some(1)), R::Busy(None), R::Ok],
+            Want::Ok,
+            [5, 5, 5],
+        ),
+        Case::new(
+            "connection failures back off exponentially, then recover",
+            [R::Down, R::Down, R::Down, R::Pending, R::Ok],
+            Want::Ok,
+            [5, 10, 20, 40, 5],
+        ),
+        Case::new(
+            "the back-off is capped",
+            [R::Down, R::Down, R::Down, R::Down, R::Down, R::Ok],
+            Want::Ok,
+            [5, 10, 20, 40, 60, 60],
+        ),
+        // 5 (first) + 10 + then 15 left: clamp to the remaining 15 for one last try.
+        Case::new(
+            "unreachable until expiry says unreachable, not expired",
+            [R::Down, R::Down, R::Down],
+            Want::Unreachable,
+            [5, 10, 15],
+        )
+        .timing(5, 30),
+        Case::new(
+            "busy until expiry also says unreachable",
+            [R::Busy(Some(30))],
+            Want::Unreachable,
+            [5],
+        )
+        .timing(5, 12),
+        Case::new(
+            "nobody approves: expired, without polling past the deadline",
+            [R::Pending, R::Pending],
+            Want::Expired,
+            [5, 5],
+        )
+        .timing(5, 12),
+        Case::new(
+            "a reachable answer after failures resets to 'expired'",
+            [R::Down, R::Pending],
+            Want::Expired,
+            [5, 10],
+        )
+        .timing(5, 18),
+        Case::new(
+            "interval 0 from a broken server is raised to 1 s",
+            [R::Pending, R::Ok],
+            Want::Ok,
+            [1, 1],
+        )
+        .timing(0, 600),
     ];
     for case in cases {
         let clock = FakeClock::new();
