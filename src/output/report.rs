@@ -9,38 +9,29 @@ use crate::store::StoreError;
 
 /// The first classified error in the chain (outermost first).
 fn classify(err: &anyhow::Error) -> Option<&dyn Classify> {
-    err.chain().find_map(|cause| -> Option<&dyn Classify> {
-        if let Some(e) = cause.downcast_ref::<StoreError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<MintError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<ProbeError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<ClusterError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<ConfigError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<AuthError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<ClientError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<HttpError>() {
-            return Some(e);
-        }
-        if let Some(e) = cause.downcast_ref::<StateError>() {
-            return Some(e);
-        }
-        cause
-            .downcast_ref::<CacheError>()
-            .map(|e| e as &dyn Classify)
-    })
+    // One downcast per classified type; every link of the chain tries them all.
+    const AS_CLASSIFY: [for<'a> fn(&'a Cause) -> Option<&'a dyn Classify>; 10] = [
+        as_classify::<StoreError>,
+        as_classify::<MintError>,
+        as_classify::<ProbeError>,
+        as_classify::<ClusterError>,
+        as_classify::<ConfigError>,
+        as_classify::<AuthError>,
+        as_classify::<ClientError>,
+        as_classify::<HttpError>,
+        as_classify::<StateError>,
+        as_classify::<CacheError>,
+    ];
+    err.chain()
+        .find_map(|cause| AS_CLASSIFY.iter().find_map(|cast| cast(cause)))
+}
+
+/// One link of an error chain.
+type Cause = dyn std::error::Error + 'static;
+
+/// `cause` as a [`Classify`] when it is an `E`.
+fn as_classify<E: Classify + std::error::Error + 'static>(cause: &Cause) -> Option<&dyn Classify> {
+    cause.downcast_ref::<E>().map(|e| e as &dyn Classify)
 }
 
 /// The hint of the first classified error in the chain, if it has one.
