@@ -581,6 +581,9 @@ pub enum ClusterError {
     UnsafeToken { why: String, what: String },
 }
 
+/// What a call to the cluster answered, or why it did not.
+pub type ClusterResult<T> = Result<T, ClusterError>;
+
 impl ClusterError {
     /// After a create: is it unknown whether the token exists (no answer, a
     /// 5xx, a garbled body)? Then the create may have committed.

@@ -42,6 +42,24 @@ pub struct ManagementToken {
     pub permissions: Vec<documented::Permission>,
 }
 
+impl ManagementToken {
+    /// A token revoked just now that can no longer be read back (a token
+    /// cannot read itself once revoked): all we know is its id.
+    pub fn revoked_now(id: &str) -> Self {
+        let now = Utc::now();
+        ManagementToken {
+            id: id.to_string(),
+            description: String::new(),
+            token_prefix: String::new(),
+            created_at: now,
+            created_by: String::new(),
+            expires_at: None,
+            revoked_at: Some(now),
+            permissions: Vec::new(),
+        }
+    }
+}
+
 /// What to create, the same for every token API. The key makes a replay of
 /// a create whose answer was lost return the same token, where the server
 /// honours it (ours does; the documented API and influxctl ignore it).

@@ -4,7 +4,7 @@ use crate::cluster::documented::Permission;
 use crate::cluster::{
     ClusterClient, CreatedToken, Credential, CredentialKind, ManagementToken, NewToken,
 };
-use crate::error::ClusterError;
+use crate::error::ClusterResult;
 use crate::secret::Secret;
 use crate::state::TokenKind;
 
@@ -12,14 +12,10 @@ use crate::state::TokenKind;
 #[allow(async_fn_in_trait)] // used with concrete types on one thread, never boxed
 pub trait TokenApi {
     /// Create a token; the key makes a replay return the same token.
-    async fn create(
-        &self,
-        cred: &Credential,
-        new: &NewToken<'_>,
-    ) -> Result<CreatedToken, ClusterError>;
-    async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError>;
-    async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError>;
-    async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError>;
+    async fn create(&self, cred: &Credential, new: &NewToken<'_>) -> ClusterResult<CreatedToken>;
+    async fn get(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken>;
+    async fn list(&self, cred: &Credential) -> ClusterResult<Vec<ManagementToken>>;
+    async fn revoke(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken>;
 
     /// What kind of token this API makes. A management token can call the
     /// API itself (verify and clean up with its own credential); a database
@@ -44,31 +40,27 @@ pub trait TokenApi {
     /// Is `created` accepted where its consumers use it yet (issue 17)?
     /// The data path for a database token, the Management API for a
     /// management token (ours, or influxctl's on the documented API).
-    async fn accepted(&self, _created: &CreatedToken) -> Result<bool, ClusterError> {
+    async fn accepted(&self, _created: &CreatedToken) -> ClusterResult<bool> {
         Ok(true)
     }
 }
 
 impl TokenApi for ClusterClient<'_> {
-    async fn create(
-        &self,
-        cred: &Credential,
-        new: &NewToken<'_>,
-    ) -> Result<CreatedToken, ClusterError> {
+    async fn create(&self, cred: &Credential, new: &NewToken<'_>) -> ClusterResult<CreatedToken> {
         ClusterClient::create(self, cred, new).await
     }
-    async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+    async fn get(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
         ClusterClient::get(self, cred, id).await
     }
-    async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
+    async fn list(&self, cred: &Credential) -> ClusterResult<Vec<ManagementToken>> {
         ClusterClient::list(self, cred).await
     }
-    async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+    async fn revoke(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
         ClusterClient::revoke(self, cred, id).await
     }
     /// A management token is used on the Management API: it is accepted
     /// once it can read itself there (401 until then).
-    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
+    async fn accepted(&self, created: &CreatedToken) -> ClusterResult<bool> {
         let r = ClusterClient::get(self, &own_credential(created), &created.token.id).await;
         super::ready::accepted_unless_401(r)
     }

@@ -9,9 +9,8 @@
 use super::TokenApi;
 use crate::cluster::documented::{DatabaseToken, DocumentedClient, Permission};
 use crate::cluster::{CreatedToken, Credential, ManagementToken, NewToken};
-use crate::error::ClusterError;
+use crate::error::{ClusterError, ClusterResult};
 use crate::state::TokenKind;
-use chrono::Utc;
 
 pub struct DatabaseTokens<'a> {
     pub client: DocumentedClient<'a>,
@@ -35,11 +34,7 @@ pub fn database_token_meta(t: DatabaseToken) -> ManagementToken {
 }
 
 impl TokenApi for DatabaseTokens<'_> {
-    async fn create(
-        &self,
-        cred: &Credential,
-        new: &NewToken<'_>,
-    ) -> Result<CreatedToken, ClusterError> {
+    async fn create(&self, cred: &Credential, new: &NewToken<'_>) -> ClusterResult<CreatedToken> {
         let c = self
             .client
             .create_token(
@@ -56,31 +51,22 @@ impl TokenApi for DatabaseTokens<'_> {
         })
     }
 
-    async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+    async fn get(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
         Ok(database_token_meta(self.client.get_token(cred, id).await?))
     }
 
-    async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
+    async fn list(&self, cred: &Credential) -> ClusterResult<Vec<ManagementToken>> {
         let all = self.client.list_tokens(cred).await?;
         Ok(all.into_iter().map(database_token_meta).collect())
     }
 
     /// `DELETE` answers 204 without a body: read the token back for its
     /// `revokedAt` (best effort; the revoke itself is what matters).
-    async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+    async fn revoke(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
         self.client.revoke_token(cred, id).await?;
         match self.client.get_token(cred, id).await {
             Ok(t) => Ok(database_token_meta(t)),
-            Err(_) => Ok(ManagementToken {
-                id: id.to_string(),
-                description: String::new(),
-                token_prefix: String::new(),
-                created_at: Utc::now(),
-                created_by: String::new(),
-                expires_at: None,
-                revoked_at: Some(Utc::now()),
-                permissions: Vec::new(),
-            }),
+            Err(_) => Ok(ManagementToken::revoked_now(id)),
         }
     }
 
@@ -97,7 +83,7 @@ impl TokenApi for DatabaseTokens<'_> {
     }
     /// The data path, on a database the token may use (any name for `*`:
     /// a 404 there still says the token authenticated).
-    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
+    async fn accepted(&self, created: &CreatedToken) -> ClusterResult<bool> {
         let database = self
             .permissions
             .iter()

@@ -17,7 +17,7 @@ use super::TokenApi;
 use crate::cluster::documented::DocumentedClient;
 use crate::cluster::influxctl::{Auth, Endpoints, Influxctl};
 use crate::cluster::{CreatedToken, Credential, CredentialKind, ManagementToken, NewToken};
-use crate::error::ClusterError;
+use crate::error::{ClusterError, ClusterResult};
 use crate::secret::Secret;
 use crate::settings::Config;
 use chrono::Utc;
@@ -131,11 +131,7 @@ impl InfluxctlTokens<'_> {
 }
 
 impl TokenApi for InfluxctlTokens<'_> {
-    async fn create(
-        &self,
-        cred: &Credential,
-        new: &NewToken<'_>,
-    ) -> Result<CreatedToken, ClusterError> {
+    async fn create(&self, cred: &Credential, new: &NewToken<'_>) -> ClusterResult<CreatedToken> {
         // influxctl has no idempotency key: the pipeline reconciles by listing.
         let description = new.description;
         let c = self
@@ -159,14 +155,14 @@ impl TokenApi for InfluxctlTokens<'_> {
     /// Read a token back. With a management token as the credential (verify
     /// reads a new token back with itself) the documented API must accept it
     /// first: a `GET` of the databases answering 200.
-    async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+    async fn get(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
         if let (Some(doc), Auth::Token(_)) = (&self.documented, auth(cred)) {
             doc.list_databases(cred).await?;
         }
         self.find(cred, id).await
     }
 
-    async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
+    async fn list(&self, cred: &Credential) -> ClusterResult<Vec<ManagementToken>> {
         self.ctl.list(auth(cred)).await
     }
 
@@ -174,7 +170,7 @@ impl TokenApi for InfluxctlTokens<'_> {
     /// documented Management API, which accepts a new one only after a delay
     /// (issue 17): ready once `GET …/databases` with it is no longer 401.
     /// Without the documented API configured there is nothing to ask.
-    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
+    async fn accepted(&self, created: &CreatedToken) -> ClusterResult<bool> {
         let Some(doc) = &self.documented else {
             return Ok(true);
         };
@@ -185,7 +181,7 @@ impl TokenApi for InfluxctlTokens<'_> {
     /// `management revoke --force ID`, then the token as listed (best
     /// effort: the revoke is what matters). A token that is not listed was
     /// never there (404), so cleanup does not report a failure for it.
-    async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+    async fn revoke(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
         let before = self.find(cred, id).await;
         if let Err(e @ ClusterError::NotFound { .. }) = before {
             return Err(e);
@@ -195,16 +191,7 @@ impl TokenApi for InfluxctlTokens<'_> {
         match self.find(cred, id).await {
             Ok(t) => Ok(t),
             Err(_) => {
-                let mut t = before.unwrap_or_else(|_| ManagementToken {
-                    id: id.to_string(),
-                    description: String::new(),
-                    token_prefix: String::new(),
-                    created_at: Utc::now(),
-                    created_by: String::new(),
-                    expires_at: None,
-                    revoked_at: None,
-                    permissions: Vec::new(),
-                });
+                let mut t = before.unwrap_or_else(|_| ManagementToken::revoked_now(id));
                 t.revoked_at.get_or_insert_with(Utc::now);
                 Ok(t)
             }

@@ -5,7 +5,7 @@
 use super::*;
 use crate::cluster::documented::Permission;
 use crate::cluster::{CreatedToken, Credential, CredentialKind, ManagementToken, NewToken};
-use crate::error::ClusterError;
+use crate::error::{ClusterError, ClusterResult};
 use crate::interrupt::Interrupt;
 use crate::interrupt::Trigger;
 use crate::output::exit_code;
@@ -129,11 +129,7 @@ impl FakeCluster {
 }
 
 impl TokenApi for FakeCluster {
-    async fn create(
-        &self,
-        cred: &Credential,
-        new: &NewToken<'_>,
-    ) -> Result<CreatedToken, ClusterError> {
+    async fn create(&self, cred: &Credential, new: &NewToken<'_>) -> ClusterResult<CreatedToken> {
         let NewToken {
             description,
             expires_at,
@@ -210,7 +206,7 @@ impl TokenApi for FakeCluster {
         Ok(created)
     }
 
-    async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+    async fn get(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
         self.authorized(cred)?;
         let st = self.state.lock().unwrap();
         let mut t = st
@@ -228,7 +224,7 @@ impl TokenApi for FakeCluster {
         Ok(t)
     }
 
-    async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
+    async fn list(&self, cred: &Credential) -> ClusterResult<Vec<ManagementToken>> {
         self.authorized(cred)?;
         let st = self.state.lock().unwrap();
         Ok(st.tokens.iter().map(|(_, t)| t.clone()).collect())
@@ -249,7 +245,7 @@ impl TokenApi for FakeCluster {
         self.database.as_deref().unwrap_or_default()
     }
 
-    async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+    async fn revoke(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
         if self.faults.fail_revoke {
             return Err(ClusterError::Unreachable {
                 url: "mem://cluster".into(),
