@@ -60,7 +60,9 @@ impl SessionKey {
     }
 }
 
-/// One cached session.
+/// One cached session. An `Option` field missing from a file an earlier
+/// version wrote reads as `None` (serde's rule for a missing field), so only
+/// fields of other types would need `#[serde(default)]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
     pub version: u32,
@@ -68,29 +70,19 @@ pub struct Session {
     /// The profile that created it (for `logout --all` and `status`).
     pub profile: String,
     pub token_endpoint: Url,
-    #[serde(default)]
     pub revocation_endpoint: Option<Url>,
-    #[serde(default)]
     pub jwks_uri: Option<Url>,
-    #[serde(default)]
     pub issuer: Option<String>,
     pub access_token: Secret,
-    #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub refresh_token: Option<Secret>,
     /// When the refresh token stops working, if the provider said so
     /// (`refresh_expires_in`, or the `exp` of a JWT refresh token).
-    #[serde(default)]
     pub refresh_expires_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub id_token: Option<Secret>,
-    #[serde(default)]
     pub scope: Option<String>,
-    #[serde(default)]
     pub identity: Option<Identity>,
     pub obtained_at: DateTime<Utc>,
-    #[serde(default)]
     pub refreshed_at: Option<DateTime<Utc>>,
 }
 
@@ -584,5 +576,35 @@ mod tests {
             .expect("still readable (logout --all)");
         assert!(read.key.scopes.is_empty());
         assert!(cache.load(&k).unwrap().is_none(), "not reused");
+    }
+
+    #[test]
+    fn a_session_without_its_optional_fields_reads_them_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("c"), Printer::capture());
+        let k = key("a:443");
+        let p = cache.store(&session(k.clone())).unwrap();
+        let mut old: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        let o = old.as_object_mut().unwrap();
+        let optional = [
+            "revocation_endpoint",
+            "jwks_uri",
+            "issuer",
+            "expires_at",
+            "refresh_token",
+            "refresh_expires_at",
+            "id_token",
+            "scope",
+            "identity",
+            "refreshed_at",
+        ];
+        for field in optional {
+            o.remove(field);
+        }
+        fsutil::write_private_atomic(&p, &serde_json::to_vec(&old).unwrap()).unwrap();
+        let read = cache.load(&k).unwrap().expect("still a usable session");
+        assert!(read.refresh_token.is_none());
+        assert!(read.expires_at.is_none() && read.identity.is_none());
     }
 }

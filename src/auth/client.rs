@@ -145,17 +145,11 @@ enum Proof {
 /// The claims of an assertion that explain a refusal (never the signature).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AssertionClaims {
-    #[serde(default)]
     pub iss: Option<String>,
-    #[serde(default)]
     pub sub: Option<String>,
-    #[serde(default)]
     pub aud: Option<serde_json::Value>,
-    #[serde(default)]
     pub exp: Option<i64>,
-    #[serde(default)]
     pub nbf: Option<i64>,
-    #[serde(default)]
     pub iat: Option<i64>,
 }
 

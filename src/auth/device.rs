@@ -22,11 +22,9 @@ pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_cod
 /// The ID token rides along in the token response as an extra field.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct IdTokenField {
-    #[serde(default)]
     id_token: Option<Secret>,
     /// Keycloak's lifetime of the refresh token (not in RFC 6749): shown by
     /// `logout` when the refresh token could not be revoked.
-    #[serde(default)]
     refresh_expires_in: Option<serde_json::Value>,
 }
 impl oauth2::ExtraTokenFields for IdTokenField {}
@@ -89,7 +87,6 @@ pub enum PollResponse {
 #[derive(Debug, Deserialize)]
 struct ErrorBody {
     error: String,
-    #[serde(default)]
     error_description: Option<String>,
 }
 

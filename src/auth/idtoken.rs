@@ -32,19 +32,12 @@ pub struct Identity {
 
 #[derive(Debug, Deserialize)]
 struct Claims {
-    #[serde(default)]
     sub: Option<String>,
-    #[serde(default)]
     oid: Option<String>,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     preferred_username: Option<String>,
-    #[serde(default)]
     upn: Option<String>,
-    #[serde(default)]
     iss: Option<String>,
 }
 
@@ -55,7 +48,6 @@ struct IdTokenClaims {
     identity: Claims,
     #[serde(default)]
     aud: Audience,
-    #[serde(default)]
     azp: Option<String>,
 }
 

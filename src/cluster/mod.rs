@@ -385,9 +385,7 @@ fn cluster_origin(p: &Profile) -> Result<Url, ConfigError> {
 /// string, so both are accepted (and neither is required).
 #[derive(Deserialize)]
 struct ApiError {
-    #[serde(default)]
     code: Option<ErrorCode>,
-    #[serde(default)]
     message: Option<String>,
 }
 

@@ -194,7 +194,9 @@ impl Records {
 /// dies in between (`kill -9`, power loss), the next `rotate` or `mint` with
 /// the same stores finds it and converges first ([`crate::provision::recover`]):
 /// back to the old token while any store still holds it, else forward to the
-/// new one — ending with exactly one live token, stored everywhere.
+/// new one — ending with exactly one live token, stored everywhere. A
+/// missing `Option` field reads as `None` (serde's rule), without
+/// `#[serde(default)]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Journal {
     pub version: u32,
@@ -208,9 +210,7 @@ pub struct Journal {
     pub old_id: String,
     pub old_sha256: String,
     /// Known once the create answered.
-    #[serde(default)]
     pub new_id: Option<String>,
-    #[serde(default)]
     pub new_sha256: Option<String>,
     /// Stores written with the new token (for stores that cannot be read
     /// back, e.g. `exec:`).
