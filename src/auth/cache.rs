@@ -557,19 +557,27 @@ mod tests {
         assert!(cache.load(&base).unwrap().is_some());
     }
 
+    /// A session as an earlier version wrote it: stored by this one, then
+    /// `path` (a JSON pointer: "" for the session, "/key" for its key) without
+    /// the `fields` that version did not have.
+    fn stored_without(dir: &Path, path: &str, fields: &[&str]) -> (Cache, SessionKey, PathBuf) {
+        let cache = Cache::new(dir.join("c"), Printer::capture());
+        let k = key("a:443");
+        let p = cache.store(&session(k.clone())).unwrap();
+        let mut old: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        let o = old.pointer_mut(path).unwrap().as_object_mut().unwrap();
+        for field in fields {
+            o.remove(*field);
+        }
+        fsutil::write_private_atomic(&p, &serde_json::to_vec(&old).unwrap()).unwrap();
+        (cache, k, p)
+    }
+
     #[test]
     fn a_session_saved_before_scopes_were_in_the_key_never_matches() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("c"), Printer::capture());
-        let k = key("a:443");
-        let p = cache.store(&session(k.clone())).unwrap();
-        // What an earlier version wrote: no `scopes`, no `parameters`.
-        let mut old: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-        let o = old["key"].as_object_mut().unwrap();
-        o.remove("scopes");
-        o.remove("parameters");
-        fsutil::write_private_atomic(&p, &serde_json::to_vec(&old).unwrap()).unwrap();
+        let (cache, k, p) = stored_without(dir.path(), "/key", &["scopes", "parameters"]);
         let read = cache
             .load_path(&p)
             .unwrap()
@@ -581,12 +589,6 @@ mod tests {
     #[test]
     fn a_session_without_its_optional_fields_reads_them_as_none() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("c"), Printer::capture());
-        let k = key("a:443");
-        let p = cache.store(&session(k.clone())).unwrap();
-        let mut old: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-        let o = old.as_object_mut().unwrap();
         let optional = [
             "revocation_endpoint",
             "jwks_uri",
@@ -599,10 +601,7 @@ mod tests {
             "identity",
             "refreshed_at",
         ];
-        for field in optional {
-            o.remove(field);
-        }
-        fsutil::write_private_atomic(&p, &serde_json::to_vec(&old).unwrap()).unwrap();
+        let (cache, k, _) = stored_without(dir.path(), "", &optional);
         let read = cache.load(&k).unwrap().expect("still a usable session");
         assert!(read.refresh_token.is_none());
         assert!(read.expires_at.is_none() && read.identity.is_none());
