@@ -15,29 +15,22 @@ fn resp(status: u16, ct: &str, body: &str) -> Response {
 
 const JSON: &str = "application/json";
 
+/// An OAuth error answer (RFC 6749 §5.2): `{"error": error}` as JSON.
+fn oauth_error(status: u16, error: &str) -> Response {
+    resp(status, JSON, &format!(r#"{{"error":"{error}"}}"#))
+}
+
 #[test]
 fn token_endpoint_answers() {
     let cases: Vec<(&str, Response, &str)> = vec![
         (
             "pending",
-            resp(400, JSON, r#"{"error":"authorization_pending"}"#),
+            oauth_error(400, "authorization_pending"),
             "Pending",
         ),
-        (
-            "slow down",
-            resp(400, JSON, r#"{"error":"slow_down"}"#),
-            "SlowDown",
-        ),
-        (
-            "denied",
-            resp(400, JSON, r#"{"error":"access_denied"}"#),
-            "Denied",
-        ),
-        (
-            "expired",
-            resp(400, JSON, r#"{"error":"expired_token"}"#),
-            "Expired",
-        ),
+        ("slow down", oauth_error(400, "slow_down"), "SlowDown"),
+        ("denied", oauth_error(400, "access_denied"), "Denied"),
+        ("expired", oauth_error(400, "expired_token"), "Expired"),
         (
             "GitHub: error inside HTTP 200",
             resp(
@@ -69,12 +62,12 @@ fn token_endpoint_answers() {
         ("429", resp(429, "", ""), "RetryLater(429)"),
         (
             "429 with an OAuth-looking body",
-            resp(429, JSON, r#"{"error":"too_many_requests"}"#),
+            oauth_error(429, "too_many_requests"),
             "RetryLater(429)",
         ),
         (
             "temporarily_unavailable",
-            resp(400, JSON, r#"{"error":"temporarily_unavailable"}"#),
+            oauth_error(400, "temporarily_unavailable"),
             "RetryLater(400)",
         ),
         (
@@ -213,7 +206,7 @@ fn device_authorization_quirks() {
         ),
         (
             "error with 400",
-            resp(400, JSON, r#"{"error":"invalid_client"}"#),
+            oauth_error(400, "invalid_client"),
             Err("invalid_client"),
         ),
         (
@@ -275,15 +268,14 @@ fn configuration_errors_exit_2_with_a_hint_naming_the_setting() {
         (404, "device_not_found", "device_url"),
     ];
     for (status, error, setting) in cases {
-        let body = format!(r#"{{"error":"{error}"}}"#);
         // From the device authorization endpoint.
-        let err = parse_device_authorization(&resp(status, JSON, &body)).unwrap_err();
+        let err = parse_device_authorization(&oauth_error(status, error)).unwrap_err();
         let err = err.downcast_ref::<AuthError>().expect("an AuthError");
         assert_eq!(err.exit_code(), exit::USAGE, "{error}: {err}");
         let hint = err.hint().unwrap_or_default();
         assert!(hint.contains(setting), "{error}: {hint}");
         // From the token endpoint while polling.
-        match classify_poll(&resp(status, JSON, &body)) {
+        match classify_poll(&oauth_error(status, error)) {
             PollResponse::OAuthError { error: e, .. } => assert_eq!(e, error),
             other => panic!("{error}: {other:?}"),
         }
@@ -308,12 +300,12 @@ fn refresh_answers() {
         ),
         (
             "RFC 6749 §5.2",
-            resp(400, JSON, r#"{"error":"invalid_grant"}"#),
+            oauth_error(400, "invalid_grant"),
             Ok("invalid_grant"),
         ),
         (
             "GitHub: error inside HTTP 200",
-            resp(200, JSON, r#"{"error":"invalid_grant"}"#),
+            oauth_error(200, "invalid_grant"),
             Ok("invalid_grant"),
         ),
         (
@@ -323,7 +315,7 @@ fn refresh_answers() {
         ),
         (
             "another client error with a body",
-            resp(401, JSON, r#"{"error":"invalid_client"}"#),
+            oauth_error(401, "invalid_client"),
             Ok("HTTP 401 invalid_client"),
         ),
         (
@@ -335,7 +327,7 @@ fn refresh_answers() {
         ("a timeout is not a refusal", resp(408, "", ""), Err("408")),
         (
             "a server error is not a refusal",
-            resp(500, JSON, r#"{"error":"server_error"}"#),
+            oauth_error(500, "server_error"),
             Err("server_error"),
         ),
         (
