@@ -112,6 +112,11 @@ fn resp(status: u16, ct: &str, body: &str) -> Response {
     }
 }
 
+/// A JSON answer from the management API.
+fn json(status: u16, body: &str) -> Response {
+    resp(status, "application/json", body)
+}
+
 #[test]
 fn errors_people_understand() {
     let oauth = Credential {
@@ -124,110 +129,96 @@ fn errors_people_understand() {
         token: Secret::new("t"),
         kind: CredentialKind::ManagementToken,
     };
-    let j = "application/json";
-    let cases: Vec<(Response, &Credential, Option<&str>, &str)> = vec![
-        (
-            resp(401, j, r#"{"code":401,"message":"token expired"}"#),
-            &oauth,
-            None,
-            "rejected the OAuth session (HTTP 401): token expired",
-        ),
-        (
-            resp(401, "", ""),
-            &mgmt,
-            None,
-            "rejected the management token",
-        ),
-        (
-            resp(
-                403,
-                j,
-                r#"{"code":403,"message":"user \"viewer\" (claim sub) is not an admin of this cluster"}"#,
-            ),
-            &oauth,
-            None,
-            "user \"viewer\" (claim sub) is not an admin",
-        ),
-        (
-            resp(403, "", ""),
-            &oauth,
-            None,
-            "user viewer is not an admin of this cluster",
-        ),
-        (
-            resp(404, j, r#"{"code":404,"message":"not found"}"#),
-            &oauth,
-            Some("abc"),
-            "no management token with id `abc`",
-        ),
-        (
-            resp(400, j, r#"{"code":400,"message":"description is empty"}"#),
-            &oauth,
-            None,
-            "description is empty (HTTP 400",
-        ),
-        (
-            resp(502, "text/html", "<html>secret-proxy</html>"),
-            &oauth,
-            None,
-            "answered HTTP 502 (text/html, 25 bytes)",
-        ),
-        (
-            resp(500, j, r#"{"code":500,"message":"db locked"}"#),
-            &oauth,
-            None,
-            "HTTP 500: db locked",
-        ),
-        // `code` as a string (one of InfluxData's clients decodes it so),
-        // as a number, or alone.
-        (
-            resp(400, j, r#"{"code":"invalid","message":"bad name"}"#),
-            &mgmt,
-            None,
-            "the cluster rejected the request: bad name (HTTP 400",
-        ),
-        (
-            resp(409, j, r#"{"code":"409","message":"exists"}"#),
-            &mgmt,
-            None,
-            "exists (HTTP 409",
-        ),
-        (
-            resp(400, j, r#"{"code":400}"#),
-            &mgmt,
-            None,
-            "rejected the request: code 400 (HTTP 400",
-        ),
-        (
-            resp(422, j, r#"{"code":"unprocessable","message":""}"#),
-            &mgmt,
-            None,
-            "rejected the request: code unprocessable (HTTP 422",
-        ),
-        (
-            resp(500, j, r#"{"code":500.0,"message":"x\u001b[31m"}"#),
-            &mgmt,
-            None,
-            "HTTP 500: x",
-        ),
-        (
-            resp(403, j, r#"{"code":"403"}"#),
-            &mgmt,
-            None,
-            "code 403 (HTTP 403",
-        ),
-        (
-            resp(400, j, r#"{"message":"no code"}"#),
-            &mgmt,
-            None,
-            "no code (HTTP 400",
-        ),
-    ];
-    for (r, cred, id, want) in cases {
+    let check = |r: Response, cred: &Credential, id: Option<&str>, want: &str| {
         let msg = status_error(&r, cred, id.map(management_token)).to_string();
         assert!(msg.contains(want), "got {msg:?}, want {want:?}");
         assert!(!msg.contains("secret-proxy"));
+    };
+    // (status, JSON body, what the error says): with a person's OAuth session.
+    let oauth_cases = [
+        (
+            401,
+            r#"{"code":401,"message":"token expired"}"#,
+            "rejected the OAuth session (HTTP 401): token expired",
+        ),
+        (
+            403,
+            r#"{"code":403,"message":"user \"viewer\" (claim sub) is not an admin of this cluster"}"#,
+            "user \"viewer\" (claim sub) is not an admin",
+        ),
+        (
+            400,
+            r#"{"code":400,"message":"description is empty"}"#,
+            "description is empty (HTTP 400",
+        ),
+        (
+            500,
+            r#"{"code":500,"message":"db locked"}"#,
+            "HTTP 500: db locked",
+        ),
+    ];
+    for (status, body, want) in oauth_cases {
+        check(json(status, body), &oauth, None, want);
     }
+    // With a management token. `code` as a string (one of InfluxData's
+    // clients decodes it so), as a number, or alone.
+    let mgmt_cases = [
+        (
+            400,
+            r#"{"code":"invalid","message":"bad name"}"#,
+            "the cluster rejected the request: bad name (HTTP 400",
+        ),
+        (
+            409,
+            r#"{"code":"409","message":"exists"}"#,
+            "exists (HTTP 409",
+        ),
+        (
+            400,
+            r#"{"code":400}"#,
+            "rejected the request: code 400 (HTTP 400",
+        ),
+        (
+            422,
+            r#"{"code":"unprocessable","message":""}"#,
+            "rejected the request: code unprocessable (HTTP 422",
+        ),
+        (
+            500,
+            r#"{"code":500.0,"message":"x\u001b[31m"}"#,
+            "HTTP 500: x",
+        ),
+        (403, r#"{"code":"403"}"#, "code 403 (HTTP 403"),
+        (400, r#"{"message":"no code"}"#, "no code (HTTP 400"),
+    ];
+    for (status, body, want) in mgmt_cases {
+        check(json(status, body), &mgmt, None, want);
+    }
+    // Answers without a JSON body, and an item route's 404.
+    check(
+        resp(401, "", ""),
+        &mgmt,
+        None,
+        "rejected the management token",
+    );
+    check(
+        resp(403, "", ""),
+        &oauth,
+        None,
+        "user viewer is not an admin of this cluster",
+    );
+    check(
+        json(404, r#"{"code":404,"message":"not found"}"#),
+        &oauth,
+        Some("abc"),
+        "no management token with id `abc`",
+    );
+    check(
+        resp(502, "text/html", "<html>secret-proxy</html>"),
+        &oauth,
+        None,
+        "answered HTTP 502 (text/html, 25 bytes)",
+    );
 }
 
 #[test]
