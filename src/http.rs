@@ -481,9 +481,7 @@ mod tests {
 
     #[test]
     fn retry_after_forms() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
+        let now = crate::text::parse_utc("2026-01-01T00:00:00Z").unwrap();
         let cases = [
             ("7", Some(7)),
             (" 0 ", Some(0)),

@@ -139,6 +139,26 @@ pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// An RFC 3339 instant with a zone, in UTC; `None` when it is not one.
+pub fn parse_utc(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// `s` as one POSIX shell word for a command we suggest: as it is when every
+/// character is plain, else in single quotes (a `'` inside as `'\''`).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:#@%+=,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// An optional instant, `-` when absent (tables).
 pub fn rfc3339_or_dash(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map_or_else(|| "-".into(), rfc3339)
@@ -291,11 +311,7 @@ mod tests {
 
     #[test]
     fn relative_times_round_to_the_nearest_unit() {
-        let at = |s: &str| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .unwrap()
-                .with_timezone(&chrono::Utc)
-        };
+        let at = |s: &str| parse_utc(s).unwrap();
         let now = at("2026-11-30T12:00:00Z");
         let cases = [
             ("2026-11-30T12:00:30Z", "now"),
@@ -322,5 +338,23 @@ mod tests {
     fn display_url_drops_query_and_fragment() {
         let u = Url::parse("https://h.example/p?key=secret#frag").unwrap();
         assert_eq!(display_url(&u), "https://h.example/p");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        let cases = [
+            (
+                "/etc/influx-bootstrap/config.toml",
+                "/etc/influx-bootstrap/config.toml",
+            ),
+            ("env-file:/srv/.env#TOKEN", "env-file:/srv/.env#TOKEN"),
+            ("my profile", "'my profile'"),
+            ("it's", "'it'\\''s'"),
+            ("~/x", "'~/x'"),
+            ("", "''"),
+        ];
+        for (s, want) in cases {
+            assert_eq!(shell_quote(s), want, "{s:?}");
+        }
     }
 }

@@ -179,9 +179,7 @@ mod tests {
     }
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
+        crate::text::parse_utc("2026-11-28T12:00:00Z").unwrap()
     }
 
     #[test]

@@ -891,23 +891,15 @@ async fn check_cluster(ctx: &Context) -> ClusterCheck {
 fn next_command(ctx: &Context, name: &str) -> String {
     let mut cmd = String::from("influx-bootstrap");
     if let Some(c) = &ctx.global.config {
-        cmd.push_str(&format!(" --config {}", shell_word(c)));
+        cmd.push_str(&format!(
+            " --config {}",
+            crate::text::shell_quote(&c.display().to_string())
+        ));
     }
     if name != settings::DEFAULT_PROFILE {
-        cmd.push_str(&format!(" --profile {}", shell_word(Path::new(name))));
+        cmd.push_str(&format!(" --profile {}", crate::text::shell_quote(name)));
     }
     format!("{cmd} login   (then `{cmd} doctor` if anything fails)")
-}
-
-fn shell_word(p: &Path) -> String {
-    let s = p.display().to_string();
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c))
-    {
-        s
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 #[cfg(test)]

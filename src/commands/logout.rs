@@ -207,9 +207,7 @@ mod tests {
 
     #[test]
     fn revocation_is_described_in_plain_words() {
-        let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:41:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
+        let at = crate::text::parse_utc("2026-11-30T10:41:00Z").unwrap();
         let boom = "HTTP 400 unsupported_token_type".to_string();
         let cases = [
             (

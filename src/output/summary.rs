@@ -142,9 +142,7 @@ pub const NEVER_EXPIRES: &str = "this token never expires: whoever copies it kee
 /// When to rotate by: a week before expiry ("2027-02-21, a week before the
 /// token expires"), or halfway through a lifetime shorter than two weeks.
 pub fn rotate_by(rfc3339: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
-    let t = chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .ok()?
-        .with_timezone(&chrono::Utc);
+    let t = crate::text::parse_utc(rfc3339)?;
     let left = t - now;
     let week = chrono::Duration::days(7);
     Some(if left >= week * 2 {
@@ -162,9 +160,7 @@ pub fn rotate_by(rfc3339: &str, now: chrono::DateTime<chrono::Utc>) -> Option<St
 
 /// "in 90 days" ([`crate::text::relative`]); None once past.
 pub fn relative(rfc3339: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
-    let t = chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .ok()?
-        .with_timezone(&chrono::Utc);
+    let t = crate::text::parse_utc(rfc3339)?;
     (t > now).then(|| crate::text::relative(t, now))
 }
 
@@ -205,25 +201,14 @@ fn rotate_command_with(stores: &[StoreResult], selection: &[String]) -> Option<S
     let mut cmd = String::from("influx-bootstrap");
     for f in selection {
         cmd.push(' ');
-        cmd.push_str(&shell_quote(f));
+        cmd.push_str(&crate::text::shell_quote(f));
     }
     cmd.push_str(" rotate");
     for spec in specs {
         cmd.push_str(" --store ");
-        cmd.push_str(&shell_quote(spec));
+        cmd.push_str(&crate::text::shell_quote(spec));
     }
     Some(cmd)
-}
-
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:#@%+=,".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 #[cfg(test)]
@@ -232,9 +217,7 @@ mod tests {
 
     #[test]
     fn relative_times() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
+        let now = crate::text::parse_utc("2026-11-30T12:00:00Z").unwrap();
         let cases = [
             ("2027-02-28T12:00:00Z", Some("in 90 days")),
             ("2026-12-02T12:00:00Z", Some("in 2 days")),
@@ -252,9 +235,7 @@ mod tests {
 
     #[test]
     fn rotate_by_a_week_early_or_halfway() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
+        let now = crate::text::parse_utc("2026-11-30T12:00:00Z").unwrap();
         assert_eq!(
             rotate_by("2027-02-28T12:00:00Z", now).unwrap(),
             "2027-02-21, a week before the token expires"
