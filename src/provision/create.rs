@@ -10,6 +10,29 @@ use std::time::Duration;
 /// How long cleanup (revoking an unstored token) may take on the way out.
 pub const CLEANUP_BUDGET: Duration = Duration::from_secs(10);
 
+/// A create's outcome, or (the outer `Err`) that a signal interrupted it:
+/// already cleaned up, with what became of the token.
+type Interruptible<T> = Result<anyhow::Result<T>, String>;
+
+/// What [`Pipeline::create_guarded`] was asked to make (its description
+/// already marked with the run); each request adds a fresh key.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    description: &'a str,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> Ask<'a> {
+    /// The request under `key`, a fresh `Idempotency-Key`.
+    fn keyed(self, key: &'a str) -> NewToken<'a> {
+        NewToken {
+            description: self.description,
+            expires_at: self.expires_at,
+            idempotency_key: key,
+        }
+    }
+}
+
 /// A create that failed without a definite answer (no response, a 5xx after
 /// every retry) may still have committed: say how to find and revoke it.
 pub fn create_failed(e: ClusterError, description: &str, kind: TokenKind) -> anyhow::Error {
@@ -47,13 +70,16 @@ impl<A: TokenApi> Pipeline<'_, A> {
         cred: &Credential,
         description: &str,
         expires_at: Option<DateTime<Utc>>,
-    ) -> Result<anyhow::Result<CreatedToken>, String> {
+    ) -> Interruptible<CreatedToken> {
         let description = &crate::cluster::ours::marked(description, &self.run);
+        let ask = Ask {
+            description,
+            expires_at,
+        };
         let created = if self.api.idempotent_create() {
-            self.create_replayed(cred, description, expires_at).await?
+            self.create_replayed(cred, ask).await?
         } else {
-            self.create_reconciled(cred, description, expires_at)
-                .await?
+            self.create_reconciled(cred, ask).await?
         };
         let c = match created {
             Ok(c) => c,
@@ -76,15 +102,11 @@ impl<A: TokenApi> Pipeline<'_, A> {
     async fn create_replayed(
         &self,
         cred: &Credential,
-        description: &str,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<anyhow::Result<CreatedToken>, String> {
+        ask: Ask<'_>,
+    ) -> Interruptible<CreatedToken> {
         let key = uuid::Uuid::new_v4().to_string();
-        let new = NewToken {
-            description,
-            expires_at,
-            idempotency_key: &key,
-        };
+        let new = ask.keyed(&key);
+        let description = ask.description;
         let kind = self.api.kind();
         tokio::select! {
             biased;
@@ -121,12 +143,12 @@ impl<A: TokenApi> Pipeline<'_, A> {
     /// A signal while the create is in flight lets the request finish
     /// (bounded by [`CLEANUP_BUDGET`]) and revokes what it made, or, with no
     /// answer, reconciles by listing as in step 3.
-    pub async fn create_reconciled(
+    async fn create_reconciled(
         &self,
         cred: &Credential,
-        description: &str,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<anyhow::Result<CreatedToken>, String> {
+        ask: Ask<'_>,
+    ) -> Interruptible<CreatedToken> {
+        let description = ask.description;
         let kind = self.api.kind();
         // A signal during this listing stops here: nothing exists yet.
         let listed = tokio::select! {
@@ -144,11 +166,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
         };
         for attempt in 0..2 {
             let key = uuid::Uuid::new_v4().to_string();
-            let new = NewToken {
-                description,
-                expires_at,
-                idempotency_key: &key,
-            };
+            let new = ask.keyed(&key);
             let create = self.api.create(cred, &new);
             tokio::pin!(create);
             let r = tokio::select! {
