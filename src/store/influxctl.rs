@@ -71,16 +71,14 @@ pub(super) fn write(
 
 pub(super) fn read(profile: &str, opts: &StoreOptions) -> Result<Option<Secret>, StoreError> {
     let path = config_path(opts)?;
-    let Some((_, mut doc)) = load(path)? else {
-        return Ok(None);
-    };
-    let table = profile_mut(&mut doc, profile, path)?;
-    let token = table
-        .get(KEY)
-        .and_then(Item::as_str)
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(Secret::new);
+    let token = with_profile(profile, path, |table| {
+        table
+            .get(KEY)
+            .and_then(Item::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(Secret::new)
+    })?;
     if token.is_some()
         && let Ok(meta) = std::fs::symlink_metadata(path)
     {
@@ -93,23 +91,31 @@ pub(super) fn read(profile: &str, opts: &StoreOptions) -> Result<Option<Secret>,
 /// writes the port as a string; 443 when absent), so a token read from it is
 /// only ever sent there (see `provision::check_bound`).
 pub(super) fn address(profile: &str, opts: &StoreOptions) -> Result<Option<String>, StoreError> {
-    let path = config_path(opts)?;
+    with_profile(profile, config_path(opts)?, |table| {
+        let host = table.get("host").and_then(Item::as_str)?;
+        let port = match table.get("port") {
+            Some(p) => p
+                .as_str()
+                .map(|s| s.trim().to_string())
+                .or_else(|| p.as_integer().map(|i| i.to_string()))
+                .unwrap_or_default(),
+            None => "443".into(),
+        };
+        Some(format!("{}:{port}", host.trim().to_ascii_lowercase()))
+    })
+}
+
+/// `get` of the profile's table in the config file at `path`; `None` when
+/// there is no file.
+fn with_profile<T>(
+    profile: &str,
+    path: &Path,
+    get: impl FnOnce(&Table) -> Option<T>,
+) -> Result<Option<T>, StoreError> {
     let Some((_, mut doc)) = load(path)? else {
         return Ok(None);
     };
-    let table = profile_mut(&mut doc, profile, path)?;
-    let Some(host) = table.get("host").and_then(Item::as_str) else {
-        return Ok(None);
-    };
-    let port = match table.get("port") {
-        Some(p) => p
-            .as_str()
-            .map(|s| s.trim().to_string())
-            .or_else(|| p.as_integer().map(|i| i.to_string()))
-            .unwrap_or_default(),
-        None => "443".into(),
-    };
-    Ok(Some(format!("{}:{port}", host.trim().to_ascii_lowercase())))
+    Ok(get(profile_mut(&mut doc, profile, path)?))
 }
 
 pub(super) fn check(profile: &str, opts: &StoreOptions) -> Result<(), StoreError> {
