@@ -9,6 +9,12 @@ fn tok() -> Secret {
     Secret::new(TOKEN)
 }
 
+/// A spec the test knows to be well formed.
+fn parsed(text: impl AsRef<str>) -> StoreSpec {
+    let text = text.as_ref();
+    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
 fn opts() -> StoreOptions {
     StoreOptions::default()
 }
@@ -505,7 +511,7 @@ fn env_file_round_trip_keeps_other_lines_and_tightens_mode() {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let spec: StoreSpec = format!("env-file:{}", path.display()).parse().unwrap();
+    let spec = parsed(format!("env-file:{}", path.display()));
     // It holds a token: replacing it needs --force, up front and at write.
     let e = spec.check(&opts()).unwrap_err();
     assert!(matches!(e.cause(), StoreError::HoldsToken { .. }), "{e:?}");
@@ -541,9 +547,7 @@ fn env_file_round_trip_keeps_other_lines_and_tightens_mode() {
 fn env_file_created_fresh_with_custom_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("conf/app.env");
-    let spec: StoreSpec = format!("env-file:{}#APP_TOKEN", path.display())
-        .parse()
-        .unwrap();
+    let spec = parsed(format!("env-file:{}#APP_TOKEN", path.display()));
     assert_eq!(spec.read(&opts()).unwrap(), None);
     spec.check(&opts()).unwrap();
     assert!(!dir.path().join("conf").exists());
@@ -629,7 +633,7 @@ fn a_symlink_at_a_store_path_is_refused_never_followed() {
         force: true,
         ..opts()
     };
-    let spec: StoreSpec = "influxctl:default".parse().unwrap();
+    let spec = parsed("influxctl:default");
     assert!(
         spec.check(&o)
             .unwrap_err()
@@ -811,9 +815,7 @@ fn keyring_test_dir_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let kdir = dir.path().join("keyring");
     let o = test_keyring(&kdir);
-    let spec: StoreSpec = "keyring:influxdb/admin@cluster.example.com"
-        .parse()
-        .unwrap();
+    let spec = parsed("keyring:influxdb/admin@cluster.example.com");
     spec.check(&o).unwrap();
     assert!(!kdir.exists(), "check created the keyring dir");
     assert_eq!(spec.read(&o).unwrap(), None);
@@ -848,7 +850,7 @@ fn keyring_test_dir_round_trip() {
     };
     spec.write(&Secret::new("second"), &forced).unwrap();
     assert_eq!(spec.read(&o).unwrap(), Some(Secret::new("second")));
-    let other: StoreSpec = "keyring:influxdb/other".parse().unwrap();
+    let other = parsed("keyring:influxdb/other");
     assert_eq!(other.read(&o).unwrap(), None);
 }
 
@@ -890,7 +892,7 @@ fn headless_keyring_fails_fast_with_a_hint() {
         dbus_session: false,
         ..opts()
     };
-    let spec: StoreSpec = "keyring:influxdb/admin".parse().unwrap();
+    let spec = parsed("keyring:influxdb/admin");
     // The outcome, not the time: without a session bus nothing is tried
     // (no D-Bus connection that could hang), the error says why.
     let errors = [
@@ -1002,9 +1004,7 @@ mod exec_tests {
     fn through_the_public_api() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("got");
-        let spec: StoreSpec = format!("exec:cat > '{}'", target.display())
-            .parse()
-            .unwrap();
+        let spec = parsed(format!("exec:cat > '{}'", target.display()));
         spec.check(&opts()).unwrap();
         spec.write(&tok(), &opts()).unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), format!("{TOKEN}\n"));
@@ -1158,7 +1158,7 @@ mod exec_tests {
             ("if true; then cat; fi", true),
         ];
         for (cmd, ok) in cases {
-            let spec: StoreSpec = format!("exec:{cmd}").parse().unwrap();
+            let spec = parsed(format!("exec:{cmd}"));
             let r = spec.check(&opts());
             assert_eq!(r.is_ok(), ok, "{cmd}: {r:?}");
             if let Err(e) = r {
@@ -1187,12 +1187,10 @@ mod exec_tests {
     fn check_parses_without_running() {
         let dir = tempfile::tempdir().unwrap();
         let marker = dir.path().join("ran");
-        let ok: StoreSpec = format!("exec:touch '{}'", marker.display())
-            .parse()
-            .unwrap();
+        let ok = parsed(format!("exec:touch '{}'", marker.display()));
         ok.check(&opts()).unwrap();
         assert!(!marker.exists(), "check ran the command");
-        let bad: StoreSpec = "exec:echo \"unterminated".parse().unwrap();
+        let bad = parsed("exec:echo \"unterminated");
         let e = bad.check(&opts()).unwrap_err();
         assert!(matches!(e.cause(), StoreError::ExecSyntax { .. }), "{e:?}");
         assert!(e.hint().is_some());
@@ -1264,7 +1262,7 @@ fn same_but(before: &str, after: &str, changed: usize, inserted: bool) {
 #[test]
 fn influxctl_adds_after_port_keeping_everything_else() {
     let (dir, path, o) = influxctl_setup();
-    let spec: StoreSpec = "influxctl:prod".parse().unwrap();
+    let spec = parsed("influxctl:prod");
     spec.check(&o).unwrap();
     assert_eq!(spec.read(&o).unwrap(), None);
     let out = spec.write(&tok(), &o).unwrap();
@@ -1277,7 +1275,7 @@ fn influxctl_adds_after_port_keeping_everything_else() {
     same_but(INFLUXCTL, &after, at, true);
     assert_eq!(spec.read(&o).unwrap(), Some(tok()));
     // The other profile's token is untouched.
-    let default: StoreSpec = "influxctl:default".parse().unwrap();
+    let default = parsed("influxctl:default");
     assert_eq!(default.read(&o).unwrap(), Some(Secret::new("old-token")));
 
     // Backup: the original bytes, 0600.
@@ -1319,7 +1317,7 @@ fn influxctl_adds_after_port_keeping_everything_else() {
 #[test]
 fn influxctl_replaces_in_place_keeping_the_comment() {
     let (_dir, path, o) = influxctl_setup();
-    let spec: StoreSpec = "influxctl:default".parse().unwrap();
+    let spec = parsed("influxctl:default");
     assert_eq!(spec.read(&o).unwrap(), Some(Secret::new("old-token")));
     assert!(matches!(
         spec.check(&o).unwrap_err().cause(),
@@ -1345,7 +1343,7 @@ fn influxctl_replaces_in_place_keeping_the_comment() {
 #[test]
 fn influxctl_without_port_appends_to_the_plain_keys() {
     let (_dir, path, o) = influxctl_setup();
-    let spec: StoreSpec = "influxctl:noport".parse().unwrap();
+    let spec = parsed("influxctl:noport");
     spec.write(&tok(), &o).unwrap();
     let after = fs::read_to_string(&path).unwrap();
     assert!(
@@ -1361,7 +1359,7 @@ fn influxctl_without_port_appends_to_the_plain_keys() {
 #[test]
 fn influxctl_refuses_missing_profile_file_or_path() {
     let (dir, path, o) = influxctl_setup();
-    let spec: StoreSpec = "influxctl:staging".parse().unwrap();
+    let spec = parsed("influxctl:staging");
     for e in [
         spec.check(&o).unwrap_err(),
         spec.write(&tok(), &o).unwrap_err(),
@@ -1386,7 +1384,7 @@ fn influxctl_refuses_missing_profile_file_or_path() {
         influxctl_config: Some(dir.path().join("nope.toml")),
         ..opts()
     };
-    let spec: StoreSpec = "influxctl:default".parse().unwrap();
+    let spec = parsed("influxctl:default");
     assert!(matches!(
         spec.check(&missing).unwrap_err().cause(),
         StoreError::NoInfluxctlFile { .. }
