@@ -184,4 +184,41 @@ impl Env {
         }
         self.is_set("DISPLAY") || self.is_set("WAYLAND_DISPLAY")
     }
+
+    /// A platform base directory. On Linux and other Unixes we follow the
+    /// XDG Base Directory rules from this snapshot (so tests and `config
+    /// path` agree with what is read): `$XDG_…_HOME` when absolute, else
+    /// under `$HOME`; on macOS and Windows the `directories` crate knows the
+    /// conventions.
+    pub fn base_dir(&self, which: BaseDir) -> Option<PathBuf> {
+        let (var, under_home): (&str, &[&str]) = match which {
+            BaseDir::Config => ("XDG_CONFIG_HOME", &[".config"]),
+            BaseDir::Cache => ("XDG_CACHE_HOME", &[".cache"]),
+            BaseDir::State => ("XDG_STATE_HOME", &[".local", "state"]),
+        };
+        if cfg!(all(unix, not(target_os = "macos"))) {
+            self.path(var).filter(|p| p.is_absolute()).or_else(|| {
+                self.path("HOME")
+                    .map(|h| h.join(under_home.iter().collect::<PathBuf>()))
+            })
+        } else {
+            let dirs = directories::BaseDirs::new()?;
+            Some(
+                match which {
+                    BaseDir::Config => dirs.config_dir(),
+                    BaseDir::Cache => dirs.cache_dir(),
+                    BaseDir::State => dirs.data_local_dir(),
+                }
+                .to_path_buf(),
+            )
+        }
+    }
+}
+
+/// Which platform base directory ([`Env::base_dir`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseDir {
+    Config,
+    Cache,
+    State,
 }

@@ -2,7 +2,7 @@
 //! influxctl's, and which of them is read.
 use super::values::{Source, Value};
 use crate::cli::GlobalArgs;
-use crate::env::Env;
+use crate::env::{BaseDir, Env};
 use crate::error::ConfigError;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -75,27 +75,33 @@ fn our_file(env: &Env, flags: &GlobalArgs) -> Result<Value<PathBuf>, ConfigError
     if let Some(p) = &flags.config {
         return Ok(Value::new(p.clone(), Source::Flag("--config")));
     }
-    if let Some(p) = env.path("INFLUX_BOOTSTRAP_CONFIG") {
-        return Ok(Value::new(p, Source::Env("INFLUX_BOOTSTRAP_CONFIG")));
-    }
-    let dir = config_home(env).ok_or_else(|| ConfigError::Missing {
-        what: "a config directory".into(),
-        profile: String::new(),
-        hint: "set HOME, XDG_CONFIG_HOME or INFLUX_BOOTSTRAP_CONFIG".into(),
-    })?;
-    let path = dir.join("influx-bootstrap").join("config.toml");
-    Ok(Value::new(path, Source::Default))
+    let v = env_or_ours(env, "INFLUX_BOOTSTRAP_CONFIG", BaseDir::Config)?;
+    Ok(match v.source {
+        Source::Default => Value::new(v.value.join("config.toml"), Source::Default),
+        _ => v,
+    })
 }
 
 /// `INFLUX_BOOTSTRAP_CACHE_DIR`, else `influx-bootstrap` in the platform cache directory.
 fn cache_dir(env: &Env) -> Result<Value<PathBuf>, ConfigError> {
-    if let Some(p) = env.path("INFLUX_BOOTSTRAP_CACHE_DIR") {
-        return Ok(Value::new(p, Source::Env("INFLUX_BOOTSTRAP_CACHE_DIR")));
+    env_or_ours(env, "INFLUX_BOOTSTRAP_CACHE_DIR", BaseDir::Cache)
+}
+
+/// `var`, else our `influx-bootstrap` directory in the platform's `base`
+/// directory.
+fn env_or_ours(env: &Env, var: &'static str, base: BaseDir) -> Result<Value<PathBuf>, ConfigError> {
+    if let Some(p) = env.path(var) {
+        return Ok(Value::new(p, Source::Env(var)));
     }
-    let dir = cache_home(env).ok_or_else(|| ConfigError::Missing {
-        what: "a cache directory".into(),
+    let kind = match base {
+        BaseDir::Config => "config",
+        BaseDir::Cache => "cache",
+        BaseDir::State => "state",
+    };
+    let dir = env.base_dir(base).ok_or_else(|| ConfigError::Missing {
+        what: format!("a {kind} directory"),
         profile: String::new(),
-        hint: "set HOME, XDG_CACHE_HOME or INFLUX_BOOTSTRAP_CACHE_DIR".into(),
+        hint: format!("set HOME, XDG_{}_HOME or {var}", kind.to_ascii_uppercase()),
     })?;
     Ok(Value::new(dir.join("influx-bootstrap"), Source::Default))
 }
@@ -165,30 +171,8 @@ pub fn unreadable(path: &Path, e: &std::io::Error) -> ConfigError {
     }
 }
 
-/// Platform config directory. On Linux and other Unixes we follow XDG from our
-/// own [`Env`] snapshot (so tests and `config path` agree with what is read);
-/// on macOS and Windows the `directories` crate knows the conventions.
-fn config_home(env: &Env) -> Option<PathBuf> {
-    if cfg!(all(unix, not(target_os = "macos"))) {
-        env.path("XDG_CONFIG_HOME")
-            .filter(|p| p.is_absolute())
-            .or_else(|| env.path("HOME").map(|h| h.join(".config")))
-    } else {
-        directories::BaseDirs::new().map(|d| d.config_dir().to_path_buf())
-    }
-}
-
-fn cache_home(env: &Env) -> Option<PathBuf> {
-    if cfg!(all(unix, not(target_os = "macos"))) {
-        env.path("XDG_CACHE_HOME")
-            .filter(|p| p.is_absolute())
-            .or_else(|| env.path("HOME").map(|h| h.join(".cache")))
-    } else {
-        directories::BaseDirs::new().map(|d| d.cache_dir().to_path_buf())
-    }
-}
-
 /// influxctl's default config file for this OS.
 pub fn influxctl_config_path(env: &Env) -> Option<PathBuf> {
-    config_home(env).map(|d| d.join("influxctl").join("config.toml"))
+    env.base_dir(BaseDir::Config)
+        .map(|d| d.join("influxctl").join("config.toml"))
 }

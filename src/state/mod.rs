@@ -118,14 +118,8 @@ pub fn state_dir(env: &Env) -> Option<PathBuf> {
     if let Some(p) = env.path("INFLUX_BOOTSTRAP_STATE_DIR") {
         return Some(p);
     }
-    let base = if cfg!(all(unix, not(target_os = "macos"))) {
-        env.path("XDG_STATE_HOME")
-            .filter(|p| p.is_absolute())
-            .or_else(|| env.path("HOME").map(|h| h.join(".local").join("state")))
-    } else {
-        directories::BaseDirs::new().map(|d| d.data_local_dir().to_path_buf())
-    };
-    base.map(|b| b.join("influx-bootstrap"))
+    env.base_dir(crate::env::BaseDir::State)
+        .map(|b| b.join("influx-bootstrap"))
 }
 
 /// 128 bits of the SHA-256 of `text`, hex: a file name for a store spec.
