@@ -342,19 +342,23 @@ mod tests {
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {
-        let cases = [
-            (
-                "/etc/influx-bootstrap/config.toml",
-                "/etc/influx-bootstrap/config.toml",
-            ),
-            ("env-file:/srv/.env#TOKEN", "env-file:/srv/.env#TOKEN"),
-            ("my profile", "'my profile'"),
-            ("it's", "'it'\\''s'"),
-            ("~/x", "'~/x'"),
-            ("", "''"),
+        let words = [
+            "/etc/ib.toml",
+            "env-file:/srv/.env#T",
+            "a b",
+            "it's",
+            "~/x",
+            "",
         ];
-        for (s, want) in cases {
-            assert_eq!(shell_quote(s), want, "{s:?}");
-        }
+        let quoted: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
+        let want = [
+            "/etc/ib.toml",
+            "env-file:/srv/.env#T",
+            "'a b'",
+            "'it'\\''s'",
+            "'~/x'",
+            "''",
+        ];
+        assert_eq!(quoted, want);
     }
 }
