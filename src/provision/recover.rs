@@ -101,9 +101,16 @@ pub async fn recover<A: TokenApi>(
         creds.extend(old.iter().chain(new.iter()).map(management_credential));
     }
 
+    let r = Recovery {
+        p,
+        records,
+        journal,
+        held,
+        creds,
+    };
     let outcome = match (&journal.new_id, &old, &new) {
         (None, _, _) => {
-            let ids = revoke_strays(p, records, journal, &creds).await?;
+            let ids = r.revoke_strays().await?;
             Recovered::RolledBack(if ids.is_empty() {
                 "the interrupted create made no token".into()
             } else {
@@ -113,12 +120,8 @@ pub async fn recover<A: TokenApi>(
                 )
             })
         }
-        (Some(new_id), Some(old_secret), _) => {
-            back_to_old(p, journal, &held, &creds, new_id, old_secret).await?
-        }
-        (Some(new_id), None, Some(new_secret)) => {
-            on_to_new(p, records, journal, &held, &creds, new_id, new_secret).await?
-        }
+        (Some(new_id), Some(old_secret), _) => r.back_to_old(new_id, old_secret).await?,
+        (Some(new_id), None, Some(new_secret)) => r.on_to_new(new_id, new_secret).await?,
         (Some(new_id), None, None) => {
             p.printer.warn(format!(
                 "no store holds the old token {} or the new token {new_id} any more; leaving both as they are",
@@ -182,127 +185,145 @@ async fn read_held(stores: &Stores, journal: &Journal) -> Vec<HeldBy> {
     held
 }
 
-/// Some store still holds the old token: put it back wherever the new one
-/// may be (held, or switched per the journal), then revoke the new one.
-async fn back_to_old<A: TokenApi>(
-    p: &Pipeline<'_, A>,
-    journal: &Journal,
-    held: &[HeldBy],
-    creds: &[Credential],
-    new_id: &str,
-    old_secret: &Secret,
-) -> anyhow::Result<Recovered> {
-    let may_hold_new =
-        |h: Holds, switched: bool| h == Holds::New || (h == Holds::Unknown && switched);
-    put_where(
-        p,
-        journal,
-        held,
-        old_secret,
-        may_hold_new,
-        '↺',
-        "old token restored",
-    )
-    .await?;
-    revoke(p, creds, new_id).await?;
-    Ok(Recovered::RolledBack(format!(
-        "rolled back to the old token {}; the new token {new_id} was revoked",
-        journal.old_id
-    )))
+/// One recovery: the journal it follows, what each store holds, and who
+/// may list and revoke.
+struct Recovery<'r, 'p, A: TokenApi> {
+    p: &'r Pipeline<'p, A>,
+    records: &'r Records,
+    journal: &'r Journal,
+    held: Vec<HeldBy>,
+    creds: Vec<Credential>,
 }
 
-/// Write `secret` to every store `picked` by what it holds and whether the
-/// journal says it was switched, saying `{mark} STORE: {done}` for each.
-async fn put_where<A: TokenApi>(
-    p: &Pipeline<'_, A>,
-    journal: &Journal,
-    held: &[HeldBy],
-    secret: &Secret,
-    picked: impl Fn(Holds, bool) -> bool,
-    mark: char,
-    done: &str,
-) -> anyhow::Result<()> {
-    for (s, holds, _) in held {
-        if picked(*holds, journal.switched.contains(&s.to_string())) {
-            write(p, s, secret).await?;
-            p.printer.status(format!("{mark} {s}: {done}"));
-        }
+impl<A: TokenApi> Recovery<'_, '_, A> {
+    /// Some store still holds the old token: put it back wherever the new
+    /// one may be (held, or switched per the journal), then revoke the new one.
+    async fn back_to_old(&self, new_id: &str, old_secret: &Secret) -> anyhow::Result<Recovered> {
+        let may_hold_new =
+            |h: Holds, switched: bool| h == Holds::New || (h == Holds::Unknown && switched);
+        self.put_where(old_secret, may_hold_new, '↺', "old token restored")
+            .await?;
+        revoke(self.p, &self.creds, new_id).await?;
+        Ok(Recovered::RolledBack(format!(
+            "rolled back to the old token {}; the new token {new_id} was revoked",
+            self.journal.old_id
+        )))
     }
-    Ok(())
-}
 
-/// No store holds the old token any more: finish forward, giving the new
-/// one to the stores not yet switched, and retire the old one.
-async fn on_to_new<A: TokenApi>(
-    p: &Pipeline<'_, A>,
-    records: &Records,
-    journal: &Journal,
-    held: &[HeldBy],
-    creds: &[Credential],
-    new_id: &str,
-    new_secret: &Secret,
-) -> anyhow::Result<Recovered> {
-    let not_yet_new = |h: Holds, switched: bool| h != Holds::New && !switched;
-    put_where(
-        p,
-        journal,
-        held,
-        new_secret,
-        not_yet_new,
-        '✓',
-        "new token stored",
-    )
-    .await?;
-    // L4: the person asked to keep the old token.
-    let old_fate = if journal.keep_old {
-        "kept (--keep-old)"
-    } else {
-        revoke(p, creds, &journal.old_id).await?;
-        "revoked"
-    };
-    record_new(p, records, journal, creds, new_id).await;
-    Ok(Recovered::Finished(format!(
-        "finished: the new token {new_id} is in every store; the old token {} was {old_fate}",
-        journal.old_id
-    )))
-}
-
-/// After finishing forward: the records say every store holds the new token.
-async fn record_new<A: TokenApi>(
-    p: &Pipeline<'_, A>,
-    records: &Records,
-    journal: &Journal,
-    creds: &[Credential],
-    new_id: &str,
-) {
-    let mut meta = None;
-    for c in creds {
-        if let Ok(t) = p.api.get(c, new_id).await {
-            meta = Some(t);
-            break;
+    /// Write `secret` to every store `picked` by what it holds and whether the
+    /// journal says it was switched, saying `{mark} STORE: {done}` for each.
+    async fn put_where(
+        &self,
+        secret: &Secret,
+        picked: impl Fn(Holds, bool) -> bool,
+        mark: char,
+        done: &str,
+    ) -> anyhow::Result<()> {
+        for (s, holds, _) in &self.held {
+            if picked(*holds, self.journal.switched.contains(&s.to_string())) {
+                write(self.p, s, secret).await?;
+                self.p.printer.status(format!("{mark} {s}: {done}"));
+            }
         }
+        Ok(())
     }
-    let (created_at, expires_at) = meta
-        .map(|t| (t.created_at, t.expires_at))
-        .unwrap_or((journal.started_at, None));
-    for store in &journal.stores {
-        let r = crate::state::Record {
-            version: crate::state::RECORD_VERSION,
-            store: store.clone(),
-            kind: journal.kind,
-            token_id: new_id.to_string(),
-            token_sha256: journal.new_sha256.clone().unwrap_or_default(),
-            cluster: journal.cluster.clone(),
-            description: journal.description.clone(),
-            permissions: journal.permissions.clone(),
-            created_at,
-            expires_at,
-            recorded_at: chrono::Utc::now(),
+
+    /// No store holds the old token any more: finish forward, giving the new
+    /// one to the stores not yet switched, and retire the old one.
+    async fn on_to_new(&self, new_id: &str, new_secret: &Secret) -> anyhow::Result<Recovered> {
+        let not_yet_new = |h: Holds, switched: bool| h != Holds::New && !switched;
+        self.put_where(new_secret, not_yet_new, '✓', "new token stored")
+            .await?;
+        let journal = self.journal;
+        // L4: the person asked to keep the old token.
+        let old_fate = if journal.keep_old {
+            "kept (--keep-old)"
+        } else {
+            revoke(self.p, &self.creds, &journal.old_id).await?;
+            "revoked"
         };
-        if let Err(e) = records.save(&r) {
-            p.printer
-                .warn(format!("could not record which token {store} holds: {e}"));
+        self.record_new(new_id).await;
+        Ok(Recovered::Finished(format!(
+            "finished: the new token {new_id} is in every store; the old token {} was {old_fate}",
+            journal.old_id
+        )))
+    }
+
+    /// After finishing forward: the records say every store holds the new token.
+    async fn record_new(&self, new_id: &str) {
+        let (p, records, journal) = (self.p, self.records, self.journal);
+        let mut meta = None;
+        for c in &self.creds {
+            if let Ok(t) = p.api.get(c, new_id).await {
+                meta = Some(t);
+                break;
+            }
         }
+        let (created_at, expires_at) = meta
+            .map(|t| (t.created_at, t.expires_at))
+            .unwrap_or((journal.started_at, None));
+        for store in &journal.stores {
+            let r = crate::state::Record {
+                version: crate::state::RECORD_VERSION,
+                store: store.clone(),
+                kind: journal.kind,
+                token_id: new_id.to_string(),
+                token_sha256: journal.new_sha256.clone().unwrap_or_default(),
+                cluster: journal.cluster.clone(),
+                description: journal.description.clone(),
+                permissions: journal.permissions.clone(),
+                created_at,
+                expires_at,
+                recorded_at: chrono::Utc::now(),
+            };
+            if let Err(e) = records.save(&r) {
+                p.printer
+                    .warn(format!("could not record which token {store} holds: {e}"));
+            }
+        }
+    }
+
+    /// The create never answered: revoke what it provably made (its run
+    /// marker); without a marker, name the candidates and revoke nothing.
+    async fn revoke_strays(&self) -> anyhow::Result<Vec<String>> {
+        let (p, records, journal) = (self.p, self.records, self.journal);
+        let mut all = None;
+        for c in &self.creds {
+            if let Ok(list) = p.api.list(c).await {
+                all = Some((list, c));
+                break;
+            }
+        }
+        let Some((all, cred)) = all else {
+            anyhow::bail!(
+                "could not list tokens to finish an interrupted rotation (the journal is kept; run again)"
+            );
+        };
+        let want = sorted(&journal.permissions);
+        let live = all.into_iter().filter(|t| {
+            t.id != journal.old_id && t.revoked_at.is_none() && sorted(&t.permissions) == want
+        });
+        let Some(run) = &journal.run else {
+            let candidates: Vec<String> = live
+                .filter(|t| crate::cluster::ours::unmarked(&t.description) == journal.description)
+                .map(|t| t.id)
+                .collect();
+            if candidates.is_empty() {
+                return Ok(Vec::new());
+            }
+            return Err(StateError::NotProvablyOurs {
+                candidates: candidates.join(", "),
+                journal: records.journal_path(&journal.stores),
+            }
+            .into());
+        };
+        let ours = crate::cluster::ours::marked(&journal.description, run);
+        let mut ids = Vec::new();
+        for t in live.filter(|t| t.description == ours) {
+            revoke(p, std::slice::from_ref(cred), &t.id).await?;
+            ids.push(t.id);
+        }
+        Ok(ids)
     }
 }
 
@@ -338,51 +359,4 @@ async fn revoke<A: TokenApi>(
     .context(format!(
         "could not revoke {id} while finishing an interrupted rotation (the journal is kept; run again)"
     )))
-}
-
-/// The create never answered: revoke what it provably made (its run
-/// marker); without a marker, name the candidates and revoke nothing.
-async fn revoke_strays<A: TokenApi>(
-    p: &Pipeline<'_, A>,
-    records: &Records,
-    journal: &Journal,
-    creds: &[Credential],
-) -> anyhow::Result<Vec<String>> {
-    let mut all = None;
-    for c in creds {
-        if let Ok(list) = p.api.list(c).await {
-            all = Some((list, c));
-            break;
-        }
-    }
-    let Some((all, cred)) = all else {
-        anyhow::bail!(
-            "could not list tokens to finish an interrupted rotation (the journal is kept; run again)"
-        );
-    };
-    let want = sorted(&journal.permissions);
-    let live = all.into_iter().filter(|t| {
-        t.id != journal.old_id && t.revoked_at.is_none() && sorted(&t.permissions) == want
-    });
-    let Some(run) = &journal.run else {
-        let candidates: Vec<String> = live
-            .filter(|t| crate::cluster::ours::unmarked(&t.description) == journal.description)
-            .map(|t| t.id)
-            .collect();
-        if candidates.is_empty() {
-            return Ok(Vec::new());
-        }
-        return Err(StateError::NotProvablyOurs {
-            candidates: candidates.join(", "),
-            journal: records.journal_path(&journal.stores),
-        }
-        .into());
-    };
-    let ours = crate::cluster::ours::marked(&journal.description, run);
-    let mut ids = Vec::new();
-    for t in live.filter(|t| t.description == ours) {
-        revoke(p, std::slice::from_ref(cred), &t.id).await?;
-        ids.push(t.id);
-    }
-    Ok(ids)
 }
