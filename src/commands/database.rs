@@ -24,13 +24,12 @@ fn row(d: &Database) -> Vec<String> {
 
 /// One database as FIELD/VALUE rows.
 fn fields(d: &Database) -> Vec<Vec<String>> {
-    let mut rows: Vec<Vec<String>> = COLUMNS
-        .iter()
-        .zip(row(d))
-        .map(|(k, v)| vec![k.to_string(), v])
-        .collect();
+    let mut rows: Vec<Vec<String>> = output::fields::of_columns(&COLUMNS, row(d));
     if let Some(t) = &d.partition_template {
-        rows.push(vec!["PARTITION TEMPLATE".into(), sanitize(&t.to_string())]);
+        rows.push(output::fields::row(
+            "PARTITION TEMPLATE",
+            sanitize(&t.to_string()),
+        ));
     }
     rows
 }
@@ -78,7 +77,7 @@ pub async fn create(ctx: &Context, args: DatabaseCreateArgs) -> anyhow::Result<(
     if args.format.format == Format::Json {
         return super::json(ctx, &db);
     }
-    super::data(ctx, &output::table(&["FIELD", "VALUE"], &fields(&db)))
+    super::data(ctx, &output::fields::table(&fields(&db)))
 }
 
 pub async fn delete(ctx: &Context, args: DatabaseDeleteArgs) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@ use crate::auth::session_key;
 use crate::cli::{Format, FormatArgs};
 use crate::error::AuthError;
 use crate::output;
+use crate::output::fields::row;
 use crate::settings::{Config, Grant};
 use chrono::Utc;
 use serde::Serialize;
@@ -82,49 +83,49 @@ impl StatusView {
             (None, _) => "unknown".into(),
         };
         vec![
-            vec!["Profile".into(), self.profile.clone()],
-            vec![
-                "Identity".into(),
+            row("Profile", self.profile.clone()),
+            row(
+                "Identity",
                 "a person (device flow; the session below)".into(),
-            ],
-            vec![
-                "Issuer".into(),
+            ),
+            row(
+                "Issuer",
                 self.issuer
                     .clone()
                     .unwrap_or_else(|| "- (endpoints configured explicitly)".into()),
-            ],
-            vec!["Client ID".into(), self.client_id.clone()],
-            vec![
-                "Cluster".into(),
+            ),
+            row("Client ID", self.client_id.clone()),
+            row(
+                "Cluster",
                 if self.cluster.is_empty() {
                     dash()
                 } else {
                     self.cluster.clone()
                 },
-            ],
-            vec!["Subject".into(), identity],
-            vec!["Name".into(), self.name.clone().unwrap_or_else(dash)],
-            vec!["Email".into(), self.email.clone().unwrap_or_else(dash)],
-            vec!["Access token".into(), access],
-            vec![
-                "Refreshable".into(),
+            ),
+            row("Subject", identity),
+            row("Name", self.name.clone().unwrap_or_else(dash)),
+            row("Email", self.email.clone().unwrap_or_else(dash)),
+            row("Access token", access),
+            row(
+                "Refreshable",
                 if self.refreshable {
                     "yes".into()
                 } else {
                     "no (log in again when it expires)".into()
                 },
-            ],
-            vec![
-                "Logged in at".into(),
+            ),
+            row(
+                "Logged in at",
                 self.obtained_at.clone().unwrap_or_else(dash),
-            ],
-            vec![
-                "Last refreshed".into(),
+            ),
+            row(
+                "Last refreshed",
                 self.refreshed_at.clone().unwrap_or_else(|| "never".into()),
-            ],
-            vec!["Cache file".into(), self.cache_file.clone()],
-            vec![
-                "Pending revocations".into(),
+            ),
+            row("Cache file", self.cache_file.clone()),
+            row(
+                "Pending revocations",
                 if self.pending_revocations.is_empty() {
                     "none".into()
                 } else {
@@ -143,7 +144,7 @@ impl StatusView {
                         .collect();
                     v.join("; ")
                 },
-            ],
+            ),
         ]
     }
 }
@@ -198,7 +199,7 @@ pub async fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<()> {
         return crate::commands::json(ctx, &v);
     }
     let rows = v.rows();
-    crate::commands::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
+    crate::commands::data(ctx, &output::fields::table(&rows))
 }
 
 /// `status` of a profile that logs in as a workload (client credentials):
@@ -242,34 +243,31 @@ fn workload(
         return crate::commands::json(ctx, &v);
     }
     let rows = vec![
-        vec!["Profile".into(), v.profile.clone()],
-        vec![
-            "Identity".into(),
+        row("Profile", v.profile.clone()),
+        row(
+            "Identity",
             format!(
                 "a workload: client {} (client credentials grant)",
                 v.client_id
             ),
-        ],
-        vec![
-            "Issuer".into(),
+        ),
+        row(
+            "Issuer",
             v.issuer
                 .clone()
                 .unwrap_or_else(|| "- (token_url configured)".into()),
-        ],
-        vec!["Client auth".into(), v.client_auth.into()],
-        vec!["Credential".into(), v.credential.clone()],
-        vec![
-            "Cluster".into(),
+        ),
+        row("Client auth", v.client_auth.into()),
+        row("Credential", v.credential.clone()),
+        row(
+            "Cluster",
             if v.cluster.is_empty() {
                 "-".into()
             } else {
                 v.cluster.clone()
             },
-        ],
-        vec![
-            "Session".into(),
-            "none cached: every command logs in again".into(),
-        ],
+        ),
+        row("Session", "none cached: every command logs in again".into()),
     ];
-    crate::commands::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
+    crate::commands::data(ctx, &output::fields::table(&rows))
 }

@@ -40,11 +40,7 @@ fn row(t: &DatabaseToken) -> Vec<String> {
 
 /// One token as FIELD/VALUE rows.
 fn fields(t: &DatabaseToken) -> Vec<Vec<String>> {
-    COLUMNS
-        .iter()
-        .zip(row(t))
-        .map(|(k, v)| vec![k.to_string(), v])
-        .collect()
+    output::fields::of_columns(&COLUMNS, row(t))
 }
 
 pub async fn create(ctx: &Context, args: TokenCreateArgs) -> anyhow::Result<()> {
@@ -96,8 +92,11 @@ fn print_created(ctx: &Context, c: &CreatedDatabaseToken, format: Format) -> any
         return super::json(ctx, c);
     }
     let mut rows = fields(&c.token);
-    rows.push(vec!["TOKEN".into(), c.access_token.expose().to_string()]);
-    super::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
+    rows.push(output::fields::row(
+        "TOKEN",
+        c.access_token.expose().to_string(),
+    ));
+    super::data(ctx, &output::fields::table(&rows))
 }
 
 pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
@@ -179,7 +178,7 @@ pub async fn get(ctx: &Context, args: TokenGetArgs) -> anyhow::Result<()> {
     if args.format.format == Format::Json {
         return super::json(ctx, &t);
     }
-    super::data(ctx, &output::table(&["FIELD", "VALUE"], &fields(&t)))
+    super::data(ctx, &output::fields::table(&fields(&t)))
 }
 
 pub async fn revoke(ctx: &Context, args: TokenRevokeArgs) -> anyhow::Result<()> {

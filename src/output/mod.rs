@@ -1,6 +1,7 @@
 //! What we show: tables for people, JSON for machines, the device prompt
 //! and the error report. Every byte goes through the one [`Printer`].
 pub mod confirm;
+pub mod fields;
 pub mod lists;
 pub mod prompt;
 pub mod report;

@@ -1,5 +1,6 @@
 //! The summary of a `mint` or `rotate`: a table for people, one JSON
 //! document for machines.
+use super::fields::row;
 use crate::cluster::CreatedToken;
 use crate::printer::Printer;
 use serde::Serialize;
@@ -61,11 +62,11 @@ impl Summary {
     fn rows(&self) -> Vec<Vec<String>> {
         let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
         let mut rows = vec![
-            vec!["ID".into(), self.id.clone()],
-            vec!["DESCRIPTION".into(), self.description.clone()],
-            vec!["PREFIX".into(), self.token_prefix.clone()],
-            vec![
-                "EXPIRES AT".into(),
+            row("ID", self.id.clone()),
+            row("DESCRIPTION", self.description.clone()),
+            row("PREFIX", self.token_prefix.clone()),
+            row(
+                "EXPIRES AT",
                 match &self.expires_at {
                     Some(t) => match relative(t, chrono::Utc::now()) {
                         Some(rel) => format!("{t} ({rel})"),
@@ -73,21 +74,21 @@ impl Summary {
                     },
                     None => "never".into(),
                 },
-            ],
-            vec!["VERIFIED".into(), yes_no(self.verified)],
+            ),
+            row("VERIFIED", yes_no(self.verified)),
         ];
         // The documented API reveals no prefix of a database token.
         if self.token_prefix.is_empty() {
             rows.retain(|r| r[0] != "PREFIX");
         }
         if !self.permissions.is_empty() {
-            rows.push(vec!["PERMISSIONS".into(), self.permissions.join(" ")]);
+            rows.push(row("PERMISSIONS", self.permissions.join(" ")));
         }
         if !self.created_by.is_empty() {
-            rows.push(vec!["CREATED BY".into(), self.created_by.clone()]);
+            rows.push(row("CREATED BY", self.created_by.clone()));
         }
         if let Some(old) = &self.revoked_old {
-            rows.push(vec!["OLD TOKEN".into(), old.clone()]);
+            rows.push(row("OLD TOKEN", old.clone()));
         }
         for r in &self.stores {
             let state = if r.ok { "ok" } else { "FAILED" };
@@ -109,7 +110,7 @@ pub fn print(printer: &Printer, s: &Summary, json: bool, to_stderr: bool) {
     let r = if json {
         printer.json(s)
     } else {
-        let text = super::table(&["FIELD", "VALUE"], &s.rows());
+        let text = super::fields::table(&s.rows());
         if to_stderr {
             printer.block(&text);
             Ok(())
