@@ -67,10 +67,19 @@ fn pending(ctx: &Context) -> anyhow::Result<Vec<PendingView>> {
         .collect())
 }
 
+/// The value, or what stands in its place.
+fn or_else(v: &Option<String>, otherwise: &str) -> String {
+    v.as_deref().unwrap_or(otherwise).to_string()
+}
+
+/// `-` for a value that is not known.
+fn or_dash(s: &str) -> String {
+    if s.is_empty() { "-" } else { s }.to_string()
+}
+
 impl StatusView {
     /// The table for people.
     fn rows(&self) -> Vec<Vec<String>> {
-        let dash = || "-".to_string();
         let access = match (&self.expires_at, self.access_token_valid) {
             (Some(t), true) => format!("valid until {t}"),
             (Some(t), false) => format!("expired at {t}"),
@@ -90,22 +99,13 @@ impl StatusView {
             ),
             row(
                 "Issuer",
-                self.issuer
-                    .clone()
-                    .unwrap_or_else(|| "- (endpoints configured explicitly)".into()),
+                or_else(&self.issuer, "- (endpoints configured explicitly)"),
             ),
             row("Client ID", self.client_id.clone()),
-            row(
-                "Cluster",
-                if self.cluster.is_empty() {
-                    dash()
-                } else {
-                    self.cluster.clone()
-                },
-            ),
+            row("Cluster", or_dash(&self.cluster)),
             row("Subject", identity),
-            row("Name", self.name.clone().unwrap_or_else(dash)),
-            row("Email", self.email.clone().unwrap_or_else(dash)),
+            row("Name", or_else(&self.name, "-")),
+            row("Email", or_else(&self.email, "-")),
             row("Access token", access),
             row(
                 "Refreshable",
@@ -115,10 +115,7 @@ impl StatusView {
                     "no (log in again when it expires)".into()
                 },
             ),
-            row(
-                "Logged in at",
-                self.obtained_at.clone().unwrap_or_else(dash),
-            ),
+            row("Logged in at", or_else(&self.obtained_at, "-")),
             row(
                 "Last refreshed",
                 self.refreshed_at.clone().unwrap_or_else(|| "never".into()),
@@ -251,22 +248,10 @@ fn workload(
                 v.client_id
             ),
         ),
-        row(
-            "Issuer",
-            v.issuer
-                .clone()
-                .unwrap_or_else(|| "- (token_url configured)".into()),
-        ),
+        row("Issuer", or_else(&v.issuer, "- (token_url configured)")),
         row("Client auth", v.client_auth.into()),
         row("Credential", v.credential.clone()),
-        row(
-            "Cluster",
-            if v.cluster.is_empty() {
-                "-".into()
-            } else {
-                v.cluster.clone()
-            },
-        ),
+        row("Cluster", or_dash(&v.cluster)),
         row("Session", "none cached: every command logs in again".into()),
     ];
     crate::commands::data(ctx, &output::fields::table(&rows))
