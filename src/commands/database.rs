@@ -37,11 +37,7 @@ fn fields(d: &Database) -> Vec<Vec<String>> {
 pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
-    let mut dbs = s
-        .documented()?
-        .list_databases(&s.cred)
-        .await
-        .map_err(|e| s.on_error(e))?;
+    let mut dbs = super::documented(&s, async |c, cred| c.list_databases(cred).await).await?;
     dbs.sort_by(|a, b| a.name.cmp(&b.name));
     if args.format.format == Format::Json {
         return super::json(ctx, &dbs);
@@ -67,11 +63,7 @@ pub async fn create(ctx: &Context, args: DatabaseCreateArgs) -> anyhow::Result<(
     };
     let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
-    let db = s
-        .documented()?
-        .create_database(&s.cred, &new)
-        .await
-        .map_err(|e| s.on_error(e))?;
+    let db = super::documented(&s, async |c, cred| c.create_database(cred, &new).await).await?;
     ctx.printer
         .status(format!("Created database {}.", sanitize(&db.name)));
     if args.format.format == Format::Json {
@@ -91,10 +83,7 @@ pub async fn delete(ctx: &Context, args: DatabaseDeleteArgs) -> anyhow::Result<(
         confirm(&ctx.printer, DELETE, &question)?;
     }
     let s = ctx.session(&cfg, &http, &args.device).await?;
-    s.documented()?
-        .delete_database(&s.cred, &name)
-        .await
-        .map_err(|e| s.on_error(e))?;
+    super::documented(&s, async |c, cred| c.delete_database(cred, &name).await).await?;
     ctx.printer
         .status(format!("Deleted database {}.", sanitize(&name)));
     Ok(())

@@ -143,6 +143,20 @@ impl Context {
     }
 }
 
+/// One call to the documented Management API with the session's
+/// credential; a 401 drops a cached OAuth session
+/// ([`crate::provision::Session::on_error`]).
+pub async fn documented<T>(
+    s: &crate::provision::Session<'_>,
+    call: impl AsyncFnOnce(
+        &crate::cluster::documented::DocumentedClient<'_>,
+        &crate::cluster::Credential,
+    ) -> crate::error::ClusterResult<T>,
+) -> anyhow::Result<T> {
+    let client = s.documented()?;
+    call(&client, &s.cred).await.map_err(|e| s.on_error(e))
+}
+
 /// Print a data document (JSON) on stdout.
 pub fn json<T: serde::Serialize>(ctx: &Context, value: &T) -> anyhow::Result<()> {
     Ok(ctx.printer.json(value)?)
