@@ -47,6 +47,15 @@ struct Faults {
     neighbour_in_create: bool,
 }
 
+impl Faults {
+    /// No fault but those `set` turns on.
+    fn with(set: impl FnOnce(&mut Faults)) -> Faults {
+        let mut f = Faults::default();
+        set(&mut f);
+        f
+    }
+}
+
 #[derive(Default)]
 struct ClusterState {
     /// secret → metadata
@@ -498,10 +507,7 @@ fn mint_failure_points() {
         ),
         (
             "verify fails: stored, kept, exit 12",
-            Faults {
-                wrong_description: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.wrong_description = true),
             two(),
             OnNoStore::Revoke,
             exit::VERIFY,
@@ -510,10 +516,7 @@ fn mint_failure_points() {
         ),
         (
             "create refused: nothing exists, nothing stored",
-            Faults {
-                fail_create: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.fail_create = true),
             two(),
             OnNoStore::Revoke,
             exit::CLUSTER,
@@ -522,10 +525,7 @@ fn mint_failure_points() {
         ),
         (
             "signal while the create is in flight: replayed and revoked",
-            Faults {
-                interrupt_in_create: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.interrupt_in_create = true),
             two(),
             OnNoStore::Revoke,
             exit::INTERRUPTED,
@@ -534,10 +534,7 @@ fn mint_failure_points() {
         ),
         (
             "signal right after the create: revoked before any store",
-            Faults {
-                interrupt_after_create: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.interrupt_after_create = true),
             two(),
             OnNoStore::Revoke,
             exit::INTERRUPTED,
@@ -546,10 +543,7 @@ fn mint_failure_points() {
         ),
         (
             "a secret with a newline and an escape: revoked, never stored",
-            Faults {
-                unsafe_secret: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.unsafe_secret = true),
             two(),
             OnNoStore::Revoke,
             exit::CLUSTER,
@@ -616,10 +610,7 @@ fn mint_success_prints_one_snake_case_summary() {
 #[test]
 fn lost_create_response_says_how_to_find_the_token() {
     let o = mint_with(
-        Faults {
-            lose_create_response: true,
-            ..Faults::default()
-        },
+        Faults::with(|f| f.lose_create_response = true),
         vec![MemStore::new("a")],
         OnNoStore::Revoke,
     );
@@ -697,10 +688,7 @@ fn rotate_failure_points() {
         ),
         (
             "verify fails: rolled back",
-            Faults {
-                wrong_description: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.wrong_description = true),
             vec![MemStore::holding("a", OLD)],
             false,
             exit::VERIFY,
@@ -783,10 +771,7 @@ fn rotate_interrupted_while_storing_rolls_back() {
 #[test]
 fn rotate_old_revoke_failure_is_reported_with_the_command() {
     let (code, msg, live, held) = rotate_with(
-        Faults {
-            fail_revoke: true,
-            ..Faults::default()
-        },
+        Faults::with(|f| f.fail_revoke = true),
         vec![MemStore::holding("a", OLD)],
         false,
     );
@@ -854,10 +839,7 @@ fn database_token_failure_points() {
         ("success", Faults::default(), exit::OK, 1, 1, 0, ""),
         (
             "first answer lost: revoked, created again once",
-            Faults {
-                lose_first_create_response: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.lose_first_create_response = true),
             exit::OK,
             2,
             1,
@@ -866,11 +848,7 @@ fn database_token_failure_points() {
         ),
         (
             "first answer lost while another host made the same token: only ours revoked",
-            Faults {
-                lose_first_create_response: true,
-                neighbour_in_create: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| (f.lose_first_create_response, f.neighbour_in_create) = (true, true)),
             exit::OK,
             2,
             2,
@@ -879,10 +857,7 @@ fn database_token_failure_points() {
         ),
         (
             "every answer lost: both revoked, no third try",
-            Faults {
-                lose_create_response: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.lose_create_response = true),
             exit::CLUSTER,
             2,
             0,
@@ -891,11 +866,7 @@ fn database_token_failure_points() {
         ),
         (
             "answer lost and the lost one cannot be revoked: not created again",
-            Faults {
-                lose_first_create_response: true,
-                fail_revoke: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| (f.lose_first_create_response, f.fail_revoke) = (true, true)),
             exit::CLUSTER,
             1,
             1,
@@ -904,10 +875,7 @@ fn database_token_failure_points() {
         ),
         (
             "HTTP 500 before commit: nothing found to revoke, sent once more, then the error",
-            Faults {
-                fail_create: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.fail_create = true),
             exit::CLUSTER,
             0,
             0,
@@ -916,10 +884,7 @@ fn database_token_failure_points() {
         ),
         (
             "signal during the create: its answer awaited, the token revoked",
-            Faults {
-                interrupt_during_create: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.interrupt_during_create = true),
             exit::INTERRUPTED,
             1,
             0,
@@ -928,10 +893,7 @@ fn database_token_failure_points() {
         ),
         (
             "verify sees another description: stored, kept, exit 12",
-            Faults {
-                wrong_description: true,
-                ..Faults::default()
-            },
+            Faults::with(|f| f.wrong_description = true),
             exit::VERIFY,
             1,
             1,
@@ -993,10 +955,7 @@ fn database_token_failure_points() {
 /// the pipeline lists, finds the token the create made, and revokes it.
 #[test]
 fn database_token_create_hanging_at_a_signal_is_found_by_listing() {
-    let mut rig = Rig::new(Faults {
-        interrupt_in_create: true,
-        ..Faults::default()
-    });
+    let mut rig = Rig::new(Faults::with(|f| f.interrupt_in_create = true));
     rig.cluster.database = Some(db_permissions());
     let store = Arc::new(MemStore::new("a"));
     let plan = plan(std::slice::from_ref(&store), OnNoStore::Revoke);
