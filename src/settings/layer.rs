@@ -99,19 +99,15 @@ impl<'a> Layers<'a> {
 
     /// `clustered` (the default) or `dedicated`, in any case.
     pub(super) fn product(&self, file: Option<String>) -> Result<Value<Product>, ConfigError> {
-        let Some(v) = self.string(file, "INFLUX_BOOTSTRAP_PRODUCT") else {
-            return Ok(Value::new(Product::Clustered, Source::Default));
-        };
-        let p = Product::parse(&v.value).ok_or_else(|| {
-            let message = format!("`{}` is not a product", v.value);
-            ConfigError::invalid(
-                "product",
-                &v.source,
-                message,
-                "use `clustered` or `dedicated`",
-            )
-        })?;
-        Ok(Value::new(p, v.source))
+        let hint = "use `clustered` or `dedicated`";
+        let v = self.word(
+            file,
+            "INFLUX_BOOTSTRAP_PRODUCT",
+            Product::parse,
+            "a product",
+            hint,
+        )?;
+        Ok(v.unwrap_or_else(|| Value::new(Product::Clustered, Source::Default)))
     }
 
     /// `api` (the default) or `influxctl`, in any case.
@@ -119,36 +115,29 @@ impl<'a> Layers<'a> {
         &self,
         file: Option<String>,
     ) -> Result<Value<ManagementBackend>, ConfigError> {
-        let Some(v) = self.string(file, "INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND") else {
-            return Ok(Value::new(ManagementBackend::Api, Source::Default));
-        };
-        let b = ManagementBackend::parse(&v.value).ok_or_else(|| {
-            let message = format!("`{}` is not a management backend", v.value);
-            ConfigError::invalid(
-                "management_backend",
-                &v.source,
-                message,
-                "use `api` (our HTTP endpoints) or `influxctl` (drive InfluxData's influxctl)",
-            )
-        })?;
-        Ok(Value::new(b, v.source))
+        let var = "INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND";
+        let hint = "use `api` (our HTTP endpoints) or `influxctl` (drive InfluxData's influxctl)";
+        let v = self.word(
+            file,
+            var,
+            ManagementBackend::parse,
+            "a management backend",
+            hint,
+        )?;
+        Ok(v.unwrap_or_else(|| Value::new(ManagementBackend::Api, Source::Default)))
     }
 
     /// `device` (the default) or `client_credentials` (issue 20).
     pub(super) fn grant(&self, file: Option<String>) -> Result<Value<Grant>, ConfigError> {
-        let Some(v) = self.string(file, "INFLUX_BOOTSTRAP_GRANT") else {
-            return Ok(Value::new(Grant::Device, Source::Default));
-        };
-        let g = Grant::parse(&v.value).ok_or_else(|| {
-            let message = format!("`{}` is not a grant", v.value);
-            ConfigError::invalid(
-                "grant",
-                &v.source,
-                message,
-                "use `device` (a person approves in a browser) or `client_credentials` (a workload logs in as its client)",
-            )
-        })?;
-        Ok(Value::new(g, v.source))
+        let hint = "use `device` (a person approves in a browser) or `client_credentials` (a workload logs in as its client)";
+        let v = self.word(
+            file,
+            "INFLUX_BOOTSTRAP_GRANT",
+            Grant::parse,
+            "a grant",
+            hint,
+        )?;
+        Ok(v.unwrap_or_else(|| Value::new(Grant::Device, Source::Default)))
     }
 
     /// `RS256` or `ES256`, when set.
@@ -156,19 +145,39 @@ impl<'a> Layers<'a> {
         &self,
         file: Option<String>,
     ) -> Result<Option<Value<KeyAlg>>, ConfigError> {
-        let Some(v) = self.string(file, "INFLUX_BOOTSTRAP_PRIVATE_KEY_ALG") else {
+        let what = "a supported signing algorithm";
+        let hint = "use `RS256` (an RSA key) or `ES256` (a P-256 key)";
+        self.word(
+            file,
+            "INFLUX_BOOTSTRAP_PRIVATE_KEY_ALG",
+            KeyAlg::parse,
+            what,
+            hint,
+        )
+    }
+
+    /// A value written as one word, `None` when unset; a word `parse` does
+    /// not know is not `what` (named by the key `var` overrides), and `hint`
+    /// says what to write.
+    fn word<T>(
+        &self,
+        file: Option<String>,
+        var: &'static str,
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+        hint: &str,
+    ) -> Result<Option<Value<T>>, ConfigError> {
+        let Some(v) = self.string(file, var) else {
             return Ok(None);
         };
-        let a = KeyAlg::parse(&v.value).ok_or_else(|| {
-            let message = format!("`{}` is not a supported signing algorithm", v.value);
-            ConfigError::invalid(
-                "private_key_alg",
-                &v.source,
-                message,
-                "use `RS256` (an RSA key) or `ES256` (a P-256 key)",
-            )
-        })?;
-        Ok(Some(Value::new(a, v.source)))
+        let Some(w) = parse(&v.value) else {
+            let key = var
+                .trim_start_matches("INFLUX_BOOTSTRAP_")
+                .to_ascii_lowercase();
+            let message = format!("`{}` is not {what}", v.value);
+            return Err(ConfigError::invalid(&key, &v.source, message, hint));
+        };
+        Ok(Some(Value::new(w, v.source)))
     }
 
     /// A TCP port, 443 by default; the file may write it as a string or a number.
