@@ -349,37 +349,28 @@ impl LoginUi for DevicePrompt {
     }
 
     fn poll_event(&mut self, e: &PollEvent) {
-        let note = match e {
+        // One event for `--json-events` and one note for people, per answer.
+        let (event, note) = match e {
             PollEvent::SlowDown { interval } => {
-                self.emit(&Event::SlowDown {
-                    interval: interval.as_secs(),
-                });
-                format!(
-                    "the identity provider asked to slow down; polling every {}s",
-                    interval.as_secs()
-                )
+                let interval = interval.as_secs();
+                let note =
+                    format!("the identity provider asked to slow down; polling every {interval}s");
+                (Event::SlowDown { interval }, note)
             }
             PollEvent::RetryLater { wait, status } => {
-                self.emit(&Event::Retry {
-                    status: *status,
-                    wait: wait.as_secs(),
-                });
-                format!(
-                    "the identity provider is busy (HTTP {status}); retrying in {}s",
-                    wait.as_secs()
-                )
+                let (status, wait) = (*status, wait.as_secs());
+                let note =
+                    format!("the identity provider is busy (HTTP {status}); retrying in {wait}s");
+                (Event::Retry { status, wait }, note)
             }
             PollEvent::Unreachable { wait, error } => {
-                self.emit(&Event::Unreachable {
-                    wait: wait.as_secs(),
-                    error,
-                });
-                format!(
-                    "cannot reach the identity provider ({error}); retrying in {}s",
-                    wait.as_secs()
-                )
+                let wait = wait.as_secs();
+                let note =
+                    format!("cannot reach the identity provider ({error}); retrying in {wait}s");
+                (Event::Unreachable { wait, error }, note)
             }
         };
+        self.emit(&event);
         match &self.spinner {
             Some((pb, _)) => pb.println(format!("note: {note}")),
             None => self.printer.note(note),
