@@ -102,7 +102,11 @@ fn print_created(ctx: &Context, c: &CreatedDatabaseToken, format: Format) -> any
 pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
-    let mut tokens = super::documented(&s, async |c, cred| c.list_tokens(cred).await).await?;
+    let mut tokens = s
+        .documented()?
+        .list_tokens(&s.cred)
+        .await
+        .map_err(|e| s.on_error(e))?;
     tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     if args.format.format == Format::Json {
         return super::json(ctx, &tokens);

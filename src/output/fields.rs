@@ -9,7 +9,7 @@ pub fn row(field: &str, value: String) -> Vec<String> {
 }
 
 /// One item of a list as rows: each column's name beside the item's cell.
-pub fn of_columns(columns: &[&str], cells: Vec<String>) -> Vec<Vec<String>> {
+pub fn of_columns(columns: &[&str], cells: impl IntoIterator<Item = String>) -> Vec<Vec<String>> {
     columns.iter().zip(cells).map(|(c, v)| row(c, v)).collect()
 }
 
