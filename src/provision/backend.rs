@@ -16,7 +16,7 @@ use crate::auth::LoginUi;
 use crate::cluster::documented::{DocumentedClient, Permission};
 use crate::cluster::probe::Need;
 use crate::cluster::{ClusterClient, CreatedToken, Credential, ManagementToken, NewToken};
-use crate::error::{AuthError, ClusterResult};
+use crate::error::{AuthError, ClusterError};
 use crate::http::HttpClient;
 use crate::interrupt::Interrupt;
 use crate::settings::Config;
@@ -187,16 +187,20 @@ macro_rules! on_api {
 }
 
 impl TokenApi for Backend<'_> {
-    async fn create(&self, cred: &Credential, new: &NewToken<'_>) -> ClusterResult<CreatedToken> {
+    async fn create(
+        &self,
+        cred: &Credential,
+        new: &NewToken<'_>,
+    ) -> Result<CreatedToken, ClusterError> {
         on_api!(self, t => TokenApi::create(t, cred, new).await)
     }
-    async fn get(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
+    async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
         on_api!(self, t => TokenApi::get(t, cred, id).await)
     }
-    async fn list(&self, cred: &Credential) -> ClusterResult<Vec<ManagementToken>> {
+    async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
         on_api!(self, t => TokenApi::list(t, cred).await)
     }
-    async fn revoke(&self, cred: &Credential, id: &str) -> ClusterResult<ManagementToken> {
+    async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
         on_api!(self, t => TokenApi::revoke(t, cred, id).await)
     }
     fn kind(&self) -> TokenKind {
@@ -208,7 +212,7 @@ impl TokenApi for Backend<'_> {
     fn permissions(&self) -> &[Permission] {
         on_api!(self, t => TokenApi::permissions(t))
     }
-    async fn accepted(&self, created: &CreatedToken) -> ClusterResult<bool> {
+    async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
         on_api!(self, t => TokenApi::accepted(t, created).await)
     }
 }
