@@ -17,7 +17,7 @@ type Interruptible<T> = Result<anyhow::Result<T>, String>;
 /// What [`Pipeline::create_guarded`] was asked to make (its description
 /// already marked with the run); each request adds a fresh key.
 #[derive(Clone, Copy)]
-struct Ask<'a> {
+pub struct Ask<'a> {
     description: &'a str,
     expires_at: Option<DateTime<Utc>>,
 }
@@ -143,7 +143,7 @@ impl<A: TokenApi> Pipeline<'_, A> {
     /// A signal while the create is in flight lets the request finish
     /// (bounded by [`CLEANUP_BUDGET`]) and revokes what it made, or, with no
     /// answer, reconciles by listing as in step 3.
-    async fn create_reconciled(
+    pub async fn create_reconciled(
         &self,
         cred: &Credential,
         ask: Ask<'_>,
