@@ -14,7 +14,6 @@ use super::credential::Session;
 use super::{DatabaseTokens, InfluxctlTokens, TokenApi};
 use crate::auth::LoginUi;
 use crate::cluster::documented::{DocumentedClient, Permission};
-use crate::cluster::probe::Need;
 use crate::cluster::{ClusterClient, CreatedToken, Credential, ManagementToken, NewToken};
 use crate::error::{AuthError, ClusterError};
 use crate::http::HttpClient;
@@ -133,15 +132,28 @@ impl<'a> Backend<'a> {
     /// plain words, before anything is sent or anyone is asked to log in),
     /// at most once per command. influxctl needs no probe of ours.
     pub async fn probe(&self) -> anyhow::Result<()> {
-        let need = match self.api {
-            Api::Ours(_) => Need::ManagementTokens,
-            Api::Database(_) => Need::Documented,
-            Api::Influxctl(_) => return Ok(()),
-        };
-        if !self.probed.get() {
-            crate::cluster::probe::check(&self.cfg.profile, self.http, need).await?;
-            self.probed.set(true);
+        if self.probed.get() {
+            return Ok(());
         }
+        let profile = &self.cfg.profile;
+        match &self.api {
+            Api::Ours(_) => {
+                crate::cluster::probe::check(profile, self.http).await?;
+            }
+            // The documented API's `/databases` must answer as a cluster's
+            // does (a wrong port's 404 stops here, issue 23 A8b); the path
+            // form that answered is the client's from now on.
+            Api::Database(t) => {
+                let known = t.client.form();
+                if let Some(form) =
+                    crate::cluster::probe::documented_api(profile, self.http, known).await?
+                {
+                    t.client.found(form);
+                }
+            }
+            Api::Influxctl(_) => return Ok(()),
+        }
+        self.probed.set(true);
         Ok(())
     }
 
@@ -163,7 +175,10 @@ impl<'a> Backend<'a> {
                 }
                 Api::Ours(_) | Api::Database(_) => {
                     self.probe().await?;
-                    super::credential::session(self.cfg, self.http, ui).await
+                    let mut s = super::credential::session(self.cfg, self.http, ui).await?;
+                    // The clients the session makes start from the form found.
+                    s.documented_form = self.documented().and_then(|c| c.form());
+                    Ok(s)
                 }
             }
         };

@@ -16,6 +16,9 @@ pub struct Session<'a> {
     pub cred: Credential,
     auth: Option<Auth<'a>>,
     printer: Printer,
+    /// The documented API's path form the pre-flight found (or the backend
+    /// knew): every [`Session::documented`] client starts from it.
+    pub(super) documented_form: Option<crate::cluster::documented::PathForm>,
 }
 
 /// A fixed credential (a management token, or influxctl's own login): no
@@ -28,6 +31,7 @@ impl<'a> Session<'a> {
             cred,
             auth: None,
             printer: http.printer().clone(),
+            documented_form: None,
         }
     }
 }
@@ -74,6 +78,7 @@ pub(super) async fn session<'a>(
         },
         auth: Some(auth),
         printer: http.printer().clone(),
+        documented_form: None,
     })
 }
 
@@ -84,7 +89,11 @@ impl Session<'_> {
 
     /// The client of the documented Management API (databases, database tokens).
     pub fn documented(&self) -> Result<DocumentedClient<'_>, ConfigError> {
-        DocumentedClient::new(self.cfg, self.http)
+        let c = DocumentedClient::new(self.cfg, self.http)?;
+        if let Some(form) = self.documented_form {
+            c.found(form);
+        }
+        Ok(c)
     }
 
     /// A 401 for an OAuth session means the cached session is useless for

@@ -580,6 +580,40 @@ fn another_web_server_is_not_called_a_stock_cluster() {
     assert_eq!(idp.stat("device_authorization"), 0, "{out}");
 }
 
+/// A8b: `token`/`database` commands (the documented Management API) used to
+/// accept any answer from the cluster's origin, so a wrong port let a
+/// person approve a login before the 404 arrived. The pre-flight now asks
+/// `/api/v0/databases` in both path forms before any device code.
+#[test]
+fn a_wrong_port_stops_token_commands_before_any_device_code() {
+    // A short device-code lifetime: without the pre-flight the command
+    // would wait for an approval that never comes; this way it ends.
+    let idp = Idp::builder().interval(1).code_ttl(2).start();
+    let env = TestEnv::new();
+    env.write_config(
+        &ProfileToml::new(&idp)
+            .port(idp.port())
+            .tls_disable(true)
+            .build(),
+    );
+    for args in [
+        &["token", "list", "--browser", "never"][..],
+        &["database", "create", "db", "--browser", "never"][..],
+    ] {
+        let out = env.run(args);
+        out.assert_code(9);
+        assert!(
+            out.stderr.contains(&format!(
+                "HTTP 404 at http://127.0.0.1:{}/api/v0/databases: not an InfluxDB 3 Management API; check host and port",
+                idp.port()
+            )),
+            "{out}"
+        );
+        assert!(!out.stderr.contains("stock InfluxDB 3 cluster"), "{out}");
+        assert_eq!(idp.stat("device_authorization"), 0, "{out}");
+    }
+}
+
 // --- A9: an https:// issuer that speaks plain HTTP ------------------------------
 
 #[test]
