@@ -69,6 +69,9 @@ pub struct Auth<'a> {
     cache: Cache,
     key: SessionKey,
     when_refused: WhenRefused,
+    /// The provider's endpoints, discovered ahead while the cluster is
+    /// probed ([`Auth::prefetch_endpoints`]); taken by the device flow.
+    endpoints: std::sync::Mutex<Option<anyhow::Result<Endpoints>>>,
 }
 
 /// The cache key of the active profile, from configuration alone.
@@ -115,7 +118,28 @@ impl<'a> Auth<'a> {
             cache: Cache::new(cfg.files.cache_dir.value.clone(), http.printer().clone()),
             key: session_key(cfg)?,
             when_refused: WhenRefused::LogInIfPersonPresent,
+            endpoints: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Discover the provider's endpoints now when a device flow is certain
+    /// (no session cached for this key), so a caller can run it beside the
+    /// cluster's pre-flight probe (issue 21: one round trip less before the
+    /// user code) and still send the device authorization request only once
+    /// the probe passed. A cached session (valid or refreshable) needs no
+    /// discovery, so nothing is fetched for it; whether the file exists is
+    /// all that is looked at here (reading it, with its trust checks, is the
+    /// locked [`Auth::session`]'s job). A failed discovery is kept and
+    /// reported by the device flow, after the probe's verdict.
+    pub async fn prefetch_endpoints(&self) {
+        let p = &self.cfg.profile;
+        if p.oauth2.grant.value != crate::settings::Grant::Device
+            || self.cache.path(&self.key).exists()
+        {
+            return;
+        }
+        let found = discovery::resolve(self.http, &p.oauth2, &p.name.value).await;
+        *self.endpoints.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
     }
 
     /// What a refused refresh token leads to (default: a new login only
@@ -291,7 +315,15 @@ impl<'a> Auth<'a> {
 
     async fn device_flow(&self, ui: &mut dyn LoginUi) -> Result<Session, anyhow::Error> {
         let p = &self.cfg.profile;
-        let endpoints = discovery::resolve(self.http, &p.oauth2, &p.name.value).await?;
+        let prefetched = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let endpoints = match prefetched {
+            Some(found) => found?,
+            None => discovery::resolve(self.http, &p.oauth2, &p.name.value).await?,
+        };
         let auth = device::request_device_code(
             self.http,
             &endpoints.device_authorization,

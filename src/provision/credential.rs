@@ -38,12 +38,13 @@ impl<'a> Session<'a> {
 
 /// The credential for our APIs, once the cluster was probed
 /// ([`super::Backend::credential`]): the profile's management token, else
-/// the person's OAuth session, logging in with a device flow when there is
-/// none.
+/// the person's OAuth session through `auth` (made here when not given),
+/// logging in with a device flow when there is none.
 pub(super) async fn session<'a>(
     cfg: &'a Config,
     http: &'a HttpClient,
     ui: &mut dyn LoginUi,
+    auth: Option<Auth<'a>>,
 ) -> anyhow::Result<Session<'a>> {
     if let Some(t) = &cfg.profile.mgmt_token {
         tracing::info!("authenticating with the management token from {}", t.source);
@@ -53,7 +54,10 @@ pub(super) async fn session<'a>(
             super::management_credential(&t.value),
         ));
     }
-    let auth = Auth::new(cfg, http)?;
+    let auth = match auth {
+        Some(a) => a,
+        None => Auth::new(cfg, http)?,
+    };
     let acq = auth.session(false, true, ui).await?;
     // Whoever approved is named before anything is created with their session.
     match acq.how {

@@ -416,9 +416,10 @@ fn falls_back_to_the_long_form_and_remembers_it() {
         requests(&cluster, "GET", &format!("{LONG}/databases")),
         probes + 1
     );
-    // One: the listing `token create` takes before it creates (`token get`
-    // used to list the tokens too, to find the form).
-    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/tokens")), 1);
+    // None: `token create` no longer lists before it creates (the run's
+    // marker finds a lost create), and `token get` no longer lists the
+    // tokens to find the form (the pre-flight found it).
+    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/tokens")), 0);
     // Two: `token create` reads the new token back, and `token get`.
     assert_eq!(
         requests(&cluster, "GET", &format!("{LONG}/tokens/{{id}}")),
@@ -525,9 +526,9 @@ fn dedicated_behind_management_url_with_a_management_token() {
     // and token commands (without a credential, where it used to ask `/`).
     assert_eq!(requests(&cluster, "GET", &format!("{LONG}/databases")), 8);
     assert_eq!(requests(&cluster, "GET", "/api/v0/databases"), 0);
-    // `token create` lists before it creates (to find a lost create), then
-    // `token list`: both on the long form.
-    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/tokens")), 2);
+    // `token list`, on the long form (`token create` no longer lists
+    // before it creates: the run's marker finds a lost create).
+    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/tokens")), 1);
     assert_eq!(requests(&cluster, "GET", "/api/v0/tokens"), 0);
     assert!(!memory_file(&env).exists());
     assert_eq!(idp.stat("device_authorization"), 0);

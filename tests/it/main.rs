@@ -26,6 +26,7 @@ mod influxctl_hostile;
 mod login;
 mod management;
 mod mint;
+mod mint_requests;
 mod newcomer;
 mod output;
 mod properties;
