@@ -26,7 +26,6 @@ mod influxctl_hostile;
 mod login;
 mod management;
 mod mint;
-mod mint_requests;
 mod newcomer;
 mod output;
 mod properties;
