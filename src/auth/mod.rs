@@ -233,9 +233,21 @@ impl<'a> Auth<'a> {
         allow_device_flow: bool,
     ) -> Result<Option<Acquired>, anyhow::Error> {
         tracing::info!("access token expired; refreshing");
-        match device::refresh(self.http, &s.token_endpoint, self.client_id(), rt).await? {
+        // The provider's keys are fetched beside the refresh when the
+        // session has an ID token (its refresh is likely to bring a new one,
+        // OIDC Core 12.2), so checking it costs no round trip after the
+        // answer (issue 21); a set that fails is fetched again once.
+        let keys = async {
+            match (&s.id_token, &s.jwks_uri) {
+                (Some(_), Some(uri)) => idtoken::fetch_jwks(self.http, uri).await.ok(),
+                _ => None,
+            }
+        };
+        let refresh = device::refresh(self.http, &s.token_endpoint, self.client_id(), rt);
+        let (outcome, jwks) = tokio::join!(refresh, keys);
+        match outcome? {
             RefreshOutcome::Refreshed(tokens) => {
-                let session = self.refreshed(s, tokens).await?;
+                let session = self.refreshed(s, tokens, jwks).await?;
                 // Saved before anyone uses the new tokens: the old
                 // refresh token is already spent at the provider.
                 let path = Some(self.cache.store(&session)?);
@@ -434,7 +446,12 @@ impl<'a> Auth<'a> {
         })
     }
 
-    async fn refreshed(&self, old: Session, tokens: TokenSet) -> Result<Session, anyhow::Error> {
+    async fn refreshed(
+        &self,
+        old: Session,
+        tokens: TokenSet,
+        prefetched: Option<jsonwebtoken::jwk::JwkSet>,
+    ) -> Result<Session, anyhow::Error> {
         let now = Utc::now();
         // The newest ID token names the person (a provider may issue one only
         // on refresh, as django-oauth-toolkit does for the device grant).
@@ -444,7 +461,12 @@ impl<'a> Auth<'a> {
         // and the earlier identity stays.
         let identity = if tokens.id_token.is_some() {
             match self
-                .identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens, None)
+                .identity(
+                    old.issuer.as_deref(),
+                    old.jwks_uri.as_ref(),
+                    &tokens,
+                    prefetched,
+                )
                 .await
             {
                 Ok(id) => id.or(old.identity.clone()),
