@@ -99,11 +99,7 @@ pub async fn documented_api(
     known: Option<PathForm>,
 ) -> Result<Option<PathForm>, ProbeError> {
     let target = Target::from_profile(profile).map_err(|e| ProbeError::Config(e.to_string()))?;
-    let forms: Vec<PathForm> = match (target.fixed, known) {
-        (Some(f), _) => vec![f],
-        (None, Some(k)) => vec![k, k.other()],
-        (None, None) => vec![PathForm::Short, PathForm::Long],
-    };
+    let forms = forms_to_try(target.fixed, known);
     let mut first_404 = None;
     let mut other = None;
     for (i, form) in forms.iter().copied().enumerate() {
@@ -133,6 +129,17 @@ pub async fn documented_api(
         (None, Some(url)) => ProbeError::NotManagementApi { url },
         (None, None) => unreachable!("at least one path form is tried"),
     })
+}
+
+/// The path forms the documented pre-flight asks, in order: the product's
+/// fixed form only (Dedicated, or ids in the profile), else the remembered
+/// one first, else the short form (as the docs show) then the long one.
+fn forms_to_try(fixed: Option<PathForm>, known: Option<PathForm>) -> Vec<PathForm> {
+    match (fixed, known) {
+        (Some(f), _) => vec![f],
+        (None, Some(k)) => vec![k, k.other()],
+        (None, None) => vec![PathForm::Short, PathForm::Long],
+    }
 }
 
 /// `{base}/management/tokens`, the collection every cluster serving our
@@ -371,6 +378,23 @@ mod tests {
             assert!(why.contains(want), "{cause:?} -> {why:?}, want {want:?}");
             assert!(!hint.is_empty());
             assert!(!why.contains("os error"), "{why}");
+        }
+    }
+
+    #[test]
+    fn documented_forms_fixed_then_remembered_then_short_first() {
+        use PathForm::{Long, Short};
+        // (fixed by the product, remembered, asked in this order)
+        let cases = [
+            (Some(Long), None, vec![Long]),
+            (Some(Long), Some(Short), vec![Long]),
+            (Some(Short), None, vec![Short]),
+            (None, Some(Long), vec![Long, Short]),
+            (None, Some(Short), vec![Short, Long]),
+            (None, None, vec![Short, Long]),
+        ];
+        for (fixed, known, want) in cases {
+            assert_eq!(forms_to_try(fixed, known), want, "{fixed:?} {known:?}");
         }
     }
 
