@@ -513,8 +513,9 @@ impl<'a> DocumentedClient<'a> {
     }
 
     /// The pre-flight probe found `form` answering 401/403 on `/databases`
-    /// (`probe::documented_api`): use it from the first request on, instead
-    /// of finding it again (a 404 on a collection route still falls back).
+    /// where the other form answered 404 (`probe::documented_api`): use it
+    /// from the first request on, instead of finding it again (a 404 on a
+    /// collection route still falls back).
     /// It is remembered once a request succeeds on it, as a found form is.
     pub fn found(&self, form: PathForm) {
         let mut k = self.known();

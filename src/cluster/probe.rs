@@ -87,12 +87,17 @@ pub async fn check(profile: &Profile, http: &HttpClient) -> Result<Probe, ProbeE
 /// Does the documented Management API answer as a cluster does without a
 /// credential: 401/403 on `GET …/databases` (issue 23, A8b)? Tried in each
 /// path form the profile allows: the `known` one first (remembered by
-/// `PathMemory`), else short then long. `Ok(Some(form))`: the form that
-/// answered, which the `DocumentedClient` then uses without finding it again
-/// (so this probe costs no request: the client would otherwise spend one on
-/// the same discovery). `Ok(None)`: busy (429, 5xx), it is there, the form is
-/// left to the client. A port where every form answers 404 (another web
-/// server, the IdP's port) stops here, before anyone approves a login.
+/// `PathMemory`), else short then long. A port where every form answers 404
+/// (another web server, the IdP's port) stops here, before anyone approves a
+/// login.
+///
+/// `Ok(Some(form))`: the form that answered after every form before it
+/// answered 404, which the `DocumentedClient` then uses without finding it
+/// again (so this probe costs no request: the client would otherwise spend
+/// the same 404). `Ok(None)`: the first form asked answered (the client
+/// starts there anyway), or the cluster is busy (429, 5xx). A 401 alone does
+/// not prove a form is served (a gateway may ask for a credential before it
+/// routes), so only a 404 beside it settles which form it is.
 pub async fn documented_api(
     profile: &Profile,
     http: &HttpClient,
@@ -103,13 +108,14 @@ pub async fn documented_api(
     let mut first_404 = None;
     let mut other = None;
     for (i, form) in forms.iter().copied().enumerate() {
+        let only_404s_before = other.is_none() && first_404.is_some();
         let mut url = target.base(form);
         url.path_segments_mut()
             .expect("http(s) URLs have paths")
             .push("databases");
         let p = probe(http, &url).await?;
         match p.serves.status() {
-            401 | 403 => return Ok(Some(form)),
+            401 | 403 => return Ok(only_404s_before.then_some(form)),
             s if s == 429 || s >= 500 => return Ok(None),
             404 => {
                 if let Some(next) = forms.get(i + 1) {

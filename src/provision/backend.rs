@@ -148,8 +148,9 @@ impl<'a> Backend<'a> {
                 crate::cluster::probe::check(profile, self.http).await?;
             }
             // The documented API's `/databases` must answer as a cluster's
-            // does (a wrong port's 404 stops here, issue 23 A8b); the path
-            // form that answered is the client's from now on.
+            // does (a wrong port's 404 stops here, issue 23 A8b); a path
+            // form it settled (the other one answered 404) is the client's
+            // from now on.
             Api::Database(t) => {
                 let known = t.client.form();
                 if let Some(form) =
