@@ -707,6 +707,10 @@ pub enum ProbeError {
         url: String,
         status: u16,
     },
+    /// 404 on `/databases` in every path form of the documented API:
+    /// another web server, not a cluster (issue 23, A8b).
+    #[error("HTTP 404 at {url}: not an InfluxDB 3 Management API; check host and port")]
+    NotManagementApi { url: String },
     /// The profile cannot even name the URL to probe.
     #[error("{0}")]
     Config(String),
@@ -716,7 +720,9 @@ impl Classify for ProbeError {
     fn exit_code(&self) -> i32 {
         match self {
             ProbeError::StockCluster { .. } | ProbeError::Config(_) => exit::USAGE,
-            ProbeError::Unreachable { .. } | ProbeError::OtherService { .. } => exit::CLUSTER,
+            ProbeError::Unreachable { .. }
+            | ProbeError::OtherService { .. }
+            | ProbeError::NotManagementApi { .. } => exit::CLUSTER,
         }
     }
     fn hint(&self) -> Option<String> {
@@ -729,6 +735,10 @@ impl Classify for ProbeError {
             ),
             ProbeError::OtherService { .. } => Some(
                 "check `host` and `port` in the profile (and `management_url`, if set): another service may be listening there"
+                    .into(),
+            ),
+            ProbeError::NotManagementApi { .. } => Some(
+                "check `host` and `port` in the profile (and `management_url`, `account_id` and `cluster_id`, if set): another web server may be listening there"
                     .into(),
             ),
             ProbeError::Config(_) => None,
