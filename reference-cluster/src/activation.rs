@@ -14,9 +14,16 @@
 //! `POST /__test/activation {"database_ms": 3000, "management_ms": 0}`
 //! (omitted fields unchanged); `GET /__test/activation` shows it. Refusals
 //! are counted in `/__test/stats` under `not_active`.
+//!
+//! A delay is a race with the client under test on a loaded machine (its
+//! first readiness check may come after the delay is over), so tests that
+//! must see a refusal set a count instead: `{"management_refusals": 1}`
+//! refuses the next presentation of a management token created from now
+//! on, whatever its age (`database_refusals` likewise on the data path).
+//! Tokens that existed before the setting (an admin's) are never counted.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -51,6 +58,11 @@ pub struct Activation {
     database_ms: AtomicU64,
     management_ms: AtomicU64,
     refused: AtomicU64,
+    /// Presentations still to refuse, per kind, of tokens created at or
+    /// after `since_micros` (test control only).
+    database_refusals: AtomicU64,
+    management_refusals: AtomicU64,
+    since_micros: AtomicI64,
 }
 
 impl Activation {
@@ -85,7 +97,9 @@ impl Activation {
             Kind::Management => self.management_ms.load(Ordering::SeqCst),
         };
         let age_micros = now_micros.saturating_sub(created_micros);
-        if age_micros >= (delay_ms as i64).saturating_mul(1000) {
+        if age_micros >= (delay_ms as i64).saturating_mul(1000)
+            && !self.take_refusal(kind, created_micros)
+        {
             return Ok(());
         }
         self.refused.fetch_add(1, Ordering::SeqCst);
@@ -96,12 +110,38 @@ impl Activation {
     }
 }
 
+impl Activation {
+    fn refusals(&self, kind: Kind) -> &AtomicU64 {
+        match kind {
+            Kind::Database => &self.database_refusals,
+            Kind::Management => &self.management_refusals,
+        }
+    }
+
+    /// Arm `n` refusals of `kind` for tokens created from `now_micros` on.
+    pub fn refuse_next(&self, kind: Kind, n: u64, now_micros: i64) {
+        self.since_micros.store(now_micros, Ordering::SeqCst);
+        self.refusals(kind).store(n, Ordering::SeqCst);
+    }
+
+    /// Use up one armed refusal, if this token is new enough to count.
+    fn take_refusal(&self, kind: Kind, created_micros: i64) -> bool {
+        created_micros >= self.since_micros.load(Ordering::SeqCst)
+            && self
+                .refusals(kind)
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+    }
+}
+
 /// Body of `POST /__test/activation`; omitted fields are left unchanged.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Update {
     database_ms: Option<u64>,
     management_ms: Option<u64>,
+    database_refusals: Option<u64>,
+    management_refusals: Option<u64>,
 }
 
 async fn set(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
@@ -115,6 +155,15 @@ async fn set(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     c.database_ms = u.database_ms.unwrap_or(c.database_ms);
     c.management_ms = u.management_ms.unwrap_or(c.management_ms);
     state.activation.set(c);
+    let now = crate::token::now_micros();
+    for (kind, n) in [
+        (Kind::Database, u.database_refusals),
+        (Kind::Management, u.management_refusals),
+    ] {
+        if let Some(n) = n {
+            state.activation.refuse_next(kind, n, now);
+        }
+    }
     show(State(state)).await
 }
 
@@ -122,6 +171,8 @@ async fn show(State(state): State<Arc<AppState>>) -> Response {
     let body = serde_json::json!({
         "database_ms": state.activation.get().database_ms,
         "management_ms": state.activation.get().management_ms,
+        "database_refusals": state.activation.database_refusals.load(Ordering::SeqCst),
+        "management_refusals": state.activation.management_refusals.load(Ordering::SeqCst),
         "not_active": state.activation.refused(),
     });
     json_response(StatusCode::OK, body.to_string().into_bytes())
@@ -158,6 +209,27 @@ mod tests {
         for (kind, age_ms, ok) in cases {
             let r = a.check(kind, created, created + age_ms * 1000);
             assert_eq!(r.is_ok(), ok, "{kind:?} at {age_ms} ms");
+        }
+        assert_eq!(a.refused(), 2);
+    }
+
+    #[test]
+    fn armed_refusals_count_only_tokens_made_after_them() {
+        let a = Activation::default();
+        let (old, armed, new) = (1_000, 2_000, 3_000);
+        a.refuse_next(Kind::Management, 2, armed);
+        // (kind, created, accepted): an older token is never refused; a new
+        // one twice, then it works; the other kind is not armed.
+        let cases = [
+            (Kind::Management, old, true),
+            (Kind::Management, new, false),
+            (Kind::Database, new, true),
+            (Kind::Management, new, false),
+            (Kind::Management, new, true),
+        ];
+        for (i, (kind, created, ok)) in cases.into_iter().enumerate() {
+            let r = a.check(kind, created, new + 10);
+            assert_eq!(r.is_ok(), ok, "case {i}: {kind:?} created at {created}");
         }
         assert_eq!(a.refused(), 2);
     }
