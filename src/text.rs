@@ -50,28 +50,54 @@ pub fn escape_keeping_lines(s: &str) -> String {
     out
 }
 
-/// Serialised JSON with every character [`hides_text`] flags written as a
-/// `\uXXXX` escape (a surrogate pair above U+FFFF): the same document for a
-/// JSON reader, but a bidi override in a description cannot reorder what a
-/// person sees when the document reaches a terminal. (JSON already escapes
-/// control characters; outside strings it holds only ASCII, so this touches
-/// string contents only.)
-pub fn json_escape_hidden(json: &str) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        // JSON escapes C0 only: DEL and the C1 controls (U+0080–U+009F; 0x9b
-        // is an 8-bit CSI some terminals honour) pass raw unless escaped here.
-        if hides_text(c) || (c.is_control() && u32::from(c) >= 0x7f) {
-            let mut units = [0u16; 2];
-            for u in c.encode_utf16(&mut units) {
-                let _ = write!(out, "\\u{u:04x}");
-            }
-        } else {
-            out.push(c);
+/// `value` as compact JSON into `out`, with every character
+/// [`hides_text`] flags written as a `\uXXXX` escape (a surrogate pair above
+/// U+FFFF): the same document for a JSON reader, but a bidi override in a
+/// description cannot reorder what a person sees when the document reaches
+/// a terminal. Done while serialising (a [`serde_json::ser::Formatter`]),
+/// not over a finished copy: a list of 10,000 tokens is written straight to
+/// stdout (issue 21).
+pub fn json_to_writer<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    out: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        out,
+        HiddenEscaped,
+    ))
+}
+
+/// serde_json's compact layout; string contents escaped as
+/// [`json_to_writer`] says. (JSON already escapes control characters below
+/// U+0020, `"` and `\\`; keys and values both pass through here.)
+struct HiddenEscaped;
+
+impl serde_json::ser::Formatter for HiddenEscaped {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        out: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        // Printable ASCII (nearly every id, prefix and description) as is.
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return out.write_all(fragment.as_bytes());
         }
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            // JSON escapes C0 only: DEL and the C1 controls (U+0080–U+009F;
+            // 0x9b is an 8-bit CSI some terminals honour) pass raw unless
+            // escaped here.
+            if hides_text(c) || (c.is_control() && u32::from(c) >= 0x7f) {
+                out.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(out, "\\u{u:04x}")?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        out.write_all(&fragment.as_bytes()[start..])
     }
-    out
 }
 
 fn push_escaped(out: &mut String, c: char) {
@@ -279,8 +305,9 @@ mod tests {
     #[test]
     fn json_keeps_its_meaning_without_hidden_characters() {
         let v = serde_json::json!({"d": "a\u{202e}b\u{e0041}c\u{1b}日\u{9b}31m\u{7f}"});
-        let plain = serde_json::to_string(&v).unwrap();
-        let escaped = json_escape_hidden(&plain);
+        let mut escaped = Vec::new();
+        json_to_writer(&mut escaped, &v).unwrap();
+        let escaped = String::from_utf8(escaped).unwrap();
         assert_eq!(
             escaped,
             r#"{"d":"a\u202eb\udb40\udc41c\u001b日\u009b31m\u007f"}"#

@@ -5,6 +5,7 @@ use super::Context;
 use crate::cli::{Format, ReadArgs, TokenCreateArgs, TokenGetArgs, TokenRevokeArgs};
 use crate::cluster::documented::{self, CreatedDatabaseToken, DatabaseToken, Permission};
 use crate::cluster::expiry;
+use crate::cluster::listing::Listing;
 use crate::output;
 use crate::output::confirm::{REVOKE, confirm, require_terminal, revoke_question};
 use crate::provision;
@@ -27,8 +28,8 @@ const COLUMNS: [&str; 6] = [
     "REVOKED AT",
 ];
 
-fn row(t: &DatabaseToken) -> Vec<String> {
-    vec![
+fn row(t: &DatabaseToken) -> [String; 6] {
+    [
         sanitize(&t.id),
         sanitize(&t.description),
         permissions_text(&t.permissions),
@@ -103,14 +104,16 @@ fn print_created(ctx: &Context, c: &CreatedDatabaseToken, format: Format) -> any
 pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
-    let mut tokens = s
+    // Read item by item (10,000 tokens: issue 21).
+    let resp = s
         .documented()?
-        .list_tokens(&s.cred)
+        .list_tokens_response(&s.cred)
         .await
         .map_err(|e| s.on_error(e))?;
-    tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let by = |t: &DatabaseToken| (t.created_at, Box::<str>::from(t.id.as_str()));
+    let tokens = Listing::sorted(&resp, by).map_err(|e| s.on_error(e))?;
     if args.format.format == Format::Json {
-        return super::json(ctx, &tokens);
+        return Ok(output::lists::print_json(&ctx.printer, &tokens)?);
     }
     if tokens.is_empty() {
         ctx.printer
@@ -121,19 +124,6 @@ pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
         // relative times; a pipe gets every value whole.
         use output::lists::{expiry, relative, short_id, status};
         let now = chrono::Utc::now();
-        let rows: Vec<Vec<String>> = tokens
-            .iter()
-            .map(|t| {
-                vec![
-                    short_id(&t.id),
-                    sanitize(&t.description),
-                    permissions_text(&t.permissions),
-                    status(t.revoked_at, t.expires_at, now).into(),
-                    relative(t.created_at, now),
-                    expiry(t.expires_at, now),
-                ]
-            })
-            .collect();
         let header = [
             "ID",
             "DESCRIPTION",
@@ -142,10 +132,22 @@ pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
             "CREATED",
             "EXPIRES",
         ];
-        return super::data(ctx, &output::table(&header, &rows));
+        let rows = output::lists::print_table(&ctx.printer, &header, &tokens, |t| {
+            [
+                short_id(&t.id).into(),
+                sanitize(&t.description).into(),
+                permissions_text(&t.permissions).into(),
+                status(t.revoked_at, t.expires_at, now).into(),
+                relative(t.created_at, now).into(),
+                expiry(t.expires_at, now).into(),
+            ]
+        });
+        return Ok(rows?);
     }
-    let rows: Vec<Vec<String>> = tokens.iter().map(row).collect();
-    super::data(ctx, &output::table(&COLUMNS, &rows))
+    let rows = output::lists::print_table(&ctx.printer, &COLUMNS, &tokens, |t| {
+        row(t).map(std::borrow::Cow::Owned)
+    });
+    Ok(rows?)
 }
 
 /// Ids as typed, whole or as unique prefixes (terminal lists show eight
