@@ -112,11 +112,12 @@ pub struct DatabaseToken {
     pub description: String,
     #[serde(default)]
     pub permissions: Vec<Permission>,
+    #[serde(deserialize_with = "crate::text::utc")]
     pub created_at: DateTime<Utc>,
     /// None: never expires.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::text::utc_opt")]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::text::utc_opt")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

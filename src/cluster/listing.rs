@@ -21,11 +21,13 @@ pub enum Listing<'a, T> {
 
 impl<'a, T: DeserializeOwned> Listing<'a, T> {
     /// Every item of `resp` (a JSON array) checked against `T` and sorted
-    /// by `key` (stable). A body that is not an array of `T` is the same
-    /// error a whole parse gives.
+    /// by `key` (stable); `seen` is shown each item on the way (a table
+    /// measures its columns: one parse fewer). A body that is not an array
+    /// of `T` is the same error a whole parse gives.
     pub fn sorted<K: Ord>(
         resp: &'a Response,
         key: impl Fn(&T) -> K,
+        mut seen: impl FnMut(&T),
     ) -> Result<Listing<'a, T>, ClusterError> {
         let raw: Vec<&'a RawValue> =
             serde_json::from_slice(&resp.body).map_err(|e| not_the_api(resp, e))?;
@@ -33,6 +35,7 @@ impl<'a, T: DeserializeOwned> Listing<'a, T> {
         for (n, item) in raw.into_iter().enumerate() {
             let t: T = serde_json::from_str(item.get())
                 .map_err(|e| not_the_api(resp, item_error(n, e)))?;
+            seen(&t);
             keyed.push((key(&t), item));
         }
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -41,8 +44,14 @@ impl<'a, T: DeserializeOwned> Listing<'a, T> {
         ))
     }
 
-    /// Items parsed elsewhere, sorted by `key` (stable).
-    pub fn parsed<K: Ord>(mut items: Vec<T>, key: impl Fn(&T) -> K) -> Listing<'a, T> {
+    /// Items parsed elsewhere, sorted by `key` (stable), each shown to
+    /// `seen` as [`Listing::sorted`] does.
+    pub fn parsed<K: Ord>(
+        mut items: Vec<T>,
+        key: impl Fn(&T) -> K,
+        seen: impl FnMut(&T),
+    ) -> Listing<'a, T> {
+        items.iter().for_each(seen);
         items.sort_by_cached_key(key);
         Listing::Parsed(items)
     }
@@ -113,7 +122,8 @@ mod tests {
         );
         let r = resp(&body);
         let whole: Vec<ManagementToken> = serde_json::from_str(&body).unwrap();
-        let l = Listing::<ManagementToken>::sorted(&r, |t| (t.created_at, t.id.clone())).unwrap();
+        let l = Listing::<ManagementToken>::sorted(&r, |t| (t.created_at, t.id.clone()), |_| ())
+            .unwrap();
         let mut seen = Vec::new();
         l.for_each(|t| {
             seen.push(t.clone());
@@ -135,13 +145,13 @@ mod tests {
         ];
         for (body, want) in cases {
             let r = resp(body);
-            let e = Listing::<ManagementToken>::sorted(&r, |t| t.id.clone())
+            let e = Listing::<ManagementToken>::sorted(&r, |t| t.id.clone(), |_| ())
                 .err()
                 .unwrap_or_else(|| panic!("{body} parsed"));
             assert!(e.to_string().contains(want), "{body}: {e}");
         }
         let empty = resp("[]");
-        let l = Listing::<ManagementToken>::sorted(&empty, |t| t.id.clone()).unwrap();
+        let l = Listing::<ManagementToken>::sorted(&empty, |t| t.id.clone(), |_| ()).unwrap();
         assert!(l.is_empty());
     }
 }

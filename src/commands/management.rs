@@ -86,35 +86,37 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let (backend, s) = ctx
         .backend(&cfg, &http, Want::Management, &args.device)
         .await?;
+    let json = args.format.format == Format::Json;
+    // On a terminal: short ids, a status column, relative times from now.
+    let people = (!json && output::lists::for_people()).then(chrono::Utc::now);
+    let mut table = output::Table::new(if people.is_some() { &PEOPLE } else { &FULL });
+    let measure = |t: &ManagementToken| {
+        if !json {
+            table.measure(&row(t, people));
+        }
+    };
     // Over our API the answer is read item by item (10,000 tokens: issue 21).
     let by = |t: &ManagementToken| order(t, args.sort);
     let resp;
     let tokens = match backend.list_response(&s.cred).await {
         Some(r) => {
             resp = r.map_err(|e| s.on_error(e))?;
-            Listing::sorted(&resp, by).map_err(|e| s.on_error(e))?
+            Listing::sorted(&resp, by, measure).map_err(|e| s.on_error(e))?
         }
-        None => Listing::parsed(backend.list(&s.cred).await.map_err(|e| s.on_error(e))?, by),
+        None => {
+            let all = backend.list(&s.cred).await.map_err(|e| s.on_error(e))?;
+            Listing::parsed(all, by, measure)
+        }
     };
-    if args.format.format == Format::Json {
+    if json {
         return Ok(output::lists::print_json(&ctx.printer, &tokens)?);
     }
     if tokens.is_empty() {
         ctx.printer
             .status("No management tokens on this cluster yet.");
     }
-    if output::lists::for_people() {
-        let now = chrono::Utc::now();
-        let rows =
-            output::lists::print_table(&ctx.printer, &PEOPLE, &tokens, |t| people_row(t, now));
-        return Ok(rows?);
-    }
-    Ok(output::lists::print_table(
-        &ctx.printer,
-        &FULL,
-        &tokens,
-        full_row,
-    )?)
+    let rows = output::lists::print_table(&ctx.printer, table, &tokens, |t| row(t, people));
+    Ok(rows?)
 }
 
 /// Every value whole (a pipe, a file): what scripts read.
@@ -128,18 +130,6 @@ const FULL: [&str; 7] = [
     "REVOKED AT",
 ];
 
-fn full_row(t: &ManagementToken) -> [Cow<'_, str>; 7] {
-    [
-        t.id.as_str().into(),
-        t.description.as_str().into(),
-        t.token_prefix.as_str().into(),
-        crate::text::rfc3339(t.created_at).into(),
-        t.created_by.as_str().into(),
-        crate::text::rfc3339_or_dash(t.expires_at).into(),
-        crate::text::rfc3339_or_dash(t.revoked_at).into(),
-    ]
-}
-
 /// On a terminal: short ids (any unique prefix is accepted back), a status
 /// column and relative times.
 const PEOPLE: [&str; 6] = [
@@ -151,16 +141,29 @@ const PEOPLE: [&str; 6] = [
     "EXPIRES",
 ];
 
-fn people_row(t: &ManagementToken, now: chrono::DateTime<chrono::Utc>) -> [Cow<'_, str>; 6] {
+/// A token's cells under [`FULL`], or under [`PEOPLE`] at `now`.
+fn row(t: &ManagementToken, people: Option<chrono::DateTime<chrono::Utc>>) -> Vec<Cow<'_, str>> {
+    use crate::text::{rfc3339, rfc3339_or_dash};
     use output::lists::{expiry, relative, short_id, status};
-    [
-        short_id(&t.id).into(),
-        t.description.as_str().into(),
-        t.token_prefix.as_str().into(),
-        status(t.revoked_at, t.expires_at, now).into(),
-        relative(t.created_at, now).into(),
-        expiry(t.expires_at, now).into(),
-    ]
+    match people {
+        None => vec![
+            t.id.as_str().into(),
+            t.description.as_str().into(),
+            t.token_prefix.as_str().into(),
+            rfc3339(t.created_at).into(),
+            t.created_by.as_str().into(),
+            rfc3339_or_dash(t.expires_at).into(),
+            rfc3339_or_dash(t.revoked_at).into(),
+        ],
+        Some(now) => vec![
+            short_id(&t.id).into(),
+            t.description.as_str().into(),
+            t.token_prefix.as_str().into(),
+            status(t.revoked_at, t.expires_at, now).into(),
+            relative(t.created_at, now).into(),
+            expiry(t.expires_at, now).into(),
+        ],
+    }
 }
 
 pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {

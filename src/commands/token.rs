@@ -10,6 +10,7 @@ use crate::output;
 use crate::output::confirm::{REVOKE, confirm, require_terminal, revoke_question};
 use crate::provision;
 use crate::text::{rfc3339, rfc3339_or_dash, sanitize};
+use std::borrow::Cow;
 
 fn permissions_text(ps: &[Permission]) -> String {
     if ps.is_empty() {
@@ -104,6 +105,11 @@ fn print_created(ctx: &Context, c: &CreatedDatabaseToken, format: Format) -> any
 pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
+    let json = args.format.format == Format::Json;
+    // On a terminal: short ids, a status column, relative times from now; a
+    // pipe gets every value whole.
+    let people = (!json && output::lists::for_people()).then(chrono::Utc::now);
+    let mut table = output::Table::new(if people.is_some() { &PEOPLE } else { &COLUMNS });
     // Read item by item (10,000 tokens: issue 21).
     let resp = s
         .documented()?
@@ -111,43 +117,47 @@ pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| s.on_error(e))?;
     let by = |t: &DatabaseToken| (t.created_at, Box::<str>::from(t.id.as_str()));
-    let tokens = Listing::sorted(&resp, by).map_err(|e| s.on_error(e))?;
-    if args.format.format == Format::Json {
+    let measure = |t: &DatabaseToken| {
+        if !json {
+            table.measure(&list_row(t, people));
+        }
+    };
+    let tokens = Listing::sorted(&resp, by, measure).map_err(|e| s.on_error(e))?;
+    if json {
         return Ok(output::lists::print_json(&ctx.printer, &tokens)?);
     }
     if tokens.is_empty() {
         ctx.printer
             .status("No database tokens on this cluster yet.");
     }
-    if output::lists::for_people() {
-        // Short ids (a unique prefix is accepted back), a status column and
-        // relative times; a pipe gets every value whole.
-        use output::lists::{expiry, relative, short_id, status};
-        let now = chrono::Utc::now();
-        let header = [
-            "ID",
-            "DESCRIPTION",
-            "PERMISSIONS",
-            "STATUS",
-            "CREATED",
-            "EXPIRES",
-        ];
-        let rows = output::lists::print_table(&ctx.printer, &header, &tokens, |t| {
-            [
-                short_id(&t.id).into(),
-                sanitize(&t.description).into(),
-                permissions_text(&t.permissions).into(),
-                status(t.revoked_at, t.expires_at, now).into(),
-                relative(t.created_at, now).into(),
-                expiry(t.expires_at, now).into(),
-            ]
-        });
-        return Ok(rows?);
-    }
-    let rows = output::lists::print_table(&ctx.printer, &COLUMNS, &tokens, |t| {
-        row(t).map(std::borrow::Cow::Owned)
-    });
+    let rows = output::lists::print_table(&ctx.printer, table, &tokens, |t| list_row(t, people));
     Ok(rows?)
+}
+
+/// `token list` on a terminal.
+const PEOPLE: [&str; 6] = [
+    "ID",
+    "DESCRIPTION",
+    "PERMISSIONS",
+    "STATUS",
+    "CREATED",
+    "EXPIRES",
+];
+
+/// A token's cells under [`COLUMNS`], or under [`PEOPLE`] at `now`.
+fn list_row(t: &DatabaseToken, people: Option<chrono::DateTime<chrono::Utc>>) -> Vec<Cow<'_, str>> {
+    use output::lists::{expiry, relative, short_id, status};
+    match people {
+        None => row(t).into_iter().map(Cow::Owned).collect(),
+        Some(now) => vec![
+            short_id(&t.id).into(),
+            sanitize(&t.description).into(),
+            permissions_text(&t.permissions).into(),
+            status(t.revoked_at, t.expires_at, now).into(),
+            relative(t.created_at, now).into(),
+            expiry(t.expires_at, now).into(),
+        ],
+    }
 }
 
 /// Ids as typed, whole or as unique prefixes (terminal lists show eight

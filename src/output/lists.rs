@@ -70,21 +70,17 @@ pub fn print_json<T: serde::Serialize + serde::de::DeserializeOwned>(
 }
 
 /// A list as a table on stdout ([`super::table`]: fitted to a terminal,
-/// every cell escaped), written row by row: the items are read twice (widths,
-/// then lines), never held as rows of strings. `cells` gives an item's
-/// cells in header order (cells past the header are ignored).
-pub fn print_table<T: serde::de::DeserializeOwned, const N: usize>(
+/// every cell escaped), written row by row: `table` has measured every row
+/// already (while the list was sorted), so the items are read once more, never
+/// held as rows of strings. `cells` gives an item's cells in header order.
+pub fn print_table<T: serde::de::DeserializeOwned>(
     printer: &crate::printer::Printer,
-    header: &[&str],
+    mut table: super::Table<'_>,
     items: &Listing<'_, T>,
-    cells: impl for<'t> Fn(&'t T) -> [Cow<'t, str>; N],
+    cells: impl for<'t> Fn(&'t T) -> Vec<Cow<'t, str>>,
 ) -> std::io::Result<()> {
-    let mut table = super::Table::new(header);
-    items.for_each(|t| {
-        table.measure(&cells(t));
-        Ok::<_, std::io::Error>(())
-    })?;
-    table.fit(super::table_width(header));
+    let width = super::table_width(table.header());
+    table.fit(width);
     printer.data_with(|w| {
         let mut line = String::with_capacity(256);
         items.for_each(|t| {

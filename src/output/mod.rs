@@ -77,6 +77,10 @@ impl<'h> Table<'h> {
         }
     }
 
+    pub fn header(&self) -> &'h [&'h str] {
+        self.header
+    }
+
     /// Widen the columns for one row.
     pub fn measure<S: AsRef<str>>(&mut self, row: &[S]) {
         for (i, cell) in row.iter().enumerate() {
@@ -151,7 +155,8 @@ fn cols(s: &str) -> usize {
 /// `cell` escaped ([`crate::text::escape`]), copied into `scratch` only
 /// when something in it needs escaping.
 fn escaped<'c>(cell: &'c str, scratch: &'c mut String) -> &'c str {
-    if cell.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    // Printable ASCII: one comparison a byte (`b - 0x20 < 0x5f`).
+    if cell.bytes().all(|b| b.wrapping_sub(0x20) < 0x5f) {
         return cell;
     }
     *scratch = crate::text::escape(cell);
