@@ -183,7 +183,7 @@ pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     put(11, 2, t.hour());
     put(14, 2, t.minute());
     put(17, 2, t.second());
-    b.iter().map(|&c| char::from(c)).collect()
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// An instant as servers send it, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read

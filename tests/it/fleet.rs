@@ -316,8 +316,10 @@ fn served(cluster: &Cluster) -> u64 {
 
 /// `rotate --when-remaining`: safe to run hourly on every host. A token
 /// that does not expire within the window is left alone with one line (a
-/// JSON `unchanged` event with `--format json`), exit 0, after one request;
-/// one that does is rotated.
+/// JSON `unchanged` event with `--format json`), exit 0, after two requests
+/// (the documented API's pre-flight probe of `/`, which the cluster did not
+/// count before issue 21, and one `GET` of the token); one that does is
+/// rotated.
 #[test]
 fn when_remaining_rotates_only_a_token_that_is_due() {
     let (idp, cluster, mgmt) = setup();
@@ -329,7 +331,7 @@ fn when_remaining_rotates_only_a_token_that_is_due() {
     let before = served(&cluster);
     let out = x.run(&["rotate", "--when-remaining", "14d", "--store", "file:t"]);
     out.assert_success();
-    assert_eq!(served(&cluster) - before, 1, "one request\n{out}");
+    assert_eq!(served(&cluster) - before, 2, "probe + one GET\n{out}");
     assert_eq!(out.stderr.trim().lines().count(), 1, "one line\n{out}");
     assert!(out.stderr.contains("nothing to do"), "{out}");
     assert_eq!(x.token("t"), old);
