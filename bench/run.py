@@ -1067,18 +1067,25 @@ def db_mint_only():
     a("")
     a(DB_MINT_NOTE)
     a(DB_MINT_END)
+    replace_section(DB_MINT_BEGIN, DB_MINT_END, "\n".join(L), "## 2. Requests on the wire")
+    log("wrote the db-mint section of bench/RESULTS.md")
+
+
+def replace_section(begin, end, section, before):
+    """Put `section` (from the `begin` marker to the `end` one) into
+    RESULTS.md in place of the one there, else before the heading `before`
+    (else at the end); the rest is left as the last full run wrote it."""
     path = os.path.join(BENCH, "RESULTS.md")
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    section = "\n".join(L)
-    if DB_MINT_BEGIN in text and DB_MINT_END in text:
-        head, rest = text.split(DB_MINT_BEGIN, 1)
-        text = head + section + rest.split(DB_MINT_END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
+    elif before in text:
+        text = text.replace(before, section + "\n\n" + before, 1)
     else:
-        marker = "## 2. Requests on the wire"
-        text = text.replace(marker, section + "\n\n" + marker, 1) if marker in text else text + "\n" + section + "\n"
+        text = text + "\n" + section + "\n"
     with open(path, "w") as f:
         f.write(text)
-    log("wrote the db-mint section of bench/RESULTS.md")
 
 
 def rss_cell(rs):
@@ -1269,7 +1276,7 @@ def compare(before_bin):
            "before": BEFORE_BIN, "commit": sh("git rev-parse --short HEAD"),
            "dirty": bool(sh("git status --porcelain --untracked-files=no")),
            "load": [load_start, load_end], "noop": noop, "mint": mint, "lists": lists,
-           "seconds": time.time() - started, "rounds": rounds, "quick": QUICK}
+           "seconds": time.time() - started, "rounds": rounds, "quick": QUICK, "scale": SCALE_N}
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "compare.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -1277,6 +1284,7 @@ def compare(before_bin):
 
 
 def write_compare(res):
+    scale = res.get("scale", SCALE_N)
     L = [COMPARE_BEGIN, "## Issue 21: before → after", ""]
     a = L.append
     a(f"`scripts/bench.sh --compare {res['before']}` on {res['date']} (after = git {res['commit']}"
@@ -1316,28 +1324,18 @@ def write_compare(res):
         r = row["res"]
         curl = median([x[0] for x in r["curl"]])
         b, f = r["before"], r["after"]
-        a(f"| `{row['what']}` of {SCALE_N:,}: wall ÷ curl | ≤ 1.5 | {median([x[0] for x in b]) / curl:.2f} "
+        a(f"| `{row['what']}` of {scale:,}: wall ÷ curl | ≤ 1.5 | {median([x[0] for x in b]) / curl:.2f} "
           f"({ms([x[0] for x in b])}) | **{median([x[0] for x in f]) / curl:.2f}** ({ms([x[0] for x in f])}) | "
           f"curl {curl:.1f} ms, same list, same token; median of {len(f)}, stdout to /dev/null |")
-        a(f"| `{row['what']}` of {SCALE_N:,}: peak RSS | ≤ 12 MiB | {mib([x[1] for x in b])} | "
+        a(f"| `{row['what']}` of {scale:,}: peak RSS | ≤ 12 MiB | {mib([x[1] for x in b])} | "
           f"**{mib([x[1] for x in f])}** | /usr/bin/time %M (curl: {mib([x[1] for x in r['curl']])}) |")
     a("")
     a("The lists: `INFLUX_BOOTSTRAP_MGMT_TOKEN` (no IdP involved), a reference cluster holding "
-      f"{SCALE_N:,} management and {SCALE_N:,} database tokens; curl gets the same token from a header file. "
+      f"{scale:,} management and {scale:,} database tokens; curl gets the same token from a header file. "
       "The no-op: a management token minted with 30 days left, `file:` store, each binary its own HOME and "
       "state directory. `mint`: device-flow login approved at once (IdP interval 1 s), fresh session cache.")
     a(COMPARE_END)
-    path = os.path.join(BENCH, "RESULTS.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    section = "\n".join(L)
-    if COMPARE_BEGIN in text and COMPARE_END in text:
-        head, rest = text.split(COMPARE_BEGIN, 1)
-        text = head + section + rest.split(COMPARE_END, 1)[1]
-    else:
-        marker = "## 1. Pipeline overhead"
-        text = text.replace(marker, section + "\n\n" + marker, 1) if marker in text else text + "\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    replace_section(COMPARE_BEGIN, COMPARE_END, "\n".join(L), "## 1. Pipeline overhead")
     log("wrote the compare section of bench/RESULTS.md")
 
 
