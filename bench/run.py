@@ -996,8 +996,13 @@ def write_report(res, path):
     a("")
     a("Raw numbers of this run: `bench/out/results.json` (not committed).")
     a("")
+    # The sections other modes write (`--compare`) are kept.
+    old = open(path).read() if os.path.exists(path) else ""
     with open(path, "w") as f:
         f.write("\n".join(L))
+    if COMPARE_BEGIN in old and COMPARE_END in old:
+        kept = COMPARE_BEGIN + old.split(COMPARE_BEGIN, 1)[1].split(COMPARE_END, 1)[0] + COMPARE_END
+        replace_section(COMPARE_BEGIN, COMPARE_END, kept, "## 1. Pipeline overhead")
 
 
 DB_MINT_NOTE = (

@@ -23,7 +23,8 @@ set -euo pipefail
 T0=${EPOCHREALTIME/./}
 
 die() { echo "peer-curl: $*" >&2; exit 1; }
-ms() { echo $(( (${EPOCHREALTIME/./} - T0) / 1000 )); }
+# Marks without a subshell (every fork costs, and a script's cost is forks).
+mark() { printf -v "$1" '%d' $(( (${EPOCHREALTIME/./} - T0) / 1000 )); }
 
 issuer="" client_id="" resource="" cluster="" description="bench peer (curl)"
 scope="openid profile email offline_access"
@@ -42,30 +43,32 @@ done
 [ -n "$issuer" ] && [ -n "$client_id" ] && [ -n "$resource" ] && [ -n "$cluster" ] \
     || die "usage: pipeline.sh --issuer URL --client-id ID --resource URI --cluster URL"
 command -v jq >/dev/null || die "jq is not installed (apt-get install -y jq)"
-marks_imported=$(ms)
+mark marks_imported
 
-# curl prints the body, then a last line with the HTTP status.
-status_of() { tail -n1 <<<"$1"; }
-body_of() { sed '$d' <<<"$1"; }
+# curl prints the body, then a last line with the HTTP status: `split`
+# sets $status and $body (no subshell).
+split() { status=${1##*$'\n'}; body=${1%$'\n'*}; }
 CURL=(curl -sS --max-time 30 -w '\n%{http_code}')
 
 r=$("${CURL[@]}" "$issuer/.well-known/openid-configuration") || die "discovery failed"
-[ "$(status_of "$r")" = 200 ] || die "discovery: HTTP $(status_of "$r")"
-meta=$(body_of "$r")
-[ "$(jq -r '.issuer | rtrimstr("/")' <<<"$meta")" = "$issuer" ] || die "discovery: issuer mismatch"
-{ read -r device_endpoint; read -r token_endpoint; } < <(jq -r '.device_authorization_endpoint, .token_endpoint' <<<"$meta")
-marks_discovered=$(ms)
+split "$r"
+[ "$status" = 200 ] || die "discovery: HTTP $status"
+{ read -r meta_issuer; read -r device_endpoint; read -r token_endpoint; } < <(
+    jq -r '(.issuer | rtrimstr("/")), .device_authorization_endpoint, .token_endpoint' <<<"$body")
+[ "$meta_issuer" = "$issuer" ] || die "discovery: issuer mismatch"
+mark marks_discovered
 
 r=$("${CURL[@]}" -H 'Accept: application/json' \
     --data-urlencode "client_id=$client_id" --data-urlencode "scope=$scope" \
     --data-urlencode "resource=$resource" "$device_endpoint") || die "device authorization failed"
-da=$(body_of "$r")
-[ "$(status_of "$r")" = 200 ] || die "device authorization: HTTP $(status_of "$r") $(jq -r '.error // empty' <<<"$da" 2>/dev/null)"
-{ read -r device_code; read -r user_code; read -r interval; read -r expires_in; } < <(
-    jq -r '.device_code, .user_code, (.interval // 5), (.expires_in // 600)' <<<"$da")
-marks_device_code=$(ms)
-jq -cn --arg code "$user_code" --argjson interval "$interval" --argjson da "$da" \
-    '{event: "device_code", user_code: $code, verification_uri: $da.verification_uri, interval: $interval}'
+split "$r"
+[ "$status" = 200 ] || die "device authorization: HTTP $status $(jq -r '.error // empty' <<<"$body" 2>/dev/null)"
+# One jq: the fields, and the device_code event line (printed at once).
+{ read -r device_code; read -r interval; read -r expires_in; read -r event; } < <(
+    jq -r '.device_code, (.interval // 5), (.expires_in // 600),
+        ({event: "device_code", user_code, verification_uri, interval: (.interval // 5)} | tojson)' <<<"$body")
+mark marks_device_code
+echo "$event"
 
 polls=0 slow_downs=0
 deadline=$(( SECONDS + expires_in ))
@@ -77,33 +80,39 @@ while :; do
         --data-urlencode "grant_type=urn:ietf:params:oauth:grant-type:device_code" \
         --data-urlencode "device_code=$device_code" --data-urlencode "client_id=$client_id" \
         "$token_endpoint") || die "token request failed"
-    tok=$(body_of "$r")
-    if [ "$(status_of "$r")" = 200 ]; then
+    split "$r"
+    if [ "$status" = 200 ]; then
         break
     fi
-    case $(jq -r '.error // empty' <<<"$tok") in
+    error=$(jq -r '.error // "?"' <<<"$body")
+    case $error in
         authorization_pending) ;;
         slow_down) interval=$(( interval + 5 )); slow_downs=$(( slow_downs + 1 )) ;;
-        *) die "token: HTTP $(status_of "$r") $(jq -r '.error // "?"' <<<"$tok")" ;;
+        *) die "token: HTTP $status $error" ;;
     esac
 done
-access_token=$(jq -r '.access_token' <<<"$tok")
-marks_authorized=$(ms)
+read -r access_token < <(jq -r '.access_token' <<<"$body")
+mark marks_authorized
 
 # The bearer token reaches curl through a header file on stdin, never argv.
-key=$(cat /proc/sys/kernel/random/uuid)
+read -r key < /proc/sys/kernel/random/uuid
+# The description as a JSON string without a jq run: bash escapes \ and " (the
+# bench's descriptions hold no control characters).
+d=${description//\\/\\\\}
+d=${d//\"/\\\"}
 r=$(printf 'Authorization: Bearer %s\n' "$access_token" | "${CURL[@]}" -H @- \
     -H 'Accept: application/json' -H 'Content-Type: application/json' -H "Idempotency-Key: $key" \
-    --data-binary "$(jq -cn --arg d "$description" '{description: $d, expiresAt: null}')" \
+    --data-binary "{\"description\":\"$d\",\"expiresAt\":null}" \
     "$cluster/api/v0/management/tokens") || die "create failed"
-created=$(body_of "$r")
-[ "$(status_of "$r")" = 201 ] || die "create: HTTP $(status_of "$r") $(jq -r '.message // empty' <<<"$created" 2>/dev/null)"
-jq -e '.accessToken | type == "string"' <<<"$created" >/dev/null || die "create: no accessToken"
-marks_created=$(ms)
+split "$r"
+[ "$status" = 201 ] || die "create: HTTP $status $(jq -r '.message // empty' <<<"$body" 2>/dev/null)"
+created=$body
+mark marks_created
 
-jq -cn --argjson created "$created" --argjson polls "$polls" \
+# One jq: check the answer holds a token, and write the done line.
+jq -c --argjson polls "$polls" --argjson slow "$slow_downs" \
     --argjson m "{\"imported\":$marks_imported,\"discovered\":$marks_discovered,\"device_code\":$marks_device_code,\"authorized\":$marks_authorized,\"created\":$marks_created}" \
-    --argjson slow "$slow_downs" \
-    '{event: "done", wall_ms: $m.created, marks: $m, polls: $polls, slow_down: $slow,
+    'if (.accessToken | type) != "string" then error("create: no accessToken") else
+     {event: "done", wall_ms: $m.created, marks: $m, polls: $polls, slow_down: $slow,
       requests: {discovery: 1, device_authorization: 1, token: $polls, create: 1},
-      id: $created.id, token_prefix: $created.tokenPrefix}'
+      id, token_prefix: .tokenPrefix} end' <<<"$created" || die "create: no accessToken"
