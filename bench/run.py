@@ -49,6 +49,9 @@ CLUSTER_BIN = os.path.join(TARGET, "release", "reference-cluster")
 PEER_NODE_DIR = os.path.join(BENCH, "peers", "node")
 PEER_NODE = os.path.join(PEER_NODE_DIR, "pipeline.mjs")
 PEER_PY = os.path.join(BENCH, "peers", "python", "pipeline.py")
+PEER_CURL = os.path.join(BENCH, "peers", "curl", "pipeline.sh")
+# `--compare BIN`: the binary the "before" column runs (issue 21).
+BEFORE_BIN = None
 VENV_PY = os.path.join(BENCH, ".venv", "bin", "python")
 WRK_LUA = os.path.join(BENCH, "wrk", "create.lua")
 
@@ -300,7 +303,9 @@ IMPLS = [
     ("ours: mint --write-database (database token, documented API)", "ours-dbmint"),
     ("peer: Node.js openid-client", "node"),
     ("peer: Python authlib", "python"),
+    ("peer: bash + curl + jq", "curl"),
 ]
+PEERS = ("node", "python", "curl")
 # Where our overhead goes: `mint` again with parts of its fixed costs taken
 # away from the outside (no source change). Not part of the comparison.
 DIAGS = [
@@ -311,8 +316,12 @@ if shutil.which("eatmydata"):
 
 
 def pipeline_steps(impl, ctx, run_dir):
-    """The commands of one pipeline run; the first one prints the user code."""
+    """The commands of one pipeline run; the first one prints the user code.
+    `before-IMPL` runs IMPL with the `--compare` binary."""
     desc = f"bench {impl} {uuid.uuid4().hex[:8]}"
+    BIN = globals()["BIN"]
+    if impl.startswith("before-"):
+        impl, BIN = impl[len("before-"):], BEFORE_BIN
     if impl == "ours-2":
         return [[BIN, "login", "--force", "--format", "json", "--browser", "never"],
                 [BIN, "management", "create", "--description", desc, "--format", "json"]]
@@ -331,6 +340,8 @@ def pipeline_steps(impl, ctx, run_dir):
                  "--cluster", ctx["cluster"], "--description", desc, "--scope", SCOPES]
     if impl == "node":
         return [["node", PEER_NODE] + peer_args]
+    if impl == "curl":
+        return [["bash", PEER_CURL] + peer_args]
     return [[VENV_PY, PEER_PY] + peer_args]
 
 
@@ -398,10 +409,12 @@ def run_pipeline(impl, ctx):
     outputs = []
     t0 = time.perf_counter()
     t_code = t_approved = None
+    rss_kib = 0
     for i, cmd in enumerate(steps):
         cwd = PEER_NODE_DIR if impl == "node" else run_dir
         ts = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=cwd)
+        timed_cmd, rss_file = with_time(cmd)
+        p = subprocess.Popen(timed_cmd, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=cwd)
         if i == 0:
             first = p.stdout.readline()
             t_code = time.perf_counter()
@@ -418,7 +431,11 @@ def run_pipeline(impl, ctx):
             outputs.append(first + rest)
         else:
             outputs.append(p.stdout.read())
+        # The peak RSS of the process (and of what it waited for: curl and
+        # jq under the bash peer), from /usr/bin/time.
         rc = p.wait()
+        if rc == 0:
+            rss_kib = max(rss_kib, read_rss(rss_file))
         if rc != 0:
             raise RuntimeError(f"{impl}: {' '.join(cmd[:3])} exited {rc}; stderr:\n"
                                + open(stderr.name, errors="replace").read()[-1500:])
@@ -435,6 +452,7 @@ def run_pipeline(impl, ctx):
     r = {
         "impl": impl,
         "wall_ms": wall,
+        "rss_kib": rss_kib,
         "polls": polls,
         "slow_down": idp["slow_down"],
         "overhead_ms": wall - polls * INTERVAL * 1000,
@@ -463,7 +481,7 @@ def run_pipeline(impl, ctx):
             "cluster_other_routes": cl_req,
         },
         "cluster_jwks_fetches": cluster_jwks,
-        "peer_report": last if impl in ("node", "python") else None,
+        "peer_report": last if impl in PEERS else None,
     }
     shutil.rmtree(run_dir, ignore_errors=True)
     return r
@@ -783,24 +801,24 @@ def write_report(res, path):
     a(f"Wall time counts from spawning the first process to the exit of the last, so process start")
     a(f"(Node.js / Python runtime start and imports too) is included. {P['runs']} runs each, interleaved, after one warm-up run each.")
     a("")
-    a("| implementation | processes | wall median (ms) | token polls | overhead median (ms) | overhead min–max (ms) | spawn → user code (ms) | after the waits (ms) | servers' share (ms) | client's share (ms) | overhead ÷ ours |")
-    a("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    a("| implementation | processes | wall median (ms) | token polls | overhead median (ms) | overhead min–max (ms) | spawn → user code (ms) | after the waits (ms) | servers' share (ms) | client's share (ms) | overhead ÷ ours | peak RSS (MiB) |")
+    a("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     ours_oh = median([r["overhead_ms"] for r in p["ours-2"]])
     for label, impl in IMPLS:
+        if impl not in p:
+            continue  # a report of a run from before this implementation existed
         rs = p[impl]
         oh = [r["overhead_ms"] for r in rs]
         polls = sorted(set(r["polls"] for r in rs))
-        if impl not in p:
-            continue  # a report of a run from before this implementation existed
         a(f"| {label} | {2 if impl == 'ours-2' else 1} | {fmt(median([r['wall_ms'] for r in rs]))} | "
           f"{'/'.join(map(str, polls))} | **{fmt(median(oh))}** | {fmt(min(oh))}–{fmt(max(oh))} | "
           f"{fmt(median([r['to_code_ms'] for r in rs]))} | {fmt(median([r['after_waits_ms'] for r in rs]))} | "
           f"{fmt(median([r['idp_ms'] + r['cluster_ms'] for r in rs]))} | {fmt(median([r['client_ms'] for r in rs]))} | "
-          f"{median(oh) / ours_oh:.2f} |")
+          f"{median(oh) / ours_oh:.2f} | {rss_cell(rs)} |")
     a("")
-    node_oh = median([r["overhead_ms"] for r in p["node"]])
-    py_oh = median([r["overhead_ms"] for r in p["python"]])
-    fast_label, fast = ("Node.js openid-client", node_oh) if node_oh <= py_oh else ("Python authlib", py_oh)
+    peer_oh = [(median([r["overhead_ms"] for r in p[i]]), lb[len("peer: "):]) for lb, i in IMPLS
+               if i in PEERS and i in p]
+    fast, fast_label = min(peer_oh)
     mint_oh = median([r["overhead_ms"] for r in p["ours-mint"]])
     a(f"- Faster peer: **{fast_label}**, {fmt(fast)} ms overhead.")
     for label, v in (("`login` + `management create`", ours_oh), ("`mint --store file:` (also stores and verifies)", mint_oh)):
@@ -826,7 +844,7 @@ def write_report(res, path):
     a("")
     a("| peer | imports done | discovered | user code | authorized | created |")
     a("| --- | --- | --- | --- | --- | --- |")
-    for label, impl in [(lb, i) for lb, i in IMPLS if i in ("node", "python")]:
+    for label, impl in [(lb, i) for lb, i in IMPLS if i in PEERS and i in p]:
         marks = [r["peer_report"]["marks"] for r in p[impl]]
         def mk(k):
             vals = [mm[k] for mm in marks if k in mm]
@@ -978,8 +996,13 @@ def write_report(res, path):
     a("")
     a("Raw numbers of this run: `bench/out/results.json` (not committed).")
     a("")
+    # The sections other modes write (`--compare`) are kept.
+    old = open(path).read() if os.path.exists(path) else ""
     with open(path, "w") as f:
         f.write("\n".join(L))
+    if COMPARE_BEGIN in old and COMPARE_END in old:
+        kept = COMPARE_BEGIN + old.split(COMPARE_BEGIN, 1)[1].split(COMPARE_END, 1)[0] + COMPARE_END
+        replace_section(COMPARE_BEGIN, COMPARE_END, kept, "## 1. Pipeline overhead")
 
 
 DB_MINT_NOTE = (
@@ -1049,21 +1072,286 @@ def db_mint_only():
     a("")
     a(DB_MINT_NOTE)
     a(DB_MINT_END)
-    path = os.path.join(BENCH, "RESULTS.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    section = "\n".join(L)
-    if DB_MINT_BEGIN in text and DB_MINT_END in text:
-        head, rest = text.split(DB_MINT_BEGIN, 1)
-        text = head + section + rest.split(DB_MINT_END, 1)[1]
-    else:
-        marker = "## 2. Requests on the wire"
-        text = text.replace(marker, section + "\n\n" + marker, 1) if marker in text else text + "\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    replace_section(DB_MINT_BEGIN, DB_MINT_END, "\n".join(L), "## 2. Requests on the wire")
     log("wrote the db-mint section of bench/RESULTS.md")
 
 
+def replace_section(begin, end, section, before):
+    """Put `section` (from the `begin` marker to the `end` one) into
+    RESULTS.md in place of the one there, else before the heading `before`
+    (else at the end); the rest is left as the last full run wrote it."""
+    path = os.path.join(BENCH, "RESULTS.md")
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
+    elif before in text:
+        text = text.replace(before, section + "\n\n" + before, 1)
+    else:
+        text = text + "\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def rss_cell(rs):
+    vals = [r["rss_kib"] for r in rs if r.get("rss_kib")]
+    return f"{median(vals) / 1024:.1f}" if vals else "—"
+
+
+# ---------------------------------------------------------------------------
+# --compare BIN: issue 21's figures, before (BIN) and after (this tree), interleaved
+
+COMPARE_BEGIN = "<!-- compare: begin (scripts/bench.sh --compare BIN) -->"
+COMPARE_END = "<!-- compare: end -->"
+
+
+def with_time(cmd):
+    """`cmd` under /usr/bin/time, which writes its peak RSS (KiB) to a file:
+    (the command, the file). The RSS a child of this driver reports itself
+    (wait4) counts this Python process's pages from before the exec."""
+    out = os.path.join(WORK, f"rss-{uuid.uuid4().hex}")
+    return ["/usr/bin/time", "-f", "%M", "-o", out] + cmd, out
+
+
+def read_rss(path):
+    with open(path) as f:
+        rss = int(f.read().strip().splitlines()[-1])
+    os.unlink(path)
+    return rss
+
+
+def timed(cmd, env, cwd=ROOT):
+    """Wall ms (including /usr/bin/time's own start, the same for every
+    command) and peak RSS (KiB) of one command, stdout and stderr to /dev/null."""
+    cmd, rss_file = with_time(cmd)
+    t0 = time.perf_counter()
+    rc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    ms = (time.perf_counter() - t0) * 1000
+    if rc != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {rc}")
+    return ms, read_rss(rss_file)
+
+
+def interleaved(cmds, env, rounds):
+    """{name: [(ms, rss_kib)]}, every command once per round, order rotated."""
+    out = {name: [] for name, _ in cmds}
+    for i in range(rounds):
+        for name, cmd in cmds[i % len(cmds):] + cmds[:i % len(cmds)]:
+            out[name].append(timed(cmd, env))
+    return out
+
+
+def bulk_create_db(base, credential, n, threads=4):
+    """n database tokens (documented API), mixed expiries and permissions."""
+    u = urllib.parse.urlsplit(base)
+    errors = []
+
+    def worker(start):
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        for i in range(start, n, threads):
+            body = {"description": f"db token {i:05d} for telegraf-{i % 97}",
+                    "permissions": [{"action": "write", "resource": f"db{i % 7}"}]}
+            if i % 3:
+                body["expiresAt"] = f"2031-01-01T00:{i % 60:02d}:00Z"
+            conn.request("POST", "/api/v0/tokens", body=json.dumps(body), headers={
+                "Authorization": f"Bearer {credential}", "Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            if r.status not in (200, 201):
+                errors.append(r.status)
+        conn.close()
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise RuntimeError(f"bulk create (database tokens): {len(errors)} failures, e.g. HTTP {errors[0]}")
+
+
+def compare_lists(jwt, rounds):
+    """`management list` / `token list` of SCALE_N tokens, table and JSON, before
+    and after, beside curl fetching the same list with the same token."""
+    cluster = start_cluster("lists")
+    url = cluster["STACK_CLUSTER_URL"]
+    mgmt = create_token(url, jwt, "bench list credential")["accessToken"]
+    log(f"compare: {SCALE_N} management and {SCALE_N} database tokens")
+    bulk_create(url, mgmt, SCALE_N - 1)
+    bulk_create_db(url, mgmt, SCALE_N)
+    env = {"PATH": os.environ["PATH"], "HOME": WORK, "LANG": "C.UTF-8",
+           "INFLUX_BOOTSTRAP_CONFIG": cluster["INFLUX_BOOTSTRAP_CONFIG"],
+           "INFLUX_BOOTSTRAP_CACHE_DIR": os.path.join(WORK, "lists-cache"),
+           "INFLUX_BOOTSTRAP_MGMT_TOKEN": mgmt}
+    # curl gets the token from a header file (never argv), as a script would.
+    header = os.path.join(WORK, "lists-auth-header")
+    with open(os.open(header, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(f"Authorization: Bearer {mgmt}\n")
+    rows = []
+    for what, route in (("management list", "/api/v0/management/tokens"), ("token list", "/api/v0/tokens")):
+        curl = ["curl", "-sS", "-o", "/dev/null", "-H", f"@{header}", url + route]
+        for fmt_args, fmt_name in (([], "table"), (["--format", "json"], "JSON")):
+            verb = what.split()
+            cmds = [("before", [BEFORE_BIN] + verb + fmt_args), ("after", [BIN] + verb + fmt_args),
+                    ("curl", curl)]
+            for _, c in cmds:  # warm-up
+                timed(c, env)
+            res = interleaved(cmds, env, rounds)
+            rows.append({"what": f"{what} ({fmt_name})", "res": res})
+            log(f"compare: {what} ({fmt_name}): " + ", ".join(
+                f"{k} {median([m for m, _ in v]):.0f} ms" for k, v in res.items()))
+    return rows
+
+
+def compare_noop(stack, rounds):
+    """A scheduled run with nothing to do, before and after: `rotate
+    --when-remaining 14d` and `mint --if-missing` of a management token (30
+    days left), each host its own HOME and state directory."""
+    url = stack["STACK_CLUSTER_URL"]
+    jwt = harness_login(stack["STACK_ISSUER"])
+    mgmt = create_token(url, jwt, "bench no-op credential")["accessToken"]
+    base_env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8",
+                "INFLUX_BOOTSTRAP_CONFIG": stack["INFLUX_BOOTSTRAP_CONFIG"]}
+    homes = {}
+    for name, binary in (("before", BEFORE_BIN), ("after", BIN)):
+        home = os.path.join(WORK, f"noop-{name}")
+        os.makedirs(home)
+        env = dict(base_env, HOME=home, INFLUX_BOOTSTRAP_CACHE_DIR=os.path.join(home, "cache"),
+                   INFLUX_BOOTSTRAP_STATE_DIR=os.path.join(home, "state"))
+        subprocess.run([binary, "mint", "--description", f"bench no-op {name}", "--expires-in", "30d",
+                        "--store", f"file:{home}/token"], env=dict(env, INFLUX_BOOTSTRAP_MGMT_TOKEN=mgmt),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        homes[name] = (binary, env, home)
+    runs = {}
+    for verb, args in (("rotate --when-remaining 14d", ["rotate", "--when-remaining", "14d"]),
+                       ("mint --if-missing", ["mint", "--description", "bench no-op", "--if-missing",
+                                              "--min-remaining", "14d"])):
+        for name, (binary, env, home) in homes.items():
+            timed([binary] + args + ["--store", f"file:{home}/token"], env)  # warm-up
+        res = {name: [] for name in homes}
+        for i in range(rounds):
+            order = list(homes.items())
+            for name, (binary, env, home) in order[i % 2:] + order[:i % 2]:
+                before = cluster_stats(url)["requests"]
+                ms, rss = timed([binary] + args + ["--store", f"file:{home}/token"], env)
+                req = diff_counts(cluster_stats(url)["requests"], before)
+                res[name].append((ms, rss, sum(req.values()), req))
+        runs[verb] = res
+        log(f"compare: {verb}: " + ", ".join(f"{k} {median([r[0] for r in v]):.1f} ms, "
+                                            f"{v[-1][2]} request(s)" for k, v in res.items()))
+    return runs
+
+
+def compare_mint(stack, rounds):
+    """`mint` (management token, database token) with a device-flow login,
+    before and after, beside the bash + curl peer: overhead, requests, peak RSS."""
+    ctx = {"issuer": stack["STACK_ISSUER"], "cluster": stack["STACK_CLUSTER_URL"],
+           "profile": stack["INFLUX_BOOTSTRAP_CONFIG"],
+           "idp_log": LogTail(stack["STACK_IDP_LOG"]),
+           "cluster_log": LogTail(stack["STACK_CLUSTER_LOG"]),
+           "one_cert": None}
+    impls = ["before-ours-mint", "ours-mint", "before-ours-dbmint", "ours-dbmint", "curl"]
+    for impl in impls:
+        run_pipeline(impl, ctx)
+    res = {impl: [] for impl in impls}
+    for i in range(rounds):
+        for impl in impls[i % len(impls):] + impls[:i % len(impls)]:
+            res[impl].append(run_pipeline(impl, ctx))
+        log(f"compare: mint round {i + 1}/{rounds}")
+    return res
+
+
+def compare(before_bin):
+    global BEFORE_BIN, SCALE_N
+    BEFORE_BIN = os.path.abspath(before_bin)
+    # The issue's figure is for 10,000 tokens, BENCH_QUICK or not.
+    SCALE_N = int(os.environ.get("BENCH_SCALE", "10000"))
+    started = time.time()
+    for f in (BIN, CLUSTER_BIN, BEFORE_BIN):
+        if not os.path.exists(f):
+            raise SystemExit(f"missing {f}: run scripts/bench.sh --compare BIN (it builds first)")
+    load_start = other_load()
+    rounds = 5 if QUICK else 15
+    stack = start_stack()
+    noop = compare_noop(stack, rounds)
+    mint = compare_mint(stack, 3 if QUICK else RUNS)
+    lists = compare_lists(harness_login(stack["STACK_ISSUER"]), rounds)
+    load_end = other_load()
+    res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "before": BEFORE_BIN, "commit": sh("git rev-parse --short HEAD"),
+           "dirty": bool(sh("git status --porcelain --untracked-files=no")),
+           "load": [load_start, load_end], "noop": noop, "mint": mint, "lists": lists,
+           "seconds": time.time() - started, "rounds": rounds, "quick": QUICK, "scale": SCALE_N}
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "compare.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    write_compare(res)
+
+
+def write_compare(res):
+    scale = res.get("scale", SCALE_N)
+    L = [COMPARE_BEGIN, "## Issue 21: before → after", ""]
+    a = L.append
+    a(f"`scripts/bench.sh --compare {res['before']}` on {res['date']} (after = git {res['commit']}"
+      f"{' + uncommitted changes' if res['dirty'] else ''}, this tree's release build; before = that binary)"
+      f"{', BENCH_QUICK=1: fewer runs' if res['quick'] else ''}; {res['seconds']:.0f} s. Before and after run "
+      f"interleaved, same stack. Load average at the start {res['load'][0]['loadavg']} (CPU busy "
+      f"{res['load'][0]['busy_pct']:.0f} %), at the end {res['load'][1]['loadavg']}: on two shared cores, "
+      "compare the columns of one row, not runs of different days.")
+    a("")
+    a("| figure | target | before | after | how |")
+    a("| --- | --- | ---: | ---: | --- |")
+    ms = lambda xs: f"{median(xs):.1f} ms"
+    mib = lambda xs: f"{median(xs) / 1024:.1f} MiB"
+    for verb, r in res["noop"].items():
+        b, f = r["before"], r["after"]
+        a(f"| `{verb}`, nothing to do: wall | ≤ 10 ms | {ms([x[0] for x in b])} | **{ms([x[0] for x in f])}** | "
+          f"median of {len(f)}, process start to exit |")
+        a(f"| `{verb}`, nothing to do: cluster requests | ≤ 1 | {b[-1][2]} | **{f[-1][2]}** | "
+          f"reference cluster `/__test/stats`; after: {', '.join(f'`{k}` {v}' for k, v in f[-1][3].items())} |")
+        a(f"| `{verb}`, nothing to do: peak RSS | | {mib([x[1] for x in b])} | {mib([x[1] for x in f])} | /usr/bin/time %M |")
+    m = res["mint"]
+    for label, impl, target in (("`mint --store file:` (management token)", "ours-mint", "≤ 20 ms"),
+                                ("`mint --write-database` (database token)", "ours-dbmint", "≤ 22 ms")):
+        b, f = m["before-" + impl], m[impl]
+        oh = lambda rs: median([r["overhead_ms"] for r in rs])
+        tot = lambda rs: rs[-1]["requests"]["discovery"] + rs[-1]["requests"]["device_authorization"] + \
+            rs[-1]["requests"]["token_polls"] + rs[-1]["requests"]["jwks"] + rs[-1]["requests"]["create"] + \
+            rs[-1]["requests"]["verify"] + rs[-1]["requests"]["cluster_other"]
+        a(f"| {label}: overhead | {target} | {oh(b):.0f} ms | **{oh(f):.0f} ms** | wall − polls × 1 s, median of {len(f)} |")
+        a(f"| {label}: requests | | {tot(b)} | {tot(f)} | IdP + cluster stats |")
+        a(f"| {label}: peak RSS | ≤ 9 MiB | {rss_cell(b)} MiB | **{rss_cell(f)} MiB** | /usr/bin/time %M |")
+    c = m["curl"]
+    a(f"| peer: bash + curl + jq, same pipeline | | | {median([r['overhead_ms'] for r in c]):.0f} ms, "
+      f"{c[-1]['requests']['discovery'] + c[-1]['requests']['device_authorization'] + c[-1]['requests']['token_polls'] + c[-1]['requests']['create']} requests, "
+      f"{rss_cell(c)} MiB | overhead, requests, peak RSS (bash and what it waited for) |")
+    for row in res["lists"]:
+        r = row["res"]
+        curl = median([x[0] for x in r["curl"]])
+        b, f = r["before"], r["after"]
+        a(f"| `{row['what']}` of {scale:,}: wall ÷ curl | ≤ 1.5 | {median([x[0] for x in b]) / curl:.2f} "
+          f"({ms([x[0] for x in b])}) | **{median([x[0] for x in f]) / curl:.2f}** ({ms([x[0] for x in f])}) | "
+          f"curl {curl:.1f} ms, same list, same token; median of {len(f)}, stdout to /dev/null |")
+        a(f"| `{row['what']}` of {scale:,}: peak RSS | ≤ 12 MiB | {mib([x[1] for x in b])} | "
+          f"**{mib([x[1] for x in f])}** | /usr/bin/time %M (curl: {mib([x[1] for x in r['curl']])}) |")
+    a("")
+    a("The lists: `INFLUX_BOOTSTRAP_MGMT_TOKEN` (no IdP involved), a reference cluster holding "
+      f"{scale:,} management and {scale:,} database tokens; curl gets the same token from a header file. "
+      "The no-op: a management token minted with 30 days left, `file:` store, each binary its own HOME and "
+      "state directory. `mint`: device-flow login approved at once (IdP interval 1 s), fresh session cache.")
+    a(COMPARE_END)
+    replace_section(COMPARE_BEGIN, COMPARE_END, "\n".join(L), "## 1. Pipeline overhead")
+    log("wrote the compare section of bench/RESULTS.md")
+
+
 def main():
+    if sys.argv[1:2] == ["--compare"] and len(sys.argv) == 3:
+        compare(sys.argv[2])
+        return
+    if sys.argv[1:] == ["--compare-report"]:
+        with open(os.path.join(OUT, "compare.json")) as f:
+            write_compare(json.load(f))
+        return
     if sys.argv[1:] == ["--db-mint-only"]:
         db_mint_only()
         return

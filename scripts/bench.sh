@@ -5,6 +5,10 @@
 #   BENCH_QUICK=1 scripts/bench.sh    # fewer runs, shorter load: a smoke test, not for comparison
 #   scripts/bench.sh --db-mint-only   # only `mint` of a database token beside the management-token
 #                                     # one (section 1b of RESULTS.md); needs no hyperfine, wrk or peers
+#   scripts/bench.sh --compare BIN    # issue 21's figures, BIN (an older release binary) before, this
+#                                     # tree after, interleaved: lists of 10,000 vs curl, the scheduled
+#                                     # no-op, mint overhead/requests/peak RSS beside the bash + curl peer
+#                                     # (the "Issue 21" section of RESULTS.md); needs curl and jq
 #
 # Optional: eatmydata (Debian package) adds a diagnostic row with fsync off.
 # Also: BENCH_RUNS=N (pipeline runs per implementation, default 10),
@@ -23,21 +27,26 @@ ROOT=$PWD
 export BENCH_STARTED
 BENCH_STARTED=$(date +%s)
 
-DB_MINT_ONLY=0
+DB_MINT_ONLY=0 COMPARE=""
 [ "${1:-}" = "--db-mint-only" ] && DB_MINT_ONLY=1
-TOOLS=(cargo node npm python3 hyperfine wrk curl /usr/bin/time git)
+if [ "${1:-}" = "--compare" ]; then
+    [ -x "${2:-}" ] || { echo "bench: --compare needs an executable influx-bootstrap binary (the 'before')" >&2; exit 2; }
+    COMPARE=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+fi
+TOOLS=(cargo node npm python3 hyperfine wrk curl jq bash /usr/bin/time git)
 [ "$DB_MINT_ONLY" = 1 ] && TOOLS=(cargo node npm python3 curl git)
+[ -n "$COMPARE" ] && TOOLS=(cargo node npm python3 curl jq bash git)
 missing=()
 for tool in "${TOOLS[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bench: missing tools: ${missing[*]}" >&2
-    echo "bench: on Debian: apt-get install -y hyperfine wrk time curl nodejs npm python3-venv" >&2
+    echo "bench: on Debian: apt-get install -y hyperfine wrk time curl jq nodejs npm python3-venv" >&2
     exit 1
 fi
-[ "$DB_MINT_ONLY" = 1 ] || command -v eatmydata >/dev/null 2>&1 || echo "bench: note: eatmydata not installed; the fsync-off diagnostic row is skipped (apt-get install -y eatmydata)" >&2
-[ "$DB_MINT_ONLY" = 1 ] || python3 -c 'import venv' 2>/dev/null || { echo "bench: python3 has no venv module (apt-get install -y python3-venv)" >&2; exit 1; }
+[ "$DB_MINT_ONLY" = 1 ] || [ -n "$COMPARE" ] || command -v eatmydata >/dev/null 2>&1 || echo "bench: note: eatmydata not installed; the fsync-off diagnostic row is skipped (apt-get install -y eatmydata)" >&2
+[ "$DB_MINT_ONLY" = 1 ] || [ -n "$COMPARE" ] || python3 -c 'import venv' 2>/dev/null || { echo "bench: python3 has no venv module (apt-get install -y python3-venv)" >&2; exit 1; }
 
 DRIVER_PID=""
 cleanup() {
@@ -65,6 +74,15 @@ npm_ci() {
         touch "$dir/node_modules"
     fi
 }
+if [ -n "$COMPARE" ]; then
+    echo "==> before ($COMPARE) and after (this tree), interleaved (bench/run.py --compare)" >&2
+    python3 bench/run.py --compare "$COMPARE" &
+    DRIVER_PID=$!
+    wait "$DRIVER_PID"
+    DRIVER_PID=""
+    echo "==> done in $(( $(date +%s) - BENCH_STARTED )) s: $ROOT/bench/RESULTS.md (section \"Issue 21\")" >&2
+    exit 0
+fi
 if [ "$DB_MINT_ONLY" = 1 ]; then
     echo "==> mint of a database token beside a management token (bench/run.py --db-mint-only)" >&2
     python3 bench/run.py --db-mint-only &

@@ -579,6 +579,11 @@ pub enum ClusterError {
         "the cluster answered with a token that {why}; it was never shown or stored, and {what}"
     )]
     UnsafeToken { why: String, what: String },
+    /// The pre-flight probe's verdict, reached after the first request of a
+    /// run that let that request stand in for the probe (issue 21): the
+    /// same words, exit code and hint as the probe run first.
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
 }
 
 /// What a call to the cluster answered, or why it did not.
@@ -600,6 +605,7 @@ impl ClusterError {
 impl Classify for ClusterError {
     fn exit_code(&self) -> i32 {
         match self {
+            ClusterError::Probe(p) => p.exit_code(),
             ClusterError::Unauthorized { .. } | ClusterError::Forbidden { .. } => {
                 exit::CLUSTER_AUTH
             }
@@ -612,6 +618,7 @@ impl Classify for ClusterError {
     }
     fn hint(&self) -> Option<String> {
         match self {
+            ClusterError::Probe(p) => p.hint(),
             ClusterError::Unauthorized { credential, .. } if credential.starts_with("OAuth") => Some(
                 "the cached session was dropped; run `influx-bootstrap login --force` and try again".into(),
             ),

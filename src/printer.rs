@@ -220,12 +220,46 @@ impl Printer {
 
     /// One JSON document (or event) per line on stdout, flushed at once so a
     /// wrapper reading the stream sees it immediately.
-    pub fn json<T: Serialize>(&self, value: &T) -> std::io::Result<()> {
-        let json = serde_json::to_string(value).map_err(std::io::Error::other)?;
-        // Same document, but no bidi or invisible character reaches a terminal.
-        let mut line = crate::text::json_escape_hidden(&json);
-        line.push('\n');
-        self.data(&line)
+    pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> std::io::Result<()> {
+        // No bidi or invisible character reaches a terminal.
+        let mut line = Vec::with_capacity(256);
+        crate::text::json_to_writer(&mut line, value).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.data(&String::from_utf8(line).map_err(std::io::Error::other)?)
+    }
+
+    /// Data on stdout written in pieces by `write` (a list of 10,000 tokens,
+    /// never held whole in memory), through one buffered lock; flushed once
+    /// at the end. A closed stdout drops the rest quietly, as [`Self::data`].
+    pub fn data_with(
+        &self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        if self.0.stdout_closed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let r = match &self.0.sink {
+            Sink::Capture(c) => {
+                let mut buf = Vec::new();
+                let r = write(&mut buf);
+                if let Ok(mut c) = c.lock() {
+                    c.stdout.push_str(&String::from_utf8_lossy(&buf));
+                }
+                r
+            }
+            Sink::Process => {
+                let mut out =
+                    std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+                write(&mut out).and_then(|()| out.flush())
+            }
+        };
+        match r {
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => {
+                self.0.stdout_closed.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     fn stderr(&self, line: &str) {

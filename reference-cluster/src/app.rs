@@ -42,6 +42,14 @@ async fn faults_and_stats(
     next.run(req).await
 }
 
+/// A request no route serves (a pre-flight probe of `/`, a wrong path): 404,
+/// counted as `"METHOD (no route)"` so that a test counting what a run sent
+/// sees every request (issue 21; test-control routes stay uncounted).
+async fn unrouted(State(state): State<Arc<AppState>>, method: Method) -> ApiError {
+    state.count_request(format!("{method} (no route)"));
+    not_found().await
+}
+
 /// One access-log line per request: method, path, status, principal. Never
 /// headers or bodies (which may hold credentials).
 async fn access_log(mut req: Request, next: Next) -> Response {
@@ -105,7 +113,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         router = router.merge(test_control::routes());
     }
     router
-        .fallback(not_found)
+        .fallback(unrouted)
         .layer(middleware::from_fn(access_log))
         .with_state(state)
 }

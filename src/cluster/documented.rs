@@ -18,7 +18,7 @@
 //!   token create anyway, and never depend on it).
 //! - **Shapes**: camelCase on the wire, snake_case in everything we print.
 //!   `200` for POSTs (201 accepted too), `204` for DELETEs (any 2xx accepted).
-use super::{ClusterClient, Credential, Missing, RetryPolicy, expect, status_error};
+use super::{ClusterClient, Credential, Missing, RetryPolicy, expect, expect_status, status_error};
 use crate::error::{ClusterError, ConfigError};
 use crate::http::{HttpClient, Response};
 use crate::secret::Secret;
@@ -112,11 +112,12 @@ pub struct DatabaseToken {
     pub description: String,
     #[serde(default)]
     pub permissions: Vec<Permission>,
+    #[serde(deserialize_with = "crate::text::utc")]
     pub created_at: DateTime<Utc>,
     /// None: never expires.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::text::utc_opt")]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::text::utc_opt")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -657,6 +658,16 @@ impl<'a> DocumentedClient<'a> {
         };
         let resp = self.send(cred, Method::GET, route, None, &[]).await?;
         expect(&resp, 200, cred, None)
+    }
+
+    /// [`Self::list_tokens`] unparsed, for `token list` (read item by item).
+    pub async fn list_tokens_response(&self, cred: &Credential) -> Result<Response, ClusterError> {
+        let route = Route {
+            collection: Collection::Tokens,
+            item: None,
+        };
+        let resp = self.send(cred, Method::GET, route, None, &[]).await?;
+        expect_status(resp, 200, cred)
     }
 
     /// Create a database token. Never retried: the documented API has no

@@ -19,6 +19,7 @@ pub mod documented;
 pub mod expiry;
 pub mod ids;
 pub mod influxctl;
+pub mod listing;
 pub mod ours;
 pub mod probe;
 
@@ -32,9 +33,12 @@ pub struct ManagementToken {
     pub id: String,
     pub description: String,
     pub token_prefix: String,
+    #[serde(deserialize_with = "crate::text::utc")]
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    #[serde(default, deserialize_with = "crate::text::utc_opt")]
     pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::text::utc_opt")]
     pub revoked_at: Option<DateTime<Utc>>,
     /// A database token's permissions (through `provision`'s database-token
     /// adapter); management tokens have none.
@@ -170,6 +174,19 @@ impl<'a> ClusterClient<'a> {
         u
     }
 
+    /// This client with one attempt and no retry (a first request that
+    /// stands in for the pre-flight probe, which is never retried).
+    pub fn once(&self) -> ClusterClient<'a> {
+        ClusterClient {
+            http: self.http,
+            base: self.base.clone(),
+            retry: RetryPolicy {
+                attempts: 1,
+                ..self.retry
+            },
+        }
+    }
+
     /// Send with retries. `idempotent` is false only for a POST without a key.
     async fn call(
         &self,
@@ -261,6 +278,14 @@ impl<'a> ClusterClient<'a> {
         let url = self.url(&[]);
         let resp = self.call(Method::GET, &url, cred, None, &[], true).await?;
         expect(&resp, 200, cred, None)
+    }
+
+    /// [`Self::list`] unparsed: `management list` reads the items one by
+    /// one ([`listing::Listing`]) instead of holding them all parsed.
+    pub async fn list_response(&self, cred: &Credential) -> Result<Response, ClusterError> {
+        let url = self.url(&[]);
+        let resp = self.call(Method::GET, &url, cred, None, &[], true).await?;
+        expect_status(resp, 200, cred)
     }
 
     pub async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
@@ -463,16 +488,30 @@ fn expect<T: serde::de::DeserializeOwned>(
     cred: &Credential,
     missing: Option<Missing<'_>>,
 ) -> Result<T, ClusterError> {
-    if resp.status == want || (want == 200 && resp.status == 200) {
-        return serde_json::from_slice(&resp.body).map_err(|e| ClusterError::BadResponse {
-            url: resp.url.clone(),
-            cause: format!(
-                "HTTP {} with a body that does not match the API ({e})",
-                resp.status
-            ),
-        });
+    if resp.status == want {
+        return serde_json::from_slice(&resp.body).map_err(|e| not_the_api(resp, e));
     }
     Err(status_error(resp, cred, missing))
+}
+
+/// `resp` when it has the status wanted, else the error [`expect`] gives:
+/// for a body read item by item ([`listing`]).
+fn expect_status(resp: Response, want: u16, cred: &Credential) -> Result<Response, ClusterError> {
+    if resp.status == want {
+        return Ok(resp);
+    }
+    Err(status_error(&resp, cred, None))
+}
+
+/// A body that does not parse as what the API documents.
+pub(crate) fn not_the_api(resp: &Response, e: serde_json::Error) -> ClusterError {
+    ClusterError::BadResponse {
+        url: resp.url.clone(),
+        cause: format!(
+            "HTTP {} with a body that does not match the API ({e})",
+            resp.status
+        ),
+    }
 }
 
 fn status_error(resp: &Response, cred: &Credential, missing: Option<Missing<'_>>) -> ClusterError {

@@ -1,9 +1,11 @@
 //! `management create|list|revoke`.
 use super::Context;
 use crate::cli::{CreateArgs, Format, ListArgs, RevokeArgs, SortKey};
+use crate::cluster::listing::Listing;
 use crate::cluster::{CreatedToken, ManagementToken, expiry};
 use crate::output;
 use crate::provision::{self, TokenApi, Want};
+use std::borrow::Cow;
 
 pub fn token_rows(t: &ManagementToken) -> Vec<Vec<String>> {
     vec![
@@ -57,31 +59,26 @@ fn print_created(ctx: &Context, c: &CreatedToken, format: Format) -> anyhow::Res
     crate::commands::data(ctx, &output::table(&["FIELD", "VALUE"], &rows))
 }
 
-pub fn sort_tokens(tokens: &mut [ManagementToken], key: SortKey) {
-    // `None` (never expires / not revoked) sorts last.
-    fn opt(
-        t: &Option<chrono::DateTime<chrono::Utc>>,
-    ) -> (bool, Option<chrono::DateTime<chrono::Utc>>) {
-        (t.is_none(), *t)
-    }
-    match key {
-        SortKey::Created => {
-            tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)))
-        }
-        SortKey::Id => tokens.sort_by(|a, b| a.id.cmp(&b.id)),
-        SortKey::Description => tokens.sort_by(|a, b| {
-            (a.description.to_lowercase(), &a.id).cmp(&(b.description.to_lowercase(), &b.id))
-        }),
-        SortKey::Prefix => {
-            tokens.sort_by(|a, b| (&a.token_prefix, &a.id).cmp(&(&b.token_prefix, &b.id)))
-        }
-        SortKey::Expires => {
-            tokens.sort_by(|a, b| (opt(&a.expires_at), &a.id).cmp(&(opt(&b.expires_at), &b.id)))
-        }
-        SortKey::Revoked => {
-            tokens.sort_by(|a, b| (opt(&a.revoked_at), &a.id).cmp(&(opt(&b.revoked_at), &b.id)))
-        }
-    }
+/// The order `--sort` asks for: a key, then the id. `None` (never expires /
+/// not revoked) sorts last.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Order {
+    At(bool, Option<chrono::DateTime<chrono::Utc>>),
+    Text(String),
+    Id,
+}
+
+fn order(t: &ManagementToken, key: SortKey) -> (Order, Box<str>) {
+    let at = |t: Option<chrono::DateTime<chrono::Utc>>| Order::At(t.is_none(), t);
+    let by = match key {
+        SortKey::Created => at(Some(t.created_at)),
+        SortKey::Id => Order::Id,
+        SortKey::Description => Order::Text(t.description.to_lowercase()),
+        SortKey::Prefix => Order::Text(t.token_prefix.clone()),
+        SortKey::Expires => at(t.expires_at),
+        SortKey::Revoked => at(t.revoked_at),
+    };
+    (by, t.id.as_str().into())
 }
 
 pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
@@ -89,81 +86,84 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let (backend, s) = ctx
         .backend(&cfg, &http, Want::Management, &args.device)
         .await?;
-    let mut tokens = backend.list(&s.cred).await.map_err(|e| s.on_error(e))?;
-    sort_tokens(&mut tokens, args.sort);
-    if args.format.format == Format::Json {
-        return Ok(ctx.printer.json(&tokens)?);
+    let json = args.format.format == Format::Json;
+    // On a terminal: short ids, a status column, relative times from now.
+    let people = (!json && output::lists::for_people()).then(chrono::Utc::now);
+    let mut table = output::Table::new(if people.is_some() { &PEOPLE } else { &FULL });
+    let measure = |t: &ManagementToken| {
+        if !json {
+            table.measure(&row(t, people));
+        }
+    };
+    // Over our API the answer is read item by item (10,000 tokens: issue 21).
+    let by = |t: &ManagementToken| order(t, args.sort);
+    let resp;
+    let tokens = match backend.list_response(&s.cred).await {
+        Some(r) => {
+            resp = r.map_err(|e| s.on_error(e))?;
+            Listing::sorted(&resp, by, measure).map_err(|e| s.on_error(e))?
+        }
+        None => {
+            let all = backend.list(&s.cred).await.map_err(|e| s.on_error(e))?;
+            Listing::parsed(all, by, measure)
+        }
+    };
+    if json {
+        return Ok(output::lists::print_json(&ctx.printer, &tokens)?);
     }
     if tokens.is_empty() {
         ctx.printer
             .status("No management tokens on this cluster yet.");
     }
-    let table = if output::lists::for_people() {
-        people_table(&tokens, chrono::Utc::now())
-    } else {
-        full_table(&tokens)
-    };
-    crate::commands::data(ctx, &table)
+    let rows = output::lists::print_table(&ctx.printer, table, &tokens, |t| row(t, people));
+    Ok(rows?)
 }
 
 /// Every value whole (a pipe, a file): what scripts read.
-fn full_table(tokens: &[ManagementToken]) -> String {
-    let rows: Vec<Vec<String>> = tokens
-        .iter()
-        .map(|t| {
-            vec![
-                t.id.clone(),
-                t.description.clone(),
-                t.token_prefix.clone(),
-                crate::text::rfc3339(t.created_at),
-                t.created_by.clone(),
-                crate::text::rfc3339_or_dash(t.expires_at),
-                crate::text::rfc3339_or_dash(t.revoked_at),
-            ]
-        })
-        .collect();
-    output::table(
-        &[
-            "ID",
-            "DESCRIPTION",
-            "PREFIX",
-            "CREATED AT",
-            "CREATED BY",
-            "EXPIRES AT",
-            "REVOKED AT",
-        ],
-        &rows,
-    )
-}
+const FULL: [&str; 7] = [
+    "ID",
+    "DESCRIPTION",
+    "PREFIX",
+    "CREATED AT",
+    "CREATED BY",
+    "EXPIRES AT",
+    "REVOKED AT",
+];
 
 /// On a terminal: short ids (any unique prefix is accepted back), a status
 /// column and relative times.
-fn people_table(tokens: &[ManagementToken], now: chrono::DateTime<chrono::Utc>) -> String {
+const PEOPLE: [&str; 6] = [
+    "ID",
+    "DESCRIPTION",
+    "PREFIX",
+    "STATUS",
+    "CREATED",
+    "EXPIRES",
+];
+
+/// A token's cells under [`FULL`], or under [`PEOPLE`] at `now`.
+fn row(t: &ManagementToken, people: Option<chrono::DateTime<chrono::Utc>>) -> Vec<Cow<'_, str>> {
+    use crate::text::{rfc3339, rfc3339_or_dash};
     use output::lists::{expiry, relative, short_id, status};
-    let rows: Vec<Vec<String>> = tokens
-        .iter()
-        .map(|t| {
-            vec![
-                short_id(&t.id),
-                t.description.clone(),
-                t.token_prefix.clone(),
-                status(t.revoked_at, t.expires_at, now).into(),
-                relative(t.created_at, now),
-                expiry(t.expires_at, now),
-            ]
-        })
-        .collect();
-    output::table(
-        &[
-            "ID",
-            "DESCRIPTION",
-            "PREFIX",
-            "STATUS",
-            "CREATED",
-            "EXPIRES",
+    match people {
+        None => vec![
+            t.id.as_str().into(),
+            t.description.as_str().into(),
+            t.token_prefix.as_str().into(),
+            rfc3339(t.created_at).into(),
+            t.created_by.as_str().into(),
+            rfc3339_or_dash(t.expires_at).into(),
+            rfc3339_or_dash(t.revoked_at).into(),
         ],
-        &rows,
-    )
+        Some(now) => vec![
+            short_id(&t.id).into(),
+            t.description.as_str().into(),
+            t.token_prefix.as_str().into(),
+            status(t.revoked_at, t.expires_at, now).into(),
+            relative(t.created_at, now).into(),
+            expiry(t.expires_at, now).into(),
+        ],
+    }
 }
 
 pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {

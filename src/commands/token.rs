@@ -5,10 +5,12 @@ use super::Context;
 use crate::cli::{Format, ReadArgs, TokenCreateArgs, TokenGetArgs, TokenRevokeArgs};
 use crate::cluster::documented::{self, CreatedDatabaseToken, DatabaseToken, Permission};
 use crate::cluster::expiry;
+use crate::cluster::listing::Listing;
 use crate::output;
 use crate::output::confirm::{REVOKE, confirm, require_terminal, revoke_question};
 use crate::provision;
 use crate::text::{rfc3339, rfc3339_or_dash, sanitize};
+use std::borrow::Cow;
 
 fn permissions_text(ps: &[Permission]) -> String {
     if ps.is_empty() {
@@ -27,8 +29,8 @@ const COLUMNS: [&str; 6] = [
     "REVOKED AT",
 ];
 
-fn row(t: &DatabaseToken) -> Vec<String> {
-    vec![
+fn row(t: &DatabaseToken) -> [String; 6] {
+    [
         sanitize(&t.id),
         sanitize(&t.description),
         permissions_text(&t.permissions),
@@ -102,49 +104,59 @@ fn print_created(ctx: &Context, c: &CreatedDatabaseToken, format: Format) -> any
 pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
     let s = ctx.session(&cfg, &http, &args.device).await?;
-    let mut tokens = s
+    let json = args.format.format == Format::Json;
+    // On a terminal: short ids, a status column, relative times from now; a
+    // pipe gets every value whole.
+    let people = (!json && output::lists::for_people()).then(chrono::Utc::now);
+    let mut table = output::Table::new(if people.is_some() { &PEOPLE } else { &COLUMNS });
+    // Read item by item (10,000 tokens: issue 21).
+    let resp = s
         .documented()?
-        .list_tokens(&s.cred)
+        .list_tokens_response(&s.cred)
         .await
         .map_err(|e| s.on_error(e))?;
-    tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    if args.format.format == Format::Json {
-        return super::json(ctx, &tokens);
+    let by = |t: &DatabaseToken| (t.created_at, Box::<str>::from(t.id.as_str()));
+    let measure = |t: &DatabaseToken| {
+        if !json {
+            table.measure(&list_row(t, people));
+        }
+    };
+    let tokens = Listing::sorted(&resp, by, measure).map_err(|e| s.on_error(e))?;
+    if json {
+        return Ok(output::lists::print_json(&ctx.printer, &tokens)?);
     }
     if tokens.is_empty() {
         ctx.printer
             .status("No database tokens on this cluster yet.");
     }
-    if output::lists::for_people() {
-        // Short ids (a unique prefix is accepted back), a status column and
-        // relative times; a pipe gets every value whole.
-        use output::lists::{expiry, relative, short_id, status};
-        let now = chrono::Utc::now();
-        let rows: Vec<Vec<String>> = tokens
-            .iter()
-            .map(|t| {
-                vec![
-                    short_id(&t.id),
-                    sanitize(&t.description),
-                    permissions_text(&t.permissions),
-                    status(t.revoked_at, t.expires_at, now).into(),
-                    relative(t.created_at, now),
-                    expiry(t.expires_at, now),
-                ]
-            })
-            .collect();
-        let header = [
-            "ID",
-            "DESCRIPTION",
-            "PERMISSIONS",
-            "STATUS",
-            "CREATED",
-            "EXPIRES",
-        ];
-        return super::data(ctx, &output::table(&header, &rows));
+    let rows = output::lists::print_table(&ctx.printer, table, &tokens, |t| list_row(t, people));
+    Ok(rows?)
+}
+
+/// `token list` on a terminal.
+const PEOPLE: [&str; 6] = [
+    "ID",
+    "DESCRIPTION",
+    "PERMISSIONS",
+    "STATUS",
+    "CREATED",
+    "EXPIRES",
+];
+
+/// A token's cells under [`COLUMNS`], or under [`PEOPLE`] at `now`.
+fn list_row(t: &DatabaseToken, people: Option<chrono::DateTime<chrono::Utc>>) -> Vec<Cow<'_, str>> {
+    use output::lists::{expiry, relative, short_id, status};
+    match people {
+        None => row(t).into_iter().map(Cow::Owned).collect(),
+        Some(now) => vec![
+            short_id(&t.id).into(),
+            sanitize(&t.description).into(),
+            permissions_text(&t.permissions).into(),
+            status(t.revoked_at, t.expires_at, now).into(),
+            relative(t.created_at, now).into(),
+            expiry(t.expires_at, now).into(),
+        ],
     }
-    let rows: Vec<Vec<String>> = tokens.iter().map(row).collect();
-    super::data(ctx, &output::table(&COLUMNS, &rows))
 }
 
 /// Ids as typed, whole or as unique prefixes (terminal lists show eight

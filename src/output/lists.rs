@@ -2,7 +2,9 @@
 //! relative times ("in 90 days", "3 hours ago"), like `gh` and `docker`; in
 //! a pipe every value whole (RFC 3339 times, full ids), so scripts that read
 //! the table keep working, and `--format json` has everything.
+use crate::cluster::listing::Listing;
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
 
 /// How many characters of an id a terminal list shows; commands that take
 /// an id accept any unique prefix ([`crate::cluster::ids`]).
@@ -45,6 +47,51 @@ pub use crate::text::relative;
 /// An expiry for people: relative, or "never".
 pub fn expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     expires_at.map_or_else(|| "never".into(), |e| relative(e, now))
+}
+
+/// A list as JSON on stdout, one document (an array) on one line, each item
+/// serialised as it is read (issue 21): the same bytes as printing the
+/// whole `Vec` with [`crate::printer::Printer::json`].
+pub fn print_json<T: serde::Serialize + serde::de::DeserializeOwned>(
+    printer: &crate::printer::Printer,
+    items: &Listing<'_, T>,
+) -> std::io::Result<()> {
+    printer.data_with(|w| {
+        w.write_all(b"[")?;
+        let mut first = true;
+        items.for_each(|t| {
+            if !std::mem::take(&mut first) {
+                w.write_all(b",")?;
+            }
+            crate::text::json_to_writer(&mut *w, t).map_err(std::io::Error::from)
+        })?;
+        w.write_all(b"]\n")
+    })
+}
+
+/// A list as a table on stdout ([`super::table`]: fitted to a terminal,
+/// every cell escaped), written row by row: `table` has measured every row
+/// already (while the list was sorted), so the items are read once more, never
+/// held as rows of strings. `cells` gives an item's cells in header order.
+pub fn print_table<T: serde::de::DeserializeOwned>(
+    printer: &crate::printer::Printer,
+    mut table: super::Table<'_>,
+    items: &Listing<'_, T>,
+    cells: impl for<'t> Fn(&'t T) -> Vec<Cow<'t, str>>,
+) -> std::io::Result<()> {
+    let width = super::table_width(table.header());
+    table.fit(width);
+    printer.data_with(|w| {
+        let mut line = String::with_capacity(256);
+        items.for_each(|t| {
+            line.clear();
+            table.push_row(&mut line, &cells(t));
+            w.write_all(line.as_bytes())
+        })?;
+        line.clear();
+        table.finish(&mut line);
+        w.write_all(line.as_bytes())
+    })
 }
 
 #[cfg(test)]

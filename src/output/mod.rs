@@ -16,8 +16,12 @@ pub use report::{exit_code, hint, report};
 /// Two-column FIELD/VALUE tables are never cut: one of them shows a new
 /// token, once.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let width = (header.len() >= 3).then(stdout_width).flatten();
-    table_fit(header, rows, width)
+    table_fit(header, rows, table_width(header))
+}
+
+/// The width [`table`] fits a table with this header into.
+pub fn table_width(header: &[&str]) -> Option<usize> {
+    (header.len() >= 3).then(stdout_width).flatten()
 }
 
 /// Columns of the terminal on stdout, when stdout is one.
@@ -36,59 +40,133 @@ fn stdout_width() -> Option<usize> {
 /// names, ids), and a control or bidi character in one could hide or
 /// disguise a row (issue 11, item 10).
 pub fn table_fit(header: &[&str], rows: &[Vec<String>], width: Option<usize>) -> String {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| crate::text::escape(c)).collect())
-        .collect();
-    let rows = rows.as_slice();
-    let cols = |s: &str| s.chars().count();
-    let mut widths: Vec<usize> = header.iter().map(|h| cols(h)).collect();
+    let mut t = Table::new(header);
     for row in rows {
+        t.measure(row);
+    }
+    t.fit(width);
+    let mut out = String::new();
+    for row in rows {
+        t.push_row(&mut out, row);
+    }
+    t.finish(&mut out);
+    out
+}
+
+/// A table written in two passes over its rows, so a list of 10,000 tokens
+/// is never held as rows of strings (issue 21): [`Table::measure`] every
+/// row, [`Table::fit`] once, then [`Table::push_row`] every row (the header
+/// comes first by itself). Cells are escaped as [`table_fit`] says.
+pub struct Table<'h> {
+    header: &'h [&'h str],
+    widths: Vec<usize>,
+    /// Columns shown, in order (a narrow terminal drops some).
+    shown: Vec<usize>,
+    header_done: bool,
+    /// An escaped cell (only a cell that needs escaping is copied).
+    scratch: String,
+}
+
+impl<'h> Table<'h> {
+    pub fn new(header: &'h [&'h str]) -> Self {
+        Table {
+            header,
+            widths: header.iter().map(|h| cols(h)).collect(),
+            shown: (0..header.len()).collect(),
+            header_done: false,
+            scratch: String::new(),
+        }
+    }
+
+    pub fn header(&self) -> &'h [&'h str] {
+        self.header
+    }
+
+    /// Widen the columns for one row.
+    pub fn measure<S: AsRef<str>>(&mut self, row: &[S]) {
         for (i, cell) in row.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cols(cell));
+            if i < self.widths.len() {
+                let w = cols(escaped(cell.as_ref(), &mut self.scratch));
+                self.widths[i] = self.widths[i].max(w);
             }
         }
     }
-    // Columns shown, in order (a narrow terminal drops some).
-    let shown = match width {
-        Some(limit) => fit(header, &mut widths, limit),
-        None => (0..header.len()).collect(),
-    };
-    let cut = |c: &str, w: usize| -> String {
-        if cols(c) <= w {
-            c.to_string()
-        } else {
-            let mut s: String = c.chars().take(w.saturating_sub(1)).collect();
-            s.push('…');
-            s
+
+    /// Fit the measured columns into `width` terminal columns (`None`: no
+    /// limit), once all rows are measured.
+    pub fn fit(&mut self, width: Option<usize>) {
+        if let Some(limit) = width {
+            self.shown = fit(self.header, &mut self.widths, limit);
         }
-    };
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let n = shown.len();
-        for (k, i) in shown.iter().copied().enumerate() {
-            let c = cells.get(i).copied().unwrap_or_default();
-            let c = cut(c, widths[i]);
-            out.push_str(&c);
+    }
+
+    /// One row as a line of `out`, after the header line when it is the
+    /// first.
+    pub fn push_row<S: AsRef<str>>(&mut self, out: &mut String, row: &[S]) {
+        if !self.header_done {
+            self.header_done = true;
+            let header = self.header;
+            self.push_line(out, header);
+        }
+        self.push_line(out, row);
+    }
+
+    fn push_line<S: AsRef<str>>(&mut self, out: &mut String, cells: &[S]) {
+        let n = self.shown.len();
+        for k in 0..n {
+            let i = self.shown[k];
+            let w = self.widths[i];
+            let c = cells.get(i).map_or("", |c| c.as_ref());
+            let c = escaped(c, &mut self.scratch);
+            let len = cols(c);
+            let shown = if len <= w {
+                out.push_str(c);
+                len
+            } else {
+                out.extend(c.chars().take(w.saturating_sub(1)));
+                out.push('…');
+                w.max(1)
+            };
             if k + 1 < n {
-                let pad = widths[i] - cols(&c) + 2;
-                out.extend(std::iter::repeat_n(' ', pad));
+                out.extend(std::iter::repeat_n(' ', (w + 2).saturating_sub(shown)));
             }
         }
         out.push('\n');
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
     }
-    out
+
+    /// The header line alone (a table without rows).
+    pub fn finish(&mut self, out: &mut String) {
+        if !self.header_done {
+            self.header_done = true;
+            let header = self.header;
+            self.push_line(out, header);
+        }
+    }
+}
+
+/// Terminal columns of an escaped cell (one per character, as before).
+fn cols(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// `cell` escaped ([`crate::text::escape`]), copied into `scratch` only
+/// when something in it needs escaping.
+fn escaped<'c>(cell: &'c str, scratch: &'c mut String) -> &'c str {
+    // Printable ASCII: one comparison a byte (`b - 0x20 < 0x5f`).
+    if cell.bytes().all(|b| b.wrapping_sub(0x20) < 0x5f) {
+        return cell;
+    }
+    *scratch = crate::text::escape(cell);
+    scratch
 }
 
 /// Fit the columns of `widths` into `limit` columns: which columns are
 /// shown (cutting `widths` down as needed).
 fn fit(header: &[&str], widths: &mut [usize], limit: usize) -> Vec<usize> {
-    let cols = |s: &str| s.chars().count();
     let mut shown: Vec<usize> = (0..header.len()).collect();
     let total = |w: &[usize], shown: &[usize]| {
         shown.iter().map(|i| w[*i]).sum::<usize>() + 2 * shown.len().saturating_sub(1)

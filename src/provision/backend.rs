@@ -14,8 +14,9 @@ use super::credential::Session;
 use super::{DatabaseTokens, InfluxctlTokens, TokenApi};
 use crate::auth::LoginUi;
 use crate::cluster::documented::{DocumentedClient, Permission};
+use crate::cluster::probe::PROBE_TIMEOUT;
 use crate::cluster::{ClusterClient, CreatedToken, Credential, ManagementToken, NewToken};
-use crate::error::{AuthError, ClusterError};
+use crate::error::{AuthError, ClusterError, ProbeError};
 use crate::http::HttpClient;
 use crate::interrupt::Interrupt;
 use crate::secret::Secret;
@@ -46,6 +47,8 @@ pub struct Backend<'a> {
     /// stores makes the same read with the same credential, and takes this
     /// answer instead of a second round trip (issue 21). Taken once.
     read_back: RefCell<Option<(Secret, ManagementToken)>>,
+    /// The next `list` stands in for the probe ([`Backend::defer_probe`]).
+    probe_by_list: Cell<bool>,
 }
 
 // One per command, never moved around: the size difference is harmless.
@@ -94,6 +97,7 @@ impl<'a> Backend<'a> {
             api,
             probed: Cell::new(false),
             read_back: RefCell::new(None),
+            probe_by_list: Cell::new(false),
         })
     }
 
@@ -134,14 +138,32 @@ impl<'a> Backend<'a> {
         })
     }
 
+    /// The list answer unparsed, where this backend reads it over HTTP
+    /// itself (our API): `management list` reads it item by item
+    /// (`cluster::listing`). `None`: use [`TokenApi::list`].
+    pub async fn list_response(
+        &self,
+        cred: &Credential,
+    ) -> Option<Result<crate::http::Response, ClusterError>> {
+        match &self.api {
+            Api::Ours(c) => Some(c.list_response(cred).await),
+            Api::Influxctl(_) | Api::Database(_) => None,
+        }
+    }
+
     /// Probe the cluster for what this backend needs (a wrong host, a
     /// failed TLS handshake or a stock cluster for our API stops here, in
     /// plain words, before anything is sent or anyone is asked to log in),
     /// at most once per command. influxctl needs no probe of ours.
     pub async fn probe(&self) -> anyhow::Result<()> {
+        Ok(self.probe_once().await?)
+    }
+
+    async fn probe_once(&self) -> Result<(), ProbeError> {
         if self.probed.get() {
             return Ok(());
         }
+        self.probe_by_list.set(false);
         let profile = &self.cfg.profile;
         match &self.api {
             Api::Ours(_) => {
@@ -163,6 +185,43 @@ impl<'a> Backend<'a> {
         }
         self.probed.set(true);
         Ok(())
+    }
+
+    /// Let the next `list` stand in for the pre-flight probe: a scheduled
+    /// run with nothing to do then makes one request, not two (issue 21).
+    /// For a stored token whose record says it was made on this cluster
+    /// only (the cluster then served our API). The list is tried once,
+    /// without retries and within the probe's time limit; 200 and 401 are
+    /// answers the probe would have taken as "our API is here". Anything
+    /// else runs the probe after all, so a wrong host, a stock cluster or
+    /// another service ends the run with the probe's words, exit code and
+    /// hint, and a busy cluster gets the usual retries.
+    pub fn defer_probe(&self) {
+        if matches!(self.api, Api::Ours(_)) && !self.probed.get() {
+            self.probe_by_list.set(true);
+        }
+    }
+
+    async fn list_as_probe(
+        &self,
+        c: &ClusterClient<'_>,
+        cred: &Credential,
+    ) -> Result<Vec<ManagementToken>, ClusterError> {
+        let once = c.once();
+        let first = tokio::time::timeout(PROBE_TIMEOUT, once.list(cred)).await;
+        match first {
+            Ok(Ok(all)) => {
+                self.probed.set(true);
+                return Ok(all);
+            }
+            Ok(Err(e @ ClusterError::Unauthorized { .. })) => {
+                self.probed.set(true);
+                return Err(e);
+            }
+            Ok(Err(_)) | Err(_) => {}
+        }
+        self.probe_once().await?;
+        c.list(cred).await
     }
 
     /// The credential for this backend, obtained before anything exists (a
@@ -242,6 +301,11 @@ impl TokenApi for Backend<'_> {
         on_api!(self, t => TokenApi::get(t, cred, id).await)
     }
     async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
+        if let Api::Ours(c) = &self.api
+            && self.probe_by_list.replace(false)
+        {
+            return self.list_as_probe(c, cred).await;
+        }
         on_api!(self, t => TokenApi::list(t, cred).await)
     }
     async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {

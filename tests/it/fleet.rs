@@ -360,6 +360,65 @@ fn when_remaining_rotates_only_a_token_that_is_due() {
     assert!(out.stderr.contains("--when-remaining"), "{out}");
 }
 
+/// Issue 21: a scheduled management-token run with nothing to do makes one
+/// request — `rotate --when-remaining` and `mint --if-missing` alike: the
+/// list stands in for the pre-flight probe (before, the probe and the list
+/// made two; a database token's no-op still makes two, see above). A cluster that went away is
+/// still reported in the probe's words, exit 9 and its hint, without the
+/// list's retries.
+#[test]
+fn a_scheduled_management_token_run_with_nothing_to_do_is_one_request() {
+    let support::Stack {
+        idp: _idp,
+        cluster,
+        env,
+    } = support::Stack::start();
+    let path = env.home().join("mgmt.token");
+    let file = format!("file:{}", path.display());
+    let minted = env.run([
+        "mint",
+        "--browser",
+        "never",
+        "--description",
+        "scheduled",
+        "--expires-in",
+        "30d",
+        "--store",
+        &file,
+    ]);
+    minted.assert_success();
+    let held = std::fs::read_to_string(&path).unwrap();
+    let idle: [&[&str]; 2] = [
+        &["rotate", "--when-remaining", "14d", "--store", &file],
+        &[
+            "mint",
+            "--description",
+            "scheduled",
+            "--if-missing",
+            "--min-remaining",
+            "14d",
+            "--store",
+            &file,
+        ],
+    ];
+    for args in idle {
+        let before = served(&cluster);
+        let out = env.run(args);
+        out.assert_success();
+        assert!(out.stderr.contains("nothing to do"), "{out}");
+        assert_eq!(served(&cluster) - before, 1, "one request\n{out}");
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), held);
+
+    drop(cluster);
+    let out = env.run(idle[0]);
+    out.assert_code(9);
+    assert!(out.stderr.contains("nothing is listening at"), "{out}");
+    assert!(out.stderr.contains("check `host` and `port`"), "{out}");
+    assert!(!out.stderr.contains("retrying"), "{out}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), held);
+}
+
 /// `POST /__test/activation`: new database tokens start to work this long
 /// after their creation, and the next one made is refused at least once
 /// whatever its age (a delay alone races the client on a loaded machine).
