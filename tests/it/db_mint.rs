@@ -12,8 +12,8 @@ use reference_cluster::config::DocumentedPaths;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use support::stock::{
-    LONG, SHORT, assert_no_secret_on_stderr, dedicated_behind_management_url, logged_in,
-    management_token, query, requests, stock, write,
+    LONG, SHORT, TELEGRAF_DB, TELEGRAF_SENSORS, assert_no_secret_on_stderr,
+    dedicated_behind_management_url, logged_in, management_token, query, requests, stock, write,
 };
 use support::{Idp, ProfileToml, TestEnv};
 fn state_dir(env: &TestEnv) -> PathBuf {
@@ -64,23 +64,15 @@ fn mint_a_database_token_in_both_path_forms() {
         let cluster = stock(&idp, paths, None);
         let env = logged_in(&idp, &cluster);
         env.run(["database", "create", "other"]).assert_success();
-        let out = env.run([
-            "-vv",
-            "mint",
-            "--description",
-            "telegraf on host-1",
-            "--write-database",
-            "sensors",
-            "--read-database",
-            "sensors",
-            "--create-database",
-            "--expires-in",
-            "90d",
-            "--store",
-            "file:telegraf.token",
-            "--format",
-            "json",
-        ]);
+        let out = env.run(
+            [
+                &["-vv", "mint"][..],
+                &TELEGRAF_SENSORS,
+                &["--create-database", "--store", "file:telegraf.token"],
+                &["--format", "json"],
+            ]
+            .concat(),
+        );
         out.assert_success();
         let token = read_file(&env, "telegraf.token");
         assert!(token.starts_with("apiv1_"), "{paths:?}");
@@ -182,35 +174,30 @@ fn a_dropped_create_ends_with_one_live_token_stored_and_the_lost_one_revoked() {
     env.run(["database", "create", "db"]).assert_success();
     // Another token with the same description and permissions, made before:
     // it must survive (it was there before we asked).
-    let other = env.run([
-        "token",
-        "create",
-        "--description",
-        "telegraf",
-        "--write-database",
-        "db",
-        "--format",
-        "json",
-    ]);
+    let other = env.run(
+        [
+            &["token", "create"][..],
+            &TELEGRAF_DB,
+            &["--format", "json"],
+        ]
+        .concat(),
+    );
     other.assert_success();
     let other_id = other.stdout_json()["id"].as_str().unwrap().to_string();
 
     cluster.faults(json!({"drop_after_create": 1}));
-    let out = env.run([
-        "-vv",
-        "mint",
-        "--description",
-        "telegraf",
-        "--write-database",
-        "db",
-        "--store",
-        "file:db.token",
-    ]);
+    let out = env.run(
+        [
+            &["-vv", "mint"][..],
+            &TELEGRAF_DB,
+            &["--store", "file:db.token"],
+        ]
+        .concat(),
+    );
     out.assert_success();
     let token = read_file(&env, "db.token");
     assert_no_secret_on_stderr(&out, &token);
-    assert!(out.stderr.contains("outcome is unknown"), "{out}");
-    assert!(out.stderr.contains("answer was lost"), "{out}");
+    out.assert_stderr(&["outcome is unknown", "answer was lost"]);
     assert_eq!(requests(&cluster, "POST", "/api/v0/tokens"), 3);
 
     let all = token_list(&env);
@@ -338,8 +325,7 @@ fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
     // Without the record: rotate needs --id, and works with it.
     std::fs::remove_dir_all(state_dir(&env)).unwrap();
     let out = run(&["rotate", "--store", "file:grafana.token"]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("--id"), "{out}");
+    out.assert_fails(2, &["--id"]);
     assert_eq!(read_file(&env, "grafana.token"), new);
     let out = run(&[
         "rotate",
@@ -373,19 +359,8 @@ fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
         c
     };
     let run = |args: &[&str]| support::Running::spawn(cmd(args)).wait_output();
-    run(&[
-        "mint",
-        "--description",
-        "telegraf",
-        "--write-database",
-        "db",
-        "--create-database",
-        "--store",
-        "file:a.token",
-        "--store",
-        "file:b.token",
-    ])
-    .assert_success();
+    let stores = ["--store", "file:a.token", "--store", "file:b.token"];
+    run(&[&["mint"][..], &TELEGRAF_DB, &["--create-database"], &stores].concat()).assert_success();
     let old = read_file(&env, "a.token");
 
     let gate = support::StoreGate::new(env.home(), "crash", 0);
@@ -423,8 +398,7 @@ fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
     gate.open();
     let out = second.wait_output();
     out.assert_success();
-    assert!(out.stderr.contains("was interrupted"), "{out}");
-    assert!(out.stderr.contains("rolled back"), "{out}");
+    out.assert_stderr(&["was interrupted", "rolled back"]);
     let now = read_file(&env, "a.token");
     assert!(now != old && now != half, "{out}");
     assert_eq!(read_file(&env, "b.token"), now);
@@ -459,8 +433,7 @@ fn interrupted_while_storing_a_database_token_revokes_it() {
     run.signal("INT");
     gate.open();
     let out = run.wait_output();
-    out.assert_code(130);
-    assert!(out.stderr.contains("revoked"), "{out}");
+    out.assert_fails(130, &["revoked"]);
     let all = token_list(&env);
     assert_eq!(all.len(), 1, "{all:?}");
     assert!(all[0]["revoked_at"].is_string(), "no orphan: {all:?}");
@@ -475,7 +448,7 @@ fn interrupted_while_storing_a_database_token_revokes_it() {
 fn a_management_rotation_killed_at_its_last_store_is_finished_by_the_next_one() {
     let stack = support::Stack::start();
     let env = &stack.env;
-    env.run(["mint", "--description", "ops", "--store", "file:a.token"])
+    env.run(support::mint_into("ops", "file:a.token"))
         .assert_success();
     let old = read_file(env, "a.token");
     let gate = support::StoreGate::new(env.home(), "last", 0);

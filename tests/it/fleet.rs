@@ -51,14 +51,12 @@ impl Host {
 
     /// `mint` of the fleet's database token, with `extra` flags.
     fn mint_with(&self, extra: &[&str], stores: &[&str]) -> Output {
-        let mut args = vec![
-            "mint",
-            "--description",
-            "telegraf",
-            "--write-database",
-            "db",
-            "--create-database",
-        ];
+        let mut args = [
+            &["mint"][..],
+            &support::stock::TELEGRAF_DB,
+            &["--create-database"],
+        ]
+        .concat();
         args.extend_from_slice(extra);
         for s in stores {
             args.extend(["--store", s]);

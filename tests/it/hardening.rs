@@ -70,7 +70,7 @@ fn a_symlink_or_a_directory_of_another_user_is_refused_before_anything_exists() 
         ),
     ];
     for (spec, force, why) in &cases {
-        let mut args = vec!["mint", "--description", "x", "--store", spec];
+        let mut args = support::mint_into("x", spec).to_vec();
         if *force {
             args.push("--force");
         }
@@ -118,17 +118,14 @@ fn a_planted_session_or_a_shared_cache_dir_is_refused() {
     let file = support::session_file(&s.env);
     std::os::unix::fs::chown(&file, Some(users::OTHER), Some(users::OTHER)).unwrap();
     let out = status();
-    out.assert_code(7);
-    assert!(out.stderr.contains("another user"), "{out}");
-    assert!(out.stderr.contains(&file.display().to_string()), "{out}");
+    out.assert_fails(7, &["another user", &file.display().to_string()]);
     std::os::unix::fs::chown(&file, Some(users::euid()), None).unwrap();
     status().assert_success();
 
     let dir = s.env.cache_dir();
     set_mode(&dir, 0o777);
     let out = status();
-    out.assert_code(7);
-    assert!(out.stderr.contains("writable by other users"), "{out}");
+    out.assert_fails(7, &["writable by other users"]);
     set_mode(&dir, 0o700);
     status().assert_success();
 }
@@ -154,13 +151,10 @@ fn stale_temp_files_of_ours_are_removed_on_the_next_run() {
     }
     std::os::unix::fs::chown(&theirs, Some(users::OTHER), Some(users::OTHER)).unwrap();
     s.env
-        .run([
-            "mint",
-            "--description",
+        .run(support::mint_into(
             "clean",
-            "--store",
             &format!("file:{}/token", dir.display()),
-        ])
+        ))
         .assert_success();
     assert!(!ours.exists(), "our stale temp file was removed");
     assert!(theirs.exists(), "another user's file is not ours to remove");
@@ -371,8 +365,7 @@ fn management_create_interrupted_after_the_commit_revokes_the_token() {
         .expect("the cluster committed the create");
     run.signal("INT");
     let out = run.wait_output();
-    out.assert_code(130);
-    assert!(out.stderr.contains("revoked"), "{out}");
+    out.assert_fails(130, &["revoked"]);
     let all = cluster.list_with(&session_jwt(&env));
     assert_eq!(all.len(), 1, "{all:?}");
     assert!(
@@ -391,7 +384,7 @@ fn a_failed_exec_store_leaves_no_grandchild_and_the_token_is_revoked() {
         "exec:sleep 300 & echo $! > {p}.tmp; mv {p}.tmp {p}; cat >/dev/null; exit 3",
         p = pidfile.display()
     );
-    let out = s.env.run(["mint", "--description", "bg", "--store", &spec]);
+    let out = s.env.run(support::mint_into("bg", &spec));
     out.assert_code(11);
     let pid: i32 = fs::read_to_string(&pidfile)
         .unwrap()
@@ -411,13 +404,10 @@ fn a_failed_exec_store_leaves_no_grandchild_and_the_token_is_revoked() {
 fn exec_children_never_see_influx_token_variables() {
     let s = Stack::start();
     let envfile = s.env.home().join("child.env");
-    let mut cmd = s.env.cmd([
-        "mint",
-        "--description",
+    let mut cmd = s.env.cmd(support::mint_into(
         "env",
-        "--store",
         &format!("exec:cat >/dev/null; env > {}", envfile.display()),
-    ]);
+    ));
     cmd.env("INFLUX_TOKEN", "leak-one")
         .env("INFLUXDB3_AUTH_TOKEN", "leak-two")
         .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", "")
@@ -457,9 +447,7 @@ fn a_stored_token_is_never_sent_to_another_cluster() {
         Some(b.port()),
         &["--if-missing", "--expires-in", "90d", "--store", &spec],
     );
-    out.assert_code(2);
-    assert!(out.stderr.contains("was made for"), "{out}");
-    assert!(out.stderr.contains("it was not sent"), "{out}");
+    out.assert_fails(2, &["was made for", "it was not sent"]);
     assert_eq!(fs::read_to_string(&file).unwrap(), token);
     assert_eq!(b.token_count(), 0);
 
@@ -474,9 +462,8 @@ fn a_stored_token_is_never_sent_to_another_cluster() {
     fs::write(&ctl, &ctl_text).unwrap();
     let before = s.cluster.token_count();
     let out = Running::spawn(s.env.cmd(["rotate", "--store", "influxctl:prod"])).wait_output();
-    out.assert_code(2);
-    assert!(out.stderr.contains("prod.example.com:443"), "{out}");
-    assert!(!out.stderr.contains(token.trim()), "{out}");
+    out.assert_fails(2, &["prod.example.com:443"])
+        .assert_stderr_lacks(&[token.trim()]);
     assert_eq!(fs::read_to_string(&ctl).unwrap(), ctl_text);
     assert_eq!(s.cluster.token_count(), before, "nothing was created");
 }
@@ -506,7 +493,7 @@ fn a_store_that_holds_a_token_is_not_replaced_without_force() {
         "influxctl:default".to_string(),
         "keyring:influxdb/admin".to_string(),
     ] {
-        let mut cmd = env.cmd(["mint", "--description", "x", "--store", &spec]);
+        let mut cmd = env.cmd(support::mint_into("x", &spec));
         cmd.env("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR", &keyring);
         let out = Running::spawn(cmd).wait_output();
         out.assert_code(2);
@@ -537,8 +524,7 @@ fn rotate_refuses_stdout() {
         "--store",
         "stdout",
     ]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("stdout"), "{out}");
+    out.assert_fails(2, &["stdout"]);
     assert!(out.stdout.is_empty(), "{out}");
 }
 
@@ -547,16 +533,11 @@ fn rotate_refuses_stdout() {
 #[test]
 fn an_exec_program_not_on_path_is_refused_up_front() {
     let env = support::offline_env();
-    let out = env.run([
-        "mint",
-        "--description",
+    let out = env.run(support::mint_into(
         "x",
-        "--store",
         "exec:no-such-secret-manager put token=-",
-    ]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("no-such-secret-manager"), "{out}");
-    assert!(out.stderr.contains("not found"), "{out}");
+    ));
+    out.assert_fails(2, &["no-such-secret-manager", "not found"]);
 }
 
 /// A read-only directory (a probe file cannot be created, whatever the mode
@@ -566,9 +547,8 @@ fn a_store_directory_where_no_file_can_be_created_is_refused_up_front() {
     let env = support::offline_env();
     // /proc/self is a directory nobody, root included, can create files in.
     let spec = "file:/proc/self/token".to_string();
-    let out = env.run(["mint", "--description", "x", "--store", &spec]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("/proc/self"), "{out}");
+    let out = env.run(support::mint_into("x", &spec));
+    out.assert_fails(2, &["/proc/self"]);
 }
 
 /// `'…'` for `sh`.

@@ -57,19 +57,11 @@ fn approve_then_reuse_the_cached_session() {
     assert_eq!(done["refreshable"], true);
     // What the person saw on stderr: the code, big; the URI; the §5.4 warning.
     // The code exactly as issued, inside the box (nothing inserted).
-    assert!(
-        out.stderr.contains(&format!("║   {code}   ║")),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains(ev["verification_uri"].as_str().unwrap())
-    );
-    assert!(
-        out.stderr
-            .contains("Approve only if the page shows the code")
-    );
+    out.assert_stderr(&[
+        &format!("║   {code}   ║"),
+        ev["verification_uri"].as_str().unwrap(),
+        "Approve only if the page shows the code",
+    ]);
     // stdout holds only the two JSON events.
     assert_eq!(out.stdout_json_lines().len(), 2, "{}", out.stdout);
 
@@ -110,8 +102,7 @@ fn denied_exits_3_and_writes_nothing() {
     let (run, ev) = start_login(&env, &[]);
     idp.deny(ev["user_code"].as_str().unwrap(), "admin");
     let out = run.wait_output();
-    out.assert_code(3);
-    assert!(out.stderr.contains("denied"), "{}", out.stderr);
+    out.assert_fails(3, &["denied"]);
     env.assert_no_session();
 }
 
@@ -121,9 +112,8 @@ fn expired_code_exits_4() {
     let env = TestEnv::for_idp(&idp);
     let (run, _) = start_login(&env, &[]);
     let out = run.wait_output();
-    out.assert_code(4);
-    assert!(out.stderr.contains("expired"), "{}", out.stderr);
-    assert!(!out.stderr.contains("unreachable"), "{}", out.stderr);
+    out.assert_fails(4, &["expired"])
+        .assert_stderr_lacks(&["unreachable"]);
 }
 
 #[test]
@@ -205,18 +195,16 @@ fn logout_revokes_and_forgets() {
     login_as(&env, &idp, "admin");
     let rt = cached(&env)["refresh_token"].as_str().unwrap().to_string();
 
-    let out = env.run(["logout"]);
-    out.assert_success();
     // oidc-provider's access tokens are JWTs the cluster checks on its own:
     // said plainly, with the time it stops working (not "revocation failed").
-    assert!(
-        out.stderr.contains("refresh token revoked; the access token is a JWT the cluster checks on its own: it cannot be revoked and expires at "),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains(" UTC"), "{}", out.stderr);
-    assert!(out.stderr.contains("for cluster "), "{}", out.stderr);
-    assert!(!out.stderr.contains("failed"), "{}", out.stderr);
+    env.run(["logout"])
+        .assert_success()
+        .assert_stderr(&[
+            "refresh token revoked; the access token is a JWT the cluster checks on its own: it cannot be revoked and expires at ",
+            " UTC",
+            "for cluster ",
+        ])
+        .assert_stderr_lacks(&["failed"]);
     assert_eq!(idp.stat("revocation"), 2, "refresh and access token");
     env.run(["status"]).assert_code(6);
 
@@ -293,8 +281,7 @@ fn sessions_are_isolated_between_profiles() {
     env.run(["status"]).assert_success();
     for p in ["other-cluster", "other-client"] {
         let out = env.run(["--profile", p, "status"]);
-        out.assert_code(6);
-        assert!(out.stderr.contains("not logged in"), "{}", out.stderr);
+        out.assert_fails(6, &["not logged in"]);
     }
 }
 
@@ -309,13 +296,7 @@ fn world_readable_cache_is_refused() {
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
     for cmd in [vec!["status"], vec!["login", "--format", "json"]] {
         let out = env.run(cmd);
-        out.assert_code(7);
-        assert!(
-            out.stderr.contains("readable by other users"),
-            "{}",
-            out.stderr
-        );
-        assert!(out.stderr.contains("chmod 600"), "{}", out.stderr);
+        out.assert_fails(7, &["readable by other users", "chmod 600"]);
     }
     // Unchanged: we neither used nor "fixed" it.
     assert_eq!(mode(&f), 0o644);
@@ -330,8 +311,7 @@ fn corrupt_cache_is_discarded_with_a_warning() {
     let text = std::fs::read(&f).unwrap();
     std::fs::write(&f, &text[..text.len() / 2]).unwrap();
     let out = env.run(["status"]);
-    out.assert_code(6);
-    assert!(out.stderr.contains("corrupt"), "{}", out.stderr);
+    out.assert_fails(6, &["corrupt"]);
 }
 
 #[test]
@@ -340,8 +320,7 @@ fn idp_down_exits_5_naming_the_url() {
     let issuer = format!("http://127.0.0.1:{}", free_port());
     env.write_config(&ProfileToml::for_issuer(&issuer, None).build());
     let out = env.run(["login", "--browser", "never"]);
-    out.assert_code(5);
-    assert!(out.stderr.contains(&issuer), "{}", out.stderr);
+    out.assert_fails(5, &[&issuer]);
     assert_eq!(
         out.stderr
             .trim()

@@ -563,20 +563,10 @@ fn another_web_server_is_not_called_a_stock_cluster() {
     let env = TestEnv::new();
     // The cluster's port is the identity provider's: a web server that
     // answers 404 to everything InfluxDB serves.
-    env.write_config(
-        &ProfileToml::new(&idp)
-            .port(idp.port())
-            .tls_disable(true)
-            .build(),
-    );
+    env.write_config(&ProfileToml::new(&idp).plain_http(idp.port()).build());
     let out = env.run(["management", "list"]);
-    out.assert_code(9);
-    assert!(!out.stderr.contains("stock InfluxDB 3 cluster"), "{out}");
-    assert!(!out.stderr.contains("influxctl"), "{out}");
-    assert!(
-        out.stderr.contains("not like an InfluxDB 3 cluster"),
-        "{out}"
-    );
+    out.assert_fails(9, &["not like an InfluxDB 3 cluster"])
+        .assert_stderr_lacks(&["stock InfluxDB 3 cluster", "influxctl"]);
     assert_eq!(idp.stat("device_authorization"), 0, "{out}");
 }
 

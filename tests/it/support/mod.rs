@@ -113,6 +113,12 @@ impl ProfileToml {
         }
         self
     }
+    /// The cluster at loopback `port` over plain http (`[profile.tls]
+    /// disable = true`, which the CLI allows for loopback only).
+    pub fn plain_http(self, port: impl ToString) -> Self {
+        self.port(port).tls_disable(true)
+    }
+
     pub fn tls_disable(mut self, on: bool) -> Self {
         self.tls_disable = on;
         self
@@ -416,6 +422,44 @@ impl Output {
     #[track_caller]
     pub fn assert_success(&self) -> &Self {
         assert!(self.success(), "command failed\n{self}");
+        self
+    }
+
+    /// "Run the CLI and expect exit `code` with hint `hints`": panics
+    /// (showing stdout and stderr) unless the exit code is `code` and stderr
+    /// holds every one of `hints`.
+    #[track_caller]
+    pub fn assert_fails(&self, code: i32, hints: &[&str]) -> &Self {
+        self.assert_code(code).assert_stderr(hints)
+    }
+
+    /// Panics (showing stdout and stderr) unless stderr holds every one of
+    /// `said`, naming the first one missing.
+    #[track_caller]
+    pub fn assert_stderr(&self, said: &[&str]) -> &Self {
+        for s in said {
+            assert!(self.stderr.contains(s), "stderr lacks {s:?}\n{self}");
+        }
+        self
+    }
+
+    /// Panics (showing stdout and stderr) unless stdout holds every one of
+    /// `said`, naming the first one missing.
+    #[track_caller]
+    pub fn assert_stdout(&self, said: &[&str]) -> &Self {
+        for s in said {
+            assert!(self.stdout.contains(s), "stdout lacks {s:?}\n{self}");
+        }
+        self
+    }
+
+    /// Panics (showing stdout and stderr) unless stderr holds none of
+    /// `unsaid`.
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, unsaid: &[&str]) -> &Self {
+        for s in unsaid {
+            assert!(!self.stderr.contains(s), "stderr has {s:?}\n{self}");
+        }
         self
     }
 

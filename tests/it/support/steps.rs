@@ -13,6 +13,18 @@ use super::{
     DEFAULT_AUDIENCE, DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv, free_port,
 };
 
+/// The smallest `mint` a test adds its flags to.
+pub const MINT_X: [&str; 3] = ["mint", "--description", "x"];
+
+/// The smallest `management create` a test adds its flags to.
+pub const CREATE_X: [&str; 4] = ["management", "create", "--description", "x"];
+
+/// `mint --description <description> --store <store>`: the arguments of a
+/// management-token mint into one store.
+pub fn mint_into<'a>(description: &'a str, store: &'a str) -> [&'a str; 5] {
+    ["mint", "--description", description, "--store", store]
+}
+
 /// Starts `login --format json` with `extra` arguments; returns it with its
 /// `device_code` event.
 pub fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
@@ -22,6 +34,15 @@ pub fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
     let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
     assert_eq!(ev["event"], "device_code", "{ev}");
     (run, ev)
+}
+
+/// Spawns `mint --format json` with `args` and waits for its `device_code`
+/// event: the run is then waiting for approval (RFC 8628 section 3.2).
+pub fn mint_awaiting_approval(env: &TestEnv, args: &[&str]) -> Running {
+    let mut run = env.spawn([&["mint", "--format", "json"], args].concat());
+    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
+    assert_eq!(ev["event"], "device_code", "{ev}");
+    run
 }
 
 /// Follows a login whose first poll the provider answers `slow_down`
