@@ -136,7 +136,7 @@ mod tests {
     use crate::store::{DatabaseTokenRecord, Permission};
     use crate::test_support::{TestApp, assert_error, config};
     use crate::token;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn query_parameters_are_decoded() {
@@ -291,39 +291,18 @@ mod tests {
         let r = app.database_token(&m, "d", write_db).await;
         let (id, secret) = (r.str("id"), r.str("accessToken"));
         let auth = format!("Bearer {secret}");
-        let write = |app: &TestApp| {
-            let auth = auth.clone();
-            let app_router = app.router.clone();
-            async move {
-                let req = axum::http::Request::post("/write?db=db")
-                    .header("authorization", auth)
-                    .body(axum::body::Body::from("m f=1"))
-                    .unwrap();
-                tower::ServiceExt::oneshot(app_router, req)
-                    .await
-                    .unwrap()
-                    .status()
-            }
-        };
-        assert_eq!(write(&app).await, StatusCode::NO_CONTENT);
-        app.patch(
-            &format!("/api/v0/tokens/{id}"),
-            &m,
-            json!({"permissions": [{"action": "read", "resource": "db"}]}),
-        )
-        .await;
-        assert_eq!(write(&app).await, StatusCode::FORBIDDEN);
-        app.patch(
-            &format!("/api/v0/tokens/{id}"),
-            &m,
-            json!({"permissions": [{"action": "write", "resource": "*"}]}),
-        )
-        .await;
-        assert_eq!(write(&app).await, StatusCode::NO_CONTENT);
+        let token = format!("/api/v0/tokens/{id}");
+        let write = || app.send("POST", "/write?db=db", Some(&auth), Some("m f=1"));
+        let permit =
+            |permissions: Value| app.patch(&token, &m, json!({ "permissions": permissions }));
+        assert_eq!(write().await.status, StatusCode::NO_CONTENT);
+        permit(json!([{"action": "read", "resource": "db"}])).await;
+        assert_eq!(write().await.status, StatusCode::FORBIDDEN);
+        permit(json!([{"action": "write", "resource": "*"}])).await;
+        assert_eq!(write().await.status, StatusCode::NO_CONTENT);
         app.call("DELETE", "/api/v0/databases/db", &m, None).await;
-        assert_eq!(write(&app).await, StatusCode::NOT_FOUND);
-        app.call("DELETE", &format!("/api/v0/tokens/{id}"), &m, None)
-            .await;
-        assert_eq!(write(&app).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(write().await.status, StatusCode::NOT_FOUND);
+        app.call("DELETE", &token, &m, None).await;
+        assert_eq!(write().await.status, StatusCode::UNAUTHORIZED);
     }
 }

@@ -195,6 +195,13 @@ pub async fn stack(config: impl FnOnce(&Issuer) -> Config) -> (Issuer, RunningSe
     (idp, server, api)
 }
 
+/// [`stack`] on [`cluster_config`] and the access token of its admin.
+pub async fn admin_stack() -> (Issuer, RunningServer, Api, String) {
+    let (idp, server, api) = stack(cluster_config).await;
+    let admin = idp.token("admin");
+    (idp, server, api, admin)
+}
+
 /// [`stack`] on [`cluster_config_on_disk`], with the database to edit and
 /// the guard of its directory.
 pub async fn stack_on_disk() -> (Issuer, RunningServer, Api, ClusterDb, tempfile::TempDir) {
