@@ -12,8 +12,8 @@ use reference_cluster::config::DocumentedPaths;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use support::stock::{
-    LONG, SHORT, TELEGRAF_DB, TELEGRAF_SENSORS, assert_no_secret_on_stderr,
-    dedicated_behind_management_url, logged_in, management_token, query, requests, stock, write,
+    LONG, SHORT, assert_no_secret_on_stderr, dedicated_behind_management_url, logged_in,
+    management_token, query, requests, stock, telegraf_db, telegraf_sensors, write,
 };
 use support::{Idp, ProfileToml, TestEnv};
 fn state_dir(env: &TestEnv) -> PathBuf {
@@ -64,15 +64,17 @@ fn mint_a_database_token_in_both_path_forms() {
         let cluster = stock(&idp, paths, None);
         let env = logged_in(&idp, &cluster);
         env.run(["database", "create", "other"]).assert_success();
-        let out = env.run(
-            [
-                &["-vv", "mint"][..],
-                &TELEGRAF_SENSORS,
-                &["--create-database", "--store", "file:telegraf.token"],
-                &["--format", "json"],
-            ]
-            .concat(),
-        );
+        let flags = [
+            "--create-database",
+            "--expires-in",
+            "90d",
+            "--store",
+            "file:telegraf.token",
+        ];
+        let out = env.run(telegraf_sensors(
+            &["-vv", "mint"],
+            &[&flags[..], &["--format", "json"]].concat(),
+        ));
         out.assert_success();
         let token = read_file(&env, "telegraf.token");
         assert!(token.starts_with("apiv1_"), "{paths:?}");
@@ -130,19 +132,9 @@ fn mint_a_database_token_in_both_path_forms() {
         }
 
         // --if-missing: the recorded token is still good: nothing is created.
-        let mint_if_missing = [
-            "mint",
-            "--description",
-            "telegraf on host-1",
-            "--write-database",
-            "sensors",
-            "--read-database",
-            "sensors",
-            "--if-missing",
-            "--store",
-            "file:telegraf.token",
-        ];
-        let out = env.run(mint_if_missing);
+        let if_missing = ["--if-missing", "--store", "file:telegraf.token"];
+        let mint_if_missing = telegraf_sensors(&["mint"], &if_missing);
+        let out = env.run(&mint_if_missing);
         out.assert_success();
         assert!(out.stderr.contains("nothing to do"), "{out}");
         assert_eq!(requests(&cluster, "POST", &format!("{base}/tokens")), 1);
@@ -151,7 +143,7 @@ fn mint_a_database_token_in_both_path_forms() {
         // Revoked behind our back: --if-missing replaces it.
         let id = summary["id"].as_str().unwrap();
         env.run(["token", "revoke", id, "--force"]).assert_success();
-        let out = env.run(mint_if_missing);
+        let out = env.run(&mint_if_missing);
         out.assert_success();
         assert!(out.stderr.contains("which was revoked"), "{out}");
         let replaced = read_file(&env, "telegraf.token");
@@ -174,26 +166,12 @@ fn a_dropped_create_ends_with_one_live_token_stored_and_the_lost_one_revoked() {
     env.run(["database", "create", "db"]).assert_success();
     // Another token with the same description and permissions, made before:
     // it must survive (it was there before we asked).
-    let other = env.run(
-        [
-            &["token", "create"][..],
-            &TELEGRAF_DB,
-            &["--format", "json"],
-        ]
-        .concat(),
-    );
+    let other = env.run(telegraf_db(&["token", "create"], &["--format", "json"]));
     other.assert_success();
     let other_id = other.stdout_json()["id"].as_str().unwrap().to_string();
 
     cluster.faults(json!({"drop_after_create": 1}));
-    let out = env.run(
-        [
-            &["-vv", "mint"][..],
-            &TELEGRAF_DB,
-            &["--store", "file:db.token"],
-        ]
-        .concat(),
-    );
+    let out = env.run(telegraf_db(&["-vv", "mint"], &["--store", "file:db.token"]));
     out.assert_success();
     let token = read_file(&env, "db.token");
     assert_no_secret_on_stderr(&out, &token);
@@ -281,14 +259,8 @@ fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
     assert_eq!(summary["permissions"], json!(["read:*"]));
     assert_eq!(query(&cluster, &new, "anything"), 200);
     assert_eq!(query(&cluster, &old, "anything"), 401);
-    let after = run(&[
-        "token",
-        "get",
-        summary["id"].as_str().unwrap(),
-        "--format",
-        "json",
-    ])
-    .stdout_json();
+    let id = summary["id"].as_str().unwrap();
+    let after = run(&["token", "get", id, "--format", "json"]).stdout_json();
     assert_eq!(
         support::described(&after["description"]),
         support::unmarked(&before["description"])
@@ -327,13 +299,7 @@ fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
     let out = run(&["rotate", "--store", "file:grafana.token"]);
     out.assert_fails(2, &["--id"]);
     assert_eq!(read_file(&env, "grafana.token"), new);
-    let out = run(&[
-        "rotate",
-        "--id",
-        summary["id"].as_str().unwrap(),
-        "--store",
-        "file:grafana.token",
-    ]);
+    let out = run(&["rotate", "--id", id, "--store", "file:grafana.token"]);
     out.assert_success();
     let newer = read_file(&env, "grafana.token");
     assert_ne!(newer, new);
@@ -360,24 +326,13 @@ fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
     };
     let run = |args: &[&str]| support::Running::spawn(cmd(args)).wait_output();
     let stores = ["--store", "file:a.token", "--store", "file:b.token"];
-    run(&[&["mint"][..], &TELEGRAF_DB, &["--create-database"], &stores].concat()).assert_success();
+    run(&telegraf_db(&["mint", "--create-database"], &stores)).assert_success();
     let old = read_file(&env, "a.token");
 
     let gate = support::StoreGate::new(env.home(), "crash", 0);
-    let rotate = [
-        "rotate",
-        "--store",
-        "file:a.token",
-        "--store",
-        gate.spec.as_str(),
-        "--store",
-        "file:b.token",
-    ];
+    let rotate = support::rotate_of(&["file:a.token", &gate.spec, "file:b.token"]);
     let first = support::Running::spawn(cmd(&rotate));
-    gate.wait_until_storing(&first);
-    first.signal("KILL");
-    gate.open(); // the orphaned store process finishes
-    let out = first.wait_output();
+    let out = gate.interrupt(first, "KILL");
     assert_eq!(out.code, None, "killed\n{out}");
     let half = read_file(&env, "a.token");
     assert_ne!(half, old, "store a was switched before the kill");
@@ -394,9 +349,7 @@ fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
     assert_eq!(live(&env_with_mgmt).len(), 2, "old and half-made");
 
     let second = support::Running::spawn(cmd(&rotate));
-    gate.wait_until_storing(&second);
-    gate.open();
-    let out = second.wait_output();
+    let out = gate.pass(second);
     out.assert_success();
     out.assert_stderr(&["was interrupted", "rolled back"]);
     let now = read_file(&env, "a.token");
@@ -429,10 +382,7 @@ fn interrupted_while_storing_a_database_token_revokes_it() {
         "--store",
         gate.spec.as_str(),
     ]);
-    gate.wait_until_storing(&run);
-    run.signal("INT");
-    gate.open();
-    let out = run.wait_output();
+    let out = gate.interrupt(run, "INT");
     out.assert_fails(130, &["revoked"]);
     let all = token_list(&env);
     assert_eq!(all.len(), 1, "{all:?}");
@@ -452,25 +402,14 @@ fn a_management_rotation_killed_at_its_last_store_is_finished_by_the_next_one() 
         .assert_success();
     let old = read_file(env, "a.token");
     let gate = support::StoreGate::new(env.home(), "last", 0);
-    let rotate = [
-        "rotate",
-        "--store",
-        "file:a.token",
-        "--store",
-        gate.spec.as_str(),
-    ];
-    let first = env.spawn(rotate);
-    gate.wait_until_storing(&first);
-    first.signal("KILL");
-    gate.open();
-    assert_eq!(first.wait_output().code, None);
+    let rotate = support::rotate_of(&["file:a.token", &gate.spec]);
+    let first = env.spawn(&rotate);
+    assert_eq!(gate.interrupt(first, "KILL").code, None);
     let new = read_file(env, "a.token");
     assert_ne!(new, old);
 
-    let second = env.spawn(rotate);
-    gate.wait_until_storing(&second);
-    gate.open();
-    let out = second.wait_output();
+    let second = env.spawn(&rotate);
+    let out = gate.pass(second);
     out.assert_success();
     assert!(out.stderr.contains("finished: the new token"), "{out}");
     assert!(

@@ -348,10 +348,7 @@ fn signals_at_each_stage() {
         login(&env, &idp, "admin");
         let gate = StoreGate::new(&dir, sig, 1);
         let run = env.spawn(support::mint_into("s", &gate.spec));
-        gate.wait_until_storing(&run);
-        run.signal(sig);
-        gate.open();
-        let out = run.wait_output();
+        let out = gate.interrupt(run, sig);
         out.assert_code(code);
         assert!(out.stderr.contains("revoked"), "{sig}: {}", out.stderr);
         let jwt = session_jwt(&env);

@@ -8,7 +8,7 @@ use crate::support;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, Stack, TestEnv, login, session_jwt};
 use test_support::users;
@@ -42,32 +42,14 @@ fn a_symlink_or_a_directory_of_another_user_is_refused_before_anything_exists() 
     ));
     let own_link = env.home().join("own.env");
     std::os::unix::fs::symlink(&victim, &own_link).unwrap();
+    let (sh, own) = (shared.display(), own_link.display());
+    // (store, with --force, why it is refused)
     let cases: [(String, bool, &str); 5] = [
-        (
-            format!("env-file:{}/app.env", shared.display()),
-            false,
-            "symbolic link",
-        ),
-        (
-            format!("file:{}/token", shared.display()),
-            true,
-            "symbolic link",
-        ),
-        (
-            format!("env-file:{}", own_link.display()),
-            true,
-            "symbolic link",
-        ),
-        (
-            format!("env-file:{}/real.env", shared.display()),
-            false,
-            "another user",
-        ),
-        (
-            format!("file:{}/new-token", shared.display()),
-            false,
-            "another user",
-        ),
+        (format!("env-file:{sh}/app.env"), false, "symbolic link"),
+        (format!("file:{sh}/token"), true, "symbolic link"),
+        (format!("env-file:{own}"), true, "symbolic link"),
+        (format!("env-file:{sh}/real.env"), false, "another user"),
+        (format!("file:{sh}/new-token"), false, "another user"),
     ];
     for (spec, force, why) in &cases {
         let mut args = support::mint_into("x", spec).to_vec();
@@ -238,19 +220,12 @@ fn a_full_or_closed_stderr_never_aborts_the_pipeline() {
             }
             _ => {
                 // The same command with descriptor 2 closed (`2>&-`).
-                let mut sh = Command::new("sh");
+                let mut sh = s.env.wrapper("sh", &cmd);
                 sh.arg("-c")
                     .arg("exec \"$0\" \"$@\" 2>&-")
                     .arg(cmd.get_program())
                     .args(cmd.get_args())
-                    .env_clear()
-                    .current_dir(s.env.home())
                     .stdin(Stdio::null());
-                for (k, v) in cmd.get_envs() {
-                    if let Some(v) = v {
-                        sh.env(k, v);
-                    }
-                }
                 sh
             }
         };
@@ -578,16 +553,8 @@ fn print_on_store_failure_needs_a_person_not_a_ci_runner() {
             .map(|a| sh_quote(&a.to_string_lossy()))
             .collect::<Vec<_>>()
             .join(" ");
-        let mut pty = Command::new("script");
-        pty.args(["-qec", &line, "/dev/null"])
-            .env_clear()
-            .current_dir(s.env.home())
-            .stdin(Stdio::null());
-        for (k, v) in cmd.get_envs() {
-            if let Some(v) = v {
-                pty.env(k, v);
-            }
-        }
+        let mut pty = s.env.wrapper("script", &cmd);
+        pty.args(["-qec", &line, "/dev/null"]).stdin(Stdio::null());
         if let Some(ci) = ci {
             pty.env("CI", ci);
         }

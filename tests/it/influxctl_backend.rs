@@ -21,6 +21,16 @@ pub(crate) struct Setup {
 }
 
 impl Setup {
+    /// The token `file` holds now: another than `before`, and one the
+    /// documented API accepts.
+    #[track_caller]
+    pub(crate) fn assert_replaced(&self, file: &Path, before: &str) -> String {
+        let now = read(file);
+        assert_ne!(now, before, "{} still holds the old token", file.display());
+        assert_eq!(documented_status(&self.cluster, &now), 200);
+        now
+    }
+
     /// A file in the test's home and its `file:` store spec.
     pub(crate) fn file_store(&self, name: &str) -> (PathBuf, String) {
         let file = self.env.home().join(name);
@@ -212,9 +222,7 @@ fn mint_list_rotate_and_revoke_through_influxctl() {
     let out = s.env.run(["rotate", "--store", &store]);
     out.assert_success();
     assert!(!out.stderr.contains("enter the code"), "{}", out.stderr);
-    let new = read(&file);
-    assert_ne!(new, token);
-    assert_eq!(documented_status(&s.cluster, &new), 200);
+    let new = s.assert_replaced(&file, &token);
     assert_eq!(
         documented_status(&s.cluster, &token),
         401,
@@ -341,9 +349,7 @@ fn if_missing_keeps_a_working_token_and_replaces_a_revoked_one() {
     assert_eq!(r.status(), 200);
     let stderr = mint();
     assert!(stderr.contains("minting a new one"), "{stderr}");
-    let second = read(&file);
-    assert_ne!(second, first);
-    assert_eq!(documented_status(&s.cluster, &second), 200);
+    s.assert_replaced(&file, &first);
     assert_no_config_left(&s.env);
 }
 
@@ -392,9 +398,7 @@ fn influxctl_tokens_are_stored_once_the_cluster_accepts_them() {
         stderr.contains("Waiting for the cluster to accept"),
         "{stderr}"
     );
-    let rotated = read(&file);
-    assert_ne!(rotated, minted);
-    assert_eq!(documented_status(&s.cluster, &rotated), 200);
+    s.assert_replaced(&file, &minted);
     assert_no_config_left(&s.env);
 }
 

@@ -8,8 +8,20 @@ use serde_json::Value;
 use std::path::Path;
 use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, TestEnv, free_port, start_login};
 
+/// The second client the test provider knows.
+const CLIENT_2: &str = "influx-bootstrap-2";
+
 fn login_as(env: &TestEnv, idp: &Idp, user: &str) -> Value {
     support::login(env, idp, user)
+}
+
+/// The test provider (polls every second) and an environment logged in to
+/// it as `admin`.
+fn logged_in_as_admin() -> (Idp, TestEnv) {
+    let idp = Idp::builder().interval(1).start();
+    let env = TestEnv::for_idp(&idp);
+    login_as(&env, &idp, "admin");
+    (idp, env)
 }
 
 fn session_file(env: &TestEnv) -> std::path::PathBuf {
@@ -136,9 +148,7 @@ fn slow_down_grows_the_interval() {
 fn expired_access_token_is_refreshed_without_a_new_device_flow() {
     // The cached access token is made expired by its recorded expiry, not by
     // waiting: the next command must refresh rather than reuse.
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (idp, env) = logged_in_as_admin();
     let status = env.run(["status", "--format", "json"]);
     assert_eq!(status.stdout_json()["access_token_valid"], true, "{status}");
     support::expire_cached_session(&env);
@@ -190,9 +200,7 @@ fn concurrent_refreshes_do_not_lose_the_rotated_refresh_token() {
 
 #[test]
 fn logout_revokes_and_forgets() {
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (idp, env) = logged_in_as_admin();
     let rt = cached(&env)["refresh_token"].as_str().unwrap().to_string();
 
     // oidc-provider's access tokens are JWTs the cluster checks on its own:
@@ -230,13 +238,10 @@ fn logout_revokes_and_forgets() {
 #[test]
 fn logout_all_covers_every_profile() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    let a = ProfileToml::new(&idp).name("default").build();
-    let b = ProfileToml::new(&idp)
-        .name("two")
-        .client_id("influx-bootstrap-2")
-        .build();
-    env.write_config(&format!("{a}\n{b}"));
+    let env = TestEnv::with_profiles(&[
+        ProfileToml::named(&idp, "default"),
+        ProfileToml::named(&idp, "two").client_id(CLIENT_2),
+    ]);
     login_as(&env, &idp, "admin");
     let (mut run, ev) = {
         let mut r = env.spawn([
@@ -264,19 +269,13 @@ fn logout_all_covers_every_profile() {
 #[test]
 fn sessions_are_isolated_between_profiles() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    let a = ProfileToml::new(&idp).name("default").build();
-    // Same IdP and client, another cluster: must not share the session.
-    let b = ProfileToml::new(&idp)
-        .name("other-cluster")
-        .host("127.0.0.2")
-        .build();
-    // Same cluster, another client.
-    let c = ProfileToml::new(&idp)
-        .name("other-client")
-        .client_id("influx-bootstrap-2")
-        .build();
-    env.write_config(&format!("{a}\n{b}\n{c}"));
+    let env = TestEnv::with_profiles(&[
+        ProfileToml::named(&idp, "default"),
+        // Same IdP and client, another cluster: must not share the session.
+        ProfileToml::named(&idp, "other-cluster").host("127.0.0.2"),
+        // Same cluster, another client.
+        ProfileToml::named(&idp, "other-client").client_id(CLIENT_2),
+    ]);
     login_as(&env, &idp, "admin");
     env.run(["status"]).assert_success();
     for p in ["other-cluster", "other-client"] {
@@ -289,9 +288,7 @@ fn sessions_are_isolated_between_profiles() {
 #[test]
 fn world_readable_cache_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (_idp, env) = logged_in_as_admin();
     let f = session_file(&env);
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
     for cmd in [vec!["status"], vec!["login", "--format", "json"]] {
@@ -304,9 +301,7 @@ fn world_readable_cache_is_refused() {
 
 #[test]
 fn corrupt_cache_is_discarded_with_a_warning() {
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (_idp, env) = logged_in_as_admin();
     let f = session_file(&env);
     let text = std::fs::read(&f).unwrap();
     std::fs::write(&f, &text[..text.len() / 2]).unwrap();
@@ -397,9 +392,7 @@ fn a_refreshed_id_token_that_fails_verification_keeps_the_new_tokens() {
     // The provider's keys cannot be fetched at refresh (the saved JWKS URL
     // answers 404): the ID token is not trusted, but the rotated tokens are
     // saved (the old refresh token is spent) and the earlier identity stays.
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (idp, env) = logged_in_as_admin();
     support::expire_cached_session(&env);
     let mut s = cached(&env);
     let before = s["refresh_token"].clone();

@@ -34,6 +34,12 @@ impl Stack {
         a.extend_from_slice(args);
         self.env.run(a)
     }
+    /// `mint --format json` described `description` into `store`, with
+    /// `extra` flags.
+    fn mint_json(&self, description: &str, store: &str, extra: &[&str]) -> Output {
+        let named = ["--description", description, "--store", store];
+        self.mint(&[&named[..], extra, &["--format", "json"]].concat())
+    }
     fn tokens(&self) -> Vec<Value> {
         self.cluster.list_with(&self.admin_jwt)
     }
@@ -61,16 +67,7 @@ fn read_token(p: &Path) -> String {
 fn mint_to_a_file_then_verify() {
     let s = stack();
     let file = s.spec("file", "secrets/new/token");
-    let out = s.mint(&[
-        "--description",
-        "telegraf",
-        "--expires-in",
-        "90d",
-        "--store",
-        &file,
-        "--format",
-        "json",
-    ]);
+    let out = s.mint_json("telegraf", &file, &["--expires-in", "90d"]);
     out.assert_success();
     let summary = out.stdout_json();
     assert_eq!(summary["event"], "minted");
@@ -285,16 +282,7 @@ fn no_store_succeeded_revokes_the_token() {
 fn partial_store_failure_keeps_the_token() {
     let s = stack();
     let file = s.spec("file", "token");
-    let out = s.mint(&[
-        "--description",
-        "half",
-        "--store",
-        &file,
-        "--store",
-        "exec:exit 1",
-        "--format",
-        "json",
-    ]);
+    let out = s.mint_json("half", &file, &["--store", "exec:exit 1"]);
     out.assert_code(10);
     let summary = out.stdout_json();
     assert_eq!(summary["stores"][0]["ok"], true);
@@ -321,10 +309,7 @@ fn interrupted_after_creation_revokes_the_token() {
         "--store",
         &gate.spec,
     ]);
-    gate.wait_until_storing(&run);
-    run.signal("INT");
-    gate.open();
-    let out = run.wait_output();
+    let out = gate.interrupt(run, "INT");
     out.assert_fails(130, &["revoked"]);
     let all = s.tokens();
     assert_eq!(all.len(), 1);

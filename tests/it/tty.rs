@@ -278,9 +278,8 @@ fn lists_fit_the_terminal_and_stay_whole_in_a_pipe() {
 #[test]
 fn verbose_logs_in_a_pipe_or_file_have_no_escape_sequences() {
     let idp = Idp::start();
-    let env = TestEnv::new();
-    let port = support::free_port();
-    env.write_config(&ProfileToml::new(&idp).plain_http(port).build());
+    let nothing_there = ProfileToml::new(&idp).plain_http(support::free_port());
+    let env = TestEnv::with_profiles(&[nothing_there]);
     let mut cmd = env.cmd(["-vv", "doctor"]);
     cmd.env_remove("NO_COLOR").env("TERM", "xterm-256color");
     let out = Running::spawn(cmd).wait_output();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::{
     Api, Issuer, admin_stack, assert_error, assert_invalid_token, cluster_config,
-    cluster_config_on_disk, set_faults, start, stats,
+    cluster_config_on_disk, post_faults, set_faults, start, stats,
 };
 
 #[tokio::test]
@@ -150,13 +150,7 @@ async fn injected_failures_have_retry_after() {
     assert_eq!(s["faults"]["fail_next"], 0);
 
     // Invalid fault settings are rejected.
-    let r = reqwest::Client::new()
-        .post(format!("{}/__test/faults", server.url()))
-        .json(&json!({"fail_status": 418}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(post_faults(&server, json!({"fail_status": 418})).await, 400);
     server.shutdown().await;
 }
 

@@ -113,6 +113,11 @@ impl ProfileToml {
         }
         self
     }
+    /// A profile called `name` for `idp` (see [`ProfileToml::new`]).
+    pub fn named(idp: &Idp, name: &str) -> Self {
+        Self::new(idp).name(name)
+    }
+
     /// The cluster at loopback `port` over plain http (`[profile.tls]
     /// disable = true`, which the CLI allows for loopback only).
     pub fn plain_http(self, port: impl ToString) -> Self {
@@ -299,6 +304,27 @@ impl TestEnv {
     }
 
     /// Writes the config file.
+    /// `program` (a wrapper such as `sh -c` or `script`) in the test's home
+    /// with `cmd`'s environment and nothing else, to run `cmd` under it.
+    pub fn wrapper(&self, program: &str, cmd: &Command) -> Command {
+        let mut w = Command::new(program);
+        w.env_clear().current_dir(self.home());
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                w.env(k, v);
+            }
+        }
+        w
+    }
+
+    /// A new environment whose config file holds `profiles`.
+    pub fn with_profiles(profiles: &[ProfileToml]) -> Self {
+        let env = TestEnv::new();
+        let toml: Vec<String> = profiles.iter().map(ProfileToml::build).collect();
+        env.write_config(&toml.join("\n"));
+        env
+    }
+
     pub fn write_config(&self, toml: &str) {
         fs::write(self.config_path(), toml).expect("write config file");
     }
@@ -959,6 +985,23 @@ impl StoreGate {
         std::thread::spawn(move || {
             let _ = fs::write(&fifo, "go\n");
         });
+    }
+
+    /// `run` through the gate: once it is storing, the store may finish;
+    /// the run's output.
+    pub fn pass(&self, run: Running) -> Output {
+        self.wait_until_storing(&run);
+        self.open();
+        run.wait_output()
+    }
+
+    /// `run` stopped by `sig` while it is storing (then the store may
+    /// finish, as an orphaned store process would): the run's output.
+    pub fn interrupt(&self, run: Running, sig: &str) -> Output {
+        self.wait_until_storing(&run);
+        run.signal(sig);
+        self.open();
+        run.wait_output()
     }
 }
 

@@ -36,6 +36,12 @@ pub fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
     (run, ev)
 }
 
+/// `rotate --store S` for each of `stores`.
+pub fn rotate_of<'a>(stores: &[&'a str]) -> Vec<&'a str> {
+    let flags = stores.iter().flat_map(|s| ["--store", *s]);
+    std::iter::once("rotate").chain(flags).collect()
+}
+
 /// Spawns `mint --format json` with `args` and waits for its `device_code`
 /// event: the run is then waiting for approval (RFC 8628 section 3.2).
 pub fn mint_awaiting_approval(env: &TestEnv, args: &[&str]) -> Running {
@@ -179,22 +185,14 @@ impl FifoBrowser {
 /// pseudo-terminal sized with `stty`, with the test environment only and
 /// `TERM=xterm`; the caller chooses stdin, stdout and stderr.
 pub fn pty_command(env: &TestEnv, cols: u16, rows: u16, args: &str) -> Command {
-    let base = env.cmd(["unused"]);
-    let mut cmd = Command::new("script");
+    let mut cmd = env.wrapper("script", &env.cmd(["unused"]));
     cmd.args(["-q", "-e", "-c"])
         .arg(format!(
             "stty cols {cols} rows {rows}; exec {} {args}",
             super::bin_path().display()
         ))
         .arg("/dev/null")
-        .env_clear()
-        .current_dir(env.home());
-    for (k, v) in base.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    cmd.env("TERM", "xterm");
+        .env("TERM", "xterm");
     cmd
 }
 

@@ -319,15 +319,20 @@ pub async fn stats(server: &RunningServer) -> Value {
         .unwrap()
 }
 
-/// `POST /__test/faults`.
+/// `POST /__test/faults`; panics unless the cluster takes them.
 pub async fn set_faults(server: &RunningServer, faults: Value) {
+    assert_eq!(post_faults(server, faults).await, 200);
+}
+
+/// `POST /__test/faults`: the status of the answer.
+pub async fn post_faults(server: &RunningServer, faults: Value) -> u16 {
     let r = reqwest::Client::new()
         .post(format!("{}/__test/faults", server.url()))
         .json(&faults)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    r.status().as_u16()
 }
 
 /// 401 with the `WWW-Authenticate` challenge of RFC 6750 section 3.1.
