@@ -8,30 +8,8 @@ use crate::support;
 
 use std::time::Instant;
 use support::cluster::Cluster;
+use support::pty::{Pty, pty_command};
 use support::{Idp, Output, ProfileToml, TestEnv};
-
-/// Runs `cmd` (a `script` pseudo-terminal) with `input` typed on it; all of
-/// the terminal's output comes back as stdout.
-fn in_pty(mut cmd: std::process::Command, input: &str) -> Output {
-    use std::io::Write;
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn script");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().expect("wait for script");
-    Output {
-        status: out.status,
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// Runs `args` and reports how long it took on stderr of the test (a
 /// measurement for the report, never asserted).
@@ -426,24 +404,19 @@ fn config_init_without_a_terminal_lists_the_missing_flags() {
 #[test]
 fn config_init_asks_on_a_terminal() {
     let env = TestEnv::new();
-    // A pseudo-terminal (util-linux `script`), answers typed on it.
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-q", "-e", "-c"])
-        .arg(format!(
-            "stty cols 80 rows 24; {} config init --no-check",
-            support::bin_path().display()
-        ))
-        .arg("/dev/null");
-    let base = env.cmd(["unused"]);
-    cmd.env_clear();
-    for (k, v) in base.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    cmd.current_dir(env.home());
+    // A pseudo-terminal (util-linux `script`), answers typed on it; no
+    // TERM, as in a bare environment.
+    let no_term = [("TERM", None)];
+    let mut pty = Pty::spawn(pty_command(
+        &env,
+        80,
+        24,
+        "config init --no-check",
+        &no_term,
+    ));
     let answers = "okta\n\ndb.example.com\n8443\nhttps://example.okta.com/oauth2/default\n0oa123\n";
-    let out = in_pty(cmd, answers);
+    pty.type_in(answers);
+    let out = pty.wait();
     assert_eq!(out.code, Some(0), "{out}");
     for q in [
         "Identity provider",

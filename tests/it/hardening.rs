@@ -10,6 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+use support::pty::in_pty;
 use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, Stack, TestEnv, login, session_jwt};
 use test_support::users;
 
@@ -539,7 +540,7 @@ fn sh_quote(s: &str) -> String {
 fn print_on_store_failure_needs_a_person_not_a_ci_runner() {
     let s = Stack::start();
     for (ci, shown) in [(Some("true"), false), (None, true)] {
-        let cmd = s.env.cmd([
+        let args = [
             "mint",
             "--description",
             "print",
@@ -547,18 +548,11 @@ fn print_on_store_failure_needs_a_person_not_a_ci_runner() {
             "print",
             "--store",
             "exec:cat >/dev/null; exit 1",
-        ]);
-        let line = std::iter::once(cmd.get_program())
-            .chain(cmd.get_args())
-            .map(|a| sh_quote(&a.to_string_lossy()))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut pty = s.env.wrapper("script", &cmd);
-        pty.args(["-qec", &line, "/dev/null"]).stdin(Stdio::null());
-        if let Some(ci) = ci {
-            pty.env("CI", ci);
-        }
-        let out = Running::spawn(pty).wait_output();
+        ];
+        let line = args.map(sh_quote).join(" ");
+        // No TERM, as in a bare CI environment.
+        let vars = [("TERM", None), ("CI", ci)];
+        let out = in_pty(&s.env, 80, 24, &line, &vars).wait_output();
         out.assert_code(11);
         assert_eq!(
             out.stdout.contains("save it now"),

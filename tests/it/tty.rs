@@ -8,40 +8,8 @@
 use crate::support;
 
 use support::cluster::Cluster;
-use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv};
-
-/// `args` on a `cols`×`rows` pseudo-terminal; `env_vars` added to the
-/// test environment (`None` removes one).
-pub(crate) fn in_pty(
-    env: &TestEnv,
-    cols: u16,
-    rows: u16,
-    args: &str,
-    env_vars: &[(&str, Option<&str>)],
-) -> Running {
-    let mut cmd = support::steps::pty_command(env, cols, rows, args);
-    cmd.stdin(std::process::Stdio::null());
-    for (k, v) in env_vars {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    Running::spawn(cmd)
-}
-
-/// Read terminal lines until one contains `needle`; return them all.
-fn lines_until(run: &mut Running, needle: &str) -> Vec<String> {
-    let mut seen = Vec::new();
-    loop {
-        let l = run.next_stdout_line(DEFAULT_TIMEOUT);
-        let done = l.contains(needle);
-        seen.push(l);
-        if done {
-            return seen;
-        }
-    }
-}
+use support::pty::{in_pty, lines_until};
+use support::{Idp, Output, ProfileToml, Running, TestEnv};
 
 /// A provider, a cluster and a configured environment for runs on a
 /// pseudo-terminal.

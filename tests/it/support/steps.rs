@@ -181,21 +181,6 @@ impl FifoBrowser {
     }
 }
 
-/// `script` (util-linux) running the binary with `args` on a `cols`×`rows`
-/// pseudo-terminal sized with `stty`, with the test environment only and
-/// `TERM=xterm`; the caller chooses stdin, stdout and stderr.
-pub fn pty_command(env: &TestEnv, cols: u16, rows: u16, args: &str) -> Command {
-    let mut cmd = env.wrapper("script", &env.cmd(["unused"]));
-    cmd.args(["-q", "-e", "-c"])
-        .arg(format!(
-            "stty cols {cols} rows {rows}; exec {} {args}",
-            super::bin_path().display()
-        ))
-        .arg("/dev/null")
-        .env("TERM", "xterm");
-    cmd
-}
-
 /// `config init` for the test provider's issuer, client `influx-bootstrap`
 /// and its audience as the resource; the caller adds the host.
 pub fn config_init_args(idp: &Idp) -> Vec<&str> {
