@@ -136,7 +136,7 @@ mod tests {
     use crate::store::{DatabaseTokenRecord, Permission};
     use crate::test_support::{TestApp, assert_error, config};
     use crate::token;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn query_parameters_are_decoded() {
@@ -183,14 +183,7 @@ mod tests {
             ("none", json!([])),
             ("revoked", json!([{"action": "read", "resource": "*"}])),
         ] {
-            let r = app
-                .post(
-                    "/api/v0/tokens",
-                    &m,
-                    json!({"description": label, "permissions": perms}),
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            let r = app.database_token(&m, label, perms).await;
             tokens.insert(label, (r.str("id"), r.str("accessToken")));
         }
         let revoked_id = &tokens["revoked"].0;
@@ -221,90 +214,51 @@ mod tests {
             .await
             .unwrap();
 
-        let tok = |label: &str| format!("Bearer {}", tokens[label].1);
-        let scheme_token = format!("Token {}", tokens["read-db1"].1);
+        // The Authorization header values of the cases below.
+        let tok = |label: &str| Some(format!("Bearer {}", tokens[label].1));
+        let scheme_token = Some(format!("Token {}", tokens["read-db1"].1));
+        let v1_scheme_token = Some(format!("Token {}", tokens["rw-ab"].1));
+        let expired = Some(format!("Bearer {expired}"));
+        let unknown = Some(format!("Bearer apiv1_{}", "x".repeat(86)));
+        let basic = Some(format!("Basic {}", tokens["read-db1"].1));
+        let jwt_shaped = Some("Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln".to_string());
         let cases: Vec<(&str, &str, Option<String>, u16)> = vec![
             // read
-            (
-                "GET",
-                "/query?db=db1&q=SELECT+1",
-                Some(tok("read-db1")),
-                200,
-            ),
-            ("GET", "/query?db=db1", Some(scheme_token.clone()), 200),
-            ("GET", "/query?db=db2", Some(tok("read-db1")), 403),
-            ("GET", "/query?db=db1", Some(tok("write-db1")), 403),
-            ("GET", "/query?db=db2", Some(tok("read-all")), 200),
-            ("GET", "/query?db=a%2Fb", Some(tok("rw-ab")), 200),
-            ("GET", "/query?db=db1", Some(tok("none")), 403),
-            ("GET", "/query?db=missing", Some(tok("read-all")), 404),
-            ("GET", "/query?db=missing", Some(tok("read-db1")), 403),
-            ("GET", "/query", Some(tok("read-all")), 400),
-            ("GET", "/query?db=", Some(tok("read-all")), 400),
+            ("GET", "/query?db=db1&q=SELECT+1", tok("read-db1"), 200),
+            ("GET", "/query?db=db1", scheme_token, 200),
+            ("GET", "/query?db=db2", tok("read-db1"), 403),
+            ("GET", "/query?db=db1", tok("write-db1"), 403),
+            ("GET", "/query?db=db2", tok("read-all"), 200),
+            ("GET", "/query?db=a%2Fb", tok("rw-ab"), 200),
+            ("GET", "/query?db=db1", tok("none"), 403),
+            ("GET", "/query?db=missing", tok("read-all"), 404),
+            ("GET", "/query?db=missing", tok("read-db1"), 403),
+            ("GET", "/query", tok("read-all"), 400),
+            ("GET", "/query?db=", tok("read-all"), 400),
             // write, v2 and v1
             (
                 "POST",
                 "/api/v2/write?org=o&bucket=db1",
-                Some(tok("write-db1")),
+                tok("write-db1"),
                 204,
             ),
-            (
-                "POST",
-                "/api/v2/write?bucket=db2",
-                Some(tok("write-all")),
-                204,
-            ),
-            (
-                "POST",
-                "/api/v2/write?bucket=db1",
-                Some(tok("read-db1")),
-                403,
-            ),
-            (
-                "POST",
-                "/api/v2/write?bucket=db2",
-                Some(tok("write-db1")),
-                403,
-            ),
-            ("POST", "/api/v2/write?db=db1", Some(tok("write-db1")), 400),
-            ("POST", "/write?db=db1", Some(tok("write-db1")), 204),
-            (
-                "POST",
-                "/write?db=a%2Fb",
-                Some(format!("Token {}", tokens["rw-ab"].1)),
-                204,
-            ),
-            ("POST", "/write?db=db1", Some(tok("read-all")), 403),
-            ("POST", "/write?db=missing", Some(tok("write-all")), 404),
+            ("POST", "/api/v2/write?bucket=db2", tok("write-all"), 204),
+            ("POST", "/api/v2/write?bucket=db1", tok("read-db1"), 403),
+            ("POST", "/api/v2/write?bucket=db2", tok("write-db1"), 403),
+            ("POST", "/api/v2/write?db=db1", tok("write-db1"), 400),
+            ("POST", "/write?db=db1", tok("write-db1"), 204),
+            ("POST", "/write?db=a%2Fb", v1_scheme_token, 204),
+            ("POST", "/write?db=db1", tok("read-all"), 403),
+            ("POST", "/write?db=missing", tok("write-all"), 404),
             // credentials
             ("GET", "/query?db=db1", None, 401),
-            ("GET", "/query?db=db1", Some(tok("revoked")), 401),
-            (
-                "GET",
-                "/query?db=db1",
-                Some(format!("Bearer {expired}")),
-                401,
-            ),
-            (
-                "GET",
-                "/query?db=db1",
-                Some(format!("Bearer apiv1_{}", "x".repeat(86))),
-                401,
-            ),
+            ("GET", "/query?db=db1", tok("revoked"), 401),
+            ("GET", "/query?db=db1", expired, 401),
+            ("GET", "/query?db=db1", unknown, 401),
             ("GET", "/query?db=db1", Some(format!("Bearer {m}")), 401),
             ("POST", "/write?db=db1", Some(format!("Token {m}")), 401),
-            (
-                "GET",
-                "/query?db=db1",
-                Some(format!("Basic {}", tokens["read-db1"].1)),
-                401,
-            ),
-            (
-                "POST",
-                "/write?db=db1",
-                Some("Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln".into()),
-                401,
-            ),
+            ("GET", "/query?db=db1", basic, 401),
+            ("POST", "/write?db=db1", jwt_shaped, 401),
         ];
         for (method, uri, auth, status) in &cases {
             let body = (*method == "POST").then_some("cpu,host=a usage=1 1");
@@ -333,48 +287,22 @@ mod tests {
         let (app, m) = TestApp::with_admin(config()).await;
         app.post("/api/v0/databases", &m, json!({"name": "db"}))
             .await;
-        let r = app
-            .post(
-                "/api/v0/tokens",
-                &m,
-                json!({"description": "d", "permissions": [{"action": "write", "resource": "db"}]}),
-            )
-            .await;
+        let write_db = json!([{"action": "write", "resource": "db"}]);
+        let r = app.database_token(&m, "d", write_db).await;
         let (id, secret) = (r.str("id"), r.str("accessToken"));
         let auth = format!("Bearer {secret}");
-        let write = |app: &TestApp| {
-            let auth = auth.clone();
-            let app_router = app.router.clone();
-            async move {
-                let req = axum::http::Request::post("/write?db=db")
-                    .header("authorization", auth)
-                    .body(axum::body::Body::from("m f=1"))
-                    .unwrap();
-                tower::ServiceExt::oneshot(app_router, req)
-                    .await
-                    .unwrap()
-                    .status()
-            }
-        };
-        assert_eq!(write(&app).await, StatusCode::NO_CONTENT);
-        app.patch(
-            &format!("/api/v0/tokens/{id}"),
-            &m,
-            json!({"permissions": [{"action": "read", "resource": "db"}]}),
-        )
-        .await;
-        assert_eq!(write(&app).await, StatusCode::FORBIDDEN);
-        app.patch(
-            &format!("/api/v0/tokens/{id}"),
-            &m,
-            json!({"permissions": [{"action": "write", "resource": "*"}]}),
-        )
-        .await;
-        assert_eq!(write(&app).await, StatusCode::NO_CONTENT);
+        let token = format!("/api/v0/tokens/{id}");
+        let write = || app.send("POST", "/write?db=db", Some(&auth), Some("m f=1"));
+        let permit =
+            |permissions: Value| app.patch(&token, &m, json!({ "permissions": permissions }));
+        assert_eq!(write().await.status, StatusCode::NO_CONTENT);
+        permit(json!([{"action": "read", "resource": "db"}])).await;
+        assert_eq!(write().await.status, StatusCode::FORBIDDEN);
+        permit(json!([{"action": "write", "resource": "*"}])).await;
+        assert_eq!(write().await.status, StatusCode::NO_CONTENT);
         app.call("DELETE", "/api/v0/databases/db", &m, None).await;
-        assert_eq!(write(&app).await, StatusCode::NOT_FOUND);
-        app.call("DELETE", &format!("/api/v0/tokens/{id}"), &m, None)
-            .await;
-        assert_eq!(write(&app).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(write().await.status, StatusCode::NOT_FOUND);
+        app.call("DELETE", &token, &m, None).await;
+        assert_eq!(write().await.status, StatusCode::UNAUTHORIZED);
     }
 }

@@ -15,7 +15,7 @@ use axum::response::Response;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::{AppState, lock};
-use crate::store::Scope;
+use crate::store::{Scope, Scoped};
 
 /// Lets a handler tell the access log who the caller was.
 #[derive(Clone, Default)]
@@ -110,12 +110,14 @@ impl<const ANY_IDS: bool> Call<ANY_IDS> {
         self.params.get(name).cloned().unwrap_or_default()
     }
 
-    /// The scope objects carry when served through the long form.
-    pub(crate) fn scope(&self) -> Option<Scope<'_>> {
-        self.ids.as_ref().map(|(a, c)| Scope {
+    /// `record` as served to this call: with the scope objects carry when
+    /// served through the long form.
+    pub(crate) fn scoped<'a, R>(&'a self, record: &'a R) -> Scoped<'a, R> {
+        let scope = self.ids.as_ref().map(|(a, c)| Scope {
             account_id: a,
             cluster_id: c,
-        })
+        });
+        Scoped { scope, record }
     }
 
     /// The caller, for logs.
@@ -176,13 +178,8 @@ mod tests {
     #[tokio::test]
     async fn management_api_credentials() {
         let (app, m) = TestApp::with_admin(config()).await;
-        let r = app
-            .post(
-                "/api/v0/tokens",
-                &m,
-                json!({"description": "d", "permissions": [{"action": "read", "resource": "*"}]}),
-            )
-            .await;
+        let read_all = json!([{"action": "read", "resource": "*"}]);
+        let r = app.database_token(&m, "d", read_all).await;
         let database_token = r.str("accessToken");
         let (revoked_record, revoked) = app
             .state

@@ -127,6 +127,16 @@ impl TestApp {
     pub async fn post(&self, uri: &str, token: &str, body: Value) -> Reply {
         self.call("POST", uri, token, Some(body)).await
     }
+
+    /// Creates a database token described `description` with `permissions`
+    /// (documented API, short path form) as the holder of the management
+    /// token `mgmt`; panics unless that succeeds.
+    pub async fn database_token(&self, mgmt: &str, description: &str, permissions: Value) -> Reply {
+        let body = serde_json::json!({"description": description, "permissions": permissions});
+        let r = self.post("/api/v0/tokens", mgmt, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r
+    }
 }
 
 impl Reply {

@@ -21,6 +21,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::process::output_ok;
 use crate::server::Server;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -141,17 +142,9 @@ fn key_pair(dir: &Path, signing: Signing) -> (String, String) {
     let (_, keygen) = signing.plugin_type_and_keygen();
     let key = dir.join("signing-key.pem");
     let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run openssl: {e}; {INSTALL_HINT}"));
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        let mut cmd = Command::new("openssl");
+        cmd.args(args);
+        output_ok(cmd, &format!("openssl {args:?}"), INSTALL_HINT)
     };
     let key_s = key.to_str().expect("temp paths are UTF-8");
     let mut args = vec!["genpkey"];
@@ -204,11 +197,14 @@ impl GlewlwydBuilder {
             base,
             server,
             http: http_client(),
-            admin_cookie: String::new(),
+            admin_cookie: AdminCookie(String::new()),
             _dir: dir,
         };
         let admin_cookie = g.log_in(ADMIN.0, ADMIN.1);
-        let g = Glewlwyd { admin_cookie, ..g };
+        let g = Glewlwyd {
+            admin_cookie: AdminCookie(admin_cookie),
+            ..g
+        };
         g.configure(&self);
         g
     }
@@ -262,19 +258,22 @@ fn http_client() -> reqwest::blocking::Client {
 }
 
 /// A running Glewlwyd. Dropping it stops it and removes its database.
+#[derive(Debug)]
 pub struct Glewlwyd {
     base: String,
     server: Server,
     http: reqwest::blocking::Client,
-    admin_cookie: String,
+    admin_cookie: AdminCookie,
     _dir: TempDir,
 }
 
-impl fmt::Debug for Glewlwyd {
+/// The administrator's session cookie: a credential, so `Debug` never shows
+/// it.
+struct AdminCookie(String);
+
+impl fmt::Debug for AdminCookie {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Glewlwyd")
-            .field("base", &self.base)
-            .finish_non_exhaustive()
+        f.write_str("AdminCookie([redacted])")
     }
 }
 
@@ -359,7 +358,7 @@ impl Glewlwyd {
     }
 
     fn admin(&self, method: &str, path: &str, body: Value) {
-        self.call(&self.admin_cookie, method, path, Some(body));
+        self.call(&self.admin_cookie.0, method, path, Some(body));
     }
 
     fn configure(&self, b: &GlewlwydBuilder) {

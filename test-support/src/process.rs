@@ -36,6 +36,23 @@ pub fn wait_or_panic(child: Child, limit: Duration, what: &str) -> ExitStatus {
         .unwrap_or_else(|| panic!("{what} (pid {pid}) did not exit within {limit:?}; killed"))
 }
 
+/// Runs `cmd` to completion (stdin closed) and returns its stdout. Panics,
+/// naming `what`, when it cannot start (with `hint`: how to get it) or fails
+/// (with its stderr).
+#[track_caller]
+pub fn output_ok(mut cmd: Command, what: &str, hint: &str) -> Vec<u8> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}; {hint}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Sends `sig` (e.g. `"INT"`, `"TERM"`) to `pid` with `kill -s SIG PID`.
 #[track_caller]
 pub fn signal(pid: u32, sig: &str) {

@@ -8,7 +8,6 @@
 //! Like [`crate::idp`], a missing tool is a loud failure, never a skip: the
 //! tests that need these servers must not pass without them.
 
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -168,18 +167,10 @@ impl PyIdpBuilder {
 
 /// A running Python provider. Dropping it closes its stdin and kills it; in a
 /// panicking thread its stderr is printed first.
+#[derive(Debug)]
 pub struct PyIdp {
     provider: Provider,
     endpoint: Endpoint,
-}
-
-impl fmt::Debug for PyIdp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PyIdp")
-            .field("provider", &self.provider)
-            .field("issuer", &self.endpoint.issuer)
-            .finish_non_exhaustive()
-    }
 }
 
 impl PyIdp {

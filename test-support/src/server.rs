@@ -20,6 +20,7 @@ use tempfile::TempDir;
 /// of its ready line (`{"issuer": …, "port": …}`), and a blocking HTTP client
 /// (no proxy, 15 s timeout) made on first use: a blocking client must not be
 /// built (or dropped) inside an async runtime, and some users never need one.
+#[derive(Debug)]
 pub struct Endpoint {
     pub server: Server,
     pub issuer: String,
@@ -70,6 +71,7 @@ impl Endpoint {
     }
 }
 
+#[derive(Debug)]
 pub struct Server {
     /// How panics and the log name it ("IdP fixture", "Dot server").
     name: String,

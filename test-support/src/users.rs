@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::process::output_ok;
+
 /// The uid and gid of the other user.
 pub const OTHER: u32 = 65534;
 
@@ -29,17 +31,12 @@ pub fn require_root(what: &str) {
 /// Run `sh -c script` as the other user; panics if it fails.
 pub fn sh_as_other(script: &str) {
     require_root(script);
-    let out = Command::new("setpriv")
-        .arg(format!("--reuid={OTHER}"))
+    let mut cmd = Command::new("setpriv");
+    cmd.arg(format!("--reuid={OTHER}"))
         .arg(format!("--regid={OTHER}"))
-        .args(["--clear-groups", "--", "sh", "-c", script])
-        .output()
-        .unwrap_or_else(|e| panic!("run setpriv (util-linux): {e}"));
-    assert!(
-        out.status.success(),
-        "as uid {OTHER}: `{script}` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .args(["--clear-groups", "--", "sh", "-c", script]);
+    let what = format!("`{script}` as uid {OTHER} (setpriv)");
+    output_ok(cmd, &what, "setpriv is in util-linux");
 }
 
 /// A directory that belongs to the other user (mode `mode`), created by root

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use support::stock::{
     LONG, SHORT, assert_no_secret_on_stderr, dedicated_behind_management_url, logged_in,
-    management_token, query, requests, stock, write,
+    management_token, query, requests, stock, telegraf_db, telegraf_sensors, write,
 };
 use support::{Idp, ProfileToml, TestEnv};
 fn state_dir(env: &TestEnv) -> PathBuf {
@@ -64,23 +64,17 @@ fn mint_a_database_token_in_both_path_forms() {
         let cluster = stock(&idp, paths, None);
         let env = logged_in(&idp, &cluster);
         env.run(["database", "create", "other"]).assert_success();
-        let out = env.run([
-            "-vv",
-            "mint",
-            "--description",
-            "telegraf on host-1",
-            "--write-database",
-            "sensors",
-            "--read-database",
-            "sensors",
+        let flags = [
             "--create-database",
             "--expires-in",
             "90d",
             "--store",
             "file:telegraf.token",
-            "--format",
-            "json",
-        ]);
+        ];
+        let out = env.run(telegraf_sensors(
+            &["-vv", "mint"],
+            &[&flags[..], &["--format", "json"]].concat(),
+        ));
         out.assert_success();
         let token = read_file(&env, "telegraf.token");
         assert!(token.starts_with("apiv1_"), "{paths:?}");
@@ -139,19 +133,9 @@ fn mint_a_database_token_in_both_path_forms() {
         }
 
         // --if-missing: the recorded token is still good: nothing is created.
-        let mint_if_missing = [
-            "mint",
-            "--description",
-            "telegraf on host-1",
-            "--write-database",
-            "sensors",
-            "--read-database",
-            "sensors",
-            "--if-missing",
-            "--store",
-            "file:telegraf.token",
-        ];
-        let out = env.run(mint_if_missing);
+        let if_missing = ["--if-missing", "--store", "file:telegraf.token"];
+        let mint_if_missing = telegraf_sensors(&["mint"], &if_missing);
+        let out = env.run(&mint_if_missing);
         out.assert_success();
         assert!(out.stderr.contains("nothing to do"), "{out}");
         assert_eq!(requests(&cluster, "POST", &format!("{base}/tokens")), 1);
@@ -160,7 +144,7 @@ fn mint_a_database_token_in_both_path_forms() {
         // Revoked behind our back: --if-missing replaces it.
         let id = summary["id"].as_str().unwrap();
         env.run(["token", "revoke", id, "--force"]).assert_success();
-        let out = env.run(mint_if_missing);
+        let out = env.run(&mint_if_missing);
         out.assert_success();
         assert!(out.stderr.contains("which was revoked"), "{out}");
         let replaced = read_file(&env, "telegraf.token");
@@ -183,35 +167,16 @@ fn a_dropped_create_ends_with_one_live_token_stored_and_the_lost_one_revoked() {
     env.run(["database", "create", "db"]).assert_success();
     // Another token with the same description and permissions, made before:
     // it must survive (it was there before we asked).
-    let other = env.run([
-        "token",
-        "create",
-        "--description",
-        "telegraf",
-        "--write-database",
-        "db",
-        "--format",
-        "json",
-    ]);
+    let other = env.run(telegraf_db(&["token", "create"], &["--format", "json"]));
     other.assert_success();
     let other_id = other.stdout_json()["id"].as_str().unwrap().to_string();
 
     cluster.faults(json!({"drop_after_create": 1}));
-    let out = env.run([
-        "-vv",
-        "mint",
-        "--description",
-        "telegraf",
-        "--write-database",
-        "db",
-        "--store",
-        "file:db.token",
-    ]);
+    let out = env.run(telegraf_db(&["-vv", "mint"], &["--store", "file:db.token"]));
     out.assert_success();
     let token = read_file(&env, "db.token");
     assert_no_secret_on_stderr(&out, &token);
-    assert!(out.stderr.contains("outcome is unknown"), "{out}");
-    assert!(out.stderr.contains("answer was lost"), "{out}");
+    out.assert_stderr(&["outcome is unknown", "answer was lost"]);
     assert_eq!(requests(&cluster, "POST", "/api/v0/tokens"), 3);
 
     let all = token_list(&env);
@@ -295,14 +260,8 @@ fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
     assert_eq!(summary["permissions"], json!(["read:*"]));
     assert_eq!(query(&cluster, &new, "anything"), 200);
     assert_eq!(query(&cluster, &old, "anything"), 401);
-    let after = run(&[
-        "token",
-        "get",
-        summary["id"].as_str().unwrap(),
-        "--format",
-        "json",
-    ])
-    .stdout_json();
+    let id = summary["id"].as_str().unwrap();
+    let after = run(&["token", "get", id, "--format", "json"]).stdout_json();
     assert_eq!(
         support::described(&after["description"]),
         support::unmarked(&before["description"])
@@ -339,16 +298,9 @@ fn dedicated_mint_and_rotate_from_a_management_token_with_no_person() {
     // Without the record: rotate needs --id, and works with it.
     std::fs::remove_dir_all(state_dir(&env)).unwrap();
     let out = run(&["rotate", "--store", "file:grafana.token"]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("--id"), "{out}");
+    out.assert_fails(2, &["--id"]);
     assert_eq!(read_file(&env, "grafana.token"), new);
-    let out = run(&[
-        "rotate",
-        "--id",
-        summary["id"].as_str().unwrap(),
-        "--store",
-        "file:grafana.token",
-    ]);
+    let out = run(&["rotate", "--id", id, "--store", "file:grafana.token"]);
     out.assert_success();
     let newer = read_file(&env, "grafana.token");
     assert_ne!(newer, new);
@@ -374,36 +326,14 @@ fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
         c
     };
     let run = |args: &[&str]| support::Running::spawn(cmd(args)).wait_output();
-    run(&[
-        "mint",
-        "--description",
-        "telegraf",
-        "--write-database",
-        "db",
-        "--create-database",
-        "--store",
-        "file:a.token",
-        "--store",
-        "file:b.token",
-    ])
-    .assert_success();
+    let stores = ["--store", "file:a.token", "--store", "file:b.token"];
+    run(&telegraf_db(&["mint", "--create-database"], &stores)).assert_success();
     let old = read_file(&env, "a.token");
 
     let gate = support::StoreGate::new(env.home(), "crash", 0);
-    let rotate = [
-        "rotate",
-        "--store",
-        "file:a.token",
-        "--store",
-        gate.spec.as_str(),
-        "--store",
-        "file:b.token",
-    ];
+    let rotate = support::rotate_of(&["file:a.token", &gate.spec, "file:b.token"]);
     let first = support::Running::spawn(cmd(&rotate));
-    gate.wait_until_storing(&first);
-    first.signal("KILL");
-    gate.open(); // the orphaned store process finishes
-    let out = first.wait_output();
+    let out = gate.interrupt(first, "KILL");
     assert_eq!(out.code, None, "killed\n{out}");
     let half = read_file(&env, "a.token");
     assert_ne!(half, old, "store a was switched before the kill");
@@ -420,12 +350,9 @@ fn a_rotation_killed_half_way_is_rolled_back_by_the_next_one() {
     assert_eq!(live(&env_with_mgmt).len(), 2, "old and half-made");
 
     let second = support::Running::spawn(cmd(&rotate));
-    gate.wait_until_storing(&second);
-    gate.open();
-    let out = second.wait_output();
+    let out = gate.pass(second);
     out.assert_success();
-    assert!(out.stderr.contains("was interrupted"), "{out}");
-    assert!(out.stderr.contains("rolled back"), "{out}");
+    out.assert_stderr(&["was interrupted", "rolled back"]);
     let now = read_file(&env, "a.token");
     assert!(now != old && now != half, "{out}");
     assert_eq!(read_file(&env, "b.token"), now);
@@ -456,12 +383,8 @@ fn interrupted_while_storing_a_database_token_revokes_it() {
         "--store",
         gate.spec.as_str(),
     ]);
-    gate.wait_until_storing(&run);
-    run.signal("INT");
-    gate.open();
-    let out = run.wait_output();
-    out.assert_code(130);
-    assert!(out.stderr.contains("revoked"), "{out}");
+    let out = gate.interrupt(run, "INT");
+    out.assert_fails(130, &["revoked"]);
     let all = token_list(&env);
     assert_eq!(all.len(), 1, "{all:?}");
     assert!(all[0]["revoked_at"].is_string(), "no orphan: {all:?}");
@@ -476,29 +399,18 @@ fn interrupted_while_storing_a_database_token_revokes_it() {
 fn a_management_rotation_killed_at_its_last_store_is_finished_by_the_next_one() {
     let stack = support::Stack::start();
     let env = &stack.env;
-    env.run(["mint", "--description", "ops", "--store", "file:a.token"])
+    env.run(support::mint_into("ops", "file:a.token"))
         .assert_success();
     let old = read_file(env, "a.token");
     let gate = support::StoreGate::new(env.home(), "last", 0);
-    let rotate = [
-        "rotate",
-        "--store",
-        "file:a.token",
-        "--store",
-        gate.spec.as_str(),
-    ];
-    let first = env.spawn(rotate);
-    gate.wait_until_storing(&first);
-    first.signal("KILL");
-    gate.open();
-    assert_eq!(first.wait_output().code, None);
+    let rotate = support::rotate_of(&["file:a.token", &gate.spec]);
+    let first = env.spawn(&rotate);
+    assert_eq!(gate.interrupt(first, "KILL").code, None);
     let new = read_file(env, "a.token");
     assert_ne!(new, old);
 
-    let second = env.spawn(rotate);
-    gate.wait_until_storing(&second);
-    gate.open();
-    let out = second.wait_output();
+    let second = env.spawn(&rotate);
+    let out = gate.pass(second);
     out.assert_success();
     assert!(out.stderr.contains("finished: the new token"), "{out}");
     assert!(

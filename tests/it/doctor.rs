@@ -11,6 +11,17 @@ use support::stock::{stock, stock_env};
 use support::{Idp, Output, ProfileToml, TestEnv};
 
 /// The line of the check called `name` (the mark, then the name).
+/// Panics unless the check `name` is marked `mark` and its line holds each
+/// of `has`.
+#[track_caller]
+fn assert_check(out: &Output, mark: char, name: &str, has: &[&str]) {
+    let l = line(out, name);
+    assert!(l.starts_with(&format!("{mark} {name}")), "{out}");
+    for h in has {
+        assert!(l.contains(h), "{name} line lacks {h:?}\n{out}");
+    }
+}
+
 #[track_caller]
 fn line<'a>(out: &'a Output, name: &str) -> &'a str {
     out.stdout
@@ -105,13 +116,8 @@ fn stock_cluster_is_a_warning_naming_the_influxctl_backend() {
     let env = stock_env(&idp, &cluster);
     let out = env.run(["doctor"]);
     out.assert_success();
-    let l = line(&out, "cluster");
-    assert!(l.starts_with("! cluster"), "{out}");
-    assert!(l.contains("stock cluster"), "{out}");
-    assert!(
-        out.stdout.contains("management_backend = \"influxctl\""),
-        "{out}"
-    );
+    assert_check(&out, '!', "cluster", &["stock cluster"]);
+    out.assert_stdout(&["management_backend = \"influxctl\""]);
 }
 
 #[test]
@@ -125,14 +131,9 @@ fn with_the_influxctl_backend_a_stock_cluster_is_fine_and_influxctl_is_checked()
         .env("INFLUX_BOOTSTRAP_INFLUXCTL", "/nonexistent/influxctl");
     let out = support::Running::spawn(cmd).wait_output();
     out.assert_code(1);
-    assert!(line(&out, "cluster").starts_with("✓ cluster"), "{out}");
-    let l = line(&out, "influxctl");
-    assert!(l.starts_with("✗ influxctl"), "{out}");
-    assert!(l.contains("/nonexistent/influxctl"), "{out}");
-    assert!(
-        out.stdout.contains("download-and-install-influxctl"),
-        "{out}"
-    );
+    assert_check(&out, '✓', "cluster", &[]);
+    assert_check(&out, '✗', "influxctl", &["/nonexistent/influxctl"]);
+    out.assert_stdout(&["download-and-install-influxctl"]);
     // On PATH: a tick with where it is.
     let bin = env.home().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -146,9 +147,7 @@ fn with_the_influxctl_backend_a_stock_cluster_is_fine_and_influxctl_is_checked()
         .env("PATH", path);
     let out = support::Running::spawn(cmd).wait_output();
     out.assert_success();
-    let l = line(&out, "influxctl");
-    assert!(l.starts_with("✓ influxctl"), "{out}");
-    assert!(l.contains(&fake.display().to_string()), "{out}");
+    assert_check(&out, '✓', "influxctl", &[&fake.display().to_string()]);
 }
 
 #[test]
@@ -158,8 +157,7 @@ fn failures_are_crosses_with_hints_and_exit_1() {
     let port = support::free_port();
     env.write_config(
         &ProfileToml::new(&idp)
-            .port(port)
-            .tls_disable(true)
+            .plain_http(port)
             .client_id("x")
             .build(),
     );
@@ -174,13 +172,8 @@ fn failures_are_crosses_with_hints_and_exit_1() {
     let out = env.run(["doctor"]);
     out.assert_code(1);
     assert!(line(&out, "config").starts_with('✓'), "{out}");
-    let l = line(&out, "cluster");
-    assert!(l.starts_with("✗ cluster"), "{out}");
-    assert!(
-        out.stdout
-            .contains(&format!("nothing is listening at http://127.0.0.1:{port}")),
-        "{out}"
-    );
+    assert_check(&out, '✗', "cluster", &[]);
+    out.assert_stdout(&[&format!("nothing is listening at http://127.0.0.1:{port}")]);
     assert!(line(&out, "cache directory").starts_with("✗"), "{out}");
     assert!(out.stdout.contains("chmod 600"), "{out}");
     assert!(out.stderr.contains("checks failed"), "{out}");

@@ -211,21 +211,11 @@ fn database_tokens_and_the_data_path() {
     assert_eq!(requests(&cluster, "POST", "/api/v0/tokens"), 0);
 
     // A writer for `sensors`, JSON, at -vv.
-    let out = env.run([
-        "-vv",
-        "token",
-        "create",
-        "--description",
-        "telegraf on host-1",
-        "--write-database",
-        "sensors",
-        "--read-database",
-        "sensors",
-        "--expires-in",
-        "90d",
-        "--format",
-        "json",
-    ]);
+    let flags = ["--expires-in", "90d", "--format", "json"];
+    let out = env.run(support::stock::telegraf_sensors(
+        &["-vv", "token", "create"],
+        &flags,
+    ));
     out.assert_success();
     let created = out.stdout_json();
     let writer = created["access_token"].as_str().unwrap().to_string();

@@ -10,7 +10,8 @@ use std::time::Duration;
 use support::canned::{Canned, Reply};
 use support::cluster::Cluster;
 use support::{
-    DEFAULT_TIMEOUT, Idp, ProfileToml, Running, Stack, StoreGate, TestEnv, login, session_jwt,
+    CREATE_X, DEFAULT_TIMEOUT, Idp, MINT_X, ProfileToml, Running, Stack, StoreGate, TestEnv, login,
+    session_jwt,
 };
 
 fn no_files_but(dir: &Path, allowed: &[&str]) {
@@ -107,15 +108,8 @@ fn server_error_on_create_touches_no_store() {
     // cluster is there), the second to the create.
     cluster.faults(json!({"fail_next": 2, "fail_status": 500}));
     let file = env.home().join("secrets/token");
-    let out = env.run([
-        "mint",
-        "--description",
-        "x",
-        "--store",
-        &format!("file:{}", file.display()),
-    ]);
-    out.assert_code(9);
-    assert!(out.stderr.contains("HTTP 500"), "{}", out.stderr);
+    let out = env.run(support::mint_into("x", &format!("file:{}", file.display())));
+    out.assert_fails(9, &["HTTP 500"]);
     assert!(
         !file.exists() && !file.parent().unwrap().exists(),
         "no store touched"
@@ -174,7 +168,7 @@ fn revoked_management_token_mid_run() {
         .assert_success();
     let file = env.home().join("token");
     let store = format!("file:{}", file.display());
-    let args = ["mint", "--description", "y", "--store", &store];
+    let args = support::mint_into("y", &store);
     let o = env.run_with_mgmt_token(args, t["access_token"].as_str().unwrap());
     let stderr = support::assert_rejected_management_token(&o);
     assert!(!stderr.contains(t["access_token"].as_str().unwrap()));
@@ -304,13 +298,10 @@ fn two_mints_at_once_share_the_session_safely() {
     let dir = env.home().to_path_buf();
     let runs: Vec<Running> = (0..2)
         .map(|i| {
-            env.spawn([
-                "mint",
-                "--description",
+            env.spawn(support::mint_into(
                 &format!("parallel {i}"),
-                "--store",
                 &format!("file:{}/token-{i}", dir.display()),
-            ])
+            ))
         })
         .collect();
     for r in runs {
@@ -349,19 +340,8 @@ fn signals_at_each_stage() {
         let dir = env.home().to_path_buf();
 
         // Waiting for approval: nothing created.
-        let mut run = env.spawn([
-            "mint",
-            "--format",
-            "json",
-            "--description",
-            "s",
-            "--store",
-            &format!("file:{}/t1", dir.display()),
-        ]);
-        assert_eq!(
-            run.next_stdout_json(DEFAULT_TIMEOUT)["event"],
-            "device_code"
-        );
+        let t1 = format!("file:{}/t1", dir.display());
+        let run = support::mint_awaiting_approval(&env, &["--description", "s", "--store", &t1]);
         run.signal(sig);
         run.wait_output().assert_code(code);
         assert_eq!(cluster.token_count(), 0, "{sig}");
@@ -369,11 +349,8 @@ fn signals_at_each_stage() {
         // While storing (after create): revoked, no partial file.
         login(&env, &idp, "admin");
         let gate = StoreGate::new(&dir, sig, 1);
-        let run = env.spawn(["mint", "--description", "s", "--store", &gate.spec]);
-        gate.wait_until_storing(&run);
-        run.signal(sig);
-        gate.open();
-        let out = run.wait_output();
+        let run = env.spawn(support::mint_into("s", &gate.spec));
+        let out = gate.interrupt(run, sig);
         out.assert_code(code);
         assert!(out.stderr.contains("revoked"), "{sig}: {}", out.stderr);
         let jwt = session_jwt(&env);
@@ -391,107 +368,10 @@ fn bad_flags_are_clear_errors_with_exit_2() {
     // Nothing listens at this issuer: a network call would exit 5, not 2.
     let env = support::unreachable_issuer_env();
     let long = "é".repeat(300);
-    let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["--timeout", "", "status"], "timeout"),
-        (vec!["--timeout", "0s", "status"], "out of range"),
-        (vec!["--timeout", "10y", "status"], "out of range"),
-        (vec!["--timeout", "fast", "status"], "30s"),
-        (
-            vec!["--profile", "nope", "status"],
-            "profile `nope` not found",
-        ),
-        (
-            vec!["mint", "--description", "x", "--store", "ftp:/x"],
-            "file:",
-        ),
-        (vec!["mint", "--description", "x", "--store", ""], "file:"),
-        (
-            vec!["mint", "--description", "x", "--store", "file:"],
-            "file:",
-        ),
-        (
-            vec![
-                "mint",
-                "--description",
-                "x",
-                "--store",
-                "stdout",
-                "--format",
-                "json",
-            ],
-            "cannot be combined",
-        ),
-        (
-            vec![
-                "mint",
-                "--description",
-                "x",
-                "--store",
-                "stdout",
-                "--min-remaining",
-                "later",
-            ],
-            "7d",
-        ),
-        (
-            vec!["mint", "--description", &long, "--store", "stdout"],
-            "300 characters",
-        ),
-        (
-            vec![
-                "mint",
-                "--description",
-                "x",
-                "--expires-at",
-                "2026-02-30T00:00:00Z",
-                "--store",
-                "stdout",
-            ],
-            "RFC 3339",
-        ),
-        (
-            vec![
-                "mint",
-                "--description",
-                "x",
-                "--expires-at",
-                "1999-12-31T23:59:60Z",
-                "--store",
-                "stdout",
-            ],
-            "in the past",
-        ),
-        (
-            vec![
-                "management",
-                "create",
-                "--description",
-                "x",
-                "--expires-at",
-                "2030-01-01T00:00:00+25:00",
-            ],
-            "RFC 3339",
-        ),
-        (
-            vec!["management", "list", "--sort", "size"],
-            "possible values",
-        ),
-        (
-            vec![
-                "management",
-                "create",
-                "--description",
-                "x",
-                "--expires-at",
-                "2030-01-01T00:00:00Z",
-                "--expires-in",
-                "1d",
-            ],
-            "cannot be used with",
-        ),
-    ];
-    for (args, want) in cases {
-        let out = env.run(args.clone());
+    // One row a case: the command, its flags, what stderr must say.
+    let check = |command: &[&str], flags: &[&str], want: &str| {
+        let args = [command, flags].concat();
+        let out = env.run(&args);
         out.assert_code(2);
         assert!(
             out.stderr.contains(want),
@@ -499,16 +379,54 @@ fn bad_flags_are_clear_errors_with_exit_2() {
             out.stderr
         );
         assert!(out.stderr.len() < 2000, "{args:?}: short message");
-    }
+    };
+    check(&["--timeout", "", "status"], &[], "timeout");
+    check(&["--timeout", "0s", "status"], &[], "out of range");
+    check(&["--timeout", "10y", "status"], &[], "out of range");
+    check(&["--timeout", "fast", "status"], &[], "30s");
+    check(
+        &["--profile", "nope", "status"],
+        &[],
+        "profile `nope` not found",
+    );
+    check(&MINT_X, &["--store", "ftp:/x"], "file:");
+    check(&MINT_X, &["--store", ""], "file:");
+    check(&MINT_X, &["--store", "file:"], "file:");
+    check(
+        &MINT_X,
+        &["--store", "stdout", "--format", "json"],
+        "cannot be combined",
+    );
+    check(
+        &MINT_X,
+        &["--store", "stdout", "--min-remaining", "later"],
+        "7d",
+    );
+    check(&support::mint_into(&long, "stdout"), &[], "300 characters");
+    let bad_date = ["--expires-at", "2026-02-30T00:00:00Z", "--store", "stdout"];
+    check(&MINT_X, &bad_date, "RFC 3339");
+    let leap_second = ["--expires-at", "1999-12-31T23:59:60Z", "--store", "stdout"];
+    check(&MINT_X, &leap_second, "in the past");
+    check(
+        &CREATE_X,
+        &["--expires-at", "2030-01-01T00:00:00+25:00"],
+        "RFC 3339",
+    );
+    check(
+        &["management", "list", "--sort", "size"],
+        &[],
+        "possible values",
+    );
+    let both = ["--expires-at", "2030-01-01T00:00:00Z", "--expires-in", "1d"];
+    check(&CREATE_X, &both, "cannot be used with");
     // Far-future and offset expiries are accepted by the client (the cluster
     // decides); with no cluster reachable that is exit 5 (IdP), not 2.
-    let out = env.run([
-        "management",
-        "create",
-        "--description",
-        "x",
-        "--expires-at",
-        "9999-12-31T23:59:59+14:00",
-    ]);
+    let out = env.run(
+        [
+            &CREATE_X[..],
+            &["--expires-at", "9999-12-31T23:59:59+14:00"],
+        ]
+        .concat(),
+    );
     assert_ne!(out.code, Some(2), "{out}");
 }

@@ -8,30 +8,8 @@ use crate::support;
 
 use std::time::Instant;
 use support::cluster::Cluster;
+use support::pty::{Pty, pty_command};
 use support::{Idp, Output, ProfileToml, TestEnv};
-
-/// Runs `cmd` (a `script` pseudo-terminal) with `input` typed on it; all of
-/// the terminal's output comes back as stdout.
-fn in_pty(mut cmd: std::process::Command, input: &str) -> Output {
-    use std::io::Write;
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn script");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().expect("wait for script");
-    Output {
-        status: out.status,
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// Runs `args` and reports how long it took on stderr of the test (a
 /// measurement for the report, never asserted).
@@ -56,11 +34,11 @@ fn refused_connection_stops_before_the_device_flow_with_exit_9() {
     let idp = Idp::start();
     let env = TestEnv::new();
     let port = support::free_port();
-    env.write_config(&ProfileToml::new(&idp).port(port).tls_disable(true).build());
+    env.write_config(&ProfileToml::new(&idp).plain_http(port).build());
     for args in [
         &["management", "list"][..],
         &["database", "list"][..],
-        &["mint", "--description", "ci", "--store", "stdout"][..],
+        &support::mint_into("ci", "stdout")[..],
     ] {
         let out = timed(&env, "probe, connection refused", args);
         out.assert_code(9);
@@ -71,8 +49,7 @@ fn refused_connection_stops_before_the_device_flow_with_exit_9() {
             "{out}"
         );
         // One plain sentence: no library text, no retries.
-        assert!(!out.stderr.contains("os error"), "{out}");
-        assert!(!out.stderr.contains("retrying"), "{out}");
+        out.assert_stderr_lacks(&["os error", "retrying"]);
         no_device_flow(Some(&idp), &out);
     }
 }
@@ -94,12 +71,10 @@ fn plain_http_on_the_https_port_is_named_with_the_setting_to_change() {
         "the server at https://127.0.0.1:{} answers plain HTTP",
         cluster.port()
     );
-    assert!(out.stderr.contains(&want), "{out}");
-    assert!(
-        out.stderr
-            .contains("set `[profile.tls] disable = true` (loopback only) or use the HTTPS port"),
-        "{out}"
-    );
+    out.assert_stderr(&[
+        &want,
+        "set `[profile.tls] disable = true` (loopback only) or use the HTTPS port",
+    ]);
     no_device_flow(Some(&idp), &out);
 }
 
@@ -111,10 +86,7 @@ fn untrusted_certificate_is_named_with_the_ca_setting() {
     // The cluster's CA is not given.
     env.write_config(&ProfileToml::new(&idp).port(cluster.port()).build());
     let out = timed(&env, "probe, untrusted certificate", &["token", "list"]);
-    out.assert_code(9);
-    assert!(out.stderr.contains("TLS certificate"), "{out}");
-    assert!(out.stderr.contains("not trusted"), "{out}");
-    assert!(out.stderr.contains("ca = "), "{out}");
+    out.assert_fails(9, &["TLS certificate", "not trusted", "ca = "]);
     no_device_flow(Some(&idp), &out);
 }
 
@@ -127,11 +99,9 @@ fn a_host_that_does_not_resolve_is_named() {
             .build(),
     );
     let out = timed(&env, "probe, DNS failure", &["management", "list"]);
-    out.assert_code(9);
-    assert!(
-        out.stderr
-            .contains("the host name `no-such-cluster.invalid` does not resolve"),
-        "{out}"
+    out.assert_fails(
+        9,
+        &["the host name `no-such-cluster.invalid` does not resolve"],
     );
     no_device_flow(None, &out);
 }
@@ -150,14 +120,15 @@ fn stock_cluster_stops_management_commands_but_not_database_commands() {
     for args in [
         &["management", "list"][..],
         &["management", "create", "--description", "x"][..],
-        &["mint", "--description", "ci", "--store", "stdout"][..],
+        &support::mint_into("ci", "stdout")[..],
     ] {
         let out = timed(&env, "probe, stock cluster", args);
-        out.assert_code(2);
-        assert!(out.stderr.contains("stock InfluxDB 3 cluster"), "{out}");
-        assert!(
-            out.stderr.contains("management_backend = \"influxctl\""),
-            "{out}"
+        out.assert_fails(
+            2,
+            &[
+                "stock InfluxDB 3 cluster",
+                "management_backend = \"influxctl\"",
+            ],
         );
         no_device_flow(Some(&idp), &out);
     }
@@ -204,7 +175,7 @@ fn no_config_at_all_gives_the_same_first_message_for_every_command() {
         &["management", "list"][..],
         &["database", "list"][..],
         &["token", "list"][..],
-        &["mint", "--description", "ci", "--store", "stdout"][..],
+        &support::mint_into("ci", "stdout")[..],
         &["rotate", "--store", "file:/nonexistent"][..],
     ] {
         let out = bare(&env, args);
@@ -237,8 +208,8 @@ fn a_named_config_file_that_is_missing_is_one_plain_sentence() {
         env.config_path().display()
     );
     assert!(out.stderr.starts_with(&want), "{out}");
-    assert!(!out.stderr.contains("no such file"), "{out}");
-    assert!(out.stderr.contains("config init --config"), "{out}");
+    out.assert_stderr_lacks(&["no such file"])
+        .assert_stderr(&["config init --config"]);
 }
 
 #[test]
@@ -338,17 +309,11 @@ fn config_init_scripted_writes_0600_checks_discovery_and_says_what_next() {
     let out = env.run(&args);
     out.assert_success();
     let path = env.config_path();
-    assert!(
-        out.stderr
-            .contains(&format!("wrote profile `default` to {}", path.display())),
-        "{out}"
-    );
-    assert!(
-        out.stderr
-            .contains("✓ the identity provider answered discovery; device endpoint"),
-        "{out}"
-    );
-    assert!(out.stderr.contains("Next: influx-bootstrap login"), "{out}");
+    out.assert_stderr(&[
+        &format!("wrote profile `default` to {}", path.display()),
+        "✓ the identity provider answered discovery; device endpoint",
+        "Next: influx-bootstrap login",
+    ]);
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -404,12 +369,7 @@ fn config_init_refuses_to_overwrite_and_keeps_other_profiles_with_force() {
         env.run(&args)
     };
     let out = init(false);
-    out.assert_code(2);
-    assert!(
-        out.stderr.contains("profile `prod` already exists"),
-        "{out}"
-    );
-    assert!(out.stderr.contains("--force"), "{out}");
+    out.assert_fails(2, &["profile `prod` already exists", "--force"]);
     assert!(
         std::fs::read_to_string(env.config_path())
             .unwrap()
@@ -437,36 +397,26 @@ fn config_init_refuses_to_overwrite_and_keeps_other_profiles_with_force() {
 fn config_init_without_a_terminal_lists_the_missing_flags() {
     let env = TestEnv::new();
     let out = env.run(["config", "init", "--preset", "auth0", "--host", "h"]);
-    out.assert_code(2);
-    assert!(
-        out.stderr
-            .contains("missing --issuer, --client-id, --audience"),
-        "{out}"
-    );
+    out.assert_fails(2, &["missing --issuer, --client-id, --audience"]);
     assert!(!env.config_path().exists());
 }
 
 #[test]
 fn config_init_asks_on_a_terminal() {
     let env = TestEnv::new();
-    // A pseudo-terminal (util-linux `script`), answers typed on it.
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-q", "-e", "-c"])
-        .arg(format!(
-            "stty cols 80 rows 24; {} config init --no-check",
-            support::bin_path().display()
-        ))
-        .arg("/dev/null");
-    let base = env.cmd(["unused"]);
-    cmd.env_clear();
-    for (k, v) in base.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    cmd.current_dir(env.home());
+    // A pseudo-terminal (util-linux `script`), answers typed on it; no
+    // TERM, as in a bare environment.
+    let no_term = [("TERM", None)];
+    let mut pty = Pty::spawn(pty_command(
+        &env,
+        80,
+        24,
+        "config init --no-check",
+        &no_term,
+    ));
     let answers = "okta\n\ndb.example.com\n8443\nhttps://example.okta.com/oauth2/default\n0oa123\n";
-    let out = in_pty(cmd, answers);
+    pty.type_in(answers);
+    let out = pty.wait();
     assert_eq!(out.code, Some(0), "{out}");
     for q in [
         "Identity provider",
@@ -574,22 +524,15 @@ fn mint_shows_the_expiry_relative_and_the_rotate_command_to_schedule() {
     out.assert_success();
     assert!(out.stdout.contains("(in 90 days)"), "{out}");
     let want = format!("Next: schedule `influx-bootstrap rotate --store {spec}`");
-    assert!(out.stderr.contains(&want), "{out}");
-    assert!(
-        out.stderr.contains("a week before the token expires"),
-        "{out}"
-    );
-    assert!(!out.stderr.contains("never expires"), "{out}");
+    out.assert_stderr(&[&want, "a week before the token expires"])
+        .assert_stderr_lacks(&["never expires"]);
     // Without an expiry: a warning, and no rotate schedule.
     let out = s
         .env
         .run(["mint", "--description", "ci2", "--store", &spec, "--force"]);
     out.assert_success();
-    assert!(
-        out.stderr.contains("warning: this token never expires"),
-        "{out}"
-    );
-    assert!(!out.stderr.contains("Next: schedule"), "{out}");
+    out.assert_stderr(&["warning: this token never expires"])
+        .assert_stderr_lacks(&["Next: schedule"]);
 }
 
 #[test]
@@ -606,16 +549,12 @@ fn the_if_missing_trap_is_refused_up_front() {
         "--store",
         "file:/nonexistent/t",
     ]);
-    out.assert_code(2);
-    assert!(
-        out.stderr
-            .contains("would live 3days but --min-remaining is 7days"),
-        "{out}"
-    );
-    assert!(
-        out.stderr
-            .contains("make --expires-in longer than --min-remaining"),
-        "{out}"
+    out.assert_fails(
+        2,
+        &[
+            "would live 3days but --min-remaining is 7days",
+            "make --expires-in longer than --min-remaining",
+        ],
     );
 }
 

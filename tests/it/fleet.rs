@@ -51,14 +51,7 @@ impl Host {
 
     /// `mint` of the fleet's database token, with `extra` flags.
     fn mint_with(&self, extra: &[&str], stores: &[&str]) -> Output {
-        let mut args = vec![
-            "mint",
-            "--description",
-            "telegraf",
-            "--write-database",
-            "db",
-            "--create-database",
-        ];
+        let mut args = support::stock::telegraf_db(&["mint"], &["--create-database"]);
         args.extend_from_slice(extra);
         for s in stores {
             args.extend(["--store", s]);
@@ -221,10 +214,7 @@ fn recovery_keeps_the_old_token_and_stays_on_its_cluster() {
         gate.spec.as_str(),
     ];
     let first = x.spawn(&rotate);
-    gate.wait_until_storing(&first);
-    first.signal("KILL");
-    gate.open();
-    assert_eq!(first.wait_output().code, None);
+    assert_eq!(gate.interrupt(first, "KILL").code, None);
     let new = x.token("a");
     assert_ne!(new, old);
     assert_eq!(x.journals(), 1);
@@ -245,9 +235,7 @@ fn recovery_keeps_the_old_token_and_stays_on_its_cluster() {
     assert_eq!(other.stats()["database_tokens"], 0, "nothing created there");
 
     let second = x.spawn(&rotate);
-    gate.wait_until_storing(&second);
-    gate.open();
-    let out = second.wait_output();
+    let out = gate.pass(second);
     out.assert_success();
     assert!(out.stderr.contains("kept (--keep-old)"), "{out}");
     assert_eq!(x.journals(), 0);

@@ -197,7 +197,8 @@ fn a_refused_session_starts_a_device_flow_where_a_person_is_present() {
     let (g, _idp, _cluster, env) = logged_in_beside_a_cluster(Signing::Es256);
     assert_eq!(g.disable_refresh_tokens(), 1);
     support::expire_cached_session(&env);
-    let mut run = crate::tty::in_pty(&env, 100, 40, "token list --browser never", &[("CI", None)]);
+    let mut run =
+        support::pty::in_pty(&env, 100, 40, "token list --browser never", &[("CI", None)]);
     let mut seen = Vec::new();
     let code = loop {
         let line = run.next_stdout_line(DEFAULT_TIMEOUT);
@@ -227,10 +228,10 @@ fn a_refused_session_starts_a_device_flow_where_a_person_is_present() {
 #[test]
 fn two_profiles_with_different_scopes_keep_separate_sessions() {
     let g = Glewlwyd::start(Signing::Rs256);
-    let env = TestEnv::new();
-    let narrow = profile(&g, "narrow", &["openid"]).build();
-    let wide = profile(&g, "wide", WIDE).build();
-    env.write_config(&format!("{narrow}\n{wide}"));
+    let env = TestEnv::with_profiles(&[
+        profile(&g, "narrow", &["openid"]),
+        profile(&g, "wide", WIDE),
+    ]);
     login(&env, &g, "narrow");
     // Before the fix this said "Already logged in" with the narrow token.
     let done = login(&env, &g, "wide");

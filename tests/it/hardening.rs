@@ -8,8 +8,9 @@ use crate::support;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
+use support::pty::in_pty;
 use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, Stack, TestEnv, login, session_jwt};
 use test_support::users;
 
@@ -42,35 +43,17 @@ fn a_symlink_or_a_directory_of_another_user_is_refused_before_anything_exists() 
     ));
     let own_link = env.home().join("own.env");
     std::os::unix::fs::symlink(&victim, &own_link).unwrap();
+    let (sh, own) = (shared.display(), own_link.display());
+    // (store, with --force, why it is refused)
     let cases: [(String, bool, &str); 5] = [
-        (
-            format!("env-file:{}/app.env", shared.display()),
-            false,
-            "symbolic link",
-        ),
-        (
-            format!("file:{}/token", shared.display()),
-            true,
-            "symbolic link",
-        ),
-        (
-            format!("env-file:{}", own_link.display()),
-            true,
-            "symbolic link",
-        ),
-        (
-            format!("env-file:{}/real.env", shared.display()),
-            false,
-            "another user",
-        ),
-        (
-            format!("file:{}/new-token", shared.display()),
-            false,
-            "another user",
-        ),
+        (format!("env-file:{sh}/app.env"), false, "symbolic link"),
+        (format!("file:{sh}/token"), true, "symbolic link"),
+        (format!("env-file:{own}"), true, "symbolic link"),
+        (format!("env-file:{sh}/real.env"), false, "another user"),
+        (format!("file:{sh}/new-token"), false, "another user"),
     ];
     for (spec, force, why) in &cases {
-        let mut args = vec!["mint", "--description", "x", "--store", spec];
+        let mut args = support::mint_into("x", spec).to_vec();
         if *force {
             args.push("--force");
         }
@@ -118,17 +101,14 @@ fn a_planted_session_or_a_shared_cache_dir_is_refused() {
     let file = support::session_file(&s.env);
     std::os::unix::fs::chown(&file, Some(users::OTHER), Some(users::OTHER)).unwrap();
     let out = status();
-    out.assert_code(7);
-    assert!(out.stderr.contains("another user"), "{out}");
-    assert!(out.stderr.contains(&file.display().to_string()), "{out}");
+    out.assert_fails(7, &["another user", &file.display().to_string()]);
     std::os::unix::fs::chown(&file, Some(users::euid()), None).unwrap();
     status().assert_success();
 
     let dir = s.env.cache_dir();
     set_mode(&dir, 0o777);
     let out = status();
-    out.assert_code(7);
-    assert!(out.stderr.contains("writable by other users"), "{out}");
+    out.assert_fails(7, &["writable by other users"]);
     set_mode(&dir, 0o700);
     status().assert_success();
 }
@@ -154,13 +134,10 @@ fn stale_temp_files_of_ours_are_removed_on_the_next_run() {
     }
     std::os::unix::fs::chown(&theirs, Some(users::OTHER), Some(users::OTHER)).unwrap();
     s.env
-        .run([
-            "mint",
-            "--description",
+        .run(support::mint_into(
             "clean",
-            "--store",
             &format!("file:{}/token", dir.display()),
-        ])
+        ))
         .assert_success();
     assert!(!ours.exists(), "our stale temp file was removed");
     assert!(theirs.exists(), "another user's file is not ours to remove");
@@ -244,19 +221,12 @@ fn a_full_or_closed_stderr_never_aborts_the_pipeline() {
             }
             _ => {
                 // The same command with descriptor 2 closed (`2>&-`).
-                let mut sh = Command::new("sh");
+                let mut sh = s.env.wrapper("sh", &cmd);
                 sh.arg("-c")
                     .arg("exec \"$0\" \"$@\" 2>&-")
                     .arg(cmd.get_program())
                     .args(cmd.get_args())
-                    .env_clear()
-                    .current_dir(s.env.home())
                     .stdin(Stdio::null());
-                for (k, v) in cmd.get_envs() {
-                    if let Some(v) = v {
-                        sh.env(k, v);
-                    }
-                }
                 sh
             }
         };
@@ -371,8 +341,7 @@ fn management_create_interrupted_after_the_commit_revokes_the_token() {
         .expect("the cluster committed the create");
     run.signal("INT");
     let out = run.wait_output();
-    out.assert_code(130);
-    assert!(out.stderr.contains("revoked"), "{out}");
+    out.assert_fails(130, &["revoked"]);
     let all = cluster.list_with(&session_jwt(&env));
     assert_eq!(all.len(), 1, "{all:?}");
     assert!(
@@ -391,7 +360,7 @@ fn a_failed_exec_store_leaves_no_grandchild_and_the_token_is_revoked() {
         "exec:sleep 300 & echo $! > {p}.tmp; mv {p}.tmp {p}; cat >/dev/null; exit 3",
         p = pidfile.display()
     );
-    let out = s.env.run(["mint", "--description", "bg", "--store", &spec]);
+    let out = s.env.run(support::mint_into("bg", &spec));
     out.assert_code(11);
     let pid: i32 = fs::read_to_string(&pidfile)
         .unwrap()
@@ -411,13 +380,10 @@ fn a_failed_exec_store_leaves_no_grandchild_and_the_token_is_revoked() {
 fn exec_children_never_see_influx_token_variables() {
     let s = Stack::start();
     let envfile = s.env.home().join("child.env");
-    let mut cmd = s.env.cmd([
-        "mint",
-        "--description",
+    let mut cmd = s.env.cmd(support::mint_into(
         "env",
-        "--store",
         &format!("exec:cat >/dev/null; env > {}", envfile.display()),
-    ]);
+    ));
     cmd.env("INFLUX_TOKEN", "leak-one")
         .env("INFLUXDB3_AUTH_TOKEN", "leak-two")
         .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", "")
@@ -457,9 +423,7 @@ fn a_stored_token_is_never_sent_to_another_cluster() {
         Some(b.port()),
         &["--if-missing", "--expires-in", "90d", "--store", &spec],
     );
-    out.assert_code(2);
-    assert!(out.stderr.contains("was made for"), "{out}");
-    assert!(out.stderr.contains("it was not sent"), "{out}");
+    out.assert_fails(2, &["was made for", "it was not sent"]);
     assert_eq!(fs::read_to_string(&file).unwrap(), token);
     assert_eq!(b.token_count(), 0);
 
@@ -474,9 +438,8 @@ fn a_stored_token_is_never_sent_to_another_cluster() {
     fs::write(&ctl, &ctl_text).unwrap();
     let before = s.cluster.token_count();
     let out = Running::spawn(s.env.cmd(["rotate", "--store", "influxctl:prod"])).wait_output();
-    out.assert_code(2);
-    assert!(out.stderr.contains("prod.example.com:443"), "{out}");
-    assert!(!out.stderr.contains(token.trim()), "{out}");
+    out.assert_fails(2, &["prod.example.com:443"])
+        .assert_stderr_lacks(&[token.trim()]);
     assert_eq!(fs::read_to_string(&ctl).unwrap(), ctl_text);
     assert_eq!(s.cluster.token_count(), before, "nothing was created");
 }
@@ -506,7 +469,7 @@ fn a_store_that_holds_a_token_is_not_replaced_without_force() {
         "influxctl:default".to_string(),
         "keyring:influxdb/admin".to_string(),
     ] {
-        let mut cmd = env.cmd(["mint", "--description", "x", "--store", &spec]);
+        let mut cmd = env.cmd(support::mint_into("x", &spec));
         cmd.env("INFLUX_BOOTSTRAP_TEST_KEYRING_DIR", &keyring);
         let out = Running::spawn(cmd).wait_output();
         out.assert_code(2);
@@ -537,8 +500,7 @@ fn rotate_refuses_stdout() {
         "--store",
         "stdout",
     ]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("stdout"), "{out}");
+    out.assert_fails(2, &["stdout"]);
     assert!(out.stdout.is_empty(), "{out}");
 }
 
@@ -547,16 +509,11 @@ fn rotate_refuses_stdout() {
 #[test]
 fn an_exec_program_not_on_path_is_refused_up_front() {
     let env = support::offline_env();
-    let out = env.run([
-        "mint",
-        "--description",
+    let out = env.run(support::mint_into(
         "x",
-        "--store",
         "exec:no-such-secret-manager put token=-",
-    ]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("no-such-secret-manager"), "{out}");
-    assert!(out.stderr.contains("not found"), "{out}");
+    ));
+    out.assert_fails(2, &["no-such-secret-manager", "not found"]);
 }
 
 /// A read-only directory (a probe file cannot be created, whatever the mode
@@ -566,9 +523,8 @@ fn a_store_directory_where_no_file_can_be_created_is_refused_up_front() {
     let env = support::offline_env();
     // /proc/self is a directory nobody, root included, can create files in.
     let spec = "file:/proc/self/token".to_string();
-    let out = env.run(["mint", "--description", "x", "--store", &spec]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("/proc/self"), "{out}");
+    let out = env.run(support::mint_into("x", &spec));
+    out.assert_fails(2, &["/proc/self"]);
 }
 
 /// `'…'` for `sh`.
@@ -584,7 +540,7 @@ fn sh_quote(s: &str) -> String {
 fn print_on_store_failure_needs_a_person_not_a_ci_runner() {
     let s = Stack::start();
     for (ci, shown) in [(Some("true"), false), (None, true)] {
-        let cmd = s.env.cmd([
+        let args = [
             "mint",
             "--description",
             "print",
@@ -592,26 +548,11 @@ fn print_on_store_failure_needs_a_person_not_a_ci_runner() {
             "print",
             "--store",
             "exec:cat >/dev/null; exit 1",
-        ]);
-        let line = std::iter::once(cmd.get_program())
-            .chain(cmd.get_args())
-            .map(|a| sh_quote(&a.to_string_lossy()))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut pty = Command::new("script");
-        pty.args(["-qec", &line, "/dev/null"])
-            .env_clear()
-            .current_dir(s.env.home())
-            .stdin(Stdio::null());
-        for (k, v) in cmd.get_envs() {
-            if let Some(v) = v {
-                pty.env(k, v);
-            }
-        }
-        if let Some(ci) = ci {
-            pty.env("CI", ci);
-        }
-        let out = Running::spawn(pty).wait_output();
+        ];
+        let line = args.map(sh_quote).join(" ");
+        // No TERM, as in a bare CI environment.
+        let vars = [("TERM", None), ("CI", ci)];
+        let out = in_pty(&s.env, 80, 24, &line, &vars).wait_output();
         out.assert_code(11);
         assert_eq!(
             out.stdout.contains("save it now"),

@@ -218,9 +218,8 @@ fn a_discovery_document_over_the_cap_fails_with_exit_5() {
     let env = TestEnv::new();
     env.write_config(&ProfileToml::for_issuer(&idp.base, None).build());
     let out = env.run(["login", "--format", "json", "--browser", "never"]);
-    out.assert_code(5);
-    assert!(out.stderr.contains("larger than 1 MiB"), "{out}");
-    assert!(!out.stderr.contains("panicked"), "{out}");
+    out.assert_fails(5, &["larger than 1 MiB"])
+        .assert_stderr_lacks(&["panicked"]);
     assert_eq!(idp.served("/device/code"), 0, "{out}");
     // It stopped reading long before the end (the socket buffers hold a few
     // MiB at most).
@@ -251,8 +250,7 @@ fn a_management_list_over_the_cap_fails_with_exit_9() {
             .build(),
     );
     let out = env.run(["management", "list"]);
-    out.assert_code(9);
-    assert!(out.stderr.contains("larger than 64 MiB"), "{out}");
+    out.assert_fails(9, &["larger than 64 MiB"]);
     assert_eq!(cluster.served("/api/v0/management/tokens"), 1, "{out}");
 }
 
@@ -359,7 +357,7 @@ fn loopback_requests_never_go_through_a_proxy() {
 
     let file = env.home().join("mgmt-token");
     let store = format!("file:{}", file.display());
-    proxied(&["mint", "--description", "proxy test", "--store", &store])
+    proxied(&support::mint_into("proxy test", &store))
         .wait_output()
         .assert_success();
     assert!(file.exists());

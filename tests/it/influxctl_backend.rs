@@ -4,7 +4,7 @@
 //! cluster behind its test-only private routes) on a cluster whose
 //! management-token routes are switched off (`management_tokens = false`).
 use crate::support::cluster::Cluster;
-use crate::support::{Idp, ProfileToml, Running, TestEnv};
+use crate::support::{self, Idp, ProfileToml, Running, TestEnv};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,25 @@ pub(crate) struct Setup {
     pub(crate) idp: Idp,
     pub(crate) cluster: Cluster,
     pub(crate) env: TestEnv,
+}
+
+impl Setup {
+    /// The token `file` holds now: another than `before`, and one the
+    /// documented API accepts.
+    #[track_caller]
+    pub(crate) fn assert_replaced(&self, file: &Path, before: &str) -> String {
+        let now = read(file);
+        assert_ne!(now, before, "{} still holds the old token", file.display());
+        assert_eq!(documented_status(&self.cluster, &now), 200);
+        now
+    }
+
+    /// A file in the test's home and its `file:` store spec.
+    pub(crate) fn file_store(&self, name: &str) -> (PathBuf, String) {
+        let file = self.env.home().join(name);
+        let store = format!("file:{}", file.display());
+        (file, store)
+    }
 }
 
 pub(crate) fn setup() -> Setup {
@@ -147,13 +166,10 @@ pub(crate) fn read(p: &Path) -> String {
 #[test]
 fn mint_list_rotate_and_revoke_through_influxctl() {
     let s = setup();
-    let file = s.env.home().join("mgmt-token");
-    let store = format!("file:{}", file.display());
+    let (file, store) = s.file_store("mgmt-token");
 
     // mint: influxctl logs the person in itself; its prompt reaches us.
-    let run = s
-        .env
-        .spawn(["mint", "--description", "ci bot", "--store", &store]);
+    let run = s.env.spawn(support::mint_into("ci bot", &store));
     approve_influxctl_login(&run, &s.idp);
     let out = run.wait_output();
     out.assert_success();
@@ -205,9 +221,7 @@ fn mint_list_rotate_and_revoke_through_influxctl() {
     let out = s.env.run(["rotate", "--store", &store]);
     out.assert_success();
     assert!(!out.stderr.contains("enter the code"), "{}", out.stderr);
-    let new = read(&file);
-    assert_ne!(new, token);
-    assert_eq!(documented_status(&s.cluster, &new), 200);
+    let new = s.assert_replaced(&file, &token);
     assert_eq!(
         documented_status(&s.cluster, &token),
         401,
@@ -249,13 +263,7 @@ fn a_failing_store_revokes_the_new_token() {
     let admin = admin_token(&s.cluster);
     let out = s
         .env
-        .cmd([
-            "mint",
-            "--description",
-            "doomed",
-            "--store",
-            "exec:cat >/dev/null; exit 1",
-        ])
+        .cmd(support::mint_into("doomed", "exec:cat >/dev/null; exit 1"))
         .env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &admin)
         .output()
         .unwrap();
@@ -272,14 +280,8 @@ fn a_failing_store_revokes_the_new_token() {
 #[test]
 fn an_interrupted_login_leaves_no_config_and_no_token() {
     let s = setup();
-    let file = s.env.home().join("mgmt-token");
-    let run = s.env.spawn([
-        "mint",
-        "--description",
-        "never",
-        "--store",
-        &format!("file:{}", file.display()),
-    ]);
+    let (file, store) = s.file_store("mgmt-token");
+    let run = s.env.spawn(support::mint_into("never", &store));
     run.wait_for_stderr("enter the code: ");
     let given = configs_given(&s.env);
     assert_eq!(given.len(), 1);
@@ -301,8 +303,7 @@ fn an_interrupted_login_leaves_no_config_and_no_token() {
 fn if_missing_keeps_a_working_token_and_replaces_a_revoked_one() {
     let s = setup();
     let admin = admin_token(&s.cluster);
-    let file = s.env.home().join("mgmt-token");
-    let store = format!("file:{}", file.display());
+    let (file, store) = s.file_store("mgmt-token");
     let mint = || {
         let out = s
             .env
@@ -347,9 +348,7 @@ fn if_missing_keeps_a_working_token_and_replaces_a_revoked_one() {
     assert_eq!(r.status(), 200);
     let stderr = mint();
     assert!(stderr.contains("minting a new one"), "{stderr}");
-    let second = read(&file);
-    assert_ne!(second, first);
-    assert_eq!(documented_status(&s.cluster, &second), 200);
+    s.assert_replaced(&file, &first);
     assert_no_config_left(&s.env);
 }
 
@@ -373,8 +372,7 @@ fn influxctl_tokens_are_stored_once_the_cluster_accepts_them() {
         assert!(r.status().is_success(), "{}", r.status());
     };
     refuse_next();
-    let file = s.env.home().join("mgmt-token");
-    let store = format!("file:{}", file.display());
+    let (file, store) = s.file_store("mgmt-token");
     let run = |args: &[&str]| {
         let out = s
             .env
@@ -386,7 +384,7 @@ fn influxctl_tokens_are_stored_once_the_cluster_accepts_them() {
         assert!(out.status.success(), "{stderr}");
         stderr
     };
-    let stderr = run(&["mint", "--description", "ready", "--store", &store]);
+    let stderr = run(&support::mint_into("ready", &store));
     assert!(
         stderr.contains("Waiting for the cluster to accept"),
         "{stderr}"
@@ -399,9 +397,7 @@ fn influxctl_tokens_are_stored_once_the_cluster_accepts_them() {
         stderr.contains("Waiting for the cluster to accept"),
         "{stderr}"
     );
-    let rotated = read(&file);
-    assert_ne!(rotated, minted);
-    assert_eq!(documented_status(&s.cluster, &rotated), 200);
+    s.assert_replaced(&file, &minted);
     assert_no_config_left(&s.env);
 }
 
@@ -447,14 +443,8 @@ fn a_signal_during_the_create_revokes_what_it_made() {
             .unwrap()
             .success()
     );
-    let file = s.env.home().join("mgmt-token");
-    let mut cmd = s.env.cmd([
-        "mint",
-        "--description",
-        "in flight",
-        "--store",
-        &format!("file:{}", file.display()),
-    ]);
+    let (file, store) = s.file_store("mgmt-token");
+    let mut cmd = s.env.cmd(support::mint_into("in flight", &store));
     cmd.env("INFLUX_BOOTSTRAP_MGMT_TOKEN", &admin)
         .env("STANDIN_CREATE_GATE", &gate);
     let run = Running::spawn(cmd);

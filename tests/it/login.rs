@@ -8,8 +8,20 @@ use serde_json::Value;
 use std::path::Path;
 use support::{DEFAULT_TIMEOUT, Idp, ProfileToml, Running, TestEnv, free_port, start_login};
 
+/// The second client the test provider knows.
+const CLIENT_2: &str = "influx-bootstrap-2";
+
 fn login_as(env: &TestEnv, idp: &Idp, user: &str) -> Value {
     support::login(env, idp, user)
+}
+
+/// The test provider (polls every second) and an environment logged in to
+/// it as `admin`.
+fn logged_in_as_admin() -> (Idp, TestEnv) {
+    let idp = Idp::builder().interval(1).start();
+    let env = TestEnv::for_idp(&idp);
+    login_as(&env, &idp, "admin");
+    (idp, env)
 }
 
 fn session_file(env: &TestEnv) -> std::path::PathBuf {
@@ -57,19 +69,11 @@ fn approve_then_reuse_the_cached_session() {
     assert_eq!(done["refreshable"], true);
     // What the person saw on stderr: the code, big; the URI; the §5.4 warning.
     // The code exactly as issued, inside the box (nothing inserted).
-    assert!(
-        out.stderr.contains(&format!("║   {code}   ║")),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains(ev["verification_uri"].as_str().unwrap())
-    );
-    assert!(
-        out.stderr
-            .contains("Approve only if the page shows the code")
-    );
+    out.assert_stderr(&[
+        &format!("║   {code}   ║"),
+        ev["verification_uri"].as_str().unwrap(),
+        "Approve only if the page shows the code",
+    ]);
     // stdout holds only the two JSON events.
     assert_eq!(out.stdout_json_lines().len(), 2, "{}", out.stdout);
 
@@ -110,8 +114,7 @@ fn denied_exits_3_and_writes_nothing() {
     let (run, ev) = start_login(&env, &[]);
     idp.deny(ev["user_code"].as_str().unwrap(), "admin");
     let out = run.wait_output();
-    out.assert_code(3);
-    assert!(out.stderr.contains("denied"), "{}", out.stderr);
+    out.assert_fails(3, &["denied"]);
     env.assert_no_session();
 }
 
@@ -121,9 +124,8 @@ fn expired_code_exits_4() {
     let env = TestEnv::for_idp(&idp);
     let (run, _) = start_login(&env, &[]);
     let out = run.wait_output();
-    out.assert_code(4);
-    assert!(out.stderr.contains("expired"), "{}", out.stderr);
-    assert!(!out.stderr.contains("unreachable"), "{}", out.stderr);
+    out.assert_fails(4, &["expired"])
+        .assert_stderr_lacks(&["unreachable"]);
 }
 
 #[test]
@@ -146,9 +148,7 @@ fn slow_down_grows_the_interval() {
 fn expired_access_token_is_refreshed_without_a_new_device_flow() {
     // The cached access token is made expired by its recorded expiry, not by
     // waiting: the next command must refresh rather than reuse.
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (idp, env) = logged_in_as_admin();
     let status = env.run(["status", "--format", "json"]);
     assert_eq!(status.stdout_json()["access_token_valid"], true, "{status}");
     support::expire_cached_session(&env);
@@ -204,23 +204,19 @@ fn concurrent_refreshes_do_not_lose_the_rotated_refresh_token() {
 
 #[test]
 fn logout_revokes_and_forgets() {
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (idp, env) = logged_in_as_admin();
     let rt = cached(&env)["refresh_token"].as_str().unwrap().to_string();
 
-    let out = env.run(["logout"]);
-    out.assert_success();
     // oidc-provider's access tokens are JWTs the cluster checks on its own:
     // said plainly, with the time it stops working (not "revocation failed").
-    assert!(
-        out.stderr.contains("refresh token revoked; the access token is a JWT the cluster checks on its own: it cannot be revoked and expires at "),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains(" UTC"), "{}", out.stderr);
-    assert!(out.stderr.contains("for cluster "), "{}", out.stderr);
-    assert!(!out.stderr.contains("failed"), "{}", out.stderr);
+    env.run(["logout"])
+        .assert_success()
+        .assert_stderr(&[
+            "refresh token revoked; the access token is a JWT the cluster checks on its own: it cannot be revoked and expires at ",
+            " UTC",
+            "for cluster ",
+        ])
+        .assert_stderr_lacks(&["failed"]);
     assert_eq!(idp.stat("revocation"), 2, "refresh and access token");
     env.run(["status"]).assert_code(6);
 
@@ -246,13 +242,10 @@ fn logout_revokes_and_forgets() {
 #[test]
 fn logout_all_covers_every_profile() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    let a = ProfileToml::new(&idp).name("default").build();
-    let b = ProfileToml::new(&idp)
-        .name("two")
-        .client_id("influx-bootstrap-2")
-        .build();
-    env.write_config(&format!("{a}\n{b}"));
+    let env = TestEnv::with_profiles(&[
+        ProfileToml::named(&idp, "default"),
+        ProfileToml::named(&idp, "two").client_id(CLIENT_2),
+    ]);
     login_as(&env, &idp, "admin");
     let (mut run, ev) = {
         let mut r = env.spawn([
@@ -280,25 +273,18 @@ fn logout_all_covers_every_profile() {
 #[test]
 fn sessions_are_isolated_between_profiles() {
     let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::new();
-    let a = ProfileToml::new(&idp).name("default").build();
-    // Same IdP and client, another cluster: must not share the session.
-    let b = ProfileToml::new(&idp)
-        .name("other-cluster")
-        .host("127.0.0.2")
-        .build();
-    // Same cluster, another client.
-    let c = ProfileToml::new(&idp)
-        .name("other-client")
-        .client_id("influx-bootstrap-2")
-        .build();
-    env.write_config(&format!("{a}\n{b}\n{c}"));
+    let env = TestEnv::with_profiles(&[
+        ProfileToml::named(&idp, "default"),
+        // Same IdP and client, another cluster: must not share the session.
+        ProfileToml::named(&idp, "other-cluster").host("127.0.0.2"),
+        // Same cluster, another client.
+        ProfileToml::named(&idp, "other-client").client_id(CLIENT_2),
+    ]);
     login_as(&env, &idp, "admin");
     env.run(["status"]).assert_success();
     for p in ["other-cluster", "other-client"] {
         let out = env.run(["--profile", p, "status"]);
-        out.assert_code(6);
-        assert!(out.stderr.contains("not logged in"), "{}", out.stderr);
+        out.assert_fails(6, &["not logged in"]);
     }
 }
 
@@ -306,20 +292,12 @@ fn sessions_are_isolated_between_profiles() {
 #[test]
 fn world_readable_cache_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (_idp, env) = logged_in_as_admin();
     let f = session_file(&env);
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
     for cmd in [vec!["status"], vec!["login", "--format", "json"]] {
         let out = env.run(cmd);
-        out.assert_code(7);
-        assert!(
-            out.stderr.contains("readable by other users"),
-            "{}",
-            out.stderr
-        );
-        assert!(out.stderr.contains("chmod 600"), "{}", out.stderr);
+        out.assert_fails(7, &["readable by other users", "chmod 600"]);
     }
     // Unchanged: we neither used nor "fixed" it.
     assert_eq!(mode(&f), 0o644);
@@ -327,15 +305,12 @@ fn world_readable_cache_is_refused() {
 
 #[test]
 fn corrupt_cache_is_discarded_with_a_warning() {
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (_idp, env) = logged_in_as_admin();
     let f = session_file(&env);
     let text = std::fs::read(&f).unwrap();
     std::fs::write(&f, &text[..text.len() / 2]).unwrap();
     let out = env.run(["status"]);
-    out.assert_code(6);
-    assert!(out.stderr.contains("corrupt"), "{}", out.stderr);
+    out.assert_fails(6, &["corrupt"]);
 }
 
 #[test]
@@ -344,8 +319,7 @@ fn idp_down_exits_5_naming_the_url() {
     let issuer = format!("http://127.0.0.1:{}", free_port());
     env.write_config(&ProfileToml::for_issuer(&issuer, None).build());
     let out = env.run(["login", "--browser", "never"]);
-    out.assert_code(5);
-    assert!(out.stderr.contains(&issuer), "{}", out.stderr);
+    out.assert_fails(5, &[&issuer]);
     assert_eq!(
         out.stderr
             .trim()
@@ -422,9 +396,7 @@ fn a_refreshed_id_token_that_fails_verification_keeps_the_new_tokens() {
     // The provider's keys cannot be fetched at refresh (the saved JWKS URL
     // answers 404): the ID token is not trusted, but the rotated tokens are
     // saved (the old refresh token is spent) and the earlier identity stays.
-    let idp = Idp::builder().interval(1).start();
-    let env = TestEnv::for_idp(&idp);
-    login_as(&env, &idp, "admin");
+    let (idp, env) = logged_in_as_admin();
     support::expire_cached_session(&env);
     let mut s = cached(&env);
     let before = s["refresh_token"].clone();

@@ -109,10 +109,7 @@ fn admin_creates_lists_and_revokes() {
     assert_eq!(support::described(&sorted[0]["description"]), "ci pipeline");
 
     // The new token works, until revoked.
-    assert_eq!(
-        cluster.get_with(&token, t["id"].as_str().unwrap()).status(),
-        200
-    );
+    cluster.assert_works(&token, &t["id"]);
     let out = env.run(["management", "revoke", t["id"].as_str().unwrap(), "--force"]);
     out.assert_success();
     assert!(out.stderr.contains("Revoked"), "{}", out.stderr);
@@ -159,10 +156,7 @@ fn one_command_logs_in_when_needed() {
 fn non_admin_gets_a_clear_403() {
     let (_idp, cluster, env) = stack("viewer");
     let (out, _) = create(&env, "nope", &[]);
-    out.assert_code(8);
-    assert!(out.stderr.contains("viewer"), "{}", out.stderr);
-    assert!(out.stderr.contains("not an admin"), "{}", out.stderr);
-    assert!(out.stderr.contains("(claim sub)"), "{}", out.stderr);
+    out.assert_fails(8, &["viewer", "not an admin", "(claim sub)"]);
     assert_eq!(cluster.token_count(), 0);
 }
 
@@ -245,13 +239,7 @@ fn https_with_the_test_ca_and_without_it() {
             .build(),
     );
     let out = env.run(["management", "list"]);
-    out.assert_code(9);
-    assert!(
-        out.stderr
-            .contains(&format!("127.0.0.1:{}", cluster.port())),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(9, &[&format!("127.0.0.1:{}", cluster.port())]);
     assert!(
         out.stderr.to_lowercase().contains("certificate"),
         "{}",
@@ -269,8 +257,7 @@ fn unauthorized_session_is_dropped_with_a_hint() {
         .start();
     let env = logged_in(&idp, &cluster, "admin");
     let out = env.run(["management", "list"]);
-    out.assert_code(8);
-    assert!(out.stderr.contains("login --force"), "{}", out.stderr);
+    out.assert_fails(8, &["login --force"]);
     env.run(["status"]).assert_code(6);
 }
 
@@ -313,8 +300,7 @@ fn revoke_needs_confirmation_and_continues_past_failures() {
     let id = t["id"].as_str().unwrap();
     // No terminal and no --force: refused, nothing revoked.
     let out = env.run(["management", "revoke", id]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    out.assert_fails(2, &["--force"]);
     assert!(list(&env)[0]["revoked_at"].is_null());
     // One unknown id among several: the others are still revoked.
     let out = env.run([

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 use support::cluster::Cluster;
-use support::{DEFAULT_TIMEOUT, Idp, Output, TestEnv};
+use support::{Idp, Output, TestEnv};
 
 struct Stack {
     idp: Idp,
@@ -33,6 +33,12 @@ impl Stack {
         let mut a = vec!["mint", "--browser", "never"];
         a.extend_from_slice(args);
         self.env.run(a)
+    }
+    /// `mint --format json` described `description` into `store`, with
+    /// `extra` flags.
+    fn mint_json(&self, description: &str, store: &str, extra: &[&str]) -> Output {
+        let named = ["--description", description, "--store", store];
+        self.mint(&[&named[..], extra, &["--format", "json"]].concat())
     }
     fn tokens(&self) -> Vec<Value> {
         self.cluster.list_with(&self.admin_jwt)
@@ -61,16 +67,7 @@ fn read_token(p: &Path) -> String {
 fn mint_to_a_file_then_verify() {
     let s = stack();
     let file = s.spec("file", "secrets/new/token");
-    let out = s.mint(&[
-        "--description",
-        "telegraf",
-        "--expires-in",
-        "90d",
-        "--store",
-        &file,
-        "--format",
-        "json",
-    ]);
+    let out = s.mint_json("telegraf", &file, &["--expires-in", "90d"]);
     out.assert_success();
     let summary = out.stdout_json();
     assert_eq!(summary["event"], "minted");
@@ -90,12 +87,7 @@ fn mint_to_a_file_then_verify() {
     let all = s.tokens();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0]["id"], summary["id"]);
-    assert_eq!(
-        s.cluster
-            .get_with(&token, summary["id"].as_str().unwrap())
-            .status(),
-        200
-    );
+    s.cluster.assert_works(&token, &summary["id"]);
     // Readiness and verification used the new token itself, in one read
     // (issue 21: the verify takes what the readiness check read back).
     assert_eq!(
@@ -280,9 +272,7 @@ fn no_store_succeeded_revokes_the_token() {
             args.extend(["--on-store-failure", p]);
         }
         let out = s.mint(&args);
-        out.assert_code(11);
-        assert!(out.stderr.contains("vault is sealed"), "{}", out.stderr);
-        assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+        out.assert_fails(11, &["vault is sealed", "revoked"]);
     }
     let all = s.tokens();
     assert_eq!(all.len(), 2);
@@ -293,16 +283,7 @@ fn no_store_succeeded_revokes_the_token() {
 fn partial_store_failure_keeps_the_token() {
     let s = stack();
     let file = s.spec("file", "token");
-    let out = s.mint(&[
-        "--description",
-        "half",
-        "--store",
-        &file,
-        "--store",
-        "exec:exit 1",
-        "--format",
-        "json",
-    ]);
+    let out = s.mint_json("half", &file, &["--store", "exec:exit 1"]);
     out.assert_code(10);
     let summary = out.stdout_json();
     assert_eq!(summary["stores"][0]["ok"], true);
@@ -311,12 +292,7 @@ fn partial_store_failure_keeps_the_token() {
     assert_eq!(all.len(), 1);
     assert!(all[0]["revokedAt"].is_null(), "kept: a store holds it");
     let token = read_token(&s.path("token"));
-    assert_eq!(
-        s.cluster
-            .get_with(&token, all[0]["id"].as_str().unwrap())
-            .status(),
-        200
-    );
+    s.cluster.assert_works(&token, &all[0]["id"]);
 }
 
 #[test]
@@ -334,12 +310,8 @@ fn interrupted_after_creation_revokes_the_token() {
         "--store",
         &gate.spec,
     ]);
-    gate.wait_until_storing(&run);
-    run.signal("INT");
-    gate.open();
-    let out = run.wait_output();
-    out.assert_code(130);
-    assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+    let out = gate.interrupt(run, "INT");
+    out.assert_fails(130, &["revoked"]);
     let all = s.tokens();
     assert_eq!(all.len(), 1);
     assert!(
@@ -353,20 +325,17 @@ fn interrupted_while_waiting_for_approval_creates_nothing() {
     let (_idp, cluster, env) =
         support::Stack::configured(Idp::builder().interval(1).start()).parts();
     let file = env.home().join("token");
-    let mut run = env.spawn([
-        "mint",
-        "--browser",
-        "never",
-        "--format",
-        "json",
-        "--description",
-        "x",
-        "--store",
-        &format!("file:{}", file.display()),
-    ]);
-    assert_eq!(
-        run.next_stdout_json(DEFAULT_TIMEOUT)["event"],
-        "device_code"
+    let store = format!("file:{}", file.display());
+    let run = support::mint_awaiting_approval(
+        &env,
+        &[
+            "--browser",
+            "never",
+            "--description",
+            "x",
+            "--store",
+            &store,
+        ],
     );
     run.signal("TERM");
     // 128 + SIGTERM
@@ -493,12 +462,7 @@ fn rotate_replaces_and_revokes_the_old_token() {
         new_t["expiresAt"].is_string(),
         "same lifetime as the old one"
     );
-    assert_eq!(
-        s.cluster
-            .get_with(&new, new_t["id"].as_str().unwrap())
-            .status(),
-        200
-    );
+    s.cluster.assert_works(&new, &new_t["id"]);
     assert_eq!(
         s.idp.stat("device_authorization"),
         1,
@@ -518,8 +482,7 @@ fn rotate_with_a_failing_store_keeps_the_old_token() {
     let out = s
         .env
         .run(["rotate", "--store", &file, "--store", "exec:exit 1"]);
-    out.assert_code(10);
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    out.assert_fails(10, &["rolled back"]);
     assert_eq!(
         read_token(&s.path("token")),
         old,
@@ -557,10 +520,7 @@ fn a_store_in_an_unwritable_directory_is_refused_up_front() {
         format!("file:{}", ro.join("new/token").display()),
         format!("env-file:{}", ro.join(".env").display()),
     ] {
-        let cmd = support::as_unprivileged(
-            &env,
-            env.cmd(["mint", "--description", "x", "--store", &spec]),
-        );
+        let cmd = support::as_unprivileged(&env, env.cmd(support::mint_into("x", &spec)));
         // After the hand-over to the unprivileged user: read and enter only.
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o500)).unwrap();
         let out = support::Running::spawn(cmd).wait_output();
@@ -591,20 +551,13 @@ fn keyring_with_a_dead_session_bus_fails_fast_with_a_hint() {
     // Never accepts: the kernel queues connections, nobody ever reads them.
     let _silent_bus = std::os::unix::net::UnixListener::bind(&silent).unwrap();
     for (bus, reason) in [(&refused, None), (&silent, Some("no answer within 5s"))] {
-        let mut cmd = env.cmd([
-            "mint",
-            "--description",
-            "x",
-            "--store",
-            "keyring:influxdb/admin",
-        ]);
+        let mut cmd = env.cmd(support::mint_into("x", "keyring:influxdb/admin"));
         cmd.env(
             "DBUS_SESSION_BUS_ADDRESS",
             format!("unix:path={}", bus.display()),
         );
         let out = support::Running::spawn(cmd).wait_output();
-        out.assert_code(2);
-        assert!(out.stderr.contains("Secret Service"), "{out}");
+        out.assert_fails(2, &["Secret Service"]);
         assert!(
             !out.stderr.contains("is not set"),
             "a bus was given, so this is not the headless case: {out}"

@@ -5,96 +5,10 @@
 
 use crate::support;
 
-use std::io::{Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
 use support::cluster::Cluster;
+use support::pty::Pty;
 use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, TestEnv};
-
-/// A program on a `cols`×`rows` pseudo-terminal that the test types into.
-struct Pty {
-    child: Child,
-    input: ChildStdin,
-    /// What the terminal showed so far, and a signal for every chunk.
-    screen: Arc<(Mutex<(Vec<u8>, bool)>, Condvar)>,
-}
-
-impl Pty {
-    fn start(env: &TestEnv, cols: u16, rows: u16, args: &str) -> Pty {
-        let mut cmd = support::steps::pty_command(env, cols, rows, args);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("spawn script");
-        let input = child.stdin.take().unwrap();
-        let mut out = child.stdout.take().unwrap();
-        let screen = Arc::new((Mutex::new((Vec::new(), false)), Condvar::new()));
-        let shared = Arc::clone(&screen);
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            loop {
-                let n = out.read(&mut chunk).unwrap_or(0);
-                let (buf, added) = &*shared;
-                let mut state = buf.lock().unwrap();
-                if n == 0 {
-                    state.1 = true;
-                    added.notify_all();
-                    return;
-                }
-                state.0.extend_from_slice(&chunk[..n]);
-                added.notify_all();
-            }
-        });
-        Pty {
-            child,
-            input,
-            screen,
-        }
-    }
-
-    /// Wait (woken by every chunk) until the terminal shows `needle`.
-    #[track_caller]
-    fn wait_for(&self, needle: &str) {
-        let (buf, added) = &*self.screen;
-        let deadline = Instant::now() + DEFAULT_TIMEOUT;
-        let mut state = buf.lock().unwrap();
-        loop {
-            if String::from_utf8_lossy(&state.0).contains(needle) {
-                return;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !state.1 && !left.is_zero(),
-                "{needle:?} never showed:\n{}",
-                String::from_utf8_lossy(&state.0)
-            );
-            state = added.wait_timeout(state, left).unwrap().0;
-        }
-    }
-
-    fn type_in(&mut self, keys: &str) {
-        // The program may be gone already (that is what some tests expect).
-        let _ = self.input.write_all(keys.as_bytes());
-        let _ = self.input.flush();
-    }
-
-    fn wait(self) -> Output {
-        drop(self.input);
-        let status = test_support::process::wait_or_panic(self.child, DEFAULT_TIMEOUT, "script");
-        let (buf, added) = &*self.screen;
-        let mut state = buf.lock().unwrap();
-        while !state.1 {
-            state = added.wait_timeout(state, Duration::from_secs(5)).unwrap().0;
-        }
-        Output {
-            status,
-            code: status.code(),
-            stdout: String::from_utf8_lossy(&state.0).into_owned(),
-            stderr: String::new(),
-        }
-    }
-}
 
 fn width(l: &str) -> usize {
     console::measure_text_width(l)
@@ -601,12 +515,7 @@ fn another_web_server_stops_every_command_before_any_device_code() {
     // wait for an approval that never comes; this way it ends.
     let idp = Idp::builder().interval(1).code_ttl(2).start();
     let env = TestEnv::new();
-    env.write_config(
-        &ProfileToml::new(&idp)
-            .port(idp.port())
-            .tls_disable(true)
-            .build(),
-    );
+    env.write_config(&ProfileToml::new(&idp).plain_http(idp.port()).build());
     let documented = format!(
         "HTTP 404 at http://127.0.0.1:{}/api/v0/databases: not an InfluxDB 3 Management API; check host and port",
         idp.port()
@@ -624,10 +533,8 @@ fn another_web_server_stops_every_command_before_any_device_code() {
     ];
     for (args, says) in cases {
         let out = env.run(args);
-        out.assert_code(9);
-        assert!(out.stderr.contains(says), "{out}");
-        assert!(!out.stderr.contains("stock InfluxDB 3 cluster"), "{out}");
-        assert!(!out.stderr.contains("influxctl"), "{out}");
+        out.assert_fails(9, &[says])
+            .assert_stderr_lacks(&["stock InfluxDB 3 cluster", "influxctl"]);
         assert_eq!(idp.stat("device_authorization"), 0, "{out}");
     }
 }

@@ -39,13 +39,10 @@ fn a_failing_stderr_does_not_stop_mint_storing_the_token() {
     let path = s.env.home().join("token");
     let o = s
         .env
-        .cmd([
-            "mint",
-            "--description",
+        .cmd(support::mint_into(
             "stderr is full",
-            "--store",
             &format!("file:{}", path.display()),
-        ])
+        ))
         .stdout(Stdio::null())
         .stderr(dev_full())
         .output()
@@ -66,14 +63,9 @@ fn quiet_keeps_data_and_drops_progress() {
     let s = support::Stack::start();
     let path = s.env.home().join("token");
     let store = format!("file:{}", path.display());
-    let loud = s.env.run(["mint", "--description", "a", "--store", &store]);
+    let loud = s.env.run(support::mint_into("a", &store));
     loud.assert_success();
-    assert!(
-        loud.stderr.contains("Created management token"),
-        "{}",
-        loud.stderr
-    );
-    assert!(loud.stderr.contains("✓ file:"), "{}", loud.stderr);
+    loud.assert_stderr(&["Created management token", "✓ file:"]);
 
     // With an expiry: a token that never expires is worth a warning, which
     // -q keeps.
@@ -104,7 +96,7 @@ fn quiet_keeps_data_and_drops_progress() {
 fn a_closed_stdout_ends_a_listing_quietly() {
     let s = support::Stack::start();
     s.env
-        .run(["mint", "--description", "x", "--store", "file:t"])
+        .run(support::mint_into("x", "file:t"))
         .assert_success();
     let (code, stderr) = with_stdout_closed(&s.env, &["management", "list", "--format", "json"]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -114,13 +106,7 @@ fn a_closed_stdout_ends_a_listing_quietly() {
 #[test]
 fn a_closed_stdout_store_revokes_the_token() {
     let s = support::Stack::start();
-    let args = [
-        "mint",
-        "--description",
-        "to a closed pipe",
-        "--store",
-        "stdout",
-    ];
+    let args = support::mint_into("to a closed pipe", "stdout");
     let (code, stderr) = with_stdout_closed(&s.env, &args);
     assert_eq!(code, Some(11), "{stderr}");
     assert!(stderr.contains("revoked"), "{stderr}");

@@ -217,8 +217,7 @@ fn dot_expired_code_is_ended_by_our_clock() {
     env.write_config(&issuer_profile(&idp, &dot_device_url(&idp)));
     let (run, _) = start_login(&env, &[]);
     let out = run.wait_output();
-    out.assert_code(4);
-    assert!(out.stderr.contains("expired"), "{}", out.stderr);
+    out.assert_fails(4, &["expired"]);
     assert!(idp.stat("token") >= 1, "it polled");
 }
 
@@ -235,9 +234,8 @@ fn dot_configuration_errors_exit_2_naming_the_setting() {
         dot_device_url(&idp)
     ));
     let out = env.run(["login", "--browser", "never"]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("client_id"), "{}", out.stderr);
-    assert!(!out.stderr.contains("unreachable"), "{}", out.stderr);
+    out.assert_fails(2, &["client_id"])
+        .assert_stderr_lacks(&["unreachable"]);
 
     // Device codes from one server polled at another: DOT's 404
     // device_not_found.
@@ -251,9 +249,7 @@ fn dot_configuration_errors_exit_2_naming_the_setting() {
         ),
     ));
     let out = env.run(["login", "--browser", "never"]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("device_not_found"), "{}", out.stderr);
-    assert!(out.stderr.contains("device_url"), "{}", out.stderr);
+    out.assert_fails(2, &["device_not_found", "device_url"]);
 }
 
 #[test]
@@ -306,9 +302,7 @@ fn authlib_configuration_errors_exit_2_naming_the_setting() {
         &issuer_profile(&idp, "").replace("scopes = [", "scopes = [\"no-such-scope\", "),
     );
     let out = env.run(["login", "--browser", "never"]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("invalid_scope"), "{}", out.stderr);
-    assert!(out.stderr.contains("scopes"), "{}", out.stderr);
+    out.assert_fails(2, &["invalid_scope", "scopes"]);
 
     // A client without the device grant: unauthorized_client at the first poll.
     let idp = PyIdp::builder(Provider::Authlib)
@@ -317,13 +311,7 @@ fn authlib_configuration_errors_exit_2_naming_the_setting() {
     let env = TestEnv::new();
     env.write_config(&issuer_profile(&idp, ""));
     let out = env.run(["login", "--browser", "never"]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("unauthorized_client"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("device authorization grant"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(2, &["unauthorized_client", "device authorization grant"]);
 }
 
 #[test]
@@ -430,11 +418,6 @@ fn an_endpoint_missing_from_one_metadata_document_is_taken_from_the_other() {
     let env = TestEnv::new();
     env.write_config(&ProfileToml::for_issuer(&c.base(), None).build());
     let out = env.run(["login", "--format", "json", "--browser", "never"]);
-    out.assert_code(5);
-    assert!(
-        out.stderr.contains("device_authorization_endpoint"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(5, &["device_authorization_endpoint"]);
     assert_eq!(c.count("/device"), 0);
 }

@@ -128,13 +128,7 @@ fn proxy_html_502_is_a_clear_error_without_the_body() {
     });
     let env = env_for(&c);
     let out = login(&env);
-    out.assert_code(5);
-    assert!(
-        out.stderr.contains(&format!("{}/token", c.base())),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("502"), "{}", out.stderr);
+    out.assert_fails(5, &[&format!("{}/token", c.base()), "502"]);
     assert!(
         !out.stderr.contains("internal-hostname"),
         "body leaked: {}",
@@ -182,9 +176,7 @@ fn unknown_oauth_error_stops_with_the_description() {
     let env = env_for(&c);
     let out = login(&env);
     // Not one of the RFC 6749 §5.2 configuration errors (those exit 2).
-    out.assert_code(5);
-    assert!(out.stderr.contains("client_quarantined"), "{}", out.stderr);
-    assert!(out.stderr.contains("client is disabled"), "{}", out.stderr);
+    out.assert_fails(5, &["client_quarantined", "client is disabled"]);
 }
 
 #[test]
@@ -200,16 +192,9 @@ fn device_endpoint_error_inside_200() {
     );
     let out = login(&env_for(&c));
     // A configuration problem (issue 13): exit 2, naming the setting.
-    out.assert_code(2);
-    assert!(
-        out.stderr.contains("device authorization grant"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("device flow not enabled"),
-        "{}",
-        out.stderr
+    out.assert_fails(
+        2,
+        &["device authorization grant", "device flow not enabled"],
     );
     assert_eq!(c.count("/token"), 0);
 }
@@ -223,9 +208,8 @@ fn idp_unreachable_until_expiry_says_unreachable() {
     assert_eq!(ev["event"], "device_code");
     c.stop(); // the provider goes away before the first poll
     let out = run.wait_output();
-    out.assert_code(5);
-    assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
-    assert!(!out.stderr.contains("expired before"), "{}", out.stderr);
+    out.assert_fails(5, &["unreachable"])
+        .assert_stderr_lacks(&["expired before"]);
 }
 
 #[test]
@@ -234,8 +218,7 @@ fn redirecting_token_endpoint_is_refused() {
         Reply::html(307, "").header("Location", "https://elsewhere.example/token")
     });
     let out = login(&env_for(&c));
-    out.assert_code(5);
-    assert!(out.stderr.contains("redirect"), "{}", out.stderr);
+    out.assert_fails(5, &["redirect"]);
 }
 
 #[test]
@@ -249,13 +232,7 @@ fn discovery_problems_have_config_hints() {
         _ => Reply::json(404, json!({})),
     });
     let out = login(&env_for(&c));
-    out.assert_code(5);
-    assert!(
-        out.stderr.contains("device_authorization_endpoint"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("device_url"), "{}", out.stderr);
+    out.assert_fails(5, &["device_authorization_endpoint", "device_url"]);
 
     // Issuer mismatch (e.g. localhost vs 127.0.0.1).
     let c = Canned::start(|r, _| match r.path.as_str() {
@@ -265,8 +242,7 @@ fn discovery_problems_have_config_hints() {
         _ => Reply::json(404, json!({})),
     });
     let out = login(&env_for(&c));
-    out.assert_code(5);
-    assert!(out.stderr.contains("issuers must match"), "{}", out.stderr);
+    out.assert_fails(5, &["issuers must match"]);
 
     // RFC 8414 fallback when there is no OpenID configuration.
     let c = Canned::start_with_base(move |base, r, n| match r.path.as_str() {
@@ -286,13 +262,7 @@ fn plain_http_to_a_remote_host_is_refused_before_any_request() {
     let env = TestEnv::new();
     env.write_config(&ProfileToml::for_issuer("http://idp.example.com", None).build());
     let out = env.run(["login"]);
-    out.assert_code(2);
-    assert!(
-        out.stderr.contains("refusing plain http://"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+    out.assert_fails(2, &["refusing plain http://", "hint:"]);
 }
 
 /// Issue 11, item 12: a provider's `verification_uri_complete` of

@@ -27,16 +27,13 @@ fn a_signal_during_an_exec_store_stops_it_at_once_and_revokes_the_token() {
         ),
         1,
     );
-    let run = s
-        .env
-        .spawn(["mint", "--description", "sig", "--store", spec.as_str()]);
+    let run = s.env.spawn(support::mint_into("sig", spec.as_str()));
     gate.wait_until_storing(&run);
     let escaped = read_pid(&pidfile);
     run.signal("TERM");
     // Well inside the exec: timeout (60 s): the signal alone ended the store.
     let out = run.wait_output_timeout(Duration::from_secs(30));
-    out.assert_code(143);
-    assert!(out.stderr.contains("revoked"), "{out}");
+    out.assert_fails(143, &["revoked"]);
     let all = s.tokens();
     assert_eq!(all.len(), 1, "{all:?}");
     assert!(all[0]["revokedAt"].is_string(), "no orphan: {all:?}");
@@ -63,13 +60,10 @@ fn if_missing_refuses_a_token_file_another_user_planted() {
     let s = Stack::start();
     let mine = s.env.home().join("mine");
     s.env
-        .run([
-            "mint",
-            "--description",
+        .run(support::mint_into(
             "theirs",
-            "--store",
             &format!("file:{}", mine.display()),
-        ])
+        ))
         .assert_success();
     let shared = s.env.home().join("shared");
     std::fs::create_dir(&shared).unwrap();
@@ -86,9 +80,8 @@ fn if_missing_refuses_a_token_file_another_user_planted() {
         "--store",
         &format!("file:{}", planted.display()),
     ]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("belongs to another user"), "{out}");
-    assert!(!out.stderr.contains("nothing to do"), "{out}");
+    out.assert_fails(2, &["belongs to another user"])
+        .assert_stderr_lacks(&["nothing to do"]);
     assert_eq!(s.tokens().len(), 1, "nothing created");
 }
 
@@ -104,16 +97,11 @@ fn a_store_below_a_directory_another_user_owns_is_refused() {
     std::fs::create_dir(&sub).unwrap();
     set_mode(&sub, 0o700);
     let file = sub.join("tok");
-    let out = s.env.run([
-        "mint",
-        "--description",
+    let out = s.env.run(support::mint_into(
         "ancestor",
-        "--store",
         &format!("file:{}", file.display()),
-    ]);
-    out.assert_code(2);
-    assert!(out.stderr.contains(&anc.display().to_string()), "{out}");
-    assert!(out.stderr.contains("another user"), "{out}");
+    ));
+    out.assert_fails(2, &[&anc.display().to_string(), "another user"]);
     assert!(!file.exists());
     assert!(s.tokens().is_empty(), "nothing created");
 }

@@ -8,58 +8,41 @@
 use crate::support;
 
 use support::cluster::Cluster;
-use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv};
+use support::pty::{in_pty, lines_until};
+use support::{Idp, Output, ProfileToml, Running, TestEnv};
 
-/// `args` on a `cols`×`rows` pseudo-terminal; `env_vars` added to the
-/// test environment (`None` removes one).
-pub(crate) fn in_pty(
-    env: &TestEnv,
-    cols: u16,
-    rows: u16,
-    args: &str,
-    env_vars: &[(&str, Option<&str>)],
-) -> Running {
-    let mut cmd = support::steps::pty_command(env, cols, rows, args);
-    cmd.stdin(std::process::Stdio::null());
-    for (k, v) in env_vars {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    Running::spawn(cmd)
+/// A provider, a cluster and a configured environment for runs on a
+/// pseudo-terminal.
+struct Tty {
+    idp: Idp,
+    _cluster: Cluster,
+    env: TestEnv,
 }
 
-/// Read terminal lines until one contains `needle`; return them all.
-fn lines_until(run: &mut Running, needle: &str) -> Vec<String> {
-    let mut seen = Vec::new();
-    loop {
-        let l = run.next_stdout_line(DEFAULT_TIMEOUT);
-        let done = l.contains(needle);
-        seen.push(l);
-        if done {
-            return seen;
-        }
+impl Tty {
+    /// `args` on a `cols`×`rows` pseudo-terminal until it shows `until`,
+    /// then approved as `admin`: the lines seen until then, and the run's
+    /// output (exit 0 checked).
+    fn approved(&self, size: (u16, u16), args: &str, until: &str) -> (Vec<String>, Output) {
+        self.approved_with(size, args, &[], until)
     }
-}
 
-/// `args` on a `cols`×`rows` pseudo-terminal until it shows `until`, then
-/// approved as `admin`: the lines seen until then, and the run's output
-/// (exit 0 checked).
-fn approved_in_pty(
-    env: &TestEnv,
-    idp: &Idp,
-    (cols, rows): (u16, u16),
-    args: &str,
-    env_vars: &[(&str, Option<&str>)],
-    until: &str,
-) -> (Vec<String>, Output) {
-    let mut run = in_pty(env, cols, rows, args, env_vars);
-    let shown = lines_until(&mut run, until);
-    approve(idp);
-    let out = run.wait_output();
-    assert_eq!(out.code, Some(0), "{out}");
-    (shown, out)
+    /// [`Tty::approved`] with `env_vars` added to the test environment
+    /// (`None` removes one).
+    fn approved_with(
+        &self,
+        (cols, rows): (u16, u16),
+        args: &str,
+        env_vars: &[(&str, Option<&str>)],
+        until: &str,
+    ) -> (Vec<String>, Output) {
+        let mut run = in_pty(&self.env, cols, rows, args, env_vars);
+        let shown = lines_until(&mut run, until);
+        approve(&self.idp);
+        let out = run.wait_output();
+        assert_eq!(out.code, Some(0), "{out}");
+        (shown, out)
+    }
 }
 
 /// Approve the one pending device code as `admin`.
@@ -75,26 +58,25 @@ fn setup() -> (Idp, Cluster, TestEnv) {
     (idp, cluster, env)
 }
 
+fn tty() -> Tty {
+    let (idp, _cluster, env) = setup();
+    Tty { idp, _cluster, env }
+}
+
 fn width(l: &str) -> usize {
     console::measure_text_width(l)
 }
 
 #[test]
 fn on_80x24_the_url_and_the_boxed_code_are_on_screen_at_the_end() {
-    let (idp, _cluster, env) = setup();
-    let (shown, out) = approved_in_pty(
-        &env,
-        &idp,
-        (80, 24),
-        "management list --browser never",
-        &[],
-        "Approve only if",
-    );
+    let t = tty();
+    let args = "management list --browser never";
+    let (shown, out) = t.approved((80, 24), args, "Approve only if");
 
     // The last 24 rows of the screen, when the person is asked to approve
     // (the wait line comes after them): the URL and the whole box are there.
     let screen: Vec<&String> = shown.iter().rev().take(23).collect();
-    let url = format!("http://127.0.0.1:{}/device", idp.port());
+    let url = format!("http://127.0.0.1:{}/device", t.idp.port());
     assert!(screen.iter().any(|l| l.contains(&url)), "{shown:#?}");
     for edge in ['╔', '║', '╚'] {
         assert!(screen.iter().any(|l| l.contains(edge)), "{edge} {shown:#?}");
@@ -120,15 +102,8 @@ fn on_80x24_the_url_and_the_boxed_code_are_on_screen_at_the_end() {
 
 #[test]
 fn a_qr_code_only_when_all_of_it_and_the_code_fit_on_the_screen() {
-    let (idp, _cluster, env) = setup();
-    let (shown, _) = approved_in_pty(
-        &env,
-        &idp,
-        (80, 40),
-        "login --browser never",
-        &[],
-        "yourself.",
-    );
+    let t = tty();
+    let (shown, _) = t.approved((80, 40), "login --browser never", "yourself.");
     // From the caption to the warning (and the wait line after it): all
     // on one screen of 40 rows.
     let qr_at = shown
@@ -136,22 +111,15 @@ fn a_qr_code_only_when_all_of_it_and_the_code_fit_on_the_screen() {
         .position(|l| l.contains("Scan this QR code"))
         .unwrap_or_else(|| panic!("{shown:#?}"));
     assert!(shown.len() - qr_at < 40, "{shown:#?}");
-    let url = format!("http://127.0.0.1:{}/device", idp.port());
+    let url = format!("http://127.0.0.1:{}/device", t.idp.port());
     let url_at = shown.iter().position(|l| l.contains(&url)).unwrap();
     assert!(qr_at < url_at, "{shown:#?}");
 }
 
 #[test]
 fn a_small_terminal_skips_the_qr_code_and_wraps_at_words() {
-    let (idp, _cluster, env) = setup();
-    let (shown, out) = approved_in_pty(
-        &env,
-        &idp,
-        (40, 24),
-        "login --browser never",
-        &[],
-        "yourself.",
-    );
+    let t = tty();
+    let (shown, out) = t.approved((40, 24), "login --browser never", "yourself.");
     // The redrawn wait line fits too: one that wraps leaves a copy of
     // itself at every redraw (issue 19, item 13).
     assert!(out.stdout.contains("waiting…"), "{out:?}");
@@ -179,7 +147,7 @@ fn a_small_terminal_skips_the_qr_code_and_wraps_at_words() {
 /// sequence at all with TERM=dumb.
 #[test]
 fn colour_only_on_a_terminal_that_wants_it() {
-    let (idp, _cluster, env) = setup();
+    let t = tty();
     let bold = "\x1b[1m";
     let login = "login --browser never --force";
     // (args, variables, bold expected, any escape expected)
@@ -200,7 +168,7 @@ fn colour_only_on_a_terminal_that_wants_it() {
         ),
     ];
     for (args, vars, styled, escapes) in cases {
-        let (_, out) = approved_in_pty(&env, &idp, (100, 40), args, &vars, "yourself.");
+        let (_, out) = t.approved_with((100, 40), args, &vars, "yourself.");
         assert_eq!(
             out.stdout.contains(bold),
             styled,
@@ -278,13 +246,8 @@ fn lists_fit_the_terminal_and_stay_whole_in_a_pipe() {
 #[test]
 fn verbose_logs_in_a_pipe_or_file_have_no_escape_sequences() {
     let idp = Idp::start();
-    let env = TestEnv::new();
-    env.write_config(
-        &ProfileToml::new(&idp)
-            .port(support::free_port())
-            .tls_disable(true)
-            .build(),
-    );
+    let nothing_there = ProfileToml::new(&idp).plain_http(support::free_port());
+    let env = TestEnv::with_profiles(&[nothing_there]);
     let mut cmd = env.cmd(["-vv", "doctor"]);
     cmd.env_remove("NO_COLOR").env("TERM", "xterm-256color");
     let out = Running::spawn(cmd).wait_output();

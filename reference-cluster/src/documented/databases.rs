@@ -10,7 +10,7 @@ use super::fields::{
 use super::{MAX_BODY, view};
 use crate::error::{ApiError, json_ok, no_content, read_object};
 use crate::request::DocumentedCall;
-use crate::store::{DatabaseRecord, DatabaseView};
+use crate::store::DatabaseRecord;
 use crate::token;
 
 /// Default `maxTables` of a new database.
@@ -18,18 +18,11 @@ pub const DEFAULT_MAX_TABLES: i64 = 500;
 /// Default `maxColumnsPerTable` of a new database.
 pub const DEFAULT_MAX_COLUMNS_PER_TABLE: i64 = 200;
 
-fn database<'a>(call: &'a DocumentedCall, record: &'a DatabaseRecord) -> DatabaseView<'a> {
-    DatabaseView {
-        scope: call.scope(),
-        record,
-    }
-}
-
 pub(crate) async fn list(call: DocumentedCall) -> Result<Response, ApiError> {
     let records = (call.state)
         .db("listing databases", |s| s.list_databases())
         .await?;
-    json_ok(&view(&records, |r| database(&call, r)))
+    json_ok(&view(&records, |r| call.scoped(r)))
 }
 
 pub(crate) async fn create(call: DocumentedCall, body: Body) -> Result<Response, ApiError> {
@@ -62,7 +55,7 @@ pub(crate) async fn create(call: DocumentedCall, body: Body) -> Result<Response,
         )));
     }
     tracing::info!(name = %record.name, by = %call.who(), "database created");
-    json_ok(&database(&call, &record))
+    json_ok(&call.scoped(&record))
 }
 
 pub(crate) async fn update(call: DocumentedCall, body: Body) -> Result<Response, ApiError> {
@@ -100,7 +93,7 @@ pub(crate) async fn update(call: DocumentedCall, body: Body) -> Result<Response,
         )
         .await?;
     tracing::info!(name = %record.name, by = %call.who(), "database updated");
-    json_ok(&database(&call, &record))
+    json_ok(&call.scoped(&record))
 }
 
 pub(crate) async fn delete(call: DocumentedCall) -> Result<Response, ApiError> {

@@ -17,8 +17,7 @@ use crate::token;
 /// The token object as served (never with the secret).
 fn shown<'a>(call: &'a DocumentedCall, record: &'a DatabaseTokenRecord) -> DatabaseTokenView<'a> {
     DatabaseTokenView {
-        scope: call.scope(),
-        record,
+        token: call.scoped(record),
         access_token: None,
     }
 }
@@ -152,6 +151,7 @@ mod tests {
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
             let created = r.body.clone();
             let id = created["id"].as_str().unwrap().to_string();
+            let by_id = p(&format!("/tokens/{id}"));
             assert!(token::is_uuid(&id));
             assert_eq!(created["description"], "telegraf");
             assert_eq!(created["permissions"], perms);
@@ -202,25 +202,17 @@ mod tests {
             assert_eq!(r.body[0], listed);
             assert!(!r.text.contains("apiv1_"), "list never shows a secret");
 
-            let r = app
-                .call("GET", &p(&format!("/tokens/{id}")), &m, None)
-                .await;
+            let r = app.call("GET", &by_id, &m, None).await;
             assert_eq!((r.status, &r.body), (StatusCode::OK, &listed));
 
             // PATCH description and/or permissions.
             let r = app
-                .patch(
-                    &p(&format!("/tokens/{id}")),
-                    &m,
-                    json!({"description": "grafana"}),
-                )
+                .patch(&by_id, &m, json!({"description": "grafana"}))
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
             listed["description"] = json!("grafana");
             assert_eq!(r.body, listed);
-            let r = app
-                .patch(&p(&format!("/tokens/{id}")), &m, json!({"permissions": []}))
-                .await;
+            let r = app.patch(&by_id, &m, json!({"permissions": []})).await;
             listed["permissions"] = json!([]);
             assert_eq!(r.body, listed);
             let r = app
@@ -234,15 +226,11 @@ mod tests {
 
             // Revoke: 204, twice too; the token stays listed with revokedAt.
             for _ in 0..2 {
-                let r = app
-                    .call("DELETE", &p(&format!("/tokens/{id}")), &m, None)
-                    .await;
+                let r = app.call("DELETE", &by_id, &m, None).await;
                 assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
                 assert!(r.text.is_empty());
             }
-            let r = app
-                .call("GET", &p(&format!("/tokens/{id}")), &m, None)
-                .await;
+            let r = app.call("GET", &by_id, &m, None).await;
             assert!(is_rfc3339(&r.body["revokedAt"]), "{}", r.text);
             let revoked_at = r.body["revokedAt"].clone();
             let r = app.call("GET", &p("/tokens"), &m, None).await;
@@ -250,13 +238,7 @@ mod tests {
                 r.body[0]["revokedAt"], revoked_at,
                 "revoking twice keeps the first time"
             );
-            let r = app
-                .patch(
-                    &p(&format!("/tokens/{id}")),
-                    &m,
-                    json!({"description": "x"}),
-                )
-                .await;
+            let r = app.patch(&by_id, &m, json!({"description": "x"})).await;
             assert_error(&r, 409, "PATCH revoked");
 
             let unknown = "00000000-0000-4000-8000-000000000000";

@@ -57,25 +57,37 @@ impl Serialize for CreatedToken<'_> {
 /// `accountId` and `clusterId` of a request made through the long path form
 /// (`/api/v0/accounts/{accountId}/clusters/{clusterId}/...`); objects served
 /// through it carry them, as on Cloud Dedicated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Scope<'a> {
     pub account_id: &'a str,
     pub cluster_id: &'a str,
 }
 
-fn serialize_scope<S: SerializeStruct>(
-    st: &mut S,
-    scope: Option<Scope<'_>>,
-) -> Result<(), S::Error> {
-    if let Some(scope) = scope {
-        st.serialize_field("accountId", scope.account_id)?;
-        st.serialize_field("clusterId", scope.cluster_id)?;
-    }
-    Ok(())
+/// The JSON objects of the documented API as a request sees them: the
+/// record's fields, after `accountId`/`clusterId` where the request came
+/// through the long path form.
+#[derive(Debug, Serialize)]
+pub struct Scoped<'a, R> {
+    #[serde(flatten)]
+    pub scope: Option<Scope<'a>>,
+    #[serde(flatten)]
+    pub record: &'a R,
 }
 
-/// One database of the documented Management API.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// By hand: a derive would ask `R: Copy`, and only the reference is copied.
+impl<R> Clone for Scoped<'_, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Scoped<'_, R> {}
+
+/// One database of the documented Management API; serialized, the
+/// `ClusterDatabase` JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DatabaseRecord {
     pub name: String,
     pub max_tables: i64,
@@ -83,34 +95,34 @@ pub struct DatabaseRecord {
     /// Nanoseconds; 0 = infinite.
     pub retention_period: i64,
     /// The `partitionTemplate` given at creation (JSON text), if any.
+    #[serde(serialize_with = "json_text", skip_serializing_if = "Option::is_none")]
     pub partition_template: Option<String>,
     /// Microseconds since the Unix epoch (not served; it orders nothing).
+    #[serde(skip)]
     pub created_at: i64,
 }
 
 /// The database JSON object (`accountId`/`clusterId` only with a scope).
-#[derive(Debug, Clone, Copy)]
-pub struct DatabaseView<'a> {
-    pub scope: Option<Scope<'a>>,
-    pub record: &'a DatabaseRecord,
+pub type DatabaseView<'a> = Scoped<'a, DatabaseRecord>;
+
+/// JSON text kept as given, served as the JSON it is.
+fn json_text<S: serde::Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    let v: Option<serde_json::Value> = text
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(serde::ser::Error::custom)?;
+    v.serialize(s)
 }
 
-impl Serialize for DatabaseView<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.record;
-        let mut st = s.serialize_struct("ClusterDatabase", 7)?;
-        serialize_scope(&mut st, self.scope)?;
-        st.serialize_field("name", &r.name)?;
-        st.serialize_field("maxTables", &r.max_tables)?;
-        st.serialize_field("maxColumnsPerTable", &r.max_columns_per_table)?;
-        st.serialize_field("retentionPeriod", &r.retention_period)?;
-        if let Some(t) = &r.partition_template {
-            let v: serde_json::Value =
-                serde_json::from_str(t).map_err(serde::ser::Error::custom)?;
-            st.serialize_field("partitionTemplate", &v)?;
-        }
-        st.end()
-    }
+/// Microseconds since the Unix epoch as RFC 3339 text.
+fn micros<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_micros(*t))
+}
+
+/// [`micros`] of a time that may be unset.
+fn opt_micros<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    t.map(format_micros).serialize(s)
 }
 
 /// One permission of a database token: `action` is `read` or `write`,
@@ -121,17 +133,23 @@ pub struct Permission {
     pub resource: String,
 }
 
-/// Metadata of one database token (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Metadata of one database token (never the token itself); serialized,
+/// the `DatabaseToken` JSON object, `expiresAt`/`revokedAt` only when set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DatabaseTokenRecord {
     pub id: String,
     pub description: String,
     pub permissions: Vec<Permission>,
     /// Microseconds since the Unix epoch.
+    #[serde(serialize_with = "micros")]
     pub created_at: i64,
     /// Who created it (for the log; not served).
+    #[serde(skip)]
     pub created_by: String,
+    #[serde(serialize_with = "opt_micros", skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    #[serde(serialize_with = "opt_micros", skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
 }
 
@@ -144,33 +162,12 @@ impl DatabaseTokenRecord {
     }
 }
 
-/// The database token JSON object; `accessToken` only in the create response,
-/// `expiresAt`/`revokedAt` only when set.
-#[derive(Debug, Clone, Copy)]
+/// The database token JSON object (`accountId`/`clusterId` only with a
+/// scope); `accessToken` only in the create response.
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct DatabaseTokenView<'a> {
-    pub scope: Option<Scope<'a>>,
-    pub record: &'a DatabaseTokenRecord,
+    #[serde(flatten)]
+    pub token: Scoped<'a, DatabaseTokenRecord>,
+    #[serde(rename = "accessToken", skip_serializing_if = "Option::is_none")]
     pub access_token: Option<&'a str>,
-}
-
-impl Serialize for DatabaseTokenView<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.record;
-        let mut st = s.serialize_struct("DatabaseToken", 9)?;
-        serialize_scope(&mut st, self.scope)?;
-        st.serialize_field("id", &r.id)?;
-        st.serialize_field("description", &r.description)?;
-        st.serialize_field("permissions", &r.permissions)?;
-        st.serialize_field("createdAt", &format_micros(r.created_at))?;
-        if let Some(e) = r.expires_at {
-            st.serialize_field("expiresAt", &format_micros(e))?;
-        }
-        if let Some(e) = r.revoked_at {
-            st.serialize_field("revokedAt", &format_micros(e))?;
-        }
-        if let Some(t) = self.access_token {
-            st.serialize_field("accessToken", t)?;
-        }
-        st.end()
-    }
 }

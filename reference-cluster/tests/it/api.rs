@@ -8,8 +8,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use support::{
-    AUDIENCE, Api, Issuer, assert_error, assert_invalid_token, cluster_config, dedicated_config,
-    now, stack, stack_on_disk, start, stats,
+    AUDIENCE, Api, Issuer, admin_stack, assert_error, assert_invalid_token, cluster_config,
+    dedicated_config, now, stack, stack_on_disk, start, stats,
 };
 
 fn is_rfc3339_z(v: &Value) -> bool {
@@ -189,8 +189,7 @@ async fn non_admin_is_forbidden_with_user_and_claim_named() {
 
 #[tokio::test]
 async fn bad_requests_are_400() {
-    let (idp, server, api) = stack(cluster_config).await;
-    let admin = idp.token("admin");
+    let (_idp, server, api, admin) = admin_stack().await;
     let raw = |body: &'static str| {
         api.http
             .post(api.url("/management/tokens"))
@@ -478,8 +477,7 @@ async fn dedicated_paths() {
 
 #[tokio::test]
 async fn routing_errors_are_json() {
-    let (idp, server, api) = stack(cluster_config).await;
-    let admin = idp.token("admin");
+    let (_idp, server, api, admin) = admin_stack().await;
     // A path with other methods: 405 and `Allow` naming them (RFC 9110
     // section 15.5.6); no such path: 404.
     let cases = [

@@ -10,6 +10,8 @@ use reference_cluster::Config;
 use serde_json::{Value, json};
 use test_support::Idp;
 
+use crate::support::Api;
+
 #[test]
 fn real_idp_rs256_tokens() {
     // Polls may come at once: each device flow is approved before its one poll.
@@ -37,24 +39,18 @@ async fn check_cluster(issuer: &str, admin: &str, viewer: &str) {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.database = ":memory:".into();
     let server = reference_cluster::start(config).await.unwrap();
-    let base = format!("{}/api/v0/management/tokens", server.url());
+    let api = Api::new(&server);
 
-    let r = http
-        .post(&base)
-        .bearer_auth(admin)
-        .json(&json!({"description": "from the real IdP"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let created: Value = r.json().await.unwrap();
-    assert_eq!(created["createdBy"], "admin");
+    let r = api
+        .create(admin, json!({"description": "from the real IdP"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["createdBy"], "admin");
 
-    let r = http.get(&base).bearer_auth(viewer).send().await.unwrap();
-    assert_eq!(r.status(), 403);
-    let body: Value = r.json().await.unwrap();
+    let r = api.list(viewer).await;
+    assert_eq!(r.status, 403, "{}", r.text);
     assert_eq!(
-        body["message"],
+        r.body["message"],
         r#"user "viewer" (claim sub) is not an admin of this cluster"#
     );
 
@@ -98,15 +94,10 @@ fn real_id_tokens_are_not_access_tokens() {
         let mut config = Config::minimal(idp.issuer(), &client_id, &["admin"]);
         config.listen = "127.0.0.1:0".parse().unwrap();
         let server = reference_cluster::start(config).await.unwrap();
-        let r = reqwest::Client::new()
-            .get(format!("{}/api/v0/management/tokens", server.url()))
-            .bearer_auth(&id_token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 401);
-        let body: Value = r.json().await.unwrap();
-        assert!(body["message"].as_str().unwrap().contains("typ"), "{body}");
+        let r = Api::new(&server).list(&id_token).await;
+        assert_eq!(r.status, 401, "{}", r.text);
+        let message = r.body["message"].as_str().unwrap();
+        assert!(message.contains("typ"), "{}", r.text);
         server.shutdown().await;
     });
 }

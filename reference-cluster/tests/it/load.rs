@@ -9,14 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{
-    Api, Issuer, assert_error, assert_invalid_token, cluster_config, cluster_config_on_disk,
-    set_faults, stack, start, stats,
+    Api, Issuer, admin_stack, assert_error, assert_invalid_token, cluster_config,
+    cluster_config_on_disk, post_faults, set_faults, start, stats,
 };
 
 #[tokio::test]
 async fn idempotent_create_replays_and_conflicts() {
-    let (idp, server, api) = stack(cluster_config).await;
-    let admin = idp.token("admin");
+    let (idp, server, api, admin) = admin_stack().await;
     let body = json!({"description": "ci", "expiresAt": null});
 
     let a = api.create_idem(&admin, "key-1", body.clone()).await;
@@ -40,18 +39,13 @@ async fn idempotent_create_replays_and_conflicts() {
     );
     assert_eq!(stats(&server).await["tokens"], 1);
 
-    let r = api
-        .create_idem(&admin, "key-1", json!({"description": "different"}))
-        .await;
-    assert_error(&r, 409);
-    let r = api
-        .create_idem(
-            &admin,
-            "key-1",
-            json!({"description": "ci", "expiresAt": "2999-01-01T00:00:00Z"}),
-        )
-        .await;
-    assert_error(&r, 409);
+    // The same key with another meaning: 409.
+    for other in [
+        json!({"description": "different"}),
+        json!({"description": "ci", "expiresAt": "2999-01-01T00:00:00Z"}),
+    ] {
+        assert_error(&api.create_idem(&admin, "key-1", other).await, 409);
+    }
 
     // Another caller (a management token) with the same key: no collision.
     let mgmt = a.body["accessToken"].as_str().unwrap();
@@ -69,14 +63,8 @@ async fn idempotent_create_replays_and_conflicts() {
     assert_eq!(s["idempotency_records"], 3);
 
     // A failed create does not reserve its key.
-    let r = api
-        .create_idem(
-            &admin,
-            "key-3",
-            json!({"description": "x", "expiresAt": "2000-01-01T00:00:00Z"}),
-        )
-        .await;
-    assert_error(&r, 400);
+    let past = json!({"description": "x", "expiresAt": "2000-01-01T00:00:00Z"});
+    assert_error(&api.create_idem(&admin, "key-3", past).await, 400);
     let r = api
         .create_idem(&admin, "key-3", json!({"description": "x"}))
         .await;
@@ -162,13 +150,7 @@ async fn injected_failures_have_retry_after() {
     assert_eq!(s["faults"]["fail_next"], 0);
 
     // Invalid fault settings are rejected.
-    let r = reqwest::Client::new()
-        .post(format!("{}/__test/faults", server.url()))
-        .json(&json!({"fail_status": 418}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(post_faults(&server, json!({"fail_status": 418})).await, 400);
     server.shutdown().await;
 }
 
@@ -187,8 +169,7 @@ async fn test_control_routes_are_off_by_default() {
 
 #[tokio::test]
 async fn dropped_create_is_a_transport_error_and_the_token_exists() {
-    let (idp, server, api) = stack(cluster_config).await;
-    let admin = idp.token("admin");
+    let (_idp, server, api, admin) = admin_stack().await;
     set_faults(&server, json!({"drop_after_create": 1})).await;
 
     let body = json!({"description": "lost response"});
@@ -222,8 +203,7 @@ async fn dropped_create_is_a_transport_error_and_the_token_exists() {
 
 #[tokio::test]
 async fn listing_ten_thousand_tokens() {
-    let (idp, server, api) = stack(cluster_config).await;
-    let admin = idp.token("admin");
+    let (_idp, server, api, admin) = admin_stack().await;
     let base = reference_cluster::token::now_micros();
     server
         .state()
@@ -270,8 +250,7 @@ async fn listing_ten_thousand_tokens() {
 
 #[tokio::test]
 async fn concurrent_creates_with_one_key_make_one_token() {
-    let (idp, server, api) = stack(cluster_config).await;
-    let admin = idp.token("admin");
+    let (_idp, server, api, admin) = admin_stack().await;
     let body = json!({"description": "race"});
     let replies = futures_join(
         (0..8)

@@ -175,6 +175,14 @@ impl Cluster {
             .unwrap()
     }
 
+    /// Panics unless `bearer` works: it reads the management token `id`
+    /// (its own record, or one it may see) with 200.
+    #[track_caller]
+    pub fn assert_works(&self, bearer: &str, id: &Value) {
+        let id = id.as_str().unwrap_or_else(|| panic!("not an id: {id}"));
+        assert_eq!(self.get_with(bearer, id).status(), 200, "token {id}");
+    }
+
     pub fn stop(&mut self) {
         if let Some(s) = self.server.take() {
             self.rt.block_on(s.shutdown());

@@ -20,6 +20,7 @@
 
 pub mod canned;
 pub mod cluster;
+pub mod pty;
 pub mod steps;
 pub mod stock;
 
@@ -113,6 +114,17 @@ impl ProfileToml {
         }
         self
     }
+    /// A profile called `name` for `idp` (see [`ProfileToml::new`]).
+    pub fn named(idp: &Idp, name: &str) -> Self {
+        Self::new(idp).name(name)
+    }
+
+    /// The cluster at loopback `port` over plain http (`[profile.tls]
+    /// disable = true`, which the CLI allows for loopback only).
+    pub fn plain_http(self, port: impl ToString) -> Self {
+        self.port(port).tls_disable(true)
+    }
+
     pub fn tls_disable(mut self, on: bool) -> Self {
         self.tls_disable = on;
         self
@@ -293,6 +305,27 @@ impl TestEnv {
     }
 
     /// Writes the config file.
+    /// `program` (a wrapper such as `sh -c` or `script`) in the test's home
+    /// with `cmd`'s environment and nothing else, to run `cmd` under it.
+    pub fn wrapper(&self, program: &str, cmd: &Command) -> Command {
+        let mut w = Command::new(program);
+        w.env_clear().current_dir(self.home());
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                w.env(k, v);
+            }
+        }
+        w
+    }
+
+    /// A new environment whose config file holds `profiles`.
+    pub fn with_profiles(profiles: &[ProfileToml]) -> Self {
+        let env = TestEnv::new();
+        let toml: Vec<String> = profiles.iter().map(ProfileToml::build).collect();
+        env.write_config(&toml.join("\n"));
+        env
+    }
+
     pub fn write_config(&self, toml: &str) {
         fs::write(self.config_path(), toml).expect("write config file");
     }
@@ -419,6 +452,44 @@ impl Output {
         self
     }
 
+    /// "Run the CLI and expect exit `code` with hint `hints`": panics
+    /// (showing stdout and stderr) unless the exit code is `code` and stderr
+    /// holds every one of `hints`.
+    #[track_caller]
+    pub fn assert_fails(&self, code: i32, hints: &[&str]) -> &Self {
+        self.assert_code(code).assert_stderr(hints)
+    }
+
+    /// Panics (showing stdout and stderr) unless stderr holds every one of
+    /// `said`, naming the first one missing.
+    #[track_caller]
+    pub fn assert_stderr(&self, said: &[&str]) -> &Self {
+        for s in said {
+            assert!(self.stderr.contains(s), "stderr lacks {s:?}\n{self}");
+        }
+        self
+    }
+
+    /// Panics (showing stdout and stderr) unless stdout holds every one of
+    /// `said`, naming the first one missing.
+    #[track_caller]
+    pub fn assert_stdout(&self, said: &[&str]) -> &Self {
+        for s in said {
+            assert!(self.stdout.contains(s), "stdout lacks {s:?}\n{self}");
+        }
+        self
+    }
+
+    /// Panics (showing stdout and stderr) unless stderr holds none of
+    /// `unsaid`.
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, unsaid: &[&str]) -> &Self {
+        for s in unsaid {
+            assert!(!self.stderr.contains(s), "stderr has {s:?}\n{self}");
+        }
+        self
+    }
+
     /// Parses the whole stdout as one JSON document.
     #[track_caller]
     pub fn stdout_json(&self) -> Value {
@@ -461,16 +532,84 @@ pub struct Running {
     pid: u32,
     lines: Receiver<String>,
     stdout_all: Arc<Mutex<String>>,
-    /// Stderr so far, and a signal for every chunk added (and at EOF).
-    stderr_all: Arc<(Mutex<Stderr>, Condvar)>,
+    /// Stderr so far.
+    stderr_all: Arc<Collected>,
     /// Receives one `()` per reader thread when its pipe reaches EOF.
     eof: Receiver<()>,
 }
 
+/// What a reader thread has read from a pipe so far, whether the pipe has
+/// closed, and a signal for every chunk: what a test waits on instead of
+/// sleeping.
 #[derive(Default)]
-struct Stderr {
-    bytes: Vec<u8>,
-    closed: bool,
+pub struct Collected {
+    /// The bytes so far; `true` once the pipe has closed.
+    state: Mutex<(Vec<u8>, bool)>,
+    added: Condvar,
+}
+
+impl Collected {
+    /// Reads `pipe` to its end on a thread of its own, then calls `closed`.
+    pub fn read_from(
+        mut pipe: impl Read + Send + 'static,
+        closed: impl FnOnce() + Send + 'static,
+    ) -> Arc<Collected> {
+        let collected = Arc::new(Collected::default());
+        let shared = Arc::clone(&collected);
+        thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => shared
+                        .state
+                        .lock()
+                        .unwrap()
+                        .0
+                        .extend_from_slice(&chunk[..n]),
+                }
+                shared.added.notify_all();
+            }
+            shared.state.lock().unwrap().1 = true;
+            shared.added.notify_all();
+            closed();
+        });
+        collected
+    }
+
+    /// What was read so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.state.lock().unwrap().0).into_owned()
+    }
+
+    /// Waits (woken by every chunk, at most [`DEFAULT_TIMEOUT`]) until what
+    /// was read holds `needle`; `Err` says why it never did: the pipe closed
+    /// or the time ran out.
+    pub fn wait_for(&self, needle: &str) -> Result<(), &'static str> {
+        let deadline = Instant::now() + DEFAULT_TIMEOUT;
+        let mut state = self.state.lock().unwrap();
+        loop {
+            if String::from_utf8_lossy(&state.0).contains(needle) {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if state.1 {
+                return Err("closed");
+            }
+            if left.is_zero() {
+                return Err("timed out");
+            }
+            state = self.added.wait_timeout(state, left).unwrap().0;
+        }
+    }
+
+    /// Waits until the pipe has closed (its writers are gone).
+    pub fn wait_closed(&self) {
+        let mut state = self.state.lock().unwrap();
+        while !state.1 {
+            state = self.added.wait_timeout(state, DEFAULT_TIMEOUT).unwrap().0;
+        }
+    }
 }
 
 impl fmt::Debug for Running {
@@ -489,10 +628,9 @@ impl Running {
             .spawn()
             .unwrap_or_else(|e| panic!("failed to spawn {cmd:?}: {e}"));
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut stderr = child.stderr.take().expect("piped stderr");
+        let stderr = child.stderr.take().expect("piped stderr");
 
         let stdout_all = Arc::new(Mutex::new(String::new()));
-        let stderr_all = Arc::new((Mutex::new(Stderr::default()), Condvar::new()));
         let (line_tx, lines) = mpsc::channel();
         let (eof_tx, eof) = mpsc::channel();
 
@@ -516,19 +654,7 @@ impl Running {
             let _ = out_eof.send(());
         });
 
-        let err_buf = Arc::clone(&stderr_all);
-        thread::spawn(move || {
-            let (buf, added) = &*err_buf;
-            let mut chunk = [0u8; 8192];
-            loop {
-                match stderr.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buf.lock().unwrap().bytes.extend_from_slice(&chunk[..n]),
-                }
-                added.notify_all();
-            }
-            buf.lock().unwrap().closed = true;
-            added.notify_all();
+        let stderr_all = Collected::read_from(stderr, move || {
             let _ = eof_tx.send(());
         });
 
@@ -556,7 +682,7 @@ impl Running {
 
     /// Stderr received so far.
     pub fn stderr_so_far(&self) -> String {
-        String::from_utf8_lossy(&self.stderr_all.0.lock().unwrap().bytes).into_owned()
+        self.stderr_all.text()
     }
 
     /// All stdout received so far (including lines already consumed).
@@ -569,29 +695,13 @@ impl Running {
     /// first or nothing matches within [`DEFAULT_TIMEOUT`].
     #[track_caller]
     pub fn wait_for_stderr(&self, needle: &str) {
-        let (buf, added) = &*self.stderr_all;
-        let deadline = Instant::now() + DEFAULT_TIMEOUT;
-        let mut state = buf.lock().unwrap();
-        loop {
-            if String::from_utf8_lossy(&state.bytes).contains(needle) {
-                return;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if state.closed || left.is_zero() {
-                let why = if state.closed {
-                    "stderr closed"
-                } else {
-                    "timed out"
-                };
-                let stderr = String::from_utf8_lossy(&state.bytes).into_owned();
-                drop(state);
-                panic!(
-                    "{why} before {needle:?} showed on stderr\n--- stdout so far ---\n{}\n\
-                     --- stderr so far ---\n{stderr}\n--- end ---",
-                    self.stdout_so_far()
-                );
-            }
-            state = added.wait_timeout(state, left).unwrap().0;
+        if let Err(why) = self.stderr_all.wait_for(needle) {
+            panic!(
+                "stderr {why} before {needle:?} showed on stderr\n--- stdout so far ---\n{}\n\
+                 --- stderr so far ---\n{}\n--- end ---",
+                self.stdout_so_far(),
+                self.stderr_so_far()
+            );
         }
     }
 
@@ -915,6 +1025,23 @@ impl StoreGate {
         std::thread::spawn(move || {
             let _ = fs::write(&fifo, "go\n");
         });
+    }
+
+    /// `run` through the gate: once it is storing, the store may finish;
+    /// the run's output.
+    pub fn pass(&self, run: Running) -> Output {
+        self.wait_until_storing(&run);
+        self.open();
+        run.wait_output()
+    }
+
+    /// `run` stopped by `sig` while it is storing (then the store may
+    /// finish, as an orphaned store process would): the run's output.
+    pub fn interrupt(&self, run: Running, sig: &str) -> Output {
+        self.wait_until_storing(&run);
+        run.signal(sig);
+        self.open();
+        run.wait_output()
     }
 }
 

@@ -13,6 +13,18 @@ use super::{
     DEFAULT_AUDIENCE, DEFAULT_TIMEOUT, Idp, Output, ProfileToml, Running, TestEnv, free_port,
 };
 
+/// The smallest `mint` a test adds its flags to.
+pub const MINT_X: [&str; 3] = ["mint", "--description", "x"];
+
+/// The smallest `management create` a test adds its flags to.
+pub const CREATE_X: [&str; 4] = ["management", "create", "--description", "x"];
+
+/// `mint --description <description> --store <store>`: the arguments of a
+/// management-token mint into one store.
+pub fn mint_into<'a>(description: &'a str, store: &'a str) -> [&'a str; 5] {
+    ["mint", "--description", description, "--store", store]
+}
+
 /// Starts `login --format json` with `extra` arguments; returns it with its
 /// `device_code` event.
 pub fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
@@ -22,6 +34,21 @@ pub fn start_login(env: &TestEnv, extra: &[&str]) -> (Running, Value) {
     let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
     assert_eq!(ev["event"], "device_code", "{ev}");
     (run, ev)
+}
+
+/// `rotate --store S` for each of `stores`.
+pub fn rotate_of<'a>(stores: &[&'a str]) -> Vec<&'a str> {
+    let flags = stores.iter().flat_map(|s| ["--store", *s]);
+    std::iter::once("rotate").chain(flags).collect()
+}
+
+/// Spawns `mint --format json` with `args` and waits for its `device_code`
+/// event: the run is then waiting for approval (RFC 8628 section 3.2).
+pub fn mint_awaiting_approval(env: &TestEnv, args: &[&str]) -> Running {
+    let mut run = env.spawn([&["mint", "--format", "json"], args].concat());
+    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
+    assert_eq!(ev["event"], "device_code", "{ev}");
+    run
 }
 
 /// Follows a login whose first poll the provider answers `slow_down`
@@ -152,29 +179,6 @@ impl FifoBrowser {
             .expect("$BROWSER was not started")
             .unwrap()
     }
-}
-
-/// `script` (util-linux) running the binary with `args` on a `cols`×`rows`
-/// pseudo-terminal sized with `stty`, with the test environment only and
-/// `TERM=xterm`; the caller chooses stdin, stdout and stderr.
-pub fn pty_command(env: &TestEnv, cols: u16, rows: u16, args: &str) -> Command {
-    let base = env.cmd(["unused"]);
-    let mut cmd = Command::new("script");
-    cmd.args(["-q", "-e", "-c"])
-        .arg(format!(
-            "stty cols {cols} rows {rows}; exec {} {args}",
-            super::bin_path().display()
-        ))
-        .arg("/dev/null")
-        .env_clear()
-        .current_dir(env.home());
-    for (k, v) in base.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    cmd.env("TERM", "xterm");
-    cmd
 }
 
 /// `config init` for the test provider's issuer, client `influx-bootstrap`

@@ -14,6 +14,27 @@ pub const LONG: &str = "/api/v0/accounts/{account_id}/clusters/{cluster_id}";
 /// The short form.
 pub const SHORT: &str = "/api/v0";
 
+/// `command`, the flags of the database token most tests make (`telegraf`,
+/// writing `db`), then `extra`.
+pub fn telegraf_db<'a>(command: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    let token = ["--description", "telegraf", "--write-database", "db"];
+    [command, &token, extra].concat()
+}
+
+/// `command`, the flags of the database token in InfluxData's examples
+/// (`telegraf on host-1`, reading and writing `sensors`), then `extra`.
+pub fn telegraf_sensors<'a>(command: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    let token = [
+        "--description",
+        "telegraf on host-1",
+        "--write-database",
+        "sensors",
+        "--read-database",
+        "sensors",
+    ];
+    [command, &token, extra].concat()
+}
+
 /// A reference cluster without our management-token routes, serving the
 /// documented API in `paths` (on `listen` when given: a restart in place).
 pub fn stock(idp: &Idp, paths: DocumentedPaths, listen: Option<std::net::SocketAddr>) -> Cluster {

@@ -195,6 +195,13 @@ pub async fn stack(config: impl FnOnce(&Issuer) -> Config) -> (Issuer, RunningSe
     (idp, server, api)
 }
 
+/// [`stack`] on [`cluster_config`] and the access token of its admin.
+pub async fn admin_stack() -> (Issuer, RunningServer, Api, String) {
+    let (idp, server, api) = stack(cluster_config).await;
+    let admin = idp.token("admin");
+    (idp, server, api, admin)
+}
+
 /// [`stack`] on [`cluster_config_on_disk`], with the database to edit and
 /// the guard of its directory.
 pub async fn stack_on_disk() -> (Issuer, RunningServer, Api, ClusterDb, tempfile::TempDir) {
@@ -312,15 +319,20 @@ pub async fn stats(server: &RunningServer) -> Value {
         .unwrap()
 }
 
-/// `POST /__test/faults`.
+/// `POST /__test/faults`; panics unless the cluster takes them.
 pub async fn set_faults(server: &RunningServer, faults: Value) {
+    assert_eq!(post_faults(server, faults).await, 200);
+}
+
+/// `POST /__test/faults`: the status of the answer.
+pub async fn post_faults(server: &RunningServer, faults: Value) -> u16 {
     let r = reqwest::Client::new()
         .post(format!("{}/__test/faults", server.url()))
         .json(&faults)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    r.status().as_u16()
 }
 
 /// 401 with the `WWW-Authenticate` challenge of RFC 6750 section 3.1.
