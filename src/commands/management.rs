@@ -106,6 +106,27 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     crate::commands::data(ctx, &table)
 }
 
+/// The columns of [`full_table`], in order (the end-to-end tests read them).
+pub const FULL_COLUMNS: [&str; 7] = [
+    "ID",
+    "DESCRIPTION",
+    "PREFIX",
+    "CREATED AT",
+    "CREATED BY",
+    "EXPIRES AT",
+    "REVOKED AT",
+];
+
+/// The columns of [`people_table`], in order.
+const PEOPLE_COLUMNS: [&str; 6] = [
+    "ID",
+    "DESCRIPTION",
+    "PREFIX",
+    "STATUS",
+    "CREATED",
+    "EXPIRES",
+];
+
 /// Every value whole (a pipe, a file): what scripts read.
 fn full_table(tokens: &[ManagementToken]) -> String {
     let rows: Vec<Vec<String>> = tokens
@@ -122,18 +143,7 @@ fn full_table(tokens: &[ManagementToken]) -> String {
             ]
         })
         .collect();
-    output::table(
-        &[
-            "ID",
-            "DESCRIPTION",
-            "PREFIX",
-            "CREATED AT",
-            "CREATED BY",
-            "EXPIRES AT",
-            "REVOKED AT",
-        ],
-        &rows,
-    )
+    output::table(&FULL_COLUMNS, &rows)
 }
 
 /// On a terminal: short ids (any unique prefix is accepted back), a status
@@ -153,17 +163,7 @@ fn people_table(tokens: &[ManagementToken], now: chrono::DateTime<chrono::Utc>) 
             ]
         })
         .collect();
-    output::table(
-        &[
-            "ID",
-            "DESCRIPTION",
-            "PREFIX",
-            "STATUS",
-            "CREATED",
-            "EXPIRES",
-        ],
-        &rows,
-    )
+    output::table(&PEOPLE_COLUMNS, &rows)
 }
 
 pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
