@@ -117,16 +117,6 @@ pub const FULL_COLUMNS: [&str; 7] = [
     "REVOKED AT",
 ];
 
-/// The columns of [`people_table`], in order.
-const PEOPLE_COLUMNS: [&str; 6] = [
-    "ID",
-    "DESCRIPTION",
-    "PREFIX",
-    "STATUS",
-    "CREATED",
-    "EXPIRES",
-];
-
 /// Every value whole (a pipe, a file): what scripts read.
 fn full_table(tokens: &[ManagementToken]) -> String {
     let rows: Vec<Vec<String>> = tokens
@@ -163,7 +153,7 @@ fn people_table(tokens: &[ManagementToken], now: chrono::DateTime<chrono::Utc>) 
             ]
         })
         .collect();
-    output::table(&PEOPLE_COLUMNS, &rows)
+    output::table(&output::lists::MANAGEMENT_COLUMNS, &rows)
 }
 
 pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
