@@ -723,6 +723,10 @@ pub enum ProbeError {
         url: String,
         status: u16,
     },
+    /// 404 on `/databases` in every path form of the documented API:
+    /// another web server, not a cluster (issue 23, A8b).
+    #[error("HTTP 404 at {url}: not an InfluxDB 3 Management API; check host and port")]
+    NotManagementApi { url: String },
     /// The profile cannot even name the URL to probe.
     #[error("{0}")]
     Config(String),
@@ -741,6 +745,10 @@ impl Classify for ProbeError {
             ProbeError::OtherService { .. } => hinted(
                 exit::CLUSTER,
                 "check `host` and `port` in the profile (and `management_url`, if set): another service may be listening there",
+            ),
+            ProbeError::NotManagementApi { .. } => hinted(
+                exit::CLUSTER,
+                "check `host` and `port` in the profile (and `management_url`, `account_id` and `cluster_id`, if set): another web server may be listening there",
             ),
             ProbeError::Config(_) => (exit::USAGE, None),
         }

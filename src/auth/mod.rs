@@ -69,6 +69,9 @@ pub struct Auth<'a> {
     cache: Cache,
     key: SessionKey,
     when_refused: WhenRefused,
+    /// The provider's endpoints, discovered ahead while the cluster is
+    /// probed ([`Auth::prefetch_endpoints`]); taken by the device flow.
+    endpoints: std::sync::Mutex<Option<anyhow::Result<Endpoints>>>,
 }
 
 /// The cache key of the active profile, from configuration alone.
@@ -115,7 +118,28 @@ impl<'a> Auth<'a> {
             cache: Cache::new(cfg.files.cache_dir.value.clone(), http.printer().clone()),
             key: session_key(cfg)?,
             when_refused: WhenRefused::LogInIfPersonPresent,
+            endpoints: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Discover the provider's endpoints now when a device flow is certain
+    /// (no session cached for this key), so a caller can run it beside the
+    /// cluster's pre-flight probe (issue 21: one round trip less before the
+    /// user code) and still send the device authorization request only once
+    /// the probe passed. A cached session (valid or refreshable) needs no
+    /// discovery, so nothing is fetched for it; whether the file exists is
+    /// all that is looked at here (reading it, with its trust checks, is the
+    /// locked [`Auth::session`]'s job). A failed discovery is kept and
+    /// reported by the device flow, after the probe's verdict.
+    pub async fn prefetch_endpoints(&self) {
+        let p = &self.cfg.profile;
+        if p.oauth2.grant.value != crate::settings::Grant::Device
+            || self.cache.path(&self.key).exists()
+        {
+            return;
+        }
+        let found = discovery::resolve(self.http, &p.oauth2, &p.name.value).await;
+        *self.endpoints.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
     }
 
     /// What a refused refresh token leads to (default: a new login only
@@ -209,9 +233,21 @@ impl<'a> Auth<'a> {
         allow_device_flow: bool,
     ) -> Result<Option<Acquired>, anyhow::Error> {
         tracing::info!("access token expired; refreshing");
-        match device::refresh(self.http, &s.token_endpoint, self.client_id(), rt).await? {
+        // The provider's keys are fetched beside the refresh when the
+        // session has an ID token (its refresh is likely to bring a new one,
+        // OIDC Core 12.2), so checking it costs no round trip after the
+        // answer (issue 21); a set that fails is fetched again once.
+        let keys = async {
+            match (&s.id_token, &s.jwks_uri) {
+                (Some(_), Some(uri)) => idtoken::fetch_jwks(self.http, uri).await.ok(),
+                _ => None,
+            }
+        };
+        let refresh = device::refresh(self.http, &s.token_endpoint, self.client_id(), rt);
+        let (outcome, jwks) = tokio::join!(refresh, keys);
+        match outcome? {
             RefreshOutcome::Refreshed(tokens) => {
-                let session = self.refreshed(s, tokens).await?;
+                let session = self.refreshed(s, tokens, jwks).await?;
                 // Saved before anyone uses the new tokens: the old
                 // refresh token is already spent at the provider.
                 let path = Some(self.cache.store(&session)?);
@@ -291,7 +327,15 @@ impl<'a> Auth<'a> {
 
     async fn device_flow(&self, ui: &mut dyn LoginUi) -> Result<Session, anyhow::Error> {
         let p = &self.cfg.profile;
-        let endpoints = discovery::resolve(self.http, &p.oauth2, &p.name.value).await?;
+        let prefetched = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let endpoints = match prefetched {
+            Some(found) => found?,
+            None => discovery::resolve(self.http, &p.oauth2, &p.name.value).await?,
+        };
         let auth = device::request_device_code(
             self.http,
             &endpoints.device_authorization,
@@ -402,7 +446,12 @@ impl<'a> Auth<'a> {
         })
     }
 
-    async fn refreshed(&self, old: Session, tokens: TokenSet) -> Result<Session, anyhow::Error> {
+    async fn refreshed(
+        &self,
+        old: Session,
+        tokens: TokenSet,
+        prefetched: Option<jsonwebtoken::jwk::JwkSet>,
+    ) -> Result<Session, anyhow::Error> {
         let now = Utc::now();
         // The newest ID token names the person (a provider may issue one only
         // on refresh, as django-oauth-toolkit does for the device grant).
@@ -412,7 +461,12 @@ impl<'a> Auth<'a> {
         // and the earlier identity stays.
         let identity = if tokens.id_token.is_some() {
             match self
-                .identity(old.issuer.as_deref(), old.jwks_uri.as_ref(), &tokens, None)
+                .identity(
+                    old.issuer.as_deref(),
+                    old.jwks_uri.as_ref(),
+                    &tokens,
+                    prefetched,
+                )
                 .await
             {
                 Ok(id) => id.or(old.identity.clone()),

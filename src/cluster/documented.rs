@@ -218,7 +218,7 @@ pub enum PathForm {
 }
 
 impl PathForm {
-    fn other(self) -> Self {
+    pub(crate) fn other(self) -> Self {
         match self {
             PathForm::Short => PathForm::Long,
             PathForm::Long => PathForm::Short,
@@ -415,12 +415,19 @@ impl PathMemory {
 // ---------------------------------------------------------------------------
 // The client
 
+/// The path form in use, and whether [`PathMemory`] already holds it.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    form: Option<PathForm>,
+    saved: bool,
+}
+
 pub struct DocumentedClient<'a> {
     api: ClusterClient<'a>,
     target: Target,
     memory: PathMemory,
     /// The form in use: fixed, remembered, or found in this run.
-    known: Mutex<Option<PathForm>>,
+    known: Mutex<Known>,
     /// `https://host:port/` of the cluster: its data path (readiness).
     data_origin: Option<Url>,
 }
@@ -484,7 +491,10 @@ impl<'a> DocumentedClient<'a> {
             },
             target,
             memory,
-            known: Mutex::new(known),
+            known: Mutex::new(Known {
+                form: known,
+                saved: known.is_some(),
+            }),
             data_origin: None,
         }
     }
@@ -493,13 +503,43 @@ impl<'a> DocumentedClient<'a> {
         &self.target
     }
 
-    /// The path form in use, once known.
-    pub fn form(&self) -> Option<PathForm> {
-        *self.known.lock().unwrap_or_else(|e| e.into_inner())
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The path form in use, once known.
+    pub fn form(&self) -> Option<PathForm> {
+        self.known().form
+    }
+
+    /// The pre-flight probe found `form` answering 401/403 on `/databases`
+    /// where the other form answered 404 (`probe::documented_api`): use it
+    /// from the first request on, instead of finding it again (a 404 on a
+    /// collection route still falls back).
+    /// It is remembered once a request succeeds on it, as a found form is.
+    pub fn found(&self, form: PathForm) {
+        let mut k = self.known();
+        if k.form != Some(form) {
+            *k = Known {
+                form: Some(form),
+                saved: false,
+            };
+        }
+    }
+
+    /// A request succeeded on `form`: use it, and remember it for later
+    /// commands unless it is already remembered (or fixed by the product).
     fn learn(&self, form: PathForm) {
-        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(form);
+        {
+            let mut k = self.known();
+            if k.form == Some(form) && k.saved {
+                return;
+            }
+            *k = Known {
+                form: Some(form),
+                saved: true,
+            };
+        }
         if self.target.fixed.is_none() {
             self.memory.set(&self.target.key(), form);
         }
@@ -556,7 +596,7 @@ impl<'a> DocumentedClient<'a> {
                     ),
                 });
             }
-            if (200..300).contains(&resp.status) && self.form() != Some(form) {
+            if (200..300).contains(&resp.status) {
                 self.learn(form);
             }
             return Ok(resp);

@@ -1,33 +1,24 @@
-//! The pre-flight probe: one unauthenticated request, made before anyone is
-//! asked to approve a device code, that tells
+//! The pre-flight probe: unauthenticated requests, made before anyone is
+//! asked to approve a device code, that tell
 //!
 //! * a cluster serving our management-token API (401 on
 //!   `/api/v0/management/tokens`: the route exists and wants a credential),
 //! * a stock cluster (404 there; InfluxData's documented Management API
-//!   answers 401 on `/api/v0/databases`),
+//!   answers 401 on `/api/v0/databases`, in the short or the long path form),
 //! * and a wrong host or port: connection refused, a name that does not
 //!   resolve, a TLS handshake that fails, plain HTTP on an HTTPS port, or
-//!   some other service.
+//!   some other service (404 on both APIs).
 //!
 //! The probe is never retried: a refused connection or a failed handshake
 //! will not change in the next two seconds, and the person should hear about
 //! it before they pick up their phone, not after five retries.
+use super::documented::{PathForm, Target};
 use crate::error::ProbeError;
 use crate::http::HttpClient;
 use crate::settings::Profile;
 use crate::text::display_url;
 use std::time::Duration;
 use url::Url;
-
-/// What a command needs from the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    /// Our management-token API (`management`, `mint`, `rotate`).
-    ManagementTokens,
-    /// Only InfluxData's documented Management API (`database`, `token`):
-    /// any HTTP answer from its origin will do.
-    Documented,
-}
 
 /// What the cluster answered to the probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +29,15 @@ pub enum Serves {
     NotOurApi { status: u16 },
     /// Some HTTP answer we did not ask to interpret (the documented origin).
     Http { status: u16 },
+}
+
+impl Serves {
+    fn status(&self) -> u16 {
+        match self {
+            Serves::ManagementTokens => 401,
+            Serves::NotOurApi { status } | Serves::Http { status } => *status,
+        }
+    }
 }
 
 /// The probe's answer, with the URL it asked.
@@ -51,88 +51,101 @@ pub struct Probe {
 /// but says nothing for this long is not one we want to log in for.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Probe the cluster for what `need` requires; `Err` is the plain-words
-/// reason to stop now (exit 9 unreachable, exit 2 a stock cluster for a
-/// command that needs our API).
-pub async fn check(profile: &Profile, http: &HttpClient, need: Need) -> Result<Probe, ProbeError> {
-    match need {
-        Need::ManagementTokens => {
-            let url = management_url(profile).map_err(|e| ProbeError::Config(e.to_string()))?;
-            let p = probe(http, &url).await?;
-            match p.serves {
-                Serves::ManagementTokens => Ok(p),
-                // Busy or failing (429, 5xx): it is there, and the call that
-                // follows retries what is worth retrying.
-                Serves::Http { status } if status == 429 || status >= 500 => Ok(p),
-                // 404 on our route: a stock cluster only if the documented
-                // API answers like one; any web server says 404 (issue 23,
-                // A8: the IdP's port was called "a stock cluster").
-                Serves::NotOurApi { status: 404 } => match documented(profile, http).await? {
-                    Ok(_) => Err(ProbeError::StockCluster {
-                        origin: origin_of(&url),
-                    }),
-                    Err(other) => Err(other),
-                },
-                Serves::NotOurApi { status } | Serves::Http { status } => {
-                    Err(ProbeError::OtherService {
-                        origin: origin_of(&url),
-                        url: p.url,
-                        status,
-                    })
-                }
-            }
-        }
-        Need::Documented => {
-            let origin = super::management_origin(profile)
-                .map_err(|e| ProbeError::Config(e.to_string()))?
-                .value;
-            // The origin's root: any answer at all proves host, port and TLS;
-            // the documented client finds its own path form afterwards.
-            // (Asking the documented API here, as the 404 case above does,
-            // would add a request to every command; left for the lead.)
-            probe(http, &origin).await
-        }
+/// Probe the cluster for our management-token API; `Err` is the plain-words
+/// reason to stop now (exit 9 unreachable or another service, exit 2 a
+/// stock cluster).
+pub async fn check(profile: &Profile, http: &HttpClient) -> Result<Probe, ProbeError> {
+    let url = management_url(profile).map_err(|e| ProbeError::Config(e.to_string()))?;
+    let p = probe(http, &url).await?;
+    match p.serves {
+        Serves::ManagementTokens => Ok(p),
+        // Busy or failing (429, 5xx): it is there, and the call that
+        // follows retries what is worth retrying.
+        Serves::Http { status } if status == 429 || status >= 500 => Ok(p),
+        // 404 on our route: a stock cluster only if the documented API
+        // answers like one; any web server says 404 (issue 23, A8: the
+        // IdP's port was called "a stock cluster").
+        Serves::NotOurApi { status: 404 } => match documented_api(profile, http, None).await {
+            Ok(_) => Err(ProbeError::StockCluster {
+                origin: origin_of(&url),
+            }),
+            Err(ProbeError::NotManagementApi { .. }) => Err(ProbeError::OtherService {
+                origin: origin_of(&url),
+                url: p.url,
+                status: 404,
+            }),
+            Err(other) => Err(other),
+        },
+        Serves::NotOurApi { status } | Serves::Http { status } => Err(ProbeError::OtherService {
+            origin: origin_of(&url),
+            url: p.url,
+            status,
+        }),
     }
 }
 
-/// After a 404 on our route: does the documented Management API answer as
-/// a cluster does without a credential (401/403; 429 and 5xx: busy, but
-/// there)? Tried in each path
-/// form the profile allows (short, then long). `Ok(Err(_))`: a web server
-/// that is not one, found before anyone approves a login (issue 23, A8).
-async fn documented(
+/// Does the documented Management API answer as a cluster does without a
+/// credential: 401/403 on `GET …/databases` (issue 23, A8b)? Tried in each
+/// path form the profile allows: the `known` one first (remembered by
+/// `PathMemory`), else short then long. A port where every form answers 404
+/// (another web server, the IdP's port) stops here, before anyone approves a
+/// login.
+///
+/// `Ok(Some(form))`: the form that answered after every form before it
+/// answered 404, which the `DocumentedClient` then uses without finding it
+/// again (so this probe costs no request: the client would otherwise spend
+/// the same 404). `Ok(None)`: the first form asked answered (the client
+/// starts there anyway), or the cluster is busy (429, 5xx). A 401 alone does
+/// not prove a form is served (a gateway may ask for a credential before it
+/// routes), so only a 404 beside it settles which form it is.
+pub async fn documented_api(
     profile: &Profile,
     http: &HttpClient,
-) -> Result<Result<Probe, ProbeError>, ProbeError> {
-    use super::documented::{PathForm, Target};
+    known: Option<PathForm>,
+) -> Result<Option<PathForm>, ProbeError> {
     let target = Target::from_profile(profile).map_err(|e| ProbeError::Config(e.to_string()))?;
-    let forms: &[PathForm] = match target.fixed {
-        Some(PathForm::Long) => &[PathForm::Long],
-        Some(PathForm::Short) => &[PathForm::Short],
-        None => &[PathForm::Short, PathForm::Long],
-    };
-    let mut last = None;
-    for form in forms {
-        let mut url = target.base(*form);
+    let forms = forms_to_try(target.fixed, known);
+    let mut first_404 = None;
+    let mut other = None;
+    for (i, form) in forms.iter().copied().enumerate() {
+        let only_404s_before = other.is_none() && first_404.is_some();
+        let mut url = target.base(form);
         url.path_segments_mut()
             .expect("http(s) URLs have paths")
             .push("databases");
         let p = probe(http, &url).await?;
-        let status = match p.serves {
-            Serves::ManagementTokens => 401,
-            Serves::NotOurApi { status } | Serves::Http { status } => status,
-        };
-        if matches!(status, 401 | 403 | 429) || status >= 500 {
-            return Ok(Ok(p));
+        match p.serves.status() {
+            401 | 403 => return Ok(only_404s_before.then_some(form)),
+            s if s == 429 || s >= 500 => return Ok(None),
+            404 => {
+                if let Some(next) = forms.get(i + 1) {
+                    tracing::info!("{} answered 404; trying the {next:?} path form", p.url);
+                }
+                first_404.get_or_insert(p.url);
+            }
+            status => other = Some((url, p.url, status)),
         }
-        last = Some((url, p, status));
     }
-    let (url, p, status) = last.expect("at least one path form");
-    Ok(Err(ProbeError::OtherService {
-        origin: origin_of(&url),
-        url: p.url,
-        status,
-    }))
+    Err(match (other, first_404) {
+        (Some((url, shown, status)), _) => ProbeError::OtherService {
+            origin: origin_of(&url),
+            url: shown,
+            status,
+        },
+        (None, Some(url)) => ProbeError::NotManagementApi { url },
+        (None, None) => unreachable!("at least one path form is tried"),
+    })
+}
+
+/// The path forms the documented pre-flight asks, in order: the product's
+/// fixed form only (Dedicated, or ids in the profile), else the remembered
+/// one first, else the short form (as the docs show) then the long one.
+fn forms_to_try(fixed: Option<PathForm>, known: Option<PathForm>) -> Vec<PathForm> {
+    match (fixed, known) {
+        (Some(f), _) => vec![f],
+        (None, Some(k)) => vec![k, k.other()],
+        (None, None) => vec![PathForm::Short, PathForm::Long],
+    }
 }
 
 /// `{base}/management/tokens`, the collection every cluster serving our
@@ -371,6 +384,23 @@ mod tests {
             assert!(why.contains(want), "{cause:?} -> {why:?}, want {want:?}");
             assert!(!hint.is_empty());
             assert!(!why.contains("os error"), "{why}");
+        }
+    }
+
+    #[test]
+    fn documented_forms_fixed_then_remembered_then_short_first() {
+        use PathForm::{Long, Short};
+        // (fixed by the product, remembered, asked in this order)
+        let cases = [
+            (Some(Long), None, vec![Long]),
+            (Some(Long), Some(Short), vec![Long]),
+            (Some(Short), None, vec![Short]),
+            (None, Some(Long), vec![Long, Short]),
+            (None, Some(Short), vec![Short, Long]),
+            (None, None, vec![Short, Long]),
+        ];
+        for (fixed, known, want) in cases {
+            assert_eq!(forms_to_try(fixed, known), want, "{fixed:?} {known:?}");
         }
     }
 

@@ -14,14 +14,14 @@ use super::credential::Session;
 use super::{DatabaseTokens, InfluxctlTokens, TokenApi};
 use crate::auth::LoginUi;
 use crate::cluster::documented::{DocumentedClient, Permission};
-use crate::cluster::probe::Need;
 use crate::cluster::{ClusterClient, CreatedToken, Credential, ManagementToken, NewToken};
 use crate::error::{AuthError, ClusterError};
 use crate::http::HttpClient;
 use crate::interrupt::Interrupt;
+use crate::secret::Secret;
 use crate::settings::Config;
 use crate::state::{ClusterRef, TokenKind};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 /// What a command wants to make or manage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +41,11 @@ pub struct Backend<'a> {
     api: Api<'a>,
     /// The pre-flight probe ran (it runs at most once per command).
     probed: Cell<bool>,
+    /// What the readiness check of a management token this run made read
+    /// back, with the token's own credential: the verify that follows the
+    /// stores makes the same read with the same credential, and takes this
+    /// answer instead of a second round trip (issue 21). Taken once.
+    read_back: RefCell<Option<(Secret, ManagementToken)>>,
 }
 
 // One per command, never moved around: the size difference is harmless.
@@ -88,6 +93,7 @@ impl<'a> Backend<'a> {
             http,
             api,
             probed: Cell::new(false),
+            read_back: RefCell::new(None),
         })
     }
 
@@ -133,15 +139,29 @@ impl<'a> Backend<'a> {
     /// plain words, before anything is sent or anyone is asked to log in),
     /// at most once per command. influxctl needs no probe of ours.
     pub async fn probe(&self) -> anyhow::Result<()> {
-        let need = match self.api {
-            Api::Ours(_) => Need::ManagementTokens,
-            Api::Database(_) => Need::Documented,
-            Api::Influxctl(_) => return Ok(()),
-        };
-        if !self.probed.get() {
-            crate::cluster::probe::check(&self.cfg.profile, self.http, need).await?;
-            self.probed.set(true);
+        if self.probed.get() {
+            return Ok(());
         }
+        let profile = &self.cfg.profile;
+        match &self.api {
+            Api::Ours(_) => {
+                crate::cluster::probe::check(profile, self.http).await?;
+            }
+            // The documented API's `/databases` must answer as a cluster's
+            // does (a wrong port's 404 stops here, issue 23 A8b); a path
+            // form it settled (the other one answered 404) is the client's
+            // from now on.
+            Api::Database(t) => {
+                let known = t.client.form();
+                if let Some(form) =
+                    crate::cluster::probe::documented_api(profile, self.http, known).await?
+                {
+                    t.client.found(form);
+                }
+            }
+            Api::Influxctl(_) => return Ok(()),
+        }
+        self.probed.set(true);
         Ok(())
     }
 
@@ -162,8 +182,24 @@ impl<'a> Backend<'a> {
                     Ok(Session::fixed(self.cfg, self.http, cred))
                 }
                 Api::Ours(_) | Api::Database(_) => {
-                    self.probe().await?;
-                    super::credential::session(self.cfg, self.http, ui).await
+                    // The provider's discovery runs beside the probe when a
+                    // login is certain (issue 21); the device authorization
+                    // request still waits for the probe's verdict.
+                    let auth = match &self.cfg.profile.mgmt_token {
+                        Some(_) => None,
+                        None => Some(crate::auth::Auth::new(self.cfg, self.http)?),
+                    };
+                    let discover = async {
+                        if let Some(a) = &auth {
+                            a.prefetch_endpoints().await
+                        }
+                    };
+                    let (probed, ()) = tokio::join!(self.probe(), discover);
+                    probed?;
+                    let mut s = super::credential::session(self.cfg, self.http, ui, auth).await?;
+                    // The clients the session makes start from the form found.
+                    s.documented_form = self.documented().and_then(|c| c.form());
+                    Ok(s)
                 }
             }
         };
@@ -195,6 +231,14 @@ impl TokenApi for Backend<'_> {
         on_api!(self, t => TokenApi::create(t, cred, new).await)
     }
     async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+        let kept = self.read_back.take();
+        if let Some((secret, t)) = kept
+            && t.id == id
+            && secret == cred.token
+        {
+            tracing::info!("token {id} was read back with its own credential when it became ready");
+            return Ok(t);
+        }
         on_api!(self, t => TokenApi::get(t, cred, id).await)
     }
     async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
@@ -213,6 +257,19 @@ impl TokenApi for Backend<'_> {
         on_api!(self, t => TokenApi::permissions(t))
     }
     async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
-        on_api!(self, t => TokenApi::accepted(t, created).await)
+        match &self.api {
+            // Our API: the token reads itself (as `ClusterClient`'s
+            // `accepted` does); the answer is kept for the verify.
+            Api::Ours(c) => {
+                let own = super::own_credential(created);
+                let r = ClusterClient::get(c, &own, &created.token.id).await;
+                if let Ok(t) = &r {
+                    *self.read_back.borrow_mut() = Some((own.token, t.clone()));
+                }
+                super::ready::accepted_unless_401(r)
+            }
+            Api::Influxctl(t) => TokenApi::accepted(t, created).await,
+            Api::Database(t) => TokenApi::accepted(t, created).await,
+        }
     }
 }

@@ -16,6 +16,9 @@ pub struct Session<'a> {
     pub cred: Credential,
     auth: Option<Auth<'a>>,
     printer: Printer,
+    /// The documented API's path form the pre-flight found (or the backend
+    /// knew): every [`Session::documented`] client starts from it.
+    pub(super) documented_form: Option<crate::cluster::documented::PathForm>,
 }
 
 /// A fixed credential (a management token, or influxctl's own login): no
@@ -28,18 +31,20 @@ impl<'a> Session<'a> {
             cred,
             auth: None,
             printer: http.printer().clone(),
+            documented_form: None,
         }
     }
 }
 
 /// The credential for our APIs, once the cluster was probed
 /// ([`super::Backend::credential`]): the profile's management token, else
-/// the person's OAuth session, logging in with a device flow when there is
-/// none.
+/// the person's OAuth session through `auth` (made here when not given),
+/// logging in with a device flow when there is none.
 pub(super) async fn session<'a>(
     cfg: &'a Config,
     http: &'a HttpClient,
     ui: &mut dyn LoginUi,
+    auth: Option<Auth<'a>>,
 ) -> anyhow::Result<Session<'a>> {
     if let Some(t) = &cfg.profile.mgmt_token {
         tracing::info!("authenticating with the management token from {}", t.source);
@@ -49,7 +54,10 @@ pub(super) async fn session<'a>(
             super::management_credential(&t.value),
         ));
     }
-    let auth = Auth::new(cfg, http)?;
+    let auth = match auth {
+        Some(a) => a,
+        None => Auth::new(cfg, http)?,
+    };
     let acq = auth.session(false, true, ui).await?;
     // Whoever approved is named before anything is created with their session.
     match acq.how {
@@ -74,6 +82,7 @@ pub(super) async fn session<'a>(
         },
         auth: Some(auth),
         printer: http.printer().clone(),
+        documented_form: None,
     })
 }
 
@@ -84,7 +93,11 @@ impl Session<'_> {
 
     /// The client of the documented Management API (databases, database tokens).
     pub fn documented(&self) -> Result<DocumentedClient<'_>, ConfigError> {
-        DocumentedClient::new(self.cfg, self.http)
+        let c = DocumentedClient::new(self.cfg, self.http)?;
+        if let Some(form) = self.documented_form {
+            c.found(form);
+        }
+        Ok(c)
     }
 
     /// A 401 for an OAuth session means the cached session is useless for

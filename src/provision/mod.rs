@@ -10,7 +10,7 @@
 //! - **Never orphan**: a token we created but could not keep is revoked
 //!   ([`revoke_unstored`]), also when a signal arrives while the create is in
 //!   flight ([`create_guarded`] replays its `Idempotency-Key` to find out;
-//!   without server idempotency it lists before and after instead, see
+//!   without server idempotency it lists after an unknown outcome instead, see
 //!   [`Pipeline::create_reconciled`]).
 //! - **Crash-consistent rotation**: `rotate` journals its intent and
 //!   progress; the next run with the same stores rolls back or finishes

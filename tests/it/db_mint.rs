@@ -105,10 +105,11 @@ fn mint_a_database_token_in_both_path_forms() {
         assert_eq!(write(&cluster, &token, "other"), 403);
         assert_eq!(query(&cluster, &token, "other"), 403);
 
-        // One create, one listing before it, one read-back; every request
-        // of the pipeline in the form this cluster serves.
+        // One create and one read-back, no listing (issue 21: the run's
+        // marker finds a lost create, so nothing is listed before it);
+        // every request of the pipeline in the form this cluster serves.
         assert_eq!(requests(&cluster, "POST", &format!("{base}/tokens")), 1);
-        assert_eq!(requests(&cluster, "GET", &format!("{base}/tokens")), 1);
+        assert_eq!(requests(&cluster, "GET", &format!("{base}/tokens")), 0);
         assert_eq!(
             requests(&cluster, "GET", &format!("{base}/tokens/{{id}}")),
             1,

@@ -362,7 +362,11 @@ fn falls_back_to_the_long_form_and_remembers_it() {
     out.assert_success();
     assert_eq!(out.stdout_json(), json!([]));
     assert!(out.stderr.contains("answered 404"), "{out}");
-    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/databases")), 1);
+    // The pre-flight finds the form before the login (issue 23, A8b): the
+    // short form's 404 and the long form's 401, both without a credential;
+    // then the list goes straight to the long form. Three requests, as
+    // before (`GET /`, then the list's 404 and its fallback).
+    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/databases")), 2);
     assert_eq!(remembered(&env, &cluster).as_deref(), Some("long"));
     #[cfg(unix)]
     {
@@ -401,13 +405,21 @@ fn falls_back_to_the_long_form_and_remembers_it() {
     assert_eq!(requests(&cluster, "POST", &format!("{LONG}/tokens")), 1);
     let id = t["id"].as_str().unwrap().to_string();
 
-    // An item route with no form known yet finds it on the collection route
-    // first (a 404 on the item itself could mean "no such token").
+    // An item route with no form known yet needs the form found first (a
+    // 404 on the item itself could mean "no such token"): the pre-flight's
+    // `/databases` finds it, so no collection route is read for it.
     std::fs::remove_file(memory_file(&env)).unwrap();
+    let probes = requests(&cluster, "GET", &format!("{LONG}/databases"));
     let got = json(&env, &["token", "get", &id]);
     assert_eq!(got["id"], id.as_str());
-    // Two: the listing `token create` takes before it creates, and this one.
-    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/tokens")), 2);
+    assert_eq!(
+        requests(&cluster, "GET", &format!("{LONG}/databases")),
+        probes + 1
+    );
+    // None: `token create` no longer lists before it creates (the run's
+    // marker finds a lost create), and `token get` no longer lists the
+    // tokens to find the form (the pre-flight found it).
+    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/tokens")), 0);
     // Two: `token create` reads the new token back, and `token get`.
     assert_eq!(
         requests(&cluster, "GET", &format!("{LONG}/tokens/{{id}}")),
@@ -423,12 +435,13 @@ fn falls_back_to_the_long_form_and_remembers_it() {
     assert_eq!(requests(&cluster, "GET", &format!("{LONG}/tokens")), 1);
     assert_eq!(requests(&cluster, "GET", "/api/v0/tokens"), 0);
 
-    // And when only the short form is left, the collection route's 404
-    // sends us back to it, and that is remembered instead.
+    // And when only the short form is left, the pre-flight's 404 on the
+    // remembered long form sends us back to it (its 401, then the list:
+    // two), and that is remembered instead.
     cluster.stop();
     let cluster = stock(&idp, DocumentedPaths::Short, Some(addr));
     assert_eq!(json(&env, &["database", "list"]), json!([]));
-    assert_eq!(requests(&cluster, "GET", "/api/v0/databases"), 1);
+    assert_eq!(requests(&cluster, "GET", "/api/v0/databases"), 2);
     assert_eq!(remembered(&env, &cluster).as_deref(), Some("short"));
     json(&env, &["token", "list"]);
     assert_eq!(requests(&cluster, "GET", "/api/v0/tokens"), 1);
@@ -505,17 +518,17 @@ fn dedicated_behind_management_url_with_a_management_token() {
 
     // Dedicated is always the long form: the short one was never tried,
     // nothing is remembered, and no person was asked to log in.
-    for (m, p) in [
-        ("GET", "/databases"),
-        ("POST", "/databases"),
-        ("POST", "/tokens"),
-    ] {
+    for (m, p) in [("POST", "/databases"), ("POST", "/tokens")] {
         assert_eq!(requests(&cluster, m, &format!("{LONG}{p}")), 1, "{m} {p}");
         assert_eq!(requests(&cluster, m, &format!("/api/v0{p}")), 0, "{m} {p}");
     }
-    // `token create` lists before it creates (to find a lost create), then
-    // `token list`: both on the long form.
-    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/tokens")), 2);
+    // `database list` once, and the pre-flight of each of the 7 database
+    // and token commands (without a credential, where it used to ask `/`).
+    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/databases")), 8);
+    assert_eq!(requests(&cluster, "GET", "/api/v0/databases"), 0);
+    // `token list`, on the long form (`token create` no longer lists
+    // before it creates: the run's marker finds a lost create).
+    assert_eq!(requests(&cluster, "GET", &format!("{LONG}/tokens")), 1);
     assert_eq!(requests(&cluster, "GET", "/api/v0/tokens"), 0);
     assert!(!memory_file(&env).exists());
     assert_eq!(idp.stat("device_authorization"), 0);
@@ -582,8 +595,10 @@ fn a_token_create_is_never_repeated_blindly() {
     assert_eq!(live[0]["id"], shown["id"]);
     assert_no_secret_on_stderr(&out, shown["access_token"].as_str().unwrap());
 
-    // A 503 on a read is retried as any read is.
-    cluster.faults(json!({"fail_next": 1, "fail_status": 503, "retry_after": 1}));
+    // A 503 on a read is retried as any read is. Two: the pre-flight's
+    // `GET /api/v0/databases` takes the first (busy but there: it goes on,
+    // never retried), the list the second.
+    cluster.faults(json!({"fail_next": 2, "fail_status": 503, "retry_after": 1}));
     let before = requests(&cluster, "GET", "/api/v0/tokens");
     assert_eq!(json(&env, &["token", "list"]).as_array().unwrap().len(), 2);
     assert_eq!(requests(&cluster, "GET", "/api/v0/tokens"), before + 2);

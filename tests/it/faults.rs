@@ -132,12 +132,14 @@ fn server_error_on_create_touches_no_store() {
 fn cluster_restart_between_create_and_verify() {
     let (_idp, mut cluster, env) = Stack::start().parts();
     // The store runs between create and verify: hold it there while the
-    // cluster goes down.
+    // cluster goes down. `--no-wait`: without it the verify takes what the
+    // readiness check read before the stores (issue 21) and asks nothing.
     let gate = StoreGate::new(env.home(), "restart", 0);
     let run = env.spawn([
         "mint",
         "--description",
         "restart",
+        "--no-wait",
         "--store",
         &gate.spec,
         "--format",

@@ -316,7 +316,7 @@ fn served(cluster: &Cluster) -> u64 {
 
 /// `rotate --when-remaining`: safe to run hourly on every host. A token
 /// that does not expire within the window is left alone with one line (a
-/// JSON `unchanged` event with `--format json`), exit 0, after one request;
+/// JSON `unchanged` event with `--format json`), exit 0, after the pre-flight and one request;
 /// one that does is rotated.
 #[test]
 fn when_remaining_rotates_only_a_token_that_is_due() {
@@ -329,7 +329,10 @@ fn when_remaining_rotates_only_a_token_that_is_due() {
     let before = served(&cluster);
     let out = x.run(&["rotate", "--when-remaining", "14d", "--store", "file:t"]);
     out.assert_success();
-    assert_eq!(served(&cluster) - before, 1, "one request\n{out}");
+    // Two: the pre-flight's unauthenticated `GET /api/v0/databases` (issue
+    // 23, A8b; it was `GET /`, which the cluster's counter never saw) and
+    // the stored token's read-back.
+    assert_eq!(served(&cluster) - before, 2, "two requests\n{out}");
     assert_eq!(out.stderr.trim().lines().count(), 1, "one line\n{out}");
     assert!(out.stderr.contains("nothing to do"), "{out}");
     assert_eq!(x.token("t"), old);

@@ -159,10 +159,14 @@ fn expired_access_token_is_refreshed_without_a_new_device_flow() {
     assert_eq!(status.stdout_json()["access_token_valid"], false);
     assert_eq!(status.stdout_json()["refreshable"], true);
 
+    let jwks = idp.stat("jwks");
     let out = env.run(["login", "--format", "json"]);
     out.assert_success();
     assert_eq!(out.stdout_json()["session"], "refreshed");
     assert_eq!(out.stdout_json()["subject"], "admin");
+    // The refreshed ID token is checked with keys fetched once, beside the
+    // refresh (issue 21).
+    assert_eq!(idp.stat("jwks"), jwks + 1);
     let after = cached(&env);
     assert_ne!(before["access_token"], after["access_token"]);
     assert_ne!(

@@ -493,10 +493,9 @@ fn doctor_refuses_another_users_cache_directory_as_the_commands_do() {
 
 // --- A12: mint's JSON stream has the login's `authorized` event ---------------
 
-#[test]
-fn mint_json_emits_the_same_login_events_as_login() {
-    let (idp, _cluster, env) =
-        support::Stack::configured(Idp::builder().interval(1).start()).parts();
+/// `mint --format json` into a file store with a device-flow login approved
+/// as soon as the code appears; `at_code` looks at the world at that moment.
+fn mint_logging_in(idp: &Idp, env: &TestEnv, at_code: impl FnOnce(&serde_json::Value)) -> Output {
     let store = format!("file:{}", env.home().join("mgmt-token").display());
     let mut run = env.spawn([
         "mint",
@@ -511,9 +510,18 @@ fn mint_json_emits_the_same_login_events_as_login() {
     ]);
     let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
     assert_eq!(ev["event"], "device_code", "{ev}");
+    at_code(&ev);
     idp.approve(ev["user_code"].as_str().unwrap(), "admin");
     let out = run.wait_output();
     out.assert_success();
+    out
+}
+
+#[test]
+fn mint_json_emits_the_same_login_events_as_login() {
+    let (idp, _cluster, env) =
+        support::Stack::configured(Idp::builder().interval(1).start()).parts();
+    let out = mint_logging_in(&idp, &env, |_| {});
     let events: Vec<serde_json::Value> = out
         .stdout
         .lines()
@@ -526,6 +534,30 @@ fn mint_json_emits_the_same_login_events_as_login() {
     let authorized = &events[at("authorized").unwrap()];
     assert_eq!(authorized["session"], "device_flow", "{authorized}");
     assert_eq!(authorized["email"], "ada@example.test", "{authorized}");
+}
+
+/// Issue 21: the provider's discovery runs beside the cluster's pre-flight
+/// probe when a login is certain, and is never fetched twice; a saved
+/// session fetches nothing from the provider.
+#[test]
+fn mint_discovers_once_and_a_saved_session_not_at_all() {
+    let (idp, cluster, env) =
+        support::Stack::configured(Idp::builder().interval(1).start()).parts();
+    mint_logging_in(&idp, &env, |_| {
+        // The user code is out: the probe passed (it comes first), and the
+        // discovery it ran beside is the one the device flow used.
+        assert_eq!(cluster.requests("GET /api/v0/management/tokens"), 1);
+        assert_eq!(idp.stat("discovery"), 1);
+    });
+    assert_eq!(idp.stat("device_authorization"), 1);
+    // A saved session: nothing is asked of the provider (the cluster, which
+    // found the provider's keys while checking the create, asks nothing
+    // more either).
+    let discovered = idp.stat("discovery");
+    env.run(["management", "list", "--format", "json"])
+        .assert_success();
+    assert_eq!(idp.stat("discovery"), discovered);
+    assert_eq!(idp.stat("device_authorization"), 1);
 }
 
 // --- A16: a relative `file:` store names one file from anywhere ---------------
@@ -557,27 +589,47 @@ fn a_relative_file_store_is_made_absolute_for_the_record_and_the_hint() {
 
 // --- A8: another web server on the cluster's port ------------------------------
 
+/// A8 and A8b: the cluster's port is the identity provider's, a web server
+/// that answers 404 to everything InfluxDB serves. `management` commands
+/// used to call it "a stock cluster" (advising influxctl); `token` and
+/// `database` commands (the documented API) accepted any answer from its
+/// origin, so a person approved a login before the 404 arrived. Each stops
+/// with exit 9 before any device code.
 #[test]
-fn another_web_server_is_not_called_a_stock_cluster() {
-    let idp = Idp::start();
+fn another_web_server_stops_every_command_before_any_device_code() {
+    // A short device-code lifetime: without the pre-flight a command would
+    // wait for an approval that never comes; this way it ends.
+    let idp = Idp::builder().interval(1).code_ttl(2).start();
     let env = TestEnv::new();
-    // The cluster's port is the identity provider's: a web server that
-    // answers 404 to everything InfluxDB serves.
     env.write_config(
         &ProfileToml::new(&idp)
             .port(idp.port())
             .tls_disable(true)
             .build(),
     );
-    let out = env.run(["management", "list"]);
-    out.assert_code(9);
-    assert!(!out.stderr.contains("stock InfluxDB 3 cluster"), "{out}");
-    assert!(!out.stderr.contains("influxctl"), "{out}");
-    assert!(
-        out.stderr.contains("not like an InfluxDB 3 cluster"),
-        "{out}"
+    let documented = format!(
+        "HTTP 404 at http://127.0.0.1:{}/api/v0/databases: not an InfluxDB 3 Management API; check host and port",
+        idp.port()
     );
-    assert_eq!(idp.stat("device_authorization"), 0, "{out}");
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["management", "list"],
+            "not like an InfluxDB 3 cluster's management API",
+        ),
+        (&["token", "list", "--browser", "never"], &documented),
+        (
+            &["database", "create", "db", "--browser", "never"],
+            &documented,
+        ),
+    ];
+    for (args, says) in cases {
+        let out = env.run(args);
+        out.assert_code(9);
+        assert!(out.stderr.contains(says), "{out}");
+        assert!(!out.stderr.contains("stock InfluxDB 3 cluster"), "{out}");
+        assert!(!out.stderr.contains("influxctl"), "{out}");
+        assert_eq!(idp.stat("device_authorization"), 0, "{out}");
+    }
 }
 
 // --- A9: an https:// issuer that speaks plain HTTP ------------------------------
