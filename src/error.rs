@@ -46,10 +46,20 @@ pub mod exit {
 
 /// Errors that know their exit code and, optionally, what to do about them.
 pub trait Classify {
-    fn exit_code(&self) -> i32;
-    fn hint(&self) -> Option<String> {
-        None
+    /// The exit code and the hint, from one match per enum: each variant's
+    /// outcome is written in one place.
+    fn classify(&self) -> (i32, Option<String>);
+    fn exit_code(&self) -> i32 {
+        self.classify().0
     }
+    fn hint(&self) -> Option<String> {
+        self.classify().1
+    }
+}
+
+/// An exit code with what to do about it (most arms of [`Classify::classify`]).
+pub fn hinted(code: i32, hint: impl Into<String>) -> (i32, Option<String>) {
+    (code, Some(hint.into()))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,11 +147,8 @@ impl ConfigError {
 }
 
 impl Classify for ConfigError {
-    fn exit_code(&self) -> i32 {
-        exit::USAGE
-    }
-    fn hint(&self) -> Option<String> {
-        match self {
+    fn classify(&self) -> (i32, Option<String>) {
+        let hint = match self {
             ConfigError::UnknownKey {
                 suggestion: Some(s),
                 ..
@@ -174,7 +181,8 @@ impl Classify for ConfigError {
                     .into(),
             ),
             _ => None,
-        }
+        };
+        (exit::USAGE, hint)
     }
 }
 
@@ -216,29 +224,26 @@ pub enum HttpError {
 }
 
 impl Classify for HttpError {
-    fn exit_code(&self) -> i32 {
+    fn classify(&self) -> (i32, Option<String>) {
         match self {
-            HttpError::InsecureUrl { .. } | HttpError::Client(_) => exit::USAGE,
-            _ => exit::IDP,
-        }
-    }
-    fn hint(&self) -> Option<String> {
-        match self {
-            HttpError::InsecureUrl { .. } => Some(
-                "use https://, or set `disable = true` under [profile.tls] if you really mean plain HTTP"
-                    .into(),
+            HttpError::InsecureUrl { .. } => hinted(
+                exit::USAGE,
+                "use https://, or set `disable = true` under [profile.tls] if you really mean plain HTTP",
             ),
-            HttpError::Transport { url, cause } if speaks_plain_http(url, cause) => Some(
-                "use http:// (loopback only) or the server's HTTPS port".into(),
+            HttpError::Client(_) => (exit::USAGE, None),
+            HttpError::Transport { url, cause } if speaks_plain_http(url, cause) => hinted(
+                exit::IDP,
+                "use http:// (loopback only) or the server's HTTPS port",
             ),
-            HttpError::Transport { cause, .. } if cause.contains("certificate") => Some(
-                "the server's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]"
-                    .into(),
+            HttpError::Transport { cause, .. } if cause.contains("certificate") => hinted(
+                exit::IDP,
+                "the server's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]",
             ),
-            HttpError::Transport { .. } => {
-                Some("check the URL, your network and any HTTPS_PROXY/NO_PROXY settings".into())
-            }
-            _ => None,
+            HttpError::Transport { .. } => hinted(
+                exit::IDP,
+                "check the URL, your network and any HTTPS_PROXY/NO_PROXY settings",
+            ),
+            _ => (exit::IDP, None),
         }
     }
 }
@@ -291,37 +296,39 @@ pub enum AuthError {
 }
 
 impl Classify for AuthError {
-    fn exit_code(&self) -> i32 {
+    fn classify(&self) -> (i32, Option<String>) {
         match self {
-            AuthError::Denied => exit::DENIED,
-            AuthError::Expired { .. } => exit::EXPIRED,
+            AuthError::Denied => hinted(
+                exit::DENIED,
+                "run `influx-bootstrap login` again and approve the request",
+            ),
+            AuthError::Expired { .. } => hinted(
+                exit::EXPIRED,
+                "run `influx-bootstrap login` again and approve within the time shown",
+            ),
             // RFC 6749 §5.2 errors that only a setting can fix are usage
             // errors, not an unreachable provider (issue 13).
-            AuthError::OAuth { error, .. } if oauth_config_hint(error).is_some() => exit::USAGE,
-            AuthError::UnreachableUntilExpiry { .. }
-            | AuthError::OAuth { .. }
-            | AuthError::Discovery { .. }
-            | AuthError::IdToken { .. } => exit::IDP,
-            AuthError::NotLoggedIn { .. } | AuthError::RefreshRejected { .. } => exit::NO_SESSION,
-            AuthError::Interrupted => exit::INTERRUPTED,
-        }
-    }
-    fn hint(&self) -> Option<String> {
-        match self {
-            AuthError::Denied => Some("run `influx-bootstrap login` again and approve the request".into()),
-            AuthError::Expired { .. } => {
-                Some("run `influx-bootstrap login` again and approve within the time shown".into())
-            }
-            AuthError::NotLoggedIn { .. } => Some("run `influx-bootstrap login`".into()),
-            AuthError::RefreshRejected { profile, .. } => Some(format!(
-                "run `influx-bootstrap --profile {profile} login` where a person can approve it, then run this again"
-            )),
-            AuthError::Discovery { .. } => Some(
-                "check `issuer` under [profile.auth.oauth2], or set `device_url` and `token_url` explicitly"
-                    .into(),
+            AuthError::OAuth { error, .. } => match oauth_config_hint(error) {
+                Some(hint) => hinted(exit::USAGE, hint),
+                None => (exit::IDP, None),
+            },
+            AuthError::Discovery { .. } => hinted(
+                exit::IDP,
+                "check `issuer` under [profile.auth.oauth2], or set `device_url` and `token_url` explicitly",
             ),
-            AuthError::OAuth { error, .. } => oauth_config_hint(error).map(str::to_string),
-            _ => None,
+            AuthError::UnreachableUntilExpiry { .. } | AuthError::IdToken { .. } => {
+                (exit::IDP, None)
+            }
+            AuthError::NotLoggedIn { .. } => {
+                hinted(exit::NO_SESSION, "run `influx-bootstrap login`")
+            }
+            AuthError::RefreshRejected { profile, .. } => hinted(
+                exit::NO_SESSION,
+                format!(
+                    "run `influx-bootstrap --profile {profile} login` where a person can approve it, then run this again"
+                ),
+            ),
+            AuthError::Interrupted => (exit::INTERRUPTED, None),
         }
     }
 }
@@ -387,14 +394,41 @@ pub enum ClientError {
 }
 
 impl Classify for ClientError {
-    fn exit_code(&self) -> i32 {
+    fn classify(&self) -> (i32, Option<String>) {
         match self {
-            ClientError::UnsafeFile { .. } => exit::LOCAL_STATE,
+            ClientError::NoCredential { .. } => hinted(
+                exit::USAGE,
+                "set one of `client_secret_file`, `private_key_file` or `client_assertion_file` under [profile.auth.oauth2] (or INFLUX_BOOTSTRAP_CLIENT_SECRET), or `grant = \"device\"` to log in as a person",
+            ),
+            ClientError::Conflicting { .. } => hinted(
+                exit::USAGE,
+                "keep exactly one way for the client to authenticate; `config show` says where each value comes from",
+            ),
+            ClientError::UnsafeFile { path, .. } => hinted(
+                exit::LOCAL_STATE,
+                format!(
+                    "run `chmod 600 {}` (owned by the user that runs influx-bootstrap); in Kubernetes set `defaultMode: 0400` on the volume, or `runAsUser` so a projected token is written 0600 for that user",
+                    path.display()
+                ),
+            ),
+            ClientError::Unreadable { .. } => hinted(
+                exit::USAGE,
+                "check the path under [profile.auth.oauth2]; an assertion file is written by the platform (Kubernetes projected volume, CI job step) before the command runs",
+            ),
+            ClientError::BadKey { .. } => hinted(
+                exit::USAGE,
+                "use a PEM private key: RSA (PKCS#1 or PKCS#8) for RS256, P-256 in PKCS#8 for ES256 (`openssl pkcs8 -topk8 -nocrypt -in ec.pem -out key.pem`); set `private_key_alg` if the key does not say",
+            ),
             // The platform did not rotate the file in time: no usable
             // credential, like an expired session.
-            ClientError::Assertion { .. } => exit::NO_SESSION,
-            ClientError::Refused { error, .. }
-                if !matches!(
+            ClientError::Assertion { .. } => hinted(
+                exit::NO_SESSION,
+                "the platform writes and rotates this file: check that its volume or job step still runs, and this machine's clock (`influx-bootstrap doctor` measures the skew)",
+            ),
+            // RFC 6749 §5.2 errors that a setting fixes are usage errors;
+            // any other refusal is the provider's.
+            ClientError::Refused { error, hint, .. } => {
+                let setting = matches!(
                     error.as_str(),
                     "invalid_client"
                         | "invalid_request"
@@ -402,26 +436,10 @@ impl Classify for ClientError {
                         | "unsupported_grant_type"
                         | "invalid_scope"
                         | "invalid_target"
-                ) =>
-            {
-                exit::IDP
+                );
+                hinted(if setting { exit::USAGE } else { exit::IDP }, hint.clone())
             }
-            _ => exit::USAGE,
         }
-    }
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            ClientError::NoCredential { .. } => "set one of `client_secret_file`, `private_key_file` or `client_assertion_file` under [profile.auth.oauth2] (or INFLUX_BOOTSTRAP_CLIENT_SECRET), or `grant = \"device\"` to log in as a person".into(),
-            ClientError::Conflicting { .. } => "keep exactly one way for the client to authenticate; `config show` says where each value comes from".into(),
-            ClientError::UnsafeFile { path, .. } => format!(
-                "run `chmod 600 {}` (owned by the user that runs influx-bootstrap); in Kubernetes set `defaultMode: 0400` on the volume, or `runAsUser` so a projected token is written 0600 for that user",
-                path.display()
-            ),
-            ClientError::Unreadable { .. } => "check the path under [profile.auth.oauth2]; an assertion file is written by the platform (Kubernetes projected volume, CI job step) before the command runs".into(),
-            ClientError::BadKey { .. } => "use a PEM private key: RSA (PKCS#1 or PKCS#8) for RS256, P-256 in PKCS#8 for ES256 (`openssl pkcs8 -topk8 -nocrypt -in ec.pem -out key.pem`); set `private_key_alg` if the key does not say".into(),
-            ClientError::Assertion { .. } => "the platform writes and rotates this file: check that its volume or job step still runs, and this machine's clock (`influx-bootstrap doctor` measures the skew)".into(),
-            ClientError::Refused { hint, .. } => hint.clone(),
-        })
     }
 }
 
@@ -453,29 +471,27 @@ pub enum CacheError {
 }
 
 impl Classify for CacheError {
-    fn exit_code(&self) -> i32 {
-        exit::LOCAL_STATE
-    }
-    fn hint(&self) -> Option<String> {
-        match self {
-            CacheError::Insecure { path, .. } => Some(format!(
+    fn classify(&self) -> (i32, Option<String>) {
+        let hint = match self {
+            CacheError::Insecure { path, .. } => format!(
                 "run `chmod 600 {}` (and `chmod 700` its directory) if you trust its contents, or delete it and log in again",
                 path.display()
-            )),
+            ),
             CacheError::Io { .. } => {
-                Some("set INFLUX_BOOTSTRAP_CACHE_DIR to a writable directory".into())
+                "set INFLUX_BOOTSTRAP_CACHE_DIR to a writable directory".into()
             }
             CacheError::Foreign {
                 uid, as_root: true, ..
-            } => Some(format!(
+            } => format!(
                 "running as root with another user's HOME (uid {uid}; `sudo` without -H?): run `sudo -H …`, or set INFLUX_BOOTSTRAP_CACHE_DIR to a directory of root's; do not remove it, it may be that user's session"
-            )),
-            CacheError::Foreign { .. } | CacheError::Unsafe { .. } => Some(
+            ),
+            CacheError::Foreign { .. } | CacheError::Unsafe { .. } => {
                 "someone else may have planted it: remove it and log in again, or set \
                  INFLUX_BOOTSTRAP_CACHE_DIR to a directory of your own (mode 0700)"
-                    .into(),
-            ),
-        }
+                    .into()
+            }
+        };
+        hinted(exit::LOCAL_STATE, hint)
     }
 }
 
@@ -507,31 +523,30 @@ pub enum StateError {
 }
 
 impl Classify for StateError {
-    fn exit_code(&self) -> i32 {
+    fn classify(&self) -> (i32, Option<String>) {
         match self {
-            StateError::Unsafe { .. } | StateError::Io { .. } => exit::LOCAL_STATE,
-            StateError::Busy { .. } => exit::BUSY,
-            StateError::NotProvablyOurs { .. } => exit::NOT_PROVABLY_OURS,
-        }
-    }
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            StateError::Unsafe { .. } => "someone else may have planted it: remove what you did not put there, \
-                 or set INFLUX_BOOTSTRAP_STATE_DIR to a directory of your own (mode 0700)"
-                .into(),
-            StateError::Io { .. } => {
-                "set INFLUX_BOOTSTRAP_STATE_DIR to a writable directory of your own".into()
-            }
-            StateError::Busy { .. } => {
-                "run again once it has finished (a run killed with kill -9 releases the lock at once)"
-                    .into()
-            }
-            StateError::NotProvablyOurs { journal, .. } => format!(
-                "look at each with `influx-bootstrap management list` / `token list`, revoke the ones that are \
-                 yours, then remove {}",
-                journal.display()
+            StateError::Unsafe { .. } => hinted(
+                exit::LOCAL_STATE,
+                "someone else may have planted it: remove what you did not put there, \
+                 or set INFLUX_BOOTSTRAP_STATE_DIR to a directory of your own (mode 0700)",
             ),
-        })
+            StateError::Io { .. } => hinted(
+                exit::LOCAL_STATE,
+                "set INFLUX_BOOTSTRAP_STATE_DIR to a writable directory of your own",
+            ),
+            StateError::Busy { .. } => hinted(
+                exit::BUSY,
+                "run again once it has finished (a run killed with kill -9 releases the lock at once)",
+            ),
+            StateError::NotProvablyOurs { journal, .. } => hinted(
+                exit::NOT_PROVABLY_OURS,
+                format!(
+                    "look at each with `influx-bootstrap management list` / `token list`, revoke the ones that are \
+                     yours, then remove {}",
+                    journal.display()
+                ),
+            ),
+        }
     }
 }
 
@@ -603,44 +618,43 @@ impl ClusterError {
 }
 
 impl Classify for ClusterError {
-    fn exit_code(&self) -> i32 {
+    fn classify(&self) -> (i32, Option<String>) {
         match self {
-            ClusterError::Probe(p) => p.exit_code(),
-            ClusterError::Unauthorized { .. } | ClusterError::Forbidden { .. } => {
-                exit::CLUSTER_AUTH
+            ClusterError::Probe(p) => p.classify(),
+            ClusterError::Unauthorized { credential, .. } if credential.starts_with("OAuth") => {
+                hinted(
+                    exit::CLUSTER_AUTH,
+                    "the cached session was dropped; run `influx-bootstrap login --force` and try again",
+                )
             }
-            ClusterError::NotFound { .. }
-            | ClusterError::AlreadyExists { .. }
-            | ClusterError::Rejected { .. } => exit::FAILURE,
-            ClusterError::UntrustedProgram { .. } => exit::USAGE,
-            _ => exit::CLUSTER,
-        }
-    }
-    fn hint(&self) -> Option<String> {
-        match self {
-            ClusterError::Probe(p) => p.hint(),
-            ClusterError::Unauthorized { credential, .. } if credential.starts_with("OAuth") => Some(
-                "the cached session was dropped; run `influx-bootstrap login --force` and try again".into(),
+            ClusterError::Unauthorized { .. } => hinted(
+                exit::CLUSTER_AUTH,
+                "the management token is invalid, expired or revoked; unset mgmt_token (or INFLUX_BOOTSTRAP_MGMT_TOKEN) to log in as a person instead",
             ),
-            ClusterError::Unauthorized { .. } => Some(
-                "the management token is invalid, expired or revoked; unset mgmt_token (or INFLUX_BOOTSTRAP_MGMT_TOKEN) to log in as a person instead".into(),
+            ClusterError::Forbidden { .. } => hinted(
+                exit::CLUSTER_AUTH,
+                "ask a cluster admin to add you to the cluster's admin users, or log in as another user with `login --force`",
             ),
-            ClusterError::UntrustedProgram { .. } => Some(
-                "set `influxctl` (or INFLUX_BOOTSTRAP_INFLUXCTL) to an absolute path, or a bare name found on PATH, of a program owned by root or you that nobody else can change".into(),
-            ),
-            ClusterError::Forbidden { .. } => Some(
-                "ask a cluster admin to add you to the cluster's admin users, or log in as another user with `login --force`".into(),
+            ClusterError::UntrustedProgram { .. } => hinted(
+                exit::USAGE,
+                "set `influxctl` (or INFLUX_BOOTSTRAP_INFLUXCTL) to an absolute path, or a bare name found on PATH, of a program owned by root or you that nobody else can change",
             ),
             ClusterError::NotFound { list, .. } | ClusterError::AlreadyExists { list, .. } => {
-                Some(format!("`influx-bootstrap {list}` shows what there is"))
+                hinted(
+                    exit::FAILURE,
+                    format!("`influx-bootstrap {list}` shows what there is"),
+                )
             }
-            ClusterError::Unreachable { cause, .. } if cause.contains("certificate") => Some(
-                "the cluster's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]".into(),
+            ClusterError::Rejected { .. } => (exit::FAILURE, None),
+            ClusterError::Unreachable { cause, .. } if cause.contains("certificate") => hinted(
+                exit::CLUSTER,
+                "the cluster's certificate is not trusted; set `ca = \"/path/to/ca.pem\"` under [profile.tls]",
             ),
-            ClusterError::Unreachable { .. } => {
-                Some("check `host`/`port` (and `management_url`, if set) in the profile, your network and HTTPS_PROXY/NO_PROXY".into())
-            }
-            _ => None,
+            ClusterError::Unreachable { .. } => hinted(
+                exit::CLUSTER,
+                "check `host`/`port` (and `management_url`, if set) in the profile, your network and HTTPS_PROXY/NO_PROXY",
+            ),
+            _ => (exit::CLUSTER, None),
         }
     }
 }
@@ -674,14 +688,15 @@ pub enum MintError {
 }
 
 impl Classify for MintError {
-    fn exit_code(&self) -> i32 {
-        match self {
+    fn classify(&self) -> (i32, Option<String>) {
+        let code = match self {
             MintError::SomeStoresFailed { .. } => exit::STORE_PARTIAL,
             MintError::NoStore { .. } => exit::STORE_NONE,
             MintError::Verify { .. } => exit::VERIFY,
             MintError::Interrupted { .. } => exit::INTERRUPTED,
             MintError::NotReady { .. } => exit::CLUSTER,
-        }
+        };
+        (code, None)
     }
 }
 
@@ -724,31 +739,24 @@ pub enum ProbeError {
 }
 
 impl Classify for ProbeError {
-    fn exit_code(&self) -> i32 {
+    fn classify(&self) -> (i32, Option<String>) {
         match self {
-            ProbeError::StockCluster { .. } | ProbeError::Config(_) => exit::USAGE,
-            ProbeError::Unreachable { .. }
-            | ProbeError::OtherService { .. }
-            | ProbeError::NotManagementApi { .. } => exit::CLUSTER,
-        }
-    }
-    fn hint(&self) -> Option<String> {
-        match self {
-            ProbeError::Unreachable { hint, .. } => Some(hint.clone()),
-            ProbeError::StockCluster { .. } => Some(
+            ProbeError::Unreachable { hint, .. } => hinted(exit::CLUSTER, hint.clone()),
+            ProbeError::StockCluster { .. } => hinted(
+                exit::USAGE,
                 format!(
                     "management tokens on a stock cluster are made with influxctl: set `management_backend = \"influxctl\"` in the profile (influxctl must be installed: {INFLUXCTL_DOCS}); `database` and `token` commands work as they are"
                 ),
             ),
-            ProbeError::OtherService { .. } => Some(
-                "check `host` and `port` in the profile (and `management_url`, if set): another service may be listening there"
-                    .into(),
+            ProbeError::OtherService { .. } => hinted(
+                exit::CLUSTER,
+                "check `host` and `port` in the profile (and `management_url`, if set): another service may be listening there",
             ),
-            ProbeError::NotManagementApi { .. } => Some(
-                "check `host` and `port` in the profile (and `management_url`, `account_id` and `cluster_id`, if set): another web server may be listening there"
-                    .into(),
+            ProbeError::NotManagementApi { .. } => hinted(
+                exit::CLUSTER,
+                "check `host` and `port` in the profile (and `management_url`, `account_id` and `cluster_id`, if set): another web server may be listening there",
             ),
-            ProbeError::Config(_) => None,
+            ProbeError::Config(_) => (exit::USAGE, None),
         }
     }
 }

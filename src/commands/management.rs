@@ -89,7 +89,11 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let json = args.format.format == Format::Json;
     // On a terminal: short ids, a status column, relative times from now.
     let people = (!json && output::lists::for_people()).then(chrono::Utc::now);
-    let mut table = output::Table::new(if people.is_some() { &PEOPLE } else { &FULL });
+    let mut table = output::Table::new(if people.is_some() {
+        &output::lists::MANAGEMENT_COLUMNS
+    } else {
+        &FULL_COLUMNS
+    });
     let measure = |t: &ManagementToken| {
         if !json {
             table.measure(&row(t, people));
@@ -119,8 +123,9 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     Ok(rows?)
 }
 
-/// Every value whole (a pipe, a file): what scripts read.
-const FULL: [&str; 7] = [
+/// Every value whole (a pipe, a file): what scripts read, in order (the
+/// end-to-end tests read them).
+pub const FULL_COLUMNS: [&str; 7] = [
     "ID",
     "DESCRIPTION",
     "PREFIX",
@@ -130,18 +135,8 @@ const FULL: [&str; 7] = [
     "REVOKED AT",
 ];
 
-/// On a terminal: short ids (any unique prefix is accepted back), a status
-/// column and relative times.
-const PEOPLE: [&str; 6] = [
-    "ID",
-    "DESCRIPTION",
-    "PREFIX",
-    "STATUS",
-    "CREATED",
-    "EXPIRES",
-];
-
-/// A token's cells under [`FULL`], or under [`PEOPLE`] at `now`.
+/// A token's cells under [`FULL_COLUMNS`], or under
+/// [`output::lists::MANAGEMENT_COLUMNS`] at `now`.
 fn row(t: &ManagementToken, people: Option<chrono::DateTime<chrono::Utc>>) -> Vec<Cow<'_, str>> {
     use crate::text::{rfc3339, rfc3339_or_dash};
     use output::lists::{expiry, relative, short_id, status};

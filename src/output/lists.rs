@@ -16,6 +16,17 @@ pub use crate::cluster::ids::{MIN_PREFIX, SHORT_ID};
 /// person choosing a token.
 pub const DROP_FIRST: &[&str] = &["PREFIX", "CREATED", "CREATED BY", "PERMISSIONS"];
 
+/// The columns of `management list` on a terminal, in order (the narrow
+/// terminal tests of the table drop from these).
+pub const MANAGEMENT_COLUMNS: [&str; 6] = [
+    "ID",
+    "DESCRIPTION",
+    "PREFIX",
+    "STATUS",
+    "CREATED",
+    "EXPIRES",
+];
+
 /// Is stdout a terminal (a person reads the list)?
 pub fn for_people() -> bool {
     use std::io::IsTerminal;

@@ -321,14 +321,7 @@ mod tests {
 
     #[test]
     fn narrow_terminals_drop_columns_before_cutting_words() {
-        let header = [
-            "ID",
-            "DESCRIPTION",
-            "PREFIX",
-            "STATUS",
-            "CREATED",
-            "EXPIRES",
-        ];
+        let header = lists::MANAGEMENT_COLUMNS;
         let rows = vec![vec![
             "bee02036".to_string(),
             "telegraf on the edge hosts".to_string(),

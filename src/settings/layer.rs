@@ -99,15 +99,7 @@ impl<'a> Layers<'a> {
 
     /// `clustered` (the default) or `dedicated`, in any case.
     pub(super) fn product(&self, file: Option<String>) -> Result<Value<Product>, ConfigError> {
-        let hint = "use `clustered` or `dedicated`";
-        let v = self.word(
-            file,
-            "INFLUX_BOOTSTRAP_PRODUCT",
-            Product::parse,
-            "a product",
-            hint,
-        )?;
-        Ok(v.unwrap_or_else(|| Value::new(Product::Clustered, Source::Default)))
+        self.word_or(file, &PRODUCT, Product::Clustered)
     }
 
     /// `api` (the default) or `influxctl`, in any case.
@@ -115,29 +107,12 @@ impl<'a> Layers<'a> {
         &self,
         file: Option<String>,
     ) -> Result<Value<ManagementBackend>, ConfigError> {
-        let var = "INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND";
-        let hint = "use `api` (our HTTP endpoints) or `influxctl` (drive InfluxData's influxctl)";
-        let v = self.word(
-            file,
-            var,
-            ManagementBackend::parse,
-            "a management backend",
-            hint,
-        )?;
-        Ok(v.unwrap_or_else(|| Value::new(ManagementBackend::Api, Source::Default)))
+        self.word_or(file, &MANAGEMENT_BACKEND, ManagementBackend::Api)
     }
 
     /// `device` (the default) or `client_credentials` (issue 20).
     pub(super) fn grant(&self, file: Option<String>) -> Result<Value<Grant>, ConfigError> {
-        let hint = "use `device` (a person approves in a browser) or `client_credentials` (a workload logs in as its client)";
-        let v = self.word(
-            file,
-            "INFLUX_BOOTSTRAP_GRANT",
-            Grant::parse,
-            "a grant",
-            hint,
-        )?;
-        Ok(v.unwrap_or_else(|| Value::new(Grant::Device, Source::Default)))
+        self.word_or(file, &GRANT, Grant::Device)
     }
 
     /// `RS256` or `ES256`, when set.
@@ -145,39 +120,40 @@ impl<'a> Layers<'a> {
         &self,
         file: Option<String>,
     ) -> Result<Option<Value<KeyAlg>>, ConfigError> {
-        let what = "a supported signing algorithm";
-        let hint = "use `RS256` (an RSA key) or `ES256` (a P-256 key)";
-        self.word(
-            file,
-            "INFLUX_BOOTSTRAP_PRIVATE_KEY_ALG",
-            KeyAlg::parse,
-            what,
-            hint,
-        )
+        self.word(file, &KEY_ALG)
     }
 
-    /// A value written as one word, `None` when unset; a word `parse` does
-    /// not know is not `what` (named by the key `var` overrides), and `hint`
-    /// says what to write.
+    /// A value written as one word, `None` when unset; a word `key.parse`
+    /// does not know is not `key.what` (named by the key `key.var`
+    /// overrides), and `key.hint` says what to write.
     fn word<T>(
         &self,
         file: Option<String>,
-        var: &'static str,
-        parse: fn(&str) -> Option<T>,
-        what: &str,
-        hint: &str,
+        key: &Word<T>,
     ) -> Result<Option<Value<T>>, ConfigError> {
-        let Some(v) = self.string(file, var) else {
+        let Some(v) = self.string(file, key.var) else {
             return Ok(None);
         };
-        let Some(w) = parse(&v.value) else {
-            let key = var
+        let Some(w) = (key.parse)(&v.value) else {
+            let name = key
+                .var
                 .trim_start_matches("INFLUX_BOOTSTRAP_")
                 .to_ascii_lowercase();
-            let message = format!("`{}` is not {what}", v.value);
-            return Err(ConfigError::invalid(&key, &v.source, message, hint));
+            let message = format!("`{}` is not {}", v.value, key.what);
+            return Err(ConfigError::invalid(&name, &v.source, message, key.hint));
         };
         Ok(Some(Value::new(w, v.source)))
+    }
+
+    /// [`Self::word`], `default` when unset.
+    fn word_or<T>(
+        &self,
+        file: Option<String>,
+        key: &Word<T>,
+        default: T,
+    ) -> Result<Value<T>, ConfigError> {
+        let v = self.word(file, key)?;
+        Ok(v.unwrap_or_else(|| Value::new(default, Source::Default)))
     }
 
     /// A TCP port, 443 by default; the file may write it as a string or a number.
@@ -245,6 +221,43 @@ impl<'a> Layers<'a> {
         }
     }
 }
+
+/// A setting written as one word: the variable that overrides the file,
+/// how a word is read, what the value is ("a product") and what to write.
+struct Word<T> {
+    var: &'static str,
+    parse: fn(&str) -> Option<T>,
+    what: &'static str,
+    hint: &'static str,
+}
+
+const PRODUCT: Word<Product> = Word {
+    var: "INFLUX_BOOTSTRAP_PRODUCT",
+    parse: Product::parse,
+    what: "a product",
+    hint: "use `clustered` or `dedicated`",
+};
+
+const MANAGEMENT_BACKEND: Word<ManagementBackend> = Word {
+    var: "INFLUX_BOOTSTRAP_MANAGEMENT_BACKEND",
+    parse: ManagementBackend::parse,
+    what: "a management backend",
+    hint: "use `api` (our HTTP endpoints) or `influxctl` (drive InfluxData's influxctl)",
+};
+
+const GRANT: Word<Grant> = Word {
+    var: "INFLUX_BOOTSTRAP_GRANT",
+    parse: Grant::parse,
+    what: "a grant",
+    hint: "use `device` (a person approves in a browser) or `client_credentials` (a workload logs in as its client)",
+};
+
+const KEY_ALG: Word<KeyAlg> = Word {
+    var: "INFLUX_BOOTSTRAP_PRIVATE_KEY_ALG",
+    parse: KeyAlg::parse,
+    what: "a supported signing algorithm",
+    hint: "use `RS256` (an RSA key) or `ES256` (a P-256 key)",
+};
 
 fn parse_url(v: Value<String>, what: &str) -> Result<Value<Url>, ConfigError> {
     let u = Url::parse(v.value.trim()).map_err(|e| {

@@ -21,7 +21,7 @@
 //! [`StoreSpec::check`] is the cheap pre-flight run *before* a token is
 //! created on the cluster: it reports the problems it can see without
 //! creating or changing anything.
-use crate::error::{Classify, exit};
+use crate::error::{Classify, exit, hinted};
 use crate::secret::Secret;
 use std::fmt;
 use std::path::PathBuf;
@@ -257,16 +257,9 @@ impl StoreError {
 }
 
 impl Classify for StoreError {
-    fn exit_code(&self) -> i32 {
-        match self {
-            StoreError::Spec { .. } | StoreError::Preflight(_) => exit::USAGE,
-            _ => exit::STORE_PARTIAL,
-        }
-    }
-
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            StoreError::Preflight(e) => return e.hint(),
+    fn classify(&self) -> (i32, Option<String>) {
+        let hint = match self {
+            StoreError::Preflight(e) => return (exit::USAGE, e.hint()),
             StoreError::ExecNotFound { program } => format!(
                 "install `{program}` or give its full path; `exec:` runs `sh -c COMMAND` with our PATH"
             ),
@@ -276,7 +269,10 @@ impl Classify for StoreError {
                     .into()
             }
             StoreError::Spec { .. } => {
-                "write --store KIND:WHERE, e.g. --store file:/etc/influxdb/mgmt-token".into()
+                return hinted(
+                    exit::USAGE,
+                    "write --store KIND:WHERE, e.g. --store file:/etc/influxdb/mgmt-token",
+                );
             }
             StoreError::Exists { path } => format!(
                 "pass --force to replace {}, or run `influx-bootstrap rotate --store file:{}` to replace the token it holds",
@@ -323,8 +319,9 @@ impl Classify for StoreError {
             StoreError::Io { .. }
             | StoreError::Unusable { .. }
             | StoreError::InfluxctlParse { .. }
-            | StoreError::Keyring { .. } => return None,
-        })
+            | StoreError::Keyring { .. } => return (exit::STORE_PARTIAL, None),
+        };
+        hinted(exit::STORE_PARTIAL, hint)
     }
 }
 

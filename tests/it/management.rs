@@ -82,15 +82,7 @@ fn admin_creates_lists_and_revokes() {
     assert!(listed.get("access_token").is_none(), "{listed}");
     let table = env.run(["-vv", "management", "list"]);
     table.assert_success();
-    for col in [
-        "ID",
-        "DESCRIPTION",
-        "PREFIX",
-        "CREATED AT",
-        "CREATED BY",
-        "EXPIRES AT",
-        "REVOKED AT",
-    ] {
+    for col in influx_bootstrap::commands::management::FULL_COLUMNS {
         assert!(table.stdout.contains(col), "{col}: {}", table.stdout);
     }
     for text in [&table.stdout, &table.stderr] {
