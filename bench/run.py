@@ -536,25 +536,20 @@ def bench_cold_start(stack):
 # ---------------------------------------------------------------------------
 # 4: scale and load
 
-def bulk_create(base, credential, n, threads=4):
-    """n creates over `threads` persistent connections; mixed expiries."""
+def bulk_post(base, n, request, ok, threads=4):
+    """n POSTs over `threads` persistent connections; `request(i)` gives
+    (path, body, headers) for item i; the seconds they took."""
     u = urllib.parse.urlsplit(base)
     errors = []
 
     def worker(start):
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
         for i in range(start, n, threads):
-            expires = None if i % 3 == 0 else (
-                datetime.datetime(2031, 1, 1, tzinfo=datetime.timezone.utc)
-                + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            body = json.dumps({"description": f"scale token {i:05d} for service-{i % 97}",
-                               "expiresAt": expires})
-            conn.request("POST", "/api/v0/management/tokens", body=body, headers={
-                "Authorization": f"Bearer {credential}", "Content-Type": "application/json",
-                "Idempotency-Key": f"scale-{i}"})
+            path, body, headers = request(i)
+            conn.request("POST", path, body=json.dumps(body), headers=headers)
             r = conn.getresponse()
             r.read()
-            if r.status != 201:
+            if r.status not in ok:
                 errors.append(r.status)
         conn.close()
 
@@ -566,8 +561,21 @@ def bulk_create(base, credential, n, threads=4):
         t.join()
     secs = time.perf_counter() - t0
     if errors:
-        raise RuntimeError(f"bulk create: {len(errors)} failures, e.g. HTTP {errors[0]}")
+        raise RuntimeError(f"bulk create {request(0)[0]}: {len(errors)} failures, e.g. HTTP {errors[0]}")
     return secs
+
+
+def bulk_create(base, credential, n, threads=4):
+    """n management tokens over `threads` connections; mixed expiries."""
+    def request(i):
+        expires = None if i % 3 == 0 else (
+            datetime.datetime(2031, 1, 1, tzinfo=datetime.timezone.utc)
+            + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return ("/api/v0/management/tokens",
+                {"description": f"scale token {i:05d} for service-{i % 97}", "expiresAt": expires},
+                {"Authorization": f"Bearer {credential}", "Content-Type": "application/json",
+                 "Idempotency-Key": f"scale-{i}"})
+    return bulk_post(base, n, request, (201,), threads)
 
 
 def raw_list(base, credential):
@@ -1143,31 +1151,14 @@ def interleaved(cmds, env, rounds):
 
 def bulk_create_db(base, credential, n, threads=4):
     """n database tokens (documented API), mixed expiries and permissions."""
-    u = urllib.parse.urlsplit(base)
-    errors = []
-
-    def worker(start):
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-        for i in range(start, n, threads):
-            body = {"description": f"db token {i:05d} for telegraf-{i % 97}",
-                    "permissions": [{"action": "write", "resource": f"db{i % 7}"}]}
-            if i % 3:
-                body["expiresAt"] = f"2031-01-01T00:{i % 60:02d}:00Z"
-            conn.request("POST", "/api/v0/tokens", body=json.dumps(body), headers={
-                "Authorization": f"Bearer {credential}", "Content-Type": "application/json"})
-            r = conn.getresponse()
-            r.read()
-            if r.status not in (200, 201):
-                errors.append(r.status)
-        conn.close()
-
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        raise RuntimeError(f"bulk create (database tokens): {len(errors)} failures, e.g. HTTP {errors[0]}")
+    def request(i):
+        body = {"description": f"db token {i:05d} for telegraf-{i % 97}",
+                "permissions": [{"action": "write", "resource": f"db{i % 7}"}]}
+        if i % 3:
+            body["expiresAt"] = f"2031-01-01T00:{i % 60:02d}:00Z"
+        return ("/api/v0/tokens", body,
+                {"Authorization": f"Bearer {credential}", "Content-Type": "application/json"})
+    return bulk_post(base, n, request, (200, 201), threads)
 
 
 def compare_lists(jwt, rounds):

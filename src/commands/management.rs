@@ -112,15 +112,9 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             Listing::parsed(all, by, measure)
         }
     };
-    if json {
-        return Ok(output::lists::print_json(&ctx.printer, &tokens)?);
-    }
-    if tokens.is_empty() {
-        ctx.printer
-            .status("No management tokens on this cluster yet.");
-    }
-    let rows = output::lists::print_table(&ctx.printer, table, &tokens, |t| row(t, people));
-    Ok(rows?)
+    let msg = "No management tokens on this cluster yet.";
+    let printed = output::lists::print(&ctx.printer, json, table, &tokens, msg, |t| row(t, people));
+    Ok(printed?)
 }
 
 /// Every value whole (a pipe, a file): what scripts read, in order (the

@@ -122,15 +122,11 @@ pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
         }
     };
     let tokens = Listing::sorted(&resp, by, measure).map_err(|e| s.on_error(e))?;
-    if json {
-        return Ok(output::lists::print_json(&ctx.printer, &tokens)?);
-    }
-    if tokens.is_empty() {
-        ctx.printer
-            .status("No database tokens on this cluster yet.");
-    }
-    let rows = output::lists::print_table(&ctx.printer, table, &tokens, |t| list_row(t, people));
-    Ok(rows?)
+    let msg = "No database tokens on this cluster yet.";
+    let printed = output::lists::print(&ctx.printer, json, table, &tokens, msg, |t| {
+        list_row(t, people)
+    });
+    Ok(printed?)
 }
 
 /// `token list` on a terminal.

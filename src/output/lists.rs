@@ -63,7 +63,7 @@ pub fn expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
 /// A list as JSON on stdout, one document (an array) on one line, each item
 /// serialised as it is read (issue 21): the same bytes as printing the
 /// whole `Vec` with [`crate::printer::Printer::json`].
-pub fn print_json<T: serde::Serialize + serde::de::DeserializeOwned>(
+fn print_json<T: serde::Serialize + serde::de::DeserializeOwned>(
     printer: &crate::printer::Printer,
     items: &Listing<'_, T>,
 ) -> std::io::Result<()> {
@@ -84,7 +84,7 @@ pub fn print_json<T: serde::Serialize + serde::de::DeserializeOwned>(
 /// every cell escaped), written row by row: `table` has measured every row
 /// already (while the list was sorted), so the items are read once more, never
 /// held as rows of strings. `cells` gives an item's cells in header order.
-pub fn print_table<T: serde::de::DeserializeOwned>(
+fn print_table<T: serde::de::DeserializeOwned>(
     printer: &crate::printer::Printer,
     mut table: super::Table<'_>,
     items: &Listing<'_, T>,
@@ -103,6 +103,25 @@ pub fn print_table<T: serde::de::DeserializeOwned>(
         table.finish(&mut line);
         w.write_all(line.as_bytes())
     })
+}
+
+/// A list as the command's output: JSON, or a table of `cells` (with
+/// `empty` said to the person when there is nothing to show).
+pub fn print<T: serde::Serialize + serde::de::DeserializeOwned>(
+    printer: &crate::printer::Printer,
+    json: bool,
+    table: super::Table<'_>,
+    items: &Listing<'_, T>,
+    empty: &str,
+    cells: impl for<'t> Fn(&'t T) -> Vec<Cow<'t, str>>,
+) -> std::io::Result<()> {
+    if json {
+        return print_json(printer, items);
+    }
+    if items.is_empty() {
+        printer.status(empty);
+    }
+    print_table(printer, table, items, cells)
 }
 
 #[cfg(test)]

@@ -558,19 +558,26 @@ fn login_says_plain_http_in_plain_words() {
     assert!(out.stderr.contains("use http:// (loopback only)"), "{out}");
 }
 
-#[test]
-fn config_init_on_a_terminal_offers_plain_http_for_a_local_cluster() {
-    let idp = Idp::start();
-    let cluster = Cluster::start(&idp);
-    let env = TestEnv::new();
-    let mut pty = Pty::start(&env, 100, 40, "config init");
+/// `config init` on a terminal, its first questions answered (preset,
+/// product, host, port, issuer, client id) for `cluster` on loopback.
+fn init_in_pty(env: &TestEnv, idp: &Idp, cluster: &Cluster) -> Pty {
+    let mut pty = Pty::start(env, 100, 40, "config init");
     pty.wait_for("Identity provider");
-    // preset, product, host, port, issuer, client id; then yes to TLS off.
     pty.type_in(&format!(
         "\n\n127.0.0.1\n{}\n{}\ninflux-bootstrap\n",
         cluster.port(),
         idp.issuer()
     ));
+    pty
+}
+
+#[test]
+fn config_init_on_a_terminal_offers_plain_http_for_a_local_cluster() {
+    let idp = Idp::start();
+    let cluster = Cluster::start(&idp);
+    let env = TestEnv::new();
+    // Then yes to TLS off.
+    let mut pty = init_in_pty(&env, &idp, &cluster);
     pty.wait_for("Write `[profile.tls] disable = true`?");
     pty.type_in("y\n");
     let out = pty.wait();
@@ -590,15 +597,8 @@ fn config_init_on_a_terminal_asks_for_the_ca_of_an_untrusted_cluster() {
         .expect("a TLS cluster has a CA")
         .to_owned();
     let env = TestEnv::new();
-    let mut pty = Pty::start(&env, 100, 40, "config init");
-    pty.wait_for("Identity provider");
-    // preset, product, host, port, issuer, client id; then a wrong path,
-    // then the CA's PEM file.
-    pty.type_in(&format!(
-        "\n\n127.0.0.1\n{}\n{}\ninflux-bootstrap\n",
-        cluster.port(),
-        idp.issuer()
-    ));
+    // Then a wrong path, then the CA's PEM file.
+    let mut pty = init_in_pty(&env, &idp, &cluster);
     pty.wait_for("Path to the PEM file of the CA");
     pty.type_in("/nonexistent/ca.pem\n");
     pty.wait_for("is not a file");
