@@ -1052,11 +1052,10 @@ def db_mint_only():
          "dirty": bool(sh("git status --porcelain --untracked-files=no"))}
     L = [DB_MINT_BEGIN, "## 1b. `mint` of a database token beside the management-token pipeline", ""]
     a = L.append
-    a(f"`scripts/bench.sh --db-mint-only` on {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} "
-      f"(git {m['commit']}{' + uncommitted changes' if m['dirty'] else ''}), {RUNS} runs each, interleaved, after one "
-      f"warm-up each; {time.time() - started:.0f} s. Load average at the start {load_start['loadavg']} "
-      f"(CPU busy {load_start['busy_pct']:.0f} %), at the end {load_end['loadavg']}: on a shared 2-core machine, "
-      "compare the two rows with each other, not with the tables above.")
+    a(run_header(f"`scripts/bench.sh --db-mint-only` on {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} "
+                 f"(git {m['commit']}{' + uncommitted changes' if m['dirty'] else ''}), {RUNS} runs each, interleaved, after one "
+                 f"warm-up each; {time.time() - started:.0f} s.", load_start, load_end,
+                 "on a shared 2-core machine, compare the two rows with each other, not with the tables above."))
     a("")
     a("Same setup as section 1 (device-flow login included, fresh session cache per run, one reference cluster "
       "serving both our management-token API and the documented API).")
@@ -1279,16 +1278,21 @@ def compare(before_bin):
     write_compare(res)
 
 
+def run_header(what, load_start, load_end, caveat):
+    """A section's first paragraph: what ran, the load around it, how to read it."""
+    return (f"{what} Load average at the start {load_start['loadavg']} (CPU busy "
+            f"{load_start['busy_pct']:.0f} %), at the end {load_end['loadavg']}: {caveat}")
+
+
 def write_compare(res):
     scale = res.get("scale", SCALE_N)
     L = [COMPARE_BEGIN, "## Issue 21: before → after", ""]
     a = L.append
-    a(f"`scripts/bench.sh --compare {res['before']}` on {res['date']} (after = git {res['commit']}"
-      f"{' + uncommitted changes' if res['dirty'] else ''}, this tree's release build; before = that binary)"
-      f"{', BENCH_QUICK=1: fewer runs' if res['quick'] else ''}; {res['seconds']:.0f} s. Before and after run "
-      f"interleaved, same stack. Load average at the start {res['load'][0]['loadavg']} (CPU busy "
-      f"{res['load'][0]['busy_pct']:.0f} %), at the end {res['load'][1]['loadavg']}: on two shared cores, "
-      "compare the columns of one row, not runs of different days.")
+    a(run_header(f"`scripts/bench.sh --compare {res['before']}` on {res['date']} (after = git {res['commit']}"
+                 f"{' + uncommitted changes' if res['dirty'] else ''}, this tree's release build; before = that binary)"
+                 f"{', BENCH_QUICK=1: fewer runs' if res['quick'] else ''}; {res['seconds']:.0f} s. Before and after run "
+                 "interleaved, same stack.", res['load'][0], res['load'][1],
+                 "on two shared cores, compare the columns of one row, not runs of different days."))
     a("")
     a("| figure | target | before | after | how |")
     a("| --- | --- | ---: | ---: | --- |")
