@@ -241,21 +241,23 @@ impl<'a> Backend<'a> {
                     Ok(Session::fixed(self.cfg, self.http, cred))
                 }
                 Api::Ours(_) | Api::Database(_) => {
-                    // The provider's discovery runs beside the probe when a
-                    // login is certain (issue 21); the device authorization
-                    // request still waits for the probe's verdict.
-                    let auth = match &self.cfg.profile.mgmt_token {
-                        Some(_) => None,
-                        None => Some(crate::auth::Auth::new(self.cfg, self.http)?),
-                    };
-                    let discover = async {
-                        if let Some(a) = &auth {
-                            a.prefetch_endpoints().await
+                    let mut s = match &self.cfg.profile.mgmt_token {
+                        Some(t) => {
+                            self.probe().await?;
+                            super::credential::management_token(self.cfg, self.http, t)
+                        }
+                        None => {
+                            // The provider's discovery runs beside the probe
+                            // when a login is certain (issue 21); the device
+                            // authorization request still waits for the
+                            // probe's verdict.
+                            let auth = crate::auth::Auth::new(self.cfg, self.http)?;
+                            let (probed, ()) =
+                                tokio::join!(self.probe(), auth.prefetch_endpoints());
+                            probed?;
+                            super::credential::session(self.cfg, self.http, ui, auth).await?
                         }
                     };
-                    let (probed, ()) = tokio::join!(self.probe(), discover);
-                    probed?;
-                    let mut s = super::credential::session(self.cfg, self.http, ui, auth).await?;
                     // The clients the session makes start from the form found.
                     s.documented_form = self.documented().and_then(|c| c.form());
                     Ok(s)

@@ -7,7 +7,8 @@ use crate::cluster::{ClusterClient, Credential, CredentialKind};
 use crate::error::{ClusterError, ConfigError};
 use crate::http::HttpClient;
 use crate::printer::Printer;
-use crate::settings::Config;
+use crate::secret::Secret;
+use crate::settings::{Config, Value};
 
 /// Everything a cluster call needs, with the credential chosen once.
 pub struct Session<'a> {
@@ -36,28 +37,30 @@ impl<'a> Session<'a> {
     }
 }
 
-/// The credential for our APIs, once the cluster was probed
-/// ([`super::Backend::credential`]): the profile's management token, else
-/// the person's OAuth session through `auth` (made here when not given),
-/// logging in with a device flow when there is none.
+/// The profile's management token as the credential for our APIs, once the
+/// cluster was probed ([`super::Backend::credential`]).
+pub(super) fn management_token<'a>(
+    cfg: &'a Config,
+    http: &'a HttpClient,
+    token: &Value<Secret>,
+) -> Session<'a> {
+    tracing::info!(
+        "authenticating with the management token from {}",
+        token.source
+    );
+    Session::fixed(cfg, http, super::management_credential(&token.value))
+}
+
+/// The person's (or workload's) OAuth session through `auth` as the
+/// credential for our APIs, once the cluster was probed
+/// ([`super::Backend::credential`]), logging in with a device flow when
+/// there is none.
 pub(super) async fn session<'a>(
     cfg: &'a Config,
     http: &'a HttpClient,
     ui: &mut dyn LoginUi,
-    auth: Option<Auth<'a>>,
+    auth: Auth<'a>,
 ) -> anyhow::Result<Session<'a>> {
-    if let Some(t) = &cfg.profile.mgmt_token {
-        tracing::info!("authenticating with the management token from {}", t.source);
-        return Ok(Session::fixed(
-            cfg,
-            http,
-            super::management_credential(&t.value),
-        ));
-    }
-    let auth = match auth {
-        Some(a) => a,
-        None => Auth::new(cfg, http)?,
-    };
     let acq = auth.session(false, true, ui).await?;
     // Whoever approved is named before anything is created with their session.
     match acq.how {
