@@ -47,7 +47,7 @@ pub struct Backend<'a> {
     /// stores makes the same read with the same credential, and takes this
     /// answer instead of a second round trip (issue 21). Taken once.
     read_back: RefCell<Option<(Secret, ManagementToken)>>,
-    /// The next `list` stands in for the probe ([`Backend::defer_probe`]).
+    /// The next `list` stands in for the probe ([`Backend::probe_or_defer`]).
     probe_by_list: Cell<bool>,
 }
 
@@ -196,10 +196,16 @@ impl<'a> Backend<'a> {
     /// else runs the probe after all, so a wrong host, a stock cluster or
     /// another service ends the run with the probe's words, exit code and
     /// hint, and a busy cluster gets the usual retries.
-    pub fn defer_probe(&self) {
-        if matches!(self.api, Api::Ours(_)) && !self.probed.get() {
+    ///
+    /// `made_here`: the caller's stored token is recorded as made on this
+    /// cluster (and nothing else is sent first); otherwise, and on any API
+    /// but ours, this is [`Backend::probe`].
+    pub async fn probe_or_defer(&self, made_here: bool) -> anyhow::Result<()> {
+        if made_here && matches!(self.api, Api::Ours(_)) && !self.probed.get() {
             self.probe_by_list.set(true);
+            return Ok(());
         }
+        self.probe().await
     }
 
     async fn list_as_probe(

@@ -154,11 +154,9 @@ async fn if_missing<A: TokenApi>(
     // request when there is nothing to do (issue 21).
     let cfg = backend.cfg();
     let here = backend.cluster_ref()?;
-    if record.as_ref().is_some_and(|r| r.cluster == here) {
-        backend.defer_probe();
-    } else {
-        backend.probe().await?;
-    }
+    backend
+        .probe_or_defer(record.as_ref().is_some_and(|r| r.cluster == here))
+        .await?;
     let address = provision::profile_address(cfg);
     let bound = |tok: &crate::secret::Secret| {
         provision::check_bound(first.as_ref(), record.as_ref(), tok, &here, &address)

@@ -141,11 +141,9 @@ async fn management_token(
     // run's one request and stands in for it (issue 21), unless revocations
     // are due first.
     let made_here = known.record.as_ref().is_some_and(|r| r.cluster == here);
-    if made_here && !provision::has_pending(io.env, &stores)? {
-        backend.defer_probe();
-    } else {
-        backend.probe().await?;
-    }
+    backend
+        .probe_or_defer(made_here && !provision::has_pending(io.env, &stores)?)
+        .await?;
     provision::check_bound(
         stores[0].as_ref(),
         known.record.as_ref(),
