@@ -142,6 +142,20 @@ impl<'a> Auth<'a> {
         *self.endpoints.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
     }
 
+    /// Can [`Auth::session`] run without asking a person to log in: a
+    /// workload's grant, or a cached access token valid for at least
+    /// another minute (so it is still valid when `session` reads it again
+    /// under the lock)? A cache that cannot be read says no (`session`
+    /// reports why). A deferred pre-flight probe relies on this
+    /// (`Backend::credential`): no device flow starts before its verdict.
+    pub fn needs_no_person(&self) -> bool {
+        if self.cfg.profile.oauth2.grant.value == crate::settings::Grant::ClientCredentials {
+            return true;
+        }
+        let soon = Utc::now() + chrono::Duration::minutes(1);
+        matches!(self.cache.load(&self.key), Ok(Some(s)) if s.access_token_valid(soon))
+    }
+
     /// What a refused refresh token leads to (default: a new login only
     /// where a person is present).
     pub fn when_refused(mut self, then: WhenRefused) -> Self {

@@ -504,6 +504,18 @@ impl<'a> DocumentedClient<'a> {
         &self.target
     }
 
+    /// This client with one attempt and no retry, in the form known now
+    /// ([`ClusterClient::once`]: a read that stands in for the probe).
+    pub fn once(&self) -> DocumentedClient<'a> {
+        DocumentedClient {
+            api: self.api.once(),
+            target: self.target.clone(),
+            memory: self.memory.clone(),
+            known: Mutex::new(*self.known()),
+            data_origin: self.data_origin.clone(),
+        }
+    }
+
     fn known(&self) -> std::sync::MutexGuard<'_, Known> {
         self.known.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -37,6 +37,13 @@ pub trait TokenApi {
         &[]
     }
 
+    /// Does `get` read just that token (one small answer)? influxctl's finds
+    /// it in the whole list, so a caller that may use either reads the list
+    /// there ([`Pipeline::describe_held`]).
+    fn reads_one(&self) -> bool {
+        true
+    }
+
     /// Is `created` accepted where its consumers use it yet (issue 17)?
     /// The data path for a database token, the Management API for a
     /// management token (ours, or influxctl's on the documented API).

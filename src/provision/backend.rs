@@ -24,6 +24,17 @@ use crate::settings::Config;
 use crate::state::{ClusterRef, TokenKind};
 use std::cell::{Cell, RefCell};
 
+/// Would the pre-flight probe have passed on the API that gave this answer
+/// (the route is there and wants a credential)? The documented probe takes
+/// 403 as 401 (`probe::documented_api`); ours does not (`probe::check`).
+fn probe_would_pass(e: &ClusterError, documented: bool) -> bool {
+    match e {
+        ClusterError::Unauthorized { .. } => true,
+        ClusterError::Forbidden { .. } => documented,
+        _ => false,
+    }
+}
+
 /// What a command wants to make or manage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Want {
@@ -47,8 +58,9 @@ pub struct Backend<'a> {
     /// stores makes the same read with the same credential, and takes this
     /// answer instead of a second round trip (issue 21). Taken once.
     read_back: RefCell<Option<(Secret, ManagementToken)>>,
-    /// The next `list` stands in for the probe ([`Backend::probe_or_defer`]).
-    probe_by_list: Cell<bool>,
+    /// The next read (`list` or `get`) stands in for the probe
+    /// ([`Backend::defer_probe`]).
+    probe_deferred: Cell<bool>,
 }
 
 // One per command, never moved around: the size difference is harmless.
@@ -97,7 +109,7 @@ impl<'a> Backend<'a> {
             api,
             probed: Cell::new(false),
             read_back: RefCell::new(None),
-            probe_by_list: Cell::new(false),
+            probe_deferred: Cell::new(false),
         })
     }
 
@@ -163,7 +175,7 @@ impl<'a> Backend<'a> {
         if self.probed.get() {
             return Ok(());
         }
-        self.probe_by_list.set(false);
+        self.probe_deferred.set(false);
         let profile = &self.cfg.profile;
         match &self.api {
             Api::Ours(_) => {
@@ -187,47 +199,80 @@ impl<'a> Backend<'a> {
         Ok(())
     }
 
-    /// Let the next `list` stand in for the pre-flight probe: a scheduled
-    /// run with nothing to do then makes one request, not two (issue 21).
-    /// For a stored token whose record says it was made on this cluster
-    /// only (the cluster then served our API). The list is tried once,
-    /// without retries and within the probe's time limit; 200 and 401 are
-    /// answers the probe would have taken as "our API is here". Anything
-    /// else runs the probe after all, so a wrong host, a stock cluster or
-    /// another service ends the run with the probe's words, exit code and
-    /// hint, and a busy cluster gets the usual retries.
+    /// Let the next read (`list` or `get`) stand in for the pre-flight
+    /// probe: a scheduled run with nothing to do then makes one request, not
+    /// two (issue 21). Only for a stored token whose record says it was made
+    /// on this cluster (`made_here`: the cluster then served this API), on
+    /// our API or on the documented API in a path form already known (a
+    /// form still to be found needs the probe's answers). The read is tried
+    /// once, without retries and within the probe's time limit; an answer
+    /// the probe would also have taken as "this API is here" (200, 401; 403
+    /// on the documented API) ends it. Anything else runs the probe after
+    /// all, so a wrong host, a stock cluster or another service ends the run
+    /// with the probe's words, exit code and hint, and a busy cluster gets
+    /// the usual retries. The caller makes sure nothing else is sent first
+    /// (no revocation due, no journal to finish) and, for a session, that no
+    /// person is asked to log in before the probe ([`Backend::credential`]).
     ///
-    /// `made_here`: the caller's stored token is recorded as made on this
-    /// cluster (and nothing else is sent first); otherwise, and on any API
-    /// but ours, this is [`Backend::probe`].
+    /// Returns whether the probe is deferred.
+    pub fn defer_probe(&self, made_here: bool) -> bool {
+        let can = made_here
+            && !self.probed.get()
+            && match &self.api {
+                Api::Ours(_) => true,
+                Api::Database(t) => t.client.form().is_some(),
+                Api::Influxctl(_) => false,
+            };
+        self.probe_deferred.set(can);
+        can
+    }
+
+    /// [`Backend::defer_probe`], else [`Backend::probe`] now.
     pub async fn probe_or_defer(&self, made_here: bool) -> anyhow::Result<()> {
-        if made_here && matches!(self.api, Api::Ours(_)) && !self.probed.get() {
-            self.probe_by_list.set(true);
+        if self.defer_probe(made_here) {
             return Ok(());
         }
         self.probe().await
     }
 
-    async fn list_as_probe(
+    /// The API for a read that stands in for the probe (one attempt, no
+    /// retries), when the probe was deferred; the deferral is used up.
+    fn standing_in(&self) -> Option<Api<'a>> {
+        if !self.probe_deferred.replace(false) {
+            return None;
+        }
+        match &self.api {
+            Api::Ours(c) => Some(Api::Ours(c.once())),
+            Api::Database(t) => Some(Api::Database(DatabaseTokens {
+                client: t.client.once(),
+                permissions: Vec::new(),
+            })),
+            Api::Influxctl(_) => None,
+        }
+    }
+
+    /// `first` (the read on [`Backend::standing_in`]'s API) as the probe;
+    /// `again` (the same read with retries) once the probe ran, when its
+    /// answer did not settle it ([`Backend::defer_probe`]).
+    async fn as_probe<T>(
         &self,
-        c: &ClusterClient<'_>,
-        cred: &Credential,
-    ) -> Result<Vec<ManagementToken>, ClusterError> {
-        let once = c.once();
-        let first = tokio::time::timeout(PROBE_TIMEOUT, once.list(cred)).await;
-        match first {
-            Ok(Ok(all)) => {
+        first: impl Future<Output = Result<T, ClusterError>>,
+        again: impl AsyncFnOnce() -> Result<T, ClusterError>,
+    ) -> Result<T, ClusterError> {
+        let documented = matches!(self.api, Api::Database(_));
+        match tokio::time::timeout(PROBE_TIMEOUT, first).await {
+            Ok(Ok(v)) => {
                 self.probed.set(true);
-                return Ok(all);
+                return Ok(v);
             }
-            Ok(Err(e @ ClusterError::Unauthorized { .. })) => {
+            Ok(Err(e)) if probe_would_pass(&e, documented) => {
                 self.probed.set(true);
                 return Err(e);
             }
             Ok(Err(_)) | Err(_) => {}
         }
         self.probe_once().await?;
-        c.list(cred).await
+        again().await
     }
 
     /// The credential for this backend, obtained before anything exists (a
@@ -248,19 +293,27 @@ impl<'a> Backend<'a> {
                 }
                 Api::Ours(_) | Api::Database(_) => {
                     let mut s = match &self.cfg.profile.mgmt_token {
+                        // A deferred probe stays deferred: the first read
+                        // stands in for it (`defer_probe`).
                         Some(t) => {
-                            self.probe().await?;
+                            if !self.probe_deferred.get() {
+                                self.probe().await?;
+                            }
                             super::credential::management_token(self.cfg, self.http, t)
                         }
                         None => {
-                            // The provider's discovery runs beside the probe
-                            // when a login is certain (issue 21); the device
-                            // authorization request still waits for the
-                            // probe's verdict.
                             let auth = crate::auth::Auth::new(self.cfg, self.http)?;
-                            let (probed, ()) =
-                                tokio::join!(self.probe(), auth.prefetch_endpoints());
-                            probed?;
+                            // ... only where no person can be asked to log
+                            // in before the probe's verdict.
+                            if !(self.probe_deferred.get() && auth.needs_no_person()) {
+                                // The provider's discovery runs beside the
+                                // probe when a login is certain (issue 21);
+                                // the device authorization request still
+                                // waits for the probe's verdict.
+                                let (probed, ()) =
+                                    tokio::join!(self.probe(), auth.prefetch_endpoints());
+                                probed?;
+                            }
                             super::credential::session(self.cfg, self.http, ui, auth).await?
                         }
                     };
@@ -280,8 +333,8 @@ impl<'a> Backend<'a> {
 
 /// The same call on whichever API was chosen.
 macro_rules! on_api {
-    ($backend:expr, $t:ident => $call:expr) => {
-        match &$backend.api {
+    ($api:expr, $t:ident => $call:expr) => {
+        match $api {
             Api::Ours($t) => $call,
             Api::Influxctl($t) => $call,
             Api::Database($t) => $call,
@@ -295,7 +348,7 @@ impl TokenApi for Backend<'_> {
         cred: &Credential,
         new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
-        on_api!(self, t => TokenApi::create(t, cred, new).await)
+        on_api!(&self.api, t => TokenApi::create(t, cred, new).await)
     }
     async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
         let kept = self.read_back.take();
@@ -306,27 +359,35 @@ impl TokenApi for Backend<'_> {
             tracing::info!("token {id} was read back with its own credential when it became ready");
             return Ok(t);
         }
-        on_api!(self, t => TokenApi::get(t, cred, id).await)
+        if let Some(once) = self.standing_in() {
+            let first = async { on_api!(&once, t => TokenApi::get(t, cred, id).await) };
+            let again = async || on_api!(&self.api, t => TokenApi::get(t, cred, id).await);
+            return self.as_probe(first, again).await;
+        }
+        on_api!(&self.api, t => TokenApi::get(t, cred, id).await)
     }
     async fn list(&self, cred: &Credential) -> Result<Vec<ManagementToken>, ClusterError> {
-        if let Api::Ours(c) = &self.api
-            && self.probe_by_list.replace(false)
-        {
-            return self.list_as_probe(c, cred).await;
+        if let Some(once) = self.standing_in() {
+            let first = async { on_api!(&once, t => TokenApi::list(t, cred).await) };
+            let again = async || on_api!(&self.api, t => TokenApi::list(t, cred).await);
+            return self.as_probe(first, again).await;
         }
-        on_api!(self, t => TokenApi::list(t, cred).await)
+        on_api!(&self.api, t => TokenApi::list(t, cred).await)
     }
     async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
-        on_api!(self, t => TokenApi::revoke(t, cred, id).await)
+        on_api!(&self.api, t => TokenApi::revoke(t, cred, id).await)
     }
     fn kind(&self) -> TokenKind {
-        on_api!(self, t => TokenApi::kind(t))
+        on_api!(&self.api, t => TokenApi::kind(t))
     }
     fn idempotent_create(&self) -> bool {
-        on_api!(self, t => TokenApi::idempotent_create(t))
+        on_api!(&self.api, t => TokenApi::idempotent_create(t))
     }
     fn permissions(&self) -> &[Permission] {
-        on_api!(self, t => TokenApi::permissions(t))
+        on_api!(&self.api, t => TokenApi::permissions(t))
+    }
+    fn reads_one(&self) -> bool {
+        on_api!(&self.api, t => TokenApi::reads_one(t))
     }
     async fn accepted(&self, created: &CreatedToken) -> Result<bool, ClusterError> {
         match &self.api {

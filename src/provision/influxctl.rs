@@ -166,6 +166,10 @@ impl TokenApi for InfluxctlTokens<'_> {
         self.ctl.list(auth(cred)).await
     }
 
+    fn reads_one(&self) -> bool {
+        false
+    }
+
     /// influxctl's management tokens are used with influxctl and on the
     /// documented Management API, which accepts a new one only after a delay
     /// (issue 17): ready once `GET …/databases` with it is no longer 401.

@@ -41,6 +41,8 @@ pub async fn run_mint(
     mp.plan.record = provision::recorder(io.env, io.printer, here.clone());
     let p = io.pipeline(&backend);
 
+    // An earlier rotation of these stores that died half-way.
+    let journal = provision::journal_for(io.env, io.printer, &mp.overwrite)?;
     // --if-missing, what can be known before logging in.
     let mut held_id = None;
     if let Some(min) = mp.if_missing {
@@ -48,6 +50,10 @@ pub async fn run_mint(
             Before::Done => return retire(io, &p, &mp.overwrite, None).await,
             Before::Replace => mp.plan.stores = mp.overwrite.clone(),
             Before::Check(id) => {
+                // The recorded token's own read stands in for the probe
+                // when nothing is sent before it (issue 21).
+                let quiet = journal.is_none() && !provision::has_pending(io.env, &mp.overwrite)?;
+                backend.defer_probe(id.is_some() && quiet);
                 held_id = id;
                 mp.plan.stores = mp.overwrite.clone();
             }
@@ -59,7 +65,7 @@ pub async fn run_mint(
     let session = backend.credential(ui, io.interrupt).await?;
     let cred = &session.cred;
     let work = async {
-        finish_rotation(io, &p, &mp.overwrite, cred, &here).await?;
+        finish_rotation(&p, journal, &mp.overwrite, cred, &here).await?;
         retire(io, &p, &mp.overwrite, Some(cred)).await?;
         if let Some(id) = &held_id
             && let Some(min) = mp.if_missing
@@ -181,13 +187,13 @@ async fn if_missing<A: TokenApi>(
 /// rolled back before anything new is made (issue 11 item 8). A rotation of
 /// the other kind of token is left to `rotate`.
 async fn finish_rotation<A: TokenApi>(
-    io: &Io<'_>,
     p: &Pipeline<'_, A>,
+    journal: Option<(crate::state::Records, crate::state::Journal)>,
     stores: &Stores,
     cred: &Credential,
     here: &crate::state::ClusterRef,
 ) -> anyhow::Result<()> {
-    let Some((records, j)) = provision::journal_for(io.env, io.printer, stores)? else {
+    let Some((records, j)) = journal else {
         return Ok(());
     };
     if j.kind != p.api.kind() {
