@@ -426,6 +426,40 @@ fn a_scheduled_management_token_run_with_nothing_to_do_is_one_request() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), held);
 }
 
+/// Issue 21: a database token's scheduled no-op with the person's cached
+/// session is one request too (the recorded token's read stands in for the
+/// documented pre-flight). Where the run would have to ask a person to log
+/// in (no session), the probe still comes first: a cluster that went away
+/// stops it, in the probe's words, before any device code.
+#[test]
+fn a_scheduled_database_token_run_probes_before_any_login() {
+    let support::Stack { idp, cluster, env } = support::Stack::start();
+    let path = env.home().join("db.token");
+    let file = format!("file:{}", path.display());
+    let minted = env.run(support::stock::telegraf_db(
+        &["mint", "--browser", "never"],
+        &["--create-database", "--expires-in", "30d", "--store", &file],
+    ));
+    minted.assert_success();
+    let held = std::fs::read_to_string(&path).unwrap();
+    let idle = ["rotate", "--when-remaining", "14d", "--store", &file];
+
+    let before = served(&cluster);
+    let out = env.run(idle);
+    out.assert_success();
+    assert!(out.stderr.contains("nothing to do"), "{out}");
+    assert_eq!(served(&cluster) - before, 1, "one request\n{out}");
+
+    env.run(["logout"]).assert_success();
+    idp.reset_stats();
+    drop(cluster);
+    let out = env.run(idle);
+    out.assert_code(9);
+    assert!(out.stderr.contains("nothing is listening at"), "{out}");
+    assert_eq!(idp.stats()["device_authorization"], 0, "{out}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), held);
+}
+
 /// `POST /__test/activation`: new database tokens start to work this long
 /// after their creation, and the next one made is refused at least once
 /// whatever its age (a delay alone races the client on a loaded machine).
