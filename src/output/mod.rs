@@ -156,8 +156,7 @@ fn cols(s: &str) -> usize {
 /// `cell` escaped ([`crate::text::escape`]), copied into `scratch` only
 /// when something in it needs escaping.
 fn escaped<'c>(cell: &'c str, scratch: &'c mut String) -> &'c str {
-    // Printable ASCII: one comparison a byte (`b - 0x20 < 0x5f`).
-    if cell.bytes().all(|b| b.wrapping_sub(0x20) < 0x5f) {
+    if crate::text::printable_ascii(cell) {
         return cell;
     }
     *scratch = crate::text::escape(cell);
