@@ -112,12 +112,23 @@ pub struct DatabaseToken {
     pub description: String,
     #[serde(default)]
     pub permissions: Vec<Permission>,
-    #[serde(deserialize_with = "crate::text::utc")]
+    #[serde(
+        serialize_with = "crate::text::utc_ser",
+        deserialize_with = "crate::text::utc"
+    )]
     pub created_at: DateTime<Utc>,
     /// None: never expires.
-    #[serde(default, deserialize_with = "crate::text::utc_opt")]
+    #[serde(
+        default,
+        serialize_with = "crate::text::utc_opt_ser",
+        deserialize_with = "crate::text::utc_opt"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "crate::text::utc_opt")]
+    #[serde(
+        default,
+        serialize_with = "crate::text::utc_opt_ser",
+        deserialize_with = "crate::text::utc_opt"
+    )]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

@@ -33,12 +33,23 @@ pub struct ManagementToken {
     pub id: String,
     pub description: String,
     pub token_prefix: String,
-    #[serde(deserialize_with = "crate::text::utc")]
+    #[serde(
+        serialize_with = "crate::text::utc_ser",
+        deserialize_with = "crate::text::utc"
+    )]
     pub created_at: DateTime<Utc>,
     pub created_by: String,
-    #[serde(default, deserialize_with = "crate::text::utc_opt")]
+    #[serde(
+        default,
+        serialize_with = "crate::text::utc_opt_ser",
+        deserialize_with = "crate::text::utc_opt"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "crate::text::utc_opt")]
+    #[serde(
+        default,
+        serialize_with = "crate::text::utc_opt_ser",
+        deserialize_with = "crate::text::utc_opt"
+    )]
     pub revoked_at: Option<DateTime<Utc>>,
     /// A database token's permissions (through `provision`'s database-token
     /// adapter); management tokens have none.
