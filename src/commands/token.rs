@@ -142,11 +142,20 @@ const PEOPLE: [&str; 6] = [
 /// A token's cells under [`COLUMNS`], or under [`PEOPLE`] at `now`.
 fn list_row(t: &DatabaseToken, people: Option<chrono::DateTime<chrono::Utc>>) -> Vec<Cow<'_, str>> {
     use output::lists::{expiry, relative, short_id, status};
+    // Cells borrowed where they can be: the table escapes every cell, and
+    // shows every value whole in a pipe, as `management list` does.
     match people {
-        None => row(t).into_iter().map(Cow::Owned).collect(),
+        None => vec![
+            t.id.as_str().into(),
+            t.description.as_str().into(),
+            permissions_text(&t.permissions).into(),
+            rfc3339(t.created_at).into(),
+            rfc3339_or_dash(t.expires_at).into(),
+            rfc3339_or_dash(t.revoked_at).into(),
+        ],
         Some(now) => vec![
             short_id(&t.id).into(),
-            sanitize(&t.description).into(),
+            t.description.as_str().into(),
             permissions_text(&t.permissions).into(),
             status(t.revoked_at, t.expires_at, now).into(),
             relative(t.created_at, now).into(),
