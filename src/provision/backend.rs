@@ -275,6 +275,16 @@ impl<'a> Backend<'a> {
         again().await
     }
 
+    /// Only a read stands in for the probe: a create or a revocation that
+    /// comes first (a caller that deferred and then had something else to
+    /// send) waits for the probe's verdict.
+    async fn probe_if_deferred(&self) -> Result<(), ClusterError> {
+        if self.probe_deferred.get() {
+            self.probe_once().await?;
+        }
+        Ok(())
+    }
+
     /// The credential for this backend, obtained before anything exists (a
     /// signal just stops): the profile's management token, else the OAuth
     /// session (a device flow with `ui` if needed), else, for influxctl,
@@ -348,6 +358,7 @@ impl TokenApi for Backend<'_> {
         cred: &Credential,
         new: &NewToken<'_>,
     ) -> Result<CreatedToken, ClusterError> {
+        self.probe_if_deferred().await?;
         on_api!(&self.api, t => TokenApi::create(t, cred, new).await)
     }
     async fn get(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
@@ -375,6 +386,7 @@ impl TokenApi for Backend<'_> {
         on_api!(&self.api, t => TokenApi::list(t, cred).await)
     }
     async fn revoke(&self, cred: &Credential, id: &str) -> Result<ManagementToken, ClusterError> {
+        self.probe_if_deferred().await?;
         on_api!(&self.api, t => TokenApi::revoke(t, cred, id).await)
     }
     fn kind(&self) -> TokenKind {
@@ -404,5 +416,79 @@ impl TokenApi for Backend<'_> {
             Api::Influxctl(t) => TokenApi::accepted(t, created).await,
             Api::Database(t) => TokenApi::accepted(t, created).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::NewToken;
+
+    /// A backend for a profile whose cluster is a loopback port nothing
+    /// listens on, with a management token (no login).
+    fn with_backend(test: impl AsyncFnOnce(&Backend<'_>)) {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[profile]]\nname = \"default\"\nhost = \"127.0.0.1\"\nport = {port}\n[profile.tls]\ndisable = true\n"
+            ),
+        )
+        .unwrap();
+        let home = dir.path().to_str().unwrap();
+        let config = path.to_str().unwrap();
+        let env = crate::env::Env::from_pairs([
+            ("HOME", home),
+            ("INFLUX_BOOTSTRAP_CONFIG", config),
+            ("INFLUX_BOOTSTRAP_MGMT_TOKEN", "M.V1.test"),
+        ]);
+        let cfg = crate::settings::resolve(&env, &Default::default()).unwrap();
+        let printer = crate::printer::Printer::new(&env, true);
+        let http = HttpClient::new(&cfg.profile, cfg.timeout.value, &printer).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let b = Backend::choose(&cfg, &http, Want::Management, false)
+                .await
+                .unwrap();
+            test(&b).await
+        });
+    }
+
+    /// Only a read stands in for a deferred probe: a create (or a
+    /// revocation) sent first waits for the probe, whose verdict ends it.
+    #[test]
+    fn a_deferred_probe_runs_before_anything_but_a_read() {
+        let cred = crate::provision::management_credential(&Secret::new("M.V1.test"));
+        with_backend(async |b| {
+            assert!(b.defer_probe(true));
+            let new = NewToken {
+                description: "x",
+                expires_at: None,
+                idempotency_key: "k",
+            };
+            let e = b.create(&cred, &new).await.unwrap_err();
+            assert!(matches!(e, ClusterError::Probe(_)), "{e:?}");
+        });
+        with_backend(async |b| {
+            assert!(b.defer_probe(true));
+            let e = b.revoke(&cred, "id").await.unwrap_err();
+            assert!(matches!(e, ClusterError::Probe(_)), "{e:?}");
+        });
+        // A read stands in: tried once; no answer runs the probe after all.
+        with_backend(async |b| {
+            assert!(b.defer_probe(true));
+            let e = b.get(&cred, "id").await.unwrap_err();
+            assert!(matches!(e, ClusterError::Probe(_)), "{e:?}");
+        });
+        with_backend(async |b| assert!(!b.defer_probe(false)));
     }
 }
