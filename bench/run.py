@@ -29,6 +29,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -391,7 +392,50 @@ def diff_counts(after, before):
     return {k: after.get(k, 0) - before.get(k, 0) for k in keys if after.get(k, 0) != before.get(k, 0)}
 
 
-def run_pipeline(impl, ctx):
+# The keep-warm variant of the compare run: a GET every WARM_EVERY s to a
+# test route of the IdP (`/__test/stats`: not in its counters) and of the
+# cluster (`/__test/activation`: test routes sit outside its request counting,
+# and no database), each on a new connection as a client's would be.
+WARM_EVERY = 0.05
+WARM_ROUTES = ("/__test/stats", "/__test/activation")
+
+
+class KeepWarm:
+    """A thread keeping the IdP and the cluster from going idle (this machine
+    charges the first request after ~1 s idle: see machine_penalty)."""
+
+    def __init__(self, issuer, cluster):
+        self.urls = [issuer + WARM_ROUTES[0], cluster + WARM_ROUTES[1]]
+        self.done = threading.Event()
+        self.pings = 0
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def ping(self):
+        for url in self.urls:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    r.read()
+                self.pings += 1
+            except OSError:
+                pass
+
+    def loop(self):
+        while not self.done.wait(WARM_EVERY):
+            self.ping()
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+
+
+def run_pipeline(impl, ctx, keep_warm=False):
+    """One pipeline run of `impl`, approved as soon as the code appears. With
+    `keep_warm`, a KeepWarm thread pings the IdP and the cluster during the
+    run (routes that count in neither's stats nor in server_ms)."""
     run_dir = tempfile.mkdtemp(dir=WORK, prefix=f"{impl}-")
     os.makedirs(os.path.join(run_dir, "home"))
     env = {"PATH": os.environ["PATH"], "HOME": os.path.join(run_dir, "home"), "LANG": "C.UTF-8",
@@ -404,12 +448,15 @@ def run_pipeline(impl, ctx):
     cl_before = cluster_stats(ctx["cluster"])
     ctx["idp_log"].lines()
     ctx["cluster_log"].lines()
+    warm = KeepWarm(ctx["issuer"], ctx["cluster"]).start() if keep_warm else None
     step_ms = []
     stderr = open(os.path.join(run_dir, "stderr"), "wb")
     outputs = []
     t0 = time.perf_counter()
     t_code = t_approved = None
     rss_kib = 0
+    cpu_ms = 0.0
+    cpu_time_ms = 0.0
     for i, cmd in enumerate(steps):
         cwd = PEER_NODE_DIR if impl == "node" else run_dir
         ts = time.perf_counter()
@@ -431,16 +478,21 @@ def run_pipeline(impl, ctx):
             outputs.append(first + rest)
         else:
             outputs.append(p.stdout.read())
-        # The peak RSS of the process (and of what it waited for: curl and
-        # jq under the bash peer), from /usr/bin/time.
-        rc = p.wait()
+        # The peak RSS and CPU time of the process (and of what it waited
+        # for: curl and jq under the bash peer), from /usr/bin/time and wait4.
+        rc, cpu = wait_cpu_ms(p)
+        cpu_ms += cpu
         if rc == 0:
-            rss_kib = max(rss_kib, read_rss(rss_file))
+            rss, cpu_coarse = read_time(rss_file)
+            rss_kib = max(rss_kib, rss)
+            cpu_time_ms += cpu_coarse or 0
         if rc != 0:
             raise RuntimeError(f"{impl}: {' '.join(cmd[:3])} exited {rc}; stderr:\n"
                                + open(stderr.name, errors="replace").read()[-1500:])
         step_ms.append((time.perf_counter() - ts) * 1000)
     t1 = time.perf_counter()
+    if warm:
+        warm.stop()
     idp = http_json("GET", f"{ctx['issuer']}/__test/stats")[1]
     cl_after = cluster_stats(ctx["cluster"])
     idp_ms, cluster_ms = server_ms(ctx["idp_log"].lines(), ctx["cluster_log"].lines())
@@ -453,6 +505,12 @@ def run_pipeline(impl, ctx):
         "impl": impl,
         "wall_ms": wall,
         "rss_kib": rss_kib,
+        # user + sys of the client (and what it waited for), wait4 of
+        # /usr/bin/time (us); and as /usr/bin/time %U + %S prints it (10 ms steps)
+        "client_cpu_ms": cpu_ms,
+        "client_cpu_time_ms": cpu_time_ms,
+        "kept_warm": bool(keep_warm),
+        "warm_pings": warm.pings if warm else 0,
         "polls": polls,
         "slow_down": idp["slow_down"],
         "overhead_ms": wall - polls * INTERVAL * 1000,
@@ -1113,18 +1171,36 @@ COMPARE_END = "<!-- compare: end -->"
 
 
 def with_time(cmd):
-    """`cmd` under /usr/bin/time, which writes its peak RSS (KiB) to a file:
-    (the command, the file). The RSS a child of this driver reports itself
-    (wait4) counts this Python process's pages from before the exec."""
+    """`cmd` under /usr/bin/time, which writes its peak RSS (KiB) and user and
+    system seconds to a file: (the command, the file). The RSS a child of this
+    driver reports itself (wait4) counts this Python process's pages from
+    before the exec."""
     out = os.path.join(WORK, f"rss-{uuid.uuid4().hex}")
-    return ["/usr/bin/time", "-f", "%M", "-o", out] + cmd, out
+    return ["/usr/bin/time", "-f", "%M %U %S", "-o", out] + cmd, out
+
+
+def read_time(path):
+    """(peak RSS in KiB, user + system ms at /usr/bin/time's 10 ms resolution)."""
+    with open(path) as f:
+        fields = f.read().strip().splitlines()[-1].split()
+    os.unlink(path)
+    cpu = sum(float(x) for x in fields[1:3]) * 1000 if len(fields) >= 3 else None
+    return int(fields[0]), cpu
 
 
 def read_rss(path):
-    with open(path) as f:
-        rss = int(f.read().strip().splitlines()[-1])
-    os.unlink(path)
-    return rss
+    return read_time(path)[0]
+
+
+def wait_cpu_ms(p):
+    """Wait for Popen `p` (a command under /usr/bin/time): its exit status and
+    the user + system ms of /usr/bin/time and everything it waited for (the
+    command, and what the command waited for: curl and jq under the bash
+    peer), from wait4, to the microsecond. Includes /usr/bin/time's own start,
+    about the same for every command (`time_floor_cpu_ms` of the compare run)."""
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, (ru.ru_utime + ru.ru_stime) * 1000
 
 
 def timed(cmd, env, cwd=ROOT):
@@ -1234,7 +1310,9 @@ def compare_noop(stack, rounds):
 
 def compare_mint(stack, rounds):
     """`mint` (management token, database token) with a device-flow login,
-    before and after, beside the bash + curl peer: overhead, requests, peak RSS."""
+    before and after, beside the bash + curl peer: overhead, requests, peak
+    RSS, client CPU; each also with the servers kept warm (IMPL+warm), all
+    interleaved."""
     ctx = {"issuer": stack["STACK_ISSUER"], "cluster": stack["STACK_CLUSTER_URL"],
            "profile": stack["INFLUX_BOOTSTRAP_CONFIG"],
            "idp_log": LogTail(stack["STACK_IDP_LOG"]),
@@ -1243,12 +1321,79 @@ def compare_mint(stack, rounds):
     impls = ["before-ours-mint", "ours-mint", "before-ours-dbmint", "ours-dbmint", "curl"]
     for impl in impls:
         run_pipeline(impl, ctx)
-    res = {impl: [] for impl in impls}
+    variants = [(impl, warm) for impl in impls for warm in (False, True)]
+    res = {impl + ("+warm" if warm else ""): [] for impl, warm in variants}
     for i in range(rounds):
-        for impl in impls[i % len(impls):] + impls[:i % len(impls)]:
-            res[impl].append(run_pipeline(impl, ctx))
+        for impl, warm in variants[i % len(variants):] + variants[:i % len(variants)]:
+            res[impl + ("+warm" if warm else "")].append(run_pipeline(impl, ctx, keep_warm=warm))
         log(f"compare: mint round {i + 1}/{rounds}")
     return res
+
+
+IDLE_S = 1.05
+
+
+def machine_penalty(stack, rounds):
+    """What this machine charges the first activity after IDLE_S of idle: per
+    probe, `rounds` times a sleep of IDLE_S then one timed call ("idle"), then
+    three back to back ("warm"), in ms; the probes' order rotates per round. The probes stay light on the driver's
+    side (a raw socket, posix_spawn: urllib's own first call after idle costs
+    tens of ms here): the IdP's discovery document (its counters are reset
+    before each pipeline run), the cluster's `/__test/stats` (test routes are
+    not counted), spawning /bin/true, and the IdP then the cluster in a row
+    (what a `mint` does after its wait). Also the CPU ms wait4 reports for
+    `/usr/bin/time /bin/true`: the floor of every client CPU figure."""
+    def get(url):
+        u = urllib.parse.urlsplit(url)
+        req = f"GET {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\nConnection: close\r\n\r\n".encode()
+
+        def call():
+            with socket.create_connection((u.hostname, u.port), timeout=30) as s:
+                s.sendall(req)
+                head = s.recv(65536)
+                while s.recv(65536):
+                    pass
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"GET {url}: {head[:40]!r}")
+        return call
+
+    def spawn():
+        pid = os.posix_spawn("/bin/true", ["/bin/true"], {})
+        os.waitpid(pid, 0)
+
+    def ms(call):
+        t = time.perf_counter()
+        call()
+        return (time.perf_counter() - t) * 1000
+
+    idp = get(f"{stack['STACK_ISSUER']}/.well-known/openid-configuration")
+    cluster = get(f"{stack['STACK_CLUSTER_URL']}/__test/stats")
+    parts = []  # (d): ms of its IdP and cluster calls
+
+    def idp_then_cluster():
+        parts.append((ms(idp), ms(cluster)))
+
+    probes = [("idp_discovery", idp), ("cluster_stats", cluster), ("spawn_true", spawn),
+              ("idp_then_cluster", idp_then_cluster)]
+    out = {name: {"warm": [], "idle": []} for name, _ in probes}
+    out["idp_then_cluster"]["idle_parts"] = []
+    for i in range(rounds):
+        for name, call in probes[i % len(probes):] + probes[:i % len(probes)]:
+            time.sleep(IDLE_S)
+            out[name]["idle"].append(ms(call))
+            if name == "idp_then_cluster":
+                out[name]["idle_parts"].append(parts[-1])
+            out[name]["warm"] += [ms(call) for _ in range(3)]
+    floor = []
+    for _ in range(rounds):
+        cmd, path = with_time(["/bin/true"])
+        floor.append(wait_cpu_ms(subprocess.Popen(cmd))[1])
+        read_time(path)
+    out["time_floor_cpu_ms"] = floor
+    out["idle_s"] = IDLE_S
+    log("compare: this machine after idle: " + ", ".join(
+        f"{name} {median(out[name]['warm']):.1f} -> {median(out[name]['idle']):.1f} ms" for name, _ in probes))
+    return out
 
 
 def compare(before_bin):
@@ -1264,13 +1409,14 @@ def compare(before_bin):
     rounds = 5 if QUICK else 15
     stack = start_stack()
     noop = compare_noop(stack, rounds)
+    penalty = machine_penalty(stack, 10 if QUICK else 15)
     mint = compare_mint(stack, 3 if QUICK else RUNS)
     lists = compare_lists(harness_login(stack["STACK_ISSUER"]), rounds)
     load_end = other_load()
     res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "before": BEFORE_BIN, "commit": sh("git rev-parse --short HEAD"),
            "dirty": bool(sh("git status --porcelain --untracked-files=no")),
-           "load": [load_start, load_end], "noop": noop, "mint": mint, "lists": lists,
+           "load": [load_start, load_end], "noop": noop, "mint": mint, "lists": lists, "penalty": penalty,
            "seconds": time.time() - started, "rounds": rounds, "quick": QUICK, "scale": SCALE_N}
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "compare.json"), "w") as f:
@@ -1306,20 +1452,47 @@ def write_compare(res):
           f"reference cluster `/__test/stats`; after: {', '.join(f'`{k}` {v}' for k, v in f[-1][3].items())} |")
         a(f"| `{verb}`, nothing to do: peak RSS | | {mib([x[1] for x in b])} | {mib([x[1] for x in f])} | /usr/bin/time %M |")
     m = res["mint"]
+    pen = res.get("penalty")
+    oh = lambda rs: median([r["overhead_ms"] for r in rs])
+    has_cpu = lambda *rss: all(rs and all("client_cpu_ms" in r for r in rs) for rs in rss)
+    cpu = lambda rs: f"{median([r['client_cpu_ms'] for r in rs]):.1f} ms"
+    cpu_how = ("user + sys of the client and what it waited for (wait4 of /usr/bin/time, which adds "
+               + (f"{median(pen['time_floor_cpu_ms']):.1f} ms around /bin/true" if pen else "its own")
+               + f"), median of {len(m['curl'])}")
+    warm_how = (f"interleaved with the rows above; a GET every {WARM_EVERY * 1000:.0f} ms to the IdP's `{WARM_ROUTES[0]}` "
+                f"and the cluster's `{WARM_ROUTES[1]}` (counted nowhere) during the run")
+    said = set()
+
+    def once(text):
+        """`text` the first time, then a pointer to it."""
+        if text in said:
+            return "as for `mint --store file:`"
+        said.add(text)
+        return text
+
     for label, impl, target in (("`mint --store file:` (management token)", "ours-mint", "≤ 20 ms"),
                                 ("`mint --write-database` (database token)", "ours-dbmint", "≤ 22 ms")):
         b, f = m["before-" + impl], m[impl]
-        oh = lambda rs: median([r["overhead_ms"] for r in rs])
         tot = lambda rs: rs[-1]["requests"]["discovery"] + rs[-1]["requests"]["device_authorization"] + \
             rs[-1]["requests"]["token_polls"] + rs[-1]["requests"]["jwks"] + rs[-1]["requests"]["create"] + \
             rs[-1]["requests"]["verify"] + rs[-1]["requests"]["cluster_other"]
         a(f"| {label}: overhead | {target} | {oh(b):.0f} ms | **{oh(f):.0f} ms** | wall − polls × 1 s, median of {len(f)} |")
+        if m.get(f"before-{impl}+warm") and m.get(f"{impl}+warm"):
+            a(f"| {label}: overhead, servers kept warm | | {oh(m[f'before-{impl}+warm']):.0f} ms | "
+              f"{oh(m[f'{impl}+warm']):.0f} ms | {once(warm_how)} |")
         a(f"| {label}: requests | | {tot(b)} | {tot(f)} | IdP + cluster stats |")
         a(f"| {label}: peak RSS | ≤ 9 MiB | {rss_cell(b)} MiB | **{rss_cell(f)} MiB** | /usr/bin/time %M |")
+        if has_cpu(b, f):
+            a(f"| {label}: client CPU | | {cpu(b)} | {cpu(f)} | {once(cpu_how)} |")
     c = m["curl"]
-    a(f"| peer: bash + curl + jq, same pipeline | | | {median([r['overhead_ms'] for r in c]):.0f} ms, "
+    peer = "peer: bash + curl + jq, same pipeline"
+    a(f"| {peer} | | | {oh(c):.0f} ms, "
       f"{c[-1]['requests']['discovery'] + c[-1]['requests']['device_authorization'] + c[-1]['requests']['token_polls'] + c[-1]['requests']['create']} requests, "
       f"{rss_cell(c)} MiB | overhead, requests, peak RSS (bash and what it waited for) |")
+    if m.get("curl+warm"):
+        a(f"| {peer}: overhead, servers kept warm | | | {oh(m['curl+warm']):.0f} ms | {once(warm_how)} |")
+    if has_cpu(c):
+        a(f"| {peer}: client CPU | | | {cpu(c)} | bash, curl and jq it waited for; {once(cpu_how)} |")
     for row in res["lists"]:
         r = row["res"]
         curl = median([x[0] for x in r["curl"]])
@@ -1334,6 +1507,41 @@ def write_compare(res):
       f"{scale:,} management and {scale:,} database tokens; curl gets the same token from a header file. "
       "The no-op: a management token minted with 30 days left, `file:` store, each binary its own HOME and "
       "state directory. `mint`: device-flow login approved at once (IdP interval 1 s), fresh session cache.")
+    if pen:
+        a("")
+        a(f"### This machine: the first request after {pen['idle_s']} s idle")
+        a("")
+        a(f"| median of {len(pen['spawn_true']['idle'])} | warm | after {pen['idle_s']} s idle | penalty |")
+        a("| --- | ---: | ---: | ---: |")
+        cost = {}
+        for key, what in (("idp_discovery", "(a) IdP `GET /.well-known/openid-configuration`"),
+                          ("cluster_stats", "(b) cluster `GET /__test/stats`"),
+                          ("spawn_true", "(c) spawn `/bin/true`"),
+                          ("idp_then_cluster", "(d) (a) then (b), as `mint` after its wait")):
+            if key not in pen:
+                continue
+            w, i = median(pen[key]["warm"]), median(pen[key]["idle"])
+            cost[key] = i - w
+            a(f"| {what} | {w:.1f} ms | {i:.1f} ms | {i - w:.1f} ms |")
+        a("")
+        d = "row (d)" if "idp_then_cluster" in cost else "(a) + (b)"
+        paid = cost.get("idp_then_cluster", cost["idp_discovery"] + cost["cluster_stats"])
+        kept = ""
+        if m.get("ours-mint+warm") and m.get("curl+warm"):
+            kept = (f" and its \"servers kept warm\" row, which removes part of the penalty, not all "
+                    f"({oh(m['ours-mint']) - oh(m['ours-mint+warm']):.0f} ms off `mint` (after), "
+                    f"{oh(c) - oh(m['curl+warm']):.0f} ms off the peer)")
+            if has_cpu(c, m["curl+warm"]):
+                kept += (f"; the pings also take {median([r['client_cpu_ms'] for r in c]) - median([r['client_cpu_ms'] for r in m['curl+warm']]):.0f} ms "
+                         "off the peer's client CPU, so the effect is the machine's, not only the servers'")
+        a("This machine (a Firecracker VM) charges the first activity of a process after about a second idle "
+          f"(warm: three calls back to back; after idle: the first call after a {pen['idle_s']} s sleep of the driver, "
+          "which uses a raw socket and posix_spawn to keep its own share small). The device flow sleeps 1 s by protocol, "
+          "so every run, ours and the peer's, pays it after the wait: the client waking, the IdP's `/token`, the "
+          f"cluster's first request — {d}, {paid:.0f} ms. A client's own share of an overhead row "
+          + (f"lies roughly between overhead − {paid:.0f} ms{kept}." if kept else f"is roughly overhead − {paid:.0f} ms.")
+          + " Client CPU waits on no server: compare it across machines, "
+          "knowing it too grows on a cold machine.")
     a(COMPARE_END)
     replace_section(COMPARE_BEGIN, COMPARE_END, "\n".join(L), "## 1. Pipeline overhead")
     log("wrote the compare section of bench/RESULTS.md")
