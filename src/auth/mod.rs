@@ -49,6 +49,9 @@ pub struct Acquired {
     pub how: Obtained,
     /// Where the session is cached (none for a workload's token).
     pub path: Option<PathBuf>,
+    /// A new login's session, still being written there
+    /// ([`cache::Cache::store_beside`]).
+    pub saving: Option<cache::Saving>,
 }
 
 /// What to do when the provider refuses the saved session's refresh token.
@@ -191,7 +194,7 @@ impl<'a> Auth<'a> {
         }
         // Hold the lock across read-refresh-write so a concurrent process
         // cannot refresh with the same (rotating) refresh token.
-        let _lock = match self.cache.try_lock(&self.key)? {
+        let lock = match self.cache.try_lock(&self.key)? {
             cache::Locking::Held(lock) => lock,
             cache::Locking::Busy(pending) => {
                 ui.waiting_for_other_process();
@@ -208,6 +211,7 @@ impl<'a> Auth<'a> {
                         session: s,
                         how: Obtained::Cached,
                         path,
+                        saving: None,
                     });
                 }
                 if let Some(rt) = s.refresh_token.clone() {
@@ -229,11 +233,14 @@ impl<'a> Auth<'a> {
             }
         }
         let session = self.device_flow(ui).await?;
-        let path = Some(self.cache.store(&session)?);
+        // Written beside what comes next (the lock held until then); the
+        // caller waits for it where it must ([`Acquired::saving`]).
+        let saving = self.cache.store_beside(session.clone(), lock);
         Ok(Acquired {
             session,
             how: Obtained::DeviceFlow,
-            path,
+            path: Some(self.cache.path(&self.key)),
+            saving: Some(saving),
         })
     }
 
@@ -269,6 +276,7 @@ impl<'a> Auth<'a> {
                     session,
                     how: Obtained::Refreshed,
                     path,
+                    saving: None,
                 }))
             }
             RefreshOutcome::Rejected(error) => {
@@ -336,6 +344,7 @@ impl<'a> Auth<'a> {
             },
             how: Obtained::ClientCredentials,
             path: None,
+            saving: None,
         })
     }
 

@@ -12,6 +12,10 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     let json = args.format.format == Format::Json;
     let mut ui = ctx.prompt(&args.device, json);
     let acq = auth.session(args.force, true, &mut ui).await?;
+    // `login` is done when the session is saved: a failure is its error.
+    if let Some(saving) = &acq.saving {
+        saving.wait()?;
+    }
     ui.authorized(&cfg.profile.name.value, &acq);
     drop(ui);
     let s = &acq.session;

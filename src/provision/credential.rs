@@ -16,6 +16,10 @@ pub struct Session<'a> {
     pub http: &'a HttpClient,
     pub cred: Credential,
     auth: Option<Auth<'a>>,
+    /// A new login's session being written to the cache beside the cluster
+    /// calls (issue 21); waited for before the cache is touched again and
+    /// when the session is dropped.
+    saving: Option<crate::auth::cache::Saving>,
     printer: Printer,
     /// The documented API's path form the pre-flight found (or the backend
     /// knew): every [`Session::documented`] client starts from it.
@@ -31,6 +35,7 @@ impl<'a> Session<'a> {
             http,
             cred,
             auth: None,
+            saving: None,
             printer: http.printer().clone(),
             documented_form: None,
         }
@@ -61,7 +66,7 @@ pub(super) async fn session<'a>(
     ui: &mut dyn LoginUi,
     auth: Auth<'a>,
 ) -> anyhow::Result<Session<'a>> {
-    let acq = auth.session(false, true, ui).await?;
+    let mut acq = auth.session(false, true, ui).await?;
     // Whoever approved is named before anything is created with their session.
     match acq.how {
         crate::auth::Obtained::DeviceFlow => {
@@ -84,6 +89,7 @@ pub(super) async fn session<'a>(
             },
         },
         auth: Some(auth),
+        saving: acq.saving.take(),
         printer: http.printer().clone(),
         documented_form: None,
     })
@@ -112,6 +118,9 @@ impl Session<'_> {
             Some(ClusterError::Unauthorized { .. })
         );
         if let (true, Some(auth)) = (unauthorized, &self.auth) {
+            if let Some(saving) = &self.saving {
+                saving.settle();
+            }
             match auth.cache().remove(auth.key()) {
                 Ok(_) => tracing::info!("dropped the cached session after HTTP 401"),
                 Err(err) => self
