@@ -234,6 +234,18 @@ pub fn utc_opt_ser<S: serde::Serializer>(
     }
 }
 
+/// `#[serde(with = "crate::text::utc_serde")]`: an instant written by
+/// [`utc_ser`] and read by [`utc`].
+pub mod utc_serde {
+    pub use super::{utc as deserialize, utc_ser as serialize};
+}
+
+/// `#[serde(default, with = "crate::text::utc_opt_serde")]`: an optional
+/// instant written by [`utc_opt_ser`] and read by [`utc_opt`].
+pub mod utc_opt_serde {
+    pub use super::{utc_opt as deserialize, utc_opt_ser as serialize};
+}
+
 /// An instant as servers send it, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read
 /// without chrono's general parser (a list of 10,000 tokens has 30,000;
 /// parsing them was a sixth of the time); anything else — an offset, a

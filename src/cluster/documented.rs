@@ -112,23 +112,12 @@ pub struct DatabaseToken {
     pub description: String,
     #[serde(default)]
     pub permissions: Vec<Permission>,
-    #[serde(
-        serialize_with = "crate::text::utc_ser",
-        deserialize_with = "crate::text::utc"
-    )]
+    #[serde(with = "crate::text::utc_serde")]
     pub created_at: DateTime<Utc>,
     /// None: never expires.
-    #[serde(
-        default,
-        serialize_with = "crate::text::utc_opt_ser",
-        deserialize_with = "crate::text::utc_opt"
-    )]
+    #[serde(default, with = "crate::text::utc_opt_serde")]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        serialize_with = "crate::text::utc_opt_ser",
-        deserialize_with = "crate::text::utc_opt"
-    )]
+    #[serde(default, with = "crate::text::utc_opt_serde")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

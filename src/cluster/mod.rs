@@ -33,23 +33,12 @@ pub struct ManagementToken {
     pub id: String,
     pub description: String,
     pub token_prefix: String,
-    #[serde(
-        serialize_with = "crate::text::utc_ser",
-        deserialize_with = "crate::text::utc"
-    )]
+    #[serde(with = "crate::text::utc_serde")]
     pub created_at: DateTime<Utc>,
     pub created_by: String,
-    #[serde(
-        default,
-        serialize_with = "crate::text::utc_opt_ser",
-        deserialize_with = "crate::text::utc_opt"
-    )]
+    #[serde(default, with = "crate::text::utc_opt_serde")]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        serialize_with = "crate::text::utc_opt_ser",
-        deserialize_with = "crate::text::utc_opt"
-    )]
+    #[serde(default, with = "crate::text::utc_opt_serde")]
     pub revoked_at: Option<DateTime<Utc>>,
     /// A database token's permissions (through `provision`'s database-token
     /// adapter); management tokens have none.
