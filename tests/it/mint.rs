@@ -598,3 +598,35 @@ fn env_file_of_another_user_becomes_ours() {
     assert!(text.starts_with("A=1\nINFLUX_MGMT_TOKEN=M.V1."), "{text:?}");
     assert_eq!(s.tokens().len(), 1);
 }
+
+/// Issue 21: a `mint` that logs a person in writes the session beside its
+/// create; when it exits, the session is in the cache (0600), so the next
+/// command uses it without asking anyone to log in again.
+#[test]
+fn a_device_flow_mint_leaves_the_session_for_the_next_command() {
+    let (idp, cluster, env) =
+        support::Stack::configured(Idp::builder().interval(1).start()).parts();
+    let store = format!("file:{}", env.home().join("token").display());
+    let mut run = env.spawn([
+        "mint",
+        "--format",
+        "json",
+        "--browser",
+        "never",
+        "--description",
+        "beside",
+        "--store",
+        &store,
+    ]);
+    let ev = run.next_stdout_json(support::DEFAULT_TIMEOUT);
+    assert_eq!(ev["event"], "device_code", "{ev}");
+    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
+    run.wait_output().assert_success();
+    let session = support::session_file(&env);
+    #[cfg(unix)]
+    assert_eq!(mode(&session), 0o600);
+
+    env.run(["management", "list"]).assert_success();
+    assert_eq!(idp.stat("device_authorization"), 1);
+    assert_eq!(cluster.token_count(), 1);
+}
