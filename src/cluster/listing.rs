@@ -22,11 +22,13 @@ pub enum Listing<'a, T> {
 impl<'a, T: DeserializeOwned> Listing<'a, T> {
     /// Every item of `resp` (a JSON array) checked against `T` and sorted
     /// by `key` (stable); `seen` is shown each item on the way (a table
-    /// measures its columns: one parse fewer). A body that is not an array
-    /// of `T` is the same error a whole parse gives.
+    /// measures its columns: one parse fewer). `key` takes the parsed item,
+    /// which is dropped then anyway: it may move a field into the key
+    /// instead of copying it. A body that is not an array of `T` is the
+    /// same error a whole parse gives.
     pub fn sorted<K: Ord>(
         resp: &'a Response,
-        key: impl Fn(&T) -> K,
+        key: impl Fn(T) -> K,
         mut seen: impl FnMut(&T),
     ) -> Result<Listing<'a, T>, ClusterError> {
         let raw: Vec<&'a RawValue> =
@@ -36,7 +38,7 @@ impl<'a, T: DeserializeOwned> Listing<'a, T> {
             let t: T = serde_json::from_str(item.get())
                 .map_err(|e| not_the_api(resp, item_error(n, e)))?;
             seen(&t);
-            keyed.push((key(&t), item));
+            keyed.push((key(t), item));
         }
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(Listing::Raw(
@@ -122,8 +124,7 @@ mod tests {
         );
         let r = resp(&body);
         let whole: Vec<ManagementToken> = serde_json::from_str(&body).unwrap();
-        let l = Listing::<ManagementToken>::sorted(&r, |t| (t.created_at, t.id.clone()), |_| ())
-            .unwrap();
+        let l = Listing::<ManagementToken>::sorted(&r, |t| (t.created_at, t.id), |_| ()).unwrap();
         let mut seen = Vec::new();
         l.for_each(|t| {
             seen.push(t.clone());
@@ -145,13 +146,13 @@ mod tests {
         ];
         for (body, want) in cases {
             let r = resp(body);
-            let e = Listing::<ManagementToken>::sorted(&r, |t| t.id.clone(), |_| ())
+            let e = Listing::<ManagementToken>::sorted(&r, |t| t.id, |_| ())
                 .err()
                 .unwrap_or_else(|| panic!("{body} parsed"));
             assert!(e.to_string().contains(want), "{body}: {e}");
         }
         let empty = resp("[]");
-        let l = Listing::<ManagementToken>::sorted(&empty, |t| t.id.clone(), |_| ()).unwrap();
+        let l = Listing::<ManagementToken>::sorted(&empty, |t| t.id, |_| ()).unwrap();
         assert!(l.is_empty());
     }
 }

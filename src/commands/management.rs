@@ -68,17 +68,16 @@ enum Order {
     Id,
 }
 
-fn order(t: &ManagementToken, key: SortKey) -> (Order, Box<str>) {
+fn order(t: &ManagementToken, key: SortKey) -> Order {
     let at = |t: Option<chrono::DateTime<chrono::Utc>>| Order::At(t.is_none(), t);
-    let by = match key {
+    match key {
         SortKey::Created => at(Some(t.created_at)),
         SortKey::Id => Order::Id,
         SortKey::Description => Order::Text(t.description.to_lowercase()),
         SortKey::Prefix => Order::Text(t.token_prefix.clone()),
         SortKey::Expires => at(t.expires_at),
         SortKey::Revoked => at(t.revoked_at),
-    };
-    (by, t.id.as_str().into())
+    }
 }
 
 pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
@@ -100,15 +99,17 @@ pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
         }
     };
     // Over our API the answer is read item by item (10,000 tokens: issue 21).
-    let by = |t: &ManagementToken| order(t, args.sort);
+    // Ties by id; the read item's id moves into its key.
     let resp;
     let tokens = match backend.list_response(&s.cred).await {
         Some(r) => {
             resp = r.map_err(|e| s.on_error(e))?;
+            let by = |t: ManagementToken| (order(&t, args.sort), t.id);
             Listing::sorted(&resp, by, measure).map_err(|e| s.on_error(e))?
         }
         None => {
             let all = backend.list(&s.cred).await.map_err(|e| s.on_error(e))?;
+            let by = |t: &ManagementToken| (order(t, args.sort), t.id.clone());
             Listing::parsed(all, by, measure)
         }
     };

@@ -115,7 +115,7 @@ pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
         .list_tokens_response(&s.cred)
         .await
         .map_err(|e| s.on_error(e))?;
-    let by = |t: &DatabaseToken| (t.created_at, Box::<str>::from(t.id.as_str()));
+    let by = |t: DatabaseToken| (t.created_at, t.id);
     let measure = |t: &DatabaseToken| {
         if !json {
             table.measure(&list_row(t, people));
