@@ -51,16 +51,25 @@ pub struct Backend<'a> {
     cfg: &'a Config,
     http: &'a HttpClient,
     api: Api<'a>,
-    /// The pre-flight probe ran (it runs at most once per command).
-    probed: Cell<bool>,
+    /// Where the pre-flight probe stands (it runs at most once per command).
+    probe: Cell<Probe>,
     /// What the readiness check of a management token this run made read
     /// back, with the token's own credential: the verify that follows the
     /// stores makes the same read with the same credential, and takes this
     /// answer instead of a second round trip (issue 21). Taken once.
     read_back: RefCell<Option<(Secret, ManagementToken)>>,
-    /// The next read (`list` or `get`) stands in for the probe
+}
+
+/// The pre-flight probe of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// Not run yet: it runs before anything is sent.
+    Due,
+    /// The next read (`list` or `get`) stands in for it
     /// ([`Backend::defer_probe`]).
-    probe_deferred: Cell<bool>,
+    Deferred,
+    /// It ran, or a read answered as it would have.
+    Passed,
 }
 
 // One per command, never moved around: the size difference is harmless.
@@ -107,9 +116,8 @@ impl<'a> Backend<'a> {
             cfg,
             http,
             api,
-            probed: Cell::new(false),
+            probe: Cell::new(Probe::Due),
             read_back: RefCell::new(None),
-            probe_deferred: Cell::new(false),
         })
     }
 
@@ -172,10 +180,10 @@ impl<'a> Backend<'a> {
     }
 
     async fn probe_once(&self) -> Result<(), ProbeError> {
-        if self.probed.get() {
+        if self.probe.get() == Probe::Passed {
             return Ok(());
         }
-        self.probe_deferred.set(false);
+        self.probe.set(Probe::Due);
         let profile = &self.cfg.profile;
         match &self.api {
             Api::Ours(_) => {
@@ -195,7 +203,7 @@ impl<'a> Backend<'a> {
             }
             Api::Influxctl(_) => return Ok(()),
         }
-        self.probed.set(true);
+        self.probe.set(Probe::Passed);
         Ok(())
     }
 
@@ -216,14 +224,17 @@ impl<'a> Backend<'a> {
     ///
     /// Returns whether the probe is deferred.
     pub fn defer_probe(&self, made_here: bool) -> bool {
+        if self.probe.get() == Probe::Passed {
+            return false;
+        }
         let can = made_here
-            && !self.probed.get()
             && match &self.api {
                 Api::Ours(_) => true,
                 Api::Database(t) => t.client.form().is_some(),
                 Api::Influxctl(_) => false,
             };
-        self.probe_deferred.set(can);
+        self.probe
+            .set(if can { Probe::Deferred } else { Probe::Due });
         can
     }
 
@@ -238,9 +249,10 @@ impl<'a> Backend<'a> {
     /// The API for a read that stands in for the probe (one attempt, no
     /// retries), when the probe was deferred; the deferral is used up.
     fn standing_in(&self) -> Option<Api<'a>> {
-        if !self.probe_deferred.replace(false) {
+        if self.probe.get() != Probe::Deferred {
             return None;
         }
+        self.probe.set(Probe::Due);
         match &self.api {
             Api::Ours(c) => Some(Api::Ours(c.once())),
             Api::Database(t) => Some(Api::Database(DatabaseTokens {
@@ -262,11 +274,11 @@ impl<'a> Backend<'a> {
         let documented = matches!(self.api, Api::Database(_));
         match tokio::time::timeout(PROBE_TIMEOUT, first).await {
             Ok(Ok(v)) => {
-                self.probed.set(true);
+                self.probe.set(Probe::Passed);
                 return Ok(v);
             }
             Ok(Err(e)) if probe_would_pass(&e, documented) => {
-                self.probed.set(true);
+                self.probe.set(Probe::Passed);
                 return Err(e);
             }
             Ok(Err(_)) | Err(_) => {}
@@ -279,7 +291,7 @@ impl<'a> Backend<'a> {
     /// comes first (a caller that deferred and then had something else to
     /// send) waits for the probe's verdict.
     async fn probe_if_deferred(&self) -> Result<(), ClusterError> {
-        if self.probe_deferred.get() {
+        if self.probe.get() == Probe::Deferred {
             self.probe_once().await?;
         }
         Ok(())
@@ -306,7 +318,7 @@ impl<'a> Backend<'a> {
                         // A deferred probe stays deferred: the first read
                         // stands in for it (`defer_probe`).
                         Some(t) => {
-                            if !self.probe_deferred.get() {
+                            if self.probe.get() != Probe::Deferred {
                                 self.probe().await?;
                             }
                             super::credential::management_token(self.cfg, self.http, t)
@@ -315,7 +327,8 @@ impl<'a> Backend<'a> {
                             let auth = crate::auth::Auth::new(self.cfg, self.http)?;
                             // ... only where no person can be asked to log
                             // in before the probe's verdict.
-                            if !(self.probe_deferred.get() && auth.needs_no_person()) {
+                            let deferred = self.probe.get() == Probe::Deferred;
+                            if !(deferred && auth.needs_no_person()) {
                                 // The provider's discovery runs beside the
                                 // probe when a login is certain (issue 21);
                                 // the device authorization request still
