@@ -114,6 +114,7 @@ impl Session {
     }
 }
 
+#[derive(Clone)]
 pub struct Cache {
     dir: PathBuf,
     /// Where the warnings about discarded files go.
@@ -394,10 +395,7 @@ impl Cache {
     /// device flow, the file's two fsyncs (about 5 ms) need not come before
     /// the first cluster request (issue 21).
     pub fn store_beside(&self, session: Session, lock: Lock) -> Saving {
-        let cache = Cache {
-            dir: self.dir.clone(),
-            printer: self.printer.clone(),
-        };
+        let cache = self.clone();
         let handle = std::thread::spawn(move || {
             let written = cache.store(&session);
             drop(lock);
