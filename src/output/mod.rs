@@ -103,11 +103,7 @@ impl<'h> Table<'h> {
     /// One row as a line of `out`, after the header line when it is the
     /// first.
     pub fn push_row<S: AsRef<str>>(&mut self, out: &mut String, row: &[S]) {
-        if !self.header_done {
-            self.header_done = true;
-            let header = self.header;
-            self.push_line(out, header);
-        }
+        self.finish(out);
         self.push_line(out, row);
     }
 
@@ -134,7 +130,8 @@ impl<'h> Table<'h> {
         out.push('\n');
     }
 
-    /// The header line alone (a table without rows).
+    /// The header line, unless it was written already: a table without
+    /// rows ends as the header alone.
     pub fn finish(&mut self, out: &mut String) {
         if !self.header_done {
             self.header_done = true;
