@@ -606,22 +606,7 @@ fn env_file_of_another_user_becomes_ours() {
 fn a_device_flow_mint_leaves_the_session_for_the_next_command() {
     let (idp, cluster, env) =
         support::Stack::configured(Idp::builder().interval(1).start()).parts();
-    let store = format!("file:{}", env.home().join("token").display());
-    let mut run = env.spawn([
-        "mint",
-        "--format",
-        "json",
-        "--browser",
-        "never",
-        "--description",
-        "beside",
-        "--store",
-        &store,
-    ]);
-    let ev = run.next_stdout_json(support::DEFAULT_TIMEOUT);
-    assert_eq!(ev["event"], "device_code", "{ev}");
-    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
-    run.wait_output().assert_success();
+    support::mint_logging_in(&idp, &env, |_| {});
     let session = support::session_file(&env);
     #[cfg(unix)]
     assert_eq!(mode(&session), 0o600);

@@ -8,7 +8,7 @@ use crate::support;
 use std::process::Command;
 use support::cluster::Cluster;
 use support::pty::Pty;
-use support::{DEFAULT_TIMEOUT, Idp, Output, ProfileToml, TestEnv};
+use support::{Idp, Output, ProfileToml, TestEnv};
 
 fn width(l: &str) -> usize {
     console::measure_text_width(l)
@@ -407,35 +407,11 @@ fn doctor_refuses_another_users_cache_directory_as_the_commands_do() {
 
 // --- A12: mint's JSON stream has the login's `authorized` event ---------------
 
-/// `mint --format json` into a file store with a device-flow login approved
-/// as soon as the code appears; `at_code` looks at the world at that moment.
-fn mint_logging_in(idp: &Idp, env: &TestEnv, at_code: impl FnOnce(&serde_json::Value)) -> Output {
-    let store = format!("file:{}", env.home().join("mgmt-token").display());
-    let mut run = env.spawn([
-        "mint",
-        "--description",
-        "json events",
-        "--store",
-        &store,
-        "--browser",
-        "never",
-        "--format",
-        "json",
-    ]);
-    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
-    assert_eq!(ev["event"], "device_code", "{ev}");
-    at_code(&ev);
-    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
-    let out = run.wait_output();
-    out.assert_success();
-    out
-}
-
 #[test]
 fn mint_json_emits_the_same_login_events_as_login() {
     let (idp, _cluster, env) =
         support::Stack::configured(Idp::builder().interval(1).start()).parts();
-    let out = mint_logging_in(&idp, &env, |_| {});
+    let out = support::mint_logging_in(&idp, &env, |_| {});
     let events: Vec<serde_json::Value> = out
         .stdout
         .lines()
@@ -457,7 +433,7 @@ fn mint_json_emits_the_same_login_events_as_login() {
 fn mint_discovers_once_and_a_saved_session_not_at_all() {
     let (idp, cluster, env) =
         support::Stack::configured(Idp::builder().interval(1).start()).parts();
-    mint_logging_in(&idp, &env, |_| {
+    support::mint_logging_in(&idp, &env, |_| {
         // The user code is out: the probe passed (it comes first), and the
         // discovery it ran beside is the one the device flow used.
         assert_eq!(cluster.requests("GET /api/v0/management/tokens"), 1);

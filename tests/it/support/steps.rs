@@ -42,6 +42,30 @@ pub fn rotate_of<'a>(stores: &[&'a str]) -> Vec<&'a str> {
     std::iter::once("rotate").chain(flags).collect()
 }
 
+/// `mint --format json` into a file store with a device-flow login approved
+/// as soon as the code appears; `at_code` looks at the world at that moment.
+pub fn mint_logging_in(idp: &Idp, env: &TestEnv, at_code: impl FnOnce(&Value)) -> Output {
+    let store = format!("file:{}", env.home().join("mgmt-token").display());
+    let mut run = env.spawn([
+        "mint",
+        "--description",
+        "json events",
+        "--store",
+        &store,
+        "--browser",
+        "never",
+        "--format",
+        "json",
+    ]);
+    let ev = run.next_stdout_json(DEFAULT_TIMEOUT);
+    assert_eq!(ev["event"], "device_code", "{ev}");
+    at_code(&ev);
+    idp.approve(ev["user_code"].as_str().unwrap(), "admin");
+    let out = run.wait_output();
+    out.assert_success();
+    out
+}
+
 /// Spawns `mint --format json` with `args` and waits for its `device_code`
 /// event: the run is then waiting for approval (RFC 8628 section 3.2).
 pub fn mint_awaiting_approval(env: &TestEnv, args: &[&str]) -> Running {
