@@ -46,7 +46,7 @@ pub async fn run_mint(
     // --if-missing, what can be known before logging in.
     let mut held_id = None;
     if let Some(min) = mp.if_missing {
-        match if_missing(io, &backend, &p, &mp.plan, min).await? {
+        match if_missing(io, &backend, &p, &mp.plan, &here, min).await? {
             Before::Done => return retire(io, &p, &mp.overwrite, None).await,
             Before::Replace => mp.plan.stores = mp.overwrite.clone(),
             Before::Check(id) => {
@@ -130,6 +130,7 @@ async fn if_missing<A: TokenApi>(
     backend: &Backend<'_>,
     p: &Pipeline<'_, A>,
     plan: &Plan,
+    here: &crate::state::ClusterRef,
     min_remaining: Duration,
 ) -> anyhow::Result<Before> {
     let first = plan.stores[0].clone();
@@ -140,9 +141,8 @@ async fn if_missing<A: TokenApi>(
         let Some(tok) = provision::read_first(&plan.stores).await? else {
             return Ok(Before::Mint);
         };
-        let cluster = backend.cluster_ref()?;
         return Ok(
-            match record.filter(|r| r.describes(&tok) && r.cluster == cluster) {
+            match record.filter(|r| r.describes(&tok) && r.cluster == *here) {
                 Some(r) => Before::Check(Some(r.token_id)),
                 None => {
                     io.printer.status(format!(
@@ -156,16 +156,15 @@ async fn if_missing<A: TokenApi>(
     // The stored token is about to be sent: a wrong host or a stock
     // cluster stops here, in plain words and without retries; and it is
     // only ever sent to the cluster it belongs to. A store recorded as
-    // minted on this cluster lets the list stand in for the probe: one
+    // minted on this cluster lets its read stand in for the probe: one
     // request when there is nothing to do (issue 21).
     let cfg = backend.cfg();
-    let here = backend.cluster_ref()?;
     backend
-        .probe_or_defer(record.as_ref().is_some_and(|r| r.cluster == here))
+        .probe_or_defer(record.as_ref().is_some_and(|r| r.cluster == *here))
         .await?;
     let address = provision::profile_address(cfg);
     let bound = |tok: &crate::secret::Secret| {
-        provision::check_bound(first.as_ref(), record.as_ref(), tok, &here, &address)
+        provision::check_bound(first.as_ref(), record.as_ref(), tok, here, &address)
     };
     Ok(
         match provision::held_token(p, &plan.stores, min_remaining, record.as_ref(), bound).await? {

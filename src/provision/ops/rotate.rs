@@ -137,9 +137,9 @@ async fn management_token(
     // A stock cluster (no management-token API) stops here, before the
     // stored token is sent anywhere; and it is only ever sent to the
     // cluster it belongs to. A token recorded as made on this cluster (a
-    // scheduled run's) skips the separate probe: the list below is the
-    // run's one request and stands in for it (issue 21), unless revocations
-    // are due first.
+    // scheduled run's) skips the separate probe: the read of the held token
+    // below is the run's one request and stands in for it (issue 21),
+    // unless revocations are due first.
     let made_here = known.record.as_ref().is_some_and(|r| r.cluster == here);
     backend
         .probe_or_defer(made_here && !provision::has_pending(io.env, &stores)?)
@@ -227,14 +227,13 @@ async fn database_token(
     // A token recorded as made on this cluster: its read below stands in
     // for the probe (one request when nothing is due, issue 21), unless a
     // journal or revocations are handled first.
-    let here = backend.cluster_ref()?;
-    let made_here = known.record.as_ref().is_some_and(|r| r.cluster == here);
+    let cluster = backend.cluster_ref()?;
+    let made_here = known.record.as_ref().is_some_and(|r| r.cluster == cluster);
     let quiet = known.journal.is_none() && !provision::has_pending(io.env, &req.stores)?;
     backend.defer_probe(made_here && quiet);
     let session = backend.credential(ui, io.interrupt).await?;
     let cred = &session.cred;
     let work = async {
-        let cluster = backend.cluster_ref()?;
         let journal = known
             .journal
             .as_ref()
