@@ -83,12 +83,12 @@ fn order(t: &ManagementToken, key: SortKey) -> Order {
 pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
     let (backend, s) = ctx
-        .backend(&cfg, &http, Want::Management, &args.device)
+        .reader(&cfg, &http, Want::Management, &args.device)
         .await?;
     let json = args.format.format == Format::Json;
     // On a terminal: short ids, a status column, relative times from now.
     let people = (!json && output::lists::for_people()).then(chrono::Utc::now);
-    let mut table = output::Table::new(if people.is_some() {
+    let table = output::Table::new(if people.is_some() {
         &output::lists::MANAGEMENT_COLUMNS
     } else {
         &FULL_COLUMNS

@@ -107,6 +107,31 @@ impl Context {
         device: &crate::cli::DeviceArgs,
     ) -> anyhow::Result<(crate::provision::Backend<'a>, crate::provision::Session<'a>)> {
         let backend = crate::provision::Backend::choose(cfg, http, want, true).await?;
+        self.credential(backend, device).await
+    }
+
+    /// [`Context::backend`] for a command that only reads: its first read
+    /// stands in for the pre-flight probe ([`crate::provision::Backend::defer_probe`])
+    /// where no person has to log in first (issue 21: `management list`
+    /// makes one request, not two; a wrong host still ends in the probe's
+    /// words).
+    pub async fn reader<'a>(
+        &self,
+        cfg: &'a crate::settings::Config,
+        http: &'a crate::http::HttpClient,
+        want: crate::provision::Want,
+        device: &crate::cli::DeviceArgs,
+    ) -> anyhow::Result<(crate::provision::Backend<'a>, crate::provision::Session<'a>)> {
+        let backend = crate::provision::Backend::choose(cfg, http, want, true).await?;
+        backend.defer_probe(true);
+        self.credential(backend, device).await
+    }
+
+    async fn credential<'a>(
+        &self,
+        backend: crate::provision::Backend<'a>,
+        device: &crate::cli::DeviceArgs,
+    ) -> anyhow::Result<(crate::provision::Backend<'a>, crate::provision::Session<'a>)> {
         let mut ui = self.prompt(device, false);
         let session = backend.credential(&mut ui, &self.interrupt).await?;
         Ok((backend, session))

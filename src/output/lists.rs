@@ -69,12 +69,11 @@ fn print_json<T: serde::Serialize + serde::de::DeserializeOwned>(
 ) -> std::io::Result<()> {
     printer.data_with(|w| {
         w.write_all(b"[")?;
-        let mut first = true;
-        items.for_each(|t| {
-            if !std::mem::take(&mut first) {
-                w.write_all(b",")?;
+        items.write_each(w, |n, t, buf| {
+            if n > 0 {
+                buf.push(b',');
             }
-            crate::text::json_to_writer(&mut *w, t).map_err(std::io::Error::from)
+            crate::text::json_to_writer(buf, t).map_err(std::io::Error::from)
         })?;
         w.write_all(b"]\n")
     })
@@ -88,20 +87,21 @@ fn print_table<T: serde::de::DeserializeOwned>(
     printer: &crate::printer::Printer,
     mut table: super::Table<'_>,
     items: &Listing<'_, T>,
-    cells: impl for<'t> Fn(&'t T) -> Vec<Cow<'t, str>>,
+    cells: impl for<'t> Fn(&'t T) -> Vec<Cow<'t, str>> + Sync,
 ) -> std::io::Result<()> {
     let width = super::table_width(table.header());
     table.fit(width);
+    let table = &table;
     printer.data_with(|w| {
-        let mut line = String::with_capacity(256);
-        items.for_each(|t| {
-            line.clear();
+        let mut header = String::new();
+        table.push_header(&mut header);
+        w.write_all(header.as_bytes())?;
+        items.write_each(w, |_, t, buf| {
+            let mut line = String::with_capacity(256);
             table.push_row(&mut line, &cells(t));
-            w.write_all(line.as_bytes())
-        })?;
-        line.clear();
-        table.finish(&mut line);
-        w.write_all(line.as_bytes())
+            buf.extend_from_slice(line.as_bytes());
+            Ok(())
+        })
     })
 }
 
@@ -113,7 +113,7 @@ pub fn print<T: serde::Serialize + serde::de::DeserializeOwned>(
     table: super::Table<'_>,
     items: &Listing<'_, T>,
     empty: &str,
-    cells: impl for<'t> Fn(&'t T) -> Vec<Cow<'t, str>>,
+    cells: impl for<'t> Fn(&'t T) -> Vec<Cow<'t, str>> + Sync,
 ) -> std::io::Result<()> {
     if json {
         return print_json(printer, items);

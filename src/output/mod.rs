@@ -1,5 +1,6 @@
 //! What we show: tables for people, JSON for machines, the device prompt
 //! and the error report. Every byte goes through the one [`Printer`].
+use std::sync::atomic::{AtomicUsize, Ordering};
 pub mod confirm;
 pub mod fields;
 pub mod lists;
@@ -46,35 +47,38 @@ pub fn table_fit(header: &[&str], rows: &[Vec<String>], width: Option<usize>) ->
     }
     t.fit(width);
     let mut out = String::new();
+    t.push_header(&mut out);
     for row in rows {
         t.push_row(&mut out, row);
     }
-    t.finish(&mut out);
     out
 }
 
 /// A table written in two passes over its rows, so a list of 10,000 tokens
 /// is never held as rows of strings (issue 21): [`Table::measure`] every
-/// row, [`Table::fit`] once, then [`Table::push_row`] every row (the header
-/// comes first by itself). Cells are escaped as [`table_fit`] says.
+/// row, [`Table::fit`] once, then [`Table::push_header`] and
+/// [`Table::push_row`] every row (`&self`: a long list's rows are written
+/// by two threads, [`crate::cluster::listing::Listing::write_each`]). Cells
+/// are escaped as [`table_fit`] says.
 pub struct Table<'h> {
     header: &'h [&'h str],
+    /// Each column's widest cell so far: measured by two threads at once
+    /// on a long list ([`crate::cluster::listing::Listing::sorted`]).
+    measured: Vec<AtomicUsize>,
+    /// The widths rows are written at ([`Table::fit`]).
     widths: Vec<usize>,
     /// Columns shown, in order (a narrow terminal drops some).
     shown: Vec<usize>,
-    header_done: bool,
-    /// An escaped cell (only a cell that needs escaping is copied).
-    scratch: String,
 }
 
 impl<'h> Table<'h> {
     pub fn new(header: &'h [&'h str]) -> Self {
+        let widths: Vec<usize> = header.iter().map(|h| cols(h)).collect();
         Table {
             header,
-            widths: header.iter().map(|h| cols(h)).collect(),
+            measured: widths.iter().map(|w| AtomicUsize::new(*w)).collect(),
+            widths,
             shown: (0..header.len()).collect(),
-            header_done: false,
-            scratch: String::new(),
         }
     }
 
@@ -82,12 +86,17 @@ impl<'h> Table<'h> {
         self.header
     }
 
-    /// Widen the columns for one row.
-    pub fn measure<S: AsRef<str>>(&mut self, row: &[S]) {
-        for (i, cell) in row.iter().enumerate() {
-            if i < self.widths.len() {
-                let w = cols(escaped(cell.as_ref(), &mut self.scratch));
-                self.widths[i] = self.widths[i].max(w);
+    /// Widen the columns for one row (`&self`: rows may be measured from
+    /// two threads).
+    pub fn measure<S: AsRef<str>>(&self, row: &[S]) {
+        // An escaped cell (only a cell that needs escaping is copied).
+        let mut scratch = String::new();
+        for (cell, widest) in row.iter().zip(&self.measured) {
+            let w = cols(escaped(cell.as_ref(), &mut scratch));
+            // A column widens a few times per list: the plain read keeps
+            // the two threads from contending on every cell.
+            if w > widest.load(Ordering::Relaxed) {
+                widest.fetch_max(w, Ordering::Relaxed);
             }
         }
     }
@@ -95,25 +104,27 @@ impl<'h> Table<'h> {
     /// Fit the measured columns into `width` terminal columns (`None`: no
     /// limit), once all rows are measured.
     pub fn fit(&mut self, width: Option<usize>) {
+        self.widths = self.measured.iter_mut().map(|w| *w.get_mut()).collect();
         if let Some(limit) = width {
             self.shown = fit(self.header, &mut self.widths, limit);
         }
     }
 
-    /// One row as a line of `out`, after the header line when it is the
-    /// first.
-    pub fn push_row<S: AsRef<str>>(&mut self, out: &mut String, row: &[S]) {
-        self.finish(out);
-        self.push_line(out, row);
+    /// The header line: first, rows or none (a table without rows is the
+    /// header alone).
+    pub fn push_header(&self, out: &mut String) {
+        self.push_row(out, self.header);
     }
 
-    fn push_line<S: AsRef<str>>(&mut self, out: &mut String, cells: &[S]) {
+    /// One row as a line of `out`.
+    pub fn push_row<S: AsRef<str>>(&self, out: &mut String, cells: &[S]) {
+        let mut scratch = String::new();
         let n = self.shown.len();
         for k in 0..n {
             let i = self.shown[k];
             let w = self.widths[i];
             let c = cells.get(i).map_or("", |c| c.as_ref());
-            let c = escaped(c, &mut self.scratch);
+            let c = escaped(c, &mut scratch);
             let len = cols(c);
             let shown = if len <= w {
                 out.push_str(c);
@@ -128,16 +139,6 @@ impl<'h> Table<'h> {
             }
         }
         out.push('\n');
-    }
-
-    /// The header line, unless it was written already: a table without
-    /// rows ends as the header alone.
-    pub fn finish(&mut self, out: &mut String) {
-        if !self.header_done {
-            self.header_done = true;
-            let header = self.header;
-            self.push_line(out, header);
-        }
     }
 }
 

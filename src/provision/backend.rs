@@ -35,6 +35,16 @@ fn probe_would_pass(e: &ClusterError, documented: bool) -> bool {
     }
 }
 
+/// Could the same read be answered differently a moment later (what the
+/// retry policy retries)?
+fn worth_again(e: &ClusterError) -> bool {
+    match e {
+        ClusterError::Unreachable { .. } => true,
+        ClusterError::Server { status, .. } => *status == 429 || *status >= 500,
+        _ => false,
+    }
+}
+
 /// What a command wants to make or manage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Want {
@@ -159,16 +169,28 @@ impl<'a> Backend<'a> {
     }
 
     /// The list answer unparsed, where this backend reads it over HTTP
-    /// itself (our API): `management list` reads it item by item
-    /// (`cluster::listing`). `None`: use [`TokenApi::list`].
+    /// itself (our API, the documented API's database tokens): lists are
+    /// read item by item (`cluster::listing`). `None`: use
+    /// [`TokenApi::list`]. The read stands in for a deferred probe.
     pub async fn list_response(
         &self,
         cred: &Credential,
     ) -> Option<Result<crate::http::Response, ClusterError>> {
-        match &self.api {
-            Api::Ours(c) => Some(c.list_response(cred).await),
-            Api::Influxctl(_) | Api::Database(_) => None,
-        }
+        let once = self.standing_in();
+        Some(match (&self.api, once) {
+            (Api::Influxctl(_), _) => return None,
+            (Api::Ours(c), Some(Api::Ours(once))) => {
+                let again = async || c.list_response(cred).await;
+                self.as_probe(once.list_response(cred), again).await
+            }
+            (Api::Database(t), Some(Api::Database(once))) => {
+                let again = async || t.client.list_tokens_response(cred).await;
+                self.as_probe(once.client.list_tokens_response(cred), again)
+                    .await
+            }
+            (Api::Ours(c), _) => c.list_response(cred).await,
+            (Api::Database(t), _) => t.client.list_tokens_response(cred).await,
+        })
     }
 
     /// Probe the cluster for what this backend needs (a wrong host, a
@@ -210,7 +232,8 @@ impl<'a> Backend<'a> {
     /// Let the next read (`list` or `get`) stand in for the pre-flight
     /// probe: a scheduled run with nothing to do then makes one request, not
     /// two (issue 21). Only for a stored token whose record says it was made
-    /// on this cluster (`made_here`: the cluster then served this API), on
+    /// on this cluster or for a command that only reads
+    /// ([`crate::commands::Context::reader`]: `made_here` true), on
     /// our API or on the documented API in a path form already known (a
     /// form still to be found needs the probe's answers). The read is tried
     /// once, without retries and within the probe's time limit; an answer
@@ -263,16 +286,19 @@ impl<'a> Backend<'a> {
         }
     }
 
-    /// `first` (the read on [`Backend::standing_in`]'s API) as the probe;
-    /// `again` (the same read with retries) once the probe ran, when its
-    /// answer did not settle it ([`Backend::defer_probe`]).
+    /// `first` (the read on [`Backend::standing_in`]'s API) as the probe.
+    /// When its answer did not settle it ([`Backend::defer_probe`]), the
+    /// probe runs; once it passed, `again` (the same read with retries)
+    /// follows only where a second try may be answered differently (no
+    /// answer in time, unreachable, 429, 5xx); any other answer is the read's
+    /// own error (a body over the size cap is not fetched twice).
     async fn as_probe<T>(
         &self,
         first: impl Future<Output = Result<T, ClusterError>>,
         again: impl AsyncFnOnce() -> Result<T, ClusterError>,
     ) -> Result<T, ClusterError> {
         let documented = matches!(self.api, Api::Database(_));
-        match tokio::time::timeout(PROBE_TIMEOUT, first).await {
+        let answered = match tokio::time::timeout(PROBE_TIMEOUT, first).await {
             Ok(Ok(v)) => {
                 self.probe.set(Probe::Passed);
                 return Ok(v);
@@ -281,10 +307,14 @@ impl<'a> Backend<'a> {
                 self.probe.set(Probe::Passed);
                 return Err(e);
             }
-            Ok(Err(_)) | Err(_) => {}
-        }
+            Ok(Err(e)) => Some(e),
+            Err(_) => None,
+        };
         self.probe_once().await?;
-        again().await
+        match answered {
+            Some(e) if !worth_again(&e) => Err(e),
+            _ => again().await,
+        }
     }
 
     /// Only a read stands in for the probe: a create or a revocation that

@@ -139,13 +139,44 @@ fn stock_cluster_stops_management_commands_but_not_database_commands() {
     assert!(out.stdout_json().is_array(), "{out}");
 }
 
-/// The probe's one request does not disturb a cluster that serves our API.
+/// Logged in (a cached session: no person needed), `management list` sends
+/// its read first and it stands in for the probe (issue 21): on our cluster
+/// it is the one request. Where the probe would have stopped the run, the
+/// read's answer sends it to the probe, whose words and exit code end it,
+/// still before any device code.
 #[test]
-fn our_cluster_passes_the_probe() {
+fn a_list_with_a_session_is_one_request_and_still_stops_where_the_probe_would() {
     let s = support::Stack::start();
+    let before = s.cluster.served();
     let out = s.env.run(["management", "list", "--format", "json"]);
     out.assert_success();
     assert!(out.stdout_json().is_array(), "{out}");
+    assert_eq!(s.cluster.served() - before, 1, "{out}");
+    assert_eq!(s.cluster.requests("GET /api/v0/management/tokens"), 1);
+
+    let (idp, cluster, env) = s.parts();
+    let stock = Cluster::builder(&idp)
+        .configure(|c| c.management_tokens = false)
+        .start();
+    env.write_config(&ProfileToml::new(&idp).cluster(&stock).build());
+    // A session is per cluster: the profile's management token here.
+    let mut cmd = env.cmd(["management", "list"]);
+    cmd.env("INFLUX_BOOTSTRAP_MGMT_TOKEN", "M.V1.not-theirs");
+    let out = support::Running::spawn(cmd).wait_output();
+    out.assert_fails(2, &["stock InfluxDB 3 cluster"]);
+    // The read (404), then the probe's own request to our route.
+    assert_eq!(stock.requests("GET (no route)"), 2, "{}", stock.stats());
+    let port = cluster.port();
+    env.write_config(&ProfileToml::new(&idp).cluster(&cluster).build());
+    drop(cluster);
+    let out = env.run(["management", "list"]);
+    out.assert_fails(
+        9,
+        &[&format!("nothing is listening at http://127.0.0.1:{port}")],
+    );
+    out.assert_stderr_lacks(&["retrying"]);
+    no_device_flow(None, &out);
+    assert_eq!(idp.stat("device_authorization"), 1, "the login's only");
 }
 
 // --- no config at all, errors in plain words ---------------------------------

@@ -151,6 +151,17 @@ impl Cluster {
         self.stats()["requests"][route].as_u64().unwrap_or(0)
     }
 
+    /// The sum of every request the cluster served (test routes aside).
+    pub fn served(&self) -> u64 {
+        let stats = self.stats();
+        stats["requests"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum()
+    }
+
     pub fn token_count(&self) -> u64 {
         self.stats()["tokens"].as_u64().unwrap()
     }
