@@ -417,6 +417,7 @@ impl HttpClient {
         // 10,000 tokens is 2.7 MB, and growing by doubling held up to twice
         // that at its peak (issue 21).
         let mut body = Vec::with_capacity(resp.content_length().map_or(0, |n| n as usize));
+        prefault(&mut body);
         while let Some(chunk) = resp.chunk().await.map_err(|e| HttpError::Transport {
             url: shown.clone(),
             cause: transport_cause(&e),
@@ -460,6 +461,45 @@ fn transport_cause(e: &reqwest::Error) -> String {
     }
     msg
 }
+
+
+/// Maps the pages of `buf`'s capacity now, in one system call, instead of
+/// taking one page fault per 4 KiB as a large body arrives (issue 21: a
+/// 10,000-token list is 2.7 MB, about 660 faults, 3–4 ms of a 30 ms
+/// `management list` on a two-core VM; `madvise(2)` MADV_POPULATE_WRITE,
+/// Linux 5.14). Only for a declared length over 1 MiB: a server that
+/// declares more than it sends makes us hold what it declared, which is at
+/// most the body limit we would read anyway. Advice only: a kernel without
+/// it answers EINVAL, which changes nothing.
+#[cfg(target_os = "linux")]
+fn prefault(buf: &mut Vec<u8>) {
+    if buf.capacity() < 1 << 20 {
+        return;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => return,
+    };
+    let start = buf.as_mut_ptr() as usize;
+    let first = start.next_multiple_of(page);
+    let end = (start + buf.capacity()) / page * page;
+    if end > first {
+        // SAFETY: [first, end) lies inside `buf`'s allocation, which is
+        // ours and writable; MADV_POPULATE_WRITE faults its pages in and
+        // neither reads nor changes what they hold.
+        unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                end - first,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn prefault(_: &mut Vec<u8>) {}
 
 #[cfg(test)]
 mod tests {
