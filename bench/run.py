@@ -250,12 +250,12 @@ def approve(issuer, user_code):
         raise RuntimeError(f"approve {user_code}: HTTP {status} {body}")
 
 
-def harness_login(issuer):
-    """An admin access token (JWT) for the scale and load benchmarks: a plain
-    device flow from here, approved at once."""
+def device_login(issuer, scope="openid offline_access"):
+    """A device-flow token response for the bench's client (by default with
+    `offline_access`: a refresh token), approved at once."""
     _, meta = http_json("GET", f"{issuer}/.well-known/openid-configuration")
     _, da = http_form(meta["device_authorization_endpoint"],
-                      {"client_id": CLIENT_ID, "scope": "openid", "resource": AUDIENCE})
+                      {"client_id": CLIENT_ID, "scope": scope, "resource": AUDIENCE})
     approve(issuer, da["user_code"])
     while True:
         time.sleep(da.get("interval", 5))
@@ -263,9 +263,15 @@ def harness_login(issuer):
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
             "device_code": da["device_code"], "client_id": CLIENT_ID})
         if status == 200:
-            return tok["access_token"]
+            return tok
         if tok.get("error") not in ("authorization_pending", "slow_down"):
-            raise RuntimeError(f"harness login: {tok}")
+            raise RuntimeError(f"device login: {tok}")
+
+
+def harness_login(issuer):
+    """An admin access token (JWT) for the scale and load benchmarks: a plain
+    device flow from here, approved at once."""
+    return device_login(issuer, "openid")["access_token"]
 
 
 def create_token(base, credential, description="bench"):
@@ -1373,8 +1379,36 @@ def machine_penalty(stack, rounds):
     def idp_then_cluster():
         parts.append((ms(idp), ms(cluster)))
 
+    # (e): the IdP's /token doing a token grant's work (a refresh grant: the
+    # same signing and storage as the device grant's answer, repeatable).
+    _, meta = http_json("GET", f"{stack['STACK_ISSUER']}/.well-known/openid-configuration")
+    refresh = [device_login(stack["STACK_ISSUER"])["refresh_token"]]
+    tok = urllib.parse.urlsplit(meta["token_endpoint"])
+
+    def token():
+        body = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": refresh[0],
+                                       "client_id": CLIENT_ID, "resource": AUDIENCE}).encode()
+        req = (f"POST {tok.path} HTTP/1.1\r\nHost: {tok.netloc}\r\nConnection: close\r\n"
+               "Content-Type: application/x-www-form-urlencoded\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        with socket.create_connection((tok.hostname, tok.port), timeout=30) as s:
+            s.sendall(req)
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        head, _, payload = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"POST {meta['token_endpoint']}: {head[:40]!r}")
+        # A provider that rotates refresh tokens answers a new one.
+        refresh[0] = json.loads(payload).get("refresh_token", refresh[0])
+
+    def token_then_cluster():
+        token()
+        cluster()
+
     probes = [("idp_discovery", idp), ("cluster_stats", cluster), ("spawn_true", spawn),
-              ("idp_then_cluster", idp_then_cluster)]
+              ("idp_then_cluster", idp_then_cluster), ("idp_token", token),
+              ("token_then_cluster", token_then_cluster)]
     out = {name: {"warm": [], "idle": []} for name, _ in probes}
     out["idp_then_cluster"]["idle_parts"] = []
     for i in range(rounds):
@@ -1461,6 +1495,9 @@ def write_compare(res):
                + f"), median of {len(m['curl'])}")
     warm_how = (f"interleaved with the rows above; a GET every {WARM_EVERY * 1000:.0f} ms to the IdP's `{WARM_ROUTES[0]}` "
                 f"and the cluster's `{WARM_ROUTES[1]}` (counted nowhere) during the run")
+    srv = lambda rs: median([r["idp_ms"] + r["cluster_ms"] for r in rs])
+    srv_how = ("the IdP's and the cluster's own request logs for this run (whole ms per request, "
+               "test routes left out), median: their work, and the machine's after-idle charge on it")
     said = set()
 
     def once(text):
@@ -1480,6 +1517,8 @@ def write_compare(res):
         if m.get(f"before-{impl}+warm") and m.get(f"{impl}+warm"):
             a(f"| {label}: overhead, servers kept warm | | {oh(m[f'before-{impl}+warm']):.0f} ms | "
               f"{oh(m[f'{impl}+warm']):.0f} ms | {once(warm_how)} |")
+        a(f"| {label}: servers' share | | {srv(b):.0f} ms | {srv(f):.0f} ms | {once(srv_how)} |")
+        a(f"| {label}: client's share | | {oh(b) - srv(b):.0f} ms | **{oh(f) - srv(f):.0f} ms** | overhead − servers' share |")
         a(f"| {label}: requests | | {tot(b)} | {tot(f)} | IdP + cluster stats |")
         a(f"| {label}: peak RSS | ≤ 9 MiB | {rss_cell(b)} MiB | **{rss_cell(f)} MiB** | /usr/bin/time %M |")
         if has_cpu(b, f):
@@ -1489,6 +1528,7 @@ def write_compare(res):
     a(f"| {peer} | | | {oh(c):.0f} ms, "
       f"{c[-1]['requests']['discovery'] + c[-1]['requests']['device_authorization'] + c[-1]['requests']['token_polls'] + c[-1]['requests']['create']} requests, "
       f"{rss_cell(c)} MiB | overhead, requests, peak RSS (bash and what it waited for) |")
+    a(f"| {peer}: servers' share, client's share | | | {srv(c):.0f} ms, {oh(c) - srv(c):.0f} ms | {once(srv_how)} |")
     if m.get("curl+warm"):
         a(f"| {peer}: overhead, servers kept warm | | | {oh(m['curl+warm']):.0f} ms | {once(warm_how)} |")
     if has_cpu(c):
@@ -1517,15 +1557,18 @@ def write_compare(res):
         for key, what in (("idp_discovery", "(a) IdP `GET /.well-known/openid-configuration`"),
                           ("cluster_stats", "(b) cluster `GET /__test/stats`"),
                           ("spawn_true", "(c) spawn `/bin/true`"),
-                          ("idp_then_cluster", "(d) (a) then (b), as `mint` after its wait")):
+                          ("idp_then_cluster", "(d) (a) then (b)"),
+                          ("idp_token", "(e) IdP `POST /token` (refresh grant: a token answer's signing and storage)"),
+                          ("token_then_cluster", "(f) (e) then (b), as `mint` after its wait")):
             if key not in pen:
                 continue
             w, i = median(pen[key]["warm"]), median(pen[key]["idle"])
             cost[key] = i - w
             a(f"| {what} | {w:.1f} ms | {i:.1f} ms | {i - w:.1f} ms |")
         a("")
-        d = "row (d)" if "idp_then_cluster" in cost else "(a) + (b)"
-        paid = cost.get("idp_then_cluster", cost["idp_discovery"] + cost["cluster_stats"])
+        d, paid = next(((row, cost[key]) for key, row in (
+            ("token_then_cluster", "row (f)"), ("idp_then_cluster", "row (d)")) if key in cost),
+            ("(a) + (b)", cost["idp_discovery"] + cost["cluster_stats"]))
         kept = ""
         if m.get("ours-mint+warm") and m.get("curl+warm"):
             kept = (f" and its \"servers kept warm\" row, which removes part of the penalty, not all "
@@ -1538,7 +1581,9 @@ def write_compare(res):
           f"(warm: three calls back to back; after idle: the first call after a {pen['idle_s']} s sleep of the driver, "
           "which uses a raw socket and posix_spawn to keep its own share small). The device flow sleeps 1 s by protocol, "
           "so every run, ours and the peer's, pays it after the wait: the client waking, the IdP's `/token`, the "
-          f"cluster's first request — {d}, {paid:.0f} ms. A client's own share of an overhead row "
+          f"cluster's first request — {d}, {paid:.0f} ms. The charge grows with the work done after the idle "
+          "second: the IdP's `/token` (a few ms warm) pays far more than its discovery document. "
+          "A client's own share of an overhead row "
           + (f"lies roughly between overhead − {paid:.0f} ms{kept}." if kept else f"is roughly overhead − {paid:.0f} ms.")
           + " Client CPU waits on no server: compare it across machines, "
           "knowing it too grows on a cold machine.")
