@@ -462,7 +462,6 @@ fn transport_cause(e: &reqwest::Error) -> String {
     msg
 }
 
-
 /// Maps the pages of `buf`'s capacity now, in one system call, instead of
 /// taking one page fault per 4 KiB as a large body arrives (issue 21: a
 /// 10,000-token list is 2.7 MB, about 660 faults, 3–4 ms of a 30 ms

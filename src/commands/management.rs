@@ -1,5 +1,5 @@
 //! `management create|list|revoke`.
-use super::Context;
+use super::{Access, Context};
 use crate::cli::{CreateArgs, Format, ListArgs, RevokeArgs, SortKey};
 use crate::cluster::listing::Listing;
 use crate::cluster::{CreatedToken, ManagementToken, expiry};
@@ -33,7 +33,7 @@ pub async fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     // This command cleans up on a signal itself (`cleans_up_on_interrupt`):
     // while logging in, nothing exists yet, so a signal just stops.
     let (backend, s) = ctx
-        .backend(&cfg, &http, Want::Management, &args.device)
+        .backend(&cfg, &http, Want::Management, Access::Writes, &args.device)
         .await?;
     let io = ctx.io();
     let created =
@@ -83,7 +83,7 @@ fn order(t: &ManagementToken, key: SortKey) -> Order {
 pub async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
     let (backend, s) = ctx
-        .reader(&cfg, &http, Want::Management, &args.device)
+        .backend(&cfg, &http, Want::Management, Access::Reads, &args.device)
         .await?;
     let json = args.format.format == Format::Json;
     // On a terminal: short ids, a status column, relative times from now.
@@ -162,7 +162,7 @@ pub async fn revoke(ctx: &Context, args: RevokeArgs) -> anyhow::Result<()> {
         output::confirm::require_terminal(&ctx.printer, output::confirm::REVOKE)?;
     }
     let (backend, s) = ctx
-        .backend(&cfg, &http, Want::Management, &args.device)
+        .backend(&cfg, &http, Want::Management, Access::Writes, &args.device)
         .await?;
     revoke_with(ctx, &backend, &s.cred, &args, &|e| s.on_error(e)).await
 }

@@ -84,6 +84,15 @@ pub fn configured(
     Ok((cfg, http))
 }
 
+/// What a command does on the cluster ([`Context::backend`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only (lists, gets).
+    Reads,
+    /// May create or revoke.
+    Writes,
+}
+
 impl Context {
     /// What a provision call talks to besides the cluster.
     pub fn io(&self) -> crate::provision::Io<'_> {
@@ -98,40 +107,23 @@ impl Context {
     /// The backend for a command, and its credential: the profile's
     /// management token, else the OAuth session (a device flow if needed,
     /// its prompt on stderr only, so JSON on stdout stays one document).
-    /// A signal while logging in just stops: nothing exists yet.
+    /// A signal while logging in just stops: nothing exists yet. A command
+    /// that only [`Access::Reads`] lets its first read stand in for the
+    /// pre-flight probe ([`crate::provision::Backend::defer_probe`]) where
+    /// no person has to log in first (issue 21: `management list` makes one
+    /// request, not two; a wrong host still ends in the probe's words).
     pub async fn backend<'a>(
         &self,
         cfg: &'a crate::settings::Config,
         http: &'a crate::http::HttpClient,
         want: crate::provision::Want,
+        access: Access,
         device: &crate::cli::DeviceArgs,
     ) -> anyhow::Result<(crate::provision::Backend<'a>, crate::provision::Session<'a>)> {
         let backend = crate::provision::Backend::choose(cfg, http, want, true).await?;
-        self.credential(backend, device).await
-    }
-
-    /// [`Context::backend`] for a command that only reads: its first read
-    /// stands in for the pre-flight probe ([`crate::provision::Backend::defer_probe`])
-    /// where no person has to log in first (issue 21: `management list`
-    /// makes one request, not two; a wrong host still ends in the probe's
-    /// words).
-    pub async fn reader<'a>(
-        &self,
-        cfg: &'a crate::settings::Config,
-        http: &'a crate::http::HttpClient,
-        want: crate::provision::Want,
-        device: &crate::cli::DeviceArgs,
-    ) -> anyhow::Result<(crate::provision::Backend<'a>, crate::provision::Session<'a>)> {
-        let backend = crate::provision::Backend::choose(cfg, http, want, true).await?;
-        backend.defer_probe(true);
-        self.credential(backend, device).await
-    }
-
-    async fn credential<'a>(
-        &self,
-        backend: crate::provision::Backend<'a>,
-        device: &crate::cli::DeviceArgs,
-    ) -> anyhow::Result<(crate::provision::Backend<'a>, crate::provision::Session<'a>)> {
+        if access == Access::Reads {
+            backend.defer_probe(true);
+        }
         let mut ui = self.prompt(device, false);
         let session = backend.credential(&mut ui, &self.interrupt).await?;
         Ok((backend, session))
@@ -146,7 +138,10 @@ impl Context {
         device: &crate::cli::DeviceArgs,
     ) -> anyhow::Result<crate::provision::Session<'a>> {
         let want = crate::provision::Want::Database(Vec::new());
-        Ok(self.backend(cfg, http, want, device).await?.1)
+        Ok(self
+            .backend(cfg, http, want, Access::Writes, device)
+            .await?
+            .1)
     }
 
     /// The HTTP client for this profile, speaking through our printer.

@@ -1,7 +1,7 @@
 //! `token create|list|get|revoke`: database tokens, through InfluxData's
 //! documented Management API (`cluster::documented`), so they work on a
 //! stock cluster. The `apiv1_` token is shown once, by `create`.
-use super::Context;
+use super::{Access, Context};
 use crate::cli::{Format, ReadArgs, TokenCreateArgs, TokenGetArgs, TokenRevokeArgs};
 use crate::cluster::documented::{self, CreatedDatabaseToken, DatabaseToken, Permission};
 use crate::cluster::expiry;
@@ -56,7 +56,9 @@ pub async fn create(ctx: &Context, args: TokenCreateArgs) -> anyhow::Result<()> 
     // repeats it blindly (a lost answer is found by listing and revoked,
     // then created once more) and revokes what a signal leaves behind.
     let want = provision::Want::Database(permissions);
-    let (backend, s) = ctx.backend(&cfg, &http, want, &args.device).await?;
+    let (backend, s) = ctx
+        .backend(&cfg, &http, want, Access::Writes, &args.device)
+        .await?;
     let io = ctx.io();
     let created =
         provision::create_to_show(&io.pipeline(&backend), &s.cred, &description, expires_at)
@@ -104,14 +106,16 @@ fn print_created(ctx: &Context, c: &CreatedDatabaseToken, format: Format) -> any
 pub async fn list(ctx: &Context, args: ReadArgs) -> anyhow::Result<()> {
     let (cfg, http) = super::configured(ctx)?;
     let want = crate::provision::Want::Database(Vec::new());
-    let (backend, s) = ctx.reader(&cfg, &http, want, &args.device).await?;
+    let (backend, s) = ctx
+        .backend(&cfg, &http, want, Access::Reads, &args.device)
+        .await?;
     let json = args.format.format == Format::Json;
     // On a terminal: short ids, a status column, relative times from now; a
     // pipe gets every value whole.
     let people = (!json && output::lists::for_people()).then(chrono::Utc::now);
     let table = output::Table::new(if people.is_some() { &PEOPLE } else { &COLUMNS });
     // Read item by item (10,000 tokens: issue 21); standing in for the
-    // probe where the path form is known (`Context::reader`).
+    // probe where the path form is known (`Access::Reads`).
     let resp = backend
         .list_response(&s.cred)
         .await

@@ -233,7 +233,7 @@ impl<'a> Backend<'a> {
     /// probe: a scheduled run with nothing to do then makes one request, not
     /// two (issue 21). Only for a stored token whose record says it was made
     /// on this cluster or for a command that only reads
-    /// ([`crate::commands::Context::reader`]: `made_here` true), on
+    /// ([`crate::commands::Access::Reads`]: `made_here` true), on
     /// our API or on the documented API in a path form already known (a
     /// form still to be found needs the probe's answers). The read is tried
     /// once, without retries and within the probe's time limit; an answer
