@@ -90,8 +90,8 @@ impl<'a, T: DeserializeOwned> Listing<'a, T> {
     /// Every item, in order, as `render` puts it (given its position) into a
     /// buffer, written to `w`. A long list of raw items is shared with one
     /// more thread (issue 21: parsing and serialising each item once more is
-    /// half of a 10,000-token list's CPU, and the second core is idle while
-    /// it runs): the list is cut into pieces of [`PIECE`] items; a helper
+    /// over a third of a 10,000-token list's CPU, and the second core is
+    /// idle while it runs): the list is cut into pieces of [`PIECE`] items; a helper
     /// renders every other piece while this thread renders the rest and
     /// writes all of them in order. At most two finished pieces wait (a few
     /// hundred kilobytes), so a slow reader of stdout holds the memory
