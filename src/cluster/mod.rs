@@ -140,6 +140,13 @@ pub struct ClusterClient<'a> {
     pub retry: RetryPolicy,
 }
 
+/// Is an answer with this status retried ([`RetryPolicy`]): busy or a
+/// gateway between us and the cluster failing, which a moment later may
+/// answer otherwise.
+pub fn retried_status(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
 /// Should this answer be retried?
 enum Attempt {
     Done(Response),
@@ -205,7 +212,7 @@ impl<'a> ClusterClient<'a> {
                 .request_json(method.clone(), url, &cred.token, body, headers)
                 .await;
             let attempt = match r {
-                Ok(resp) if matches!(resp.status, 429 | 502 | 503 | 504) => Attempt::Retry {
+                Ok(resp) if retried_status(resp.status) => Attempt::Retry {
                     why: format!("HTTP {}", resp.status),
                     retry_after: resp.retry_after,
                     last: Ok(resp),

@@ -36,11 +36,11 @@ fn probe_would_pass(e: &ClusterError, documented: bool) -> bool {
 }
 
 /// Could the same read be answered differently a moment later (what the
-/// retry policy retries)?
+/// retry policy retries: [`crate::cluster::retried_status`], no connection)?
 fn worth_again(e: &ClusterError) -> bool {
     match e {
         ClusterError::Unreachable { .. } => true,
-        ClusterError::Server { status, .. } => *status == 429 || *status >= 500,
+        ClusterError::Server { status, .. } => crate::cluster::retried_status(*status),
         _ => false,
     }
 }
@@ -290,7 +290,7 @@ impl<'a> Backend<'a> {
     /// When its answer did not settle it ([`Backend::defer_probe`]), the
     /// probe runs; once it passed, `again` (the same read with retries)
     /// follows only where a second try may be answered differently (no
-    /// answer in time, unreachable, 429, 5xx); any other answer is the read's
+    /// answer in time, unreachable, 429, 502–504); any other answer is the read's
     /// own error (a body over the size cap is not fetched twice).
     async fn as_probe<T>(
         &self,
@@ -504,6 +504,41 @@ mod tests {
                 .unwrap();
             test(&b).await
         });
+    }
+
+    /// The stand-in read is sent again after the probe only for what the
+    /// retry policy retries.
+    #[test]
+    fn only_what_is_retried_is_read_again() {
+        let server = |status| ClusterError::Server {
+            url: "u".into(),
+            status,
+            message: String::new(),
+        };
+        let cases = [
+            (server(429), true),
+            (server(503), true),
+            (server(504), true),
+            (server(500), false),
+            (server(501), false),
+            (
+                ClusterError::Unreachable {
+                    url: "u".into(),
+                    cause: "refused".into(),
+                },
+                true,
+            ),
+            (
+                ClusterError::BadResponse {
+                    url: "u".into(),
+                    cause: "too large".into(),
+                },
+                false,
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(worth_again(&e), want, "{e:?}");
+        }
     }
 
     /// Only a read stands in for a deferred probe: a create (or a
